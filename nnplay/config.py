@@ -1,0 +1,264 @@
+"""Typed configuration: one dataclass per concern (data, model, training) and the seed presets.
+
+Every config validates itself in ``__post_init__`` and raises ``ValueError`` with a sentence a
+user can act on; the Train page shows that sentence beside the controls, the CLI prints it.
+Nothing here touches torch or data: building a model lives in ``models``, training in ``engine``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+Dataset = Literal["mnist", "fashion-mnist"]
+Family = Literal["mlp", "cnn"]
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity"]
+Init = Literal["he", "xavier", "normal", "constant", "default"]
+Optimizer = Literal["sgd", "adam", "adamw", "rmsprop"]
+Schedule = Literal["none", "step", "cosine", "onecycle"]
+DevicePreference = Literal["auto", "cpu", "cuda", "mps"]
+
+DATASETS: tuple[str, ...] = get_args(Dataset)
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+INITS: tuple[str, ...] = get_args(Init)
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+DEVICES: tuple[str, ...] = get_args(DevicePreference)
+
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+MAX_WIDTH = 8192
+MAX_HIDDEN_LAYERS = 64
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
+
+
+def _per_layer(name: str, value, n: int) -> tuple:
+    """Expand one value, or one value per layer, to a tuple of length ``n``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} lists {len(value)} values but the network has {n} layers; "
+                             f"give one value, or one per layer.")
+        return tuple(value)
+    return (value,) * n
+
+
+@dataclass
+class DataConfig:
+    dataset: Dataset = "mnist"
+    """Which dataset: MNIST digits or Fashion-MNIST clothes (both 28×28 grey, 10 classes)."""
+    data_dir: str | None = None
+    """Folder holding ``MNIST/raw/*.gz`` (torchvision's layout). None: $NNPLAY_DATA_DIR, else a per-user cache."""
+    train_limit: int | None = None
+    """Use only the first N training images (quick runs); None uses all."""
+    test_limit: int | None = None
+    """Use only the first N test images; None uses all."""
+    download: bool = True
+    """Download missing files with torchvision when online (else fall back to the built-in sample)."""
+
+    def __post_init__(self):
+        _choice("dataset", self.dataset, DATASETS)
+        for name in ("train_limit", "test_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 image (or empty for all); got {value}.")
+
+
+@dataclass
+class ModelConfig:
+    family: Family = "mlp"
+    """"mlp" (fully connected) or "cnn" (convolutional, seed 003)."""
+    hidden: tuple[int, ...] = (256,)
+    """MLP: width of each hidden layer; () is logistic regression (784 → 10)."""
+    activation: Activation | tuple[Activation, ...] = "relu"
+    """One activation for every hidden layer, or one per hidden layer (per conv layer for a CNN)."""
+    init: Init = "he"
+    """Weight init: he (Kaiming normal, seed 000), xavier (uniform, seed 003), normal(std),
+    constant(value), or PyTorch's default. He/normal/constant zero the biases; xavier and default
+    keep PyTorch's bias init. For a CNN it applies to the fully connected layers, as in seed 003."""
+    init_std: float = 0.01
+    """Standard deviation for init="normal"."""
+    init_value: float = 0.0
+    """Every weight's value for init="constant"."""
+    dropout: float = 0.0
+    """Dropout probability after each hidden activation (MLP) or before the last layer (CNN)."""
+    channels: tuple[int, ...] = (32, 64, 128)
+    """CNN: output channels of each conv layer (each followed by activation and 2×2 max-pool)."""
+    kernel_size: int | tuple[int, ...] = 3
+    """CNN: conv kernel size, one for all layers or one per layer."""
+    stride: int | tuple[int, ...] = 1
+    """CNN: conv stride, one for all layers or one per layer."""
+    padding: int | tuple[int, ...] = 1
+    """CNN: conv zero padding, one for all layers or one per layer."""
+    fc_width: int = 625
+    """CNN: width of the fully connected layer before the output (seed 003: 625)."""
+
+    def __post_init__(self):
+        _choice("family", self.family, ("mlp", "cnn"))
+        _choice("init", self.init, INITS)
+        self.hidden = tuple(int(w) for w in self.hidden)
+        self.channels = tuple(int(c) for c in self.channels)
+        if isinstance(self.activation, list):
+            self.activation = tuple(self.activation)
+        for name in ("kernel_size", "stride", "padding"):
+            if isinstance(getattr(self, name), list):
+                setattr(self, name, tuple(getattr(self, name)))
+        for act in self.activations():
+            _choice("activation", act, ACTIVATIONS)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout is a probability in [0, 1); got {self.dropout}.")
+        if self.init == "normal" and not self.init_std > 0:
+            raise ValueError(f"init_std must be positive for a normal init; got {self.init_std}.")
+        if self.family == "mlp":
+            if len(self.hidden) > MAX_HIDDEN_LAYERS:
+                raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers; got {len(self.hidden)}.")
+            for i, width in enumerate(self.hidden, start=1):
+                if not 1 <= width <= MAX_WIDTH:
+                    raise ValueError(f"hidden layer {i} has width {width}; a layer needs 1 to {MAX_WIDTH} units.")
+        else:
+            if not 1 <= len(self.channels) <= 8:
+                raise ValueError(f"a CNN here has 1 to 8 conv layers; got {len(self.channels)}.")
+            for i, c in enumerate(self.channels, start=1):
+                if not 1 <= c <= 1024:
+                    raise ValueError(f"conv layer {i} has {c} channels; give 1 to 1024.")
+            for i, (k, s, p) in enumerate(zip(self.kernel_sizes(), self.strides(), self.paddings()), start=1):
+                if k < 1 or s < 1 or p < 0:
+                    raise ValueError(f"conv layer {i}: kernel and stride must be ≥ 1 and padding ≥ 0 "
+                                     f"(got kernel {k}, stride {s}, padding {p}).")
+                if p > k // 2 + 8:
+                    raise ValueError(f"conv layer {i}: padding {p} is far larger than the kernel ({k}) needs.")
+            if not 1 <= self.fc_width <= MAX_WIDTH:
+                raise ValueError(f"fc_width must be 1 to {MAX_WIDTH}; got {self.fc_width}.")
+
+    def depth(self) -> int:
+        """Number of layers that carry an activation (hidden layers, or conv layers)."""
+        return len(self.hidden) if self.family == "mlp" else len(self.channels)
+
+    def activations(self) -> tuple[str, ...]:
+        return _per_layer("activation", self.activation, self.depth())
+
+    def kernel_sizes(self) -> tuple[int, ...]:
+        return _per_layer("kernel_size", self.kernel_size, len(self.channels))
+
+    def strides(self) -> tuple[int, ...]:
+        return _per_layer("stride", self.stride, len(self.channels))
+
+    def paddings(self) -> tuple[int, ...]:
+        return _per_layer("padding", self.padding, len(self.channels))
+
+
+@dataclass
+class TrainConfig:
+    optimizer: Optimizer = "adam"
+    """sgd (with optional momentum / nesterov), adam, adamw or rmsprop."""
+    lr: float = 1e-3
+    """Learning rate (1e-5 … 10)."""
+    momentum: float = 0.0
+    """Momentum for sgd and rmsprop."""
+    nesterov: bool = False
+    """Nesterov momentum for sgd (needs momentum > 0)."""
+    batch_size: int = 256
+    """Images per optimisation step."""
+    epochs: int = 10
+    """Passes over the training set."""
+    weight_decay: float = 0.0
+    """L2 penalty (decoupled for adamw)."""
+    schedule: Schedule = "none"
+    """Learning-rate schedule: none, step (×gamma every step_size epochs), cosine, onecycle."""
+    step_size: int = 1
+    """Epochs between decays for the step schedule."""
+    gamma: float = 0.1
+    """Decay factor for the step schedule."""
+    seed: int = 0
+    """Seeds the init, dropout and shuffling: the same seed on CPU gives the same numbers."""
+    log_every: int = 10
+    """Report the loss of each step in bursts of this many steps."""
+    device: DevicePreference = "auto"
+    """auto picks CUDA, then Apple MPS, else the CPU."""
+
+    def __post_init__(self):
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _choice("device", self.device, DEVICES)
+        if not 0 < self.lr <= 10:
+            raise ValueError(f"learning rate must be in (0, 10]; got {self.lr}.")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1; got {self.batch_size}.")
+        if self.epochs < 1:
+            raise ValueError(f"train for at least 1 epoch; got {self.epochs}.")
+        if self.epochs > 1000:
+            raise ValueError(f"at most 1000 epochs; got {self.epochs}.")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1); got {self.momentum}.")
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            raise ValueError("nesterov needs the sgd optimizer with momentum > 0.")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight decay cannot be negative; got {self.weight_decay}.")
+        if self.step_size < 1 or not 0 < self.gamma <= 1:
+            raise ValueError("the step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1.")
+        if self.log_every < 1:
+            raise ValueError(f"log_every must be at least 1; got {self.log_every}.")
+
+
+def to_dict(config) -> dict:
+    """A config as plain python values (tuples become lists), for JSON, URLs and checkpoints."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def from_dict(cls, values: dict):
+    """Build a config from a dict, ignoring unknown keys; raises ValueError on bad values."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in values.items() if k in names})
+    except TypeError as err:
+        raise ValueError(f"bad {cls.__name__}: {err}") from None
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str
+    description: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _seed001(key: str, letter: str, hidden: tuple[int, ...], activation: str) -> Preset:
+    # Seed 001: FeedforwardNeuralNetModel, PyTorch's default init, SGD lr 0.1, batch 100.
+    return Preset(
+        key=key,
+        title=f"Seed 001 model {letter}",
+        description=f"784-{'-'.join(map(str, hidden))}-10, {activation}, PyTorch default init, SGD lr 0.1, batch 100.",
+        model=ModelConfig(hidden=hidden, activation=activation, init="default"),
+        train=TrainConfig(optimizer="sgd", lr=0.1, batch_size=100, epochs=5),
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in (
+        Preset(
+            key="seed-mlp",
+            title="Seed 000 MLP",
+            description="784-256-10, ReLU, He init, Adam lr 1e-3, batch 256, 10 epochs: 203,530 parameters.",
+            model=ModelConfig(hidden=(256,), activation="relu", init="he"),
+            train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=256, epochs=10),
+        ),
+        _seed001("model-a", "A", (100,), "sigmoid"),
+        _seed001("model-b", "B", (100,), "tanh"),
+        _seed001("model-c", "C", (100,), "relu"),
+        _seed001("model-d", "D", (100, 100), "relu"),
+        Preset(
+            key="seed-cnn",
+            title="Seed 003 CNN",
+            description="conv 32/64/128 (3×3, ReLU, 2×2 max-pool), FC 2048→625 (dropout 0.5) →10, xavier.",
+            model=ModelConfig(family="cnn", channels=(32, 64, 128), kernel_size=3, stride=1, padding=1,
+                              fc_width=625, dropout=0.5, init="xavier", activation="relu"),
+            train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=100, epochs=15),
+        ),
+    )
+}

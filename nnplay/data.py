@@ -1,0 +1,186 @@
+"""MNIST and Fashion-MNIST as uint8 tensors: find, download, decode, cache, normalise.
+
+A split is decoded once per process from the original IDX files (``.gz`` or unpacked, in
+torchvision's layout ``<dir>/MNIST/raw/``) into uint8 tensors; training moves them to its device
+once and normalises each batch there (``normalise``). Missing files are downloaded by
+torchvision when online; offline with no files, MNIST falls back to the built-in class-balanced
+sample in ``assets/mnist_sample.npz`` (made by ``scripts/make_mnist_sample.py``) and says so.
+No per-sample PIL, no DataLoader. Training lives in ``engine``; nothing here knows about models.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import DataConfig
+
+ASSETS = Path(__file__).parent / "assets"
+SAMPLE_FILE = ASSETS / "mnist_sample.npz"
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+# dataset key -> (folder name torchvision uses, class names)
+DATASET_INFO = {
+    "mnist": ("MNIST", MNIST_CLASSES),
+    "fashion-mnist": ("FashionMNIST", FASHION_CLASSES),
+}
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# IDX magic numbers: 0x00000803 = uint8, 3 dims (images); 0x00000801 = uint8, 1 dim (labels)
+IDX_MAGIC = {2051: 3, 2049: 1}
+
+
+class DataError(Exception):
+    """A data file is missing, truncated or corrupt; the message names the file and the fix."""
+
+
+@dataclass
+class MnistData:
+    train_images: torch.Tensor  # (N, 28, 28) uint8
+    train_labels: torch.Tensor  # (N,) int64
+    test_images: torch.Tensor   # (M, 28, 28) uint8
+    test_labels: torch.Tensor   # (M,) int64
+    classes: list[str]
+    dataset: str = "mnist"
+    source: str = "full"        # "full" or "sample"
+    notice: str | None = None   # what to tell the user (e.g. "this is the built-in sample")
+
+    def limited(self, train_limit: int | None, test_limit: int | None) -> "MnistData":
+        """The first ``train_limit`` / ``test_limit`` images (views, no copy)."""
+        return MnistData(self.train_images[:train_limit], self.train_labels[:train_limit],
+                         self.test_images[:test_limit], self.test_labels[:test_limit],
+                         self.classes, self.dataset, self.source, self.notice)
+
+
+def default_data_dir() -> Path:
+    """$NNPLAY_DATA_DIR, else a per-user cache folder (~/.cache/nnplay or $XDG_CACHE_HOME/nnplay)."""
+    env = os.environ.get("NNPLAY_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "nnplay"
+
+
+def normalise(images_u8: torch.Tensor) -> torch.Tensor:
+    """uint8 images (B, 28, 28) → float32 (B, 1, 28, 28) in [0, 1], as seed 000's ToTensor does."""
+    return images_u8.unsqueeze(1).to(torch.float32).div_(255.0)
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Decode one IDX file (gzipped or not) into a uint8 array; DataError if it is damaged."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":  # gzip magic
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{path} could not be read ({err}). Delete it so it is downloaded again, "
+                        f"or copy a good file there.") from None
+    if len(raw) < 8:
+        raise DataError(f"{path} is truncated ({len(raw)} bytes). Delete it so it is downloaded again.")
+    magic = int.from_bytes(raw[0:4], "big")
+    if magic not in IDX_MAGIC:
+        raise DataError(f"{path} is not an MNIST IDX file (magic number {magic:#010x}). "
+                        f"Replace it with the original file.")
+    ndim = IDX_MAGIC[magic]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(f"{path} is truncated or damaged: {len(raw)} bytes where its header promises "
+                        f"{expected}. Delete it so it is downloaded again.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find(raw_dir: Path, stem: str) -> Path | None:
+    for candidate in (raw_dir / f"{stem}.gz", raw_dir / stem):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _download(dataset: str, root: Path) -> None:
+    """Let torchvision fetch the files (it prints its own progress bars)."""
+    from torchvision import datasets  # imported late: only needed when files are missing
+
+    cls = datasets.MNIST if dataset == "mnist" else datasets.FashionMNIST
+    root.mkdir(parents=True, exist_ok=True)
+    cls(root=str(root), train=True, download=True)
+    cls(root=str(root), train=False, download=True)
+
+
+def _read_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    image_stem, label_stem = SPLIT_FILES[split]
+    image_path, label_path = _find(raw_dir, image_stem), _find(raw_dir, label_stem)
+    images = read_idx(image_path)
+    labels = read_idx(label_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"{image_path} and {label_path} do not belong together "
+                        f"({images.shape} images, {labels.shape} labels).")
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def load_sample() -> MnistData:
+    """The built-in sample of real MNIST: 10,000 train + 2,000 test, 1,000/200 per class."""
+    with np.load(SAMPLE_FILE) as npz:
+        return MnistData(
+            torch.from_numpy(npz["train_images"]), torch.from_numpy(npz["train_labels"].astype(np.int64)),
+            torch.from_numpy(npz["test_images"]), torch.from_numpy(npz["test_labels"].astype(np.int64)),
+            MNIST_CLASSES, "mnist", "sample",
+            "Using nnplay's built-in sample of MNIST (10,000 training and 2,000 test images), because the "
+            "full dataset is not on this machine and could not be downloaded. Connect to the internet and "
+            "reload, or put the four MNIST .gz files in <data dir>/MNIST/raw/ (set NNPLAY_DATA_DIR).",
+        )
+
+
+_cache: dict[tuple[str, str, bool], MnistData] = {}
+_lock = threading.Lock()
+
+
+def _load_full(dataset: str, data_dir: Path, download: bool) -> MnistData:
+    folder, classes = DATASET_INFO[dataset]
+    raw_dir = data_dir / folder / "raw"
+    stems = [s for pair in SPLIT_FILES.values() for s in pair]
+    missing = [s for s in stems if _find(raw_dir, s) is None]
+    notice = None
+    if missing and download:
+        try:
+            _download(dataset, data_dir)
+        except Exception as err:  # offline, permission denied, server down: fall back below
+            notice = f"download failed: {err}"
+        missing = [s for s in stems if _find(raw_dir, s) is None]
+    if missing:
+        if dataset == "mnist":
+            return load_sample()
+        raise DataError(f"{folder} is not in {raw_dir} ({', '.join(missing)} missing) and could not be "
+                        f"downloaded{' (' + notice + ')' if notice else ''}. Connect to the internet, or put "
+                        f"the four .gz files there (set NNPLAY_DATA_DIR to their parent folder).")
+    train_x, train_y = _read_split(raw_dir, "train")
+    test_x, test_y = _read_split(raw_dir, "test")
+    return MnistData(train_x, train_y, test_x, test_y, classes, dataset, "full", None)
+
+
+def load_mnist(cfg: DataConfig | None = None) -> MnistData:
+    """The dataset ``cfg`` names, decoded once per process and limited as ``cfg`` asks."""
+    cfg = cfg or DataConfig()
+    data_dir = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_data_dir()
+    key = (cfg.dataset, str(data_dir), cfg.download)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _load_full(cfg.dataset, data_dir, cfg.download)
+        data = _cache[key]
+    if cfg.train_limit or cfg.test_limit:
+        data = data.limited(cfg.train_limit, cfg.test_limit)
+    return data

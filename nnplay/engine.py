@@ -1,0 +1,395 @@
+"""The training engine: device choice, optimisers, the training loop, evaluation, and its events.
+
+``train`` runs in the calling thread and reports through events (small dataclasses) to one
+listener: the Train page's store, the CLI's progress bar, a test's list. It neither prints nor
+draws. Speed comes from keeping the whole split on the device as uint8, indexing a shuffled
+permutation per batch and normalising there, and reading losses back to the host only once
+every ``log_every`` steps. A NaN or infinite loss ends the run as "diverged at step N"; a
+``RunControl`` stops or pauses it between steps. Models are built in ``models``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig, TrainConfig
+from .data import MnistData, normalise
+from .models import build_model, count_parameters, weight_layers
+
+HIST_BINS = 30
+
+
+# ---------------------------------------------------------------------------------------------
+# events
+
+
+@dataclass
+class RunStart:
+    epochs: int
+    steps_per_epoch: int
+    train_size: int
+    test_size: int
+    parameters: int
+    device: str
+
+
+@dataclass
+class StepEvent:
+    step: int       # global step, from 1
+    epoch: int      # from 1
+    loss: float     # this batch's mean cross-entropy
+    lr: float
+
+
+@dataclass
+class EpochMetrics:
+    epoch: int
+    train_loss: float       # mean over the epoch's batches, as seed 000 prints it
+    train_accuracy: float   # on the batches as they were trained (no extra pass)
+    test_loss: float
+    test_accuracy: float
+    seconds: float          # training time of this epoch, without evaluation or pauses
+    eval_seconds: float
+    samples_per_s: float
+    step: int
+    lr: float
+    device: str
+
+
+@dataclass
+class LayerStats:
+    epoch: int
+    layer: str
+    weight_mean: float
+    weight_std: float
+    weight_norm: float
+    weight_hist: tuple[list[float], list[float]]  # (counts, edges)
+    grad_mean: float | None
+    grad_std: float | None
+    grad_norm: float | None
+    grad_hist: tuple[list[float], list[float]] | None
+
+
+@dataclass
+class RunEnd:
+    status: str      # "finished", "stopped" or "diverged"
+    message: str
+    step: int
+
+
+class History:
+    """A listener that keeps every event, grouped by kind; safe to read while a run appends."""
+
+    def __init__(self):
+        self.start: RunStart | None = None
+        self.steps: list[StepEvent] = []
+        self.epochs: list[EpochMetrics] = []
+        self.layer_stats: list[LayerStats] = []
+        self.end: RunEnd | None = None
+
+    def __call__(self, event) -> None:
+        if isinstance(event, StepEvent):
+            self.steps.append(event)
+        elif isinstance(event, EpochMetrics):
+            self.epochs.append(event)
+        elif isinstance(event, LayerStats):
+            self.layer_stats.append(event)
+        elif isinstance(event, RunStart):
+            self.start = event
+        elif isinstance(event, RunEnd):
+            self.end = event
+
+
+@dataclass
+class RunResult:
+    status: str
+    message: str
+    history: History
+    device: str
+    model: nn.Module = field(repr=False, default=None)
+
+
+class RunControl:
+    """Stop or pause a run from another thread; the loop looks between steps."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self) -> float:
+        """Block while paused; return the seconds spent waiting."""
+        if self._running.is_set():
+            return 0.0
+        t0 = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------------------------
+# device, optimiser, schedule
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """CUDA when present, then Apple's MPS, else the CPU; an explicit choice must be available."""
+    if preference in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if preference in ("auto", "mps") and mps is not None and mps.is_available():
+        return torch.device("mps")
+    if preference not in ("auto", "cpu"):
+        raise ValueError(f"device {preference!r} is not available on this machine; choose auto or cpu.")
+    return torch.device("cpu")
+
+
+def device_name(device: torch.device) -> str:
+    """"CUDA: NVIDIA H100 80GB HBM3", "MPS (Apple GPU)" or "CPU (2 threads)"."""
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "MPS (Apple GPU)"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                               weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(opt, cfg: TrainConfig, steps_per_epoch: int):
+    """Returns (scheduler or None, whether it steps every batch rather than every epoch)."""
+    total = cfg.epochs * steps_per_epoch
+    if cfg.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma), False
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total), True
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total), True
+    return None, False
+
+
+def seeded_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
+    """build_model with torch's generator seeded first, so the same seed gives the same weights."""
+    torch.manual_seed(seed)
+    return build_model(model_cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    predictions: torch.Tensor  # (N,) int64 on the CPU
+    probabilities: torch.Tensor | None = None  # (N, 10) on the CPU, when asked for
+
+
+def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 4096, keep_probabilities: bool = False) -> Evaluation:
+    """Loss, accuracy and predictions in large batches under inference mode, on the model's device."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()  # dropout off
+    loss_sum = torch.zeros((), device=device)
+    preds, probs = [], []
+    with torch.inference_mode():
+        for i in range(0, len(images_u8), batch_size):
+            x = normalise(images_u8[i:i + batch_size].to(device))
+            y = labels[i:i + batch_size].to(device)
+            logits = model(x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum")
+            preds.append(logits.argmax(1))
+            if keep_probabilities:
+                probs.append(logits.softmax(1).cpu())
+    model.train(was_training)
+    predictions = torch.cat(preds).cpu() if preds else torch.zeros(0, dtype=torch.long)
+    n = max(len(labels), 1)
+    accuracy = (predictions == labels.cpu()).sum().item() / n
+    return Evaluation(loss_sum.item() / n, accuracy, predictions, torch.cat(probs) if probs else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# per-layer statistics
+
+
+def _histogram(t: torch.Tensor) -> tuple[list[float], list[float]]:
+    t = t.detach().float().flatten().cpu()
+    lo, hi = t.min().item(), t.max().item()
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts = torch.histc(t, bins=HIST_BINS, min=lo, max=hi)
+    edges = torch.linspace(lo, hi, HIST_BINS + 1)
+    return counts.tolist(), edges.tolist()
+
+
+def layer_statistics(model: nn.Module, epoch: int) -> list[LayerStats]:
+    """Mean, std, norm and histogram of each weight layer's weights and latest gradients."""
+    stats = []
+    for name, layer in weight_layers(model):
+        w, g = layer.weight.detach(), layer.weight.grad
+        finite_g = g is not None and bool(torch.isfinite(g).all())
+        stats.append(LayerStats(
+            epoch=epoch, layer=name,
+            weight_mean=w.mean().item(), weight_std=w.std().item(), weight_norm=w.norm().item(),
+            weight_hist=_histogram(w) if torch.isfinite(w).all() else ([], []),
+            grad_mean=g.mean().item() if g is not None else None,
+            grad_std=g.std().item() if g is not None else None,
+            grad_norm=g.norm().item() if g is not None else None,
+            grad_hist=_histogram(g) if finite_g else None,
+        ))
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+
+
+def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
+          on_event: Callable[[object], None] | None = None,
+          control: RunControl | None = None) -> RunResult:
+    """Train ``model`` on ``data`` as ``cfg`` says; report events; return how it ended.
+
+    The model is moved to the chosen device and stays there. Exceptions other than a
+    diverging loss propagate (a bug, not bad input): configs are validated before this runs.
+    """
+    history = History()
+
+    def emit(event) -> None:
+        history(event)
+        if on_event is not None:
+            on_event(event)
+
+    control = control or RunControl()
+    device = pick_device(cfg.device)
+    dev_name = device_name(device)
+    torch.manual_seed(cfg.seed)  # dropout masks
+    shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, on the CPU for every device
+
+    model.to(device)
+    model.train()
+    x_train = data.train_images.to(device)  # uint8 stays uint8: 47 MB for all of MNIST
+    y_train = data.train_labels.to(device)
+    n = len(x_train)
+    bs = min(cfg.batch_size, n)
+    steps_per_epoch = math.ceil(n / bs)
+    opt = make_optimizer(model.parameters(), cfg)
+    scheduler, per_step = make_scheduler(opt, cfg, steps_per_epoch)
+
+    emit(RunStart(cfg.epochs, steps_per_epoch, n, len(data.test_images), count_parameters(model), dev_name))
+
+    step = 0
+    losses = torch.zeros(cfg.log_every, device=device)  # this burst's per-step losses
+    status, message = "finished", f"finished {cfg.epochs} epochs"
+
+    def flush(k: int, epoch: int, lr: float) -> int | None:
+        """Report the last k steps' losses; return the first non-finite step, if any."""
+        values = losses[:k].tolist()  # the one host sync per burst
+        first = step - k + 1
+        for i, value in enumerate(values):
+            if not math.isfinite(value):
+                return first + i
+            emit(StepEvent(first + i, epoch, value, lr))
+        return None
+
+    for epoch in range(1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        paused = 0.0
+        perm = torch.randperm(n, generator=shuffle).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        k = 0
+        bad_step = None
+        for b in range(steps_per_epoch):
+            paused += control.wait_if_paused()
+            if control.stopped:
+                break
+            idx = perm[b * bs:(b + 1) * bs]
+            xb = normalise(x_train[idx])  # (B, 1, 28, 28) float on the device
+            yb = y_train[idx]
+            logits = model(xb)  # (B, 10)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if per_step:
+                scheduler.step()
+            step += 1
+            seen += len(idx)
+            loss_d = loss.detach()
+            losses[k] = loss_d
+            loss_sum += loss_d * len(idx)
+            correct += (logits.detach().argmax(1) == yb).sum()
+            k += 1
+            if k == cfg.log_every or b == steps_per_epoch - 1:
+                bad_step = flush(k, epoch, opt.param_groups[0]["lr"])
+                k = 0
+                if bad_step is not None:
+                    break
+        if k and bad_step is None:  # stopped mid-burst
+            bad_step = flush(k, epoch, opt.param_groups[0]["lr"])
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0 - paused
+
+        if bad_step is not None:
+            status = "diverged"
+            message = (f"diverged at step {bad_step}: the loss became NaN or infinite. "
+                       f"Try a learning rate about 10× smaller (now {cfg.lr:g}).")
+            break
+        if seen == 0:  # stopped before this epoch's first step
+            status, message = "stopped", f"stopped at step {step} (epoch {epoch - 1} complete)"
+            break
+        for s in layer_statistics(model, epoch):
+            emit(s)
+        t1 = time.perf_counter()
+        test = evaluate(model, data.test_images, data.test_labels)
+        eval_seconds = time.perf_counter() - t1
+        emit(EpochMetrics(
+            epoch=epoch, train_loss=loss_sum.item() / seen, train_accuracy=correct.item() / seen,
+            test_loss=test.loss, test_accuracy=test.accuracy, seconds=seconds, eval_seconds=eval_seconds,
+            samples_per_s=seen / seconds if seconds > 0 else float("inf"), step=step,
+            lr=opt.param_groups[0]["lr"], device=dev_name,
+        ))
+        if scheduler is not None and not per_step:
+            scheduler.step()
+        if control.stopped:
+            status, message = "stopped", f"stopped at step {step} (epoch {epoch}, {seen} of {n} images)"
+            break
+
+    emit(RunEnd(status, message, step))
+    return RunResult(status, message, history, dev_name, model)
