@@ -177,6 +177,8 @@ class TrainConfig:
     """Seeds the init, dropout and shuffling: the same seed on CPU gives the same numbers."""
     log_every: int = 10
     """Report the loss of each step in bursts of this many steps."""
+    max_loss: float = 100.0
+    """A batch loss above this counts as diverged, like NaN or inf (chance level is ln 10 ≈ 2.3)."""
     device: DevicePreference = "auto"
     """auto picks CUDA, then Apple MPS, else the CPU."""
 
@@ -200,6 +202,8 @@ class TrainConfig:
             raise ValueError(f"weight decay cannot be negative; got {self.weight_decay}.")
         if self.step_size < 1 or not 0 < self.gamma <= 1:
             raise ValueError("the step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1.")
+        if not self.max_loss > 0:
+            raise ValueError(f"max_loss must be positive; got {self.max_loss}.")
         if self.log_every < 1:
             raise ValueError(f"log_every must be at least 1; got {self.log_every}.")
 

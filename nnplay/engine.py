@@ -4,7 +4,7 @@
 listener: the Train page's store, the CLI's progress bar, a test's list. It neither prints nor
 draws. Speed comes from keeping the whole split on the device as uint8, indexing a shuffled
 permutation per batch and normalising there, and reading losses back to the host only once
-every ``log_every`` steps. A NaN or infinite loss ends the run as "diverged at step N"; a
+every ``log_every`` steps. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
 ``RunControl`` stops or pauses it between steps. Models are built in ``models``.
 """
 
@@ -316,12 +316,12 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
     status, message = "finished", f"finished {cfg.epochs} epochs"
 
     def flush(k: int, epoch: int, lr: float) -> int | None:
-        """Report the last k steps' losses; return the first non-finite step, if any."""
+        """Report the last k steps' losses; return (step, loss) of the first diverged one, if any."""
         values = losses[:k].tolist()  # the one host sync per burst
         first = step - k + 1
         for i, value in enumerate(values):
-            if not math.isfinite(value):
-                return first + i
+            if not math.isfinite(value) or value > cfg.max_loss:
+                return first + i, value
             emit(StepEvent(first + i, epoch, value, lr))
         return None
 
@@ -333,7 +333,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         k = 0
-        bad_step = None
+        bad = None  # (step, loss) where the run diverged
         for b in range(steps_per_epoch):
             paused += control.wait_if_paused()
             if control.stopped:
@@ -356,20 +356,21 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
             correct += (logits.detach().argmax(1) == yb).sum()
             k += 1
             if k == cfg.log_every or b == steps_per_epoch - 1:
-                bad_step = flush(k, epoch, opt.param_groups[0]["lr"])
+                bad = flush(k, epoch, opt.param_groups[0]["lr"])
                 k = 0
-                if bad_step is not None:
+                if bad is not None:
                     break
-        if k and bad_step is None:  # stopped mid-burst
-            bad_step = flush(k, epoch, opt.param_groups[0]["lr"])
+        if k and bad is None:  # stopped mid-burst
+            bad = flush(k, epoch, opt.param_groups[0]["lr"])
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0 - paused
 
-        if bad_step is not None:
+        if bad is not None:
             status = "diverged"
-            message = (f"diverged at step {bad_step}: the loss became NaN or infinite. "
-                       f"Try a learning rate about 10× smaller (now {cfg.lr:g}).")
+            message = (f"diverged at step {bad[0]}: the loss reached {bad[1]:.4g} (above {cfg.max_loss:g}, or "
+                       f"not a number). Try a learning rate about 10× smaller than {cfg.lr:g}.")
+            step = bad[0]
             break
         if seen == 0:  # stopped before this epoch's first step
             status, message = "stopped", f"stopped at step {step} (epoch {epoch - 1} complete)"

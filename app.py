@@ -1,0 +1,48 @@
+"""nnplay: the entry script. It only builds the navigation and the sidebar every page shares.
+
+Run with ``streamlit run app.py``. Each page is a file in ``pages/`` with a stable URL path.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from nnplay.engine import device_name, pick_device
+from nnplay.ui import active_run, current_run
+
+st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
+
+PAGES_DIR = Path(__file__).parent / "pages"
+# (file, title, icon, url path): a page is registered when its file exists
+PAGES = [
+    ("train.py", "Train", "🏋️", "train"),
+    ("inspect.py", "Inspect", "🔬", "inspect"),
+    ("draw.py", "Draw", "✏️", "draw"),
+    ("activations.py", "Activations", "📈", "activations"),
+    ("forward.py", "Forward pass", "🧮", "forward"),
+    ("experiments.py", "Experiments", "🧪", "experiments"),
+    ("scratch.py", "From scratch", "🪜", "scratch"),
+]
+
+pages = [
+    st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=path, default=(path == "train"))
+    for file, title, icon, path in PAGES
+    if (PAGES_DIR / file).exists()
+]
+nav = st.navigation(pages)
+
+
+@st.cache_resource
+def _device_label() -> str:
+    return device_name(pick_device())
+
+
+with st.sidebar:
+    st.caption(f"Device: **{_device_label()}**")
+    running = active_run()
+    if running is not None:
+        st.caption(f"Training: **{running.name}** ({running.status})")
+    current = current_run()
+    st.caption(f"Current model: **{current.name}**" if current else "Current model: none yet (train one on Train)")
+
+nav.run()

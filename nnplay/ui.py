@@ -1,0 +1,101 @@
+"""The UI glue: the only module in nnplay that imports streamlit.
+
+It holds what several pages share: the dataset loaded once per process (``st.cache_resource``),
+the session's runs and its current model (``st.session_state``), the shipped default model, and
+small widgets every page uses (the data notice, error boxes). Pages read widgets, build configs,
+call the library and draw; the training itself runs in ``runs.Run`` threads that never call st.*.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .config import DataConfig, ModelConfig
+from .data import DataError, MnistData, load_mnist
+from .runs import Run, Sweep
+
+DEFAULT_MODEL_FILE = Path(__file__).parent / "assets" / "default_model.pt"
+RUNS_KEY = "nnplay_runs"
+SWEEPS_KEY = "nnplay_sweeps"
+
+
+@st.cache_resource(show_spinner="Loading the dataset…")
+def cached_mnist(dataset: str = "mnist") -> MnistData:
+    """The whole dataset as uint8 tensors, decoded once and shared by every session (read-only)."""
+    return load_mnist(DataConfig(dataset=dataset))
+
+
+def dataset_or_stop(dataset: str = "mnist") -> MnistData:
+    """cached_mnist, or an error box and st.stop() when the data cannot be had."""
+    try:
+        data = cached_mnist(dataset)
+    except DataError as err:
+        st.error(f"The {dataset} data could not be loaded. {err}")
+        st.stop()
+    if data.notice:
+        st.info(data.notice, icon="ℹ️")
+    return data
+
+
+# -- the session's runs ------------------------------------------------------------------------
+
+
+def session_runs() -> list[Run]:
+    """This browser session's runs, oldest first."""
+    return st.session_state.setdefault(RUNS_KEY, [])
+
+
+def add_run(run: Run) -> Run:
+    session_runs().append(run)
+    return run
+
+
+def active_run() -> Run | None:
+    """The session's run that is training now, if any (one at a time)."""
+    return next((r for r in reversed(session_runs()) if r.active), None)
+
+
+def current_run() -> Run | None:
+    """The session's current model: the last run that finished, was stopped, or was loaded."""
+    return next((r for r in reversed(session_runs()) if r.usable), None)
+
+
+def current_model() -> tuple[object, ModelConfig, str] | None:
+    """(model, its config, a label) of the current run, or None before any run finished."""
+    run = current_run()
+    if run is None:
+        return None
+    return run.model, run.model_cfg, run.name
+
+
+def session_sweeps() -> dict[str, Sweep]:
+    """This session's sweeps (experiments, races) by name."""
+    return st.session_state.setdefault(SWEEPS_KEY, {})
+
+
+@st.cache_resource(show_spinner=False)
+def default_model() -> tuple[object, ModelConfig, dict] | None:
+    """The shipped default model (trained by scripts/make_default_model.py), or None if missing/unreadable."""
+    if not DEFAULT_MODEL_FILE.exists():
+        return None
+    try:
+        return load_checkpoint(DEFAULT_MODEL_FILE)
+    except CheckpointError:
+        return None
+
+
+def model_for_page() -> tuple[object, ModelConfig, str, bool] | None:
+    """(model, config, label, is_default): the session's current model, else the shipped default."""
+    current = current_model()
+    if current is not None:
+        return (*current, False)
+    default = default_model()
+    if default is None:
+        return None
+    model, cfg, meta = default
+    acc = meta.get("test_accuracy")
+    label = "nnplay's default model (seed 000 MLP" + (f", test accuracy {acc:.1%})" if acc else ")")
+    return model, cfg, label, True

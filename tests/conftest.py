@@ -1,0 +1,50 @@
+"""Shared fixtures: a small real dataset that is always there, and real MNIST when the machine has it.
+
+``NNPLAY_DATA_DIR`` pointing at a folder with ``MNIST/raw/*.gz`` enables the tests that need the
+full dataset (CI sets it to ../shared/data); without it they skip and the rest run on the
+built-in sample.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def real_mnist_dir() -> Path | None:
+    env = os.environ.get("NNPLAY_DATA_DIR")
+    if env and (Path(env) / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").exists():
+        return Path(env)
+    return None
+
+
+@pytest.fixture(scope="session")
+def sample_data():
+    """The built-in sample of real MNIST (10,000 train / 2,000 test)."""
+    from nnplay.data import load_sample
+
+    return load_sample()
+
+
+@pytest.fixture(scope="session")
+def tiny_data(sample_data):
+    """2,000 train and 500 test images of the sample: a quick epoch for tests."""
+    return sample_data.limited(2000, 500)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    path = real_mnist_dir()
+    if path is None:
+        pytest.skip("NNPLAY_DATA_DIR does not hold real MNIST")
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_data(mnist_dir):
+    from nnplay.config import DataConfig
+    from nnplay.data import load_mnist
+
+    return load_mnist(DataConfig(data_dir=str(mnist_dir), download=False))
