@@ -67,7 +67,7 @@ def layer_table(cfg: ModelConfig) -> list[LayerRow]:
         rows.append(LayerRow(f"act_{i}", acts[i - 1], (c, conv, conv), 0))
         pool_pad = 1 if i == last else 0  # seed 003 pads the last pool so 7×7 → 4×4
         pooled = _conv_out(conv, 2, 2, pool_pad)
-        if pooled < 1 or conv < 2 * pool_pad:
+        if pooled < 1:
             raise ValueError(f"the 2×2 max-pool after conv layer {i} gets a {conv}×{conv} map and leaves no "
                              f"pixels; use a smaller kernel or stride, more padding, or fewer layers.")
         rows.append(LayerRow(f"pool_{i}", "MaxPool 2×2", (c, pooled, pooled), 0))

@@ -1,0 +1,93 @@
+"""Model building: seed shapes and parameter counts, activations, inits, CNN shape checks."""
+
+import pytest
+import torch
+from torch import nn
+
+from nnplay.config import PRESETS, ModelConfig
+from nnplay.engine import seeded_model
+from nnplay.models import build_model, count_parameters, layer_table, parameter_listing
+
+
+def test_seed_mlp_matches_seed_000_printout():
+    model = seeded_model(PRESETS["seed-mlp"].model, 0)
+    listing = parameter_listing(model)
+    assert [(r["name"], r["shape"]) for r in listing] == [
+        ("lin_1.weight", (256, 784)), ("lin_1.bias", (256,)), ("lin_2.weight", (10, 256)), ("lin_2.bias", (10,))]
+    assert count_parameters(model) == 203_530
+    assert sum(r.params for r in layer_table(PRESETS["seed-mlp"].model)) == 203_530
+    # He init: weights small (std √(2/784) ≈ 0.0505), biases zero, as seed 000 prints
+    assert abs(model.lin_1.weight.std().item() - (2 / 784) ** 0.5) < 0.002
+    assert listing[1]["first values"] == [0.0] * 5
+
+
+@pytest.mark.parametrize("key,hidden,params", [
+    ("model-a", (100,), 784 * 100 + 100 + 100 * 10 + 10),
+    ("model-d", (100, 100), 784 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10),
+])
+def test_seed_001_models(key, hidden, params):
+    cfg = PRESETS[key].model
+    assert cfg.hidden == hidden
+    model = build_model(cfg)
+    assert count_parameters(model) == params
+    # seed 001 lists 4 parameter tensors for a 1-hidden-layer model: (100, 784), (100,), (10, 100), (10,)
+    if key == "model-a":
+        assert [tuple(p.shape) for p in model.parameters()] == [(100, 784), (100,), (10, 100), (10,)]
+        assert isinstance(model.act_1, nn.Sigmoid)
+
+
+def test_seed_cnn_shapes_follow_seed_003_comments():
+    rows = {r.name: r for r in layer_table(PRESETS["seed-cnn"].model)}
+    assert rows["pool_1"].output_shape == (32, 14, 14)
+    assert rows["pool_2"].output_shape == (64, 7, 7)
+    assert rows["pool_3"].output_shape == (128, 4, 4)
+    assert rows["flatten"].output_shape == (4 * 4 * 128,)
+    model = build_model(PRESETS["seed-cnn"].model)
+    out = model(torch.zeros(2, 1, 28, 28))
+    assert out.shape == (2, 10)
+    assert model.fc_1.in_features == 2048 and model.fc_1.out_features == 625
+    assert count_parameters(model) == sum(r.params for r in layer_table(PRESETS["seed-cnn"].model))
+
+
+def test_logistic_regression_has_no_hidden_layer():
+    model = build_model(ModelConfig(hidden=()))
+    assert count_parameters(model) == 7850
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_per_layer_activations_and_dropout():
+    cfg = ModelConfig(hidden=(32, 16), activation=("tanh", "gelu"), dropout=0.2)
+    model = build_model(cfg)
+    assert isinstance(model.act_1, nn.Tanh) and isinstance(model.act_2, nn.GELU)
+    assert isinstance(model.drop_1, nn.Dropout)
+
+
+@pytest.mark.parametrize("init,check", [
+    ("constant", lambda w: torch.all(w == 0.5)),
+    ("normal", lambda w: abs(w.std().item() - 0.01) < 0.002),
+    ("xavier", lambda w: w.abs().max().item() <= (6 / (784 + 64)) ** 0.5),
+])
+def test_inits(init, check):
+    model = build_model(ModelConfig(hidden=(64,), init=init, init_value=0.5, init_std=0.01))
+    assert check(model.lin_1.weight.detach())
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(hidden=(0,)), "hidden layer 1 has width 0"),
+    (dict(hidden=(64,), activation=("relu", "tanh")), "2 values but the network has 1 layers"),
+    (dict(activation="swish"), "activation must be one of"),
+    (dict(dropout=1.0), "dropout"),
+])
+def test_bad_model_configs_say_why(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ModelConfig(**kwargs)
+
+
+def test_cnn_that_leaves_no_pixels_names_the_layer():
+    cfg = ModelConfig(family="cnn", stride=5)
+    with pytest.raises(ValueError, match="max-pool after conv layer 2"):
+        layer_table(cfg)
+    with pytest.raises(ValueError, match="conv layer"):
+        build_model(ModelConfig(family="cnn", kernel_size=10))
+    # the studied setting on the first layer only is fine
+    assert layer_table(ModelConfig(family="cnn", stride=(5, 1, 1)))[-1].output_shape == (10,)
