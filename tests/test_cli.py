@@ -1,0 +1,49 @@
+"""The headless CLI: flags become configs, one JSON line at the end, checkpoints load back, bench runs."""
+
+import json
+
+import pytest
+
+from nnplay.checkpoint import load_checkpoint
+from nnplay.cli import main
+
+
+def run_cli(capsys, *argv) -> tuple[int, dict | None, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    lines = [line for line in out.splitlines() if line.strip()]
+    return code, (json.loads(lines[-1]) if lines else None), err
+
+
+def test_train_prints_one_json_line_and_saves(capsys, tmp_path):
+    path = tmp_path / "model.pt"
+    code, summary, err = run_cli(capsys, "train", "--preset", "seed-mlp", "--epochs", "2", "--seed", "0",
+                                 "--train-limit", "1000", "--test-limit", "200", "--hidden", "64,32",
+                                 "--activation", "tanh,relu", "--save", str(path))
+    assert code == 0 and "epoch 2" in err
+    for key in ("device", "epochs", "epoch_seconds", "test_accuracy", "parameters"):
+        assert key in summary
+    assert summary["epochs"] == 2 and len(summary["epoch_seconds"]) == 2
+    assert summary["parameters"] == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+    model, cfg, meta = load_checkpoint(path)
+    assert cfg.hidden == (64, 32) and cfg.activation == ("tanh", "relu")
+    assert meta["test_accuracy"] == summary["test_accuracy"]
+
+
+def test_bad_flag_values_give_a_sentence_not_a_traceback(capsys):
+    code, summary, err = run_cli(capsys, "train", "--hidden", "0", "--quiet")
+    assert code == 2 and summary is None and "hidden layer 1 has width 0" in err
+
+
+def test_diverging_run_exits_1_with_status(capsys):
+    code, summary, _ = run_cli(capsys, "train", "--optimizer", "sgd", "--lr", "10", "--epochs", "1",
+                               "--train-limit", "2000", "--test-limit", "100", "--quiet")
+    assert code == 1 and summary["status"] == "diverged" and summary["message"].startswith("diverged at step")
+
+
+def test_bench_compares_seed_loop_and_engine(capsys, mnist_dir):
+    code, report, err = run_cli(capsys, "bench", "--epochs", "1", "--data-dir", str(mnist_dir))
+    assert code == 0 and "speed-up" in err
+    assert report["seed_epoch_seconds"][0] > 0 and report["engine_epoch_seconds"][0] > 0
+    assert report["speedup"] == pytest.approx(report["seed_epoch_seconds"][0] / report["engine_epoch_seconds"][0])
+    assert abs(report["seed_test_accuracy"] - report["engine_test_accuracy"]) < 0.02

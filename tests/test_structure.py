@@ -1,0 +1,42 @@
+"""The shape of the project: a headless library, pages registered at their URLs, CI running the README's command."""
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_only_the_ui_module_imports_streamlit():
+    offenders = []
+    for path in (ROOT / "nnplay").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] in ("streamlit", "streamlit_drawable_canvas") for n in names):
+                offenders.append(path.name)
+    assert sorted(set(offenders)) == ["ui.py"]
+
+
+def test_every_module_has_a_docstring():
+    for path in list((ROOT / "nnplay").rglob("*.py")) + list((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]:
+        assert ast.get_docstring(ast.parse(path.read_text())), f"{path} has no module docstring"
+
+
+def test_every_page_file_is_registered_at_its_url():
+    app = (ROOT / "app.py").read_text()
+    for page in (ROOT / "pages").glob("*.py"):
+        assert f'("{page.name}",' in app, f"{page.name} is not registered in app.py"
+
+
+def readme_test_command() -> str:
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- test-command -->\s*```(?:bash|sh)?\n(.+?)\n```", readme, re.S)
+    assert match, "README.md has no test command block"
+    return match.group(1).strip()
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    command = readme_test_command()
+    assert command in (ROOT / ".ci" / "run").read_text()
