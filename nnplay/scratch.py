@@ -1,0 +1,566 @@
+"""Seed 004's ladder: one tiny regression written six ways, from numpy to nn.Module.
+
+The problem (seed 004): N = 64 samples with Din = 4 features, Dout = 2 targets, all random
+normal; a linear model y_pred = x·w, 5000 steps of learning rate 1e-6.
+
+The six versions, each a function here and each with the seed's code (cleaned) to display:
+  1. numpy, gradient by hand            4. nn.Sequential(nn.Linear), update by hand
+  2. torch tensors, gradient by hand     5. the same with torch.optim (Adam in the seed)
+  3. torch autograd (loss.backward())    6. an nn.Module subclass with the optimiser
+
+Every version starts from the same data and weights (``make_problem``), in float64. Run with
+``recipe=None`` a version does what the seed's code does (``SEED_RECIPES``: versions 1-3 use
+0.5 * sum of squares and no bias, 4-6 add a bias and use mse_loss (mean), 5-6 use Adam); run
+with one shared ``Recipe`` every version does the same math and the six loss curves agree to
+rounding. ``SEED_DIFFERENCES`` says what changes between versions and what it does to the
+curve. What does not live here: MNIST, plotting (``nnplay.figures_teach``), streamlit.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+N, DIN, DOUT = 64, 4, 2
+STEPS = 5000
+SEED_LR = 1e-6
+
+
+@dataclass(frozen=True)
+class ScratchProblem:
+    """The data and the starting weights every version receives."""
+
+    x: np.ndarray
+    """(N, Din) inputs."""
+    y: np.ndarray
+    """(N, Dout) targets."""
+    w: np.ndarray
+    """(Din, Dout) initial weights (seed 002/004 layout: y_pred = x·w)."""
+    b: np.ndarray
+    """(Dout,) initial bias, zeros, used by the versions that have one."""
+
+
+def make_problem(seed: int = 0, n: int = N, din: int = DIN, dout: int = DOUT) -> ScratchProblem:
+    """Random normal x, y and w as in the seed (``np.random.randn``), from one seeded RNG."""
+    if min(n, din, dout) < 1:
+        raise ValueError("N, Din and Dout must each be at least 1.")
+    rng = np.random.default_rng(seed)
+    return ScratchProblem(
+        x=rng.standard_normal((n, din)),
+        y=rng.standard_normal((n, dout)),
+        w=rng.standard_normal((din, dout)),
+        b=np.zeros(dout),
+    )
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The math a version does: model, loss and update rule."""
+
+    bias: bool = False
+    """y_pred = x·w (+ b)."""
+    loss: Literal["half_sum", "mean"] = "half_sum"
+    """"half_sum": 0.5 * sum of squared errors (seed versions 1-3);
+    "mean": mean of squared errors, torch's ``mse_loss`` (seed versions 4-6)."""
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    """"sgd": w -= lr * grad (plain gradient descent); "adam": torch.optim.Adam."""
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("half_sum", "mean"):
+            raise ValueError(f"loss must be 'half_sum' or 'mean', not {self.loss!r}.")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}.")
+
+    @property
+    def label(self) -> str:
+        loss = "0.5·sum of squares" if self.loss == "half_sum" else "mse_loss (mean)"
+        model = "x·w + b" if self.bias else "x·w"
+        opt = "gradient descent" if self.optimizer == "sgd" else "Adam"
+        return f"{model}, {loss}, {opt}"
+
+
+SEED_RECIPES: dict[int, Recipe] = {
+    1: Recipe(bias=False, loss="half_sum", optimizer="sgd"),
+    2: Recipe(bias=False, loss="half_sum", optimizer="sgd"),
+    3: Recipe(bias=False, loss="half_sum", optimizer="sgd"),
+    4: Recipe(bias=True, loss="mean", optimizer="sgd"),
+    5: Recipe(bias=True, loss="mean", optimizer="adam"),
+    6: Recipe(bias=True, loss="mean", optimizer="adam"),
+}
+SAME_MATH = Recipe(bias=False, loss="half_sum", optimizer="sgd")
+"""The default shared recipe: seed version 1's math."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The six versions. Each returns the loss at every step (measured before that step's update).
+# ---------------------------------------------------------------------------------------------
+
+
+def _hand_updated(version: int, recipe: Recipe) -> None:
+    if recipe.optimizer != "sgd":
+        raise ValueError(
+            f"Version {version} updates the weights by hand (w -= lr * grad): it can only do "
+            "plain gradient descent, not Adam."
+        )
+
+
+def version_1_numpy(p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    """numpy; the gradient written out by hand."""
+    _hand_updated(1, recipe)
+    x, y = p.x, p.y
+    w, b = p.w.copy(), p.b.copy()
+    losses = []
+    with np.errstate(over="ignore", invalid="ignore"):  # a too-large lr diverges: inf is data here
+        for _ in range(steps):
+            y_pred = np.matmul(x, w) + (b if recipe.bias else 0.0)  # (N, Dout)
+            err = y_pred - y
+            if recipe.loss == "half_sum":
+                loss = (0.5 * err**2).sum()
+                grad_y_pred = err  # d(0.5 e^2)/de = e
+            else:
+                loss = (err**2).mean()
+                grad_y_pred = 2.0 * err / err.size  # d(mean e^2)/de = 2e / (N Dout)
+            grad_w = np.matmul(x.T, grad_y_pred)  # chain rule through y_pred = x·w: (Din, Dout)
+            w -= lr * grad_w
+            if recipe.bias:
+                b -= lr * grad_y_pred.sum(axis=0)  # b is added to every row: sum the rows' grads
+            losses.append(float(loss))
+    return losses
+
+
+def _tensor(a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64, requires_grad=requires_grad)
+
+
+def version_2_torch_manual(p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    """torch tensors instead of numpy arrays; still the gradient by hand."""
+    _hand_updated(2, recipe)
+    x, y, w, b = _tensor(p.x), _tensor(p.y), _tensor(p.w), _tensor(p.b)
+    losses = []
+    for _ in range(steps):
+        y_pred = x.mm(w) + (b if recipe.bias else 0.0)
+        err = y_pred - y
+        if recipe.loss == "half_sum":
+            loss = 0.5 * err.pow(2).sum()
+            grad_y_pred = err
+        else:
+            loss = err.pow(2).mean()
+            grad_y_pred = 2.0 * err / err.numel()
+        grad_w = x.t().mm(grad_y_pred)
+        w -= lr * grad_w
+        if recipe.bias:
+            b -= lr * grad_y_pred.sum(dim=0)
+        losses.append(loss.item())
+    return losses
+
+
+def _loss(y_pred: torch.Tensor, y: torch.Tensor, recipe: Recipe) -> torch.Tensor:
+    if recipe.loss == "half_sum":
+        return 0.5 * (y_pred - y).pow(2).sum()
+    return F.mse_loss(y_pred, y)
+
+
+def version_3_autograd(p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    """torch autograd: loss.backward() fills w.grad; the update is still by hand."""
+    _hand_updated(3, recipe)
+    x, y = _tensor(p.x), _tensor(p.y)
+    w, b = _tensor(p.w, requires_grad=True), _tensor(p.b, requires_grad=recipe.bias)
+    params = [w, b] if recipe.bias else [w]
+    losses = []
+    for _ in range(steps):
+        y_pred = x.mm(w) + (b if recipe.bias else 0.0)
+        loss = _loss(y_pred, y, recipe)
+        loss.backward()
+        with torch.no_grad():  # the update itself must not be recorded in the graph
+            for param in params:
+                param -= lr * param.grad
+                param.grad.zero_()  # backward() adds to .grad; start the next step from 0
+        losses.append(loss.item())
+    return losses
+
+
+def _linear(p: ScratchProblem, recipe: Recipe) -> torch.nn.Linear:
+    """nn.Linear holding the problem's starting weights.
+
+    nn.Linear computes x @ weight.T + bias and stores weight as (Dout, Din), the transpose of
+    the seed's w (Din, Dout); so weight = w.T gives the same y_pred.
+    """
+    lin = torch.nn.Linear(p.x.shape[1], p.y.shape[1], bias=recipe.bias, dtype=torch.float64)
+    with torch.no_grad():
+        lin.weight.copy_(_tensor(p.w).T)
+        if recipe.bias:
+            lin.bias.copy_(_tensor(p.b))
+    return lin
+
+
+def _optimizer(model: torch.nn.Module, recipe: Recipe, lr: float) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    return torch.optim.SGD(model.parameters(), lr=lr)
+
+
+def version_4_sequential(p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    """nn.Sequential(nn.Linear): the layer owns its weights; the update is still by hand."""
+    _hand_updated(4, recipe)
+    x, y = _tensor(p.x), _tensor(p.y)
+    model = torch.nn.Sequential(_linear(p, recipe))
+    losses = []
+    for _ in range(steps):
+        loss = _loss(model(x), y, recipe)
+        loss.backward()
+        with torch.no_grad():
+            for param in model.parameters():
+                param -= lr * param.grad
+        model.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def _train_with_optimizer(model, p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    x, y = _tensor(p.x), _tensor(p.y)
+    optimizer = _optimizer(model, recipe, lr)
+    losses = []
+    for _ in range(steps):
+        loss = _loss(model(x), y, recipe)
+        loss.backward()
+        optimizer.step()  # the optimiser does the update (SGD: param -= lr * grad)
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def version_5_optimizer(p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    """nn.Sequential and torch.optim: optimizer.step() replaces the hand-written update."""
+    return _train_with_optimizer(torch.nn.Sequential(_linear(p, recipe)), p, recipe, steps, lr)
+
+
+class MyOneLayerNet(torch.nn.Module):
+    """Seed 004's own model class: one Linear layer."""
+
+    def __init__(self, linear: torch.nn.Linear):
+        super().__init__()
+        self.linear = linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+def version_6_module(p: ScratchProblem, recipe: Recipe, steps: int, lr: float) -> list[float]:
+    """A subclass of nn.Module (what larger models are written as) with the optimiser."""
+    return _train_with_optimizer(MyOneLayerNet(_linear(p, recipe)), p, recipe, steps, lr)
+
+
+# ---------------------------------------------------------------------------------------------
+# The seed's code, cleaned, for display
+# ---------------------------------------------------------------------------------------------
+
+_DATA_TORCH = '''import torch
+
+device = torch.device("cpu")
+N, Din, Dout = 64, 4, 2
+
+# data loading
+x = torch.randn(N, Din, device=device)
+y = torch.randn(N, Dout, device=device)
+'''
+
+CODE_1 = '''import numpy as np
+
+# N: number of samples, Din: number of features, Dout: number of outputs (labels)
+N, Din, Dout = 64, 4, 2
+
+x = np.random.randn(N, Din)
+y = np.random.randn(N, Dout)
+w = np.random.randn(Din, Dout)
+lr = 1e-6
+
+losses = []
+for t in range(5000):
+    # forward: the predictions
+    y_pred = np.matmul(x, w)
+    # loss: half the sum of squared errors
+    loss = (0.5 * (y_pred - y) ** 2).sum()
+    losses.append(loss)
+
+    # gradient by hand: dL/dy_pred = y_pred - y, dL/dw = x^T (y_pred - y)
+    grad_y_pred = y_pred - y
+    grad_w = np.matmul(np.transpose(x), grad_y_pred)  # the seed has a typo: np.matnul
+    # gradient descent
+    w -= lr * grad_w
+'''
+
+CODE_2 = _DATA_TORCH + '''w = torch.randn(Din, Dout, device=device)
+
+lr = 1e-6
+losses = []
+# training
+for t in range(5000):
+    # forward
+    y_pred = x.mm(w)
+    # loss
+    loss = 0.5 * (y_pred - y).pow(2).sum()
+    losses.append(loss.item())
+    # gradient by hand
+    grad_y_pred = y_pred - y
+    grad_w = x.t().mm(grad_y_pred)
+    # gradient descent
+    w -= lr * grad_w  # the seed has grad_W: Python names are case-sensitive
+'''
+
+CODE_3 = _DATA_TORCH + '''# requires_grad=True asks autograd to track w (the seed leaves it out, so w.grad stays None)
+w = torch.randn(Din, Dout, device=device, requires_grad=True)
+
+lr = 1e-6
+losses = []
+for t in range(5000):
+    # forward
+    y_pred = x.mm(w)
+    # loss
+    loss = 0.5 * (y_pred - y).pow(2).sum()
+    losses.append(loss.item())
+    # gradient: autograd fills w.grad
+    loss.backward()
+    # gradient descent, outside the graph
+    with torch.no_grad():
+        w -= lr * w.grad
+        # reset: backward() adds to w.grad
+        w.grad.zero_()
+'''
+
+CODE_4 = _DATA_TORCH + '''# Sequential stacks layers; no w is declared because the Linear layer's weight plays its role
+model = torch.nn.Sequential(
+    torch.nn.Linear(Din, Dout))
+lr = 1e-6
+
+losses = []
+for t in range(5000):
+    y_pred = model(x)
+    loss = torch.nn.functional.mse_loss(y_pred, y)
+    losses.append(loss.item())
+
+    loss.backward()
+
+    with torch.no_grad():  # the seed is missing this colon
+        for param in model.parameters():
+            param -= lr * param.grad
+    model.zero_grad()
+'''
+
+CODE_5 = _DATA_TORCH + '''model = torch.nn.Sequential(
+    torch.nn.Linear(Din, Dout))
+lr = 1e-6
+# the optimiser
+optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+losses = []
+for t in range(5000):
+    y_pred = model(x)
+    loss = torch.nn.functional.mse_loss(y_pred, y)
+    losses.append(loss.item())
+
+    loss.backward()
+    # the optimiser does the gradient-descent update
+    optimizer.step()
+    # reset
+    optimizer.zero_grad()
+'''
+
+CODE_6 = '''import torch
+
+device = torch.device("cpu")
+
+
+# subclass nn.Module (for models too complex for Sequential)
+class MyOneLayerNet(torch.nn.Module):
+    def __init__(self, Din, Dout):
+        super(MyOneLayerNet, self).__init__()
+        self.linear = torch.nn.Linear(Din, Dout)
+
+    def forward(self, x):
+        y_pred = self.linear(x)
+        return y_pred
+
+
+N, Din, Dout = 64, 4, 2
+
+x = torch.randn(N, Din, device=device)
+y = torch.randn(N, Dout, device=device)
+
+model = MyOneLayerNet(Din, Dout)
+# the optimiser
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-6)
+
+losses = []
+for t in range(5000):
+    y_pred = model(x)
+    loss = torch.nn.functional.mse_loss(y_pred, y)
+    losses.append(loss.item())
+
+    loss.backward()
+    # the optimiser does the gradient-descent update
+    optimizer.step()
+    # reset
+    optimizer.zero_grad()
+'''
+
+
+@dataclass(frozen=True)
+class Version:
+    """One rung of the ladder."""
+
+    number: int
+    title: str
+    run: Callable[[ScratchProblem, Recipe, int, float], list[float]]
+    code: str
+    """The seed's code for this version, cleaned (typos fixed, loss recorded), runnable."""
+
+    @property
+    def seed_recipe(self) -> Recipe:
+        return SEED_RECIPES[self.number]
+
+
+VERSIONS: dict[int, Version] = {
+    1: Version(1, "numpy, gradient by hand", version_1_numpy, CODE_1),
+    2: Version(2, "torch tensors, gradient by hand", version_2_torch_manual, CODE_2),
+    3: Version(3, "torch autograd", version_3_autograd, CODE_3),
+    4: Version(4, "nn.Sequential, update by hand", version_4_sequential, CODE_4),
+    5: Version(5, "nn.Sequential + optimiser", version_5_optimizer, CODE_5),
+    6: Version(6, "nn.Module + optimiser", version_6_module, CODE_6),
+}
+
+
+@dataclass(frozen=True)
+class SeedFix:
+    """A mistake in the seed's code and how the displayed code fixes it."""
+
+    version: int
+    seed_text: str
+    fixed_text: str
+    why: str
+
+
+SEED_FIXES: list[SeedFix] = [
+    SeedFix(1, "np.matnul(...)", "np.matmul(...)", "Typo: numpy has no matnul."),
+    SeedFix(2, "w-=lr*grad_W", "w -= lr * grad_w", "Python names are case-sensitive; grad_W is undefined."),
+    SeedFix(3, "w = torch.randn(Din, Dout)", "w = torch.randn(Din, Dout, requires_grad=True)",
+            "Without requires_grad autograd does not track w, so w.grad is None."),
+    SeedFix(4, "with torch.no_grad()", "with torch.no_grad():", "A with statement needs its colon."),
+]
+
+
+@dataclass(frozen=True)
+class SeedDifference:
+    """What the seed changes from one version to the next, and what that does to the curve."""
+
+    from_version: int
+    to_version: int
+    change: str
+    effect: str
+    changes_curve: bool
+    """With the same data and starting weights, does the loss curve change?"""
+
+
+SEED_DIFFERENCES: list[SeedDifference] = [
+    SeedDifference(
+        1, 2, "numpy arrays become torch tensors (np.matmul → x.mm, .T → .t()).",
+        "None: the same arithmetic, so the same curve.", False,
+    ),
+    SeedDifference(
+        2, 3, "The hand-written gradient is replaced by autograd (loss.backward(), w.grad).",
+        "None: autograd computes the same x^T (y_pred - y).", False,
+    ),
+    SeedDifference(
+        3, 4,
+        "w becomes nn.Linear(Din, Dout): the model gains a bias b; the loss changes from "
+        "0.5 * sum of squares to mse_loss, the mean over N·Dout = 128 numbers.",
+        "The loss is read on another scale (mean = half-sum / 64 when b = 0), and the "
+        "gradients are 64 times smaller, so with the same lr progress is 64 times slower. "
+        "(The seed's nn.Linear also draws its own random weights; here all versions start "
+        "from the same w and b = 0.)",
+        True,
+    ),
+    SeedDifference(
+        4, 5, "The hand-written update is replaced by torch.optim.Adam.",
+        "Adam moves each weight by about lr per step whatever the gradient's size, so the "
+        "curve differs from plain gradient descent; at lr = 1e-6 a weight moves at most "
+        "about 0.005 in 5000 steps.",
+        True,
+    ),
+    SeedDifference(
+        5, 6, "nn.Sequential is replaced by a subclass of nn.Module (MyOneLayerNet).",
+        "None: the same layer, loss and optimiser, so the same curve.", False,
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the ladder and reading the curves
+# ---------------------------------------------------------------------------------------------
+
+
+def run_version(
+    number: int,
+    problem: ScratchProblem,
+    steps: int = STEPS,
+    lr: float = SEED_LR,
+    recipe: Recipe | None = None,
+) -> list[float]:
+    """Loss curve of one version; ``recipe=None`` means the seed's own math for it."""
+    if number not in VERSIONS:
+        raise ValueError(f"There is no version {number}; the versions are 1 to {len(VERSIONS)}.")
+    if steps < 1:
+        raise ValueError("steps must be at least 1.")
+    if not lr > 0:
+        raise ValueError("The learning rate must be a positive number.")
+    version = VERSIONS[number]
+    return version.run(problem, recipe or version.seed_recipe, steps, lr)
+
+
+def run_ladder(
+    problem: ScratchProblem,
+    steps: int = STEPS,
+    lr: float = SEED_LR,
+    same_math: Recipe | None = None,
+    versions: tuple[int, ...] = tuple(VERSIONS),
+) -> dict[int, list[float]]:
+    """Loss curves of several versions: each its seed math, or all ``same_math``."""
+    if same_math is not None and same_math.optimizer != "sgd":
+        raise ValueError("The same-math comparison uses plain gradient descent (optimizer='sgd').")
+    return {n: run_version(n, problem, steps, lr, same_math) for n in versions}
+
+
+@functools.lru_cache(maxsize=128)
+def cached_curve(number: int, seed: int, steps: int = STEPS, lr: float = SEED_LR,
+                 recipe: Recipe | None = None) -> tuple[float, ...]:
+    """``run_version`` on ``make_problem(seed)``, remembered for the process: a curve depends on
+    nothing else, and 5000 torch steps take a second."""
+    return tuple(run_version(number, make_problem(seed), steps, lr, recipe))
+
+
+def relative_drop(curve: list[float]) -> float:
+    """(first loss - last loss) / first loss: 0.5 means the loss halved."""
+    if not curve or curve[0] == 0:
+        return 0.0
+    return (curve[0] - curve[-1]) / curve[0]
+
+
+def visible_progress(curve: list[float], threshold: float = 0.01) -> bool:
+    """Did the loss drop by at least ``threshold`` (1%) of its start over the whole curve?"""
+    return bool(np.isfinite(curve[-1])) and relative_drop(curve) >= threshold
+
+
+def suggested_lr(recipe: Recipe) -> float:
+    """A learning rate that makes visible progress on this problem in a few hundred steps.
+
+    Sum loss: the gradient grows with N (64 rows summed), and steps are stable while
+    lr < 2 / (largest eigenvalue of x^T x ≈ 100), so 1e-2. Mean loss divides that gradient by
+    N·Dout / 2 = 64, so 1e-1. Adam's step is about lr whatever the gradient, so 1e-2.
+    """
+    if recipe.optimizer == "adam":
+        return 1e-2
+    return 1e-2 if recipe.loss == "half_sum" else 1e-1
