@@ -136,3 +136,11 @@ def test_one_epoch_of_seed_mlp_on_real_mnist(full_data):
     (epoch,) = result.history.epochs
     assert epoch.test_accuracy >= 0.94  # seed 000 prints test_accr 0.945 after its first epoch
     assert abs(epoch.train_loss - 0.380) < 0.05  # and loss 0.380
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_cuda_path_trains_and_reports_the_gpu(tiny_data):
+    result = train(seeded_model(ModelConfig(hidden=(32,)), 0), tiny_data, quick(device="cuda"))
+    assert result.status == "finished" and result.device.startswith("CUDA: ")
+    assert next(result.model.parameters()).is_cuda
+    assert result.history.epochs[0].test_accuracy > 0.3
