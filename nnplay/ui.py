@@ -22,6 +22,23 @@ RUNS_KEY = "nnplay_runs"
 SWEEPS_KEY = "nnplay_sweeps"
 
 
+def ensure_navigation() -> None:
+    """Make a bookmarked page URL open inside app.py's navigation; every page calls this first.
+
+    With a folder named ``pages/`` beside app.py, a fresh Streamlit server runs the first requested
+    page file by itself (its legacy multipage mode) until some run calls ``st.navigation``; a direct
+    link to /draw would then show no sidebar and no shared frame. If that happened, switch the
+    legacy mode off and rerun: the rerun goes through app.py, which opens this same URL path.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @st.cache_resource(show_spinner="Loading the dataset…")
 def cached_mnist(dataset: str = "mnist") -> MnistData:
     """The whole dataset as uint8 tensors, decoded once and shared by every session (read-only)."""
@@ -51,6 +68,14 @@ def session_runs() -> list[Run]:
 def add_run(run: Run) -> Run:
     session_runs().append(run)
     return run
+
+
+def remove_run(run: Run) -> None:
+    """Forget a run (stopping it first if it is still training)."""
+    if run.active:
+        run.stop()
+    runs = session_runs()
+    runs[:] = [r for r in runs if r is not run]
 
 
 def active_run() -> Run | None:

@@ -24,6 +24,7 @@ RACE = "activation race (models A-D)"
 RACE_PRESETS = ("model-a", "model-b", "model-c", "model-d")
 SATURATING = ("sigmoid", "tanh")
 
+ui.ensure_navigation()
 st.title("📈 Activation functions")
 st.markdown(
     "A neural network stacks affine maps (X·W + b), each followed by a non-linear function. "

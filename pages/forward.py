@@ -24,6 +24,7 @@ from nnplay.models import build_model, describe
 
 STEP_KEY, TABLES_KEY, VERSION_KEY = "fw_step", "fw_tables", "fw_tables_version"
 
+ui.ensure_navigation()
 st.title("🧮 The forward pass, step by step")
 st.markdown(
     "Seed 002's network: 2 inputs → 3 sigmoid units → 2 sigmoid units → 2 outputs. Each layer is "

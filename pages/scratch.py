@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from nnplay import ui
+
 from nnplay.figures_teach import loss_curves_figure
 from nnplay.scratch import (DIN, DOUT, N, SEED_DIFFERENCES, SEED_FIXES, SEED_LR, SEED_RECIPES, STEPS, VERSIONS,
                             Recipe, cached_curve, relative_drop, suggested_lr, visible_progress)
@@ -20,6 +22,7 @@ MODES = {"seed": "as the seed wrote them", "same": "all on the same math"}
 LR_MODES = {"seed": "the seed's 1e-6", "suggested": "a suggested larger rate", "custom": "my own"}
 LOSSES = {"half_sum": "0.5 · sum of squares (versions 1-3)", "mean": "mse_loss, the mean (versions 4-6)"}
 
+ui.ensure_navigation()
 st.title("🪜 From scratch to nn.Module")
 st.markdown(
     f"Seed 004 fits a linear model to random data (N = {N} samples, Din = {DIN} features, Dout = {DOUT} "

@@ -1,0 +1,308 @@
+"""From a drawing on the canvas to an MNIST-like digit, a prediction and a saliency map.
+
+What lives here: ``to_mnist`` (crop, scale to 20 px, centre by mass in a 28×28 field, the way
+MNIST itself was made), ``mnist_roundtrip`` (MNIST test digits pushed through that same path as
+if they had been drawn), ``predict``, and the attributions ``input_gradient`` /
+``integrated_gradients`` with their display form ``saliency`` and ``saliency_overlay``.
+What does not live here: the canvas widget and the page (``pages/draw.py``), the figures.
+
+Everything is numpy/torch and runs headless; the model input is always
+``nnplay.data.normalise(torch.from_numpy(image)[None])``: uint8/255, shape (1, 1, 28, 28).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import normalise
+
+FIELD = 28
+"""Side of the MNIST field, in pixels."""
+BOX = 20
+"""MNIST scales every digit so that the longer side of its bounding box is 20 px."""
+INK_LEVEL = 30
+"""A pixel whose ink (0..255) exceeds this counts as drawn."""
+MIN_INK_PIXELS = 20
+"""A drawing with fewer drawn pixels than this is treated as an empty canvas."""
+
+SaliencyMethod = Literal["integrated_gradients", "gradient"]
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """A drawing turned into a 28×28 MNIST-like digit, with the steps taken to get there."""
+
+    image: np.ndarray
+    """uint8 (28, 28), white digit on black, centre of mass at (14, 14)."""
+    bbox: tuple[int, int, int, int]
+    """(top, left, bottom, right) of the ink in the drawing's pixels; bottom/right exclusive."""
+    scale: float
+    """Output pixels per drawing pixel: 20 / longer side of ``bbox``."""
+    shift: tuple[int, int]
+    """(dy, dx) the centre-of-mass translation applied after centring the box, in 28-px units."""
+    offset: tuple[int, int]
+    """(row, col) where the scaled crop's top-left corner lands in the 28×28 field."""
+    size: tuple[int, int]
+    """(height, width) of the scaled crop in the 28×28 field."""
+
+
+def ink(drawing: np.ndarray) -> np.ndarray:
+    """Ink per pixel, float 0..255, from a (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA array.
+
+    RGBA with some transparency (strokes on a transparent canvas): the alpha channel is the ink.
+    Otherwise (opaque RGBA, RGB, grey) the brightest channel is the ink, so a stroke of any
+    colour on black counts fully; a light background (dark ink on white) is inverted first.
+    """
+    a = np.asarray(drawing)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ValueError(
+            f"Expected a (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA image, got shape {a.shape}."
+        )
+    a = a.astype(np.float32)
+    if a.ndim == 3 and a.shape[2] == 4 and a[:, :, 3].min() < 255:
+        return a[:, :, 3]
+    value = a if a.ndim == 2 else a[:, :, :3].max(axis=2)
+    if np.median(value) > 127:  # dark ink on a light background
+        value = 255.0 - value
+    return value
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, col) centre of mass of a non-negative image, in pixel-index units (MNIST: ≈ 14, 14)."""
+    img = np.asarray(image, dtype=np.float64)
+    total = img.sum()
+    if total <= 0:
+        return ((img.shape[0] - 1) / 2, (img.shape[1] - 1) / 2)
+    rows = np.arange(img.shape[0])
+    cols = np.arange(img.shape[1])
+    return (float(img.sum(axis=1) @ rows / total), float(img.sum(axis=0) @ cols / total))
+
+
+def to_mnist(rgba_or_gray: np.ndarray) -> Preprocessed | None:
+    """Turn a canvas drawing into a 28×28 uint8 digit the way MNIST was made, or None if empty.
+
+    1. ink per pixel (see ``ink``); fewer than ``MIN_INK_PIXELS`` above ``INK_LEVEL`` → None;
+    2. crop to the bounding box of the ink;
+    3. scale so the longer side is 20 px, keeping the aspect ratio (anti-aliased bilinear);
+    4. stretch the brightest pixel to 255 (MNIST strokes are saturated);
+    5. place the crop in a 28×28 field so its centre of mass sits at (14, 14), rounded to whole
+       pixels and clipped so that the crop stays inside the field.
+    """
+    value = ink(rgba_or_gray)
+    drawn = value > INK_LEVEL
+    if int(drawn.sum()) < MIN_INK_PIXELS:
+        return None
+    rows = np.flatnonzero(drawn.any(axis=1))
+    cols = np.flatnonzero(drawn.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    crop = value[top:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    out_h = min(BOX, max(1, round(h * scale)))
+    out_w = min(BOX, max(1, round(w * scale)))
+
+    small = F.interpolate(
+        torch.from_numpy(np.ascontiguousarray(crop))[None, None],
+        size=(out_h, out_w),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )[0, 0].clamp_(0, 255).numpy()
+    peak = small.max()
+    if peak <= 0:
+        return None
+    small = small * (255.0 / peak)
+
+    # centre the box, then move it so that the centre of mass lands on (14, 14)
+    box_row, box_col = (FIELD - out_h) // 2, (FIELD - out_w) // 2
+    cy, cx = centre_of_mass(small)
+    row = int(np.clip(round(FIELD / 2 - cy), 0, FIELD - out_h))
+    col = int(np.clip(round(FIELD / 2 - cx), 0, FIELD - out_w))
+
+    image = np.zeros((FIELD, FIELD), dtype=np.uint8)
+    image[row : row + out_h, col : col + out_w] = np.rint(small).astype(np.uint8)
+    return Preprocessed(
+        image=image,
+        bbox=(top, left, bottom, right),
+        scale=scale,
+        shift=(row - box_row, col - box_col),
+        offset=(row, col),
+        size=(out_h, out_w),
+    )
+
+
+def mnist_roundtrip(images_u8: np.ndarray | torch.Tensor, canvas: int = 280) -> np.ndarray:
+    """MNIST digits pushed through the drawing path: upscale 28 → ``canvas`` (bilinear, like a
+    canvas drawing), then ``to_mnist``. Returns uint8 (N, 28, 28); an image that comes out empty
+    stays all black."""
+    if isinstance(images_u8, torch.Tensor):
+        images = images_u8.detach().cpu().to(torch.uint8)
+    else:
+        images = torch.from_numpy(np.array(images_u8, dtype=np.uint8))  # a writable copy
+    out = np.zeros((len(images), FIELD, FIELD), dtype=np.uint8)
+    chunk = 256
+    for start in range(0, len(images), chunk):
+        batch = images[start : start + chunk].float()[:, None]  # (B, 1, 28, 28)
+        big = F.interpolate(batch, size=(canvas, canvas), mode="bilinear", align_corners=False)
+        big = big[:, 0].clamp_(0, 255).round_().to(torch.uint8).numpy()  # (B, canvas, canvas)
+        for i, drawing in enumerate(big):
+            prep = to_mnist(drawing)
+            if prep is not None:
+                out[start + i] = prep.image
+    return out
+
+
+def as_input(image: np.ndarray | torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
+    """Model input (1, 1, 28, 28) float in [0, 1] from a uint8 (28, 28) image; a float tensor
+    of shape (28, 28), (1, 28, 28) or (1, 1, 28, 28) is taken as already normalised."""
+    x = torch.from_numpy(np.array(image)) if isinstance(image, np.ndarray) else image
+    if x.dtype == torch.uint8:
+        x = normalise(x.reshape(1, FIELD, FIELD))
+    x = x.reshape(1, 1, FIELD, FIELD).float()
+    return x if device is None else x.to(device)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (cpu for a model without any)."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def predict(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Class probabilities (10,) for one uint8 (28, 28) digit, in eval mode, no autograd."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            logits = model(as_input(image_u8, model_device(model)))
+            return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
+    finally:
+        model.train(was_training)
+
+
+def _target(model: nn.Module, x: torch.Tensor, target: int | None) -> int:
+    if target is not None:
+        return int(target)
+    with torch.no_grad():
+        return int(model(x).argmax(dim=1)[0])
+
+
+def input_gradient(model: nn.Module, x, target: int | None = None) -> torch.Tensor:
+    """d logit[target] / d input, signed, shape (28, 28); target defaults to the predicted class.
+
+    ``x`` is a uint8 (28, 28) image or an already-normalised float input (see ``as_input``).
+    The model is put in eval mode for the call and restored afterwards; parameters get no .grad.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            x = as_input(x, model_device(model)).detach().requires_grad_(True)
+            target = _target(model, x, target)
+            logit = model(x)[0, target]
+            (grad,) = torch.autograd.grad(logit, x)
+        return grad[0, 0].detach().cpu()
+    finally:
+        model.train(was_training)
+
+
+def integrated_gradients(
+    model: nn.Module,
+    x,
+    target: int | None = None,
+    steps: int = 32,
+    baseline: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Integrated gradients (Sundararajan et al. 2017), signed, shape (28, 28).
+
+    attribution = (x - baseline) · mean over α of d logit[target] / d input at baseline + α(x - baseline),
+    with ``steps`` midpoint α = (k + ½)/steps in one batched forward/backward. Completeness:
+    the attributions sum to about logit(x) - logit(baseline). Baseline defaults to black.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}.")
+    was_training = model.training
+    model.eval()
+    try:
+        device = model_device(model)
+        x = as_input(x, device)
+        base = torch.zeros_like(x) if baseline is None else as_input(baseline, device)
+        target = _target(model, x, target)
+        alphas = (torch.arange(steps, device=device, dtype=x.dtype) + 0.5) / steps
+        with torch.enable_grad():
+            path = (base + alphas[:, None, None, None] * (x - base)).requires_grad_(True)  # (S,1,28,28)
+            logits = model(path)[:, target]  # (S,)
+            (grads,) = torch.autograd.grad(logits.sum(), path)
+        attribution = (x - base)[0, 0] * grads.mean(dim=0)[0]  # (28, 28)
+        return attribution.detach().cpu()
+    finally:
+        model.train(was_training)
+
+
+def saliency(
+    model: nn.Module,
+    x,
+    target: int | None = None,
+    method: SaliencyMethod = "integrated_gradients",
+    steps: int = 32,
+) -> np.ndarray:
+    """Absolute attributions scaled to [0, 1], float32 (28, 28), for ``target`` (default: the
+    predicted class). ``method``: "integrated_gradients" (black baseline) or "gradient"."""
+    if method == "integrated_gradients":
+        raw = integrated_gradients(model, x, target, steps=steps)
+    elif method == "gradient":
+        raw = input_gradient(model, x, target)
+    else:
+        raise ValueError(f'method must be "integrated_gradients" or "gradient", got {method!r}.')
+    magnitude = raw.abs().numpy().astype(np.float32)
+    peak = magnitude.max()
+    return magnitude / peak if peak > 0 else magnitude
+
+
+def saliency_overlay(
+    saliency_28: np.ndarray,
+    size: int = 280,
+    prep: Preprocessed | None = None,
+    colour: tuple[int, int, int] = (255, 64, 0),
+    max_alpha: int = 200,
+) -> np.ndarray:
+    """An RGBA uint8 (size, size, 4) layer for the canvas: ``colour`` everywhere, alpha from the
+    saliency (bilinear upsampling). With ``prep`` (from ``to_mnist`` on a drawing of that size)
+    the map is carried back through crop, scale and shift, so it lies on the strokes themselves;
+    without it the 28×28 field is simply stretched over the canvas."""
+    sal = torch.as_tensor(np.asarray(saliency_28, dtype=np.float32))[None, None]
+    if prep is None:
+        alpha = F.interpolate(sal, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
+    else:
+        top, left, bottom, right = prep.bbox
+        scale_y = prep.size[0] / (bottom - top)
+        scale_x = prep.size[1] / (right - left)
+        centres = torch.arange(size, dtype=torch.float32) + 0.5  # canvas pixel centres
+        rows = (centres - top) * scale_y + prep.offset[0]  # continuous 28-field coordinates
+        cols = (centres - left) * scale_x + prep.offset[1]
+        # grid_sample wants [-1, 1] with align_corners=False: -1 is the left edge of pixel 0
+        gy = rows / FIELD * 2 - 1
+        gx = cols / FIELD * 2 - 1
+        grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1)[None]  # (1,H,W,2) as (x,y)
+        alpha = F.grid_sample(sal, grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0, 0]
+    layer = np.zeros((size, size, 4), dtype=np.uint8)
+    layer[:, :, :3] = colour
+    layer[:, :, 3] = np.rint(alpha.clamp(0, 1).numpy() * max_alpha).astype(np.uint8)
+    return layer
+
+
+def composite(drawing_rgba: np.ndarray, layer_rgba: np.ndarray) -> np.ndarray:
+    """``layer`` alpha-blended over an opaque view of ``drawing`` (its ink in white on black),
+    RGB uint8; both must have the same height and width."""
+    base = np.repeat(ink(drawing_rgba)[:, :, None], 3, axis=2)
+    alpha = layer_rgba[:, :, 3:4].astype(np.float32) / 255
+    out = base * (1 - alpha) + layer_rgba[:, :, :3].astype(np.float32) * alpha
+    return np.rint(out).clip(0, 255).astype(np.uint8)

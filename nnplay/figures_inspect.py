@@ -1,0 +1,335 @@
+"""Figures and small computations for the Inspect and Draw pages: plotly, headless.
+
+What lives here: pure functions from a model (or its run history, or its test predictions) to
+numbers and ``go.Figure``s that tests can read through ``fig.data``:
+- first-layer weights of an MLP as 28×28 images (``unit_weights``, ``unit_weights_figure``);
+- CNN filters (``conv_filters_figure``) and feature maps of one image (``feature_maps``,
+  ``feature_maps_figure``);
+- per-layer histograms of weights or gradients at one epoch (``histogram_figure``);
+- seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``);
+- the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
+  ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``);
+- the Draw page's ten probability bars (``probability_figure``).
+What does not live here: widgets and layout (``pages/inspect.py``, ``pages/draw.py``), training,
+the drawing's preprocessing (``nnplay.draw``). No streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+from torch import nn
+
+from .data import normalise
+from .engine import LayerStats
+
+WRONG = "#d62728"
+RIGHT = "#2ca02c"
+ACCENT = "#1f77b4"
+MUTED = "#9aa5b1"
+
+
+# ---------------------------------------------------------------------------------------------
+# tiling: many small images in one heatmap (one trace is far lighter than a subplot per image)
+
+
+def tile(images: np.ndarray, columns: int, gap: int = 1, fill: float = np.nan) -> np.ndarray:
+    """(N, h, w) → one (rows·(h+gap)-gap, columns·(w+gap)-gap) array, row-major, ``fill`` between."""
+    n, h, w = images.shape
+    rows = max(1, math.ceil(n / columns))
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), fill, dtype=np.float32)
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = img
+    return out
+
+
+def _tiled_heatmap(tiled: np.ndarray, title: str, colorscale: str, zmid: float | None = None,
+                   zmin: float | None = None, zmax: float | None = None, px: int = 4) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=tiled, colorscale=colorscale, zmid=zmid, zmin=zmin, zmax=zmax,
+                               showscale=zmid is not None, hoverongaps=False))
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
+    fig.update_xaxes(visible=False, constrain="domain")
+    h, w = tiled.shape
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10),
+                      height=min(900, max(220, h * px + 60)), plot_bgcolor="white")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# MLP: first-layer weights
+
+
+def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
+    """The first Linear layer if it reads the 784 pixels directly (an MLP), else None."""
+    for name, module in model.named_children():
+        if isinstance(module, nn.Conv2d):
+            return None
+        if isinstance(module, nn.Linear):
+            return (name, module) if module.in_features == 28 * 28 else None
+    return None
+
+
+def unit_weights(model: nn.Module) -> np.ndarray:
+    """Every first-layer unit's incoming weights as a 28×28 image: float32 (units, 28, 28)."""
+    found = first_linear(model)
+    if found is None:
+        raise ValueError("this model's first weight layer does not read the 784 pixels (is it a CNN?).")
+    return found[1].weight.detach().float().cpu().reshape(-1, 28, 28).numpy()
+
+
+def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8) -> go.Figure:
+    """The first ``max_units`` units' weights in a grid; each unit scaled to its own largest
+    |weight| so that its pattern shows (red +, blue −, white 0)."""
+    w = unit_weights(model)[:max_units]
+    scale = np.abs(w).max(axis=(1, 2), keepdims=True)
+    w = w / np.where(scale > 0, scale, 1)
+    name = first_linear(model)[0]
+    return _tiled_heatmap(tile(w, columns, gap=2), f"{name}: weights of the first {len(w)} units "
+                          f"(each scaled to its own max |w|)", "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# CNN: filters and feature maps
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    return [(name, m) for name, m in model.named_children() if isinstance(m, nn.Conv2d)]
+
+
+def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int = 32,
+                        max_in: int = 8) -> go.Figure:
+    """A conv layer's kernels: one row per output channel (up to ``max_out``), one column per
+    input channel (up to ``max_in``), each kernel scaled to its own largest |weight|."""
+    convs = dict(conv_layers(model))
+    if not convs:
+        raise ValueError("this model has no convolutional layers.")
+    name = layer or next(iter(convs))
+    w = convs[name].weight.detach().float().cpu().numpy()  # (out, in, k, k)
+    out_c, in_c = min(max_out, w.shape[0]), min(max_in, w.shape[1])
+    w = w[:out_c, :in_c]
+    scale = np.abs(w).max(axis=(2, 3), keepdims=True)
+    w = w / np.where(scale > 0, scale, 1)
+    if in_c == 1:  # first layer: lay the single-channel filters out in a square-ish grid
+        columns = min(8, out_c)
+        flat = w[:, 0]
+    else:
+        columns = in_c
+        flat = w.reshape(out_c * in_c, *w.shape[2:])
+    title = (f"{name}: {w.shape[0]} of {convs[name].out_channels} filters"
+             + (f" × {in_c} of {convs[name].in_channels} input channels" if in_c > 1 else ""))
+    return _tiled_heatmap(tile(flat, columns, gap=1), title, "RdBu_r", zmid=0.0, zmin=-1, zmax=1, px=12)
+
+
+def feature_maps(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
+    """The output (C, H, W) of every conv, activation and pool child of a Sequential CNN for one
+    uint8 (28, 28) image, in order, keyed by child name. Eval mode, no autograd."""
+    device = next(model.parameters()).device
+    x = normalise(torch.as_tensor(np.array(image_u8), dtype=torch.uint8).reshape(1, 28, 28)).to(device)
+    maps: dict[str, np.ndarray] = {}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for name, module in model.named_children():
+                x = module(x)
+                if x.dim() == 4:
+                    maps[name] = x[0].float().cpu().numpy()
+                else:
+                    break
+    finally:
+        model.train(was_training)
+    return maps
+
+
+def feature_maps_figure(maps: dict[str, np.ndarray], layer: str, max_maps: int = 32, columns: int = 8) -> go.Figure:
+    """The first ``max_maps`` channels of one layer's feature maps, each on its own 0..max scale."""
+    m = maps[layer][:max_maps]
+    lo = m.min(axis=(1, 2), keepdims=True)
+    span = m.max(axis=(1, 2), keepdims=True) - lo
+    m = (m - lo) / np.where(span > 0, span, 1)
+    c, h, w = maps[layer].shape
+    return _tiled_heatmap(tile(m, min(columns, len(m)), gap=1), f"{layer}: {len(m)} of {c} maps, {h}×{w}",
+                          "Viridis", zmin=0, zmax=1, px=max(3, 84 // h))
+
+
+# ---------------------------------------------------------------------------------------------
+# weight and gradient histograms over training
+
+
+def stats_epochs(layer_stats: Sequence[LayerStats]) -> list[int]:
+    return sorted({s.epoch for s in layer_stats})
+
+
+def histogram_figure(layer_stats: Sequence[LayerStats], epoch: int, kind: str = "weight") -> go.Figure:
+    """One histogram per weight layer at ``epoch``: ``kind`` "weight" or "grad" (the gradient of
+    the epoch's last step). Empty panels say when a layer had no finite gradient."""
+    if kind not in ("weight", "grad"):
+        raise ValueError(f'kind must be "weight" or "grad", got {kind!r}.')
+    rows = [s for s in layer_stats if s.epoch == epoch]
+    if not rows:
+        raise ValueError(f"no layer statistics for epoch {epoch}; recorded epochs: {stats_epochs(layer_stats)}.")
+    fig = make_subplots(rows=1, cols=len(rows), subplot_titles=[s.layer for s in rows])
+    for i, s in enumerate(rows, start=1):
+        hist = s.weight_hist if kind == "weight" else s.grad_hist
+        if not hist or not hist[0]:
+            fig.add_trace(go.Bar(x=[], y=[], name=s.layer, showlegend=False), row=1, col=i)
+            continue
+        counts, edges = np.asarray(hist[0]), np.asarray(hist[1])
+        centres = (edges[:-1] + edges[1:]) / 2
+        std = s.weight_std if kind == "weight" else s.grad_std
+        fig.add_trace(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=ACCENT if kind == "weight" else "#ff7f0e",
+                             name=s.layer, showlegend=False,
+                             hovertemplate=f"{s.layer}<br>%{{x:.3g}}: %{{y}}<extra>std {std:.3g}</extra>"),
+                      row=1, col=i)
+    what = "weights" if kind == "weight" else "gradients (last step of the epoch)"
+    fig.update_layout(title=f"{what}, epoch {epoch}", height=280, margin=dict(l=10, r=10, t=60, b=10), bargap=0)
+    return fig
+
+
+def stats_table(layer_stats: Sequence[LayerStats], epoch: int) -> list[dict]:
+    """Mean / std / norm of weights and gradients per layer at ``epoch``, as table rows."""
+    def fmt(v):
+        return None if v is None else float(f"{v:.4g}")
+    return [{"layer": s.layer, "weight mean": fmt(s.weight_mean), "weight std": fmt(s.weight_std),
+             "weight norm": fmt(s.weight_norm), "grad mean": fmt(s.grad_mean), "grad std": fmt(s.grad_std),
+             "grad norm": fmt(s.grad_norm)} for s in layer_stats if s.epoch == epoch]
+
+
+# ---------------------------------------------------------------------------------------------
+# predictions on test images
+
+
+def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence[bool] | None = None,
+                      columns: int = 5) -> go.Figure:
+    """Small grey images in a grid with a title each; titles of ``wrong`` ones in red."""
+    n = len(images)
+    rows = max(1, math.ceil(n / columns))
+    wrong = list(wrong) if wrong is not None else [False] * n
+    fig = make_subplots(rows=rows, cols=columns, horizontal_spacing=0.02, vertical_spacing=0.12 / rows * 3,
+                        subplot_titles=[f"<b>✗ {t}</b>" if bad else t for t, bad in zip(titles, wrong)])
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        fig.add_trace(go.Heatmap(z=np.asarray(img), colorscale="gray", zmin=0, zmax=255, showscale=False,
+                                 hovertemplate="(%{y}, %{x}): %{z}<extra></extra>"), row=r + 1, col=c + 1)
+    for i, annotation in enumerate(fig.layout.annotations):
+        annotation.font = dict(size=12, color=WRONG if wrong[i] else "#333")
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed")
+    for i in range(n):
+        fig.layout[f"yaxis{'' if i == 0 else i + 1}"].scaleanchor = f"x{'' if i == 0 else i + 1}"
+    fig.update_layout(height=max(200, 150 * rows), margin=dict(l=5, r=5, t=30, b=5))
+    return fig
+
+
+def prediction_grid_figure(images: np.ndarray, predictions: Sequence[int], labels: Sequence[int],
+                           classes: Sequence[str]) -> go.Figure:
+    """Seed 000's test grid: each image titled "Pred: p / Label: l", the wrong ones in red."""
+    titles = [f"Pred: {classes[int(p)]} / Label: {classes[int(y)]}" for p, y in zip(predictions, labels)]
+    wrong = [int(p) != int(y) for p, y in zip(predictions, labels)]
+    return image_grid_figure(np.asarray(images), titles, wrong)
+
+
+def random_indices(n_total: int, k: int = 25, seed: int = 0) -> np.ndarray:
+    """``k`` distinct random indices into ``n_total`` images, reproducible from ``seed``."""
+    return np.random.default_rng(seed).choice(n_total, size=min(k, n_total), replace=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# confusion matrix
+
+
+def confusion_matrix(labels, predictions, n_classes: int = 10) -> np.ndarray:
+    """cm[i, j] = how many test images of true class i were predicted as j (int64)."""
+    y = np.asarray(labels, dtype=np.int64)
+    p = np.asarray(predictions, dtype=np.int64)
+    return np.bincount(y * n_classes + p, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Recall per true class: the diagonal over each row's total (NaN for a class with no images)."""
+    totals = cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(cm) / totals, np.nan)
+
+
+def most_confused(cm: np.ndarray) -> tuple[int, int]:
+    """(true, predicted) of the largest off-diagonal cell: the model's most common mistake."""
+    off = np.array(cm, dtype=np.int64, copy=True)
+    np.fill_diagonal(off, -1)
+    i, j = np.unravel_index(int(off.argmax()), off.shape)
+    return int(i), int(j)
+
+
+def cell_indices(labels, predictions, true_class: int, predicted_class: int) -> np.ndarray:
+    """Indices of the images of true class ``true_class`` predicted as ``predicted_class``."""
+    y = np.asarray(labels)
+    p = np.asarray(predictions)
+    return np.flatnonzero((y == true_class) & (p == predicted_class))
+
+
+def confusion_figure(cm: np.ndarray, classes: Sequence[str], selected: tuple[int, int] | None = None) -> go.Figure:
+    """The confusion matrix as a heatmap (log colour, counts written in each cell), with an
+    invisible marker on each cell so that a click selects it (Streamlit selection events come
+    from points); ``selected`` (true, predicted) is outlined."""
+    n = len(classes)
+    labels = [str(c) for c in classes]
+    acc = per_class_accuracy(cm)
+    row_labels = [f"{c} ({a:.0%})" if np.isfinite(a) else c for c, a in zip(labels, acc)]
+    fig = go.Figure(go.Heatmap(
+        z=np.log10(cm + 1), x=labels, y=row_labels, customdata=cm, text=cm, texttemplate="%{text}",
+        colorscale="Blues", showscale=False,
+        hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>",
+    ))
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    fig.add_trace(go.Scatter(
+        x=[labels[j] for j in jj.ravel()], y=[row_labels[i] for i in ii.ravel()], mode="markers",
+        marker=dict(symbol="square", size=28, opacity=0.01, color="black"),
+        customdata=np.stack([ii.ravel(), jj.ravel(), cm.ravel()], axis=1),
+        hovertemplate="true %{y}, predicted %{x}: %{customdata[2]}<extra>click to see them</extra>",
+        showlegend=False, name="cells",
+    ))
+    if selected is not None:
+        i, j = selected
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line=dict(color=WRONG, width=3))
+    fig.update_yaxes(autorange="reversed", title="true class (per-class accuracy)", type="category")
+    fig.update_xaxes(title="predicted class", side="top", type="category")
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=60, b=10), clickmode="event+select", dragmode=False)
+    return fig
+
+
+def per_class_figure(cm: np.ndarray, classes: Sequence[str]) -> go.Figure:
+    acc = per_class_accuracy(cm)
+    fig = go.Figure(go.Bar(x=[str(c) for c in classes], y=acc, marker_color=ACCENT, cliponaxis=False,
+                           text=[f"{a:.1%}" for a in acc], textposition="outside"))
+    low = float(np.nanmin(acc)) if np.isfinite(acc).any() else 0.0
+    fig.update_yaxes(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%", title="accuracy")
+    fig.update_xaxes(type="category", title="true class")
+    fig.update_layout(title="per-class accuracy", height=300, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# the Draw page
+
+
+def probability_figure(probabilities: np.ndarray, classes: Sequence[str] | None = None) -> go.Figure:
+    """Ten horizontal probability bars, the top class highlighted and labelled."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    classes = [str(c) for c in (classes or range(len(p)))]
+    top = int(p.argmax())
+    colours = [ACCENT if i == top else MUTED for i in range(len(p))]
+    fig = go.Figure(go.Bar(x=p, y=classes, orientation="h", marker_color=colours,
+                           text=[f"{v:.1%}" for v in p], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", showgrid=False)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10),
+                      title=f"prediction: {classes[top]} ({p[top]:.1%})")
+    return fig
+
