@@ -3,7 +3,8 @@
 What lives here: ``to_mnist`` (crop, scale to 20 px, centre by mass in a 28×28 field, the way
 MNIST itself was made), ``mnist_roundtrip`` (MNIST test digits pushed through that same path as
 if they had been drawn), ``predict``, and the attributions ``input_gradient`` /
-``integrated_gradients`` with their display form ``saliency`` and ``saliency_overlay``.
+``integrated_gradients`` with their display form ``saliency`` and ``saliency_overlay``, and
+``one_thread`` to run such single-image work without thread-pool stalls.
 What does not live here: the canvas widget and the page (``pages/draw.py``), the figures.
 
 Everything is numpy/torch and runs headless; the model input is always
@@ -12,6 +13,8 @@ Everything is numpy/torch and runs headless; the model input is always
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -176,6 +179,28 @@ def model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the enclosed torch work on one intra-op thread, then restore the thread count.
+
+    For one 28×28 image, splitting an op over threads gains nothing, and on a busy CPU every
+    parallel region waits for a free core: a prediction or a saliency map on the Draw page took
+    10–100 ms with two threads under load, ~1 ms with one. ``torch.set_num_threads`` sets the
+    calling thread's OpenMP/MKL count, but also the default that a thread running its first torch
+    op meanwhile picks up (a training thread starting right then would train on one thread), so
+    keep the block short: torch calls only.
+    """
+    previous = torch.get_num_threads()
+    if previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def predict(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> np.ndarray:
     """Class probabilities (10,) for one uint8 (28, 28) digit, in eval mode, no autograd."""
     was_training = model.training
@@ -267,6 +292,25 @@ def saliency(
     return magnitude / peak if peak > 0 else magnitude
 
 
+def _bilinear_taps(coords: np.ndarray, n: int, edge: Literal["zeros", "clamp"]):
+    """Sampling an n-pixel axis bilinearly at continuous ``coords`` (pixel units, 0 = the left
+    edge of pixel 0) the way torch does with align_corners=False, with ``grid_sample``'s zero
+    padding ("zeros") or ``interpolate``'s clamped edges ("clamp"): the two source indices and
+    their weights per coordinate, as (i0, w0, i1, w1)."""
+    pos = np.asarray(coords, dtype=np.float64) - 0.5
+    if edge == "clamp":
+        pos = np.maximum(pos, 0.0)
+    i0 = np.floor(pos).astype(np.int64)
+    w1 = (pos - i0).astype(np.float32)
+    w0 = 1 - w1
+    i1 = np.minimum(i0 + 1, n - 1) if edge == "clamp" else i0 + 1
+    taps = []
+    for index, weight in ((i0, w0), (i1, w1)):
+        inside = (index >= 0) & (index < n)
+        taps += [np.clip(index, 0, n - 1), np.where(inside, weight, np.float32(0))]
+    return taps
+
+
 def saliency_overlay(
     saliency_28: np.ndarray,
     size: int = 280,
@@ -277,25 +321,28 @@ def saliency_overlay(
     """An RGBA uint8 (size, size, 4) layer for the canvas: ``colour`` everywhere, alpha from the
     saliency (bilinear upsampling). With ``prep`` (from ``to_mnist`` on a drawing of that size)
     the map is carried back through crop, scale and shift, so it lies on the strokes themselves;
-    without it the 28×28 field is simply stretched over the canvas."""
-    sal = torch.as_tensor(np.asarray(saliency_28, dtype=np.float32))[None, None]
+    without it the 28×28 field is simply stretched over the canvas.
+
+    The sampling is separable: two bilinear passes in plain numpy (rows, then columns), the same
+    numbers as torch's ``grid_sample`` / ``interpolate`` but no multi-threaded torch or BLAS call
+    on the Draw page's per-stroke path (on a busy CPU those stall for tens of milliseconds)."""
+    sal = np.asarray(saliency_28, dtype=np.float32)
+    centres = np.arange(size, dtype=np.float64) + 0.5  # canvas pixel centres
     if prep is None:
-        alpha = F.interpolate(sal, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
+        rows = cols = centres * (sal.shape[0] / size)
+        edge = "clamp"
     else:
         top, left, bottom, right = prep.bbox
-        scale_y = prep.size[0] / (bottom - top)
-        scale_x = prep.size[1] / (right - left)
-        centres = torch.arange(size, dtype=torch.float32) + 0.5  # canvas pixel centres
-        rows = (centres - top) * scale_y + prep.offset[0]  # continuous 28-field coordinates
-        cols = (centres - left) * scale_x + prep.offset[1]
-        # grid_sample wants [-1, 1] with align_corners=False: -1 is the left edge of pixel 0
-        gy = rows / FIELD * 2 - 1
-        gx = cols / FIELD * 2 - 1
-        grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1)[None]  # (1,H,W,2) as (x,y)
-        alpha = F.grid_sample(sal, grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0, 0]
-    layer = np.zeros((size, size, 4), dtype=np.uint8)
+        rows = (centres - top) * (prep.size[0] / (bottom - top)) + prep.offset[0]  # 28-field coordinates
+        cols = (centres - left) * (prep.size[1] / (right - left)) + prep.offset[1]
+        edge = "zeros"  # outside the field: no saliency
+    r0, u0, r1, u1 = _bilinear_taps(rows, sal.shape[0], edge)
+    c0, v0, c1, v1 = _bilinear_taps(cols, sal.shape[1], edge)
+    by_row = sal[r0] * u0[:, None] + sal[r1] * u1[:, None]  # (size, 28)
+    alpha = by_row[:, c0] * v0 + by_row[:, c1] * v1  # (size, size)
+    layer = np.empty((size, size, 4), dtype=np.uint8)
     layer[:, :, :3] = colour
-    layer[:, :, 3] = np.rint(alpha.clamp(0, 1).numpy() * max_alpha).astype(np.uint8)
+    layer[:, :, 3] = np.rint(np.clip(alpha, 0, 1) * max_alpha).astype(np.uint8)
     return layer
 
 

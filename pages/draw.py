@@ -12,7 +12,6 @@ import dataclasses
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from nnplay import draw, ui
 from nnplay.config import PRESETS, DataConfig
@@ -88,7 +87,7 @@ col_canvas, col_input, col_bars = st.columns([1.6, 1, 1.5], gap="medium")
 
 with col_canvas:
     pen = st.slider("Pen width", min_value=6, max_value=40, value=18, key="draw_pen")
-    result = st_canvas(
+    result = ui.fast_canvas(
         stroke_width=pen, stroke_color="#ffffff", background_color="#000000",
         width=CANVAS, height=CANVAS, drawing_mode="freedraw", update_streamlit=True,
         return_image_data=True, key="draw_canvas",
@@ -106,7 +105,8 @@ if prep is None:
                 "updates after every stroke.", icon="✏️")
     st.stop()
 
-probabilities = draw.predict(model, prep.image)
+with draw.one_thread():  # one image: threads only add stalls on a busy CPU
+    probabilities = draw.predict(model, prep.image)
 top = int(probabilities.argmax())
 
 with col_bars:  # first, so the answer shows before the saliency is computed
@@ -121,8 +121,9 @@ with col_input:
     st.caption(f"ink box {box_bottom - box_top}×{box_right - box_left} px → ×{prep.scale:.3f} → "
                f"{prep.size[0]}×{prep.size[1]} px, centre-of-mass shift {prep.shift}")
     st.markdown(f"**Saliency** for class {classes[top]} ({method_label})")
-    sal = draw.saliency(model, prep.image, target=top, method=SALIENCY_METHODS[method_label],
-                        steps=IG_STEPS[model_cfg.family])
+    with draw.one_thread():
+        sal = draw.saliency(model, prep.image, target=top, method=SALIENCY_METHODS[method_label],
+                            steps=IG_STEPS[model_cfg.family])
     layer = draw.saliency_overlay(sal, size=drawing.shape[0], prep=prep)
     st.image(draw.composite(drawing, layer), width=CANVAS)
     st.caption("The redder a stroke, the more its pixels drove this answer (|attribution|, scaled to its maximum).")

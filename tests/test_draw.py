@@ -194,6 +194,43 @@ def test_saliency_overlay_aligns_with_the_drawing():
     assert draw.composite(img, layer).shape == (280, 280, 3)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_saliency_overlay_samples_like_torch(seed):
+    """The numpy sampling matches grid_sample (zero padding) / interpolate (clamped edges)."""
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(seed)
+    sal = rng.random((28, 28)).astype(np.float32)
+    top, left = (int(v) for v in rng.integers(0, 150, 2))
+    bottom, right = top + int(rng.integers(10, 280 - top)), left + int(rng.integers(10, 280 - left))
+    scale = 20 / max(bottom - top, right - left)
+    size = (max(1, round((bottom - top) * scale)), max(1, round((right - left) * scale)))
+    prep = draw.Preprocessed(image=np.zeros((28, 28), np.uint8), bbox=(top, left, bottom, right),
+                             scale=scale, shift=(0, 0), offset=(3, 5), size=size)
+    t = torch.from_numpy(sal)[None, None]
+    centres = torch.arange(280, dtype=torch.float32) + 0.5
+    gy = ((centres - top) * (size[0] / (bottom - top)) + 3) / 14 - 1
+    gx = ((centres - left) * (size[1] / (right - left)) + 5) / 14 - 1
+    grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1)[None]
+    expected = [(prep, F.grid_sample(t, grid, mode="bilinear", padding_mode="zeros", align_corners=False)),
+                (None, F.interpolate(t, size=(280, 280), mode="bilinear", align_corners=False))]
+    for p, alpha in expected:
+        want = np.rint(alpha[0, 0].clamp(0, 1).numpy() * 200)
+        got = draw.saliency_overlay(sal, size=280, prep=p)[:, :, 3]
+        assert np.abs(got - want).max() <= 1  # float rounding at .5 only
+
+
+def test_one_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with draw.one_thread():
+        assert torch.get_num_threads() == 1
+        draw.predict(tiny_model(), np.zeros((28, 28), np.uint8))
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), draw.one_thread():
+        raise RuntimeError
+    assert torch.get_num_threads() == before
+
+
 # --- real MNIST round trip ---------------------------------------------------------------------
 
 def test_roundtrip_keeps_mnist_digits_mnist_like(mnist_dir):
