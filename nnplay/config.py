@@ -178,7 +178,8 @@ class TrainConfig:
     log_every: int = 10
     """Report the loss of each step in bursts of this many steps."""
     max_loss: float = 100.0
-    """A batch loss above this counts as diverged, like NaN or inf (chance level is ln 10 ≈ 2.3)."""
+    """A batch loss above this and above 10× the first step's loss counts as diverged, like NaN or
+    inf (chance level is ln 10 ≈ 2.3)."""
     device: DevicePreference = "auto"
     """auto picks CUDA, then Apple MPS, else the CPU."""
 

@@ -315,14 +315,21 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
 
     step = 0
     losses = torch.zeros(cfg.log_every, device=device)  # this burst's per-step losses
+    limit = [cfg.max_loss]  # the divergence bound, raised once the first step's loss is known
     status, message = "finished", f"finished {cfg.epochs} epochs"
 
     def flush(k: int, epoch: int, lr: float) -> int | None:
-        """Report the last k steps' losses; return (step, loss) of the first diverged one, if any."""
+        """Report the last k steps' losses; return (step, loss) of the first diverged one, if any.
+
+        Diverged: NaN or infinite, or above both ``max_loss`` and 10× the first step's loss (so a
+        network that starts high, e.g. with N(0, 1) weights, is not stopped for where it starts).
+        """
         values = losses[:k].tolist()  # the one host sync per burst
         first = step - k + 1
         for i, value in enumerate(values):
-            if not math.isfinite(value) or value > cfg.max_loss:
+            if first + i == 1 and math.isfinite(value):
+                limit[0] = max(cfg.max_loss, 10 * value)
+            if not math.isfinite(value) or value > limit[0]:
                 return first + i, value
             emit(StepEvent(first + i, epoch, value, lr))
         return None
@@ -370,7 +377,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
 
         if bad is not None:
             status = "diverged"
-            message = (f"diverged at step {bad[0]}: the loss reached {bad[1]:.4g} (above {cfg.max_loss:g}, or "
+            message = (f"diverged at step {bad[0]}: the loss reached {bad[1]:.4g} (above {limit[0]:.4g}, or "
                        f"not a number). Try a learning rate about 10× smaller than {cfg.lr:g}.")
             step = bad[0]
             break

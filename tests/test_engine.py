@@ -144,3 +144,10 @@ def test_cuda_path_trains_and_reports_the_gpu(tiny_data):
     assert result.status == "finished" and result.device.startswith("CUDA: ")
     assert next(result.model.parameters()).is_cuda
     assert result.history.epochs[0].test_accuracy > 0.3
+
+
+def test_a_network_that_starts_high_is_not_called_diverged(tiny_data):
+    # N(0, 1) weights give first losses in the hundreds; that is where it starts, not a divergence
+    cfg = ModelConfig(hidden=(256, 256), init="normal", init_std=1.0)
+    result = train(seeded_model(cfg, 0), tiny_data, quick(lr=1e-3))
+    assert result.history.steps[0].loss > 100 and result.status == "finished"
