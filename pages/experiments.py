@@ -1,0 +1,259 @@
+"""Experiments: seed 003's hyperparameter studies at a glance, and a learning-rate range test.
+
+Each study is one click: its runs train one after another in a background ``Sweep`` kept in the
+session's sweeps, drawn live on shared axes by a fragment that reruns every second while the
+sweep trains. The studies, the results table and the range test live in ``nnplay.experiments``;
+the figures in ``nnplay.figures_experiments``. This script reads widgets and draws.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from nnplay import experiments as ex
+from nnplay import figures_experiments as fx
+from nnplay import ui
+from nnplay.runs import Run, Sweep
+from nnplay.ui import active_run, dataset_or_stop, session_sweeps
+
+PREFIX = "experiments/"
+RANGE = "range"
+RANGE_KEY = "exp_range_result"
+MODELS = {"mlp": ("seed 003 MLP (784-256-256-10, ReLU, N(0, 1) init)", ex.SEED003_MLP),
+          "cnn": ("seed 003 CNN (conv 32/64/128, FC 625)", ex.SEED003_CNN)}
+
+
+def sweep_key(study_key: str) -> str:
+    return PREFIX + study_key
+
+
+def running_study() -> str | None:
+    """The key of this session's study that is training now, if any (one at a time: 2 CPU cores)."""
+    for key, sweep in session_sweeps().items():
+        if key.startswith(PREFIX) and sweep.active:
+            return key.removeprefix(PREFIX)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# page head
+
+ui.ensure_navigation()
+st.title("🧪 Experiments: seed 003's studies")
+st.markdown(
+    "Seed 003 trains an MLP on MNIST again and again, changing one hyperparameter at a time, and then a "
+    "CNN. Each study below is one click: its runs train one after another in the background, drawn "
+    "live on the same axes, with a results table to download.\n\n"
+    "**The MLP.** The note does not print it, so nnplay infers it: **784-256-256-10** (two hidden layers, "
+    "as its activation pairs need), weights drawn from **N(0, 1)** (`torch.nn.init.normal_` with the "
+    "defaults the note quotes, mean 0.0 and std 1.0), biases 0, **Adam**, batch 100, 50 epochs. Adam, not "
+    "SGD, because it fits what the note saw: plain SGD trains this MLP well at lr 0.1 and hardly moves at "
+    "0.0001, while the note saw the opposite. **The CNN** is the one the note prints. Every run of a study "
+    "starts from the same weights (seed 0) and sees the batches in the same order."
+)
+
+data = dataset_or_stop()
+
+c_mode, c_size = st.columns([1, 2])
+full = c_mode.toggle("Full seed settings", value=False, key="exp_full",
+                     help="Off: a quick version of each study (under a minute on an idle 2-core CPU). "
+                          "On: the seed's epochs on all 60,000 training images, which takes minutes.")
+mode = "full" if full else "quick"
+train_limit = test_limit = None
+if full:
+    c_size.warning("Full seed settings: all 60,000 training images and the seed's epochs. On a 2-core CPU a "
+                   "study takes about 6 to 13 minutes when nothing else runs (the estimate is below), far longer "
+                   "when the CPU is busy; a GPU is much faster.", icon="⏳")
+else:
+    with c_size.expander("Quick mode: use fewer images"):
+        train_limit = st.number_input("Training images (empty: the study's default)", min_value=100,
+                                      max_value=60_000, value=None, step=1000, key="exp_train_limit")
+        test_limit = st.number_input("Test images (empty: the study's default)", min_value=100,
+                                     max_value=10_000, value=None, step=1000, key="exp_test_limit")
+
+labels = {key: s.title for key, s in ex.STUDIES.items()} | {RANGE: "LR range test"}
+choice = st.radio("Study", list(labels), format_func=labels.get, horizontal=True, key="exp_study")
+st.divider()
+
+
+# ---------------------------------------------------------------------------------------------
+# a study
+
+
+def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> None:
+    dcfg = ex.shared_data_config(planned)
+    subset = data.limited(dcfg.train_limit, dcfg.test_limit)
+    runs = [Run(r.label, r.data, r.model, r.train) for r in planned]
+    session_sweeps()[sweep_key(study.key)] = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset).start()
+
+
+def draw_progress(sweep: Sweep) -> None:
+    total = len(sweep.runs)
+    st.progress(sweep.done / total, text=f"{sweep.done} of {total} runs done")
+    current = next((r for r in sweep.runs if r.status in ("running", "paused")), None)
+    if current is not None and sweep.active:
+        p = current.progress()
+        eta = f", about {p['eta_s']:.0f} s left" if p["eta_s"] is not None else ""
+        st.progress(min(p["fraction"], 1.0),
+                    text=f"Now training **{current.name}**: epoch {p['epoch']} of {p['epochs']}, "
+                         f"step {p['step']:,} of {p['total']:,}{eta}")
+
+
+def draw_outcomes(sweep: Sweep) -> None:
+    for run in sweep.runs:
+        if run.status == "error":
+            st.error(f"{run.name} failed: {run.message}")
+        elif run.status == "diverged":
+            st.warning(f"{run.name} {run.message}")
+    if not sweep.active and any(r.status == "stopped" for r in sweep.runs):
+        st.info("The sweep was stopped; the table shows what had finished.")
+
+
+def draw_results(study: ex.Study, sweep: Sweep, log_y: bool) -> None:
+    runs = sweep.runs
+    left, right = st.columns(2)
+    left.plotly_chart(fx.loss_figure(runs, log_y=log_y, revision=f"loss-{study.key}"), key=f"exp_loss_{study.key}")
+    right.plotly_chart(fx.accuracy_figure(runs, revision=f"acc-{study.key}"), key=f"exp_acc_{study.key}")
+    if study.key == "batch":
+        st.plotly_chart(fx.time_figure(runs, revision=f"time-{study.key}"), key=f"exp_time_{study.key}")
+    rows = ex.results_rows(runs)
+    st.dataframe(rows, hide_index=True, key=f"exp_table_{study.key}")
+    st.caption("Train accuracy and loss: over the last epoch's batches as they were trained (dropout on, for "
+               "the CNN). Test: on the test images after that epoch. Train seconds: the training steps; wall "
+               "seconds adds the evaluation after each epoch.")
+    if not sweep.active:
+        mode_name = sweep.name.rsplit("/", 1)[-1]
+        st.download_button("Download the table (CSV)", ex.results_csv(rows),
+                           file_name=f"nnplay-{study.key}-{mode_name}.csv", mime="text/csv",
+                           key=f"exp_csv_{study.key}", on_click="ignore")
+
+
+def live_panel(study: ex.Study, log_y: bool) -> None:
+    """Progress, curves and table of the study's sweep; a fragment that redraws every second while it trains."""
+    key = sweep_key(study.key)
+    sweep = session_sweeps().get(key)
+    if sweep is None:
+        st.info("Not run yet in this session: press **Run the study**.")
+        return
+    was_active = sweep.active
+
+    @st.fragment(run_every=1.0 if was_active else None)
+    def panel() -> None:
+        current = session_sweeps().get(key)
+        if current is None:
+            return
+        still_active = current.active
+        started = time.strftime("%H:%M:%S", time.localtime(current.created))
+        st.caption(f"This session's last run of the study: {current.name.rsplit('/', 1)[-1]} mode, started {started}.")
+        draw_progress(current)
+        draw_outcomes(current)
+        draw_results(study, current, log_y)
+        if was_active and not still_active:
+            st.rerun()  # the whole page: enable the buttons, show the download
+
+    panel()
+
+
+def study_section(study: ex.Study) -> None:
+    st.subheader(study.title)
+    st.markdown(f"**The seed's setup.** {study.seed_setup}\n\n**What the seed saw.** {study.seed_saw}\n\n"
+                f"**Here.** {study.note}")
+    measured = ex.MEASURED_QUICK.get(study.key)
+    if mode == "quick" and measured and not (train_limit or test_limit):
+        st.caption(f"⏱️ Quick mode takes {measured} on an idle 2-core CPU (measured on nnplay's test machine); "
+                   "several times longer while other programs keep the CPU busy.")
+    if mode == "full":
+        st.caption(f"⏱️ Full settings on an idle 2-core CPU: {ex.ESTIMATED_FULL.get(study.key, 'not measured')} "
+                   "(estimated from the quick runs' time per image); a GPU is far faster.")
+    try:
+        planned = study.runs(mode, train_limit, test_limit)
+        plan = ex.plan_rows(planned)
+    except ValueError as err:
+        st.error(f"This study cannot be set up: {err}")
+        return
+    with st.expander(f"The {len(planned)} runs", expanded=False):
+        st.dataframe(plan, hide_index=True)
+        if planned[0].model.family == "cnn":
+            cols = st.columns(len(planned))
+            for col, r in zip(cols, planned):
+                col.markdown(f"**{r.label}**: output of each layer")
+                col.dataframe(ex.shape_rows(r.model), hide_index=True)
+
+    busy = running_study()
+    sweep = session_sweeps().get(sweep_key(study.key))
+    c_run, c_stop, c_log = st.columns([1, 1, 2])
+    if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary", disabled=busy is not None):
+        try:
+            start_study(study, planned)
+        except Exception as err:  # keep the page alive and say what happened
+            st.error(f"The study could not start: {type(err).__name__}: {err}")
+        else:
+            st.rerun()
+    if c_stop.button("Stop", key=f"exp_stop_{study.key}", disabled=sweep is None or not sweep.active):
+        sweep.stop()
+    log_y = c_log.toggle("Logarithmic loss axis", value=True, key="exp_log_y")
+    if busy is not None and busy != study.key:
+        st.info(f"The **{ex.STUDIES[busy].title}** study is training; one study at a time (stop it there first).")
+    elif busy is None and active_run() is not None:
+        st.caption("A run on the Train page is training too; both share the CPU, so both go slower.")
+    live_panel(study, log_y)
+
+
+# ---------------------------------------------------------------------------------------------
+# the range test
+
+
+def range_section() -> None:
+    st.subheader("Learning-rate range test")
+    st.markdown(
+        "Train a fresh model for **one pass** of batches while the learning rate rises exponentially, from "
+        "10⁻⁶ to 10 by default, and watch the loss (smoothed by a moving average with weight 0.9 on the past). "
+        "At tiny rates nothing happens; then the loss falls; past some rate it shoots up, and the test stops "
+        "when the smoothed loss exceeds 4× its best. **The suggested rate is where the smoothed loss falls "
+        "fastest** (the steepest slope against log lr, looked for before the minimum; if the minimum comes "
+        "within the first three steps, the rate at the minimum ÷ 10). The moving average lags a few steps, "
+        "so treat the suggestion as an upper-end guess and compare with the learning-rate study."
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    model_key = c1.selectbox("Model", list(MODELS), format_func=lambda k: MODELS[k][0], key="exp_range_model")
+    optimizer = c2.selectbox("Optimiser", ["adam", "sgd"], key="exp_range_optimizer")
+    batch_size = c3.number_input("Batch size", min_value=1, max_value=10_000, value=100, key="exp_range_batch")
+    steps = c4.number_input("Steps", min_value=10, max_value=1000, value=100, step=10, key="exp_range_steps")
+    c5, c6, _ = st.columns([1, 1, 2])
+    start = c5.select_slider("Start rate", [1e-7, 1e-6, 1e-5, 1e-4], value=1e-6, format_func="{:.0e}".format,
+                             key="exp_range_start")
+    end = c6.select_slider("End rate", [0.1, 1.0, 10.0], value=10.0, format_func="{:g}".format, key="exp_range_end")
+    if model_key == "cnn":
+        st.caption("The CNN's range test takes several seconds on a CPU (about 10,000 images through the CNN).")
+    if st.button("Run the range test", key="exp_range_run", type="primary"):
+        subset = data.limited(train_limit, None)
+        try:
+            with st.spinner("Raising the learning rate step by step…"):
+                result = ex.lr_range_test(MODELS[model_key][1], subset, start=start, end=end, steps=int(steps),
+                                          batch_size=int(batch_size), optimizer=optimizer)
+        except ValueError as err:
+            st.error(f"The range test cannot run: {err}")
+        except Exception as err:  # keep the page alive and say what happened
+            st.error(f"The range test failed: {type(err).__name__}: {err}")
+        else:
+            st.session_state[RANGE_KEY] = {"result": result, "steps": int(steps), "model": MODELS[model_key][0],
+                                           "optimizer": optimizer, "batch_size": int(batch_size)}
+    saved = st.session_state.get(RANGE_KEY)
+    if saved is None:
+        return
+    lrs, losses, suggested = saved["result"]
+    st.plotly_chart(fx.range_test_figure(lrs, losses, suggested), key="exp_range_chart")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Suggested learning rate", f"{suggested:.2g}")
+    m2.metric("Lowest smoothed loss", f"{min(losses):.3g}", help=f"at lr {lrs[losses.index(min(losses))]:.2g}")
+    m3.metric("Steps before the loss exploded" if len(lrs) < saved["steps"] else "Steps",
+              f"{len(lrs)} of {saved['steps']}")
+    st.caption(f"{saved['model']}, {saved['optimizer']}, batch {saved['batch_size']}.")
+
+
+if choice == RANGE:
+    range_section()
+else:
+    study_section(ex.STUDIES[choice])

@@ -1,0 +1,148 @@
+"""The Experiments page in AppTest: a study runs in the background on a tiny subset, its table appears.
+
+Each test drives the page as a user would (widgets found by ``key=``), polls ``at.run()`` until
+the sweep is done or a deadline passes, and checks that no exception reached the page. The
+trainings are a few hundred images so the shared CPU stays free.
+"""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "experiments.py")
+SWEEPS = "nnplay_sweeps"
+
+
+def _page(train_limit: int = 300, test_limit: int = 200) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    at.number_input(key="exp_train_limit").set_value(train_limit)
+    at.number_input(key="exp_test_limit").set_value(test_limit)
+    at.run()
+    return at
+
+
+def _sweep(at: AppTest, key: str):
+    return at.session_state[SWEEPS][f"experiments/{key}"]
+
+
+def _wait(at: AppTest, key: str, deadline_s: float = 120.0) -> None:
+    """Rerun the page every 2 s (a join in between leaves the CPU to the training thread) until done."""
+    deadline = time.time() + deadline_s
+    while _sweep(at, key).active and time.time() < deadline:
+        _sweep(at, key).wait(2.0)
+        at.run()
+        assert not at.exception
+    assert not _sweep(at, key).active, "the sweep did not finish in time"
+    at.run()
+
+
+def _results(at: AppTest):
+    """The results table: the page's last dataframe, as a pandas DataFrame."""
+    return at.dataframe[-1].value
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_page_opens_in_quick_mode_with_the_seeds_setup_and_numbers():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.toggle(key="exp_full").value is False
+    text = _markdown(at)
+    for fact in ["784-256-256-10", "N(0, 1)", "Adam", "0.1, 0.01, 0.001 or 0.0001", "accuracy 0.10", "2.30",
+                 "5 epochs instead of 50"]:
+        assert fact in text, fact
+    assert at.button(key="exp_run_lr").disabled is False
+    assert at.button(key="exp_stop_lr").disabled is True
+
+
+@pytest.mark.parametrize("study, facts", [
+    ("epochs", ["+0.0918", "+0.009", "+0.0054", "5, 30, 50 or 100 epochs"]),
+    ("batch", ["15 min 53 s", "8 min 22 s", "5 min 26 s", "6,000 steps", "2,000 steps", "600 steps", "60 steps"]),
+    ("activations", ["sigmoid or ReLU"]),
+    ("stride", ["first conv layer only", "stride 1 or 5", "leaves no pixels", "4·4·128 = 2048 → 625"]),
+    ("filter", ["first conv layer only", "filter size 3 or 10", "leaves no pixels"]),
+])
+def test_each_study_states_the_seeds_setup(study, facts):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.radio(key="exp_study").set_value(study).run()
+    assert not at.exception
+    text = _markdown(at)
+    for fact in facts:
+        assert fact in text, fact
+    assert at.button(key=f"exp_run_{study}") is not None
+
+
+def test_learning_rate_study_runs_in_the_background_and_fills_the_table():
+    at = _page()
+    at.button(key="exp_run_lr").click().run()
+    assert not at.exception
+    _wait(at, "lr")
+    assert not at.exception
+    table = _results(at)
+    assert list(table["run"]) == ["lr 0.1", "lr 0.01", "lr 0.001", "lr 0.0001"]
+    assert set(table["status"]) == {"finished"}
+    assert set(table["train images"]) == {300}
+    assert table["test accuracy"].between(0, 1).all()
+    charts = [c for c in at.get("plotly_chart")]
+    assert len(charts) >= 2
+    assert not at.error
+    assert at.button(key="exp_stop_lr").disabled is True
+    assert at.button(key="exp_run_lr").disabled is False
+
+
+def test_a_cnn_study_runs_on_a_tiny_subset():
+    at = _page(train_limit=200, test_limit=100)
+    at.radio(key="exp_study").set_value("stride").run()
+    at.button(key="exp_run_stride").click().run()
+    _wait(at, "stride")
+    table = _results(at)
+    assert list(table["run"]) == ["stride 1", "stride 5"]
+    assert set(table["status"]) == {"finished"}
+    assert not at.exception and not at.error
+
+
+def test_stop_ends_the_sweep_and_other_studies_wait_for_it():
+    at = _page(train_limit=3000, test_limit=200)
+    at.radio(key="exp_study").set_value("filter").run()
+    at.button(key="exp_run_filter").click().run()
+    assert _sweep(at, "filter").active
+    at.radio(key="exp_study").set_value("lr").run()
+    assert at.button(key="exp_run_lr").disabled is True  # one study at a time
+    assert "training" in " ".join(i.value for i in at.info)
+    at.radio(key="exp_study").set_value("filter").run()
+    at.button(key="exp_stop_filter").click().run()
+    _wait(at, "filter", deadline_s=60)
+    statuses = [r.status for r in _sweep(at, "filter").runs]
+    assert "stopped" in statuses
+    assert not at.exception
+
+
+def test_full_mode_warns_and_hides_the_subset_inputs():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.toggle(key="exp_full").set_value(True).run()
+    assert not at.exception
+    assert any("Full seed settings" in w.value for w in at.warning)
+    assert not [n for n in at.number_input if n.key == "exp_train_limit"]
+    assert "50" in " ".join(str(v) for v in at.dataframe[0].value["epochs"])
+
+
+def test_range_test_marks_a_suggested_rate():
+    at = _page(train_limit=500)
+    at.radio(key="exp_study").set_value("range").run()
+    at.number_input(key="exp_range_steps").set_value(40).run()
+    at.button(key="exp_range_run").click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    suggested = float(metrics["Suggested learning rate"])
+    assert 1e-6 <= suggested <= 10
+    assert at.get("plotly_chart")
