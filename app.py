@@ -25,11 +25,21 @@ PAGES = [
 ]
 
 pages = [
-    st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=path, default=(path == "train"))
+    st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=path)
     for file, title, icon, path in PAGES
     if (PAGES_DIR / file).exists()
 ]
-nav = st.navigation(pages)
+
+
+def _home() -> None:
+    """The app's root URL opens the Train page at its own address, /train."""
+    st.switch_page(pages[0])
+
+
+# Streamlit serves the default page at "/" and nowhere else, so the default is this small
+# redirect: every real page keeps a URL path that can be bookmarked (/train included). The
+# navigation menu is hidden and drawn below from the real pages only.
+nav = st.navigation([st.Page(_home, title="nnplay", url_path="home", default=True), *pages], position="hidden")
 
 
 @st.cache_resource
@@ -38,6 +48,10 @@ def _device_label() -> str:
 
 
 with st.sidebar:
+    st.markdown("### 🧠 nnplay")
+    for page in pages:
+        st.page_link(page)
+    st.divider()
     st.caption(f"Device: **{_device_label()}**")
     running = active_run()
     if running is not None:

@@ -64,8 +64,8 @@ def load_checkpoint(source) -> tuple[nn.Module, ModelConfig, dict]:
     try:
         payload = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise CheckpointError("the file holds Python objects other than weights, so it was not loaded "
-                              f"(only plain nnplay checkpoints are accepted): {str(err).splitlines()[0]}") from None
+        raise CheckpointError("the file holds Python objects other than weights, so it was not loaded: "
+                              "only plain nnplay checkpoints (weights and settings) are accepted.") from None
     except Exception as err:  # torch raises many kinds on junk bytes (RuntimeError, KeyError, EOFError…)
         raise CheckpointError(f"this is not a PyTorch checkpoint, or it is damaged ({type(err).__name__}).") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

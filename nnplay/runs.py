@@ -9,6 +9,8 @@ thread (the experiments and the activation race). Nothing here imports streamlit
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import threading
 import time
@@ -38,6 +40,7 @@ class Run:
     message: str = ""
     model: nn.Module | None = field(default=None, repr=False)
     created: float = field(default_factory=time.time)
+    started: float | None = None  # when training began (after the queue), for the ETA
     control: RunControl = field(default_factory=RunControl, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -51,6 +54,7 @@ class Run:
         self.status = "running"
         try:
             self.model = seeded_model(self.model_cfg, self.train_cfg.seed)
+            self.started = time.time()
             result = train(self.model, data, self.train_cfg, on_event=self.history, control=self.control)
             self.status, self.message = result.status, result.message
         except Exception as err:  # a bug or out-of-memory: keep the app alive and say what happened
@@ -98,9 +102,9 @@ class Run:
         total = start.epochs * start.steps_per_epoch if start else 0
         epochs = self.history.epochs
         rate = epochs[-1].samples_per_s if epochs else None
-        if rate is None and start and len(steps) > 1:
-            # before the first epoch ends: steps so far over wall time since the run began
-            elapsed = time.time() - self.created
+        if rate is None and start and self.started and step > 0:
+            # before the first epoch ends: images so far over wall time since training began
+            elapsed = time.time() - self.started
             rate = step * (start.train_size / max(start.steps_per_epoch, 1)) / max(elapsed, 1e-6)
         eta = None
         if rate and start:
@@ -132,6 +136,42 @@ def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: T
               message=message or "loaded from a file")
     run.model = model
     return run
+
+
+def metrics_csv(run: Run) -> str:
+    """A run's history as CSV: one row per reported step; the epoch's metrics on its last step's row."""
+    by_step = {e.step: e for e in run.history.epochs}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["step", "epoch", "loss", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                     "epoch_seconds", "samples_per_s"])
+    for s in list(run.history.steps):
+        e = by_step.get(s.step)
+        tail = [e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.seconds, e.samples_per_s] if e \
+            else [""] * 6
+        writer.writerow([s.step, s.epoch, s.loss, s.lr, *tail])
+    return out.getvalue()
+
+
+def compare_table(runs: list[Run]) -> list[dict]:
+    """One row per run: its name, the settings in which the runs differ, final accuracies and time."""
+    from .urlstate import flat_settings
+
+    flats = [flat_settings(r.data_cfg, r.model_cfg, r.train_cfg) for r in runs]
+    names = list(flats[0]) if flats else []
+    differing = [n for n in names if len({f[n] for f in flats}) > 1]
+    rows = []
+    for run, flat in zip(runs, flats):
+        final = run.final()
+        rows.append({
+            "run": run.name,
+            **{n: flat[n] for n in differing},
+            "status": run.status,
+            "train accuracy": final["train_accuracy"],
+            "test accuracy": final["test_accuracy"],
+            "seconds": round(final["seconds"], 2),
+        })
+    return rows
 
 
 class Sweep:

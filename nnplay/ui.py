@@ -8,6 +8,7 @@ call the library and draw; the training itself runs in ``runs.Run`` threads that
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import streamlit as st
@@ -43,6 +44,21 @@ def ensure_navigation() -> None:
 def cached_mnist(dataset: str = "mnist") -> MnistData:
     """The whole dataset as uint8 tensors, decoded once and shared by every session (read-only)."""
     return load_mnist(DataConfig(dataset=dataset))
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_long_lived_objects() -> int:
+    """Hide the objects alive now (modules: torch, plotly, pandas…) from the garbage collector; once per process.
+
+    Streamlit calls ``gc.collect()`` after every script run (``runner.postScriptGC``), fragment
+    reruns included: twice a second while the Train page's live view refreshes. A full collection
+    walks every tracked object (~400k once torch is imported, ~0.3 s) holding the GIL the training
+    thread needs. ``gc.freeze()`` moves them to a permanent generation, so a collection only walks
+    what was made since; garbage made later is still collected. Returns how many were frozen.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def dataset_or_stop(dataset: str = "mnist") -> MnistData:

@@ -1,0 +1,180 @@
+"""Figures for the Train page: plotly, headless.
+
+What lives here: pure functions from a run's ``History`` to numbers and ``go.Figure``s that tests
+read through ``fig.data``:
+- ``smooth``: TensorBoard's smoothing (an exponential moving average, debiased at the start);
+- ``loss_figure``: the loss of every step, raw (faint) and smoothed, with a mark where a run diverged;
+- ``epoch_figure``: train/test loss and accuracy per epoch, side by side;
+- ``compare_figure``: several runs overlaid (smoothed step loss, test accuracy per epoch).
+Each takes a ``uirevision``: the page passes one constant per run, so Plotly keeps the user's
+zoom while the live view redraws the figure twice a second.
+What does not live here: widgets and layout (``pages/train.py``), training (``engine``). No streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from .engine import History
+
+RAW = "#a5b4fc"
+SMOOTHED = "#4c6ef5"
+TRAIN = "#4c6ef5"
+TEST = "#f08c00"
+DIVERGED = "#d62728"
+PALETTE = qualitative.Plotly
+MAX_RAW_POINTS = 5000  # beyond this the raw trace is thinned (the smoothed one keeps every step's trend)
+HEIGHT = 300
+
+
+def smooth(values: Sequence[float], weight: float) -> list[float]:
+    """TensorBoard's scalar smoothing: an exponential moving average with start-up debiasing.
+
+    ``weight`` 0 returns the values; near 1 smooths hard. Debiasing divides by ``1 − weight**n``
+    so the first points are not pulled towards 0 (a constant series stays constant).
+    Non-finite values pass through without entering the average, as TensorBoard does.
+    """
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1); got {weight}.")
+    out: list[float] = []
+    last, n = 0.0, 0
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + (1.0 - weight) * v
+        n += 1
+        out.append(last / (1.0 - weight ** n))
+    return out
+
+
+def _thin(xs: list, ys: list, max_points: int) -> tuple[list, list]:
+    """Every k-th point (and the last) when there are more than ``max_points``."""
+    if len(xs) <= max_points:
+        return xs, ys
+    k = math.ceil(len(xs) / max_points)
+    idx = list(range(0, len(xs), k))
+    if idx[-1] != len(xs) - 1:
+        idx.append(len(xs) - 1)
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+def _figure(traces: list[dict], layout: dict, title: str, uirevision: str | int | None) -> go.Figure:
+    """A figure from plain trace and layout dicts, without Plotly's per-property validation.
+
+    The live view rebuilds its figures twice a second in the process that trains; validating
+    every property costs ~10× more than the figure itself and takes the GIL from the training
+    thread. The specs here are valid Plotly (the tests rebuild them with validation on).
+    """
+    layout = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
+        "height": HEIGHT, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        "uirevision": uirevision, "hovermode": "x unified",
+        **layout,
+    }
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
+def _line(x: list, y: list, name: str, color: str, **extra) -> dict:
+    # numpy arrays: Plotly copies them in one piece (a list is deep-copied float by float)
+    return {"type": "scatter", "x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
+            "mode": "lines", "name": name, "line": {"color": color}, **extra}
+
+
+# two panels side by side: x/y on the left, x2/y2 on the right
+PANELS = {
+    "xaxis": {"domain": [0.0, 0.44], "anchor": "y"},
+    "xaxis2": {"domain": [0.56, 1.0], "anchor": "y2"},
+    "yaxis": {"anchor": "x"},
+    "yaxis2": {"anchor": "x2"},
+}
+
+
+def _panels(**axes: dict) -> dict:
+    """PANELS with extra settings merged into the named axes."""
+    return {name: {**PANELS[name], **axes.get(name, {})} for name in PANELS}
+
+
+def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
+                title: str = "Loss per step") -> go.Figure:
+    """The loss of every reported step: raw (faint) and smoothed; a red mark where it diverged."""
+    steps = list(history.steps)  # a snapshot: the training thread may append meanwhile
+    xs = [s.step for s in steps]
+    ys = [s.loss for s in steps]
+    raw_x, raw_y = _thin(xs, ys, MAX_RAW_POINTS)
+    traces = [
+        _line(raw_x, raw_y, "raw", RAW, hovertemplate="%{y:.4f}"),
+        _line(xs, smooth(ys, smoothing), f"smoothed ({smoothing:g})", SMOOTHED, hovertemplate="%{y:.4f}"),
+    ]
+    traces[0]["line"]["width"] = 1
+    traces[1]["line"]["width"] = 2
+    layout = {"xaxis": {"title": {"text": "step"}, "rangemode": "tozero"},
+              "yaxis": {"title": {"text": "cross-entropy"}}}
+    if not steps:  # before the first burst of steps: sensible empty axes and a word on what comes
+        layout["xaxis"]["range"] = [0, 10]
+        layout["yaxis"]["range"] = [0, 2.5]
+        layout["annotations"] = [{"text": "the loss of every step appears here", "showarrow": False, "x": 0.5,
+                                  "y": 0.5, "xref": "paper", "yref": "paper", "font": {"color": "#868e96"}}]
+    end = history.end
+    if end is not None and end.status == "diverged":
+        layout["shapes"] = [{"type": "line", "x0": end.step, "x1": end.step, "y0": 0, "y1": 1, "yref": "paper",
+                             "line": {"color": DIVERGED, "dash": "dash"}}]
+        layout["annotations"] = [{"x": end.step, "y": 1, "yref": "paper", "text": f"diverged at step {end.step}",
+                                  "showarrow": False, "xanchor": "right", "yanchor": "top",
+                                  "font": {"color": DIVERGED}}]
+    return _figure(traces, layout, title, uirevision)
+
+
+def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Figure:
+    """Train and test loss (left) and accuracy (right) after each epoch."""
+    epochs = list(history.epochs)
+    xs = [e.epoch for e in epochs]
+    traces = []
+    for axes, metric, fmt in (("x/y", "loss", ".4f"), ("x2/y2", "accuracy", ".2%")):
+        xaxis, yaxis = axes.split("/")
+        for split, color in (("train", TRAIN), ("test", TEST)):
+            traces.append(_line(xs, [getattr(e, f"{split}_{metric}") for e in epochs], f"{split} {metric}", color,
+                                mode="lines+markers", legendgroup=split, xaxis=xaxis, yaxis=yaxis,
+                                hovertemplate=f"%{{y:{fmt}}}"))
+            traces[-1]["line"]["dash"] = "solid" if split == "test" else "dot"
+    x = {"title": {"text": "epoch"}, **({"dtick": 1} if len(xs) <= 20 else {})}
+    layout = _panels(xaxis=x, xaxis2=x, yaxis={"title": {"text": "loss"}},
+                     yaxis2={"title": {"text": "accuracy"}, "tickformat": ".1%"})
+    if not epochs:  # before the first epoch ends: sensible empty axes rather than Plotly's 0…4
+        for name, span in (("xaxis", [0.5, 1.5]), ("xaxis2", [0.5, 1.5]), ("yaxis", [0, 2.5]), ("yaxis2", [0, 1])):
+            layout[name]["range"] = span
+        note = "no epoch was completed" if history.end is not None else "the first epoch's numbers appear here"
+        layout["annotations"] = [{"text": note, "showarrow": False, "x": 0.5,
+                                  "y": 0.5, "xref": "paper", "yref": "paper", "font": {"color": "#868e96"}}]
+    return _figure(traces, layout, "Per epoch", uirevision)
+
+
+def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
+                   uirevision: str | int | None = None) -> go.Figure:
+    """Chosen runs overlaid: smoothed loss per step (left), test accuracy per epoch (right).
+
+    ``runs`` is a list of (label, history); each run keeps one colour in both panels.
+    """
+    traces = []
+    for i, (label, history) in enumerate(runs):
+        color = PALETTE[i % len(PALETTE)]
+        steps = list(history.steps)
+        xs, ys = _thin([s.step for s in steps], smooth([s.loss for s in steps], smoothing), MAX_RAW_POINTS)
+        traces.append(_line(xs, ys, label, color, legendgroup=label, hovertemplate="%{y:.4f}"))
+        epochs = list(history.epochs)
+        traces.append(_line([e.epoch for e in epochs], [e.test_accuracy for e in epochs], label, color,
+                            mode="lines+markers", legendgroup=label, showlegend=False, xaxis="x2", yaxis="y2",
+                            hovertemplate="%{y:.2%}"))
+    most = max((len(h.epochs) for _, h in runs), default=0)
+    layout = _panels(xaxis={"title": {"text": "step"}},
+                     xaxis2={"title": {"text": "epoch"}, **({"dtick": 1} if most <= 20 else {})},
+                     yaxis={"title": {"text": f"loss (smoothed {smoothing:g})"}},
+                     yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
+    layout["height"] = HEIGHT + 40
+    return _figure(traces, layout, "Compare runs", uirevision)

@@ -1,0 +1,143 @@
+"""Benchmark: an epoch of seed-mlp on the Train page (open in Chromium, live view refreshing) vs the CLI.
+
+Issue 3's target: with the page open in a browser and the live view refreshing, an epoch of
+``seed-mlp`` takes at most 1.3× the headless CLI's epoch in the same conditions. This script
+starts ``streamlit run app.py`` on a free localhost port, drives headless Chromium (Playwright,
+Debian's /usr/bin/chromium) to ``/train?epochs=N``, presses Start, waits for the run to finish
+and reads the epoch training times the page shows; then it runs
+``python -m nnplay train --preset seed-mlp --epochs N --quiet`` and reads ``epoch_seconds``.
+Both train on the full MNIST from $NNPLAY_DATA_DIR (default ../shared/data) with the same
+settings and the same environment (``--env NAME=VALUE`` sets more for both, e.g.
+``OMP_WAIT_POLICY=PASSIVE``). With ``--repeats R`` the two alternate R times. It prints both
+sets of epoch times, their medians and the ratio, and one JSON line at the end. On a shared
+machine other processes' load moves both numbers a lot: repeat, and compare medians.
+
+    NNPLAY_DATA_DIR=../shared/data .venv/bin/python scripts/bench_train_page.py --epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+TIMES = re.compile(r"Epoch training times \(s\): ([0-9., ]+)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(env: dict, extra: list[str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("streamlit did not start within 90 s")
+
+
+def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout: float) -> tuple[list[float], int]:
+    """Train seed-mlp on the page; return its epoch times and how many live-view redraws were seen."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/train?epochs={epochs}" + (f"&train_limit={train_limit}" if train_limit else ""))
+        page.wait_for_selector("text=Parameters", timeout=120_000)
+        page.locator(".st-key-train_start button").click()
+        deadline = time.time() + timeout
+        texts: set[str] = set()
+        while time.time() < deadline:
+            progress = page.locator("[data-testid=stProgress]")
+            if progress.count():
+                texts.add(progress.first.inner_text())
+            match = TIMES.search(page.inner_text("body"))
+            if match and page.get_by_text("Finished").count():
+                times = [float(t) for t in match.group(1).replace(" ", "").split(",") if t]
+                if len(times) == epochs:
+                    return times, len(texts)
+            time.sleep(0.25)
+        raise SystemExit(f"the page's run did not finish within {timeout:.0f} s")
+    finally:
+        context.close()
+
+
+def cli_epochs(env: dict, epochs: int, train_limit: int | None) -> list[float]:
+    limit = ["--train-limit", str(train_limit)] if train_limit else []
+    out = subprocess.run([sys.executable, "-m", "nnplay", "train", "--preset", "seed-mlp", "--epochs", str(epochs),
+                          *limit, "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["epoch_seconds"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=1, help="alternate page and CLI this many times")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the page's run")
+    parser.add_argument("--train-limit", type=int, default=None, help="train on the first N images (both sides)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment for both the app and the CLI, e.g. OMP_WAIT_POLICY=PASSIVE (repeatable)")
+    parser.add_argument("--streamlit-option", action="append", default=[], metavar="OPTION=VALUE",
+                        help="extra `streamlit run` option, e.g. server.fileWatcherType=none (repeatable)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    env = dict(os.environ)
+    env.setdefault("NNPLAY_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    env.update(dict(item.split("=", 1) for item in args.env))
+    page_times: list[float] = []
+    cli_times: list[float] = []
+    extra = [f"--{opt.split('=', 1)[0]}={opt.split('=', 1)[1]}" for opt in args.streamlit_option]
+    proc, url = start_app(env, extra)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            for r in range(args.repeats):
+                times, redraws = page_epochs(browser, url, args.epochs, args.train_limit, args.timeout)
+                print(f"page  #{r + 1}: epoch seconds {times} ({redraws} different progress texts seen)",
+                      file=sys.stderr)
+                page_times += times
+                times = cli_epochs(env, args.epochs, args.train_limit)
+                print(f"cli   #{r + 1}: epoch seconds {times}", file=sys.stderr)
+                cli_times += times
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    page_median, cli_median = statistics.median(page_times), statistics.median(cli_times)
+    ratio = page_median / cli_median
+    print(f"median epoch: page {page_median:.3f} s, CLI {cli_median:.3f} s, ratio {ratio:.2f} (target ≤ 1.3)",
+          file=sys.stderr)
+    print(json.dumps({"epochs": args.epochs, "repeats": args.repeats, "train_limit": args.train_limit,
+                      "streamlit_options": args.streamlit_option,
+                      "env": args.env, "load_average_1min": os.getloadavg()[0], "page_epoch_seconds": page_times,
+                      "cli_epoch_seconds": cli_times, "page_median": page_median, "cli_median": cli_median,
+                      "ratio": round(ratio, 3), "cpus": os.cpu_count()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Browser test for the Train page in real headless Chromium (Playwright).
+
+What lives here: one walk through ``/train`` in the served app: the network summary is there,
+a training on a quick subset (chosen through the link) starts, the live loss chart gains
+points and the progress text changes while it runs, with "Live charts" off a zoom survives the
+refreshes (Streamlit replaces a Plotly chart whose figure changed), visiting another
+page and coming back shows the same run with the same settings, a control changed meanwhile does
+not stop it, Stop ends it, a second short run finishes and both are listed, and an invalid
+setting shows a sentence and disables Start.
+Screenshots of each state go to /tmp/nnplay-train-*.png for a person to look at.
+What does not live here: the page's logic in detail (tests/test_page_train.py, AppTest).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+SHOTS = "/tmp/nnplay-train-{}.png"
+# the loss chart's number of points (the largest, should a stale copy linger for a moment)
+LOSS_PLOTS = """Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .filter(d => d._fullLayout && d._fullLayout.title && String(d._fullLayout.title.text).includes('Loss per step'))"""
+LOSS_POINTS = f"""() => Math.max(-1, ...{LOSS_PLOTS}
+    .map(d => d._fullData && d._fullData[0] ? d._fullData[0].x.length : 0))"""
+LOSS_XRANGE = f"() => {LOSS_PLOTS}.map(d => d._fullLayout.xaxis.range.map(v => Math.round(+v)))"
+LOSS_DRAG_BOX = f"""() => {{ const r = {LOSS_PLOTS}[0].querySelector('.nsewdrag').getBoundingClientRect();
+    return {{x: r.x, y: r.y, width: r.width, height: r.height}}; }}"""
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("text=Parameters", timeout=90_000)
+    # /train is the page's own bookmarkable address: no "Page not found" dialog, and the URL stays
+    assert page.get_by_text("Page not found").count() == 0
+    assert "/train" in page.url
+
+
+def _progress(page) -> str:
+    bars = page.locator("[data-testid=stProgress]")
+    return bars.first.inner_text() if bars.count() else ""
+
+
+def test_train_page_trains_live_in_chromium(app_url, page):
+    page.set_viewport_size({"width": 1400, "height": 2400})  # tall, so the screenshots show the whole page
+    # a long run (stopped below), so the live checks have time on a fast machine and a busy one alike
+    _open(page, f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=40")
+    assert page.get_by_text("203,530").count()
+    assert page.locator(".st-key-train_quick input").is_checked()  # the link chose the quick subset
+    page.screenshot(path=SHOTS.format("idle"), full_page=True)
+
+    page.locator(".st-key-train_start button").click()
+    first = _wait(lambda: page.evaluate(LOSS_POINTS) > 0 and (page.evaluate(LOSS_POINTS), _progress(page)),
+                  120, "the first points of the loss chart")
+    later = _wait(lambda: (page.evaluate(LOSS_POINTS), _progress(page)) if page.evaluate(LOSS_POINTS) > first[0]
+                  and _progress(page) != first[1] else None, 120, "the live chart to change")
+    assert later != first
+    page.screenshot(path=SHOTS.format("training"), full_page=True)
+
+    # "Live charts" off: the charts hold still, so a zoom (a drag on the loss chart) survives the refreshes
+    page.locator(".st-key-train_live_charts label").click()
+    page.wait_for_timeout(1500)
+    box = page.evaluate(LOSS_DRAG_BOX)
+    x0, y0 = box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.1
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * 0.3, y0 + box["height"] * 0.6, steps=6)
+    page.mouse.up()
+    zoomed = _wait(lambda: page.evaluate(LOSS_XRANGE), 10, "the zoom")[0]
+    still = page.evaluate(LOSS_POINTS)
+    text = _progress(page)
+    _wait(lambda: _progress(page) != text, 60, "the progress text to move on")
+    page.wait_for_timeout(1500)  # three more refreshes
+    assert page.evaluate(LOSS_XRANGE)[0] == zoomed, "a refresh lost the user's zoom"
+    assert page.evaluate(LOSS_POINTS) == still
+    page.locator(".st-key-train_live_charts label").click()  # live again: the chart catches up
+    _wait(lambda: page.evaluate(LOSS_POINTS) > still, 60, "the chart to catch up")
+
+    # visiting another page during training neither stops nor restarts the run; coming back shows it
+    page.locator("[data-testid=stSidebarUserContent] a").filter(has_text=re.compile(r"\binspect$", re.I)).click()
+    page.wait_for_url("**/inspect**")
+    page.wait_for_timeout(1000)
+    page.locator("[data-testid=stSidebarUserContent] a").filter(has_text=re.compile(r"\btrain$", re.I)).click()
+    page.wait_for_selector("text=Parameters", timeout=60_000)
+    _wait(lambda: "epoch" in _progress(page), 30, "the live view after coming back")
+    assert page.locator(".st-key-train_batch input").input_value() == "16"  # the settings are still there
+    # a control changed during training neither stops nor restarts the run
+    page.locator(".st-key-train_seed input").fill("5")
+    page.locator(".st-key-train_seed input").press("Enter")
+    page.wait_for_timeout(1500)
+    assert page.get_by_text("is still training").count()
+
+    page.locator(".st-key-train_stop button").first.click()
+    _wait(lambda: page.get_by_text("The model trained so far is kept").count(), 60, "the run to stop")
+
+    # a short second run to the end: one epoch of 1,000 images
+    for key, value in (("train_train_limit", "1000"), ("train_epochs", "1"), ("train_batch", "100")):
+        page.locator(f".st-key-{key} input").fill(value)
+        page.locator(f".st-key-{key} input").press("Enter")
+        page.wait_for_timeout(700)
+    _wait(lambda: page.locator(".st-key-train_start button").is_enabled(), 30, "Start to be enabled")
+    page.locator(".st-key-train_start button").click()
+    _wait(lambda: page.get_by_text("Finished 1 epochs").count(), 240, "the second run to finish")
+    # the live view then reruns the whole page once: the runs list is up to date
+    _wait(lambda: page.get_by_text("run 2 ·").count() >= 2, 60, "the page to redraw")
+    assert page.get_by_text("run 1 ·").count() and not page.get_by_text("run 3 ·").count()
+    page.screenshot(path=SHOTS.format("finished"), full_page=True)
+
+    page.locator(".st-key-train_hidden input").fill("256,0")
+    page.locator(".st-key-train_hidden input").press("Enter")
+    _wait(lambda: page.get_by_text("Hidden layer 2 has width 0").count(), 30, "the error beside the control")
+    _wait(lambda: page.get_by_text("Fix the model settings").count(), 30, "the summary to say why it is empty")
+    assert page.locator(".st-key-train_start button").is_disabled()
+    page.screenshot(path=SHOTS.format("invalid"), full_page=True)
+    assert "seed=5" in page.url and "256%2C0" not in page.url and "256,0" not in page.url  # only valid settings
+
+
+def test_every_page_opens_at_its_own_url_on_a_fresh_session(app_url, browser):
+    """A bookmarked link opens its page inside the navigation (sidebar links, device caption)."""
+    for path, heading in [("draw", "Draw a digit"), ("forward", "forward pass"), ("train", "Train"),
+                          ("scratch", "From scratch"), ("", "Train")]:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{app_url}/{path}")
+        page.wait_for_selector("text=Device:", timeout=90_000)
+        page.wait_for_selector(f"h1:has-text('{heading}')", timeout=90_000)
+        assert page.get_by_text("Page not found").count() == 0
+        page.locator("[data-testid=stSidebarUserContent] a").nth(6).wait_for(timeout=30_000)
+        assert page.locator("[data-testid=stSidebarUserContent] a").count() == 7
+        assert page.url.rstrip("/").endswith(path or "train")
+        context.close()

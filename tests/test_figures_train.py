@@ -1,0 +1,135 @@
+"""Tests for ``nnplay.figures_train``: TensorBoard smoothing and the Train page's figures.
+
+What lives here: ``smooth`` against values worked by hand from TensorBoard's formula (EMA with
+start-up debiasing) and its edge cases; the loss, epoch and compare figures read through
+``fig.data`` (every step present, smoothed = smooth(raw), the diverged mark, thinning of long
+runs, one colour per compared run, the uirevision that keeps the user's zoom), including a
+figure of a real one-epoch run on the built-in sample. What does not live here: the page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nnplay.config import ModelConfig, TrainConfig
+from nnplay.engine import EpochMetrics, History, RunEnd, RunStart, StepEvent, seeded_model, train
+from nnplay.figures_train import MAX_RAW_POINTS, compare_figure, epoch_figure, loss_figure, smooth
+
+
+def history(n_steps: int = 20, n_epochs: int = 2, diverged_at: int | None = None) -> History:
+    h = History()
+    h(RunStart(n_epochs, n_steps // max(n_epochs, 1), 1000, 100, 7850, "CPU"))
+    for i in range(1, n_steps + 1):
+        h(StepEvent(i, 1 + (i - 1) * n_epochs // n_steps, 2.3 / i, 0.1))
+    for e in range(1, n_epochs + 1):
+        h(EpochMetrics(e, 1.0 / e, 0.8 + e / 100, 1.1 / e, 0.79 + e / 100, 1.0, 0.1, 1000.0, e * 10, 0.1, "CPU"))
+    if diverged_at:
+        h(RunEnd("diverged", f"diverged at step {diverged_at}", diverged_at))
+    return h
+
+
+# -- smooth ---------------------------------------------------------------------------------------
+
+
+def test_smooth_by_hand():
+    # weight 0.5: EMA 0.5, 0.25, 0.625 divided by 1 - 0.5^n = 0.5, 0.75, 0.875
+    assert smooth([1.0, 0.0, 1.0], 0.5) == pytest.approx([1.0, 1 / 3, 5 / 7])
+
+
+def test_smooth_zero_weight_is_the_identity_and_a_constant_stays_constant():
+    values = [3.0, 1.0, 4.0, 1.0, 5.0]
+    assert smooth(values, 0.0) == values
+    assert smooth([2.0] * 50, 0.99) == pytest.approx([2.0] * 50)  # debiasing: no pull towards 0
+
+
+def test_smooth_passes_non_finite_values_through_without_averaging_them():
+    out = smooth([1.0, float("nan"), 3.0], 0.5)
+    assert out[0] == 1.0 and math.isnan(out[1])
+    assert out[2] == pytest.approx((0.5 * 0.5 * 1.0 + 0.5 * 3.0) / 0.75)  # as if the NaN were not there
+
+
+def test_smooth_refuses_a_weight_outside_0_1():
+    with pytest.raises(ValueError):
+        smooth([1.0], 1.0)
+    assert smooth([], 0.6) == []
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def test_loss_figure_raw_and_smoothed():
+    h = history(20)
+    fig = loss_figure(h, smoothing=0.8, uirevision="run-1")
+    raw, smoothed = fig.data
+    assert list(raw.x) == list(range(1, 21))
+    assert list(raw.y) == [s.loss for s in h.steps]
+    assert list(smoothed.y) == pytest.approx(smooth([s.loss for s in h.steps], 0.8))
+    assert "0.8" in smoothed.name
+    assert fig.layout.uirevision == "run-1"
+    assert not fig.layout.shapes  # no diverged mark
+
+
+def test_loss_figure_marks_where_a_run_diverged():
+    fig = loss_figure(history(5, 1, diverged_at=6))
+    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].x0 == 6
+    assert "diverged at step 6" in fig.layout.annotations[0].text
+
+
+def test_loss_figure_thins_only_the_raw_trace_of_a_long_run():
+    h = history(12_001, 10)
+    raw, smoothed = loss_figure(h).data
+    assert len(raw.x) <= MAX_RAW_POINTS + 1
+    assert raw.x[0] == 1 and raw.x[-1] == 12_001
+    assert len(smoothed.x) == 12_001
+
+
+def test_loss_figure_of_an_empty_history():
+    raw, smoothed = loss_figure(History()).data
+    assert len(raw.x) == 0 and len(smoothed.x) == 0
+
+
+def test_epoch_figure_has_train_and_test_loss_and_accuracy():
+    h = history(20, 3)
+    fig = epoch_figure(h, uirevision=5)
+    by_name = {t.name: t for t in fig.data}
+    assert set(by_name) == {"train loss", "test loss", "train accuracy", "test accuracy"}
+    assert list(by_name["test accuracy"].x) == [1, 2, 3]
+    assert list(by_name["test accuracy"].y) == [e.test_accuracy for e in h.epochs]
+    assert list(by_name["train loss"].y) == [e.train_loss for e in h.epochs]
+    assert by_name["train accuracy"].xaxis == "x2"  # accuracy in the right panel
+    assert fig.layout.uirevision == 5
+
+
+def test_compare_figure_overlays_runs_with_one_colour_each():
+    a, b = history(20, 2), history(30, 3)
+    fig = compare_figure([("run A", a), ("run B", b)], smoothing=0.0)
+    assert len(fig.data) == 4
+    loss_a, acc_a, loss_b, acc_b = fig.data
+    assert loss_a.name == acc_a.name == "run A" and loss_a.line.color == acc_a.line.color
+    assert loss_b.line.color != loss_a.line.color
+    assert list(loss_b.y) == [s.loss for s in b.steps]
+    assert list(acc_b.y) == [e.test_accuracy for e in b.epochs]
+    assert [t.showlegend for t in fig.data] == [None, False, None, False]  # one legend entry per run
+
+
+def test_figures_of_a_real_run(tiny_data):
+    cfg = TrainConfig(epochs=1, batch_size=100, lr=0.01, log_every=1)
+    result = train(seeded_model(ModelConfig(hidden=(32,)), 0), tiny_data, cfg)
+    h = result.history
+    raw, smoothed = loss_figure(h, 0.6).data
+    assert len(raw.x) == 20  # 2,000 images / 100 per step, every step reported
+    assert smoothed.y[-1] < smoothed.y[0]  # it learns
+    accuracy = next(t for t in epoch_figure(h).data if t.name == "test accuracy")
+    assert accuracy.y[0] == h.epochs[0].test_accuracy > 0.5
+
+
+def test_the_unvalidated_specs_are_valid_plotly():
+    # the builders skip Plotly's validation for speed; rebuilding with validation on must accept them
+    import plotly.graph_objects as go
+
+    h, d = history(20, 3), history(5, 1, diverged_at=6)
+    for fig in (loss_figure(h), loss_figure(d), epoch_figure(h), epoch_figure(History()),
+                compare_figure([("a", h), ("b", d)])):
+        go.Figure(fig.to_dict())

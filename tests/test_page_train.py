@@ -1,0 +1,402 @@
+"""AppTest tests for the Train page, ``pages/train.py``.
+
+What lives here: the page run headless by Streamlit's AppTest, widgets found by key: the controls
+build the configs they show (and the link), presets, invalid settings disable Start with a
+sentence, the link reproduces a configuration and a bad link falls back with a note, a one-epoch
+run on a small subset finishes and is listed, Stop ends a run and keeps its model, a diverging
+learning rate is reported as such, one run at a time, and uploads: bad files are refused with
+a sentence and change nothing, a good one becomes a run. Trainings use a few thousand images
+and one epoch. What does not live here: the figures and the URL codec (their own tests), the
+real browser (tests/browser).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from nnplay.checkpoint import checkpoint_bytes
+from nnplay.config import PRESETS, DataConfig, ModelConfig, TrainConfig
+from nnplay.engine import seeded_model
+from nnplay.ui import RUNS_KEY
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    assert not app.exception
+    yield app
+    for run in app.session_state[RUNS_KEY] if RUNS_KEY in app.session_state else []:
+        run.stop()
+        run.wait(30)
+
+
+def configs(app: AppTest) -> dict:
+    return app.session_state["_train_configs"]
+
+
+def runs(app: AppTest) -> list:
+    return app.session_state[RUNS_KEY] if RUNS_KEY in app.session_state else []
+
+
+def errors(app: AppTest) -> list[str]:
+    return [e.value for e in app.error]
+
+
+def quick(app: AppTest, train: int = 2000, test: int = 500, epochs: int = 1) -> AppTest:
+    app.toggle(key="train_quick").set_value(True).run()
+    app.number_input(key="train_train_limit").set_value(train)
+    app.number_input(key="train_test_limit").set_value(test)
+    app.number_input(key="train_epochs").set_value(epochs)
+    return app.run()
+
+
+def runs_table(app: AppTest):
+    """The runs list (AppTest does not expose a dataframe's key: it is the one with a training column)."""
+    return next(df.value for df in app.dataframe if "training" in df.value.columns)
+
+
+def poll(app: AppTest, done, timeout: float = 120) -> AppTest:
+    """Rerun the page until ``done(app)`` holds; the run trains in its thread meanwhile."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        app.run()
+        assert not app.exception
+        if done(app):
+            # the state may have changed while the page was drawn: draw it once more, now settled
+            app.run()
+            assert not app.exception
+            return app
+        time.sleep(0.3)
+    raise AssertionError("the page did not reach the expected state in time")
+
+
+# -- controls → configs --------------------------------------------------------------------------
+
+
+def test_defaults_are_the_seed_mlp(at):
+    c = configs(at)
+    seed = PRESETS["seed-mlp"]
+    assert c["model"] == seed.model
+    assert c["train"] == TrainConfig(epochs=seed.train.epochs) == seed.train
+    assert c["data"] == DataConfig()
+    assert at.metric[0].value == "203,530"
+    assert not errors(at)
+    assert not at.button(key="train_start").disabled
+    assert at.query_params == {}
+
+
+def test_controls_build_the_config_and_the_link(at):
+    at.text_input(key="train_hidden").set_value("128, 64").run()
+    at.radio(key="train_act_mode").set_value("per layer").run()
+    at.selectbox(key="train_act_1").set_value("tanh")
+    at.selectbox(key="train_act_2").set_value("gelu")
+    at.selectbox(key="train_init").set_value("xavier")
+    at.slider(key="train_dropout").set_value(0.2)
+    at.selectbox(key="train_optimizer").set_value("sgd").run()
+    at.select_slider(key="train_lr").set_value(0.05)
+    at.slider(key="train_momentum").set_value(0.9)
+    at.checkbox(key="train_nesterov").set_value(True)
+    at.number_input(key="train_batch").set_value(100)
+    at.number_input(key="train_epochs").set_value(3)
+    at.number_input(key="train_wd").set_value(0.0005)
+    at.number_input(key="train_seed").set_value(7)
+    at.selectbox(key="train_schedule").set_value("step").run()
+    at.number_input(key="train_step_size").set_value(2)
+    at.selectbox(key="train_dataset").set_value("fashion-mnist")
+    at.run()
+    assert not at.exception and not errors(at)
+    c = configs(at)
+    assert c["model"] == ModelConfig(hidden=(128, 64), activation=("tanh", "gelu"), init="xavier", dropout=0.2)
+    assert c["train"] == TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, batch_size=100,
+                                     epochs=3, weight_decay=0.0005, seed=7, schedule="step", step_size=2)
+    assert c["data"].dataset == "fashion-mnist"
+    assert at.query_params["hidden"] == "128,64"
+    assert at.query_params["activation"] == "tanh,gelu"
+    assert at.query_params["lr"] == "0.05"
+    # 784·128+128 + 128·64+64 + 64·10+10
+    assert at.metric[0].value == f"{784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10:,}"
+
+
+def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
+    at.radio(key="train_family").set_value("cnn").run()
+    at.text_input(key="train_channels").set_value("16,32")
+    at.text_input(key="train_kernel").set_value("5")
+    at.text_input(key="train_padding").set_value("2")
+    at.number_input(key="train_fc_width").set_value(128)
+    at.run()
+    assert not errors(at)
+    assert configs(at)["model"] == ModelConfig(family="cnn", channels=(16, 32), kernel_size=5, padding=2,
+                                               fc_width=128)
+    at.text_input(key="train_kernel").set_value("9").run()
+    at.text_input(key="train_stride").set_value("3").run()
+    assert any("leaves no pixels" in e for e in errors(at))
+    assert at.button(key="train_start").disabled
+    assert "model" not in configs(at)
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("train_hidden", "256,0", "width 0"),
+    ("train_hidden", "256,x", "whole numbers"),
+    ("train_epochs", 0, "at least 1 epoch"),
+    ("train_batch", 60001, "larger than the training set"),
+])
+def test_invalid_settings_say_why_and_disable_start(at, key, value, words):
+    widget = at.text_input(key=key) if key == "train_hidden" else at.number_input(key=key)
+    widget.set_value(value).run()
+    assert not at.exception
+    assert any(words in e for e in errors(at)), errors(at)
+    assert at.button(key="train_start").disabled
+    # fixing it enables Start again
+    widget.set_value({"train_hidden": "256", "train_epochs": 1, "train_batch": 256}[key]).run()
+    assert not errors(at)
+    assert not at.button(key="train_start").disabled
+
+
+def test_batch_larger_than_the_quick_subset_is_refused(at):
+    quick(at, train=500)
+    at.number_input(key="train_batch").set_value(512).run()
+    assert any("larger than the training set (500 images)" in e for e in errors(at))
+    assert at.button(key="train_start").disabled
+
+
+def test_presets_fill_the_controls(at):
+    at.button(key="train_preset_model-d").click().run()
+    c = configs(at)
+    assert c["model"] == PRESETS["model-d"].model
+    assert c["train"] == PRESETS["model-d"].train
+    assert at.text_input(key="train_hidden").value == "100,100"
+    at.button(key="train_preset_seed-cnn").click().run()
+    assert configs(at)["model"] == PRESETS["seed-cnn"].model
+    assert not errors(at)
+
+
+# -- the link --------------------------------------------------------------------------------------
+
+
+def test_a_link_reproduces_the_configuration():
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.query_params.update({"hidden": "100,100", "activation": "tanh", "optimizer": "sgd", "lr": "0.1",
+                             "batch_size": "100", "epochs": "2", "train_limit": "3000", "test_limit": "600"})
+    app.run()
+    assert not app.exception and not errors(app)
+    c = configs(app)
+    assert c["model"] == ModelConfig(hidden=(100, 100), activation="tanh")
+    assert c["train"] == TrainConfig(optimizer="sgd", lr=0.1, batch_size=100, epochs=2)
+    assert c["data"] == DataConfig(train_limit=3000, test_limit=600)
+    assert app.toggle(key="train_quick").value is True
+    assert app.text_input(key="train_hidden").value == "100,100"
+
+
+def test_a_bad_link_falls_back_with_a_note():
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.query_params.update({"hidden": "lots", "lr": "fast", "optimizer": "sgd", "nesterov": "true"})
+    app.run()
+    assert not app.exception
+    notes = " ".join(w.value for w in app.warning)
+    assert "hidden='lots'" in notes and "lr='fast'" in notes and "refused" in notes
+    c = configs(app)
+    assert c["model"] == ModelConfig() and c["train"] == TrainConfig()
+
+
+# -- training --------------------------------------------------------------------------------------
+
+
+def test_a_one_epoch_run_finishes_and_is_listed(at):
+    quick(at)
+    at.number_input(key="train_batch").set_value(64).run()  # 32 steps: enough to learn something real
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert len(runs(at)) == 1
+    poll(at, lambda a: runs(a)[0].status == "finished")
+    run = runs(at)[0]
+    assert run.data_cfg == DataConfig(train_limit=2000, test_limit=500)
+    assert run.train_cfg.batch_size == 64 and run.train_cfg.epochs == 1
+    assert run.final()["test_accuracy"] > 0.8
+    assert any("Finished 1 epochs" in s.value for s in at.success)
+    table = runs_table(at)
+    assert list(table["run"]) == [run.name]
+    assert list(table["status"]) == ["finished"]
+    assert table["test acc"][0] == pytest.approx(run.final()["test_accuracy"])
+    # the live view's charts hold the run's steps
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 2
+
+
+def test_stop_ends_the_run_and_keeps_the_model(at):
+    quick(at, train=5000, epochs=50)
+    at.number_input(key="train_batch").set_value(8).run()
+    at.button(key="train_start").click().run()
+    run = runs(at)[0]
+    poll(at, lambda a: len(run.history.steps) >= 10)
+    at.button(key="train_stop").click().run()
+    poll(at, lambda a: not run.active)
+    assert run.status == "stopped"
+    assert run.model is not None and run.usable
+    assert any("model trained so far is kept" in i.value for i in at.info)
+    assert list(runs_table(at)["status"]) == ["stopped"]
+
+
+def test_a_diverging_learning_rate_is_reported(at):
+    quick(at)
+    at.selectbox(key="train_optimizer").set_value("sgd").run()
+    at.select_slider(key="train_lr").set_value(10.0).run()
+    at.button(key="train_start").click().run()
+    run = runs(at)[0]
+    poll(at, lambda a: not run.active)
+    assert run.status == "diverged"
+    step = run.history.end.step
+    assert step <= 20
+    text = " ".join(w.value for w in at.warning)
+    assert f"diverged at step {step}" in text and "lower the learning rate" in text
+    assert len(run.history.steps) == step - 1  # the curve up to the bad step is kept
+    assert list(runs_table(at)["status"]) == [f"diverged at step {step}"]
+
+
+def test_one_run_at_a_time_start_asks_first(at):
+    quick(at, train=5000, epochs=50)
+    at.number_input(key="train_batch").set_value(8).run()
+    at.button(key="train_start").click().run()
+    first = runs(at)[0]
+    assert first.active
+    assert at.button(key="train_start").disabled  # asks first
+    assert any("still training" in w.value for w in at.warning)
+    # changing a control does not stop or restart the run
+    at.number_input(key="train_seed").set_value(3).run()
+    assert first.active and len(runs(at)) == 1
+    at.checkbox(key="train_confirm").check().run()
+    assert not at.button(key="train_start").disabled
+    at.button(key="train_start").click().run()
+    assert len(runs(at)) == 2
+    assert first.status == "stopped"
+    second = runs(at)[1]
+    assert second.train_cfg.seed == 3
+    second.stop()
+    poll(at, lambda a: not second.active)
+
+
+# -- uploads -------------------------------------------------------------------------------------
+
+
+class NotWeights:
+    """Pickled with torch.save, loading this needs code: weights_only refuses it."""
+
+    def __reduce__(self):
+        return (print, ("this would run on load",))
+
+
+def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
+    app.tabs  # noqa: B018 - the uploader lives in the third tab; AppTest renders every tab
+    return app.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream")).run()
+
+
+def _pickle_with_code() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"format": "nnplay-checkpoint/1", "evil": NotWeights()}, buffer)
+    return buffer.getvalue()
+
+
+def _good_checkpoint() -> bytes:
+    cfg = ModelConfig(hidden=(32,))
+    return checkpoint_bytes(seeded_model(cfg, 0), cfg, meta={"name": "tiny", "test_accuracy": 0.5})
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("notes.txt", b"hello, not a model", "not a PyTorch checkpoint"),
+    ("other.pt", b"not a model at all", "only plain nnplay checkpoints"),
+    ("empty.pt", b"", "empty"),
+    ("code.pt", _pickle_with_code(), "Python objects other than weights"),
+    ("cut.pt", _good_checkpoint()[:2000], "damaged"),
+])
+def test_an_invalid_upload_is_refused_and_changes_nothing(at, name, data, words):
+    _upload(at, name, data)
+    assert not at.exception
+    assert any(name in e and words in e for e in errors(at)), errors(at)
+    assert not any("weights_only" in e for e in errors(at))  # no advice to switch the safety off
+    assert runs(at) == []
+
+
+def test_a_good_upload_becomes_the_current_model(at):
+    _upload(at, "tiny.pt", _good_checkpoint())
+    assert not at.exception and not errors(at)
+    assert len(runs(at)) == 1
+    run = runs(at)[0]
+    assert run.status == "loaded" and run.usable
+    assert run.model_cfg == ModelConfig(hidden=(32,))
+    assert any("Loaded tiny.pt" in s.value for s in at.success)
+
+
+def test_pause_and_resume(at):
+    quick(at, train=5000, epochs=50)
+    at.number_input(key="train_batch").set_value(8).run()
+    at.button(key="train_start").click().run()
+    run = runs(at)[0]
+    poll(at, lambda a: len(run.history.steps) >= 10)
+    at.button(key="train_pause").click().run()
+    assert run.status == "paused" and run.control.paused
+    assert at.button(key="train_pause").label == "Resume"
+    steps = len(run.history.steps)
+    time.sleep(1.0)
+    assert len(run.history.steps) <= steps + run.train_cfg.log_every  # at most the burst in flight
+    at.button(key="train_pause").click().run()
+    assert run.status == "running"
+    at.button(key="train_stop").click().run()
+    poll(at, lambda a: not run.active)
+    assert run.status == "stopped"
+
+
+def _two_runs(app: AppTest) -> list:
+    quick(app, train=1000, test=200)
+    app.number_input(key="train_batch").set_value(100).run()
+    app.button(key="train_start").click().run()
+    poll(app, lambda a: not runs(a)[-1].active)
+    app.number_input(key="train_seed").set_value(1).run()
+    app.button(key="train_start").click().run()
+    poll(app, lambda a: len(runs(a)) == 2 and not runs(a)[-1].active)
+    return runs(app)
+
+
+def test_compare_rename_delete_and_metrics(at):
+    first, second = _two_runs(at)
+    assert first.status == second.status == "finished"
+    # compare: both runs chosen by default; the table shows the one setting in which they differ
+    assert at.multiselect(key="train_compare").value == [first.id, second.id]
+    table = next(df.value for df in at.dataframe if "test accuracy" in df.value.columns)
+    assert list(table["run"]) == [first.name, second.name]
+    assert list(table["seed"]) == ["0", "1"]
+    assert "batch_size" not in table.columns and "lr" not in table.columns
+    assert list(table["test accuracy"]) == [r.final()["test_accuracy"] for r in (first, second)]
+    # the metrics CSV: one row per step, the epoch's numbers on its last step
+    from nnplay.runs import metrics_csv
+
+    lines = metrics_csv(first).strip().splitlines()
+    assert lines[0].startswith("step,epoch,loss,lr,train_loss,train_accuracy,test_loss,test_accuracy")
+    assert len(lines) == 1 + 10  # 1,000 images / 100 per step
+    assert lines[-1].split(",")[7] == str(first.final()["test_accuracy"])
+    # rename, then delete the first run
+    at.selectbox(key="train_pick").set_value(first.id).run()
+    at.text_input(key="train_rename").set_value("baseline").run()
+    at.button(key="train_rename_btn").click().run()
+    assert first.name == "baseline"
+    assert "baseline" in list(runs_table(at)["run"])
+    at.button(key="train_delete").click().run()
+    assert not at.exception
+    assert runs(at) == [second]
+    assert list(runs_table(at)["run"]) == [second.name]
+
+
+def test_an_oversized_upload_is_refused(at, monkeypatch):
+    import nnplay.checkpoint
+
+    monkeypatch.setattr(nnplay.checkpoint, "MAX_BYTES", 10_000)  # the real limit is 200 MB
+    _upload(at, "big.pt", _good_checkpoint())
+    assert any("big.pt was not loaded" in e and "nnplay models are at most" in e for e in errors(at)), errors(at)
+    assert runs(at) == []
