@@ -73,6 +73,21 @@ def dataset_or_stop(dataset: str = "mnist") -> MnistData:
     return data
 
 
+# -- the digit last drawn on /draw, for the other pages ----------------------------------------------
+
+DRAWN_KEY = "nnplay_drawn_digit"
+
+
+def remember_drawn_digit(image_u8) -> None:
+    """Keep the Draw page's latest 28×28 uint8 input (numpy) so other pages can use it."""
+    st.session_state[DRAWN_KEY] = image_u8
+
+
+def drawn_digit():
+    """The 28×28 uint8 digit last drawn on /draw in this session, or None."""
+    return st.session_state.get(DRAWN_KEY)
+
+
 # -- the session's runs ------------------------------------------------------------------------
 
 

@@ -97,6 +97,8 @@ with col_canvas:
 
 drawing = result.image_data
 prep = draw.to_mnist(drawing) if drawing is not None else None
+if prep is not None:
+    ui.remember_drawn_digit(prep.image)  # /forward can run its numpy pass on it
 
 if prep is None:
     with col_input:

@@ -220,17 +220,22 @@ st.markdown(
     "(out, in), the transpose of seed 002's W, so numpy computes **A = Z·Wᵀ + b**, layer by layer."
 )
 data = ui.dataset_or_stop()
-index = st.number_input("Test image", min_value=0, max_value=len(data.test_images) - 1, value=0, step=1,
-                        key="fw_digit")
+drawn = ui.drawn_digit()
+source = st.radio("Digit", ["a test image", "the digit drawn on Draw"], horizontal=True, key="fw_digit_source",
+                  disabled=drawn is None, help=None if drawn is not None else "draw a digit on the Draw page first")
+if source == "the digit drawn on Draw" and drawn is not None:
+    image, caption = torch.from_numpy(np.asarray(drawn, dtype=np.uint8)), "drawn on Draw"
+else:
+    index = st.number_input("Test image", min_value=0, max_value=len(data.test_images) - 1, value=0, step=1,
+                            key="fw_digit")
+    image, caption = data.test_images[int(index)], f"label {int(data.test_labels[int(index)])}"
 try:
-    image = data.test_images[int(index)]
     cmp = compare_with_torch(model, model_cfg.activations(), normalise(image[None]))
 except Exception as err:  # a model this page cannot mirror: say so, keep the page alive
     st.error(f"The numpy forward pass could not run on this model: {err}")
 else:
     left, right = st.columns([1, 3])
-    left.image(np.kron(image.numpy(), np.ones((4, 4), dtype=np.uint8)), width=112,
-               caption=f"label {int(data.test_labels[int(index)])}")
+    left.image(np.kron(image.numpy(), np.ones((4, 4), dtype=np.uint8)), width=112, caption=caption)
     left.dataframe(pd.DataFrame([{"array": name, "shape": " × ".join(map(str, arr.shape))}
                                  for name, arr in cmp.trace]), hide_index=True, width="content")
     with right:

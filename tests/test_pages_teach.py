@@ -264,3 +264,19 @@ def test_tables_round_trip_and_group_by_layer():
         parse_numbers(" , ")
     with pytest.raises(ValueError, match="'nan' is not|finite"):
         parse_numbers("1, nan")
+
+
+def test_forward_runs_numpy_on_the_digit_drawn_on_draw():
+    import numpy as np
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGES / "forward.py"), default_timeout=TIMEOUT)
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[4:24, 12:16] = 255  # a "1"
+    at.session_state["nnplay_drawn_digit"] = digit
+    at.run()
+    at.radio(key="fw_digit_source").set_value("the digit drawn on Draw").run()
+    assert not at.exception
+    assert at.radio(key="fw_digit_source").value == "the digit drawn on Draw"
+    assert not [n for n in at.number_input if n.key == "fw_digit"]  # no test-image picker: the drawn digit is used
+    assert any("Largest difference between numpy and torch" in s.value for s in [*at.success, *at.warning])
