@@ -504,7 +504,10 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "train acc": final["train_accuracy"], "test acc": final["test_accuracy"],
             "time (s)": round(final["seconds"], 2) if run.status != "loaded" else None,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if rows:  # a run still training has no accuracy yet: NaN shows as a blank cell, None as "None"
+        table = table.astype({"train acc": float, "test acc": float, "time (s)": float})
+    return table
 
 
 PERCENT = st.column_config.NumberColumn(format="percent")
