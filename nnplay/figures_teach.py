@@ -5,7 +5,6 @@ What lives here: pure functions from numbers to ``go.Figure``s (tests read them 
 - ``activation_figure``: one activation and its derivative side by side;
 - ``gradient_norms_figure``: per-layer gradient norm at initialisation, log y;
 - ``loss_curves_figure``: several loss curves on one chart (the /scratch ladder);
-- ``race_figure``: loss per step and test accuracy per epoch of several runs (models A-D);
 - ``matrix_frame`` / ``highlight`` / ``frames_to_network``: a matrix as a labelled table, the
   row × column + bias cells picked out, and edited tables back into arrays with a sentence
   saying what is wrong when they are not numbers;
@@ -83,26 +82,6 @@ def gradient_norms_figure(series: Mapping[str, Sequence[float]]) -> go.Figure:
     fig.update_xaxes(title_text="layer (1 = next to the input)", dtick=1)
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=1.08))
-    return fig
-
-
-def race_figure(runs: Mapping[str, tuple[Sequence[tuple[int, float]], Sequence[tuple[int, float]]]]) -> go.Figure:
-    """label → ((step, loss) pairs, (epoch, test accuracy) pairs): two panels side by side."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss per step", "test accuracy per epoch"))
-    for i, (label, (steps, epochs)) in enumerate(runs.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        if steps:
-            s, loss = zip(*steps)
-            fig.add_trace(go.Scatter(x=s, y=loss, name=label, legendgroup=label, line=dict(color=colour)),
-                          row=1, col=1)
-        if epochs:
-            e, acc = zip(*epochs)
-            fig.add_trace(go.Scatter(x=e, y=acc, name=label, legendgroup=label, showlegend=not steps,
-                                     mode="lines+markers", line=dict(color=colour)), row=1, col=2)
-    fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=2)
-    fig.update_yaxes(tickformat=".0%", row=1, col=2)
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 
 

@@ -174,7 +174,7 @@ def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
     most = max((len(h.epochs) for _, h in runs), default=0)
     layout = _panels(xaxis={"title": {"text": "step"}},
                      xaxis2={"title": {"text": "epoch"}, **({"dtick": 1} if most <= 20 else {})},
-                     yaxis={"title": {"text": f"loss (smoothed {smoothing:g})"}},
+                     yaxis={"title": {"text": f"loss (smoothed {smoothing:g})" if smoothing else "loss"}},
                      yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
     layout["height"] = HEIGHT + 40
     return _figure(traces, layout, "Compare runs", uirevision)

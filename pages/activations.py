@@ -17,7 +17,8 @@ from nnplay import ui
 from nnplay.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
                                 layer_gradient_norms, linear_collapse)
 from nnplay.config import INITS, PRESETS, DataConfig
-from nnplay.figures_teach import activation_figure, gradient_norms_figure, race_figure
+from nnplay.figures_teach import activation_figure, gradient_norms_figure
+from nnplay.figures_train import compare_figure
 from nnplay.runs import Run, Sweep
 
 RACE = "activation race (models A-D)"
@@ -149,17 +150,16 @@ def start_race(epochs: int, train_images: int) -> None:
     ui.session_sweeps()[RACE] = Sweep(RACE, runs, data).start()
 
 
-def race_series(sweep: Sweep) -> dict:
-    return {run.name: ([(s.step, s.loss) for s in list(run.history.steps)],
-                       [(e.epoch, e.test_accuracy) for e in list(run.history.epochs)])
-            for run in sweep.runs}
+def race_figure(sweep: Sweep):
+    """The models' raw loss per step and test accuracy per epoch, overlaid (the Train page's compare view)."""
+    return compare_figure([(run.name, run.history) for run in sweep.runs], smoothing=0.0)
 
 
 @st.fragment(run_every=1.0)
 def race_progress(sweep: Sweep) -> None:
     if sweep.active:
         st.progress(sweep.done / len(sweep.runs), text=f"Training {sweep.done + 1} of {len(sweep.runs)}…")
-        st.plotly_chart(race_figure(race_series(sweep)), key="act_race_live")
+        st.plotly_chart(race_figure(sweep), key="act_race_live")
     else:
         st.rerun()
 
@@ -181,7 +181,7 @@ if sweep is not None:
         st.button("Stop the race", key="act_race_stop", on_click=sweep.stop)
         race_progress(sweep)
     else:
-        st.plotly_chart(race_figure(race_series(sweep)), key="act_race_done")
+        st.plotly_chart(race_figure(sweep), key="act_race_done")
         st.dataframe(pd.DataFrame([{"model": run.name, "status": run.status,
                                     "test accuracy": run.final()["test_accuracy"],
                                     "train loss": run.final()["train_loss"],

@@ -232,7 +232,7 @@ def test_activation_figure_shows_function_and_derivative():
 
 
 def test_gradient_norms_and_loss_figures():
-    from nnplay.figures_teach import gradient_norms_figure, loss_curves_figure, race_figure
+    from nnplay.figures_teach import gradient_norms_figure, loss_curves_figure
 
     fig = gradient_norms_figure({"sigmoid": [1e-8, 1e-4, 1.0], "relu": [1.0, 0.9, 1.1]})
     assert fig.layout.yaxis.type == "log" and [t.name for t in fig.data] == ["sigmoid", "relu"]
@@ -241,8 +241,6 @@ def test_gradient_norms_and_loss_figures():
     fig = loss_curves_figure({"1": [3.0, 2.0], "2": [3.0, 2.0]}, log_y=False, dashed=["2"])
     assert fig.layout.yaxis.type == "linear" and fig.data[1].line.dash == "dash"
 
-    fig = race_figure({"A": ([(1, 2.3), (2, 2.1)], [(1, 0.5)]), "B": ([], [(1, 0.6)])})
-    assert len(fig.data) == 3
 
 
 def test_tables_round_trip_and_group_by_layer():
