@@ -36,10 +36,9 @@ def use_suggested_rate() -> None:
     st.session_state["scr_lr_mode"] = "suggested"
 
 
-@st.cache_data(show_spinner="Running the six versions…", max_entries=32)
 def curves_for(mode: str, bias: bool, loss: str, lr_mode: str, custom_lr: float, steps: int,
                seed: int) -> dict[int, tuple[float, list[float]]]:
-    """version → (learning rate used, loss curve)."""
+    """version → (learning rate used, loss curve); each curve is remembered by ``cached_curve``."""
     same = Recipe(bias=bias, loss=loss) if mode == "same" else None
     out = {}
     for number in VERSIONS:
@@ -72,7 +71,8 @@ with c3:
     log_y = st.toggle("log y", value=True, key="scr_log")
 
 try:
-    curves = curves_for(mode, bool(bias), loss, lr_mode, float(custom_lr), int(steps), int(seed))
+    with st.spinner("Running the six versions…"):
+        curves = curves_for(mode, bool(bias), loss, lr_mode, float(custom_lr), int(steps), int(seed))
 except ValueError as err:
     st.error(str(err))
     st.stop()
