@@ -156,7 +156,7 @@ def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Fi
 
 
 def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
-                   uirevision: str | int | None = None) -> go.Figure:
+                   uirevision: str | int | None = None, title: str = "Compare runs") -> go.Figure:
     """Chosen runs overlaid: smoothed loss per step (left), test accuracy per epoch (right).
 
     ``runs`` is a list of (label, history); each run keeps one colour in both panels.
@@ -177,4 +177,4 @@ def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
                      yaxis={"title": {"text": f"loss (smoothed {smoothing:g})" if smoothing else "loss"}},
                      yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
     layout["height"] = HEIGHT + 40
-    return _figure(traces, layout, "Compare runs", uirevision)
+    return _figure(traces, layout, title, uirevision)

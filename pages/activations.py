@@ -152,7 +152,8 @@ def start_race(epochs: int, train_images: int) -> None:
 
 def race_figure(sweep: Sweep):
     """The models' raw loss per step and test accuracy per epoch, overlaid (the Train page's compare view)."""
-    return compare_figure([(run.name, run.history) for run in sweep.runs], smoothing=0.0)
+    return compare_figure([(run.name, run.history) for run in sweep.runs], smoothing=0.0,
+                          title="Loss per step and test accuracy per epoch")
 
 
 @st.fragment(run_every=1.0)
