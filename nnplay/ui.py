@@ -15,7 +15,7 @@ import streamlit as st
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import DataConfig, ModelConfig
-from .data import DataError, MnistData, load_mnist
+from .data import DataError, MnistData, default_data_dir, load_mnist
 from .runs import Run, Sweep
 
 DEFAULT_MODEL_FILE = Path(__file__).parent / "assets" / "default_model.pt"
@@ -40,10 +40,18 @@ def ensure_navigation() -> None:
         st.rerun()
 
 
-@st.cache_resource(show_spinner="Loading the dataset…")
 def cached_mnist(dataset: str = "mnist") -> MnistData:
-    """The whole dataset as uint8 tensors, decoded once and shared by every session (read-only)."""
-    return load_mnist(DataConfig(dataset=dataset))
+    """The whole dataset as uint8 tensors, decoded once and shared by every session (read-only).
+
+    Keyed by the data folder as well as the dataset, so a changed $NNPLAY_DATA_DIR is read anew
+    rather than served another folder's data.
+    """
+    return _cached_mnist(dataset, str(default_data_dir()))
+
+
+@st.cache_resource(show_spinner="Loading the dataset…")
+def _cached_mnist(dataset: str, data_dir: str) -> MnistData:
+    return load_mnist(DataConfig(dataset=dataset, data_dir=data_dir))
 
 
 @st.cache_resource(show_spinner=False)
