@@ -41,7 +41,8 @@ def test_drawing_strokes_shows_a_prediction(app_url, page):
         timeout=30_000,
     )
     assert prediction.inner_text().strip() in [str(d) for d in range(10)]
-    chart = page.locator("[data-testid='stPlotlyChart']")
+    # the bars' chart (key draw_bars); during a rerun the old one may still be on screen: take the newest
+    chart = page.locator(".st-key-draw_bars [data-testid='stPlotlyChart']").last
     chart.wait_for(timeout=30_000)
     assert chart.locator("g.bars path, g.point path").count() >= 10  # ten probability bars
     assert hint.count() == 0
