@@ -5,9 +5,12 @@ read through ``fig.data``:
 - ``smooth``: TensorBoard's smoothing (an exponential moving average, debiased at the start);
 - ``loss_figure``: the loss of every step, raw (faint) and smoothed, with a mark where a run diverged;
 - ``epoch_figure``: train/test loss and accuracy per epoch, side by side;
-- ``compare_figure``: several runs overlaid (smoothed step loss, test accuracy per epoch).
+- ``compare_figure``: several runs overlaid (smoothed step loss, test accuracy per epoch);
+- ``loss_spec``, ``epoch_spec`` and ``figure_json``: the same two figures as plain dicts and as JSON,
+  for the live view, which redraws them twice a second while a run trains.
 Each takes a ``uirevision``: the page passes one constant per run, so Plotly keeps the user's
-zoom while the live view redraws the figure twice a second.
+zoom while the live view redraws the figure. While a run trains, the loss chart's axes have set
+ranges, so the live view can move only the curves.
 What does not live here: widgets and layout (``pages/train.py``), training (``engine``). No streamlit.
 """
 
@@ -64,21 +67,45 @@ def _thin(xs: list, ys: list, max_points: int) -> tuple[list, list]:
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
-def _figure(traces: list[dict], layout: dict, title: str, uirevision: str | int | None) -> go.Figure:
-    """A figure from plain trace and layout dicts, without Plotly's per-property validation.
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or 10 × a power of ten that is ≥ value (> 0)."""
+    if not value > 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= value * (1 - 1e-12))
+
+
+def _spec(traces: list[dict], layout: dict, title: str, uirevision: str | int | None) -> dict:
+    """A figure as plain Plotly dicts (``{"data": ..., "layout": ...}``): the house layout plus ``layout``."""
+    layout = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
+        "height": HEIGHT, "margin": {"l": 60, "r": 10, "t": 40, "b": 45},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        "uirevision": uirevision, "hovermode": "x unified",
+        **layout,
+    }
+    return {"data": traces, "layout": layout}
+
+
+def _figure(spec: dict) -> go.Figure:
+    """A ``go.Figure`` from a spec, without Plotly's per-property validation.
 
     The live view rebuilds its figures twice a second in the process that trains; validating
     every property costs ~10× more than the figure itself and takes the GIL from the training
     thread. The specs here are valid Plotly (the tests rebuild them with validation on).
     """
-    layout = {
-        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
-        "height": HEIGHT, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-        "uirevision": uirevision, "hovermode": "x unified",
-        **layout,
-    }
-    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+    return go.Figure(spec, _validate=False)
+
+
+def figure_json(spec: dict) -> str:
+    """A spec (``loss_spec``, ``epoch_spec``) as Plotly JSON, for the live view.
+
+    Straight from the dicts: a ``go.Figure`` would first copy in its template and then deep-copy
+    everything again (4 of the 5 ms a live-view snapshot took).
+    """
+    from plotly.io.json import to_json_plotly
+
+    return to_json_plotly(spec)
 
 
 def _line(x: list, y: list, name: str, color: str, **extra) -> dict:
@@ -104,6 +131,12 @@ def _panels(**axes: dict) -> dict:
 def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
                 title: str = "Loss per step") -> go.Figure:
     """The loss of every reported step: raw (faint) and smoothed; a red mark where it diverged."""
+    return _figure(loss_spec(history, smoothing, uirevision, title))
+
+
+def loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
+              title: str = "Loss per step") -> dict:
+    """``loss_figure`` as plain Plotly dicts."""
     steps = list(history.steps)  # a snapshot: the training thread may append meanwhile
     xs = [s.step for s in steps]
     ys = [s.loss for s in steps]
@@ -116,6 +149,14 @@ def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int 
     traces[1]["line"]["width"] = 2
     layout = {"xaxis": {"title": {"text": "step"}, "rangemode": "tozero"},
               "yaxis": {"title": {"text": "cross-entropy"}}}
+    start = history.start
+    finite = [y for y in ys if math.isfinite(y)]
+    if start is not None and history.end is None and finite:
+        # while it trains, a still frame the curve grows into: x spans the whole run, y 0 to the
+        # highest loss so far (a loss falls, so this rarely moves); the live view then redraws only
+        # the curves (assets/live_run.js), and a finished run's chart fits its data
+        layout["xaxis"]["range"] = [0, start.epochs * start.steps_per_epoch]
+        layout["yaxis"]["range"] = [0, _nice_ceiling(max(finite) * 1.05)]
     if not steps:  # before the first burst of steps: sensible empty axes and a word on what comes
         layout["xaxis"]["range"] = [0, 10]
         layout["yaxis"]["range"] = [0, 2.5]
@@ -128,11 +169,16 @@ def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int 
         layout["annotations"] = [{"x": end.step, "y": 1, "yref": "paper", "text": f"diverged at step {end.step}",
                                   "showarrow": False, "xanchor": "right", "yanchor": "top",
                                   "font": {"color": DIVERGED}}]
-    return _figure(traces, layout, title, uirevision)
+    return _spec(traces, layout, title, uirevision)
 
 
 def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Figure:
     """Train and test loss (left) and accuracy (right) after each epoch."""
+    return _figure(epoch_spec(history, uirevision))
+
+
+def epoch_spec(history: History, uirevision: str | int | None = None) -> dict:
+    """``epoch_figure`` as plain Plotly dicts."""
     epochs = list(history.epochs)
     xs = [e.epoch for e in epochs]
     traces = []
@@ -149,10 +195,11 @@ def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Fi
     if not epochs:  # before the first epoch ends: sensible empty axes rather than Plotly's 0…4
         for name, span in (("xaxis", [0.5, 1.5]), ("xaxis2", [0.5, 1.5]), ("yaxis", [0, 2.5]), ("yaxis2", [0, 1])):
             layout[name]["range"] = span
-        note = "no epoch was completed" if history.end is not None else "the first epoch's numbers appear here"
-        layout["annotations"] = [{"text": note, "showarrow": False, "x": 0.5,
-                                  "y": 0.5, "xref": "paper", "yref": "paper", "font": {"color": "#868e96"}}]
-    return _figure(traces, layout, "Per epoch", uirevision)
+        note = "no epoch was completed" if history.end is not None else "after epoch 1"
+        layout["annotations"] = [{"text": note, "showarrow": False, "x": sum(PANELS[axis]["domain"]) / 2,
+                                  "y": 0.5, "xref": "paper", "yref": "paper", "font": {"color": "#868e96"}}
+                                 for axis in ("xaxis", "xaxis2")]
+    return _spec(traces, layout, "Per epoch", uirevision)
 
 
 def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
@@ -177,4 +224,4 @@ def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
                      yaxis={"title": {"text": f"loss (smoothed {smoothing:g})" if smoothing else "loss"}},
                      yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
     layout["height"] = HEIGHT + 40
-    return _figure(traces, layout, title, uirevision)
+    return _figure(_spec(traces, layout, title, uirevision))

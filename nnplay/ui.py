@@ -2,8 +2,10 @@
 
 It holds what several pages share: the dataset loaded once per process (``st.cache_resource``),
 the session's runs and its current model (``st.session_state``), the shipped default model, and
-small widgets every page uses (the data notice, error boxes). Pages read widgets, build configs,
-call the library and draw; the training itself runs in ``runs.Run`` threads that never call st.*.
+small widgets every page uses (the data notice, error boxes), and the live view of a training run
+(a component that fetches the run's snapshot from a ``live.LiveFeed`` file, with no rerun). Pages
+read widgets, build configs, call the library and draw; the training itself runs in ``runs.Run``
+threads that never call st.*.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import streamlit as st
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import DataConfig, ModelConfig
 from .data import DataError, MnistData, default_data_dir, load_mnist
+from .live import LiveFeed
 from .runs import Run, Sweep
 
 DEFAULT_MODEL_FILE = Path(__file__).parent / "assets" / "default_model.pt"
 RUNS_KEY = "nnplay_runs"
+FEEDS_KEY = "nnplay_live_feeds"
 SWEEPS_KEY = "nnplay_sweeps"
 
 
@@ -58,11 +62,11 @@ def _cached_mnist(dataset: str, data_dir: str) -> MnistData:
 def freeze_long_lived_objects() -> int:
     """Hide the objects alive now (modules: torch, plotly, pandas…) from the garbage collector; once per process.
 
-    Streamlit calls ``gc.collect()`` after every script run (``runner.postScriptGC``), fragment
-    reruns included: twice a second while the Train page's live view refreshes. A full collection
-    walks every tracked object (~400k once torch is imported, ~0.3 s) holding the GIL the training
-    thread needs. ``gc.freeze()`` moves them to a permanent generation, so a collection only walks
-    what was made since; garbage made later is still collected. Returns how many were frozen.
+    A full collection walks every tracked object (~400k once torch is imported, ~0.3 s) holding the
+    GIL a training thread needs; Python runs one now and then on its own, and Streamlit after every
+    script run unless ``runner.postScriptGC`` is off (it is, in .streamlit/config.toml; not in
+    AppTest). ``gc.freeze()`` moves them to a permanent generation, so a collection only walks what
+    was made since; garbage made later is still collected. Returns how many were frozen.
     """
     gc.collect()
     gc.freeze()
@@ -115,6 +119,7 @@ def remove_run(run: Run) -> None:
         run.stop()
     runs = session_runs()
     runs[:] = [r for r in runs if r is not run]
+    drop_live_feed(run)
 
 
 def active_run() -> Run | None:
@@ -219,3 +224,106 @@ def _fast_st_canvas():
 def fast_canvas(**kwargs):
     """``streamlit_drawable_canvas.st_canvas(**kwargs)``, sending a stroke 30 ms after it ends, not 200."""
     return _fast_st_canvas()(**kwargs)
+
+
+
+# -- the live view of a training run -------------------------------------------------------------
+# A run's live view is one v2 component (assets/live_run.js): status line, progress bar, the run's
+# Plotly charts and a caption. While the run trains, a live.LiveFeed writes its snapshot to a file in
+# a folder this process serves, and the component fetches that file twice a second and draws it in
+# place: no Streamlit rerun while training (each rerun re-renders the whole page in the browser,
+# CPU taken from the training), no blink, and Plotly.react on the same <div> keeps the user's zoom.
+# When the run ends the component reruns the page once. plotly.js is the copy inside the installed
+# plotly package. Both folders are served by Streamlit's static route for components (a
+# components.v1 declaration that is never mounted): /component/nnplay.ui.<name>/<file>.
+
+_LIVE_RUN_JS = Path(__file__).parent / "assets" / "live_run.js"
+_LIVE_CSS = """
+.nnplay-live { font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
+.nnplay-live-status, .nnplay-live-progress-text, .nnplay-live-caption {
+  height: 1.5rem; line-height: 1.5rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.nnplay-live-progress-text, .nnplay-live-caption { font-size: 0.875rem; }
+.nnplay-live-caption { opacity: 0.7; }
+.nnplay-live-track { height: 0.5rem; margin: 0.2rem 0 1rem; border-radius: 0.25rem; overflow: hidden;
+  background: var(--st-secondary-background-color, #f0f2f6); }
+.nnplay-live-fill { height: 100%; width: 0; background: var(--st-primary-color, #4c6ef5); }
+.nnplay-live-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 22rem), 1fr));
+  gap: 1rem; }
+.nnplay-live-chart { min-width: 0; }
+.nnplay-live-error { color: var(--st-red-color, #d62728); font-size: 0.875rem; }
+/* what changes twice a second has a fixed size: its changes are laid out and painted inside it only */
+.nnplay-live-status, .nnplay-live-progress-text, .nnplay-live-caption, .nnplay-live-track,
+.nnplay-live-chart { contain: strict; }
+"""
+LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat: 2.08 times a second
+
+
+@st.cache_resource(show_spinner=False)
+def _live_component():
+    import plotly
+    from streamlit.components.v1 import declare_component
+
+    declare_component("plotlyjs", path=str(Path(plotly.__file__).parent / "package_data"))
+    return st.components.v2.component(
+        "nnplay.live_run",
+        html='<div class="nnplay-live"></div>',
+        css=_LIVE_CSS,
+        js=_LIVE_RUN_JS.read_text(encoding="utf-8"),
+        isolate_styles=False,
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _live_folder() -> Path:
+    """A private temporary folder for the feeds' files, served under /component/nnplay.ui.live/; once per process."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from streamlit.components.v1 import declare_component
+
+    folder = Path(tempfile.mkdtemp(prefix="nnplay-live-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    declare_component("live", path=str(folder))
+    return folder
+
+
+def _served(name: str, filename: str) -> str:
+    """The URL of a file in a folder declared above (honours server.baseUrlPath)."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{'/' + base if base else ''}/component/{__name__}.{name}/{filename}"
+
+
+def live_run_view(run: Run, render, key: str, **options) -> None:
+    """A run's status, progress and charts: polled from a ``LiveFeed`` while it trains, else drawn once.
+
+    ``render(run, options)`` returns the snapshot (see assets/live_run.js); ``options`` (e.g.
+    ``smoothing=0.6``) go to it, and changing them redraws an active run's view within a period.
+    """
+    component = _live_component()
+    data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}
+    feeds = st.session_state.setdefault(FEEDS_KEY, {})
+    feed = feeds.get(run.id)
+    if run.active:
+        if feed is None:
+            feed = feeds[run.id] = LiveFeed(run, _live_folder(), render)
+            feed.options = dict(options)
+            feed.start()
+        feed.set_options(**options)
+        data.update(url=_served("live", feed.path.name), period_ms=LIVE_POLL_MS)
+    else:
+        data["snapshot"] = {**render(run, dict(options)), "active": False}
+    component(data=data, key=key, on_ended_change=lambda: None)
+
+
+def preload_live_view() -> None:
+    """Have the browser load plotly.js now (once per page load), so a first run's view draws at once."""
+    _live_component()(data={"preload": True, "plotly_url": _served("plotlyjs", "plotly.min.js")},
+                      key="nnplay_live_preload")
+
+
+def drop_live_feed(run: Run) -> None:
+    """Forget a run's feed and delete its file (the run was deleted)."""
+    feed = st.session_state.get(FEEDS_KEY, {}).pop(run.id, None)
+    if feed is not None:
+        feed.remove()

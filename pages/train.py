@@ -3,7 +3,8 @@
 What lives here: the widgets (every one keyed ``train_…``) read into the three configs
 (``DataConfig``, ``ModelConfig``, ``TrainConfig``) with each refusal shown beside its control;
 the network's layer table; Start, which trains a ``runs.Run`` in a background thread; the live
-view, a fragment that redraws only progress and charts twice a second while that run is active;
+view's snapshot (status, progress, charts), which ``ui.live_run_view`` refreshes in the browser
+while that run is active, with no rerun of this script;
 the session's runs (list, rename, delete, compare, download, upload). Settings live in the URL
 through ``nnplay.urlstate``; figures come from ``nnplay.figures_train``.
 What does not live here: training (``engine``, ``runs``), figure building, checkpoint checks.
@@ -18,15 +19,14 @@ from nnplay.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, OPTIMIZERS, PRESETS, SCHEDULES, DataConfig,
                            ModelConfig, TrainConfig, from_dict, to_dict)
 from nnplay.data import DataError
-from nnplay.engine import History, pick_device
-from nnplay.figures_train import compare_figure, epoch_figure, loss_figure
+from nnplay.engine import pick_device
+from nnplay.figures_train import compare_figure, epoch_spec, figure_json, loss_spec
 from nnplay.models import describe, layer_table
 from nnplay.runs import Run, compare_table, loaded_run, metrics_csv
-from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, freeze_long_lived_objects, remove_run,
-                       session_runs)
+from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, freeze_long_lived_objects,
+                       live_run_view, preload_live_view, remove_run, session_runs)
 from nnplay.urlstate import cli_command, from_query, parse_value, to_query
 
-REFRESH_S = 0.4  # the live view refreshes every 0.4 s (+ its own time): at least twice a second
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
 LR_OPTIONS = sorted({float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 2, 3, 5)} | {10.0})
@@ -186,7 +186,6 @@ def init_state() -> None:
     for key, value in widget_values(DataConfig(), ModelConfig(), TrainConfig()).items():
         st.session_state.setdefault(key, value)
     st.session_state.setdefault("train_smoothing", 0.6)
-    st.session_state.setdefault("train_live_charts", True)
 
 
 def write_url(configs: dict) -> None:
@@ -372,7 +371,6 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
     run = Run(f"run {count} · {describe(model_cfg)}", data_cfg, model_cfg, train_cfg)
     add_run(run)
     st.session_state["train_confirm"] = False
-    st.session_state["train_live_charts"] = True
     run.start(data)
 
 
@@ -410,34 +408,43 @@ def _toggle_pause(run: Run) -> None:
         run.pause()
 
 
-def run_view(run: Run, live: bool) -> None:
-    """Progress, Stop/Pause, the two charts and how the run ended. Redrawn by the fragment."""
-    head, stop_col, pause_col = st.columns([6, 1, 1], vertical_alignment="center")
-    head.markdown(f"**{run.name}** — {status_text(run)}")
+def live_snapshot(run: Run, options: dict) -> dict:
+    """What the live view shows of a run (the live component's snapshot); called off the script thread."""
+    p = run.progress()
+    epochs = list(run.history.epochs)
+    caption = ""
+    if epochs:
+        caption = ("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
+                   + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
+    uirevision = f"run-{run.id}"
+    return {
+        "title": run.name,
+        "status": status_text(run),
+        "fraction": min(p["fraction"], 1.0),
+        "progress": progress_text(run),
+        "figures": [figure_json(loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),
+                    figure_json(epoch_spec(run.history, uirevision=uirevision))],
+        "caption": caption,
+    }
+
+
+def run_view(run: Run) -> None:
+    """Stop/Pause, the live view (status, progress, charts) and how the run ended.
+
+    While the run trains, the live view refreshes itself in the browser (``ui.live_run_view``):
+    this script does not rerun until the run ends or the user does something.
+    """
     if run.active:
+        _, stop_col, pause_col = st.columns([6, 1, 1], vertical_alignment="center")
         stop_col.button("Stop", key="train_stop", on_click=run.stop, width="stretch",
                         help="end the run at the next step and keep the model trained so far")
         pause_col.button("Resume" if run.status == "paused" else "Pause", key="train_pause", width="stretch",
                          on_click=_toggle_pause, args=(run,))
-    p = run.progress()
-    st.progress(min(p["fraction"], 1.0), text=progress_text(run))
     smoothing = st.session_state.get("train_smoothing", 0.6)
-    history = chart_history(run)
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(loss_figure(history, smoothing, uirevision=f"run-{run.id}"), key="train_live_loss",
-                    config={"displaylogo": False})
-    c2.plotly_chart(epoch_figure(history, uirevision=f"run-{run.id}"), key="train_live_epochs",
-                    config={"displaylogo": False})
+    live_run_view(run, live_snapshot, key=f"train_live_{run.id}", smoothing=smoothing)
+    c1, _ = st.columns(2)
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")
-    if run.active:
-        c2.toggle("Live charts", key="train_live_charts", persist_state=KEEP,
-                  help="Turn off to zoom and pan at leisure: the charts hold still while the run goes on (the "
-                       "progress bar keeps moving). Turn on to catch up.")
-    epochs = list(run.history.epochs)
-    if epochs:
-        c2.caption("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
-                   + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
     final = run.final()
     if run.status == "finished":
         st.success(f"Finished {final['epochs_done']} epochs in {_duration(final['seconds'])}: test accuracy "
@@ -452,38 +459,6 @@ def run_view(run: Run, live: bool) -> None:
                    f"larger ones.", icon=":material/warning:")
     elif run.status == "error":
         st.error(f"The run failed: {run.message}")
-    if live and not run.active and st.session_state.get("_train_rerun_for") != run.id:
-        # the run ended while the fragment was refreshing: redraw the whole page once (runs list, sidebar)
-        st.session_state["_train_rerun_for"] = run.id
-        st.rerun()
-
-
-def chart_history(run: Run) -> History:
-    """What the live charts draw: the run's history, or a still copy while "Live charts" is off.
-
-    Streamlit replaces a Plotly chart whose figure changed (its element id hashes the figure), which
-    resets a zoom; an unchanged figure is left alone, so a still copy keeps the user's zoom and pan.
-    """
-    frozen = st.session_state.get("_train_frozen")
-    if not run.active or st.session_state.get("train_live_charts", True):
-        st.session_state.pop("_train_frozen", None)
-        return run.history
-    if frozen is None or frozen[0] != run.id:
-        still = History()
-        still.start, still.end = run.history.start, run.history.end
-        still.steps, still.epochs = list(run.history.steps), list(run.history.epochs)
-        frozen = st.session_state["_train_frozen"] = (run.id, still)
-    return frozen[1]
-
-
-def live_view(run: Run) -> None:
-    live = run.active
-
-    @st.fragment(run_every=REFRESH_S if live else None)
-    def view():
-        run_view(run, live)
-
-    view()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,7 +610,7 @@ def upload_section() -> None:
 
 
 ensure_navigation()
-freeze_long_lived_objects()  # keeps Streamlit's gc after each live-view refresh from stalling training
+freeze_long_lived_objects()  # keeps a full garbage collection from stalling training
 st.title("Train")
 st.caption("Build a network, train it on MNIST live, and keep and compare your runs. "
            "The settings are in the address bar: copy it to share this configuration.")
@@ -698,7 +673,9 @@ c1.button("Start", key="train_start", type="primary", disabled=not allowed, widt
 
 run = shown_run()
 if run is not None:
-    live_view(run)
+    run_view(run)
+else:
+    preload_live_view()
 
 st.divider()
 tab_runs, tab_compare, tab_load = st.tabs(["Runs", "Compare", "Load a model"])

@@ -9,13 +9,15 @@ figure of a real one-epoch run on the built-in sample. What does not live here: 
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from nnplay.config import ModelConfig, TrainConfig
 from nnplay.engine import EpochMetrics, History, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.figures_train import MAX_RAW_POINTS, compare_figure, epoch_figure, loss_figure, smooth
+from nnplay.figures_train import (MAX_RAW_POINTS, _nice_ceiling, compare_figure, epoch_figure, epoch_spec, figure_json,
+                                  loss_figure, loss_spec, smooth)
 
 
 def history(n_steps: int = 20, n_epochs: int = 2, diverged_at: int | None = None) -> History:
@@ -133,3 +135,37 @@ def test_the_unvalidated_specs_are_valid_plotly():
     for fig in (loss_figure(h), loss_figure(d), epoch_figure(h), epoch_figure(History()),
                 compare_figure([("a", h), ("b", d)])):
         go.Figure(fig.to_dict())
+
+
+# -- the live view's specs ------------------------------------------------------------------------
+
+
+def test_while_a_run_trains_the_loss_chart_is_a_still_frame():
+    # the live view moves only the curves while every axis keeps a set range (assets/live_run.js)
+    h = history(20, 2)  # no RunEnd: still training; 2 epochs of 10 steps, losses 2.3/i
+    spec = loss_spec(h, 0.6)
+    assert spec["layout"]["xaxis"]["range"] == [0, 20]
+    assert spec["layout"]["yaxis"]["range"] == [0, 2.5]  # the highest loss 2.3 × 1.05, rounded up
+    h(StepEvent(21, 2, 0.1, 0.1))
+    assert loss_spec(h, 0.6)["layout"] == spec["layout"]  # a lower loss moves nothing
+    h(StepEvent(22, 2, 3.0, 0.1))
+    assert loss_spec(h, 0.6)["layout"]["yaxis"]["range"] == [0, 4.0]
+    h(RunEnd("finished", "", 22))
+    ended = loss_spec(h, 0.6)["layout"]
+    assert "range" not in ended["xaxis"] and "range" not in ended["yaxis"]  # a finished run's chart fits
+
+
+@pytest.mark.parametrize("value, ceiling", [(2.415, 2.5), (2.3, 2.5), (1.0, 1.0), (0.7, 0.8), (11, 12),
+                                            (0.0123, 0.015), (7e5, 8e5), (0.0, 1.0)])
+def test_nice_ceiling(value, ceiling):
+    assert _nice_ceiling(value) == pytest.approx(ceiling)
+
+
+def test_figure_json_is_the_figure_without_a_template():
+    h = history(20, 2)
+    spec = json.loads(figure_json(loss_spec(h, 0.6, uirevision="r")))
+    fig = loss_figure(h, 0.6, uirevision="r")
+    assert "template" not in spec["layout"] and spec["layout"]["uirevision"] == "r"
+    assert [t["name"] for t in spec["data"]] == [t.name for t in fig.data]
+    assert spec["data"][1]["y"] == pytest.approx(list(fig.data[1].y))
+    assert json.loads(figure_json(epoch_spec(h)))["data"][3]["y"] == pytest.approx([0.8, 0.81])

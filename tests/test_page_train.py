@@ -13,6 +13,7 @@ real browser (tests/browser).
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from nnplay.checkpoint import checkpoint_bytes
 from nnplay.config import PRESETS, DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model
-from nnplay.ui import RUNS_KEY
+from nnplay.ui import FEEDS_KEY, RUNS_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
@@ -62,6 +63,12 @@ def quick(app: AppTest, train: int = 2000, test: int = 500, epochs: int = 1) -> 
 def runs_table(app: AppTest):
     """The runs list (AppTest does not expose a dataframe's key: it is the one with a training column)."""
     return next(df.value for df in app.dataframe if "training" in df.value.columns)
+
+
+def live_views(app: AppTest) -> list[dict]:
+    """The data of the page's live run views (nnplay.live_run components)."""
+    return [json.loads(c.proto.json) for c in app.get("bidi_component")
+            if c.proto.component_name == "nnplay.live_run"]
 
 
 def poll(app: AppTest, done, timeout: float = 120) -> AppTest:
@@ -226,9 +233,18 @@ def test_a_one_epoch_run_finishes_and_is_listed(at):
     assert list(table["run"]) == [run.name]
     assert list(table["status"]) == ["finished"]
     assert table["test acc"][0] == pytest.approx(run.final()["test_accuracy"])
-    # the live view's charts hold the run's steps
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 2
+    # the finished run's view is drawn once from its snapshot: status, progress, both charts
+    (view,) = live_views(at)
+    assert "url" not in view and view["run"] == run.id
+    snap = view["snapshot"]
+    assert snap["active"] is False and snap["status"] == "finished" and snap["fraction"] == 1.0
+    assert snap["progress"].startswith("epoch 1/1 · step 32/32")
+    assert snap["caption"].startswith("Epoch training times (s): ")
+    loss, per_epoch = (json.loads(f) for f in snap["figures"])
+    assert loss["layout"]["title"]["text"] == "Loss per step"
+    assert loss["data"][0]["x"] == [s.step for s in run.history.steps]
+    assert loss["data"][0]["y"] == pytest.approx([s.loss for s in run.history.steps])
+    assert per_epoch["data"][1]["y"] == pytest.approx([run.final()["test_loss"]])
 
 
 def test_stop_ends_the_run_and_keeps_the_model(at):
@@ -237,8 +253,27 @@ def test_stop_ends_the_run_and_keeps_the_model(at):
     at.button(key="train_start").click().run()
     run = runs(at)[0]
     poll(at, lambda a: len(run.history.steps) >= 10)
+    # while it trains, the view polls a file the feed rewrites: no rerun of the page is needed
+    (view,) = live_views(at)
+    feed = at.session_state[FEEDS_KEY][run.id]
+    assert "snapshot" not in view and view["url"].endswith("/component/nnplay.ui.live/" + feed.path.name)
+    assert view["period_ms"] <= 500  # at least twice a second
+    first = json.loads(feed.path.read_text())
+    assert first["active"] is True and first["status"] == "running" and first["title"] == run.name
+    deadline = time.time() + 30
+    while json.loads(feed.path.read_text())["version"] == first["version"] and time.time() < deadline:
+        time.sleep(0.1)
+    later = json.loads(feed.path.read_text())
+    assert later["version"] > first["version"] and later["progress"] != first["progress"]
+    at.slider(key="train_smoothing").set_value(0.9).run()  # the feed redraws with the new smoothing
+    deadline = time.time() + 10
+    while "smoothed (0.9)" not in feed.path.read_text() and time.time() < deadline:
+        time.sleep(0.1)
+    assert "smoothed (0.9)" in feed.path.read_text()
     at.button(key="train_stop").click().run()
     poll(at, lambda a: not run.active)
+    feed.thread.join(10)
+    assert json.loads(feed.path.read_text())["active"] is False  # the view's last fetch reruns the page
     assert run.status == "stopped"
     assert run.model is not None and run.usable
     assert any("model trained so far is kept" in i.value for i in at.info)

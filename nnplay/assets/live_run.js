@@ -1,0 +1,263 @@
+// nnplay's live run view: a Streamlit v2 component mounted by nnplay.ui.live_run_view.
+//
+// It shows a run's status line, a progress bar with its text, the run's Plotly charts side by side
+// and a caption. While the run trains, the data names a JSON file (written by nnplay.live.LiveFeed)
+// that this component fetches every period_ms and draws in place: no Streamlit rerun, so the
+// browser does not re-render the page twice a second. Charts are updated with Plotly.react on the
+// same <div>, which keeps the user's zoom and pan while layout.uirevision stays the same, and a
+// chart whose figure did not change is not redrawn. When the snapshot says the run is no longer
+// active, the component sets the trigger "ended", which reruns the page once to show the outcome.
+// A finished run comes as data.snapshot and is drawn once.
+//
+// plotly.js is the copy inside the installed plotly package, loaded once per page from
+// data.plotly_url (Streamlit serves it as a static file).
+//
+// data: {url?: string, snapshot?: object, plotly_url: string, period_ms?: number}
+// snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
+
+const LOADERS = (window.__nnplayPlotlyLoaders = window.__nnplayPlotlyLoaders || {});
+const STATES = new WeakMap();
+
+function loadPlotly(url) {
+  if (window.Plotly && window.Plotly.react) return Promise.resolve(window.Plotly);
+  if (!LOADERS[url]) {
+    LOADERS[url] = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.async = true;
+      script.onload = () =>
+        window.Plotly && window.Plotly.react
+          ? resolve(window.Plotly)
+          : reject(new Error("plotly.js loaded but defined no Plotly"));
+      script.onerror = () => {
+        delete LOADERS[url];
+        reject(new Error(`could not load plotly.js from ${url}`));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return LOADERS[url];
+}
+
+// Streamlit's theme colours and font, so the charts follow the app's theme as st.plotly_chart does
+function themed(layout, el) {
+  const css = getComputedStyle(el);
+  const text = css.getPropertyValue("--st-text-color").trim() || "#31333f";
+  const font = css.getPropertyValue("--st-font").trim() || "sans-serif";
+  const grid = "rgba(128, 128, 128, 0.22)";
+  // "allow": Plotly otherwise measures every tick label on every redraw to hide those past the edge
+  const axis = (a) => ({ gridcolor: grid, zerolinecolor: grid, linecolor: grid, ticklabeloverflow: "allow", ...a });
+  const out = {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    ...layout,
+    font: { family: font, color: text, size: 12, ...(layout.font || {}) },
+  };
+  for (const key of Object.keys(out)) {
+    if (/^[xy]axis\d*$/.test(key)) out[key] = axis(out[key]);
+  }
+  return out;
+}
+
+function build(root) {
+  root.innerHTML = `
+    <div class="nnplay-live-status"></div>
+    <div class="nnplay-live-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100">
+      <div class="nnplay-live-progress-text"></div>
+      <div class="nnplay-live-track"><div class="nnplay-live-fill"></div></div>
+    </div>
+    <div class="nnplay-live-charts"></div>
+    <div class="nnplay-live-caption"></div>
+    <div class="nnplay-live-error"></div>`;
+  const q = (name) => root.querySelector(`.nnplay-live-${name}`);
+  return {
+    root,
+    status: q("status"),
+    progress: q("progress"),
+    progressText: q("progress-text"),
+    fill: q("fill"),
+    charts: q("charts"),
+    caption: q("caption"),
+    error: q("error"),
+    plots: [],
+    shownFigures: [],
+    frames: [],
+    shownVersion: null,
+    url: null,
+    timer: null,
+    fetching: false,
+    ended: null,
+    gone: false,
+    pending: null,
+    drawing: false,
+    failures: 0,
+  };
+}
+
+async function drawFigures(state, figures, plotlyUrl) {
+  const Plotly = await loadPlotly(plotlyUrl);
+  while (state.plots.length < figures.length) {
+    const div = document.createElement("div");
+    div.className = "nnplay-live-chart";
+    state.charts.appendChild(div);
+    state.plots.push(div);
+  }
+  for (let i = 0; i < figures.length; i++) {
+    if (state.gone || state.shownFigures[i] === figures[i]) continue;
+    const figure = JSON.parse(figures[i]);
+    const plot = state.plots[i];
+    plot.style.height = `${(figure.layout && figure.layout.height) || 450}px`; // contain: strict needs a size
+    const t0 = performance.now();
+    const data = figure.data || [];
+    const layout = figure.layout || {};
+    // Same layout and trace styles as the chart shows, and every axis with a set range: only the
+    // curves changed, and Plotly.animate without redraw moves them without redrawing axes, legend
+    // and title (half the cost of Plotly.react). Anything else: Plotly.react.
+    const frame = JSON.stringify([layout, data.map(({ x, y, ...style }) => style)]);
+    const axes = Object.keys(layout).filter((key) => /^[xy]axis\d*$/.test(key));
+    const still = axes.length > 0 && axes.every((key) => Array.isArray(layout[key].range));
+    if (still && state.frames[i] === frame && plot._fullLayout) {
+      await Plotly.animate(plot, { data: data.map(({ x, y }) => ({ x, y })), traces: data.map((_, k) => k) },
+        { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
+      plot.dataset.moved = String(Number(plot.dataset.moved || 0) + 1);
+    } else {
+      await Plotly.react(plot, data, themed(layout, plot), { responsive: true, displaylogo: false });
+      state.frames[i] = frame;
+    }
+    state.shownFigures[i] = figures[i];
+    // for tests and benchmarks: how often each chart was drawn, and the milliseconds that took
+    plot.dataset.draws = String(Number(plot.dataset.draws || 0) + 1);
+    plot.dataset.drawMs = (Number(plot.dataset.drawMs || 0) + performance.now() - t0).toFixed(1);
+  }
+}
+
+function show(state, snap, plotlyUrl) {
+  if (snap.version !== undefined && snap.version === state.shownVersion) return;
+  state.shownVersion = snap.version;
+  // for tests and benchmarks: how many snapshots were shown, and when the first and the last were
+  const now = performance.now().toFixed(0);
+  state.root.dataset.shown = String(Number(state.root.dataset.shown || 0) + 1);
+  if (!state.root.dataset.firstShownMs) state.root.dataset.firstShownMs = now;
+  state.root.dataset.lastShownMs = now;
+  // only what changed is written: every write means style and layout work for the browser
+  const status = snap.status ? ` — ${snap.status}` : "";
+  if (state.status.dataset.title !== (snap.title || "") || state.status.dataset.text !== status) {
+    state.status.dataset.title = snap.title || "";
+    state.status.dataset.text = status;
+    const name = document.createElement("strong");
+    name.textContent = snap.title || "";
+    state.status.replaceChildren(name, document.createTextNode(status));
+  }
+  const pct = (Math.max(0, Math.min(1, Number(snap.fraction) || 0)) * 100).toFixed(1);
+  if (state.progress.getAttribute("aria-valuenow") !== pct) {
+    state.fill.style.width = `${pct}%`;
+    state.progress.setAttribute("aria-valuenow", pct);
+  }
+  setText(state.progressText, snap.progress || "");
+  setText(state.caption, snap.caption || "");
+  setText(state.error, snap.error ? `The live view could not be updated: ${snap.error}` : "");
+  // one drawing at a time; a snapshot that arrives meanwhile replaces any older one still waiting
+  state.pending = { figures: snap.figures || [], plotlyUrl };
+  if (!state.drawing) drawPending(state);
+}
+
+async function drawPending(state) {
+  state.drawing = true;
+  try {
+    while (state.pending && !state.gone) {
+      const job = state.pending;
+      state.pending = null;
+      await drawFigures(state, job.figures, job.plotlyUrl);
+    }
+  } catch (err) {
+    state.error.textContent = `The charts could not be drawn: ${err.message}`;
+  } finally {
+    state.drawing = false;
+  }
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function stopPolling(state) {
+  if (state.timer !== null) clearTimeout(state.timer);
+  state.timer = null;
+  state.url = null;
+}
+
+function poll(state, data, setTriggerValue) {
+  const url = data.url;
+  const period = Math.max(100, Number(data.period_ms) || 480);
+  // a fixed beat: each fetch starts one period after the previous one started, however long it took
+  let next = performance.now();
+  const tick = async () => {
+    if (state.gone || state.url !== url) return;
+    next += period;
+    if (!state.fetching) {
+      state.fetching = true;
+      try {
+        const response = await fetch(url, { cache: "no-store" });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const snap = await response.json();
+        state.root.dataset.fetched = String(Number(state.root.dataset.fetched || 0) + 1);
+        state.failures = 0;
+        if (state.url !== url) return;
+        show(state, snap, data.plotly_url);
+        if (snap.active === false) {
+          stopPolling(state);
+          if (state.ended !== url) {
+            state.ended = url;
+            setTriggerValue("ended", data.run ?? true); // one rerun: the page shows how the run ended
+          }
+          return;
+        }
+      } catch (err) {
+        // the file is replaced atomically, but a fetch can still fail (a busy or restarted server):
+        // try again on the next beat, and after ~5 s of failures say so
+        state.failures += 1;
+        if (state.failures >= 10) {
+          setText(state.error, `The live view gets no news from the server (${err.message}); reload the page.`);
+        }
+      } finally {
+        state.fetching = false;
+      }
+    }
+    if (state.url === url) {
+      const now = performance.now();
+      if (next < now) next = now; // a background tab or a slow fetch: no burst to catch up
+      state.timer = setTimeout(tick, next - now);
+    }
+  };
+  stopPolling(state);
+  state.url = url;
+  tick();
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  if (data && data.preload) {
+    // mounted before any run: fetch and compile plotly.js now, not when the first run starts
+    loadPlotly(data.plotly_url).catch(() => {});
+    return undefined;
+  }
+  let state = STATES.get(parentElement);
+  if (!state) {
+    state = build(parentElement.querySelector(".nnplay-live"));
+    STATES.set(parentElement, state);
+  }
+  if (data && data.url) {
+    if (state.url !== data.url && state.ended !== data.url) poll(state, data, setTriggerValue);
+  } else if (data && data.snapshot) {
+    stopPolling(state);
+    show(state, data.snapshot, data.plotly_url);
+  }
+  return () => {
+    const current = STATES.get(parentElement);
+    if (!current) return;
+    current.gone = true;
+    stopPolling(current);
+    STATES.delete(parentElement);
+    if (window.Plotly) current.plots.forEach((plot) => window.Plotly.purge(plot));
+  };
+}

@@ -1,0 +1,108 @@
+"""Tests for nnplay.live: a run's snapshot written as a JSON file while it trains.
+
+What lives here: LiveFeed with a stand-in run and render: the first file exists once started, each
+change gets a new version (an unchanged snapshot is not rewritten), options reach the render and
+republish at once, the last file says ``active: false``, a failing render is reported in the file
+rather than ending the feed, numpy values become plain JSON, and remove deletes the file.
+What does not live here: the Train page's render and the browser side (test_page_train.py and
+tests/browser/test_train_browser.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from nnplay.live import LiveFeed
+
+
+@dataclass
+class FakeRun:
+    id: int = 7
+    name: str = "run 7"
+    status: str = "running"
+    step: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "running"
+
+
+def render(run, options):
+    return {"title": run.name, "status": run.status, "progress": f"step {run.step}",
+            "smoothing": options.get("smoothing"), "values": np.array([0.5, 0.25])}
+
+
+def read(feed) -> dict:
+    return json.loads(feed.path.read_text(encoding="utf-8"))
+
+
+def wait_for(predicate, timeout: float = 10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    pytest.fail("timed out")
+
+
+def test_publish_writes_versions_only_for_changes(tmp_path):
+    run = FakeRun()
+    feed = LiveFeed(run, tmp_path, render, period=60)
+    assert feed.publish() is True
+    first = read(feed)
+    assert first == {"version": 1, "title": "run 7", "status": "running", "progress": "step 0",
+                     "smoothing": None, "values": [0.5, 0.25], "active": True}
+    assert feed.publish() is False and read(feed)["version"] == 1  # nothing changed: not rewritten
+    run.step = 3
+    assert feed.publish() is True
+    assert read(feed)["version"] == 2 and read(feed)["progress"] == "step 3"
+    assert [p.name for p in tmp_path.iterdir()] == [feed.path.name]  # no temporary file left behind
+    assert len(feed.token) >= 20 and feed.token in feed.path.name
+
+
+def test_the_thread_follows_the_run_to_its_end(tmp_path):
+    run = FakeRun()
+    feed = LiveFeed(run, tmp_path, render, period=0.05).start()
+    assert read(feed)["active"] is True  # the file exists as soon as the feed has started
+    run.step = 10
+    wait_for(lambda: read(feed)["progress"] == "step 10")
+    feed.set_options(smoothing=0.9)
+    wait_for(lambda: read(feed)["smoothing"] == 0.9)
+    run.status = "finished"
+    feed.thread.join(5)
+    assert not feed.thread.is_alive()
+    last = read(feed)
+    assert last["active"] is False and last["status"] == "finished"
+    feed.remove()
+    assert not feed.path.exists()
+    feed.remove()  # twice is fine
+
+
+def test_options_wake_the_feed_before_its_period(tmp_path):
+    run = FakeRun()
+    feed = LiveFeed(run, tmp_path, render, period=30).start()
+    time.sleep(0.1)
+    started = time.time()
+    feed.set_options(smoothing=0.5)
+    wait_for(lambda: read(feed)["smoothing"] == 0.5, timeout=5)
+    assert time.time() - started < 5  # not the 30 s period
+    run.status = "stopped"
+    feed.set_options(smoothing=0.6)  # wakes it: it publishes the end and stops
+    feed.thread.join(5)
+    assert read(feed)["active"] is False
+
+
+def test_a_failing_render_is_reported_in_the_file(tmp_path):
+    def broken(run, options):
+        raise ValueError("no figure today")
+
+    feed = LiveFeed(FakeRun(), tmp_path, broken, period=60)
+    feed.publish()
+    snap = read(feed)
+    assert snap["error"] == "ValueError: no figure today"
+    assert snap["title"] == "run 7" and snap["active"] is True
