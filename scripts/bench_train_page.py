@@ -4,7 +4,9 @@ Issue 3's target: with the page open in a browser and the live view refreshing, 
 ``seed-mlp`` takes at most 1.3× the headless CLI's epoch in the same conditions. This script
 starts ``streamlit run app.py`` on a free localhost port, drives headless Chromium (Playwright,
 Debian's /usr/bin/chromium) to ``/train?epochs=N``, presses Start, waits for the run to finish
-and reads the epoch training times the page shows; then it runs
+and reads the epoch training times the page shows (it looks once a second, with one cheap query:
+reading the whole page four times a second would itself be a load), and how often the live view
+fetched a snapshot and drew each chart (counters the live component keeps); then it runs
 ``python -m nnplay train --preset seed-mlp --epochs N --quiet`` and reads ``epoch_seconds``.
 Both train on the full MNIST from $NNPLAY_DATA_DIR (default ../shared/data) with the same
 settings and the same environment (``--env NAME=VALUE`` sets more for both, e.g.
