@@ -251,6 +251,7 @@ _LIVE_CSS = """
   gap: 1rem; }
 .nnplay-live-chart { min-width: 0; }
 .nnplay-live-error { color: var(--st-red-color, #d62728); font-size: 0.875rem; }
+.st-key-nnplay_live_preload { display: none; }
 /* what changes twice a second has a fixed size: its changes are laid out and painted inside it only */
 .nnplay-live-status, .nnplay-live-progress-text, .nnplay-live-caption, .nnplay-live-track,
 .nnplay-live-chart { contain: strict; }
