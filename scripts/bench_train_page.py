@@ -38,7 +38,8 @@ TIMES = re.compile(r"Epoch training times \(s\): ([0-9., ]+)")
 FINISHED = "document.querySelector('[data-testid=stAlertContentSuccess]') !== null"
 # how many snapshots the live view showed and how many times each chart was drawn (live_run.js counts)
 VIEW_COUNTS = """() => { const d = document.querySelector('.nnplay-live')?.dataset || {};
-    return {fetches: +(d.fetched || 0), snapshots: +(d.shown || 0), snapshot_span_s: ((+d.lastShownMs || 0) - (+d.firstShownMs || 0)) / 1000,
+    return {fetches: +(d.fetched || 0), fetch_span_s: ((+d.lastFetchMs || 0) - (+d.firstFetchMs || 0)) / 1000,
+            snapshots: +(d.shown || 0), snapshot_span_s: ((+d.lastShownMs || 0) - (+d.firstShownMs || 0)) / 1000,
             chart_draws: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.draws || 0)),
             curves_moved: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.moved || 0)),
             draw_ms: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.drawMs || 0))}; }"""
@@ -136,11 +137,11 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             for r in range(args.repeats):
                 times, view = page_epochs(browser, url, args.epochs, args.train_limit, args.timeout)
-                rate = (view["snapshots"] - 1) / view["snapshot_span_s"] if view["snapshot_span_s"] else 0.0
-                view["refreshes_per_s"] = round(rate, 2)
-                print(f"page  #{r + 1}: epoch seconds {times}; live view: {view['fetches']} fetches, "
-                      f"{view['snapshots']} new snapshots over "
-                      f"{view['snapshot_span_s']:.1f} s ({rate:.2f}/s), chart draws {view['chart_draws']} "
+                rate = (view["fetches"] - 1) / view["fetch_span_s"] if view["fetch_span_s"] else 0.0
+                view["fetches_per_s"] = round(rate, 2)
+                print(f"page  #{r + 1}: epoch seconds {times}; live view: {view['fetches']} fetches in "
+                      f"{view['fetch_span_s']:.1f} s ({rate:.2f}/s), {view['snapshots']} snapshots shown, "
+                      f"chart draws {view['chart_draws']} "
                       f"(curves only: {view['curves_moved']}; ms {view['draw_ms']})",
                       file=sys.stderr)
                 views.append(view)

@@ -200,7 +200,11 @@ function poll(state, data, setTriggerValue) {
         const response = await fetch(url, { cache: "no-store" });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const snap = await response.json();
+        // for tests and benchmarks: how many snapshots were fetched, the first and the last when
+        const at = performance.now().toFixed(0);
         state.root.dataset.fetched = String(Number(state.root.dataset.fetched || 0) + 1);
+        if (!state.root.dataset.firstFetchMs) state.root.dataset.firstFetchMs = at;
+        state.root.dataset.lastFetchMs = at;
         state.failures = 0;
         if (state.url !== url) return;
         show(state, snap, data.plotly_url);
