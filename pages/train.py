@@ -435,11 +435,11 @@ def run_view(run: Run) -> None:
     this script does not rerun until the run ends or the user does something.
     """
     if run.active:
-        _, stop_col, pause_col = st.columns([6, 1, 1], vertical_alignment="center")
-        stop_col.button("Stop", key="train_stop", on_click=run.stop, width="stretch",
-                        help="end the run at the next step and keep the model trained so far")
-        pause_col.button("Resume" if run.status == "paused" else "Pause", key="train_pause", width="stretch",
-                         on_click=_toggle_pause, args=(run,))
+        with st.container(horizontal=True, horizontal_alignment="right"):
+            st.button("Stop", key="train_stop", on_click=run.stop, width="content",
+                      help="end the run at the next step and keep the model trained so far")
+            st.button("Resume" if run.status == "paused" else "Pause", key="train_pause", width="content",
+                      on_click=_toggle_pause, args=(run,))
     smoothing = st.session_state.get("train_smoothing", 0.6)
     live_run_view(run, live_snapshot, key=f"train_live_{run.id}", smoothing=smoothing)
     c1, _ = st.columns(2)
