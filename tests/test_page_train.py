@@ -65,6 +65,13 @@ def runs_table(app: AppTest):
     return next(df.value for df in app.dataframe if "training" in df.value.columns)
 
 
+def start_long_run(app: AppTest) -> AppTest:
+    """Start a run long enough (50 epochs of 5,000 images, batch 8) to act on while it trains."""
+    quick(app, train=5000, epochs=50)
+    app.number_input(key="train_batch").set_value(8).run()
+    return app.button(key="train_start").click().run()
+
+
 def live_views(app: AppTest) -> list[dict]:
     """The data of the page's live run views (nnplay.live_run components)."""
     return [json.loads(c.proto.json) for c in app.get("bidi_component")
@@ -248,9 +255,7 @@ def test_a_one_epoch_run_finishes_and_is_listed(at):
 
 
 def test_stop_ends_the_run_and_keeps_the_model(at):
-    quick(at, train=5000, epochs=50)
-    at.number_input(key="train_batch").set_value(8).run()
-    at.button(key="train_start").click().run()
+    start_long_run(at)
     run = runs(at)[0]
     poll(at, lambda a: len(run.history.steps) >= 10)
     # while it trains, the view polls a file the feed rewrites: no rerun of the page is needed
@@ -297,9 +302,7 @@ def test_a_diverging_learning_rate_is_reported(at):
 
 
 def test_one_run_at_a_time_start_asks_first(at):
-    quick(at, train=5000, epochs=50)
-    at.number_input(key="train_batch").set_value(8).run()
-    at.button(key="train_start").click().run()
+    start_long_run(at)
     first = runs(at)[0]
     assert first.active
     assert at.button(key="train_start").disabled  # asks first
@@ -370,9 +373,7 @@ def test_a_good_upload_becomes_the_current_model(at):
 
 
 def test_pause_and_resume(at):
-    quick(at, train=5000, epochs=50)
-    at.number_input(key="train_batch").set_value(8).run()
-    at.button(key="train_start").click().run()
+    start_long_run(at)
     run = runs(at)[0]
     poll(at, lambda a: len(run.history.steps) >= 10)
     at.button(key="train_pause").click().run()
