@@ -48,27 +48,19 @@ class LiveFeed:
         self._lock = threading.Lock()
 
     def snapshot(self) -> dict:
-        """What the next file will hold: the render plus ``active`` (read first, so a final state is final)."""
-        active = self.run.active
-        try:
-            body = self.render(self.run, dict(self.options))
-        except Exception as err:  # a bug in a render must not end the feed: say so in the view
-            log.exception("live feed render failed")
-            body = {"title": self.run.name, "status": self.run.status, "error": f"{type(err).__name__}: {err}"}
-        return {**body, "active": active}
+        """What the next file will hold (without ``version``)."""
+        return snapshot(self.run, self.render, self.options)
 
     def publish(self) -> bool:
         """Write the snapshot if it changed (atomically: a reader sees the old file or the new one)."""
         with self._lock:
-            snap = self.snapshot()
-            text = json.dumps(snap, allow_nan=False, separators=(",", ":"), default=_plain)
+            text = json.dumps(self.snapshot(), allow_nan=False, separators=(",", ":"), default=_plain)
             if text == self._last:
                 return False
             self._last = text
             self.version += 1
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps({"version": self.version, **snap}, allow_nan=False, separators=(",", ":"),
-                                      default=_plain), encoding="utf-8")
+            tmp.write_text(f'{{"version":{self.version},{text[1:]}', encoding="utf-8")  # text is "{...}"
             os.replace(tmp, self.path)
             return True
 
@@ -99,6 +91,20 @@ class LiveFeed:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def snapshot(run: Run, render: Callable[[Run, dict], dict], options: dict) -> dict:
+    """``render(run, options)`` plus ``active`` (read first, so a final state is final).
+
+    A render that fails must not end a feed: its error is reported in the snapshot instead.
+    """
+    active = run.active
+    try:
+        body = render(run, dict(options))
+    except Exception as err:
+        log.exception("live view render failed")
+        body = {"title": run.name, "status": run.status, "error": f"{type(err).__name__}: {err}"}
+    return {**body, "active": active}
 
 
 def _plain(value):

@@ -19,6 +19,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import DataConfig, ModelConfig
 from .data import DataError, MnistData, default_data_dir, load_mnist
 from .live import LiveFeed
+from .live import snapshot as live_snapshot
 from .runs import Run, Sweep
 
 DEFAULT_MODEL_FILE = Path(__file__).parent / "assets" / "default_model.pt"
@@ -313,7 +314,7 @@ def live_run_view(run: Run, render, key: str, **options) -> None:
         feed.set_options(**options)
         data.update(url=_served("live", feed.path.name), period_ms=LIVE_POLL_MS)
     else:
-        data["snapshot"] = {**render(run, dict(options)), "active": False}
+        data["snapshot"] = live_snapshot(run, render, options)
     component(data=data, key=key, on_ended_change=lambda: None)
 
 

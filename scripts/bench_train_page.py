@@ -39,7 +39,7 @@ FINISHED = "document.querySelector('[data-testid=stAlertContentSuccess]') !== nu
 # how many snapshots the live view showed and how many times each chart was drawn (live_run.js counts)
 VIEW_COUNTS = """() => { const d = document.querySelector('.nnplay-live')?.dataset || {};
     return {fetches: +(d.fetched || 0), fetch_span_s: ((+d.lastFetchMs || 0) - (+d.firstFetchMs || 0)) / 1000,
-            snapshots: +(d.shown || 0), snapshot_span_s: ((+d.lastShownMs || 0) - (+d.firstShownMs || 0)) / 1000,
+            snapshots: +(d.shown || 0),
             chart_draws: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.draws || 0)),
             curves_moved: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.moved || 0)),
             draw_ms: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.drawMs || 0))}; }"""

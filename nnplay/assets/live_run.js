@@ -134,11 +134,7 @@ async function drawFigures(state, figures, plotlyUrl) {
 function show(state, snap, plotlyUrl) {
   if (snap.version !== undefined && snap.version === state.shownVersion) return;
   state.shownVersion = snap.version;
-  // for tests and benchmarks: how many snapshots were shown, and when the first and the last were
-  const now = performance.now().toFixed(0);
-  state.root.dataset.shown = String(Number(state.root.dataset.shown || 0) + 1);
-  if (!state.root.dataset.firstShownMs) state.root.dataset.firstShownMs = now;
-  state.root.dataset.lastShownMs = now;
+  state.root.dataset.shown = String(Number(state.root.dataset.shown || 0) + 1); // for tests and benchmarks
   // only what changed is written: every write means style and layout work for the browser
   const status = snap.status ? ` — ${snap.status}` : "";
   if (state.status.dataset.title !== (snap.title || "") || state.status.dataset.text !== status) {
