@@ -182,6 +182,8 @@ _CNN_SETUP = ("seed 003's CNN: conv 32/64/128 (3×3, stride 1, padding 1, ReLU, 
               "xavier init; Adam lr 0.001, batch 100, 15 epochs")
 _QUICK_MLP = (f"on the first {QUICK_MLP_TRAIN:,} of the 60,000 training images" if QUICK_MLP_TRAIN
               else "on all 60,000 training and 10,000 test images")
+_QUICK_CNN = (f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, on the first "
+              f"{QUICK_CNN['train_limit']:,} training and {QUICK_CNN['test_limit']:,} test images.")
 _FIRST_LAYER_NOTE = (
     "Applied to the **first conv layer only**; the other two keep the seed's {what}. In all three "
     "layers {value} leaves no pixels: {error} So only the first layer changes, which also is where the "
@@ -252,8 +254,7 @@ STUDIES: dict[str, Study] = {s.key: s for s in (
         seed_saw="The note shows one chart for stride 1 and one for stride 5, with no comment.",
         note=(_FIRST_LAYER_NOTE.format(what="stride 1", value="stride 5",
                                        error=_all_layers_error(stride=5))
-              + f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, on the first "
-              f"{QUICK_CNN['train_limit']:,} training and {QUICK_CNN['test_limit']:,} test images."),
+              + _QUICK_CNN),
         build=stride_study,
     ),
     Study(
@@ -262,8 +263,7 @@ STUDIES: dict[str, Study] = {s.key: s for s in (
         seed_saw="The note shows one chart for filter size 3 and one for 10, with no comment.",
         note=(_FIRST_LAYER_NOTE.format(what="3×3 filters", value="a 10×10 filter",
                                        error=_all_layers_error(kernel_size=10))
-              + f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, on the first "
-              f"{QUICK_CNN['train_limit']:,} training and {QUICK_CNN['test_limit']:,} test images."),
+              + _QUICK_CNN),
         build=filter_study,
     ),
 )}
