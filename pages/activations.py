@@ -1,7 +1,7 @@
 """Activations: each function and its derivative, vanishing gradients, and why linear layers collapse.
 
-A thin page: ``nnplay.activations`` holds the functions, seed 001's notes and the two
-experiments (``layer_gradient_norms``, ``linear_collapse``); ``nnplay.figures_teach`` draws.
+A thin page: ``nnplay.lessons.activations`` holds the functions, seed 001's notes and the two
+experiments (``layer_gradient_norms``, ``linear_collapse``); ``nnplay.figures.teach`` draws.
 The race of seed 001's models A-D trains in the background as a ``nnplay.runs.Sweep`` stored
 in the session, and a fragment refreshes its chart while it runs.
 """
@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import ui
-from nnplay.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
+from nnplay.lessons.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
                                 layer_gradient_norms, linear_collapse)
 from nnplay.config import INITS, PRESETS, DataConfig
-from nnplay.figures_teach import activation_figure, gradient_norms_figure
-from nnplay.figures_train import compare_figure
+from nnplay.figures.teach import activation_figure, gradient_norms_figure
+from nnplay.figures.train import compare_figure
 from nnplay.runs import Run, Sweep
 
 RACE = "activation race (models A-D)"

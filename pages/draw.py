@@ -1,8 +1,8 @@
 """Draw: draw a digit, see what the model makes of it, stroke by stroke.
 
-A thin page: the canvas gives an RGBA picture on every stroke; ``nnplay.draw`` turns it into an
+A thin page: the canvas gives an RGBA picture on every stroke; ``nnplay.lessons.draw`` turns it into an
 MNIST-like 28×28 input (crop, 20 px, centre of mass), predicts and explains it (saliency);
-``nnplay.figures_inspect`` draws the bars. The model is the session's current one, else the
+``nnplay.figures.inspect`` draws the bars. The model is the session's current one, else the
 shipped default, with a one-click quick training that runs in a background ``Run``.
 """
 
@@ -13,10 +13,11 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from nnplay import draw, ui
+from nnplay import ui
+from nnplay.lessons import draw
 from nnplay.config import PRESETS, DataConfig
 from nnplay.data import DATASET_INFO
-from nnplay.figures_inspect import probability_figure
+from nnplay.figures.inspect import probability_figure
 from nnplay.runs import Run
 
 CANVAS = 280

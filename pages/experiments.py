@@ -2,8 +2,8 @@
 
 Each study is one click: its runs train one after another in a background ``Sweep`` kept in the
 session's sweeps, drawn live on shared axes by a fragment that reruns every second while the
-sweep trains. The studies, the results table and the range test live in ``nnplay.experiments``;
-the figures in ``nnplay.figures_experiments``. This script reads widgets and draws.
+sweep trains. The studies, the results table and the range test live in ``nnplay.lessons.experiments``;
+the figures in ``nnplay.figures.experiments``. This script reads widgets and draws.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 
 import streamlit as st
 
-from nnplay import experiments as ex
-from nnplay import figures_experiments as fx
+from nnplay.lessons import experiments as ex
+from nnplay.figures import experiments as fx
 from nnplay import ui
 from nnplay.runs import Run, Sweep
 from nnplay.ui import active_run, dataset_or_stop, session_sweeps

@@ -1,8 +1,8 @@
 """Forward pass: seed 002's 3-layer network one matrix product at a time, then softmax and batches.
 
-A thin page: the tables X, W1, B1, ... are editable (``st.data_editor``); ``nnplay.forward``
+A thin page: the tables X, W1, B1, ... are editable (``st.data_editor``); ``nnplay.lessons.forward``
 does the arithmetic (``forward_trace``, ``cell_explanation``, softmax, ``batch_shapes``,
-``compare_with_torch``); ``nnplay.figures_teach`` turns arrays into highlighted tables. The step
+``compare_with_torch``); ``nnplay.figures.teach`` turns arrays into highlighted tables. The step
 shown is ``st.session_state["fw_step"]``, moved by Back / Next.
 """
 
@@ -16,9 +16,9 @@ import torch
 from nnplay import ui
 from nnplay.config import PRESETS
 from nnplay.data import normalise
-from nnplay.figures_teach import (editor_rows, fmt_array, frames_to_network, highlight, matrix_frame,
+from nnplay.figures.teach import (editor_rows, fmt_array, frames_to_network, highlight, matrix_frame,
                                   network_frames, parse_numbers)
-from nnplay.forward import (SEED_X, batch_shapes, cell_explanation, compare_with_torch, forward_trace,
+from nnplay.lessons.forward import (SEED_X, batch_shapes, cell_explanation, compare_with_torch, forward_trace,
                             seed_network, softmax, softmax_naive)
 from nnplay.models import build_model, describe
 

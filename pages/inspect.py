@@ -1,7 +1,7 @@
 """Inspect: look inside a trained model: its parameters, weights, their training history and mistakes.
 
 A thin page: pick the current model, any kept run of this session, or the shipped default;
-``nnplay.figures_inspect`` builds every figure; ``nnplay.engine.evaluate`` gives the test-set
+``nnplay.figures.inspect`` builds every figure; ``nnplay.engine.evaluate`` gives the test-set
 predictions (computed once per model and kept in the session).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnplay import figures_inspect as fig, ui
+from nnplay import ui
+from nnplay.figures import inspect as fig
 from nnplay.engine import evaluate
 from nnplay.models import count_parameters, describe, parameter_listing
 

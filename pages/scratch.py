@@ -1,8 +1,8 @@
 """From scratch: seed 004's six versions of one regression, from numpy to nn.Module.
 
 A thin page: widgets choose the mode (each version as the seed wrote it, or all on the same
-math), the learning rate and the number of steps; ``nnplay.scratch`` runs the versions and
-``nnplay.figures_teach.loss_curves_figure`` draws every loss curve on one chart. Each version's
+math), the learning rate and the number of steps; ``nnplay.lessons.scratch`` runs the versions and
+``nnplay.figures.teach.loss_curves_figure`` draws every loss curve on one chart. Each version's
 cleaned code is shown with ``st.code``.
 """
 
@@ -14,8 +14,8 @@ import streamlit as st
 
 from nnplay import ui
 
-from nnplay.figures_teach import loss_curves_figure
-from nnplay.scratch import (DIN, DOUT, N, SEED_DIFFERENCES, SEED_FIXES, SEED_LR, SEED_RECIPES, STEPS, VERSIONS,
+from nnplay.figures.teach import loss_curves_figure
+from nnplay.lessons.scratch import (DIN, DOUT, N, SEED_DIFFERENCES, SEED_FIXES, SEED_LR, SEED_RECIPES, STEPS, VERSIONS,
                             Recipe, cached_curve, relative_drop, suggested_lr, visible_progress)
 
 MODES = {"seed": "as the seed wrote them", "same": "all on the same math"}

@@ -6,7 +6,7 @@ the network's layer table; Start, which trains a ``runs.Run`` in a background th
 view's snapshot (status, progress, charts), which ``ui.live_run_view`` refreshes in the browser
 while that run is active, with no rerun of this script;
 the session's runs (list, rename, delete, compare, download, upload). Settings live in the URL
-through ``nnplay.urlstate``; figures come from ``nnplay.figures_train``.
+through ``nnplay.urlstate``; figures come from ``nnplay.figures.train``.
 What does not live here: training (``engine``, ``runs``), figure building, checkpoint checks.
 """
 
@@ -20,7 +20,7 @@ from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, OPTIMIZERS, PR
                            ModelConfig, TrainConfig, from_dict, to_dict)
 from nnplay.data import DataError
 from nnplay.engine import pick_device
-from nnplay.figures_train import compare_figure, epoch_spec, figure_json, loss_spec
+from nnplay.figures.train import compare_figure, epoch_spec, figure_json, loss_spec
 from nnplay.models import describe, layer_table
 from nnplay.runs import Run, compare_table, loaded_run, metrics_csv
 from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, freeze_long_lived_objects,

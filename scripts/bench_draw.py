@@ -2,7 +2,7 @@
 
 What lives here: a script that takes a trained nnplay checkpoint, measures its accuracy on the
 real MNIST test set, pushes the same digits through the canvas path (28 → 280 px, then
-``nnplay.draw.to_mnist``: crop, scale to 20 px, centre by mass) and measures it again. The ratio
+``nnplay.lessons.draw.to_mnist``: crop, scale to 20 px, centre by mass) and measures it again. The ratio
 roundtrip / plain should be at least 0.97: if it is, what the Draw page feeds the model looks
 like what the model was trained on.
 What does not live here: the preprocessing itself (``nnplay/draw.py``) and its unit tests.
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from nnplay.checkpoint import load_checkpoint  # noqa: E402
 from nnplay.config import DataConfig  # noqa: E402
 from nnplay.data import load_mnist  # noqa: E402
-from nnplay.draw import mnist_roundtrip  # noqa: E402
+from nnplay.lessons.draw import mnist_roundtrip  # noqa: E402
 from nnplay.engine import evaluate  # noqa: E402
 
 DEFAULT_CHECKPOINT = ROOT / "nnplay" / "assets" / "default_model.pt"

@@ -1,4 +1,4 @@
-"""Tests for ``nnplay.activations``.
+"""Tests for ``nnplay.lessons.activations``.
 
 What lives here: every activation and hand-written derivative (numpy and torch) checked
 against torch's own function and autograd on a grid that includes negative, zero and large
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnplay.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
+from nnplay.lessons.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
                                 get_activation, layer_gradient_norms, linear_collapse)
 
 # Negative, zero, tiny, ordinary and saturating inputs.

@@ -1,4 +1,4 @@
-"""Tests for ``nnplay.draw``: drawing → MNIST-like digit, prediction and saliency.
+"""Tests for ``nnplay.lessons.draw``: drawing → MNIST-like digit, prediction and saliency.
 
 What lives here: geometric checks of ``to_mnist`` against MNIST's own recipe (20 px box, centre of
 mass at (14, 14), aspect ratio kept, empty canvas → None), the round trip of real MNIST digits
@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from nnplay import draw
+from nnplay.lessons import draw
 from nnplay.config import ModelConfig
 from nnplay.data import read_idx
-from nnplay.draw import centre_of_mass, to_mnist
+from nnplay.lessons.draw import centre_of_mass, to_mnist
 from nnplay.engine import seeded_model
 
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from nnplay import experiments as ex
-from nnplay import figures_experiments as fx
+from nnplay.lessons import experiments as ex
+from nnplay.figures import experiments as fx
 from nnplay.config import TrainConfig
 from nnplay.engine import EpochMetrics, RunStart, StepEvent
 from nnplay.models import build_model, layer_table

@@ -1,4 +1,4 @@
-"""Tests for ``nnplay.figures_train``: TensorBoard smoothing and the Train page's figures.
+"""Tests for ``nnplay.figures.train``: TensorBoard smoothing and the Train page's figures.
 
 What lives here: ``smooth`` against values worked by hand from TensorBoard's formula (EMA with
 start-up debiasing) and its edge cases; the loss, epoch and compare figures read through
@@ -16,7 +16,7 @@ import pytest
 
 from nnplay.config import ModelConfig, TrainConfig
 from nnplay.engine import EpochMetrics, History, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.figures_train import (MAX_RAW_POINTS, _nice_ceiling, compare_figure, epoch_figure, epoch_spec, figure_json,
+from nnplay.figures.train import (MAX_RAW_POINTS, _nice_ceiling, compare_figure, epoch_figure, epoch_spec, figure_json,
                                   loss_figure, loss_spec, smooth)
 
 
@@ -141,7 +141,7 @@ def test_the_unvalidated_specs_are_valid_plotly():
 
 
 def test_while_a_run_trains_the_loss_chart_is_a_still_frame():
-    # the live view moves only the curves while every axis keeps a set range (assets/live_run.js)
+    # the live view moves only the curves while every axis keeps a set range (nnplay/ui/live_run.js)
     h = history(20, 2)  # no RunEnd: still training; 2 epochs of 10 steps, losses 2.3/i
     spec = loss_spec(h, 0.6)
     assert spec["layout"]["xaxis"]["range"] == [0, 20]

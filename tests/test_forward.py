@@ -1,4 +1,4 @@
-"""Tests for ``nnplay.forward``.
+"""Tests for ``nnplay.lessons.forward``.
 
 What lives here: every number seed 002 prints (A1, Z1, Z2, Y, both softmaxes) to 8 digits, the
 step names and shapes, row × column + bias for every cell, the overflow reported as data, the
@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from nnplay.config import ModelConfig
-from nnplay.forward import (SEED_X, batch_shapes, cell_explanation, compare_with_torch, forward_trace,
+from nnplay.lessons.forward import (SEED_X, batch_shapes, cell_explanation, compare_with_torch, forward_trace,
                             numpy_forward_mlp, seed_network, softmax, softmax_naive)
 from nnplay.models import build_model
 

@@ -1,4 +1,4 @@
-"""Tests for nnplay.live: a run's snapshot written as a JSON file while it trains.
+"""Tests for nnplay.ui.feed: a run's snapshot written as a JSON file while it trains.
 
 What lives here: LiveFeed with a stand-in run and render: the first file exists once started, each
 change gets a new version (an unchanged snapshot is not rewritten), options reach the render and
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from nnplay.live import LiveFeed
+from nnplay.ui.feed import LiveFeed
 
 
 @dataclass

@@ -261,7 +261,7 @@ def test_stop_ends_the_run_and_keeps_the_model(at):
     # while it trains, the view polls a file the feed rewrites: no rerun of the page is needed
     (view,) = live_views(at)
     feed = at.session_state[FEEDS_KEY][run.id]
-    assert "snapshot" not in view and view["url"].endswith("/component/nnplay.ui.live/" + feed.path.name)
+    assert "snapshot" not in view and view["url"].endswith("/component/nnplay.ui.live.feeds/" + feed.path.name)
     assert view["period_ms"] <= 500  # at least twice a second
     first = json.loads(feed.path.read_text())
     assert first["active"] is True and first["status"] == "running" and first["title"] == run.name

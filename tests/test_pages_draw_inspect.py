@@ -1,6 +1,6 @@
 """The Draw and Inspect pages under AppTest, and the figures they are built from.
 
-What lives here: ``nnplay.figures_inspect`` checked against independent computations (the
+What lives here: ``nnplay.figures.inspect`` checked against independent computations (the
 confusion matrix against a double loop, unit images against the weight rows, feature-map shapes
 against ``layer_table``), then both pages run headless with AppTest: the empty canvas shows a
 hint and no prediction, a drawing (handed to the canvas through session state, as the component
@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnplay import figures_inspect as fi
+from nnplay.figures import inspect as fi
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model, train
 from nnplay.models import layer_table

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay.figures_teach import network_frames
-from nnplay.forward import SEED_X, seed_network
+from nnplay.figures.teach import network_frames
+from nnplay.lessons.forward import SEED_X, seed_network
 
 TIMEOUT = 60
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -219,11 +219,11 @@ def test_scratch_page_survives_a_diverging_rate():
     assert any("diverged" in e.value for e in at.error)
 
 
-# --- the figures and tables behind the pages (nnplay.figures_teach) -------------------------------------
+# --- the figures and tables behind the pages (nnplay.figures.teach) -------------------------------------
 
 
 def test_activation_figure_shows_function_and_derivative():
-    from nnplay.figures_teach import activation_figure
+    from nnplay.figures.teach import activation_figure
 
     fig = activation_figure("sigmoid", -6, 6, points=121)
     f, df = fig.data
@@ -232,7 +232,7 @@ def test_activation_figure_shows_function_and_derivative():
 
 
 def test_gradient_norms_and_loss_figures():
-    from nnplay.figures_teach import gradient_norms_figure, loss_curves_figure
+    from nnplay.figures.teach import gradient_norms_figure, loss_curves_figure
 
     fig = gradient_norms_figure({"sigmoid": [1e-8, 1e-4, 1.0], "relu": [1.0, 0.9, 1.1]})
     assert fig.layout.yaxis.type == "log" and [t.name for t in fig.data] == ["sigmoid", "relu"]
@@ -244,7 +244,7 @@ def test_gradient_norms_and_loss_figures():
 
 
 def test_tables_round_trip_and_group_by_layer():
-    from nnplay.figures_teach import editor_rows, frames_to_network, highlight, matrix_frame, parse_numbers
+    from nnplay.figures.teach import editor_rows, frames_to_network, highlight, matrix_frame, parse_numbers
 
     frames = network_frames(seed_network(), SEED_X)
     assert editor_rows(list(frames)) == [["X"], ["W1", "B1"], ["W2", "B2"], ["W3", "B3"]]

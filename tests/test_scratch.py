@@ -1,4 +1,4 @@
-"""Tests for ``nnplay.scratch``: seed 004's six versions of one regression.
+"""Tests for ``nnplay.lessons.scratch``: seed 004's six versions of one regression.
 
 What lives here: in the same-math mode all six loss curves agree to 1e-6 (float64, same data
 and starting weights); run as the seed wrote them, the curves change exactly where
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnplay.scratch import (DIN, DOUT, N, SAME_MATH, SEED_DIFFERENCES, SEED_FIXES, SEED_LR, SEED_RECIPES,
+from nnplay.lessons.scratch import (DIN, DOUT, N, SAME_MATH, SEED_DIFFERENCES, SEED_FIXES, SEED_LR, SEED_RECIPES,
                             STEPS, VERSIONS, Recipe, cached_curve, make_problem, relative_drop, run_ladder, run_version,
                             suggested_lr, visible_progress)
 

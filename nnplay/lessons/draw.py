@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import normalise
+from ..data import normalise
 
 FIELD = 28
 """Side of the MNIST field, in pixels."""

@@ -11,7 +11,7 @@ numbers and ``go.Figure``s that tests can read through ``fig.data``:
   ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``);
 - the Draw page's ten probability bars (``probability_figure``).
 What does not live here: widgets and layout (``pages/inspect.py``, ``pages/draw.py``), training,
-the drawing's preprocessing (``nnplay.draw``). No streamlit.
+the drawing's preprocessing (``nnplay.lessons.draw``). No streamlit.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import torch
 from plotly.subplots import make_subplots
 from torch import nn
 
-from .data import normalise
-from .engine import LayerStats
+from ..data import normalise
+from ..engine import LayerStats
 
 WRONG = "#d62728"
 RIGHT = "#2ca02c"

@@ -9,8 +9,8 @@ What lives here: pure functions from numbers to ``go.Figure``s (tests read them 
   row × column + bias cells picked out, and edited tables back into arrays with a sentence
   saying what is wrong when they are not numbers;
 - ``parse_numbers`` and ``fmt_array`` (numpy's own printing, as the seeds show it).
-What does not live here: widgets and layout (``pages/``), the maths (``nnplay.activations``,
-``nnplay.forward``, ``nnplay.scratch``). No streamlit.
+What does not live here: widgets and layout (``pages/``), the maths (``nnplay.lessons.activations``,
+``nnplay.lessons.forward``, ``nnplay.lessons.scratch``). No streamlit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .activations import get_activation
+from ..lessons.activations import get_activation
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
 HIGHLIGHT = "background-color: #ffe8a3"

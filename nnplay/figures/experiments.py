@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from .runs import Run
+from ..runs import Run
 
 PALETTE = qualitative.D3
 SUGGESTION = "#d62728"

@@ -22,7 +22,7 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
-from nnplay.activations import get_activation
+from nnplay.lessons.activations import get_activation
 
 SEED_X: list[float] = [1.0, 0.5]
 

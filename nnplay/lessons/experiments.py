@@ -7,7 +7,7 @@ What lives here:
   settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``;
 - ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time);
 - ``lr_range_test``: loss against an exponentially rising learning rate over one pass.
-What does not live here: training threads (``runs.Sweep``), figures (``figures_experiments``),
+What does not live here: training threads (``runs.Sweep``), figures (``nnplay.figures.experiments``),
 widgets (``pages/experiments.py``).
 
 Seed 003 does not print its MLP. We infer it from what the note says and shows: an MLP on MNIST
@@ -28,11 +28,11 @@ from typing import Callable, Literal, NamedTuple, Sequence
 import torch
 import torch.nn.functional as F
 
-from .config import PRESETS, DataConfig, ModelConfig, TrainConfig
-from .data import MnistData, normalise
-from .engine import make_optimizer, pick_device, seeded_model
-from .models import describe, layer_table
-from .runs import Run
+from ..config import PRESETS, DataConfig, ModelConfig, TrainConfig
+from ..data import MnistData, normalise
+from ..engine import make_optimizer, pick_device, seeded_model
+from ..models import describe, layer_table
+from ..runs import Run
 
 Mode = Literal["quick", "full"]
 MODES: tuple[str, ...] = ("quick", "full")

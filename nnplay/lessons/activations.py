@@ -12,7 +12,7 @@ What lives here:
   one linear layer (f(x) = x + 2, g(x) = 2x, f(g(x)) = 2x + 2).
 
 What does not live here: the models themselves (``nnplay.models.build_model``), training, and
-anything that draws (figures are built in ``nnplay.figures_teach``). No streamlit import.
+anything that draws (figures are built in ``nnplay.figures.teach``). No streamlit import.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .runs import Run
+from ..runs import Run
 
 PERIOD_S = 0.3  # more often than the component polls (ui.LIVE_POLL_MS, 0.48 s): each fetch finds news
 

@@ -13,7 +13,7 @@ Every version starts from the same data and weights (``make_problem``), in float
 0.5 * sum of squares and no bias, 4-6 add a bias and use mse_loss (mean), 5-6 use Adam); run
 with one shared ``Recipe`` every version does the same math and the six loss curves agree to
 rounding. ``SEED_DIFFERENCES`` says what changes between versions and what it does to the
-curve. What does not live here: MNIST, plotting (``nnplay.figures_teach``), streamlit.
+curve. What does not live here: MNIST, plotting (``nnplay.figures.teach``), streamlit.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from .engine import History
+from ..engine import History
 
 RAW = "#a5b4fc"
 SMOOTHED = "#4c6ef5"
@@ -154,7 +154,7 @@ def loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | 
     if start is not None and history.end is None and finite:
         # while it trains, a still frame the curve grows into: x spans the whole run, y 0 to the
         # highest loss so far (a loss falls, so this rarely moves); the live view then redraws only
-        # the curves (assets/live_run.js), and a finished run's chart fits its data
+        # the curves (nnplay/ui/live_run.js), and a finished run's chart fits its data
         layout["xaxis"]["range"] = [0, start.epochs * start.steps_per_epoch]
         layout["yaxis"]["range"] = [0, _nice_ceiling(max(finite) * 1.05)]
     if not steps:  # before the first burst of steps: sensible empty axes and a word on what comes

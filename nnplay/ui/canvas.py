@@ -1,0 +1,65 @@
+"""The Draw page's canvas: streamlit-drawable-canvas, sending a stroke 30 ms after it ends instead of 200.
+
+What lives here: ``fast_canvas``. What does not: turning the drawing into a digit (``nnplay.lessons.draw``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+# -- a drawing canvas that answers sooner --------------------------------------------------------
+# streamlit-drawable-canvas (MIT licence, © its authors; https://pypi.org/project/streamlit-drawable-canvas/)
+# waits a fixed 200 ms after each stroke before it sends the drawing to Python, a constant of its
+# JavaScript bundle with no parameter. fast_canvas registers a second st.components.v2 component
+# whose JavaScript is that same bundle, read from the installed package at run time, with the one
+# debounce argument shortened, and mounts it through the package's own st_canvas (a copy of the
+# function whose global ``out`` is the new component), so arguments and result are the package's.
+# Fail-safe: if the bundle does not have the expected shape (another version), it is the stock
+# st_canvas, unchanged.
+
+CANVAS_DEBOUNCE_MS = 30
+_FAST_CANVAS_COMPONENT = "nnplay.fast_drawable_canvas"
+
+
+@st.cache_resource(show_spinner=False)
+def _fast_st_canvas():
+    """The package's st_canvas mounting the shorter-debounce component, or the stock st_canvas."""
+    import logging
+    import re
+    import types
+
+    import streamlit_drawable_canvas as sdc
+
+    stock = sdc.st_canvas
+    try:
+        build = Path(sdc.__file__).parent / "frontend" / "build"
+        (js_file,), (css_file,) = sorted(build.glob("index-*.js")), sorted(build.glob("index-*.css"))
+        js = js_file.read_text(encoding="utf-8")
+        # e.g. ``h.sender = Nh((c) => Ic(h, c), Bc)`` with ``Bc = 200`` defined once
+        senders = list(re.finditer(r"(\.sender = \w+\(\(\w+\) => \w+\(\w+, \w+\), )([A-Za-z_$][\w$]*)\)", js))
+        if len(senders) != 1 or len(re.findall(rf"(?<![\w$.]){re.escape(senders[0][2])} = 200\b", js)) != 1:
+            raise ValueError("debounce constant not found")
+        if "out" not in stock.__code__.co_names:
+            raise ValueError("st_canvas does not mount the module-level `out`")
+        start, end = senders[0].span(2)
+        component = st.components.v2.component(
+            _FAST_CANVAS_COMPONENT,
+            js=js[:start] + str(CANVAS_DEBOUNCE_MS) + js[end:] + "\n",  # a newline: inline, not a path
+            css=css_file.read_text(encoding="utf-8") + "\n",
+            html='<div class="canvas-root"></div>',  # as the package registers its own
+            isolate_styles=True,
+        )
+    except Exception as exc:  # noqa: BLE001 — any surprise: the stock canvas still works
+        logging.getLogger(__name__).warning("fast_canvas: using the stock canvas (%s)", exc)
+        return stock
+    fast = types.FunctionType(stock.__code__, {**stock.__globals__, "out": component},
+                              stock.__name__, stock.__defaults__, stock.__closure__)
+    fast.__kwdefaults__, fast.__doc__ = stock.__kwdefaults__, stock.__doc__
+    return fast
+
+
+def fast_canvas(**kwargs):
+    """``streamlit_drawable_canvas.st_canvas(**kwargs)``, sending a stroke 30 ms after it ends, not 200."""
+    return _fast_st_canvas()(**kwargs)

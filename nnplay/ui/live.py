@@ -1,0 +1,119 @@
+"""The live view of a training run: a v2 component that polls a ``feed.LiveFeed`` file, with no rerun.
+
+What lives here: ``live_run_view``, ``preload_live_view``, ``drop_live_feed`` and the folders the
+component's files are served from. What does not: what a snapshot holds (the page's render function).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ..runs import Run
+from .feed import LiveFeed
+from .feed import snapshot as live_snapshot
+
+FEEDS_KEY = "nnplay_live_feeds"
+
+# -- the live view of a training run -------------------------------------------------------------
+# A run's live view is one v2 component (nnplay/ui/live_run.js): status line, progress bar, the run's
+# Plotly charts and a caption. While the run trains, a live.LiveFeed writes its snapshot to a file in
+# a folder this process serves, and the component fetches that file twice a second and draws it in
+# place: no Streamlit rerun while training (each rerun re-renders the whole page in the browser,
+# CPU taken from the training), no blink, and Plotly.react on the same <div> keeps the user's zoom.
+# When the run ends the component reruns the page once. plotly.js is the copy inside the installed
+# plotly package. Both folders are served by Streamlit's static route for components (a
+# components.v1 declaration that is never mounted): /component/nnplay.ui.live.<name>/<file>.
+
+_LIVE_RUN_JS = Path(__file__).parent / "live_run.js"
+_LIVE_CSS = """
+.nnplay-live { font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
+.nnplay-live-status, .nnplay-live-progress-text, .nnplay-live-caption {
+  height: 1.5rem; line-height: 1.5rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.nnplay-live-progress-text, .nnplay-live-caption { font-size: 0.875rem; }
+.nnplay-live-caption { opacity: 0.7; }
+.nnplay-live-track { height: 0.5rem; margin: 0.2rem 0 1rem; border-radius: 0.25rem; overflow: hidden;
+  background: var(--st-secondary-background-color, #f0f2f6); }
+.nnplay-live-fill { height: 100%; width: 0; background: var(--st-primary-color, #4c6ef5); }
+.nnplay-live-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 22rem), 1fr));
+  gap: 1rem; }
+.nnplay-live-chart { min-width: 0; }
+.nnplay-live-error { color: var(--st-red-color, #d62728); font-size: 0.875rem; }
+.st-key-nnplay_live_preload { display: none; }
+/* what changes twice a second has a fixed size: its changes are laid out and painted inside it only */
+.nnplay-live-status, .nnplay-live-progress-text, .nnplay-live-caption, .nnplay-live-track,
+.nnplay-live-chart { contain: strict; }
+"""
+LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat: 2.08 times a second
+
+
+@st.cache_resource(show_spinner=False)
+def _live_component():
+    import plotly
+    from streamlit.components.v1 import declare_component
+
+    declare_component("plotlyjs", path=str(Path(plotly.__file__).parent / "package_data"))
+    return st.components.v2.component(
+        "nnplay.live_run",
+        html='<div class="nnplay-live"></div>',
+        css=_LIVE_CSS,
+        js=_LIVE_RUN_JS.read_text(encoding="utf-8"),
+        isolate_styles=False,
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _live_folder() -> Path:
+    """A private temporary folder for the feeds' files, served under /component/nnplay.ui.live.feeds/; once per process."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from streamlit.components.v1 import declare_component
+
+    folder = Path(tempfile.mkdtemp(prefix="nnplay-live-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    declare_component("feeds", path=str(folder))
+    return folder
+
+
+def _served(name: str, filename: str) -> str:
+    """The URL of a file in a folder declared above (honours server.baseUrlPath)."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{'/' + base if base else ''}/component/{__name__}.{name}/{filename}"
+
+
+def live_run_view(run: Run, render, key: str, **options) -> None:
+    """A run's status, progress and charts: polled from a ``LiveFeed`` while it trains, else drawn once.
+
+    ``render(run, options)`` returns the snapshot (see nnplay/ui/live_run.js); ``options`` (e.g.
+    ``smoothing=0.6``) go to it, and changing them redraws an active run's view within a period.
+    """
+    component = _live_component()
+    data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}
+    feeds = st.session_state.setdefault(FEEDS_KEY, {})
+    feed = feeds.get(run.id)
+    if run.active:
+        if feed is None:
+            feed = feeds[run.id] = LiveFeed(run, _live_folder(), render)
+            feed.options = dict(options)
+            feed.start()
+        feed.set_options(**options)
+        data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS)
+    else:
+        data["snapshot"] = live_snapshot(run, render, options)
+    component(data=data, key=key, on_ended_change=lambda: None)
+
+
+def preload_live_view() -> None:
+    """Have the browser load plotly.js now (once per page load), so a first run's view draws at once."""
+    _live_component()(data={"preload": True, "plotly_url": _served("plotlyjs", "plotly.min.js")},
+                      key="nnplay_live_preload")
+
+
+def drop_live_feed(run: Run) -> None:
+    """Forget a run's feed and delete its file (the run was deleted)."""
+    feed = st.session_state.get(FEEDS_KEY, {}).pop(run.id, None)
+    if feed is not None:
+        feed.remove()
