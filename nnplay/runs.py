@@ -155,7 +155,7 @@ def metrics_csv(run: Run) -> str:
 
 def compare_table(runs: list[Run]) -> list[dict]:
     """One row per run: its name, the settings in which the runs differ, final accuracies and time."""
-    from .urlstate import flat_settings
+    from .codec import flat_settings
 
     flats = [flat_settings(r.data_cfg, r.model_cfg, r.train_cfg) for r in runs]
     names = list(flats[0]) if flats else []
