@@ -331,16 +331,36 @@ def configs_from_widgets(state: Mapping, prefix: str = WIDGET_PREFIX) -> tuple[d
             single = state[widget_key("activation", prefix)]
             values["activation"] = (tuple(state.get(widget_key(f"act_{i}", prefix), single)
                                           for i in range(1, depth + 1)) if per_layer else single)
-        if any(CONFIG_OF.get(field) is cls for field in errors):
+        refused = _refusals(cls, values, errors)
+        if refused or any(CONFIG_OF.get(field) is cls for field in errors):
             continue
+        cfg = cls(**values)
         try:
-            cfg = cls(**values)
             if cls is ModelConfig:
                 layer_table(cfg)
             configs[key] = cfg
         except ConfigError as err:
             errors[err.field] = str(err)
     return configs, errors
+
+
+def _refusals(cls, values: dict, errors: dict[str, str]) -> bool:
+    """Record every field ``cls`` refuses in ``errors`` (each refused one is set aside to find the next)."""
+    values = dict(values)
+    default = to_dict(cls())
+    refused = False
+    for _ in range(len(values) + 1):
+        try:
+            cls(**values)
+            return refused
+        except ConfigError as err:
+            if err.field in errors or err.field not in values:
+                errors.setdefault(err.field, str(err))
+                return True
+            errors[err.field] = str(err)
+            values[err.field] = default[err.field]
+            refused = True
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

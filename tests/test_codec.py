@@ -154,7 +154,7 @@ def test_widget_refusals_are_keyed_by_field():
     state = widget_values(DataConfig(), ModelConfig(), TrainConfig())
     state.update(train_hidden="256,x", train_seed=99999999999999999999999, train_epochs=0)
     configs, errors = configs_from_widgets(state)
-    assert set(errors) == {"hidden", "seed"}  # the seed is refused first: one sentence per config
+    assert set(errors) == {"hidden", "seed", "epochs"}  # every refused field has its sentence
     assert "whole numbers separated by commas" in errors["hidden"] and "0 to 4,294,967,295" in errors["seed"]
     assert configs == {"data": DataConfig()}
     state.update(train_family="cnn", train_kernel_size="9", train_stride="3", train_seed=0, train_epochs=1)
