@@ -363,6 +363,20 @@ def _refusals(cls, values: dict, errors: dict[str, str]) -> bool:
     return True
 
 
+def apply_preset(preset, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[DataConfig, ModelConfig,
+                                                                                  TrainConfig, str]:
+    """``preset.apply`` and a sentence saying what it set and which fields it left as they were."""
+    from .config import PRESET_LEAVES
+
+    data, model, train = preset.apply(data_cfg, train_cfg)
+    kept = {"dataset": data.dataset, **{n: getattr(train, n) for n in PRESET_LEAVES if n != "dataset"}}
+    left = ", ".join(f"{name} {format_value(value)}" for name, value in kept.items())
+    note = (f"Loaded the preset **{preset.title}**: {preset.description} It set every model and training "
+            f"setting, and the whole training and test sets (no quick subset), as the seed trains; it left "
+            f"these as they were: {left}.")
+    return data, model, train, note
+
+
 # ---------------------------------------------------------------------------------------------
 # the command line
 

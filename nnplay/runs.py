@@ -294,7 +294,7 @@ RUN_COLUMNS = {
     "test accuracy": lambda r: r.final()["test_accuracy"],
     "train loss": lambda r: r.final()["train_loss"],
     "test loss": lambda r: r.final()["test_loss"],
-    "train seconds": lambda r: round(r.final()["seconds"], 2),
+    "train seconds": lambda r: round(r.final()["seconds"], 2) if r.status != "loaded" else None,
     "wall seconds": lambda r: round(r.final()["seconds"] + _evaluation_seconds(r), 2),
 }
 

@@ -68,7 +68,7 @@ def runs_table(app: AppTest):
 def start_long_run(app: AppTest) -> AppTest:
     """Start a run long enough (50 epochs of 5,000 images, batch 8) to act on while it trains."""
     quick(app, train=5000, epochs=50)
-    app.number_input(key="train_batch").set_value(8).run()
+    app.number_input(key="train_batch_size").set_value(8).run()
     return app.button(key="train_start").click().run()
 
 
@@ -119,9 +119,9 @@ def test_controls_build_the_config_and_the_link(at):
     at.select_slider(key="train_lr").set_value(0.05)
     at.slider(key="train_momentum").set_value(0.9)
     at.checkbox(key="train_nesterov").set_value(True)
-    at.number_input(key="train_batch").set_value(100)
+    at.number_input(key="train_batch_size").set_value(100)
     at.number_input(key="train_epochs").set_value(3)
-    at.number_input(key="train_wd").set_value(0.0005)
+    at.number_input(key="train_weight_decay").set_value(0.0005)
     at.number_input(key="train_seed").set_value(7)
     at.selectbox(key="train_schedule").set_value("step").run()
     at.number_input(key="train_step_size").set_value(2)
@@ -143,14 +143,14 @@ def test_controls_build_the_config_and_the_link(at):
 def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
     at.radio(key="train_family").set_value("cnn").run()
     at.text_input(key="train_channels").set_value("16,32")
-    at.text_input(key="train_kernel").set_value("5")
+    at.text_input(key="train_kernel_size").set_value("5")
     at.text_input(key="train_padding").set_value("2")
     at.number_input(key="train_fc_width").set_value(128)
     at.run()
     assert not errors(at)
     assert configs(at)["model"] == ModelConfig(family="cnn", channels=(16, 32), kernel_size=5, padding=2,
                                                fc_width=128)
-    at.text_input(key="train_kernel").set_value("9").run()
+    at.text_input(key="train_kernel_size").set_value("9").run()
     at.text_input(key="train_stride").set_value("3").run()
     assert any("leaves no pixels" in e for e in errors(at))
     assert at.button(key="train_start").disabled
@@ -161,7 +161,7 @@ def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
     ("train_hidden", "256,0", "width 0"),
     ("train_hidden", "256,x", "whole numbers"),
     ("train_epochs", 0, "at least 1 epoch"),
-    ("train_batch", 60001, "larger than the training set"),
+    ("train_batch_size", 60001, "larger than the training set"),
 ])
 def test_invalid_settings_say_why_and_disable_start(at, key, value, words):
     widget = at.text_input(key=key) if key == "train_hidden" else at.number_input(key=key)
@@ -170,14 +170,14 @@ def test_invalid_settings_say_why_and_disable_start(at, key, value, words):
     assert any(words in e for e in errors(at)), errors(at)
     assert at.button(key="train_start").disabled
     # fixing it enables Start again
-    widget.set_value({"train_hidden": "256", "train_epochs": 1, "train_batch": 256}[key]).run()
+    widget.set_value({"train_hidden": "256", "train_epochs": 1, "train_batch_size": 256}[key]).run()
     assert not errors(at)
     assert not at.button(key="train_start").disabled
 
 
 def test_batch_larger_than_the_quick_subset_is_refused(at):
     quick(at, train=500)
-    at.number_input(key="train_batch").set_value(512).run()
+    at.number_input(key="train_batch_size").set_value(512).run()
     assert any("larger than the training set (500 images)" in e for e in errors(at))
     assert at.button(key="train_start").disabled
 
@@ -218,7 +218,9 @@ def test_a_bad_link_falls_back_with_a_note():
     notes = " ".join(w.value for w in app.warning)
     assert "hidden='lots'" in notes and "lr='fast'" in notes and "refused" in notes
     c = configs(app)
-    assert c["model"] == ModelConfig() and c["train"] == TrainConfig()
+    # only the bad fields fall back: nesterov (it needs momentum), not the optimizer the link chose
+    assert c["model"] == ModelConfig() and c["train"] == TrainConfig(optimizer="sgd")
+    assert "refused for nesterov" in notes
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -226,7 +228,7 @@ def test_a_bad_link_falls_back_with_a_note():
 
 def test_a_one_epoch_run_finishes_and_is_listed(at):
     quick(at)
-    at.number_input(key="train_batch").set_value(64).run()  # 32 steps: enough to learn something real
+    at.number_input(key="train_batch_size").set_value(64).run()  # 32 steps: enough to learn something real
     at.button(key="train_start").click().run()
     assert not at.exception
     assert len(runs(at)) == 1
@@ -391,7 +393,7 @@ def test_pause_and_resume(at):
 
 def _two_runs(app: AppTest) -> list:
     quick(app, train=1000, test=200)
-    app.number_input(key="train_batch").set_value(100).run()
+    app.number_input(key="train_batch_size").set_value(100).run()
     app.button(key="train_start").click().run()
     poll(app, lambda a: not runs(a)[-1].active)
     app.number_input(key="train_seed").set_value(1).run()
@@ -424,6 +426,9 @@ def test_compare_rename_delete_and_metrics(at):
     assert first.name == "baseline"
     assert "baseline" in list(runs_table(at)["run"])
     at.button(key="train_delete").click().run()
+    assert runs(at) == [first, second]  # delete asks first
+    assert any(f"Delete {first.name}?" in w.value for w in at.warning)
+    at.button(key="train_delete_confirm").click().run()
     assert not at.exception
     assert runs(at) == [second]
     assert list(runs_table(at)["run"]) == [second.name]

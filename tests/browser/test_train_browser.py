@@ -101,7 +101,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     page.locator("[data-testid=stSidebarUserContent] a").filter(has_text=re.compile(r"\btrain$", re.I)).click()
     page.wait_for_selector("text=Parameters", timeout=60_000)
     _wait(lambda: "epoch" in _progress(page), 30, "the live view after coming back")
-    assert page.locator(".st-key-train_batch input").input_value() == "16"  # the settings are still there
+    assert page.locator(".st-key-train_batch_size input").input_value() == "16"  # the settings are still there
     # a control changed during training neither stops nor restarts the run
     page.locator(".st-key-train_seed input").fill("5")
     page.locator(".st-key-train_seed input").press("Enter")
@@ -112,7 +112,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     _wait(lambda: page.get_by_text("The model trained so far is kept").count(), 60, "the run to stop")
 
     # a short second run to the end: one epoch of 1,000 images
-    for key, value in (("train_train_limit", "1000"), ("train_epochs", "1"), ("train_batch", "100")):
+    for key, value in (("train_train_limit", "1000"), ("train_epochs", "1"), ("train_batch_size", "100")):
         page.locator(f".st-key-{key} input").fill(value)
         page.locator(f".st-key-{key} input").press("Enter")
         page.wait_for_timeout(700)
