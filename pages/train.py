@@ -318,9 +318,13 @@ def run_view(run: Run) -> None:
 
 
 def two_decimals(table: pd.DataFrame):
-    """The table with its accuracies shown as percentages with two decimals (blank when missing)."""
-    columns = [c for c in ACCURACIES if c in table.columns]
-    return table.style.format("{:.2%}", subset=columns, na_rep="") if columns and len(table) else table
+    """The table with accuracies as percentages with two decimals, other decimal numbers with two (blank when missing)."""
+    if not len(table):
+        return table
+    percent = [c for c in ACCURACIES if c in table.columns]
+    decimals = [c for c in table.columns if c not in percent and pd.api.types.is_float_dtype(table[c])]
+    return (table.style.format("{:.2%}", subset=percent, na_rep="")
+            .format("{:.2f}", subset=decimals, na_rep=""))
 
 
 def runs_table(runs: list[Run]) -> pd.DataFrame:

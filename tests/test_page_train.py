@@ -521,6 +521,7 @@ def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
     # the table: every accuracy with two decimals; the sentence says why train trails test
     shown = _display_values(at, "test acc") + _display_values(at, "train acc")
     assert all(re.fullmatch(r"\d{1,3}\.\d\d%", v) for v in shown), shown
+    assert re.fullmatch(r"\d+\.\d\d", _display_values(at, "time (s)")[0])  # seconds too: 3.58, not 3.580000
     assert any("measured on each batch while the network was still learning" in s.value for s in at.success)
     # the live view's file is deleted once its view has read it (here after 0.2 s)
     feed = at.session_state[FEEDS_KEY][run.id]
