@@ -8,9 +8,10 @@ from pathlib import Path
 import streamlit as st
 
 from nnplay.engine import device_name, pick_device
-from nnplay.ui import active_run, current_run
+from nnplay.ui import active_run, current_run, freeze_long_lived_objects
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
+freeze_long_lived_objects()  # once per process, whichever page opens first: a full GC then never stalls training
 
 PAGES_DIR = Path(__file__).parent / "pages"
 # (file, title, icon, url path): a page is registered when its file exists

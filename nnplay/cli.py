@@ -1,7 +1,8 @@
 """The headless command line: ``python -m nnplay train`` and ``python -m nnplay bench``.
 
 Every field of DataConfig, ModelConfig and TrainConfig is a flag (``--hidden 256,128``,
-``--lr 0.1``); a preset fills in the rest. ``train`` shows a progress bar on stderr and prints one
+``--lr 0.1``), built by ``codec``; a preset fills in the rest. A run that would not fit in the
+memory available is refused before anything is built (exit 2), as on the Train page. ``train`` shows a progress bar on stderr and prints one
 JSON line on stdout at the end. ``bench`` times seed 000's own loop against the engine on the
 same data in one process. The functions called are the ones the pages call.
 """
@@ -9,93 +10,21 @@ same data in one process. The functions called are the ones the pages call.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import typing
 
+from .codec import CONFIGS, add_config_flags, flag_values
 from .config import PRESETS, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 
-CONFIGS = (DataConfig, ModelConfig, TrainConfig)
-
-
-def _parse_value(text: str, kind: str):
-    """Turn a flag's text into the value its field wants (kind: int, float, bool, str, ints, strs, int|ints)."""
-    if kind == "bool":
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    if kind in ("ints", "int|ints"):
-        parts = [p for p in text.replace(" ", "").split(",") if p != ""]
-        try:
-            values = tuple(int(p) for p in parts)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
-        return values[0] if kind == "int|ints" and len(values) == 1 else values
-    if kind == "strs":
-        parts = tuple(p for p in text.replace(" ", "").split(",") if p)
-        return parts[0] if len(parts) == 1 else parts
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    return None if text.lower() == "none" else text
-
-
-def _kind(cls, field: dataclasses.Field) -> str:
-    hint = typing.get_type_hints(cls)[field.name]
-    text = str(hint)
-    if field.name in ("hidden", "channels"):
-        return "ints"
-    if field.name in ("kernel_size", "stride", "padding"):
-        return "int|ints"
-    if field.name == "activation":
-        return "strs"
-    if hint is bool:
-        return "bool"
-    if hint is int or text == "int | None" or text == "typing.Optional[int]":
-        return "int"
-    if hint is float:
-        return "float"
-    return "str"
-
-
-def _field_help(cls, name: str) -> str:
-    """The docstring under a field, read from the source, as the flag's help."""
-    import inspect
-
-    lines = inspect.getsource(cls).splitlines()
-    for i, line in enumerate(lines):
-        if line.strip().startswith(f"{name}:") and i + 1 < len(lines):
-            doc = lines[i + 1].strip()
-            if doc.startswith('"""'):
-                return doc.strip('"').strip()
-    return ""
-
-
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    for cls in CONFIGS:
-        group = parser.add_argument_group(cls.__name__)
-        for f in dataclasses.fields(cls):
-            kind = _kind(cls, f)
-            group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{cls.__name__}.{f.name}",
-                               type=lambda t, k=kind: _parse_value(t, k), default=None, metavar=kind.upper(),
-                               help=_field_help(cls, f.name))
+__all__ = ["add_config_flags", "configs_from_args", "main"]
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig, TrainConfig]:
-    """Preset values, overridden by the flags given; ValueError with a sentence on bad values."""
+    """Preset values, overridden by the flags given; ConfigError (a ValueError) with a sentence on bad values."""
     preset = PRESETS[args.preset]
-    base = {DataConfig: to_dict(DataConfig()), ModelConfig: to_dict(preset.model),
-            TrainConfig: to_dict(preset.train)}
-    for key, value in vars(args).items():
-        if value is None or "." not in key:
-            continue
-        cls_name, name = key.split(".", 1)
-        cls = next(c for c in CONFIGS if c.__name__ == cls_name)
-        base[cls][name] = value
+    base = dict(zip(CONFIGS, (to_dict(DataConfig()), to_dict(preset.model), to_dict(preset.train))))
+    for cls, given in flag_values(args).items():
+        base[cls].update(given)
     return tuple(from_dict(cls, base[cls]) for cls in CONFIGS)
 
 
@@ -127,11 +56,15 @@ class _ProgressBar:
 def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import save_checkpoint
     from .data import DataError, load_mnist
-    from .engine import seeded_model, train
-    from .models import count_parameters
+    from .engine import pick_device, seeded_model, train
+    from .models import count_parameters, memory_refusal
 
     try:
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
+        refusal = memory_refusal(model_cfg, train_cfg, pick_device(train_cfg.device))
+        if refusal:
+            print(f"nnplay: {refusal}", file=sys.stderr)
+            return 2
         model = seeded_model(model_cfg, train_cfg.seed)
         data = load_mnist(data_cfg)
     except (ValueError, DataError) as err:

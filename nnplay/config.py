@@ -1,7 +1,9 @@
 """Typed configuration: one dataclass per concern (data, model, training) and the seed presets.
 
-Every config validates itself in ``__post_init__`` and raises ``ValueError`` with a sentence a
-user can act on; the Train page shows that sentence beside the controls, the CLI prints it.
+Every config validates itself in ``__post_init__`` and raises ``ConfigError`` (a ``ValueError``)
+whose ``.field`` names the field at fault and whose text is a sentence a user can act on; the
+Train page shows that sentence beside that field's control, the CLI prints it, a link falls back
+for that field alone. Text ⇄ values (links, widgets, flags) lives in ``codec``.
 Nothing here touches torch or data: building a model lives in ``models``, training in ``engine``.
 """
 
@@ -30,18 +32,27 @@ IMAGE_SIZE = 28
 NUM_CLASSES = 10
 MAX_WIDTH = 8192
 MAX_HIDDEN_LAYERS = 64
+MAX_SEED = 2**32 - 1  # numpy's limit; torch takes up to 2**64 - 1 but larger seeds are no use
+
+
+class ConfigError(ValueError):
+    """A config value refused: ``field`` is the config field at fault, ``str(err)`` the sentence to show."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
+        raise ConfigError(name, f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
 
 
 def _per_layer(name: str, value, n: int) -> tuple:
     """Expand one value, or one value per layer, to a tuple of length ``n``."""
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name} lists {len(value)} values but the network has {n} layers; "
+            raise ConfigError(name, f"{name} lists {len(value)} values but the network has {n} layers; "
                              f"give one value, or one per layer.")
         return tuple(value)
     return (value,) * n
@@ -65,13 +76,13 @@ class DataConfig:
         for name in ("train_limit", "test_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"{name} must be at least 1 image (or empty for all); got {value}.")
+                raise ConfigError(name, f"{name} must be at least 1 image (or empty for all); got {value}.")
 
 
 @dataclass
 class ModelConfig:
     family: Family = "mlp"
-    """"mlp" (fully connected) or "cnn" (convolutional, seed 003)."""
+    """The network's kind: mlp (fully connected) or cnn (convolutional, seed 003)."""
     hidden: tuple[int, ...] = (256,)
     """MLP: width of each hidden layer; () is logistic regression (784 → 10)."""
     activation: Activation | tuple[Activation, ...] = "relu"
@@ -110,29 +121,30 @@ class ModelConfig:
         for act in self.activations():
             _choice("activation", act, ACTIVATIONS)
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout is a probability in [0, 1); got {self.dropout}.")
+            raise ConfigError("dropout", f"dropout is a probability in [0, 1); got {self.dropout}.")
         if self.init == "normal" and not self.init_std > 0:
-            raise ValueError(f"init_std must be positive for a normal init; got {self.init_std}.")
+            raise ConfigError("init_std", f"init_std must be positive for a normal init; got {self.init_std}.")
         if self.family == "mlp":
             if len(self.hidden) > MAX_HIDDEN_LAYERS:
-                raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers; got {len(self.hidden)}.")
+                raise ConfigError("hidden", f"at most {MAX_HIDDEN_LAYERS} hidden layers; got {len(self.hidden)}.")
             for i, width in enumerate(self.hidden, start=1):
                 if not 1 <= width <= MAX_WIDTH:
-                    raise ValueError(f"hidden layer {i} has width {width}; a layer needs 1 to {MAX_WIDTH} units.")
+                    raise ConfigError("hidden", f"hidden layer {i} has width {width}; a layer needs 1 to {MAX_WIDTH} units.")
         else:
             if not 1 <= len(self.channels) <= 8:
-                raise ValueError(f"a CNN here has 1 to 8 conv layers; got {len(self.channels)}.")
+                raise ConfigError("channels", f"a CNN here has 1 to 8 conv layers; got {len(self.channels)}.")
             for i, c in enumerate(self.channels, start=1):
                 if not 1 <= c <= 1024:
-                    raise ValueError(f"conv layer {i} has {c} channels; give 1 to 1024.")
+                    raise ConfigError("channels", f"conv layer {i} has {c} channels; give 1 to 1024.")
             for i, (k, s, p) in enumerate(zip(self.kernel_sizes(), self.strides(), self.paddings()), start=1):
                 if k < 1 or s < 1 or p < 0:
-                    raise ValueError(f"conv layer {i}: kernel and stride must be ≥ 1 and padding ≥ 0 "
+                    raise ConfigError("kernel_size" if k < 1 else "stride" if s < 1 else "padding",
+                                      f"conv layer {i}: kernel and stride must be ≥ 1 and padding ≥ 0 "
                                      f"(got kernel {k}, stride {s}, padding {p}).")
                 if p > k // 2 + 8:
-                    raise ValueError(f"conv layer {i}: padding {p} is far larger than the kernel ({k}) needs.")
+                    raise ConfigError("padding", f"conv layer {i}: padding {p} is far larger than the kernel ({k}) needs.")
             if not 1 <= self.fc_width <= MAX_WIDTH:
-                raise ValueError(f"fc_width must be 1 to {MAX_WIDTH}; got {self.fc_width}.")
+                raise ConfigError("fc_width", f"fc_width must be 1 to {MAX_WIDTH}; got {self.fc_width}.")
 
     def depth(self) -> int:
         """Number of layers that carry an activation (hidden layers, or conv layers)."""
@@ -188,25 +200,29 @@ class TrainConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("device", self.device, DEVICES)
         if not 0 < self.lr <= 10:
-            raise ValueError(f"learning rate must be in (0, 10]; got {self.lr}.")
+            raise ConfigError("lr", f"learning rate must be in (0, 10]; got {self.lr}.")
         if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1; got {self.batch_size}.")
+            raise ConfigError("batch_size", f"batch size must be at least 1; got {self.batch_size}.")
         if self.epochs < 1:
-            raise ValueError(f"train for at least 1 epoch; got {self.epochs}.")
+            raise ConfigError("epochs", f"train for at least 1 epoch; got {self.epochs}.")
         if self.epochs > 1000:
-            raise ValueError(f"at most 1000 epochs; got {self.epochs}.")
+            raise ConfigError("epochs", f"at most 1000 epochs; got {self.epochs}.")
         if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1); got {self.momentum}.")
+            raise ConfigError("momentum", f"momentum must be in [0, 1); got {self.momentum}.")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
-            raise ValueError("nesterov needs the sgd optimizer with momentum > 0.")
+            raise ConfigError("nesterov", "nesterov needs the sgd optimizer with momentum > 0.")
         if self.weight_decay < 0:
-            raise ValueError(f"weight decay cannot be negative; got {self.weight_decay}.")
-        if self.step_size < 1 or not 0 < self.gamma <= 1:
-            raise ValueError("the step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1.")
+            raise ConfigError("weight_decay", f"weight decay cannot be negative; got {self.weight_decay}.")
+        if self.step_size < 1:
+            raise ConfigError("step_size", f"the step schedule needs step_size ≥ 1 epoch; got {self.step_size}.")
+        if not 0 < self.gamma <= 1:
+            raise ConfigError("gamma", f"the step schedule needs 0 < gamma ≤ 1; got {self.gamma}.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError("seed", f"the seed must be a whole number from 0 to {MAX_SEED:,}; got {self.seed}.")
         if not self.max_loss > 0:
-            raise ValueError(f"max_loss must be positive; got {self.max_loss}.")
+            raise ConfigError("max_loss", f"max_loss must be positive; got {self.max_loss}.")
         if self.log_every < 1:
-            raise ValueError(f"log_every must be at least 1; got {self.log_every}.")
+            raise ConfigError("log_every", f"log_every must be at least 1; got {self.log_every}.")
 
 
 def to_dict(config) -> dict:
@@ -215,7 +231,7 @@ def to_dict(config) -> dict:
 
 
 def from_dict(cls, values: dict):
-    """Build a config from a dict, ignoring unknown keys; raises ValueError on bad values."""
+    """Build a config from a dict, ignoring unknown keys; raises ConfigError (a ValueError) on bad values."""
     names = {f.name for f in dataclasses.fields(cls)}
     try:
         return cls(**{k: v for k, v in values.items() if k in names})
@@ -223,13 +239,30 @@ def from_dict(cls, values: dict):
         raise ValueError(f"bad {cls.__name__}: {err}") from None
 
 
+# what a preset leaves as the user chose it: which data, and how to run (not what to train)
+PRESET_LEAVES = ("dataset", "seed", "device", "log_every", "max_loss")
+
+
 @dataclass(frozen=True)
 class Preset:
+    """A seed's network: its whole model, its training settings and the full training set.
+
+    ``apply`` sets every field the preset names (every model field, every training field but
+    ``PRESET_LEAVES``, and the data subset: none, as the seeds train on all of it) and leaves the
+    fields in ``PRESET_LEAVES`` as they were.
+    """
+
     key: str
     title: str
     description: str
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def apply(self, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[DataConfig, ModelConfig, TrainConfig]:
+        """The configs after this preset: the current data set and run settings, the rest from the preset."""
+        keep = {name: getattr(train_cfg, name) for name in PRESET_LEAVES if hasattr(train_cfg, name)}
+        data = dataclasses.replace(data_cfg, train_limit=None, test_limit=None)
+        return data, self.model, dataclasses.replace(self.train, **keep)
 
 
 def _seed001(key: str, letter: str, hidden: tuple[int, ...], activation: str) -> Preset:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig, TrainConfig
+from .config import ConfigError, ModelConfig, TrainConfig
 from .data import MnistData, normalise
 from .models import build_model, count_parameters, weight_layers
 
@@ -164,7 +164,7 @@ def pick_device(preference: str = "auto") -> torch.device:
     if preference in ("auto", "mps") and mps is not None and mps.is_available():
         return torch.device("mps")
     if preference not in ("auto", "cpu"):
-        raise ValueError(f"device {preference!r} is not available on this machine; choose auto or cpu.")
+        raise ConfigError("device", f"device {preference!r} is not available on this machine; choose auto or cpu.")
     return torch.device("cpu")
 
 

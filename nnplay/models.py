@@ -4,17 +4,23 @@ Both take float images (B, 1, 28, 28) and return logits (B, 10). They are plain
 ``nn.Sequential`` stacks with named children, so a parameter's name says where it lives
 (``lin_1.weight`` as in seed 000; ``conv_1.weight``, ``fc_1.weight`` for the CNN of seed 003).
 Shapes are computed layer by layer before anything is built, so a CNN that would shrink the
-map below 1×1 is refused with a sentence naming the layer. Training lives in ``engine``.
+map below 1×1 is refused with a sentence naming the layer (a ``ConfigError`` on ``kernel_size``).
+``estimate_memory`` adds up what training a config needs (weights, gradients, optimiser state,
+activations for one batch) from that table, before anything is built, and ``memory_refusal`` says
+when it does not fit in the memory available (``available_memory``). Training lives in ``engine``.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
-from .config import IMAGE_SIZE, NUM_CLASSES, ModelConfig
+from .config import IMAGE_SIZE, NUM_CLASSES, ConfigError, ModelConfig, TrainConfig
 
 ACTIVATION_MODULES = {
     "sigmoid": nn.Sigmoid,
@@ -61,14 +67,14 @@ def layer_table(cfg: ModelConfig) -> list[LayerRow]:
     for i, (c, k, s, p) in enumerate(zip(cfg.channels, cfg.kernel_sizes(), cfg.strides(), cfg.paddings()), start=1):
         conv = _conv_out(size, k, s, p)
         if conv < 1:
-            raise ValueError(f"conv layer {i} (kernel {k}, stride {s}, padding {p}) gets a {size}×{size} map "
+            raise ConfigError("kernel_size", f"conv layer {i} (kernel {k}, stride {s}, padding {p}) gets a {size}×{size} map "
                              f"and leaves no pixels; use a smaller kernel or stride, more padding, or fewer layers.")
         rows.append(LayerRow(f"conv_{i}", f"Conv2d {k}×{k}/{s}", (c, conv, conv), c_in * c * k * k + c))
         rows.append(LayerRow(f"act_{i}", acts[i - 1], (c, conv, conv), 0))
         pool_pad = 1 if i == last else 0  # seed 003 pads the last pool so 7×7 → 4×4
         pooled = _conv_out(conv, 2, 2, pool_pad)
         if pooled < 1:
-            raise ValueError(f"the 2×2 max-pool after conv layer {i} gets a {conv}×{conv} map and leaves no "
+            raise ConfigError("kernel_size", f"the 2×2 max-pool after conv layer {i} gets a {conv}×{conv} map and leaves no "
                              f"pixels; use a smaller kernel or stride, more padding, or fewer layers.")
         rows.append(LayerRow(f"pool_{i}", "MaxPool 2×2", (c, pooled, pooled), 0))
         size, c_in = pooled, c
@@ -177,3 +183,95 @@ def describe(cfg: ModelConfig) -> str:
     return f"CNN {'-'.join(map(str, cfg.channels))} k{k} s{s} fc{cfg.fc_width}"
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+
+
+BYTES_PER_FLOAT = 4  # float32 everywhere
+# optimiser state per parameter, in floats: Adam keeps two moments, SGD a momentum buffer when it has one
+OPTIMIZER_SLOTS = {"adam": 2, "adamw": 2, "sgd": 0, "rmsprop": 1}
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes that training a network takes: its weights, their gradients, the optimiser's state, and the
+    activations one batch keeps for the backward pass (the input and every layer's output but flatten's,
+    which is a view)."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+    batch_size: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    def breakdown(self) -> str:
+        """ "weights 813 kB, gradients 813 kB, optimiser state 1.6 MB, activations for a batch of 256 3.1 MB"."""
+        return (f"weights {format_bytes(self.weights)}, gradients {format_bytes(self.gradients)}, optimiser state "
+                f"{format_bytes(self.optimizer)}, activations for a batch of {self.batch_size:,} "
+                f"{format_bytes(self.activations)}")
+
+
+def format_bytes(n: float) -> str:
+    """1536 → "1.5 kB", 7.2e10 → "72.0 GB" (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def estimate_memory(model_cfg: ModelConfig, train_cfg: TrainConfig) -> MemoryEstimate:
+    """What training ``model_cfg`` with ``train_cfg`` needs, from the layer table (nothing is built)."""
+    rows = layer_table(model_cfg)
+    params = sum(r.params for r in rows)
+    slots = OPTIMIZER_SLOTS[train_cfg.optimizer] + (1 if train_cfg.optimizer in ("sgd", "rmsprop")
+                                                    and train_cfg.momentum > 0 else 0)
+    per_image = sum(math.prod(r.output_shape) for r in rows if r.kind != "Flatten")
+    return MemoryEstimate(
+        weights=params * BYTES_PER_FLOAT, gradients=params * BYTES_PER_FLOAT,
+        optimizer=slots * params * BYTES_PER_FLOAT,
+        activations=train_cfg.batch_size * per_image * BYTES_PER_FLOAT, batch_size=train_cfg.batch_size)
+
+
+def available_memory(device: torch.device | str = "cpu") -> tuple[int | None, str]:
+    """(bytes free now, what they are) for ``device``: CUDA's free memory, else the RAM available.
+
+    RAM comes from /proc/meminfo's MemAvailable (Linux), else ``os.sysconf``; (None, …) when
+    neither says.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free), "free GPU memory"
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024, "available RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "available RAM"
+    except (ValueError, OSError, AttributeError):
+        return None, "available RAM"
+
+
+def memory_refusal(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device | str = "cpu",
+                   limit: tuple[int | None, str] | None = None) -> str | None:
+    """None when training fits in the memory available on ``device``, else the sentence that refuses it.
+
+    ``limit`` (bytes, what they are) replaces ``available_memory(device)``.
+    """
+    available, what = limit if limit is not None else available_memory(device)
+    estimate = estimate_memory(model_cfg, train_cfg)
+    if available is None or estimate.total <= available:
+        return None
+    return (f"This network needs about {format_bytes(estimate.total)} to train ({estimate.breakdown()}), more "
+            f"than the {format_bytes(available)} of {what}; use fewer or narrower layers (or channels), or a "
+            f"smaller batch.")

@@ -1,13 +1,14 @@
 """The Train page (/train): build a network, train it live, keep and compare runs.
 
-What lives here: the widgets (every one keyed ``train_…``) read into the three configs
-(``DataConfig``, ``ModelConfig``, ``TrainConfig``) with each refusal shown beside its control;
-the network's layer table; Start, which trains a ``runs.Run`` in a background thread; the live
-view's snapshot (status, progress, charts), which ``ui.live_run_view`` refreshes in the browser
-while that run is active, with no rerun of this script;
-the session's runs (list, rename, delete, compare, download, upload). Settings live in the URL
-through ``nnplay.urlstate``; figures come from ``nnplay.figures.train``.
-What does not live here: training (``engine``, ``runs``), figure building, checkpoint checks.
+It reads: widgets (every one keyed ``train_<config field>``) → the three configs
+(``codec.configs_from_widgets``, with each refusal beside its field's control) → a library call
+(``runs.start_refusals`` before Start, ``runs.Run`` to train, ``figures.train`` to draw) → draw.
+While a run trains, ``ui.live_run_view`` refreshes its view in the browser from
+``figures.train.live_view_content``, with no rerun of this script. The session's runs are listed,
+renamed, deleted (after a confirmation), compared, downloaded and uploaded here. Settings live in
+the URL through ``nnplay.codec``.
+What does not live here: parsing and checking settings (``codec``, ``config``), training
+(``engine``, ``runs``), figure building (``figures.train``), checkpoint checks (``checkpoint``).
 """
 
 from __future__ import annotations
@@ -16,145 +17,36 @@ import pandas as pd
 import streamlit as st
 
 from nnplay.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
-from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, OPTIMIZERS, PRESETS, SCHEDULES, DataConfig,
+from nnplay.codec import (CONFIG_OF, PER_LAYER, SAME, apply_preset, cli_command, configs_from_widgets, from_query,
+                          layer_count, to_query, widget_values)
+from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, MAX_SEED, OPTIMIZERS, PRESETS, SCHEDULES, DataConfig,
                            ModelConfig, TrainConfig, from_dict, to_dict)
 from nnplay.data import DataError
-from nnplay.engine import pick_device
-from nnplay.figures.train import compare_figure, epoch_spec, figure_json, loss_spec
+from nnplay.figures.train import COMPARE_X, compare_figure, live_view_content
 from nnplay.models import describe, layer_table
-from nnplay.runs import Run, compare_table, loaded_run, metrics_csv
-from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, freeze_long_lived_objects,
-                       live_run_view, preload_live_view, remove_run, session_runs)
-from nnplay.urlstate import cli_command, from_query, parse_value, to_query
+from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, loaded_run, metrics_csv,
+                         run_name, run_rows, start_refusals)
+from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, live_run_view, preload_live_view,
+                       remove_run, session_runs)
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
 LR_OPTIONS = sorted({float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 2, 3, 5)} | {10.0})
-QUICK_TRAIN, QUICK_TEST = 5000, 1000
 DATASET_LABELS = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST clothes"}
-MODEL_SLOTS = {"hidden", "cnn", "fc", "dropout", "activation", "init", "model"}
-PER_LAYER = "per layer"
-SAME = "whole net"
-
-# which slot (the place beside a control) a config's error sentence belongs to
-ERROR_SLOTS = [
-    ("hidden layer", "hidden"), ("conv layer", "cnn"), ("max-pool", "cnn"), ("CNN", "cnn"), ("fc_width", "fc"),
-    ("dropout", "dropout"), ("activation", "activation"), ("init", "init"),
-    ("learning rate", "lr"), ("batch size", "batch"), ("epoch", "epochs"), ("momentum", "momentum"),
-    ("nesterov", "momentum"), ("weight decay", "wd"), ("step schedule", "schedule"), ("device", "advanced"),
-    ("max_loss", "advanced"), ("log_every", "advanced"),
-]
-
-
-# ---------------------------------------------------------------------------------------------
-# configs ⇄ widget values
-
-
-def widget_values(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict:
-    """Session-state values that make the widgets show these configs."""
-    acts = model_cfg.activations()
-    per_layer = not isinstance(model_cfg.activation, str) and len(set(acts)) > 1
-    values = {
-        "train_dataset": data_cfg.dataset,
-        "train_quick": data_cfg.train_limit is not None or data_cfg.test_limit is not None,
-        "train_train_limit": data_cfg.train_limit or QUICK_TRAIN,
-        "train_test_limit": data_cfg.test_limit or QUICK_TEST,
-        "train_family": model_cfg.family,
-        "train_hidden": ",".join(map(str, model_cfg.hidden)),
-        "train_act_mode": PER_LAYER if per_layer else SAME,
-        "train_activation": acts[0] if acts else (model_cfg.activation if isinstance(model_cfg.activation, str)
-                                                  else "relu"),
-        "train_init": model_cfg.init,
-        "train_init_std": float(model_cfg.init_std),
-        "train_init_value": float(model_cfg.init_value),
-        "train_dropout": float(model_cfg.dropout),
-        "train_channels": ",".join(map(str, model_cfg.channels)),
-        "train_kernel": _ints_text(model_cfg.kernel_size),
-        "train_stride": _ints_text(model_cfg.stride),
-        "train_padding": _ints_text(model_cfg.padding),
-        "train_fc_width": int(model_cfg.fc_width),
-        "train_optimizer": train_cfg.optimizer,
-        "train_lr": float(train_cfg.lr),
-        "train_momentum": float(train_cfg.momentum),
-        "train_nesterov": bool(train_cfg.nesterov),
-        "train_batch": int(train_cfg.batch_size),
-        "train_epochs": int(train_cfg.epochs),
-        "train_wd": float(train_cfg.weight_decay),
-        "train_schedule": train_cfg.schedule,
-        "train_step_size": int(train_cfg.step_size),
-        "train_gamma": float(train_cfg.gamma),
-        "train_seed": int(train_cfg.seed),
-        "train_device": train_cfg.device,
-        "train_log_every": int(train_cfg.log_every),
-        "train_max_loss": float(train_cfg.max_loss),
-    }
-    for i, act in enumerate(acts, start=1):
-        values[f"train_act_{i}"] = act
-    return values
-
-
-def _ints_text(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-
-
-def _ints(text: str, what: str, example: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in text.replace(" ", "").split(",") if p != "")
-    except ValueError:
-        raise ValueError(f"{what}: write whole numbers separated by commas, e.g. {example}.") from None
-
-
-def configs_from_state(state) -> tuple[dict[str, object], dict[str, str]]:
-    """The three configs from the widgets' values, and error sentences by slot for what is wrong."""
-    configs: dict[str, object] = {}
-    errors: dict[str, str] = {}
-    try:
-        quick = state["train_quick"]
-        configs["data"] = DataConfig(dataset=state["train_dataset"],
-                                     train_limit=int(state["train_train_limit"]) if quick else None,
-                                     test_limit=int(state["train_test_limit"]) if quick else None)
-    except ValueError as err:
-        errors["data"] = str(err)
-    try:
-        family = state["train_family"]
-        hidden = _ints(state["train_hidden"], "hidden layers", "256,128") if family == "mlp" else (256,)
-        channels = _ints(state["train_channels"], "channels", "32,64,128") if family == "cnn" else (32, 64, 128)
-        depth = len(hidden) if family == "mlp" else len(channels)
-        if state["train_act_mode"] == PER_LAYER and depth > 1:
-            activation = tuple(state.get(f"train_act_{i}", state["train_activation"]) for i in range(1, depth + 1))
-        else:
-            activation = state["train_activation"]
-        kernel, stride, padding = (parse_value(state[k] or "x", "int|ints") if family == "cnn" else d
-                                   for k, d in (("train_kernel", 3), ("train_stride", 1), ("train_padding", 1)))
-        model_cfg = ModelConfig(
-            family=family, hidden=hidden, activation=activation, init=state["train_init"],
-            init_std=float(state["train_init_std"]), init_value=float(state["train_init_value"]),
-            dropout=float(state["train_dropout"]), channels=channels, kernel_size=kernel, stride=stride,
-            padding=padding, fc_width=int(state["train_fc_width"]))
-        layer_table(model_cfg)  # a CNN that runs out of pixels is refused here
-        configs["model"] = model_cfg
-    except ValueError as err:
-        text = str(err)
-        if text.startswith("invalid literal") or text.startswith("expected a number"):
-            text = "kernel, stride and padding: one whole number for every layer, or one per layer (e.g. 3 or 3,3,5)."
-        errors[_slot(text, "model")] = text
-    try:
-        train_cfg = TrainConfig(
-            optimizer=state["train_optimizer"], lr=float(state["train_lr"]), momentum=float(state["train_momentum"]),
-            nesterov=bool(state["train_nesterov"]), batch_size=int(state["train_batch"]),
-            epochs=int(state["train_epochs"]), weight_decay=float(state["train_wd"]), schedule=state["train_schedule"],
-            step_size=int(state["train_step_size"]), gamma=float(state["train_gamma"]), seed=int(state["train_seed"]),
-            device=state["train_device"], log_every=int(state["train_log_every"]),
-            max_loss=float(state["train_max_loss"]))
-        pick_device(train_cfg.device)  # an explicit device must exist here
-        configs["train"] = train_cfg
-    except ValueError as err:
-        errors[_slot(str(err), "train")] = str(err)
-    return configs, errors
-
-
-def _slot(sentence: str, fallback: str) -> str:
-    return next((slot for word, slot in ERROR_SLOTS if word in sentence), fallback)
+# the place (slot) beside a control where a refusal of each config field is shown; fields not
+# named have a slot of their own name, or their config's ("data", "model", "train")
+SLOT_OF = {
+    "channels": "cnn", "kernel_size": "cnn", "stride": "cnn", "padding": "cnn", "fc_width": "fc",
+    "init_std": "init", "init_value": "init", "family": "model", "nesterov": "momentum",
+    "batch_size": "batch", "weight_decay": "wd", "step_size": "schedule", "gamma": "schedule",
+    "device": "advanced", "log_every": "advanced", "max_loss": "advanced", "optimizer": "train",
+    "dataset": "data", "train_limit": "data", "test_limit": "data",
+}
+SECTION = {DataConfig: "data", ModelConfig: "model", TrainConfig: "train"}
+RUN_TABLE = {"run": "run", "status": "status", "data": "data", "training": "training", "epochs": "epochs of",
+             "train acc": "train accuracy", "test acc": "test accuracy", "time (s)": "train seconds"}
+ACCURACIES = ("train acc", "test acc", "train accuracy", "test accuracy")
+COMPARE_X_LABELS = {"step": "step", "epoch": "epoch", "images": "images seen", "time": "training time"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,12 +58,13 @@ def apply_configs(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Train
         st.session_state[key] = value
 
 
-def apply_preset(key: str) -> None:
-    """Button callback: the preset's model and training settings; the data choice stays."""
-    preset = PRESETS[key]
-    data_cfg = st.session_state.get("_train_configs", {}).get("data") or DataConfig()
-    apply_configs(data_cfg, preset.model, preset.train)
-    st.session_state["_train_note"] = f"Loaded the preset **{preset.title}**: {preset.description}"
+def on_preset(key: str) -> None:
+    """Button callback: every setting the preset names; a note says which it left alone."""
+    configs = st.session_state.get("_train_configs", {})
+    data_cfg, model_cfg, train_cfg, note = apply_preset(PRESETS[key], configs.get("data") or DataConfig(),
+                                                        configs.get("train") or TrainConfig())
+    apply_configs(data_cfg, model_cfg, train_cfg)
+    st.session_state["_train_note"] = note
 
 
 def init_state() -> None:
@@ -206,7 +99,7 @@ def preset_buttons() -> None:
     st.caption("One-click presets: the seeds' networks")
     row = st.container(horizontal=True, gap="small")
     for key, preset in PRESETS.items():
-        row.button(preset.title, key=f"train_preset_{key}", help=preset.description, on_click=apply_preset,
+        row.button(preset.title, key=f"train_preset_{key}", help=preset.description, on_click=on_preset,
                    args=(key,))
 
 
@@ -219,7 +112,6 @@ def model_controls(slots: dict) -> None:
         st.text_input("Hidden layers (widths, comma-separated)", key="train_hidden", persist_state=KEEP,
                       help="e.g. 256 (seed 000), 100,100 (seed 001 model D); empty = logistic regression 784→10")
         slots["hidden"] = st.empty()
-        depth = len(_safe_ints(st.session_state["train_hidden"]))
     else:
         c1, c2 = st.columns(2)
         c1.text_input("Conv channels", key="train_channels", persist_state=KEEP,
@@ -227,13 +119,13 @@ def model_controls(slots: dict) -> None:
         c2.number_input("FC width", key="train_fc_width", min_value=0, step=1, persist_state=KEEP,
                         help="units of the fully connected layer before the output (seed 003: 625)")
         c1, c2, c3 = st.columns(3)
-        c1.text_input("Kernel", key="train_kernel", persist_state=KEEP,
+        c1.text_input("Kernel", key="train_kernel_size", persist_state=KEEP,
                       help="one size for all layers, or one per layer")
         c2.text_input("Stride", key="train_stride", persist_state=KEEP, help="one for all layers, or one per layer")
         c3.text_input("Padding", key="train_padding", persist_state=KEEP, help="one for all layers, or one per layer")
         slots["cnn"] = st.empty()
         slots["fc"] = st.empty()
-        depth = len(_safe_ints(st.session_state["train_channels"]))
+    depth = layer_count(st.session_state)
 
     c1, c2 = st.columns(2)
     c1.radio("Activation for", [SAME, PER_LAYER], key="train_act_mode", horizontal=True, persist_state=KEEP,
@@ -261,12 +153,6 @@ def model_controls(slots: dict) -> None:
     slots["model"] = st.empty()
 
 
-def _safe_ints(text: str) -> tuple[int, ...]:
-    try:
-        return _ints(text, "", "")
-    except ValueError:
-        return ()
-
 
 def training_controls(slots: dict) -> None:
     st.subheader("Training")
@@ -284,13 +170,15 @@ def training_controls(slots: dict) -> None:
                     disabled=st.session_state["train_optimizer"] != "sgd")
     slots["momentum"] = st.empty()
     c1, c2, c3 = st.columns(3)
-    c1.number_input("Batch size", key="train_batch", min_value=1, step=32, persist_state=KEEP)
+    c1.number_input("Batch size", key="train_batch_size", min_value=1, step=32, persist_state=KEEP)
     c2.number_input("Epochs", key="train_epochs", min_value=0, step=1, persist_state=KEEP)
-    c3.number_input("Seed", key="train_seed", min_value=0, step=1, persist_state=KEEP)
+    c3.number_input("Seed", key="train_seed", min_value=0, step=1, persist_state=KEEP,
+                    help=f"0 to {MAX_SEED:,}: the same seed on the CPU gives the same numbers")
     slots["batch"] = st.empty()
     slots["epochs"] = st.empty()
+    slots["seed"] = st.empty()
     c1, c2 = st.columns(2)
-    c1.number_input("Weight decay", key="train_wd", min_value=0.0, step=1e-4, format="%g", persist_state=KEEP)
+    c1.number_input("Weight decay", key="train_weight_decay", min_value=0.0, step=1e-4, format="%g", persist_state=KEEP)
     c2.selectbox("LR schedule", SCHEDULES, key="train_schedule", persist_state=KEEP)
     slots["wd"] = st.empty()
     if st.session_state["train_schedule"] == "step":
@@ -310,6 +198,7 @@ def training_controls(slots: dict) -> None:
     slots["train"] = st.empty()
 
 
+
 def data_controls(slots: dict) -> None:
     st.subheader("Data")
     st.selectbox("Dataset", DATASETS, key="train_dataset", format_func=DATASET_LABELS.get, persist_state=KEEP)
@@ -322,8 +211,13 @@ def data_controls(slots: dict) -> None:
     slots["data"] = st.empty()
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(map(str, shape))
+
+def show_refusals(errors: dict[str, str], slots: dict) -> None:
+    """Each refusal beside its field's control (the field's slot, else its config's)."""
+    for field, sentence in errors.items():
+        slot = SLOT_OF.get(field, field)
+        place = slots.get(slot) or slots[SECTION[CONFIG_OF[field]]]
+        place.error(sentence[:1].upper() + sentence[1:], icon=":material/block:")
 
 
 def network_summary(configs: dict) -> None:
@@ -334,24 +228,17 @@ def network_summary(configs: dict) -> None:
         st.caption("Fix the model settings to see the network.")
         return
     rows = layer_table(model_cfg)
-    total = sum(r.params for r in rows)
     c1, c2 = st.columns([1, 3], gap="large")
-    c1.metric("Parameters", f"{total:,}")
+    c1.metric("Parameters", f"{sum(r.params for r in rows):,}")
     c1.caption(describe(model_cfg))
     table = pd.DataFrame({"layer": [r.name for r in rows], "type": [r.kind for r in rows],
-                          "output shape": [_shape(r.output_shape) for r in rows],
+                          "output shape": ["×".join(map(str, r.output_shape)) for r in rows],
                           "parameters": [f"{r.params:,}" for r in rows]})
     c2.table(table.set_index("layer"))
 
 
 # ---------------------------------------------------------------------------------------------
 # starting, stopping, the live view
-
-
-def status_text(run: Run) -> str:
-    if run.status == "diverged" and run.history.end is not None:
-        return f"diverged at step {run.history.end.step}"
-    return run.status
 
 
 def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
@@ -368,9 +255,10 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
     data = data.limited(data_cfg.train_limit, data_cfg.test_limit)
     count = st.session_state.get("_train_count", 0) + 1
     st.session_state["_train_count"] = count
-    run = Run(f"run {count} · {describe(model_cfg)}", data_cfg, model_cfg, train_cfg)
+    run = Run(run_name(model_cfg, count), data_cfg, model_cfg, train_cfg)
     add_run(run)
     st.session_state["train_confirm"] = False
+    st.session_state["_train_scroll"] = run.id  # bring its live view into the window
     run.start(data)
 
 
@@ -382,50 +270,11 @@ def shown_run() -> Run | None:
     return next((r for r in reversed(session_runs()) if r.status != "loaded"), None)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "…"
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
-def progress_text(run: Run) -> str:
-    if run.history.start is None:
-        return "starting: building the model and moving the data to the device…" if run.active else run.status
-    p = run.progress()
-    rate = f"{p['samples_per_s']:,.0f} samples/s" if p["samples_per_s"] else "… samples/s"
-    parts = [f"epoch {p['epoch']}/{p['epochs']}", f"step {p['step']:,}/{p['total']:,}"]
-    if run.active:
-        parts.append(f"ETA {_duration(p['eta_s'])}")
-    parts += [rate, p["device"]]
-    return " · ".join(parts)
-
-
 def _toggle_pause(run: Run) -> None:
     if run.status == "paused":
         run.resume()
     else:
         run.pause()
-
-
-def live_snapshot(run: Run, options: dict) -> dict:
-    """What the live view shows of a run (the live component's snapshot); called off the script thread."""
-    p = run.progress()
-    epochs = list(run.history.epochs)
-    caption = ""
-    if epochs:
-        caption = ("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
-                   + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
-    uirevision = f"run-{run.id}"
-    return {
-        "title": run.name,
-        "status": status_text(run),
-        "fraction": min(p["fraction"], 1.0),
-        "progress": progress_text(run),
-        "figures": [figure_json(loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),
-                    figure_json(epoch_spec(run.history, uirevision=uirevision))],
-        "caption": caption,
-    }
 
 
 def run_view(run: Run) -> None:
@@ -441,14 +290,17 @@ def run_view(run: Run) -> None:
             st.button("Resume" if run.status == "paused" else "Pause", key="train_pause", width="content",
                       on_click=_toggle_pause, args=(run,))
     smoothing = st.session_state.get("train_smoothing", 0.6)
-    live_run_view(run, live_snapshot, key=f"train_live_{run.id}", smoothing=smoothing)
-    c1, _ = st.columns(2)
+    live_run_view(run, live_view_content, key=f"train_live_{run.id}",
+                  scroll=st.session_state.get("_train_scroll") == run.id and run.active, smoothing=smoothing)
+    c1, c2 = st.columns(2)
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")
+    c2.caption(TRAIN_ACCURACY_NOTE)
     final = run.final()
     if run.status == "finished":
-        st.success(f"Finished {final['epochs_done']} epochs in {_duration(final['seconds'])}: test accuracy "
-                   f"{final['test_accuracy']:.2%}, train accuracy {final['train_accuracy']:.2%}. This is now the "
+        st.success(f"Finished {final['epochs_done']} epochs in {format_duration(final['seconds'])}: test accuracy "
+                   f"{final['test_accuracy']:.2%}, train accuracy {final['train_accuracy']:.2%} (measured on "
+                   f"each batch while the network was still learning, so it trails early on). This is now the "
                    f"current model the other pages use.")
     elif run.status == "stopped":
         st.info(f"{run.message[:1].upper()}{run.message[1:]}. The model trained so far is kept"
@@ -465,27 +317,21 @@ def run_view(run: Run) -> None:
 # runs: list, manage, compare, upload
 
 
+def two_decimals(table: pd.DataFrame):
+    """The table with accuracies as percentages with two decimals, other decimal numbers with two (blank when missing)."""
+    if not len(table):
+        return table
+    percent = [c for c in ACCURACIES if c in table.columns]
+    decimals = [c for c in table.columns if c not in percent and pd.api.types.is_float_dtype(table[c])]
+    return (table.style.format("{:.2%}", subset=percent, na_rep="")
+            .format("{:.2f}", subset=decimals, na_rep=""))
+
+
 def runs_table(runs: list[Run]) -> pd.DataFrame:
-    rows = []
-    for run in runs:
-        final = run.final()
-        d, t = run.data_cfg, run.train_cfg
-        data = d.dataset + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})"
-                            if d.train_limit or d.test_limit else "")
-        rows.append({
-            "run": run.name, "status": status_text(run), "data": data,
-            "training": f"{t.optimizer} lr {t.lr:g}, batch {t.batch_size}",
-            "epochs": f"{final['epochs_done']}/{t.epochs}" if run.status != "loaded" else "",
-            "train acc": final["train_accuracy"], "test acc": final["test_accuracy"],
-            "time (s)": round(final["seconds"], 2) if run.status != "loaded" else None,
-        })
-    table = pd.DataFrame(rows)
-    if rows:  # a run still training has no accuracy yet: NaN shows as a blank cell, None as "None"
+    table = pd.DataFrame(run_rows(runs, RUN_TABLE))
+    if len(table):  # a run still training has no accuracy yet: NaN shows as a blank cell, None as "None"
         table = table.astype({"train acc": float, "test acc": float, "time (s)": float})
     return table
-
-
-PERCENT = st.column_config.NumberColumn(format="percent")
 
 
 def runs_section() -> None:
@@ -493,8 +339,7 @@ def runs_section() -> None:
     if not runs:
         st.caption("No runs yet: press Start, or load a model file in the next tab.")
         return
-    st.dataframe(runs_table(runs), hide_index=True, width="stretch", key="train_runs_table",
-                 column_config={"train acc": PERCENT, "test acc": PERCENT})
+    st.dataframe(two_decimals(runs_table(runs)), hide_index=True, width="stretch", key="train_runs_table")
     by_id = {r.id: r for r in runs}
     if st.session_state.get("train_pick") not in by_id or st.session_state.get("_train_pick_n") != len(runs):
         st.session_state["train_pick"] = runs[-1].id  # a new run (or a deleted one): show the newest
@@ -508,8 +353,8 @@ def runs_section() -> None:
     c2.text_input("Name", key="train_rename")
     b1, b2, b3, b4 = st.columns(4)
     b1.button("Rename", key="train_rename_btn", on_click=_rename, args=(run,), width="stretch")
-    b2.button("Delete", key="train_delete", on_click=_delete, args=(run,), width="stretch",
-              help="forget this run (a training run is stopped first)")
+    b2.button("Delete", key="train_delete", on_click=_ask_delete, args=(run,), width="stretch",
+              help="forget this run (a training run is stopped first); asks first")
     b3.download_button("Model (.pt)", data=lambda: model_file(run), file_name=f"{_file_stem(run)}.pt",
                        mime="application/octet-stream", key="train_dl_model", on_click="ignore", width="stretch",
                        disabled=not run.usable,
@@ -518,6 +363,17 @@ def runs_section() -> None:
     b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=f"{_file_stem(run)}.csv",
                        mime="text/csv", key="train_dl_csv", on_click="ignore", width="stretch",
                        disabled=not run.history.steps)
+    refused = st.session_state.pop("_train_rename_refused", None)
+    if refused:
+        st.error(refused, icon=":material/block:")
+    if st.session_state.get("_train_delete_for") == run.id:
+        st.warning(f"Delete {run.name}? Its curves and model are forgotten" +
+                   (", and it stops training." if run.active else "."), icon=":material/delete:")
+        d1, d2, _ = st.columns([1, 1, 2])
+        d1.button("Yes, delete", key="train_delete_confirm", on_click=_delete, args=(run,), type="primary",
+                  width="stretch")
+        d2.button("Cancel", key="train_delete_cancel", on_click=st.session_state.pop, args=("_train_delete_for",),
+                  width="stretch")
     if run.message:
         st.caption(f"{run.name}: {run.message}")
 
@@ -533,14 +389,23 @@ def model_file(run: Run) -> bytes:
         "dataset": run.data_cfg.dataset})
 
 
+
 def _rename(run: Run) -> None:
     name = st.session_state.get("train_rename", "").strip()
     if name:
         run.name = name
+    else:
+        st.session_state["_train_rename_refused"] = (f"A run needs a name: the name is empty, so {run.name} keeps "
+                                                     f"its name. Type one, then press Rename.")
+
+
+def _ask_delete(run: Run) -> None:
+    st.session_state["_train_delete_for"] = run.id
 
 
 def _delete(run: Run) -> None:
     remove_run(run)
+    st.session_state.pop("_train_delete_for", None)
     st.session_state.pop("train_pick", None)
 
 
@@ -552,16 +417,20 @@ def compare_section() -> None:
     by_id = {r.id: r for r in runs}
     chosen = [i for i in st.session_state.get("train_compare", []) if i in by_id]
     st.session_state["train_compare"] = chosen or [r.id for r in runs[-2:]]
-    st.multiselect("Runs to compare", list(by_id), key="train_compare", format_func=lambda i: by_id[i].name)
+    c1, c2 = st.columns([3, 2])
+    c1.multiselect("Runs to compare", list(by_id), key="train_compare", format_func=lambda i: by_id[i].name)
+    c2.radio("x axis", list(COMPARE_X), key="train_compare_x", horizontal=True, format_func=COMPARE_X_LABELS.get,
+             help="step: runs with other batch sizes take other numbers of steps; epoch, images seen and "
+                  "training time (pauses and evaluations left out) line them up")
     picked = [by_id[i] for i in st.session_state["train_compare"]]
     if not picked:
         return
     smoothing = st.session_state.get("train_smoothing", 0.6)
-    st.plotly_chart(compare_figure([(r.name, r.history) for r in picked], smoothing, uirevision="compare"),
+    st.plotly_chart(compare_figure([(r.name, r.history) for r in picked], smoothing, uirevision="compare",
+                                   x=st.session_state.get("train_compare_x", "step")),
                     key="train_compare_chart", config={"displaylogo": False})
-    table = pd.DataFrame(compare_table(picked))
-    st.dataframe(table, hide_index=True, width="stretch", key="train_compare_table",
-                 column_config={"train accuracy": PERCENT, "test accuracy": PERCENT})
+    st.dataframe(two_decimals(pd.DataFrame(compare_table(picked))), hide_index=True, width="stretch",
+                 key="train_compare_table")
     st.caption("Columns between the run's name and its status are the settings in which the chosen runs differ.")
 
 
@@ -605,12 +474,12 @@ def upload_section() -> None:
         (st.success if message[0] == "success" else st.error)(message[1])
 
 
+
 # ---------------------------------------------------------------------------------------------
 # the page
 
 
 ensure_navigation()
-freeze_long_lived_objects()  # keeps a full garbage collection from stalling training
 st.title("Train")
 st.caption("Build a network, train it on MNIST live, and keep and compare your runs. "
            "The settings are in the address bar: copy it to share this configuration.")
@@ -629,23 +498,17 @@ with middle:
     training_controls(slots)
     data_controls(slots)
 
-configs, errors = configs_from_state(st.session_state)
-
+configs, errors = configs_from_widgets(st.session_state)
 data = None
 if "data" in configs:
     try:
         data = cached_mnist(configs["data"].dataset)
     except DataError as err:
-        errors["data"] = f"The {configs['data'].dataset} data could not be loaded. {err}"
-if data is not None and "train" in configs and "batch" not in errors:
+        errors["dataset"] = f"The {configs['data'].dataset} data could not be loaded. {err}"
+if data is not None and "model" in configs and "train" in configs:
     n_train = len(data.limited(configs["data"].train_limit, None).train_images)
-    if configs["train"].batch_size > n_train:
-        errors["batch"] = (f"batch size {configs['train'].batch_size:,} is larger than the training set "
-                           f"({n_train:,} images); choose at most {n_train:,}.")
-        del configs["train"]
-for slot, sentence in errors.items():
-    section = "model" if slot in MODEL_SLOTS else "data" if slot == "data" else "train"
-    (slots.get(slot) or slots[section]).error(sentence[:1].upper() + sentence[1:], icon=":material/block:")
+    errors.update(start_refusals(configs["model"], configs["train"], n_train))
+show_refusals(errors, slots)
 with middle:
     if data is not None and data.notice:
         st.info(data.notice)

@@ -47,3 +47,20 @@ def test_bench_compares_seed_loop_and_engine(capsys, mnist_dir):
     assert report["seed_epoch_seconds"][0] > 0 and report["engine_epoch_seconds"][0] > 0
     assert report["speedup"] == pytest.approx(report["seed_epoch_seconds"][0] / report["engine_epoch_seconds"][0])
     assert abs(report["seed_test_accuracy"] - report["engine_test_accuracy"]) < 0.02
+
+
+def test_a_network_too_large_for_the_memory_is_refused_before_it_is_built(capsys, monkeypatch):
+    import nnplay.models
+
+    monkeypatch.setattr(nnplay.models, "available_memory", lambda device: (2 * 10**9, "available RAM"))
+    import nnplay.engine
+
+    monkeypatch.setattr(nnplay.engine, "build_model", lambda cfg: pytest.fail("the model was built"))
+    code, summary, err = run_cli(capsys, "train", "--hidden", "8192,8192,8192,8192", "--quiet")
+    assert code == 2 and summary is None
+    assert "needs about 3.4 GB" in err and "more than the 2.0 GB of available RAM" in err
+
+
+def test_a_seed_out_of_range_is_a_sentence(capsys):
+    code, summary, err = run_cli(capsys, "train", "--seed", "99999999999999999999999", "--quiet")
+    assert code == 2 and summary is None and "the seed must be a whole number from 0 to 4,294,967,295" in err

@@ -16,8 +16,8 @@ import pytest
 
 from nnplay.config import ModelConfig, TrainConfig
 from nnplay.engine import EpochMetrics, History, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.figures.train import (MAX_RAW_POINTS, _nice_ceiling, compare_figure, epoch_figure, epoch_spec, figure_json,
-                                  loss_figure, loss_spec, smooth)
+from nnplay.figures.train import (MAX_RAW_POINTS, _nice_ceiling, compare_figure, epoch_figure, epoch_spec, epoch_ticks,
+                                  figure_json, loss_figure, loss_spec, smooth)
 
 
 def history(n_steps: int = 20, n_epochs: int = 2, diverged_at: int | None = None) -> History:
@@ -169,3 +169,34 @@ def test_figure_json_is_the_figure_without_a_template():
     assert [t["name"] for t in spec["data"]] == [t.name for t in fig.data]
     assert spec["data"][1]["y"] == pytest.approx(list(fig.data[1].y))
     assert json.loads(figure_json(epoch_spec(h)))["data"][3]["y"] == pytest.approx([0.8, 0.81])
+
+
+@pytest.mark.parametrize("x, step_x_at_end, epoch_x", [
+    ("step", 20, [1, 2]),
+    ("epoch", 2.0, [1, 2]),
+    ("images", 1000 * 2, [1000, 2000]),   # 1,000 training images per epoch
+    ("time", 2.0, [1.0, 2.0]),            # each epoch took 1.0 s of training
+])
+def test_compare_figure_x_axes_line_runs_up(x, step_x_at_end, epoch_x):
+    h = history(20, 2)
+    loss, acc = compare_figure([("a", h)], smoothing=0.0, x=x).data
+    assert loss.x[-1] == pytest.approx(step_x_at_end) and list(acc.x) == pytest.approx(epoch_x)
+    assert list(loss.y) == [s.loss for s in h.steps]
+
+
+def test_compare_figure_by_images_puts_two_batch_sizes_on_one_scale():
+    small, large = history(40, 2), history(20, 2)  # twice the steps for the same images
+    fig = compare_figure([("small", small), ("large", large)], x="images")
+    assert fig.data[0].x[-1] == fig.data[2].x[-1] == pytest.approx(2000)
+    with pytest.raises(ValueError, match="x must be one of"):
+        compare_figure([("small", small)], x="wall")
+
+
+def test_compare_legend_sits_below_the_toolbar_and_epoch_ticks_stay_readable():
+    fig = compare_figure([("a", history(40, 2)), ("b", history(40, 2))])
+    assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"  # under the panels, not under the toolbar
+    for epochs, dtick in ((3, 1), (10, 1), (15, 2), (20, 2), (40, 5), (150, 20)):
+        ticks = epoch_ticks(epochs)
+        assert ticks["dtick"] == dtick and ticks["tickangle"] == 0 and epochs / dtick <= 10
+    spec = epoch_spec(history(40, 16))
+    assert spec["layout"]["xaxis"]["dtick"] == 2 and spec["layout"]["xaxis"]["tickangle"] == 0

@@ -3,7 +3,8 @@
 What lives here: LiveFeed with a stand-in run and render: the first file exists once started, each
 change gets a new version (an unchanged snapshot is not rewritten), options reach the render and
 republish at once, the last file says ``active: false``, a failing render is reported in the file
-rather than ending the feed, numpy values become plain JSON, and remove deletes the file.
+rather than ending the feed, numpy values become plain JSON, remove deletes the file, and a file goes
+once its view is gone (a while after the run ended, or with its feed).
 What does not live here: the Train page's render and the browser side (test_page_train.py and
 tests/browser/test_train_browser.py).
 """
@@ -106,3 +107,26 @@ def test_a_failing_render_is_reported_in_the_file(tmp_path):
     snap = read(feed)
     assert snap["error"] == "ValueError: no figure today"
     assert snap["title"] == "run 7" and snap["active"] is True
+
+
+def test_a_finished_runs_file_is_removed_once_its_view_has_read_it(tmp_path):
+    run = FakeRun()
+    feed = LiveFeed(run, tmp_path, render, period=0.05, linger=0.2).start()
+    run.status = "finished"
+    feed.thread.join(5)
+    assert read(feed)["active"] is False  # the last file is there for the view's last fetch…
+    wait_for(lambda: not feed.path.exists(), timeout=5)  # …and then goes
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_feed_dropped_with_its_session_takes_its_file_along(tmp_path):
+    import gc
+
+    run = FakeRun(status="stopped")
+    feed = LiveFeed(run, tmp_path, render, period=60)
+    feed.publish()
+    path = feed.path
+    assert path.exists()
+    del feed
+    gc.collect()
+    assert not path.exists()

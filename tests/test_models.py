@@ -1,10 +1,10 @@
-"""Model building: seed shapes and parameter counts, activations, inits, CNN shape checks."""
+"""Model building: seed shapes and parameter counts, activations, inits, CNN shape checks, the memory estimate."""
 
 import pytest
 import torch
 from torch import nn
 
-from nnplay.config import PRESETS, ModelConfig
+from nnplay.config import PRESETS, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model
 from nnplay.models import build_model, count_parameters, layer_table, parameter_listing
 
@@ -91,3 +91,51 @@ def test_cnn_that_leaves_no_pixels_names_the_layer():
         build_model(ModelConfig(family="cnn", kernel_size=10))
     # the studied setting on the first layer only is fine
     assert layer_table(ModelConfig(family="cnn", stride=(5, 1, 1)))[-1].output_shape == (10,)
+
+
+@pytest.mark.parametrize("model_cfg, train_cfg", [
+    (ModelConfig(hidden=(64, 32)), TrainConfig(optimizer="adam", batch_size=16)),
+    (ModelConfig(hidden=(48,), dropout=0.2), TrainConfig(optimizer="sgd", momentum=0.9, batch_size=8)),
+    (ModelConfig(family="cnn", channels=(4, 8), fc_width=16, dropout=0.5), TrainConfig(optimizer="rmsprop", batch_size=4)),
+    (ModelConfig(hidden=()), TrainConfig(optimizer="sgd", batch_size=32)),
+])
+def test_memory_estimate_matches_a_real_model(model_cfg, train_cfg):
+    import torch.nn.functional as F
+
+    from nnplay.engine import make_optimizer
+    from nnplay.models import estimate_memory
+
+    estimate = estimate_memory(model_cfg, train_cfg)
+    model = build_model(model_cfg)
+    outputs = []  # every layer's output but flatten's (a view), as autograd keeps them
+    for module in model:
+        if not isinstance(module, nn.Flatten):
+            module.register_forward_hook(lambda m, i, out: outputs.append(out.numel() * out.element_size()))
+    x = torch.randn(train_cfg.batch_size, 1, 28, 28)
+    opt = make_optimizer(model.parameters(), train_cfg)
+    F.cross_entropy(model(x), torch.zeros(train_cfg.batch_size, dtype=torch.long)).backward()
+    opt.step()
+    assert estimate.weights == sum(p.numel() * p.element_size() for p in model.parameters())
+    assert estimate.gradients == sum(p.grad.numel() * p.grad.element_size() for p in model.parameters())
+    state = sum(t.numel() * t.element_size() for s in opt.state.values() for t in s.values()
+                if torch.is_tensor(t) and t.dim() > 0)  # Adam's step counters are scalars
+    assert estimate.optimizer == state
+    assert estimate.activations == x.numel() * x.element_size() + sum(outputs)
+    assert estimate.total == estimate.weights + estimate.gradients + estimate.optimizer + estimate.activations
+
+
+def test_a_network_too_large_for_the_memory_is_refused_with_the_estimate_and_the_limit():
+    from nnplay.models import memory_refusal
+
+    huge = ModelConfig(hidden=(8192,) * 64)  # 4.3 billion parameters
+    sentence = memory_refusal(huge, TrainConfig(), limit=(16 * 10**9, "available RAM"))
+    assert "needs about 68.8 GB" in sentence and "16.0 GB of available RAM" in sentence
+    assert memory_refusal(ModelConfig(), TrainConfig(), limit=(16 * 10**9, "available RAM")) is None
+    assert memory_refusal(ModelConfig(), TrainConfig()) is None  # the seed MLP fits this machine
+
+
+def test_available_memory_reads_the_machine():
+    from nnplay.models import available_memory
+
+    free, what = available_memory("cpu")
+    assert what == "available RAM" and (free is None or free > 10**7)

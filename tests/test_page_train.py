@@ -5,7 +5,10 @@ build the configs they show (and the link), presets, invalid settings disable St
 sentence, the link reproduces a configuration and a bad link falls back with a note, a one-epoch
 run on a small subset finishes and is listed, Stop ends a run and keeps its model, a diverging
 learning rate is reported as such, one run at a time, and uploads: bad files are refused with
-a sentence and change nothing, a good one becomes a run. Trainings use a few thousand images
+a sentence and change nothing, a good one becomes a run; presets set every field they name, a seed
+out of range and a network too large for the memory are refused beside their controls, an empty
+rename says why, delete asks first, run names carry their start time, accuracies show two decimals
+and the live view's file goes once its view is gone. Trainings use a few thousand images
 and one epoch. What does not live here: the figures and the URL codec (their own tests), the
 real browser (tests/browser).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -68,7 +72,7 @@ def runs_table(app: AppTest):
 def start_long_run(app: AppTest) -> AppTest:
     """Start a run long enough (50 epochs of 5,000 images, batch 8) to act on while it trains."""
     quick(app, train=5000, epochs=50)
-    app.number_input(key="train_batch").set_value(8).run()
+    app.number_input(key="train_batch_size").set_value(8).run()
     return app.button(key="train_start").click().run()
 
 
@@ -119,9 +123,9 @@ def test_controls_build_the_config_and_the_link(at):
     at.select_slider(key="train_lr").set_value(0.05)
     at.slider(key="train_momentum").set_value(0.9)
     at.checkbox(key="train_nesterov").set_value(True)
-    at.number_input(key="train_batch").set_value(100)
+    at.number_input(key="train_batch_size").set_value(100)
     at.number_input(key="train_epochs").set_value(3)
-    at.number_input(key="train_wd").set_value(0.0005)
+    at.number_input(key="train_weight_decay").set_value(0.0005)
     at.number_input(key="train_seed").set_value(7)
     at.selectbox(key="train_schedule").set_value("step").run()
     at.number_input(key="train_step_size").set_value(2)
@@ -143,14 +147,14 @@ def test_controls_build_the_config_and_the_link(at):
 def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
     at.radio(key="train_family").set_value("cnn").run()
     at.text_input(key="train_channels").set_value("16,32")
-    at.text_input(key="train_kernel").set_value("5")
+    at.text_input(key="train_kernel_size").set_value("5")
     at.text_input(key="train_padding").set_value("2")
     at.number_input(key="train_fc_width").set_value(128)
     at.run()
     assert not errors(at)
     assert configs(at)["model"] == ModelConfig(family="cnn", channels=(16, 32), kernel_size=5, padding=2,
                                                fc_width=128)
-    at.text_input(key="train_kernel").set_value("9").run()
+    at.text_input(key="train_kernel_size").set_value("9").run()
     at.text_input(key="train_stride").set_value("3").run()
     assert any("leaves no pixels" in e for e in errors(at))
     assert at.button(key="train_start").disabled
@@ -161,7 +165,7 @@ def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
     ("train_hidden", "256,0", "width 0"),
     ("train_hidden", "256,x", "whole numbers"),
     ("train_epochs", 0, "at least 1 epoch"),
-    ("train_batch", 60001, "larger than the training set"),
+    ("train_batch_size", 60001, "larger than the training set"),
 ])
 def test_invalid_settings_say_why_and_disable_start(at, key, value, words):
     widget = at.text_input(key=key) if key == "train_hidden" else at.number_input(key=key)
@@ -170,14 +174,14 @@ def test_invalid_settings_say_why_and_disable_start(at, key, value, words):
     assert any(words in e for e in errors(at)), errors(at)
     assert at.button(key="train_start").disabled
     # fixing it enables Start again
-    widget.set_value({"train_hidden": "256", "train_epochs": 1, "train_batch": 256}[key]).run()
+    widget.set_value({"train_hidden": "256", "train_epochs": 1, "train_batch_size": 256}[key]).run()
     assert not errors(at)
     assert not at.button(key="train_start").disabled
 
 
 def test_batch_larger_than_the_quick_subset_is_refused(at):
     quick(at, train=500)
-    at.number_input(key="train_batch").set_value(512).run()
+    at.number_input(key="train_batch_size").set_value(512).run()
     assert any("larger than the training set (500 images)" in e for e in errors(at))
     assert at.button(key="train_start").disabled
 
@@ -218,7 +222,9 @@ def test_a_bad_link_falls_back_with_a_note():
     notes = " ".join(w.value for w in app.warning)
     assert "hidden='lots'" in notes and "lr='fast'" in notes and "refused" in notes
     c = configs(app)
-    assert c["model"] == ModelConfig() and c["train"] == TrainConfig()
+    # only the bad fields fall back: nesterov (it needs momentum), not the optimizer the link chose
+    assert c["model"] == ModelConfig() and c["train"] == TrainConfig(optimizer="sgd")
+    assert "refused for nesterov" in notes
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -226,7 +232,7 @@ def test_a_bad_link_falls_back_with_a_note():
 
 def test_a_one_epoch_run_finishes_and_is_listed(at):
     quick(at)
-    at.number_input(key="train_batch").set_value(64).run()  # 32 steps: enough to learn something real
+    at.number_input(key="train_batch_size").set_value(64).run()  # 32 steps: enough to learn something real
     at.button(key="train_start").click().run()
     assert not at.exception
     assert len(runs(at)) == 1
@@ -391,7 +397,7 @@ def test_pause_and_resume(at):
 
 def _two_runs(app: AppTest) -> list:
     quick(app, train=1000, test=200)
-    app.number_input(key="train_batch").set_value(100).run()
+    app.number_input(key="train_batch_size").set_value(100).run()
     app.button(key="train_start").click().run()
     poll(app, lambda a: not runs(a)[-1].active)
     app.number_input(key="train_seed").set_value(1).run()
@@ -424,6 +430,9 @@ def test_compare_rename_delete_and_metrics(at):
     assert first.name == "baseline"
     assert "baseline" in list(runs_table(at)["run"])
     at.button(key="train_delete").click().run()
+    assert runs(at) == [first, second]  # delete asks first
+    assert any(f"Delete {first.name}?" in w.value for w in at.warning)
+    at.button(key="train_delete_confirm").click().run()
     assert not at.exception
     assert runs(at) == [second]
     assert list(runs_table(at)["run"]) == [second.name]
@@ -436,3 +445,87 @@ def test_an_oversized_upload_is_refused(at, monkeypatch):
     _upload(at, "big.pt", _good_checkpoint())
     assert any("big.pt was not loaded" in e and "nnplay models are at most" in e for e in errors(at)), errors(at)
     assert runs(at) == []
+
+
+# -- rough edges -----------------------------------------------------------------------------------
+
+
+def test_a_preset_sets_every_field_it_names_and_says_which_it_left(at):
+    quick(at, train=5000)
+    at.number_input(key="train_seed").set_value(7).run()
+    at.button(key="train_preset_model-a").click().run()
+    c = configs(at)
+    assert c["data"] == DataConfig()  # the quick subset is gone: the seeds train on all of it
+    assert at.toggle(key="train_quick").value is False
+    assert c["model"] == PRESETS["model-a"].model
+    assert c["train"] == TrainConfig(**{**vars(PRESETS["model-a"].train), "seed": 7})  # the seed stays
+    note = " ".join(i.value for i in at.info)
+    assert "left these as they were: dataset mnist, seed 7, device auto" in note
+
+
+def test_a_seed_out_of_range_is_refused_beside_its_control(at):
+    at.number_input(key="train_seed").set_value(2**40).run()
+    assert not at.exception
+    assert any("seed must be a whole number from 0 to 4,294,967,295" in e for e in errors(at))
+    assert at.button(key="train_start").disabled and "train" not in configs(at)
+
+
+def test_a_network_too_large_for_the_memory_disables_start(at, monkeypatch):
+    import nnplay.models
+
+    monkeypatch.setattr(nnplay.models, "available_memory", lambda device: (2 * 10**9, "available RAM"))
+    at.text_input(key="train_hidden").set_value("8192,8192,8192,8192").run()
+    assert not at.exception
+    (sentence,) = [e for e in errors(at) if "needs about" in e]
+    assert "3.4 GB" in sentence and "more than the 2.0 GB of available RAM" in sentence
+    assert at.button(key="train_start").disabled
+    assert "model" in configs(at)  # the settings are valid: the network is shown, it just does not fit
+    at.text_input(key="train_hidden").set_value("256").run()
+    assert not errors(at) and not at.button(key="train_start").disabled
+
+
+def test_an_empty_rename_says_why_and_delete_can_be_cancelled(at):
+    _upload(at, "tiny.pt", _good_checkpoint())
+    (run,) = runs(at)
+    name = run.name
+    at.text_input(key="train_rename").set_value("   ").run()
+    at.button(key="train_rename_btn").click().run()
+    assert run.name == name
+    assert any("A run needs a name" in e for e in errors(at))
+    at.button(key="train_delete").click().run()
+    at.button(key="train_delete_cancel").click().run()
+    assert runs(at) == [run] and not any("Delete" in w.value for w in at.warning)
+
+
+def _display_values(app: AppTest, column: str) -> list[str]:
+    """What the runs table shows in a column (the Styler's display values), as text."""
+    import pyarrow as pa
+
+    frame = next(df for df in app.dataframe if column in df.value.columns)
+    return list(pa.ipc.open_stream(frame.proto.arrow_data.styler.display_values).read_pandas()[column])
+
+
+def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
+    import nnplay.ui.feed
+
+    monkeypatch.setattr(nnplay.ui.feed, "LINGER_S", 0.2)
+    quick(at, train=1000, test=200)
+    at.number_input(key="train_batch_size").set_value(100).run()
+    at.button(key="train_start").click().run()
+    (run,) = runs(at)
+    assert re.fullmatch(r"run 1 · \d\d:\d\d:\d\d · MLP 784-256-10 relu", run.name)  # told apart by time
+    view = live_views(at)[0]
+    assert view.get("scroll") is True  # brought into the window as it starts
+    poll(at, lambda a: not run.active)
+    assert "scroll" not in live_views(at)[0]
+    # the table: every accuracy with two decimals; the sentence says why train trails test
+    shown = _display_values(at, "test acc") + _display_values(at, "train acc")
+    assert all(re.fullmatch(r"\d{1,3}\.\d\d%", v) for v in shown), shown
+    assert re.fullmatch(r"\d+\.\d\d", _display_values(at, "time (s)")[0])  # seconds too: 3.58, not 3.580000
+    assert any("measured on each batch while the network was still learning" in s.value for s in at.success)
+    # the live view's file is deleted once its view has read it (here after 0.2 s)
+    feed = at.session_state[FEEDS_KEY][run.id]
+    deadline = time.time() + 10
+    while feed.path.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not feed.path.exists()

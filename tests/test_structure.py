@@ -41,3 +41,13 @@ def readme_test_command() -> str:
 def test_ci_runs_the_readme_test_command_verbatim():
     command = readme_test_command()
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_long_lived_objects_are_frozen_once_per_process_by_app_py():
+    def calls(path: Path) -> bool:
+        tree = ast.parse(path.read_text())
+        return any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "freeze_long_lived_objects"
+                   for n in ast.walk(tree))
+
+    assert calls(ROOT / "app.py")  # whichever page a session opens first, app.py runs before it
+    assert not [p.name for p in (ROOT / "pages").glob("*.py") if calls(p)]

@@ -5,9 +5,12 @@ read through ``fig.data``:
 - ``smooth``: TensorBoard's smoothing (an exponential moving average, debiased at the start);
 - ``loss_figure``: the loss of every step, raw (faint) and smoothed, with a mark where a run diverged;
 - ``epoch_figure``: train/test loss and accuracy per epoch, side by side;
-- ``compare_figure``: several runs overlaid (smoothed step loss, test accuracy per epoch);
+- ``compare_figure``: several runs overlaid (smoothed loss, test accuracy) against step, epoch,
+  images seen or training time (``COMPARE_X``);
 - ``loss_spec``, ``epoch_spec`` and ``figure_json``: the same two figures as plain dicts and as JSON,
-  for the live view, which redraws them twice a second while a run trains.
+  for the live view, which redraws them twice a second while a run trains;
+- ``live_view_content``: everything a run's live view shows (title, status, progress, both
+  figures, caption); ``ui.LiveFeed`` calls it on its own thread, so it is library code.
 Each takes a ``uirevision``: the page passes one constant per run, so Plotly keeps the user's
 zoom while the live view redraws the figure. While a run trains, the loss chart's axes have set
 ranges, so the live view can move only the curves.
@@ -24,6 +27,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from ..engine import History
+from ..runs import Run, progress_text, status_text
 
 RAW = "#a5b4fc"
 SMOOTHED = "#4c6ef5"
@@ -189,7 +193,7 @@ def epoch_spec(history: History, uirevision: str | int | None = None) -> dict:
                                 mode="lines+markers", legendgroup=split, xaxis=xaxis, yaxis=yaxis,
                                 hovertemplate=f"%{{y:{fmt}}}"))
             traces[-1]["line"]["dash"] = "solid" if split == "test" else "dot"
-    x = {"title": {"text": "epoch"}, **({"dtick": 1} if len(xs) <= 20 else {})}
+    x = {"title": {"text": "epoch"}, **epoch_ticks(len(xs))}
     layout = _panels(xaxis=x, xaxis2=x, yaxis={"title": {"text": "loss"}},
                      yaxis2={"title": {"text": "accuracy"}, "tickformat": ".1%"})
     if not epochs:  # before the first epoch ends: sensible empty axes rather than Plotly's 0…4
@@ -202,26 +206,99 @@ def epoch_spec(history: History, uirevision: str | int | None = None) -> dict:
     return _spec(traces, layout, "Per epoch", uirevision)
 
 
-def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
-                   uirevision: str | int | None = None, title: str = "Compare runs") -> go.Figure:
-    """Chosen runs overlaid: smoothed loss per step (left), test accuracy per epoch (right).
+def epoch_ticks(epochs: int) -> dict:
+    """Axis settings for an epoch axis: whole epochs, at most about 10 labels, never rotated."""
+    step = next(m for m in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if epochs / m <= 10)
+    return {"tick0": step if step > 1 else 1, "dtick": step, "tickangle": 0}
 
-    ``runs`` is a list of (label, history); each run keeps one colour in both panels.
+
+# compare_figure's x axes: key → (label of the loss panel's axis, label of the accuracy panel's axis)
+COMPARE_X = {
+    "step": ("step", "epoch"),
+    "epoch": ("epoch", "epoch"),
+    "images": ("images seen", "images seen"),
+    "time": ("training time (s)", "training time (s)"),
+}
+
+
+def _compare_x(history: History, steps: list, epochs: list, x: str) -> tuple[list[float], list[float]]:
+    """x of each step and of each epoch's end for ``compare_figure``.
+
+    Images seen and epochs within an epoch are counted at the mean batch size (exact at each
+    epoch's end); training time is interpolated within each epoch from its measured seconds
+    (pauses and evaluations left out), and steps past the last finished epoch are left out.
     """
+    start = history.start
+    per_epoch = start.steps_per_epoch if start else 1
+    images_per_step = start.train_size / per_epoch if start else 0
+    if x == "step":
+        return [s.step for s in steps], [e.epoch for e in epochs]
+    if x == "epoch":
+        return [s.step / per_epoch for s in steps], [e.epoch for e in epochs]
+    if x == "images":
+        return [s.step * images_per_step for s in steps], [e.epoch * per_epoch * images_per_step for e in epochs]
+    ends = np.cumsum([0.0] + [e.seconds for e in epochs])
+    step_x = [ends[s.epoch - 1] + (s.step - (s.epoch - 1) * per_epoch) / per_epoch * epochs[s.epoch - 1].seconds
+              for s in steps if s.epoch <= len(epochs)]
+    return step_x, list(ends[1:])
+
+
+def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
+                   uirevision: str | int | None = None, title: str = "Compare runs", x: str = "step") -> go.Figure:
+    """Chosen runs overlaid: smoothed loss (left) and test accuracy after each epoch (right).
+
+    ``runs`` is a list of (label, history); each run keeps one colour in both panels. ``x`` is a key
+    of ``COMPARE_X``: "step" (the loss by step, the accuracy by epoch), "epoch", "images" (images
+    seen) or "time" (training time), so runs with different batch sizes line up.
+    """
+    if x not in COMPARE_X:
+        raise ValueError(f"x must be one of {', '.join(COMPARE_X)}; got {x!r}.")
     traces = []
     for i, (label, history) in enumerate(runs):
         color = PALETTE[i % len(PALETTE)]
         steps = list(history.steps)
-        xs, ys = _thin([s.step for s in steps], smooth([s.loss for s in steps], smoothing), MAX_RAW_POINTS)
-        traces.append(_line(xs, ys, label, color, legendgroup=label, hovertemplate="%{y:.4f}"))
         epochs = list(history.epochs)
-        traces.append(_line([e.epoch for e in epochs], [e.test_accuracy for e in epochs], label, color,
+        step_x, epoch_x = _compare_x(history, steps, epochs, x)
+        ys = smooth([s.loss for s in steps], smoothing)[:len(step_x)]
+        xs, ys = _thin(step_x, ys, MAX_RAW_POINTS)
+        traces.append(_line(xs, ys, label, color, legendgroup=label, hovertemplate="%{y:.4f}"))
+        traces.append(_line(epoch_x, [e.test_accuracy for e in epochs], label, color,
                             mode="lines+markers", legendgroup=label, showlegend=False, xaxis="x2", yaxis="y2",
                             hovertemplate="%{y:.2%}"))
     most = max((len(h.epochs) for _, h in runs), default=0)
-    layout = _panels(xaxis={"title": {"text": "step"}},
-                     xaxis2={"title": {"text": "epoch"}, **({"dtick": 1} if most <= 20 else {})},
+    left, right = COMPARE_X[x]
+    layout = _panels(xaxis={"title": {"text": left}, **(epoch_ticks(most) if x == "epoch" else {})},
+                     xaxis2={"title": {"text": right}, **(epoch_ticks(most) if right == "epoch" else {})},
                      yaxis={"title": {"text": f"loss (smoothed {smoothing:g})" if smoothing else "loss"}},
                      yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
-    layout["height"] = HEIGHT + 40
+    # the legend goes under the panels: at the top right, Plotly's toolbar covers it
+    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}
+    layout["height"] = HEIGHT + 40 + 22 * math.ceil(len(runs) / 3)
+    layout["margin"] = {"l": 60, "r": 10, "t": 40, "b": 60 + 22 * math.ceil(len(runs) / 3)}
     return _figure(_spec(traces, layout, title, uirevision))
+
+
+def live_view_content(run: Run, options: dict) -> dict:
+    """What a run's live view shows: title, status, progress (fraction and text), both figures as JSON,
+    and a caption with the epochs' times.
+
+    ``ui.live_run_view`` draws it once for a finished run; ``ui.LiveFeed`` calls it on its own thread
+    twice a second while the run trains. ``options``: ``smoothing`` (0.6 when absent).
+    """
+    p = run.progress()
+    epochs = list(run.history.epochs)
+    caption = ""
+    if epochs:
+        caption = ("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
+                   + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
+    uirevision = f"run-{run.id}"
+    return {
+        "title": run.name,
+        "status": status_text(run),
+        "fraction": min(p["fraction"], 1.0),
+        "progress": progress_text(run),
+        "figures": [figure_json(loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),
+                    figure_json(epoch_spec(run.history, uirevision=uirevision))],
+        "caption": caption,
+    }
+

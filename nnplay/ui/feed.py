@@ -3,14 +3,18 @@
 Why: every Streamlit rerun, a fragment's too, makes the browser re-render the whole page; twice a
 second on a small machine that CPU comes out of the training beside it (measured on the Train page
 with 2 cores: an empty 0.4 s fragment alone made an epoch 1.29× the command line's).
-``LiveFeed`` instead writes a snapshot of one run, whatever ``render(run, options)`` returns plus
-``version`` and ``active``, to ``<directory>/<token>.json`` every ``period`` seconds while the run is
-active and once more after it ends. The app serves that folder as static files, and the page's live
-component fetches the file and draws it in place. The token is random (128 bits), so a session
-cannot guess another's file. A snapshot that did not change is not rewritten.
+``LiveFeed`` instead writes the snapshot of one run (the JSON document a live view draws: whatever
+``render(run, options)`` returns, its *content*, plus ``version`` and ``active``) to
+``<directory>/<token>.json`` every ``period`` seconds while the run is active and once more after it
+ends. The app serves that folder as static files, and the page's live component fetches the file and
+draws it in place. The token is random (128 bits), so a session cannot guess another's file. A
+snapshot that did not change is not rewritten. The file goes when its view is gone: ``linger``
+seconds after the last one was written (the view polls twice a second, so it has read it by then;
+a page drawn later draws a finished run from ``render_content``, not from the file), when the feed
+is dropped (``remove``), or when the feed object is collected with its session.
 
-What does not live here: what a snapshot holds (the page's ``render``), serving the folder and the
-component (``ui``). No streamlit.
+What does not live here: what the content holds (``figures.train.live_view_content``), serving the
+folder and the component (``ui.live``). No streamlit.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import logging
 import os
 import secrets
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 from ..runs import Run
 
 PERIOD_S = 0.3  # more often than the component polls (ui.LIVE_POLL_MS, 0.48 s): each fetch finds news
+LINGER_S = 30.0  # a finished run's last file is deleted this long after it was written
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +40,11 @@ class LiveFeed:
     """Publishes ``render(run, options)`` as ``<directory>/<token>.json`` while ``run`` is active."""
 
     def __init__(self, run: Run, directory: str | Path, render: Callable[[Run, dict], dict],
-                 period: float = PERIOD_S):
+                 period: float = PERIOD_S, linger: float | None = None):
         self.run = run
         self.render = render
         self.period = period
+        self.linger = LINGER_S if linger is None else linger
         self.options: dict = {}
         self.token = secrets.token_urlsafe(16)
         self.path = Path(directory) / f"{self.token}.json"
@@ -46,15 +53,17 @@ class LiveFeed:
         self._last: str | None = None
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        # the file goes with the feed: when its session is dropped, so is the feed, and then the file
+        self._remover = weakref.finalize(self, self.path.unlink, missing_ok=True)
 
-    def snapshot(self) -> dict:
+    def content(self) -> dict:
         """What the next file will hold (without ``version``)."""
-        return snapshot(self.run, self.render, self.options)
+        return render_content(self.run, self.render, self.options)
 
     def publish(self) -> bool:
         """Write the snapshot if it changed (atomically: a reader sees the old file or the new one)."""
         with self._lock:
-            text = json.dumps(self.snapshot(), allow_nan=False, separators=(",", ":"), default=_plain)
+            text = json.dumps(self.content(), allow_nan=False, separators=(",", ":"), default=_plain)
             if text == self._last:
                 return False
             self._last = text
@@ -84,16 +93,20 @@ class LiveFeed:
             except OSError as err:  # the folder went away (the app is shutting down): nothing to serve
                 log.warning("live feed stopped: %s", err)
                 return
-            if not active:
+            if not active:  # the last file is written: delete it once the view has surely read it
+                expiry = threading.Timer(self.linger, self.remove)
+                expiry.daemon = True
+                expiry.start()
                 return
             self._wake.wait(self.period)
             self._wake.clear()
 
     def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Delete the file (twice is fine)."""
+        self._remover()
 
 
-def snapshot(run: Run, render: Callable[[Run, dict], dict], options: dict) -> dict:
+def render_content(run: Run, render: Callable[[Run, dict], dict], options: dict) -> dict:
     """``render(run, options)`` plus ``active`` (read first, so a final state is final).
 
     A render that fails must not end a feed: its error is reported in the snapshot instead.

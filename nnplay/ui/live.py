@@ -1,7 +1,8 @@
 """The live view of a training run: a v2 component that polls a ``feed.LiveFeed`` file, with no rerun.
 
 What lives here: ``live_run_view``, ``preload_live_view``, ``drop_live_feed`` and the folders the
-component's files are served from. What does not: what a snapshot holds (the page's render function).
+component's files are served from. What does not: what a view shows (``figures.train.live_view_content``,
+or any ``render(run, options)``), and the file's writer (``feed``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from pathlib import Path
 import streamlit as st
 
 from ..runs import Run
-from .feed import LiveFeed
-from .feed import snapshot as live_snapshot
+from .feed import LiveFeed, render_content
 
 FEEDS_KEY = "nnplay_live_feeds"
 
 # -- the live view of a training run -------------------------------------------------------------
 # A run's live view is one v2 component (nnplay/ui/live_run.js): status line, progress bar, the run's
-# Plotly charts and a caption. While the run trains, a live.LiveFeed writes its snapshot to a file in
+# Plotly charts and a caption. While the run trains, a feed.LiveFeed writes its snapshot to a file in
 # a folder this process serves, and the component fetches that file twice a second and draws it in
 # place: no Streamlit rerun while training (each rerun re-renders the whole page in the browser,
 # CPU taken from the training), no blink, and Plotly.react on the same <div> keeps the user's zoom.
@@ -84,14 +84,17 @@ def _served(name: str, filename: str) -> str:
     return f"{'/' + base if base else ''}/component/{__name__}.{name}/{filename}"
 
 
-def live_run_view(run: Run, render, key: str, **options) -> None:
+def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -> None:
     """A run's status, progress and charts: polled from a ``LiveFeed`` while it trains, else drawn once.
 
-    ``render(run, options)`` returns the snapshot (see nnplay/ui/live_run.js); ``options`` (e.g.
+    ``render(run, options)`` returns the view's content (see nnplay/ui/live_run.js); ``options`` (e.g.
     ``smoothing=0.6``) go to it, and changing them redraws an active run's view within a period.
+    ``scroll=True`` brings the view into the window when it is first drawn (after Start).
     """
     component = _live_component()
     data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}
+    if scroll:
+        data["scroll"] = True
     feeds = st.session_state.setdefault(FEEDS_KEY, {})
     feed = feeds.get(run.id)
     if run.active:
@@ -102,7 +105,7 @@ def live_run_view(run: Run, render, key: str, **options) -> None:
         feed.set_options(**options)
         data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS)
     else:
-        data["snapshot"] = live_snapshot(run, render, options)
+        data["snapshot"] = render_content(run, render, options)
     component(data=data, key=key, on_ended_change=lambda: None)
 
 

@@ -12,7 +12,8 @@
 // plotly.js is the copy inside the installed plotly package, loaded once per page from
 // data.plotly_url (Streamlit serves it as a static file).
 //
-// data: {url?: string, snapshot?: object, plotly_url: string, period_ms?: number}
+// data: {url?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number, scroll?: bool}
+// (scroll: scroll the view into the window once for this run, as it starts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
 
 const LOADERS = (window.__nnplayPlotlyLoaders = window.__nnplayPlotlyLoaders || {});
@@ -245,6 +246,13 @@ export default function (component) {
   if (!state) {
     state = build(parentElement.querySelector(".nnplay-live"));
     STATES.set(parentElement, state);
+  }
+  if (data && data.scroll && state.scrolledFor !== data.run) {
+    // a run just started: bring its view up where the learner looks, with its Stop/Pause row and
+    // Streamlit's header above it (scroll-margin-top), once per run
+    state.scrolledFor = data.run;
+    state.root.style.scrollMarginTop = "7.5rem";
+    setTimeout(() => state.root.scrollIntoView({ block: "start", behavior: "smooth" }), 50);
   }
   if (data && data.url) {
     if (state.url !== data.url && state.ended !== data.url) poll(state, data, setTriggerValue);

@@ -6,7 +6,8 @@ points and the progress text changes while it runs, the view fetches its snapsho
 second, a zoom survives the refreshes while the curve grows, visiting another
 page and coming back shows the same run with the same settings, a control changed meanwhile does
 not stop it, Stop ends it, a second short run finishes and both are listed, and an invalid
-setting shows a sentence and disables Start.
+setting shows a sentence and disables Start; on a 1280×720 window a started run's live view is scrolled into
+the window.
 Screenshots of each state go to /tmp/nnplay-train-*.png for a person to look at.
 What does not live here: the page's logic in detail (tests/test_page_train.py, AppTest).
 """
@@ -101,7 +102,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     page.locator("[data-testid=stSidebarUserContent] a").filter(has_text=re.compile(r"\btrain$", re.I)).click()
     page.wait_for_selector("text=Parameters", timeout=60_000)
     _wait(lambda: "epoch" in _progress(page), 30, "the live view after coming back")
-    assert page.locator(".st-key-train_batch input").input_value() == "16"  # the settings are still there
+    assert page.locator(".st-key-train_batch_size input").input_value() == "16"  # the settings are still there
     # a control changed during training neither stops nor restarts the run
     page.locator(".st-key-train_seed input").fill("5")
     page.locator(".st-key-train_seed input").press("Enter")
@@ -112,7 +113,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     _wait(lambda: page.get_by_text("The model trained so far is kept").count(), 60, "the run to stop")
 
     # a short second run to the end: one epoch of 1,000 images
-    for key, value in (("train_train_limit", "1000"), ("train_epochs", "1"), ("train_batch", "100")):
+    for key, value in (("train_train_limit", "1000"), ("train_epochs", "1"), ("train_batch_size", "100")):
         page.locator(f".st-key-{key} input").fill(value)
         page.locator(f".st-key-{key} input").press("Enter")
         page.wait_for_timeout(700)
@@ -146,4 +147,26 @@ def test_every_page_opens_at_its_own_url_on_a_fresh_session(app_url, browser):
         page.locator("[data-testid=stSidebarUserContent] a").nth(6).wait_for(timeout=30_000)
         assert page.locator("[data-testid=stSidebarUserContent] a").count() == 7
         assert page.url.rstrip("/").endswith(path or "train")
+        context.close()
+
+
+def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, browser):
+    """On a 1280×720 projector the live view comes into the window after Start, not below the fold."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        _open(page, f"{app_url}/train?train_limit=3000&test_limit=500&batch_size=16&epochs=20")
+        page.locator(".st-key-train_start button").click()
+        _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 120, "the first points of the loss chart")
+        page.wait_for_timeout(1500)  # the smooth scroll
+        box = page.evaluate("""() => { const r = document.querySelector('.nnplay-live').getBoundingClientRect();
+            return {top: r.top, bottom: r.bottom}; }""")
+        page.screenshot(path=SHOTS.format("small-screen"))
+        assert 0 <= box["top"] < 720 / 2, f"the live view starts at {box['top']:.0f} px of a 720 px window"
+        assert page.locator(".st-key-train_stop button").first.is_visible()
+        stop = page.locator(".st-key-train_stop button").first.bounding_box()
+        assert stop is not None and stop["y"] >= 0  # Stop is in the window too
+        page.locator(".st-key-train_stop button").first.click()
+        _wait(lambda: page.get_by_text("The model trained so far is kept").count(), 60, "the run to stop")
+    finally:
         context.close()

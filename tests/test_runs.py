@@ -1,0 +1,132 @@
+"""Tests for what ``nnplay.runs`` says about a run: names, progress and ETA text, table rows, refusals.
+
+What lives here: the ETA and samples/s count training time only (a pause changes neither) and
+are "…" until the steps after the first burst were timed, checked with a stand-in clock and the
+engine's own events; run names told apart by their start time; one table-row function for every
+runs table ("MNIST sample" for the built-in sample); the refusals before Start (batch larger than
+the data, too little memory); a real run's progress. What does not live here: the training loop
+(test_engine.py), the page (test_page_train.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.engine import EpochMetrics, RunStart, StepEvent
+from nnplay.runs import (RUN_COLUMNS, Run, format_duration, progress_text, run_name, run_rows, start_refusals,
+                         status_text)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def timed_run(monkeypatch):
+    """A run fed the engine's events by hand: 10 epochs of 100 steps of 10 images, bursts of 10 steps."""
+    clock = Clock()
+    monkeypatch.setattr(Run, "clock", staticmethod(clock))
+    run = Run("r", DataConfig(), ModelConfig(), TrainConfig(epochs=10, log_every=10))
+    run.status = "running"
+    run._started_clock = clock()
+    run.record(RunStart(10, 100, 1000, 100, 7850, "CPU (2 threads)"))
+    return run, clock
+
+
+def burst(run: Run, clock: Clock, seconds: float, steps: int = 10) -> None:
+    clock.now += seconds
+    last = run.history.steps[-1].step if run.history.steps else 0
+    for step in range(last + 1, last + steps + 1):
+        run.record(StepEvent(step, 1 + (step - 1) // 100, 0.5, 0.001))
+
+
+def test_no_eta_until_the_steps_after_the_first_burst_are_timed(timed_run):
+    run, clock = timed_run
+    assert progress_text(run).startswith("epoch 0/10 · step 0/1,000 · ETA … · … samples/s")
+    burst(run, clock, 30.0)  # the first burst: start-up (CUDA, caches) makes it slow, it is not measured
+    p = run.progress()
+    assert p["eta_s"] is None and p["samples_per_s"] is None
+    assert "ETA …" in progress_text(run)
+    burst(run, clock, 1.0)  # 10 steps in 1 s of training: 100 images/s, 980 steps left → 98 s
+    p = run.progress()
+    assert p["samples_per_s"] == pytest.approx(100.0) and p["eta_s"] == pytest.approx(98.0)
+    assert "ETA 1 min 38 s · 100 samples/s" in progress_text(run)
+
+
+def test_a_pause_stops_the_eta_and_the_rate(timed_run):
+    run, clock = timed_run
+    burst(run, clock, 5.0)
+    burst(run, clock, 1.0)
+    before = run.progress()
+    run.control.pause = lambda: None  # the stand-in run has no thread to pause
+    run.pause()
+    clock.now += 600.0  # ten minutes paused
+    assert run.progress() == before
+    assert run.training_seconds() == pytest.approx(6.0)
+    run.resume()
+    assert run.paused_seconds == pytest.approx(600.0)
+    burst(run, clock, 1.0)  # the same pace after the pause: the same rate, the pause left out
+    assert run.progress()["samples_per_s"] == pytest.approx(100.0)
+    assert run.progress()["eta_s"] == pytest.approx(97.0)
+    # after an epoch, its own measured rate (training time, without evaluation) is shown
+    run.record(EpochMetrics(1, 0.5, 0.9, 0.4, 0.92, 10.0, 0.5, 123.0, 100, 0.001, "CPU"))
+    assert run.progress()["samples_per_s"] == 123.0
+
+
+def test_progress_of_a_real_run(tiny_data):
+    run = Run("real", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1, batch_size=100, log_every=2))
+    run.run_here(tiny_data)
+    assert run.status == "finished" and run.data_source == "sample"
+    p = run.progress()
+    assert p["step"] == p["total"] == 20 and p["fraction"] == 1.0 and p["samples_per_s"] > 0
+    assert p["eta_s"] is None  # not active: no ETA
+    assert progress_text(run).startswith("epoch 1/1 · step 20/20 · ") and "ETA" not in progress_text(run)
+
+
+def test_run_names_are_told_apart_by_time():
+    cfg = ModelConfig(hidden=(256,))
+    name = run_name(cfg, 1, when=0.0)
+    assert re.fullmatch(r"run 1 · \d\d:\d\d:\d\d · MLP 784-256-10 relu", name)
+    assert run_name(cfg, 1, when=0.0) != run_name(cfg, 1, when=3.0)  # two sessions' first runs
+
+
+def test_run_rows_one_function_for_every_table(tiny_data):
+    run = Run("r", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
+              TrainConfig(epochs=1, batch_size=100))
+    run.run_here(tiny_data)
+    (row,) = run_rows([run], ["run", "status", "data", "epochs of", "test accuracy", "train seconds"])
+    assert row["run"] == "r" and row["status"] == "finished" and row["epochs of"] == "1/1"
+    assert row["data"] == "MNIST sample (2000/500)"  # the built-in sample says so, not "mnist"
+    assert row["test accuracy"] == run.final()["test_accuracy"]
+    assert row["train seconds"] == round(run.final()["seconds"], 2)
+    (renamed,) = run_rows([run], {"test acc": "test accuracy"})
+    assert renamed == {"test acc": run.final()["test_accuracy"]}
+    assert set(RUN_COLUMNS) >= {"model", "optimizer", "lr", "wall seconds", "train loss"}
+    run.data_source = "full"
+    assert run_rows([run], ["data"])[0]["data"] == "mnist (2000/500)"
+
+
+def test_status_and_duration_text():
+    run = Run("r", DataConfig(), ModelConfig(), TrainConfig())
+    assert status_text(run) == "queued"
+    assert format_duration(None) == "…" and format_duration(35.4) == "35 s" and format_duration(455) == "7 min 35 s"
+
+
+def test_start_refusals():
+    small, big = ModelConfig(hidden=(32,)), ModelConfig(hidden=(8192,) * 4)
+    assert start_refusals(small, TrainConfig(), 60000, memory_limit=(10**9, "available RAM")) == {}
+    refused = start_refusals(small, TrainConfig(batch_size=600), 500, memory_limit=(10**9, "available RAM"))
+    assert list(refused) == ["batch_size"] and "larger than the training set (500 images)" in refused["batch_size"]
+    refused = start_refusals(big, TrainConfig(), 60000, memory_limit=(10**9, "available RAM"))
+    assert list(refused) == ["hidden"]
+    # 207.9M parameters × 4 bytes × 4 (weights, gradients, Adam's two moments) = 3.33 GB, + 68 MB activations
+    assert "needs about 3.4 GB" in refused["hidden"] and "1.0 GB of available RAM" in refused["hidden"]
+    cnn = ModelConfig(family="cnn", channels=(1024,) * 3)
+    assert list(start_refusals(cnn, TrainConfig(), 60000, memory_limit=(10**9, "available RAM"))) == ["channels"]
