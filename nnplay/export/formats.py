@@ -200,7 +200,12 @@ def export_torchscript(model: nn.Module, path: str | os.PathLike) -> Path:
         scripted = script(model)
     except Exception as err:
         raise _explain_failure(model, "TorchScript", err, lambda child, x: script(child)) from None
-    return atomic_write(path, lambda tmp: torch.jit.save(scripted, tmp))
+    def write(tmp: str) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit.save's deprecation note
+            torch.jit.save(scripted, tmp)
+
+    return atomic_write(path, write)
 
 
 # ---------------------------------------------------------------------------------------------
