@@ -17,7 +17,7 @@ from nnplay.config import PRESETS, DataConfig, ModelConfig, TrainConfig, to_dict
 from nnplay.data import normalise
 from nnplay.engine import seeded_model, train
 from nnplay.export import (ExportError, atomic_write, export_model, export_onnx, export_safetensors,
-                           export_torchscript, load_safetensors, onnx_logits, tensorboard_zip, training_script,
+                           export_torchscript, load_safetensors, model_bytes, onnx_logits, tensorboard_zip, training_script,
                            write_tensorboard)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
@@ -89,6 +89,16 @@ def test_safetensors_round_trip(trained, tmp_path, family):
     original, back = model.state_dict(), loaded.state_dict()
     assert original.keys() == back.keys()
     assert all(torch.equal(original[k], back[k]) for k in original)
+
+
+def test_model_bytes_are_the_written_file(trained, images, tmp_path):
+    model, cfg, _ = trained["mlp"]
+    data = model_bytes(model, cfg, "torchscript")
+    (tmp_path / "m.pt").write_bytes(data)
+    with torch.no_grad():
+        assert torch.equal(torch.jit.load(str(tmp_path / "m.pt"))(images[:50]), reference_logits(model, images[:50]))
+    loaded, loaded_cfg, meta = load_checkpoint(model_bytes(model, cfg, "checkpoint", meta={"dataset": "mnist"}))
+    assert loaded_cfg == cfg and meta == {"dataset": "mnist"}
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):

@@ -8,12 +8,12 @@ Nothing here trains: the engine lives in ``nnplay.engine``.
 """
 
 from .formats import (INSTALL_HINT, MODEL_FORMATS, ExportError, atomic_write, export_model, export_onnx,
-                      export_safetensors, export_torchscript, load_safetensors, onnx_logits)
+                      export_safetensors, export_torchscript, load_safetensors, model_bytes, onnx_logits)
 from .script import training_script
 from .tensorboard import tensorboard_zip, write_tensorboard
 
 __all__ = [
     "INSTALL_HINT", "MODEL_FORMATS", "ExportError", "atomic_write", "export_model", "export_onnx",
-    "export_safetensors", "export_torchscript", "load_safetensors", "onnx_logits", "training_script",
+    "export_safetensors", "export_torchscript", "load_safetensors", "model_bytes", "onnx_logits", "training_script",
     "tensorboard_zip", "write_tensorboard",
 ]

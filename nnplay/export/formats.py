@@ -279,3 +279,14 @@ def export_model(model: nn.Module, model_cfg: ModelConfig, fmt: str, path: str |
 
     model = _cpu_eval_copy(model)
     return [atomic_write(path, lambda tmp: save_checkpoint(model, model_cfg, tmp, meta=meta))]
+
+
+def model_bytes(model: nn.Module, model_cfg: ModelConfig, fmt: str, meta: dict | None = None) -> bytes:
+    """The file ``export_model`` writes, as bytes, for a page's download button.
+
+    For safetensors this is the weights file alone; its config is in the file's metadata.
+    """
+    suffix = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors", "checkpoint": ".pt"}.get(fmt, "")
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = export_model(model, model_cfg, fmt, Path(scratch) / f"model{suffix}", meta=meta)
+        return paths[0].read_bytes()
