@@ -17,8 +17,8 @@ from nnplay.config import PRESETS, DataConfig, ModelConfig, TrainConfig, to_dict
 from nnplay.data import normalise
 from nnplay.engine import seeded_model, train
 from nnplay.export import (ExportError, atomic_write, export_model, export_onnx, export_safetensors,
-                           export_torchscript, load_safetensors, model_bytes, onnx_logits, tensorboard_zip, training_script,
-                           write_tensorboard)
+                           export_torchscript, load_safetensors, model_bytes, onnx_logits, tensorboard_zip,
+                           training_script, write_tensorboard)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 

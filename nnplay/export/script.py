@@ -53,7 +53,7 @@ def _init_lines(layers: list[str], cfg: ModelConfig) -> list[str]:
         "xavier": "Xavier uniform weights; biases keep PyTorch's default, as seed 003",
         "normal": f"weights from N(0, {cfg.init_std:g}²) and zero biases",
         "constant": f"every weight {cfg.init_value:g} and zero biases",
-        "default": "PyTorch's default initialisation (Kaiming uniform, a=√5), nothing to change",
+        "default": "PyTorch's default (Kaiming uniform, a=√5), nothing to change",
     }
     lines = [f"        # initialisation: {notes[cfg.init]}"]
     if cfg.init == "default":
@@ -133,10 +133,11 @@ def _net_source(cfg: ModelConfig) -> str:
 
 def _optimizer_source(cfg: TrainConfig) -> str:
     if cfg.optimizer == "sgd":
-        return ("optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, "
-                f"nesterov={cfg.nesterov!r}, weight_decay=args.weight_decay)")
+        return ("optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,\n"
+                f"                          nesterov={cfg.nesterov!r}, weight_decay=args.weight_decay)")
     if cfg.optimizer == "rmsprop":
-        return "optim.RMSprop(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)"
+        return ("optim.RMSprop(model.parameters(), lr=args.lr, momentum=args.momentum,\n"
+                "                              weight_decay=args.weight_decay)")
     name = "Adam" if cfg.optimizer == "adam" else "AdamW"
     return f"optim.{name}(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)"
 
@@ -158,7 +159,8 @@ def _scheduler_source(cfg: TrainConfig) -> str:
 
 
 def _arg(flag: str, kind: str, default, text: str) -> str:
-    return f"    parser.add_argument({flag!r}, type={kind}, default={default!r},\n                        help={text!r})"
+    return (f"    parser.add_argument({flag!r}, type={kind}, default={default!r},\n"
+            f"                        help={text!r})")
 
 
 def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
@@ -168,13 +170,15 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     args = [
         "    parser.add_argument('--dataset', choices=['mnist', 'fashion-mnist'], "
         f"default={data_cfg.dataset!r},\n                        help='which dataset (default: %(default)s)')",
-        "    parser.add_argument('--data-dir', default='data',\n                        help='folder for "
-        "torchvision (it reads and unpacks <dir>/MNIST/raw/*.gz, so the folder must be writable; '\n"
-        "                             'point it at a copy of $NNPLAY_DATA_DIR to train offline)')",
+        "    parser.add_argument('--data-dir', default='data',\n"
+        "                        help='folder for torchvision: it reads and unpacks <dir>/MNIST/raw/*.gz, '\n"
+        "                             'so it must be writable (a copy of $NNPLAY_DATA_DIR trains offline)')",
         "    parser.add_argument('--no-download', action='store_true',\n"
         "                        help='do not download missing files')",
-        _arg("--train-limit", "int", data_cfg.train_limit, "use the first N training images (default: %(default)s, None = all)"),
-        _arg("--test-limit", "int", data_cfg.test_limit, "use the first N test images (default: %(default)s, None = all)"),
+        _arg("--train-limit", "int", data_cfg.train_limit,
+             "use the first N training images (default: %(default)s, None = all)"),
+        _arg("--test-limit", "int", data_cfg.test_limit,
+             "use the first N test images (default: %(default)s, None = all)"),
         _arg("--batch-size", "int", train_cfg.batch_size, "images per step (default: %(default)s)"),
         _arg("--epochs", "int", train_cfg.epochs, "passes over the training set (default: %(default)s)"),
         _arg("--lr", "float", train_cfg.lr, "learning rate (default: %(default)s)"),
@@ -189,11 +193,13 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     args += [
         _arg("--seed", "int", train_cfg.seed, "seeds the weights, dropout and batch order (default: %(default)s)"),
         "    parser.add_argument('--no-cuda', action='store_true', help='train on the CPU even with a GPU')",
-        "    parser.add_argument('--dry-run', action='store_true', help='one batch per epoch, to check the script runs')",
+        "    parser.add_argument('--dry-run', action='store_true',\n"
+        "                        help='one batch per epoch, to check the script runs')",
         "    parser.add_argument('--save-model', action='store_true',\n"
         "                        help='save the weights to mnist_net.pt (the same names as nnplay\\'s)')",
     ]
     imports_sched = {"step": "StepLR", "cosine": "CosineAnnealingLR", "onecycle": "OneCycleLR"}.get(train_cfg.schedule)
+    sched_import = f"from torch.optim.lr_scheduler import {imports_sched}\n" if imports_sched else ""
     sched_step_batch = ("        scheduler.step()  # the schedule moves after every batch\n" if per_batch else "")
     sched_step_epoch = ("        scheduler.step()  # the schedule moves once per epoch\n"
                         if train_cfg.schedule == "step" else "")
@@ -215,7 +221,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
-{f"from torch.optim.lr_scheduler import {imports_sched}" + chr(10) if imports_sched else ""}from torchvision import datasets
+{sched_import}from torchvision import datasets
 
 
 {_net_source(model_cfg)}
@@ -230,7 +236,7 @@ def load_split(args, train):
 
 
 def normalise(images):
-    """uint8 (B, 28, 28) -> float (B, 1, 28, 28) in [0, 1]: pixels / 255, as transforms.ToTensor()."""
+    """uint8 (B, 28, 28) -> float (B, 1, 28, 28) in [0, 1], as transforms.ToTensor()."""
     return images.unsqueeze(1).float().div(255.0)
 
 
@@ -271,7 +277,8 @@ def test(model, device, images, labels, batch_size={EVAL_BATCH}):
             loss_sum += F.cross_entropy(output, target, reduction="sum").item()
             correct += (output.argmax(1) == target).sum().item()
     n = len(images)
-    print(f"Test set: Average loss: {{loss_sum / n:.4f}}, Accuracy: {{correct}}/{{n}} ({{100.0 * correct / n:.2f}}%)")
+    print(f"Test set: Average loss: {{loss_sum / n:.4f}}, "
+          f"Accuracy: {{correct}}/{{n}} ({{100.0 * correct / n:.2f}}%)")
     return loss_sum / n, correct / n
 
 
