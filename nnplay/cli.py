@@ -221,6 +221,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     except (ValueError, ExportError) as err:
         print(f"nnplay export: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # disk full, permission denied while writing: nothing was left behind
+        print(f"nnplay export: could not write {args.out}: {err.strerror or err}.", file=sys.stderr)
+        return 2
     print(json.dumps({"source": args.source, "format": args.format, "written": [str(p) for p in written]}))
     return 0
 

@@ -275,6 +275,17 @@ def test_cli_export_bad_input(checkpoint_file, tmp_path, capsys, monkeypatch, ar
     assert not (tmp_path / "out").exists()
 
 
+def test_cli_export_to_a_folder_it_cannot_write(checkpoint_file, tmp_path, capsys, monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("nnplay.export.formats.tempfile.mkstemp", denied)  # as in a read-only folder
+    assert main(["export", str(checkpoint_file[0]), "--format", "script", "--out", str(tmp_path / "s.py")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write in" in err and "Permission denied" in err and "Traceback" not in err
+    assert not (tmp_path / "s.py").exists()
+
+
 def test_cli_export_refuses_junk_file(tmp_path, capsys):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a model")

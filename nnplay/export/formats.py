@@ -63,7 +63,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         raise ExportError(f"the folder {folder} does not exist; create it or choose another --out.")
     if path.is_dir():
         raise ExportError(f"{path} is a folder; give a file name to write.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise ExportError(f"cannot write in {folder} ({err.strerror}); choose a folder you can write to.") from None
     os.close(fd)
     try:
         write(tmp)
