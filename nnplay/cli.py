@@ -111,6 +111,56 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORT_FORMATS = ("onnx", "torchscript", "safetensors", "checkpoint", "script", "tensorboard")
+
+
+def resolve_export_source(source: str):
+    """(model, data_cfg, model_cfg, train_cfg, history or None) for what ``export`` was given.
+
+    Today SOURCE is an nnplay checkpoint file (``train --save``, the Train page's download); its
+    meta holds the training config ("train") and the dataset, and it has no step history.
+    Raises ValueError with a sentence when there is nothing to export.
+    """
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        model, model_cfg, meta = load_checkpoint(source)
+    except CheckpointError as err:
+        raise ValueError(f"cannot export {source}: {err}") from None
+    train_cfg = from_dict(TrainConfig, meta["train"]) if isinstance(meta.get("train"), dict) else TrainConfig()
+    data_cfg = (from_dict(DataConfig, meta["data"]) if isinstance(meta.get("data"), dict)
+                else DataConfig(dataset=meta.get("dataset", "mnist")))
+    return model, data_cfg, model_cfg, train_cfg, None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .export import ExportError, atomic_write, export_model, training_script, write_tensorboard
+
+    try:
+        model, data_cfg, model_cfg, train_cfg, history = resolve_export_source(args.source)
+        meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
+        if args.format == "script":
+            text = training_script(data_cfg, model_cfg, train_cfg)
+            written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
+        elif args.format == "tensorboard":
+            if history is None:
+                raise ExportError(f"{args.source} is a model file without its training history; TensorBoard "
+                                  f"export needs a run that kept its steps and epochs.")
+            written = [write_tensorboard(history, (data_cfg, model_cfg, train_cfg), args.out)]
+        else:
+            written = export_model(model, model_cfg, args.format, args.out, meta=meta)
+    except (ValueError, ExportError) as err:
+        print(f"nnplay export: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # disk full, permission denied while writing: nothing was left behind
+        print(f"nnplay export: could not write {args.out}: {err.strerror or err}.", file=sys.stderr)
+        return 2
+    print(json.dumps({"source": args.source, "format": args.format, "written": [str(p) for p in written]}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnplay", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--data-dir", default=None, help="folder with MNIST/raw/*.gz (default $NNPLAY_DATA_DIR)")
     p_bench.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p_bench.set_defaults(func=cmd_bench)
+
+    p_export = sub.add_parser("export", help="a saved model as ONNX, TorchScript, safetensors, a training "
+                                             "script or TensorBoard files")
+    p_export.add_argument("source", metavar="SOURCE", help="an nnplay checkpoint file (train --save)")
+    p_export.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
+    p_export.add_argument("--out", required=True, metavar="FILE",
+                          help="the file to write (a new or empty folder for --format tensorboard)")
+    p_export.set_defaults(func=cmd_export)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,0 +1,19 @@
+"""Take it home: a run's model in other formats, its training script, its history in TensorBoard.
+
+``formats`` writes ONNX, TorchScript, safetensors and nnplay checkpoints (atomically);
+``script`` generates a standalone PyTorch training script for a run; ``tensorboard`` writes a
+run's history as TensorBoard event files. onnx, onnxruntime, safetensors and tensorboard are
+optional installs (``pip install -r requirements-export.txt``), imported only when used.
+Nothing here trains: the engine lives in ``nnplay.engine``.
+"""
+
+from .formats import (INSTALL_HINT, MODEL_FORMATS, ExportError, atomic_write, export_model, export_onnx,
+                      export_safetensors, export_torchscript, load_safetensors, model_bytes, onnx_logits)
+from .script import training_script
+from .tensorboard import tensorboard_zip, write_tensorboard
+
+__all__ = [
+    "INSTALL_HINT", "MODEL_FORMATS", "ExportError", "atomic_write", "export_model", "export_onnx",
+    "export_safetensors", "export_torchscript", "load_safetensors", "model_bytes", "onnx_logits", "training_script",
+    "tensorboard_zip", "write_tensorboard",
+]

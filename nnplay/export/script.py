@@ -1,0 +1,315 @@
+"""The code for a run: a standalone PyTorch training script that reproduces an nnplay run.
+
+``training_script(data_cfg, model_cfg, train_cfg)`` returns one readable Python file in the shape
+of pytorch/examples' ``mnist/main.py`` (``Net``, ``train``, ``test``, ``main``; every setting an
+argparse default equal to the run's) that needs only torch and torchvision. It repeats what
+``engine.train`` does, step for step, so that on the CPU it prints the same numbers:
+
+- the weights: ``torch.manual_seed(seed)``, then the layers created in the order ``models`` creates
+  them and initialised the same way (He / Xavier / normal / constant / PyTorch's default);
+- the dropout masks: the global generator seeded again just before training, as the engine does;
+- the batch order: a CPU ``torch.Generator().manual_seed(seed)`` and one ``randperm`` per epoch,
+  batches taken by index from the uint8 images, normalised as pixels / 255;
+- the optimiser, and the schedule stepped per batch (cosine, onecycle) or per epoch (step);
+- the train / test limits (first N images) and the test pass in batches of 4,096.
+
+Nothing here runs the script; the test in ``tests/test_export_script.py`` does.
+"""
+
+from __future__ import annotations
+
+from ..config import DataConfig, ModelConfig, TrainConfig
+from ..models import describe, layer_table
+
+EVAL_BATCH = 4096  # engine.evaluate's batch size: the same sums in the same order
+
+_ACTIVATION_CALLS = {
+    "relu": "F.relu(x)",
+    "sigmoid": "torch.sigmoid(x)",
+    "tanh": "torch.tanh(x)",
+    "leaky_relu": "F.leaky_relu(x)",  # negative slope 0.01, as nn.LeakyReLU()
+    "gelu": "F.gelu(x)",
+}
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(B, " + ", ".join(map(str, shape)) + ")"
+
+
+def _line(code: str, comment: str = "", width: int = 36) -> str:
+    return f"        {code:<{width}}# {comment}" if comment else f"        {code}"
+
+
+def _activation_line(name: str, shape: tuple[int, ...]) -> str:
+    if name == "identity":
+        return "        # identity activation: x passes through unchanged"
+    return _line(f"x = {_ACTIVATION_CALLS[name]}", _shape(shape))
+
+
+def _init_lines(layers: list[str], cfg: ModelConfig) -> list[str]:
+    """The init calls of models._init_linear, for each named Linear layer, in order."""
+    notes = {
+        "he": "He (Kaiming normal, fan_in, gain √2) weights and zero biases, as seed 000",
+        "xavier": "Xavier uniform weights; biases keep PyTorch's default, as seed 003",
+        "normal": f"weights from N(0, {cfg.init_std:g}²) and zero biases",
+        "constant": f"every weight {cfg.init_value:g} and zero biases",
+        "default": "PyTorch's default (Kaiming uniform, a=√5), nothing to change",
+    }
+    lines = [f"        # initialisation: {notes[cfg.init]}"]
+    if cfg.init == "default":
+        return lines
+    for name in layers:
+        w, b = f"self.{name}.weight", f"self.{name}.bias"
+        if cfg.init == "he":
+            lines += [f"        nn.init.kaiming_normal_({w})", f"        nn.init.zeros_({b})"]
+        elif cfg.init == "xavier":
+            lines += [f"        nn.init.xavier_uniform_({w})"]
+        elif cfg.init == "normal":
+            lines += [f"        nn.init.normal_({w}, std={cfg.init_std!r})", f"        nn.init.zeros_({b})"]
+        elif cfg.init == "constant":
+            lines += [f"        nn.init.constant_({w}, {cfg.init_value!r})", f"        nn.init.zeros_({b})"]
+    return lines
+
+
+def _net_source(cfg: ModelConfig) -> str:
+    """class Net: the layers of models.build_model under the same names, created in the same order."""
+    rows = {row.name: row for row in layer_table(cfg)}
+    init: list[str] = []
+    forward: list[str] = []
+    if cfg.family == "mlp":
+        forward.append(_line("x = torch.flatten(x, 1)", _shape(rows["flatten"].output_shape)))
+        width_in, linears = 784, []
+        for i, (width, act) in enumerate(zip(cfg.hidden, cfg.activations()), start=1):
+            init.append(f"        self.lin_{i} = nn.Linear({width_in}, {width})")
+            forward.append(_line(f"x = self.lin_{i}(x)", _shape((width,))))
+            forward.append(_activation_line(act, (width,)))
+            if cfg.dropout:
+                init.append(f"        self.drop_{i} = nn.Dropout({cfg.dropout!r})")
+                forward.append(_line(f"x = self.drop_{i}(x)", "zeroes units at random while training"))
+            linears.append(f"lin_{i}")
+            width_in = width
+        n = len(cfg.hidden) + 1
+        init.append(f"        self.lin_{n} = nn.Linear({width_in}, 10)")
+        forward.append(_line(f"x = self.lin_{n}(x)", "(B, 10) logits"))
+        linears.append(f"lin_{n}")
+    else:
+        c_in, last = 1, len(cfg.channels)
+        specs = zip(cfg.channels, cfg.kernel_sizes(), cfg.strides(), cfg.paddings(), cfg.activations())
+        for i, (c, k, s, p, act) in enumerate(specs, start=1):
+            init.append(f"        self.conv_{i} = nn.Conv2d({c_in}, {c}, kernel_size={k}, stride={s}, padding={p})")
+            forward.append(_line(f"x = self.conv_{i}(x)", _shape(rows[f"conv_{i}"].output_shape)))
+            forward.append(_activation_line(act, rows[f"act_{i}"].output_shape))
+            pool = "F.max_pool2d(x, 2, padding=1)" if i == last else "F.max_pool2d(x, 2)"
+            note = ", padded so an odd map keeps its edge" if i == last else ""
+            forward.append(_line(f"x = {pool}", _shape(rows[f"pool_{i}"].output_shape) + note))
+            c_in = c
+        flat = rows["flatten"].output_shape[0]
+        init.append(f"        self.fc_1 = nn.Linear({flat}, {cfg.fc_width})")
+        forward.append(_line("x = torch.flatten(x, 1)", _shape((flat,))))
+        forward.append(_line("x = self.fc_1(x)", _shape((cfg.fc_width,))))
+        forward.append(_line("x = F.relu(x)", _shape((cfg.fc_width,))))
+        if cfg.dropout:
+            init.append(f"        self.drop_fc = nn.Dropout({cfg.dropout!r})")
+            forward.append(_line("x = self.drop_fc(x)", "zeroes units at random while training"))
+        init.append(f"        self.fc_2 = nn.Linear({cfg.fc_width}, 10)")
+        forward.append(_line("x = self.fc_2(x)", "(B, 10) logits"))
+        linears = ["fc_1", "fc_2"]
+        init.append("        # the conv layers keep PyTorch's default initialisation, as in seed 003")
+    init += _init_lines(linears, cfg)
+    return "\n".join([
+        "class Net(nn.Module):",
+        f'    """{describe(cfg)}: the network of the nnplay run, layer for layer."""',
+        "",
+        "    def __init__(self):",
+        "        super().__init__()",
+        *init,
+        "",
+        "    def forward(self, x):",
+        "        # x: (B, 1, 28, 28) floats in [0, 1]",
+        *forward,
+        "        return x",
+    ])
+
+
+def _optimizer_source(cfg: TrainConfig) -> str:
+    if cfg.optimizer == "sgd":
+        return ("optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,\n"
+                f"                          nesterov={cfg.nesterov!r}, weight_decay=args.weight_decay)")
+    if cfg.optimizer == "rmsprop":
+        return ("optim.RMSprop(model.parameters(), lr=args.lr, momentum=args.momentum,\n"
+                "                              weight_decay=args.weight_decay)")
+    name = "Adam" if cfg.optimizer == "adam" else "AdamW"
+    return f"optim.{name}(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)"
+
+
+def _scheduler_source(cfg: TrainConfig) -> str:
+    if cfg.schedule == "none":
+        return "    scheduler = None  # a constant learning rate"
+    lines = ["    steps_per_epoch = math.ceil(len(train_images) / min(args.batch_size, len(train_images)))"]
+    if cfg.schedule == "step":
+        lines = ["    # ×gamma every step_size epochs, stepped once per epoch",
+                 "    scheduler = StepLR(optimizer, step_size=args.step_size, gamma=args.gamma)"]
+    elif cfg.schedule == "cosine":
+        lines += ["    # from lr down to 0 along a half cosine over the whole run, stepped after every batch",
+                  "    scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs * steps_per_epoch)"]
+    else:
+        lines += ["    # up to lr and back down over the whole run, stepped after every batch",
+                  "    scheduler = OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)"]
+    return "\n".join(lines)
+
+
+def _arg(flag: str, kind: str, default, text: str) -> str:
+    return (f"    parser.add_argument({flag!r}, type={kind}, default={default!r},\n"
+            f"                        help={text!r})")
+
+
+def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
+    """One standalone Python file (torch + torchvision only) that trains this run again."""
+    dataset_name = "Fashion-MNIST" if data_cfg.dataset == "fashion-mnist" else "MNIST"
+    per_batch = train_cfg.schedule in ("cosine", "onecycle")
+    args = [
+        "    parser.add_argument('--dataset', choices=['mnist', 'fashion-mnist'], "
+        f"default={data_cfg.dataset!r},\n                        help='which dataset (default: %(default)s)')",
+        "    parser.add_argument('--data-dir', default='data',\n"
+        "                        help='folder for torchvision: it reads and unpacks <dir>/MNIST/raw/*.gz, '\n"
+        "                             'so it must be writable (a copy of $NNPLAY_DATA_DIR trains offline)')",
+        "    parser.add_argument('--no-download', action='store_true',\n"
+        "                        help='do not download missing files')",
+        _arg("--train-limit", "int", data_cfg.train_limit,
+             "use the first N training images (default: %(default)s, None = all)"),
+        _arg("--test-limit", "int", data_cfg.test_limit,
+             "use the first N test images (default: %(default)s, None = all)"),
+        _arg("--batch-size", "int", train_cfg.batch_size, "images per step (default: %(default)s)"),
+        _arg("--epochs", "int", train_cfg.epochs, "passes over the training set (default: %(default)s)"),
+        _arg("--lr", "float", train_cfg.lr, "learning rate (default: %(default)s)"),
+    ]
+    if train_cfg.optimizer in ("sgd", "rmsprop"):
+        args.append(_arg("--momentum", "float", train_cfg.momentum, "momentum (default: %(default)s)"))
+    args.append(_arg("--weight-decay", "float", train_cfg.weight_decay,
+                     "L2 penalty, decoupled for AdamW (default: %(default)s)"))
+    if train_cfg.schedule == "step":
+        args.append(_arg("--step-size", "int", train_cfg.step_size, "epochs between decays (default: %(default)s)"))
+        args.append(_arg("--gamma", "float", train_cfg.gamma, "decay factor (default: %(default)s)"))
+    args += [
+        _arg("--seed", "int", train_cfg.seed, "seeds the weights, dropout and batch order (default: %(default)s)"),
+        "    parser.add_argument('--no-cuda', action='store_true', help='train on the CPU even with a GPU')",
+        "    parser.add_argument('--dry-run', action='store_true',\n"
+        "                        help='one batch per epoch, to check the script runs')",
+        "    parser.add_argument('--save-model', action='store_true',\n"
+        "                        help='save the weights to mnist_net.pt (the same names as nnplay\\'s)')",
+    ]
+    imports_sched = {"step": "StepLR", "cosine": "CosineAnnealingLR", "onecycle": "OneCycleLR"}.get(train_cfg.schedule)
+    sched_import = f"from torch.optim.lr_scheduler import {imports_sched}\n" if imports_sched else ""
+    sched_step_batch = ("        scheduler.step()  # the schedule moves after every batch\n" if per_batch else "")
+    sched_step_epoch = ("        scheduler.step()  # the schedule moves once per epoch\n"
+                        if train_cfg.schedule == "step" else "")
+    return f'''"""Train {describe(model_cfg)} on {dataset_name}: an nnplay run as a plain PyTorch script.
+
+Generated by nnplay (`python -m nnplay export ... --format script`). It needs only torch and
+torchvision, and repeats the nnplay run step for step: the same network and initialisation,
+the same batch order, dropout masks, optimiser ({train_cfg.optimizer}), schedule ({train_cfg.schedule}) and seed,
+so on the CPU it prints the same numbers. Every setting is a flag whose default is the run's:
+
+    python {{this file}} --data-dir data             # download to ./data and train
+    python {{this file}} --epochs 1 --dry-run        # check that it runs
+"""
+
+import argparse
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+{sched_import}from torchvision import datasets
+
+
+{_net_source(model_cfg)}
+
+
+def load_split(args, train):
+    """One split as uint8 images (N, 28, 28) and int64 labels (N,), the first N if limited."""
+    dataset = datasets.MNIST if args.dataset == "mnist" else datasets.FashionMNIST
+    split = dataset(args.data_dir, train=train, download=not args.no_download)
+    limit = args.train_limit if train else args.test_limit
+    return split.data[:limit], split.targets[:limit]
+
+
+def normalise(images):
+    """uint8 (B, 28, 28) -> float (B, 1, 28, 28) in [0, 1], as transforms.ToTensor()."""
+    return images.unsqueeze(1).float().div(255.0)
+
+
+def train(args, model, device, images, labels, optimizer, scheduler, shuffle):
+    """One epoch over the training images in a fresh random order; returns (mean loss, accuracy)."""
+    model.train()
+    n = len(images)
+    batch_size = min(args.batch_size, n)
+    order = torch.randperm(n, generator=shuffle)  # this epoch's batch order
+    loss_sum, correct = 0.0, 0
+    for start in range(0, n, batch_size):
+        index = order[start:start + batch_size]
+        data = normalise(images[index]).to(device)
+        target = labels[index].to(device)
+        output = model(data)
+        loss = F.cross_entropy(output, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+{sched_step_batch}        if not math.isfinite(loss.item()):
+            raise SystemExit(f"diverged: the loss is {{loss.item()}}; try a smaller --lr")
+        loss_sum += loss.item() * len(index)
+        correct += (output.argmax(1) == target).sum().item()
+        if args.dry_run:
+            return loss_sum / len(index), correct / len(index)
+    return loss_sum / n, correct / n
+
+
+def test(model, device, images, labels, batch_size={EVAL_BATCH}):
+    """Mean loss and accuracy on the test images, dropout off, no gradients."""
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            data = normalise(images[start:start + batch_size]).to(device)
+            target = labels[start:start + batch_size].to(device)
+            output = model(data)
+            loss_sum += F.cross_entropy(output, target, reduction="sum").item()
+            correct += (output.argmax(1) == target).sum().item()
+    n = len(images)
+    print(f"Test set: Average loss: {{loss_sum / n:.4f}}, "
+          f"Accuracy: {{correct}}/{{n}} ({{100.0 * correct / n:.2f}}%)")
+    return loss_sum / n, correct / n
+
+
+def main():
+    parser = argparse.ArgumentParser(description={f"{describe(model_cfg)} on {dataset_name}, as the nnplay run"!r})
+{chr(10).join(args)}
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() and not args.no_cuda else "cpu")
+
+    torch.manual_seed(args.seed)  # the initial weights
+    model = Net().to(device)
+    torch.manual_seed(args.seed)  # the dropout masks: nnplay seeds again just before training
+    shuffle = torch.Generator().manual_seed(args.seed)  # the batch order, drawn on the CPU
+
+    train_images, train_labels = load_split(args, train=True)
+    test_images, test_labels = load_split(args, train=False)
+
+    optimizer = {_optimizer_source(train_cfg)}
+{_scheduler_source(train_cfg)}
+
+    for epoch in range(1, args.epochs + 1):
+        train_loss, train_accr = train(args, model, device, train_images, train_labels,
+                                       optimizer, scheduler, shuffle)
+        test_loss, test_accr = test(model, device, test_images, test_labels)
+        print("epoch:[%d] loss:[%.3f] train_accr:[%.3f] test_accr:[%.3f]." %
+              (epoch, train_loss, train_accr, test_accr))
+{sched_step_epoch}
+    if args.save_model:
+        torch.save(model.state_dict(), "mnist_net.pt")
+
+
+if __name__ == "__main__":
+    main()
+'''
