@@ -10,6 +10,8 @@ map below 1×1 is refused with a sentence naming the layer. Training lives in ``
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from torch import nn
@@ -159,9 +161,25 @@ def parameter_listing(model: nn.Module, first: int = 5) -> list[dict]:
     ]
 
 
-def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers that carry weights (Linear and Conv2d), in order."""
-    return [(name, m) for name, m in model.named_children() if isinstance(m, (nn.Linear, nn.Conv2d))]
+def weight_layers(model: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d)
+                  ) -> list[tuple[str, nn.Module]]:
+    """The layers that carry weights (Linear and Conv2d, or only ``kind``), in forward order, by name."""
+    return [(name, m) for name, m in model.named_children() if isinstance(m, kind)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode (dropout off) inside the block, the model's own mode restored after it.
+
+    The model may be shared (the session's current model, a run still training), so whoever
+    looks at it must leave it as it was: ``with evaluating(model): logits = model(x)``.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def describe(cfg: ModelConfig) -> str:

@@ -114,7 +114,7 @@ def draw_outcomes(sweep: Sweep) -> None:
 def draw_results(study: ex.Study, sweep: Sweep, log_y: bool) -> None:
     runs = sweep.runs
     left, right = st.columns(2)
-    left.plotly_chart(fx.loss_figure(runs, log_y=log_y, revision=f"loss-{study.key}"), key=f"exp_loss_{study.key}")
+    left.plotly_chart(fx.study_loss_figure(runs, log_y=log_y, revision=f"loss-{study.key}"), key=f"exp_loss_{study.key}")
     right.plotly_chart(fx.accuracy_figure(runs, revision=f"acc-{study.key}"), key=f"exp_acc_{study.key}")
     if study.key == "batch":
         st.plotly_chart(fx.time_figure(runs, revision=f"time-{study.key}"), key=f"exp_time_{study.key}")

@@ -9,12 +9,15 @@ What does not live here: the /activations page (``tests/test_pages_teach.py``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from nnplay.lessons.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
-                                get_activation, layer_gradient_norms, linear_collapse)
+from nnplay.config import ACTIVATIONS as ACTIVATION_NAMES
+from nnplay.lessons.activations import (ACTIVATION_FUNCTIONS, ACTIVATION_NOTES, compose_affine, get_activation,
+                                        layer_gradient_norms, linear_collapse)
 
 # Negative, zero, tiny, ordinary and saturating inputs.
 GRID = np.concatenate([
@@ -31,9 +34,9 @@ def autograd_derivative(fn, z: torch.Tensor) -> torch.Tensor:
 
 
 def test_names_match_the_model_config():
-    from nnplay.config import ACTIVATIONS as CONFIG_ACTIVATIONS
+    from nnplay.models import ACTIVATION_MODULES
 
-    assert set(ACTIVATION_NAMES) == set(CONFIG_ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(ACTIVATION_NAMES) == set(ACTIVATION_MODULES) == set(ACTIVATION_FUNCTIONS)
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
@@ -103,6 +106,19 @@ def test_seed_001_notes():
     relu = ACTIVATION_NOTES["relu"]
     assert relu.source == "seed 001" and "fast" in relu.strength
     assert "negative" in relu.weakness and "learning rate" in relu.remedy
+
+
+def test_every_korean_note_has_its_translation_and_quotes_the_seed():
+    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # /work/shared/seeds beside the checkout
+    seed = next(seeds.glob("001_*.txt"), None) if seeds.is_dir() else None
+    for name, note in ACTIVATION_NOTES.items():
+        assert bool(note.korean) == bool(note.translation), name  # a quote always comes with its English
+        if note.korean and seed is not None:
+            text = seed.read_text(encoding="utf-8")
+            for part in note.korean.split(" / ")[1:]:  # the seed's lines, as quoted
+                assert part.strip() in text, (name, part)
+    assert "0 or 1" in ACTIVATION_NOTES["sigmoid"].translation and "weight" in ACTIVATION_NOTES["sigmoid"].translation
+    assert "negative" in ACTIVATION_NOTES["relu"].translation and "learning rate" in ACTIVATION_NOTES["relu"].translation
 
 
 # --- vanishing gradients -----------------------------------------------------------------------

@@ -182,6 +182,31 @@ def test_activations_race_runs_in_the_background():
     final = at.dataframe[-1].value
     assert list(final["model"]) == ["A: sigmoid 100", "B: tanh 100", "C: relu 100", "D: relu 100-100"]
     assert set(final["status"]) == {"finished"}
+    # by default enough epochs for a curve per model, not one dot; seconds to a tenth
+    assert at.number_input(key="act_race_epochs").value >= 3
+    assert all(len(run.history.epochs) == at.number_input(key="act_race_epochs").value for run in sweep.runs)
+    assert all(s == round(s, 1) for s in final["seconds"])
+
+
+def test_activations_page_shows_the_sample_notice_and_translates_the_seed():
+    at = run("activations")
+    assert any("built-in sample" in i.value for i in at.info)
+    page = texts(at)
+    assert "*In English:* Output: [0,1] / (drawback)" in page
+    assert "be careful with the learning rate" in page
+
+
+def test_activations_page_refuses_a_composition_beyond_the_floats():
+    at = run("activations")
+    at.number_input(key="act_af").set_value(1e308).run()
+    assert not at.exception
+    page = texts(at)
+    assert any("a_f·a_g = inf" in e.value and "1.8e308" in e.value for e in at.error)
+    assert "**f(g(x)) =" not in page and "infx" not in page  # no "one layer" claim about infinities
+    assert not any("f(g(x))" in df.value.columns for df in at.dataframe)
+    assert "max |difference|" in page  # the rest of the page is still drawn
+    at.number_input(key="act_af").set_value(1e300).run()  # large but finite: shown
+    assert "**f(g(x)) = 2e+300x + 2**" in texts(at)
 
 
 # --- /scratch ------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from torch import nn
 
 from ..data import normalise
 from ..engine import LayerStats
+from ..models import evaluating, weight_layers
 
 WRONG = "#d62728"
 RIGHT = "#2ca02c"
@@ -67,12 +68,11 @@ def _tiled_heatmap(tiled: np.ndarray, title: str, colorscale: str, zmid: float |
 
 def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
     """The first Linear layer if it reads the 784 pixels directly (an MLP), else None."""
-    for name, module in model.named_children():
-        if isinstance(module, nn.Conv2d):
-            return None
-        if isinstance(module, nn.Linear):
-            return (name, module) if module.in_features == 28 * 28 else None
-    return None
+    layers = weight_layers(model)
+    if not layers or not isinstance(layers[0][1], nn.Linear):
+        return None
+    name, module = layers[0]
+    return (name, module) if module.in_features == 28 * 28 else None
 
 
 def unit_weights(model: nn.Module) -> np.ndarray:
@@ -99,7 +99,8 @@ def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8)
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
-    return [(name, m) for name, m in model.named_children() if isinstance(m, nn.Conv2d)]
+    """The model's convolutional layers in forward order, by name."""
+    return weight_layers(model, nn.Conv2d)
 
 
 def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int = 32,
@@ -132,18 +133,13 @@ def feature_maps(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> dict[
     device = next(model.parameters()).device
     x = normalise(torch.as_tensor(np.array(image_u8), dtype=torch.uint8).reshape(1, 28, 28)).to(device)
     maps: dict[str, np.ndarray] = {}
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for name, module in model.named_children():
-                x = module(x)
-                if x.dim() == 4:
-                    maps[name] = x[0].float().cpu().numpy()
-                else:
-                    break
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.inference_mode():
+        for name, module in model.named_children():
+            x = module(x)
+            if x.dim() == 4:
+                maps[name] = x[0].float().cpu().numpy()
+            else:
+                break
     return maps
 
 

@@ -19,8 +19,6 @@ plain SGD trains this MLP well at 0.1 and barely moves at 0.0001.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, replace
 from typing import Callable, Literal, NamedTuple, Sequence
@@ -31,8 +29,9 @@ import torch.nn.functional as F
 from ..config import PRESETS, DataConfig, ModelConfig, TrainConfig
 from ..data import MnistData, normalise
 from ..engine import make_optimizer, pick_device, seeded_model
+from ..figures.train import smooth
 from ..models import describe, layer_table
-from ..runs import Run
+from ..runs import Run, rows_csv
 
 Mode = Literal["quick", "full"]
 MODES: tuple[str, ...] = ("quick", "full")
@@ -344,12 +343,7 @@ def _round(value: float | None, digits: int) -> float | None:
 
 def results_csv(rows: Sequence[dict]) -> str:
     """The results table as CSV text (header row first; empty cells for missing values)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else list(RESULT_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return out.getvalue()
+    return rows_csv(rows, list(rows[0]) if rows else RESULT_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,15 +384,17 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
     """Train one pass of ``steps`` batches while the learning rate rises from ``start`` to ``end``.
 
     Step i uses lr = start · (end/start)^(i/(steps−1)). The loss is smoothed by an exponential moving
-    average (weight ``smoothing`` on the past, bias-corrected as in Adam), and the test stops as soon
-    as the smoothed loss exceeds ``explode`` × its best value so far or is not a number: the exploded
-    point is not returned. The suggestion is ``suggest_lr``'s: the steepest descent before the minimum.
+    average (weight ``smoothing`` on the past, bias-corrected as in Adam: the Train page's ``smooth``,
+    redone over the losses so far after every step, which is why the steps stop at 2,000), and the
+    test stops as soon as the smoothed loss exceeds ``explode`` × its best value so far or is not a
+    number: the exploded point is not returned. The suggestion is ``suggest_lr``'s: the steepest
+    descent before the minimum.
     The model is a fresh one from ``seed``; batches are drawn without repeats while the data lasts.
     """
     if not 0 < start < end:
         raise ValueError(f"the range test needs 0 < start < end; got start {start:g}, end {end:g}.")
-    if not 5 <= steps <= 10_000:
-        raise ValueError(f"the range test needs 5 to 10,000 steps; got {steps}.")
+    if not 5 <= steps <= 2_000:
+        raise ValueError(f"the range test needs 5 to 2,000 steps; got {steps}.")
     if not 0 <= smoothing < 1 or not explode > 1:
         raise ValueError("smoothing must be in [0, 1) and explode above 1.")
     cfg = TrainConfig(optimizer=optimizer, lr=min(start, 10.0), batch_size=batch_size, seed=seed)
@@ -414,7 +410,8 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
 
     lrs: list[float] = []
     losses: list[float] = []
-    avg, best = 0.0, math.inf
+    raw: list[float] = []
+    best = math.inf
     for i in range(steps):
         lr = start * (end / start) ** (i / (steps - 1))
         for group in opt.param_groups:
@@ -429,9 +426,8 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        value = loss.item()
-        avg = smoothing * avg + (1 - smoothing) * value
-        smoothed = avg / (1 - smoothing ** (i + 1))
+        raw.append(loss.item())
+        smoothed = smooth(raw, smoothing)[-1]
         if not math.isfinite(smoothed) or smoothed > explode * best:
             break
         best = min(best, smoothed)
