@@ -104,7 +104,8 @@ class Study:
     seed_saw: str
     """What the seed observed, in English (markdown); every number the note prints is here."""
     note: str
-    """How nnplay runs it, where that differs from the seed (markdown)."""
+    """How nnplay runs it, where that differs from the seed (markdown); ``{images}`` stands for the
+    quick mode's images, which depend on the data and the subset chosen (see ``note_for``)."""
     build: Callable[[str], list[StudyRun]]
 
     def runs(self, mode: str = "quick", train_limit: int | None = None,
@@ -117,6 +118,23 @@ class Study:
             runs = [r._replace(data=replace(r.data, train_limit=train_limit or r.data.train_limit,
                                             test_limit=test_limit or r.data.test_limit)) for r in runs]
         return runs
+
+    def note_for(self, train_total: int, test_total: int, train_limit: int | None = None,
+                 test_limit: int | None = None) -> str:
+        """``note`` with the images the quick mode really uses, out of ``train_total``/``test_total``."""
+        data = shared_data_config(self.runs("quick", train_limit, test_limit))
+        return self.note.replace(IMAGES, images_phrase(data, train_total, test_total))
+
+
+def images_phrase(data: DataConfig, train_total: int, test_total: int) -> str:
+    """Which images a run sees, in words, e.g. "on the first 5,000 of the 60,000 training images and
+    all 10,000 test images" (a limit at or above the total means all of them)."""
+    def part(limit: int | None, total: int, kind: str) -> str:
+        if limit is None or limit >= total:
+            return f"all {total:,} {kind} images"
+        return f"the first {limit:,} of the {total:,} {kind} images"
+
+    return f"on {part(data.train_limit, train_total, 'training')} and {part(data.test_limit, test_total, 'test')}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,10 +197,9 @@ _MLP_SETUP = ("MLP 784-256-256-10, weights ~ N(0, 1), Adam, batch 100, 50 epochs
 _CNN_SETUP = ("seed 003's CNN: conv 32/64/128 (3×3, stride 1, padding 1, ReLU, 2×2 max-pool; "
               "28 → 14 → 7 → 4), FC 4·4·128 = 2048 → 625 (ReLU, dropout 1 − keep_prob = 0.5) → 10, "
               "xavier init; Adam lr 0.001, batch 100, 15 epochs")
-_QUICK_MLP = (f"on the first {QUICK_MLP_TRAIN:,} of the 60,000 training images" if QUICK_MLP_TRAIN
-              else "on all 60,000 training and 10,000 test images")
-_QUICK_CNN = (f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, on the first "
-              f"{QUICK_CNN['train_limit']:,} training and {QUICK_CNN['test_limit']:,} test images.")
+IMAGES = "{images}"  # in a note: the quick mode's images, filled in by ``Study.note_for``
+_QUICK_MLP = IMAGES
+_QUICK_CNN = f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, {IMAGES}."
 _FIRST_LAYER_NOTE = (
     "Applied to the **first conv layer only**; the other two keep the seed's {what}. In all three "
     "layers {value} leaves no pixels: {error} So only the first layer changes, which also is where the "
