@@ -274,6 +274,23 @@ def test_scratch_page_survives_a_diverging_rate():
     assert any("diverged" in e.value for e in at.error)
 
 
+def test_scratch_page_does_not_call_diverged_curves_equal_and_follows_the_rate():
+    at = run("scratch", scr_steps=100)
+    at.radio(key="scr_mode").set_value("same").run()
+    at.radio(key="scr_lr_mode").set_value("custom").run()
+    at.number_input(key="scr_lr").set_value(10.0).run()
+    assert not at.exception
+    assert not at.success  # no "the curves lie on top of each other" beside a divergence
+    assert any("diverged at lr = 10:" in e.value for e in at.error)
+    assert "lr = 10\n" in at.code[0].value and "range(100)" in at.code[0].value
+    assert "lr=10)" in at.code[5].value  # version 6 hands the rate to Adam
+    assert "here with lr = 10 and 100 steps" in texts(at)
+
+    at.number_input(key="scr_lr").set_value(1e-7).run()  # too small: the sentence names this rate
+    assert any("at lr = 1e-07 the loss drops by less than 1% in 100 steps" in w.value for w in at.warning)
+    assert not any("1e-6" in w.value or "1e-06" in w.value for w in at.warning)
+
+
 # --- the figures and tables behind the pages (nnplay.figures.teach) -------------------------------------
 
 
