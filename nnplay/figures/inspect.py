@@ -219,7 +219,9 @@ def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence
     fig.update_yaxes(visible=False, autorange="reversed")
     for i in range(n):
         fig.layout[f"yaxis{'' if i == 0 else i + 1}"].scaleanchor = f"x{'' if i == 0 else i + 1}"
-    fig.update_layout(height=max(200, 150 * rows), margin=dict(l=5, r=5, t=30, b=5))
+    two_lines = any("<br>" in t for t in titles)  # room above the first row for a second title line
+    fig.update_layout(height=max(200, 150 * rows + (15 if two_lines else 0)),
+                      margin=dict(l=5, r=5, t=45 if two_lines else 30, b=5))
     return fig
 
 
@@ -229,6 +231,22 @@ def prediction_grid_figure(images: np.ndarray, predictions: Sequence[int], label
     titles = [f"Pred: {classes[int(p)]} / Label: {classes[int(y)]}" for p, y in zip(predictions, labels)]
     wrong = [int(p) != int(y) for p, y in zip(predictions, labels)]
     return image_grid_figure(np.asarray(images), titles, wrong)
+
+
+def cell_titles(indices: Sequence[int], probabilities: np.ndarray, true_class: int, predicted_class: int,
+                classes: Sequence[str]) -> list[str]:
+    """Titles for a confusion cell's thumbnails: the test image's number, the probability the model gave
+    the class it predicted and, for a mistake, the probability it gave the true class, e.g.
+    "#18: 9 62%<br>true 4: 31%". ``probabilities`` is (N, classes), rows indexed by ``indices``."""
+    pred, true = classes[predicted_class], classes[true_class]
+    titles = []
+    for k in indices:
+        p = probabilities[int(k)]
+        title = f"#{int(k)}: {pred} {p[predicted_class]:.0%}"
+        if true_class != predicted_class:
+            title += f"<br>true {true}: {p[true_class]:.0%}"
+        titles.append(title)
+    return titles
 
 
 def random_indices(n_total: int, k: int = 25, seed: int = 0) -> np.ndarray:
