@@ -39,22 +39,23 @@ def test_names_match_the_model_config():
     assert set(ACTIVATION_NAMES) == set(ACTIVATION_MODULES) == set(ACTIVATION_FUNCTIONS)
 
 
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_function_matches_torch(name):
-    act = get_activation(name)
-    z = torch.tensor(GRID, dtype=torch.float64)
-    expected = act.reference(z).numpy()
-    np.testing.assert_allclose(act.numpy(GRID), expected, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(act.torch(z).numpy(), expected, rtol=1e-12, atol=1e-15)
+# what is checked → (the reference from torch, the numpy form, the torch form, rtol, atol), in float64
+FLOAT64_CHECKS = {
+    "function": (lambda act, z: act.reference(z), "numpy", "torch", 1e-12, 1e-15),
+    "derivative": (lambda act, z: autograd_derivative(act.reference, z), "numpy_grad", "torch_grad", 1e-10, 1e-14),
+}
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_derivative_matches_autograd_float64(name):
+@pytest.mark.parametrize("what", list(FLOAT64_CHECKS))
+def test_function_and_derivative_match_torch_float64(name, what):
+    """The function against torch's own, the hand-written derivative against autograd."""
+    reference, numpy_form, torch_form, rtol, atol = FLOAT64_CHECKS[what]
     act = get_activation(name)
     z = torch.tensor(GRID, dtype=torch.float64)
-    expected = autograd_derivative(act.reference, z).numpy()
-    np.testing.assert_allclose(act.numpy_grad(GRID), expected, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(act.torch_grad(z).numpy(), expected, rtol=1e-10, atol=1e-14)
+    expected = reference(act, z).numpy()
+    np.testing.assert_allclose(getattr(act, numpy_form)(GRID), expected, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(getattr(act, torch_form)(z).numpy(), expected, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
