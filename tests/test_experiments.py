@@ -170,6 +170,14 @@ def test_results_of_a_run_that_never_started_have_empty_accuracies():
     assert parsed[0]["test accuracy"] == ""
 
 
+def test_rows_csv_writes_the_columns_in_order_with_empty_cells():
+    from nnplay.runs import rows_csv
+
+    text = rows_csv([{"b": 2, "a": None}, {"a": 1.5, "extra": "left out"}], ["a", "b"])
+    assert text == "a,b\n,2\n1.5,\n"
+    assert list(csv.DictReader(io.StringIO(text))) == [{"a": "", "b": "2"}, {"a": "1.5", "b": ""}]
+
+
 def test_results_csv_round_trips():
     rows = ex.results_rows([_fake_run("lr 0.1", [0.1]), _fake_run("lr 0.01", [0.97])])
     text = ex.results_csv(rows)
