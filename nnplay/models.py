@@ -4,7 +4,9 @@ Both take float images (B, 1, 28, 28) and return logits (B, 10). They are plain
 ``nn.Sequential`` stacks with named children, so a parameter's name says where it lives
 (``lin_1.weight`` as in seed 000; ``conv_1.weight``, ``fc_1.weight`` for the CNN of seed 003).
 Shapes are computed layer by layer before anything is built, so a CNN that would shrink the
-map below 1×1 is refused with a sentence naming the layer. Training lives in ``engine``.
+map below 1×1 is refused with a sentence naming the layer. ``weight_layers`` lists a model's
+Linear/Conv2d layers by name; ``evaluating`` puts a (possibly shared) model in eval mode for a
+block and restores its mode after. Training lives in ``engine``.
 """
 
 from __future__ import annotations

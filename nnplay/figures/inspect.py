@@ -8,7 +8,8 @@ numbers and ``go.Figure``s that tests can read through ``fig.data``:
 - per-layer histograms of weights or gradients at one epoch (``histogram_figure``);
 - seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``);
 - the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
-  ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``);
+  ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``), each image titled with the
+  probability of the predicted class and of the true one (``cell_titles``);
 - the Draw page's ten probability bars (``probability_figure``).
 What does not live here: widgets and layout (``pages/inspect.py``, ``pages/draw.py``), training,
 the drawing's preprocessing (``nnplay.lessons.draw``). No streamlit.

@@ -4,9 +4,12 @@ What lives here:
 - the models the studies train (``SEED003_MLP``, ``SEED003_CNN``) and the six studies
   (``STUDIES``: learning rate, epochs, batch size, activation pairs, CNN stride, CNN filter size);
   each study turns a mode, "quick" (about a minute on a 2-core CPU) or "full" (the seed's
-  settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``;
-- ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time);
-- ``lr_range_test``: loss against an exponentially rising learning rate over one pass.
+  settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``; a study's
+  ``note_for`` names the images its quick mode really uses (``images_phrase``);
+- ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time),
+  written by ``runs.rows_csv``;
+- ``lr_range_test``: loss against an exponentially rising learning rate over one pass, smoothed
+  by the Train page's ``figures.train.smooth``.
 What does not live here: training threads (``runs.Sweep``), figures (``nnplay.figures.experiments``),
 widgets (``pages/experiments.py``).
 

@@ -12,8 +12,9 @@ Every version starts from the same data and weights (``make_problem``), in float
 ``recipe=None`` a version does what the seed's code does (``SEED_RECIPES``: versions 1-3 use
 0.5 * sum of squares and no bias, 4-6 add a bias and use mse_loss (mean), 5-6 use Adam); run
 with one shared ``Recipe`` every version does the same math and the six loss curves agree to
-rounding. ``SEED_DIFFERENCES`` says what changes between versions and what it does to the
-curve. What does not live here: MNIST, plotting (``nnplay.figures.teach``), streamlit.
+rounding (``agreement`` checks it, and ``diverged`` says when a rate was too large to compare).
+``SEED_DIFFERENCES`` says what changes between versions and what it does to the curve;
+``Version.code_for`` shows a version's code with the rate and steps actually run. What does not live here: MNIST, plotting (``nnplay.figures.teach``), streamlit.
 """
 
 from __future__ import annotations
