@@ -22,7 +22,7 @@ from torch import nn
 
 from .config import ConfigError, ModelConfig, TrainConfig
 from .data import MnistData, normalise
-from .models import build_model, count_parameters, weight_layers
+from .models import build_model, count_parameters, evaluating, weight_layers
 
 HIST_BINS = 30
 
@@ -203,9 +203,14 @@ def make_scheduler(opt, cfg: TrainConfig, steps_per_epoch: int):
 
 
 def seeded_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
-    """build_model with torch's generator seeded first, so the same seed gives the same weights."""
-    torch.manual_seed(seed)
-    return build_model(model_cfg)
+    """build_model with torch's generator seeded first, so the same seed gives the same weights.
+
+    The seeding happens in a fork of the CPU generator: the caller's random state (another
+    session's, a training thread's) is the same afterwards as before.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(model_cfg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,11 +229,9 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
              batch_size: int = 4096, keep_probabilities: bool = False) -> Evaluation:
     """Loss, accuracy and predictions in large batches under inference mode, on the model's device."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()  # dropout off
     loss_sum = torch.zeros((), device=device)
     preds, probs = [], []
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():  # dropout off
         for i in range(0, len(images_u8), batch_size):
             x = normalise(images_u8[i:i + batch_size].to(device))
             y = labels[i:i + batch_size].to(device)
@@ -237,7 +240,6 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
             preds.append(logits.argmax(1))
             if keep_probabilities:
                 probs.append(logits.softmax(1).cpu())
-    model.train(was_training)
     predictions = torch.cat(preds).cpu() if preds else torch.zeros(0, dtype=torch.long)
     n = max(len(labels), 1)
     accuracy = (predictions == labels.cpu()).sum().item() / n

@@ -7,7 +7,9 @@ Shapes are computed layer by layer before anything is built, so a CNN that would
 map below 1×1 is refused with a sentence naming the layer (a ``ConfigError`` on ``kernel_size``).
 ``estimate_memory`` adds up what training a config needs (weights, gradients, optimiser state,
 activations for one batch) from that table, before anything is built, and ``memory_refusal`` says
-when it does not fit in the memory available (``available_memory``). Training lives in ``engine``.
+when it does not fit in the memory available (``available_memory``). ``weight_layers`` lists a model's
+Linear/Conv2d layers by name; ``evaluating`` puts a (possibly shared) model in eval mode for a
+block and restores its mode after. Training lives in ``engine``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -165,9 +169,25 @@ def parameter_listing(model: nn.Module, first: int = 5) -> list[dict]:
     ]
 
 
-def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers that carry weights (Linear and Conv2d), in order."""
-    return [(name, m) for name, m in model.named_children() if isinstance(m, (nn.Linear, nn.Conv2d))]
+def weight_layers(model: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d)
+                  ) -> list[tuple[str, nn.Module]]:
+    """The layers that carry weights (Linear and Conv2d, or only ``kind``), in forward order, by name."""
+    return [(name, m) for name, m in model.named_children() if isinstance(m, kind)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode (dropout off) inside the block, the model's own mode restored after it.
+
+    The model may be shared (the session's current model, a run still training), so whoever
+    looks at it must leave it as it was: ``with evaluating(model): logits = model(x)``.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def describe(cfg: ModelConfig) -> str:

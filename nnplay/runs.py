@@ -11,7 +11,8 @@ started), ``status_text``, ``progress_text`` (epoch, step, ETA, samples/s; the E
 training time only and wait until the steps after the first burst were timed), ``format_duration``,
 ``run_rows`` (runs → table rows, with the columns a page picks) and ``start_refusals`` (what stops a
 run before Start: a batch larger than the data, a missing device, not enough memory).
-Nothing here imports streamlit.
+``rows_csv`` writes any table of rows as CSV
+(a run's metrics, a study's results). Nothing here imports streamlit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import io
 import itertools
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from torch import nn
@@ -190,19 +192,33 @@ def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: T
     return run
 
 
+def rows_csv(rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> str:
+    """Rows (one dict each) as CSV text: a header of ``columns``, then one line per row in that
+    order; a missing key or None is an empty cell, a key not in ``columns`` is left out."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+METRICS_COLUMNS = ("step", "epoch", "loss", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                   "epoch_seconds", "samples_per_s")
+
+
 def metrics_csv(run: Run) -> str:
     """A run's history as CSV: one row per reported step; the epoch's metrics on its last step's row."""
     by_step = {e.step: e for e in run.history.epochs}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["step", "epoch", "loss", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-                     "epoch_seconds", "samples_per_s"])
+    rows = []
     for s in list(run.history.steps):
+        row = {"step": s.step, "epoch": s.epoch, "loss": s.loss, "lr": s.lr}
         e = by_step.get(s.step)
-        tail = [e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.seconds, e.samples_per_s] if e \
-            else [""] * 6
-        writer.writerow([s.step, s.epoch, s.loss, s.lr, *tail])
-    return out.getvalue()
+        if e is not None:
+            row |= {"train_loss": e.train_loss, "train_accuracy": e.train_accuracy, "test_loss": e.test_loss,
+                    "test_accuracy": e.test_accuracy, "epoch_seconds": e.seconds, "samples_per_s": e.samples_per_s}
+        rows.append(row)
+    return rows_csv(rows, METRICS_COLUMNS)
 
 
 def compare_table(runs: list[Run]) -> list[dict]:

@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import ui
-from nnplay.lessons.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
-                                layer_gradient_norms, linear_collapse)
-from nnplay.config import INITS, PRESETS, DataConfig
+from nnplay.lessons.activations import (ACTIVATION_FUNCTIONS, ACTIVATION_NOTES, compose_affine, composition_table,
+                                        layer_gradient_norms, linear_collapse)
+from nnplay.config import ACTIVATIONS, INITS, PRESETS, DataConfig
 from nnplay.figures.teach import activation_figure, gradient_norms_figure
 from nnplay.figures.train import compare_figure
 from nnplay.runs import Run, Sweep
@@ -24,9 +24,12 @@ from nnplay.runs import Run, Sweep
 RACE = "activation race (models A-D)"
 RACE_PRESETS = ("model-a", "model-b", "model-c", "model-d")
 SATURATING = ("sigmoid", "tanh")
+COMPOSE_XS = (-1.0, 0.0, 1.0, 2.5)
+RACE_EPOCHS, RACE_IMAGES = 5, 3_000  # five points per accuracy curve; about 10 s for all four on a 2-core CPU
 
 ui.ensure_navigation()
 st.title("📈 Activation functions")
+ui.show_data_notice()  # the race and the "real digits" toggle train on it
 st.markdown(
     "A neural network stacks affine maps (X·W + b), each followed by a non-linear function. "
     "Without that function the whole stack would be one affine map (see the end of this page)."
@@ -35,13 +38,13 @@ st.markdown(
 # -- 1. the functions and their derivatives -------------------------------------------------------
 
 st.header("The functions and their derivatives")
-shown = st.multiselect("Show", ACTIVATION_NAMES, default=["sigmoid", "tanh", "relu"], key="act_show")
+shown = st.multiselect("Show", ACTIVATIONS, default=["sigmoid", "tanh", "relu"], key="act_show")
 lo, hi = st.slider("Range of z", min_value=-20.0, max_value=20.0, value=(-6.0, 6.0), step=0.5, key="act_range")
 if hi <= lo:
     st.error("Pick a range that is wider than a single point.")
 else:
     for name in shown:
-        act, note = ACTIVATIONS[name], ACTIVATION_NOTES[name]
+        act, note = ACTIVATION_FUNCTIONS[name], ACTIVATION_NOTES[name]
         fig_col, note_col = st.columns([3, 2], vertical_alignment="center")
         with fig_col:
             st.plotly_chart(activation_figure(name, lo, hi), key=f"act_fig_{name}",
@@ -53,7 +56,7 @@ else:
             st.markdown(f"- **Output:** {note.output_range}\n- **Good:** {note.strength}\n"
                         f"- **Problem:** {note.weakness}\n- **So:** {note.remedy}")
             if note.korean:
-                st.caption(f"{note.source}: {note.korean}")
+                st.caption(f"{note.source}: {note.korean}  \n*In English:* {note.translation}")
             else:
                 st.caption("Seed 001 does not cover this one; the note is nnplay's.")
 
@@ -80,7 +83,7 @@ st.markdown(
 g1, g2, g3 = st.columns(3)
 depth = g1.slider("Hidden layers", min_value=2, max_value=20, value=10, key="act_depth")
 width = g1.select_slider("Width", options=[16, 32, 64, 100, 128, 256], value=100, key="act_width")
-chosen = g2.multiselect("Activations", ACTIVATION_NAMES, default=["sigmoid", "relu"], key="act_vanish")
+chosen = g2.multiselect("Activations", ACTIVATIONS, default=["sigmoid", "relu"], key="act_vanish")
 init_sat = g3.selectbox("Init for sigmoid / tanh", INITS, index=INITS.index("default"), key="act_init_sat")
 init_other = g3.selectbox("Init for the others", INITS, index=INITS.index("he"), key="act_init_other")
 real = g2.toggle("64 real test digits (else random pixels)", value=False, key="act_real")
@@ -111,13 +114,16 @@ a_f = c[0].number_input("a_f", value=1.0, key="act_af")
 b_f = c[1].number_input("b_f", value=2.0, key="act_bf")
 a_g = c[2].number_input("a_g", value=2.0, key="act_ag")
 b_g = c[3].number_input("b_g", value=0.0, key="act_bg")
-a, b = compose_affine((a_f, b_f), (a_g, b_g))
-st.markdown(f"f(x) = {a_f:g}x + {b_f:g}, g(x) = {a_g:g}x + {b_g:g} → **f(g(x)) = {a:g}x + {b:g}**: "
-            "a two-layer function that is a one-layer one.")
-st.dataframe(pd.DataFrame({"x": [-1.0, 0.0, 1.0, 2.5],
-                           "f(g(x))": [a_f * (a_g * x + b_g) + b_f for x in (-1.0, 0.0, 1.0, 2.5)],
-                           f"{a:g}x + {b:g}": [a * x + b for x in (-1.0, 0.0, 1.0, 2.5)]}),
-             hide_index=True, width="content")
+try:
+    a, b = compose_affine((a_f, b_f), (a_g, b_g))
+    table = composition_table((a_f, b_f), (a_g, b_g), COMPOSE_XS)
+except ValueError as err:
+    st.error(str(err))
+else:
+    st.markdown(f"f(x) = {a_f:g}x + {b_f:g}, g(x) = {a_g:g}x + {b_g:g} → **f(g(x)) = {a:g}x + {b:g}**: "
+                "a two-layer function that is a one-layer one.")
+    st.dataframe(pd.DataFrame({"x": table.x, "f(g(x))": table.layered, f"{a:g}x + {b:g}": table.collapsed}),
+                 hide_index=True, width="content")
 
 collapse_depth = st.slider("Hidden layers of the identity-activation MLP", 1, 20, 10, key="act_collapse_depth")
 try:
@@ -168,8 +174,8 @@ def race_progress(sweep: Sweep) -> None:
 sweep = ui.session_sweeps().get(RACE)
 busy = ui.active_run() is not None or any(s.active for s in ui.session_sweeps().values())
 r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
-race_epochs = r1.number_input("Epochs", min_value=1, max_value=5, value=1, key="act_race_epochs")
-st.session_state.setdefault("act_race_images", 10_000)
+race_epochs = r1.number_input("Epochs", min_value=1, max_value=20, value=RACE_EPOCHS, key="act_race_epochs")
+st.session_state.setdefault("act_race_images", RACE_IMAGES)
 race_images = r2.number_input("Training images", min_value=500, max_value=60_000, step=500, key="act_race_images")
 r3.button("Start the race", key="act_race_start", type="primary", disabled=busy,
           on_click=start_race, args=(int(race_epochs), int(race_images)))
@@ -186,6 +192,6 @@ if sweep is not None:
         st.dataframe(pd.DataFrame([{"model": run.name, "status": run.status,
                                     "test accuracy": run.final()["test_accuracy"],
                                     "train loss": run.final()["train_loss"],
-                                    "seconds": run.final()["seconds"]} for run in sweep.runs]),
+                                    "seconds": round(run.final()["seconds"], 1)} for run in sweep.runs]),
                      hide_index=True, width="stretch",
                      column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})

@@ -27,6 +27,7 @@ IG_STEPS = {"mlp": 32, "cnn": 8}  # a CNN's 32-image backward pass takes ~0.5 s 
 
 ui.ensure_navigation()
 st.title("Draw a digit")
+ui.show_data_notice()
 
 
 # -- the model ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ the figures in ``nnplay.figures.experiments``. This script reads widgets and dra
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,6 +19,7 @@ from nnplay import ui
 from nnplay.runs import Run, Sweep
 from nnplay.ui import active_run, dataset_or_stop, session_sweeps
 
+TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
 PREFIX = "experiments/"
 RANGE = "range"
 RANGE_KEY = "exp_range_result"
@@ -57,21 +59,22 @@ st.markdown(
 data = dataset_or_stop()
 
 c_mode, c_size = st.columns([1, 2])
+n_train, n_test = len(data.train_images), len(data.test_images)
 full = c_mode.toggle("Full seed settings", value=False, key="exp_full",
                      help="Off: a quick version of each study (under a minute on an idle 2-core CPU). "
-                          "On: the seed's epochs on all 60,000 training images, which takes minutes.")
+                          f"On: the seed's epochs on all {n_train:,} training images, which takes minutes.")
 mode = "full" if full else "quick"
 train_limit = test_limit = None
 if full:
-    c_size.warning("Full seed settings: all 60,000 training images and the seed's epochs. On a 2-core CPU a "
+    c_size.warning(f"Full seed settings: all {n_train:,} training images and the seed's epochs. On a 2-core CPU a "
                    "study takes about 6 to 13 minutes when nothing else runs (the estimate is below), far longer "
                    "when the CPU is busy; a GPU is much faster.", icon="⏳")
 else:
     with c_size.expander("Quick mode: use fewer images"):
         train_limit = st.number_input("Training images (empty: the study's default)", min_value=100,
-                                      max_value=60_000, value=None, step=1000, key="exp_train_limit")
+                                      max_value=n_train, value=None, step=1000, key="exp_train_limit")
         test_limit = st.number_input("Test images (empty: the study's default)", min_value=100,
-                                     max_value=10_000, value=None, step=1000, key="exp_test_limit")
+                                     max_value=n_test, value=None, step=1000, key="exp_test_limit")
 
 labels = {key: s.title for key, s in ex.STUDIES.items()} | {RANGE: "LR range test"}
 choice = st.radio("Study", list(labels), format_func=labels.get, horizontal=True, key="exp_study")
@@ -114,7 +117,7 @@ def draw_outcomes(sweep: Sweep) -> None:
 def draw_results(study: ex.Study, sweep: Sweep, log_y: bool) -> None:
     runs = sweep.runs
     left, right = st.columns(2)
-    left.plotly_chart(fx.loss_figure(runs, log_y=log_y, revision=f"loss-{study.key}"), key=f"exp_loss_{study.key}")
+    left.plotly_chart(fx.study_loss_figure(runs, log_y=log_y, revision=f"loss-{study.key}"), key=f"exp_loss_{study.key}")
     right.plotly_chart(fx.accuracy_figure(runs, revision=f"acc-{study.key}"), key=f"exp_acc_{study.key}")
     if study.key == "batch":
         st.plotly_chart(fx.time_figure(runs, revision=f"time-{study.key}"), key=f"exp_time_{study.key}")
@@ -159,7 +162,7 @@ def live_panel(study: ex.Study, log_y: bool) -> None:
 def study_section(study: ex.Study) -> None:
     st.subheader(study.title)
     st.markdown(f"**The seed's setup.** {study.seed_setup}\n\n**What the seed saw.** {study.seed_saw}\n\n"
-                f"**Here.** {study.note}")
+                f"**Here.** {study.note_for(n_train, n_test, train_limit, test_limit)}")
     measured = ex.MEASURED_QUICK.get(study.key)
     if mode == "quick" and measured and not (train_limit or test_limit):
         st.caption(f"⏱️ Quick mode takes {measured} on an idle 2-core CPU (measured on nnplay's test machine); "
@@ -251,6 +254,13 @@ def range_section() -> None:
     m3.metric("Steps before the loss exploded" if len(lrs) < saved["steps"] else "Steps",
               f"{len(lrs)} of {saved['steps']}")
     st.caption(f"{saved['model']}, {saved['optimizer']}, batch {saved['batch_size']}.")
+    rate = float(f"{suggested:.2g}")
+    if st.button(f"Use lr {rate:g} with {saved['optimizer']} on Train", key="exp_range_use",
+                 help="Sets the Train page's learning rate and optimiser to the suggestion and opens Train; "
+                      "its other settings (the model included) stay as they are."):
+        st.session_state["train_lr"] = rate  # the Train page's widgets are keyed train_<field>
+        st.session_state["train_optimizer"] = saved["optimizer"]
+        st.switch_page(TRAIN_PAGE)
 
 
 if choice == RANGE:

@@ -16,20 +16,24 @@ import torch
 from nnplay import ui
 from nnplay.config import PRESETS
 from nnplay.data import normalise
-from nnplay.figures.teach import (editor_rows, fmt_array, frames_to_network, highlight, matrix_frame,
-                                  network_frames, parse_numbers)
+from nnplay.engine import seeded_model
+from nnplay.figures.teach import (column_widths, editor_rows, fmt_array, frames_to_network, highlight,
+                                  matrix_frame, network_frames, pack_rows, parse_numbers, table_width_px)
 from nnplay.lessons.forward import (SEED_X, batch_shapes, cell_explanation, compare_with_torch, forward_trace,
-                            seed_network, softmax, softmax_naive)
-from nnplay.models import build_model, describe
+                                    seed_network, softmax, softmax_naive)
+from nnplay.models import describe
 
 STEP_KEY, TABLES_KEY, VERSION_KEY = "fw_step", "fw_tables", "fw_tables_version"
+TABLES_PX = 800  # side-by-side tables wider than this go on a new line (a 1280-px screen with the sidebar)
 
 ui.ensure_navigation()
 st.title("🧮 The forward pass, step by step")
 st.markdown(
     "Seed 002's network: 2 inputs → 3 sigmoid units → 2 sigmoid units → 2 outputs. Each layer is "
     "one matrix product plus a bias, **A = X·W + B**, followed by an activation **Z = f(A)**. "
-    "X is a row; W has one row per input and one column per unit."
+    "X is a row; W has one row per input and one column per unit.\n\n"
+    "**Indices count from 0, as in numpy:** A1[0] is the first entry of A1, row 0 is the first row "
+    "(the 1 in A1, W1, B1 is the layer's number, as in the seed)."
 )
 
 
@@ -44,6 +48,13 @@ def reset_tables() -> None:
 
 def move(delta: int, n_steps: int) -> None:
     st.session_state[STEP_KEY] = int(np.clip(st.session_state.get(STEP_KEY, 0) + delta, 0, n_steps - 1))
+
+
+def show_matrix(where, frame: pd.DataFrame, row: int | None = None, col: int | None = None,
+                strong: bool = False) -> None:
+    """A matrix with its picked cells highlighted and every column wide enough for all 8 digits."""
+    where.dataframe(highlight(frame, row=row, col=col, strong=strong), width="content",
+                    column_config={c: st.column_config.Column(width=w) for c, w in column_widths(frame).items()})
 
 
 def editable(frame) -> pd.DataFrame:
@@ -104,26 +115,25 @@ if steps:
         n_rows = np.atleast_2d(x_op.value).shape[0]
         n_cols = w_op.value.shape[1]
         pick_row, pick_col = st.columns(2)
-        j = pick_col.selectbox(f"Output cell of {step.output}", range(n_cols), key=f"fw_cell_{step.output}",
-                               format_func=lambda c: f"{step.output}[{c + 1}]")
         r = 0
         if n_rows > 1:
             r = pick_row.selectbox("Row of the batch", range(n_rows), key="fw_row",
-                                   format_func=lambda c: f"row {c + 1}")
+                                   format_func=lambda c: f"row {c}")
+        cell_name = (lambda c: f"{step.output}[{r}, {c}]") if n_rows > 1 else (lambda c: f"{step.output}[{c}]")
+        j = pick_col.selectbox(f"Output cell of {step.output}", range(n_cols), key=f"fw_cell_{step.output}",
+                               format_func=cell_name)
         cell = cell_explanation(step, j, row=r)
-        parts = [(x_op, r, None), (w_op, None, j), (b_op, None, j)]
-        widths = [1 + np.atleast_2d(op.value).shape[1] for op, _, _ in parts] + [1 + n_cols]
-        cols = st.columns(widths)  # each table gets room for its columns
-        for col, (op, hr, hc) in zip(cols, parts):
-            with col:
-                st.markdown(f"**{op.name}** {op.shape}")
-                st.dataframe(highlight(matrix_frame(op.value), row=hr, col=hc), width="content")
-        with cols[3]:
-            st.markdown(f"= **{step.output}** {step.shape}")
-            result = matrix_frame(step.result)
-            st.dataframe(highlight(result, row=r, col=j, strong=True), width="content")
-        st.markdown(f"**{step.output}[{j + 1}]** = row {r + 1} of {x_op.name} × column {j + 1} of "
-                    f"{w_op.name} + {b_op.name}[{j + 1}] = `{cell.text}`")
+        shown = [(f"**{op.name}** {op.shape}", matrix_frame(op.value), dict(row=hr, col=hc))
+                 for op, hr, hc in [(x_op, r, None), (w_op, None, j), (b_op, None, j)]]
+        shown.append((f"= **{step.output}** {step.shape}", matrix_frame(step.result), dict(row=r, col=j, strong=True)))
+        for row in pack_rows([table_width_px(frame) for _, frame, _ in shown], TABLES_PX):  # never cut digits
+            widths = [table_width_px(shown[k][1]) for k in row]
+            for col, k in zip(st.columns(widths + [max(TABLES_PX - sum(widths), 1)]), row):
+                title, frame, marks = shown[k]
+                col.markdown(title)
+                show_matrix(col, frame, **marks)
+        st.markdown(f"**{cell_name(j)}** = row {r} of {x_op.name} × column {j} of "
+                    f"{w_op.name} + {b_op.name}[{j}] = `{cell.text}`")
     else:
         (a_op,) = step.operands
         fn = step.function
@@ -139,9 +149,9 @@ if steps:
         st.code("\n".join(lines[:20]) + ("\n…" if len(lines) > 20 else ""), language=None)
         left, right = st.columns(2)
         left.markdown(f"**{a_op.name}** {a_op.shape}")
-        left.dataframe(highlight(matrix_frame(a_op.value)), width="content")
+        show_matrix(left, matrix_frame(a_op.value))
         right.markdown(f"= **{step.output}** {step.shape}")
-        right.dataframe(highlight(matrix_frame(step.result), strong=True), width="content")
+        show_matrix(right, matrix_frame(step.result), strong=True)
 
     st.markdown("**Computed so far** (8 digits, as numpy prints them):")
     st.code("\n".join(f"{s.output} = {fmt_array(s.result)}" for s in steps[: i + 1]), language=None)
@@ -209,9 +219,7 @@ else:
     note = ("The current model is a CNN, so " if chosen is not None else "No model is available, so ") + \
         "this section uses a freshly initialised (untrained) seed 000 MLP."
     model_cfg = PRESETS["seed-mlp"].model
-    with torch.random.fork_rng(devices=[]):  # seed the weights without touching anyone else's RNG
-        torch.manual_seed(0)
-        model = build_model(model_cfg)
+    model = seeded_model(model_cfg, 0)
     label = "untrained seed 000 MLP"
 if note:
     st.info(note, icon="ℹ️")
@@ -238,15 +246,21 @@ else:
     left.image(np.kron(image.numpy(), np.ones((4, 4), dtype=np.uint8)), width=112, caption=caption)
     left.dataframe(pd.DataFrame([{"array": name, "shape": " × ".join(map(str, arr.shape))}
                                  for name, arr in cmp.trace]), hide_index=True, width="content")
+    probabilities = softmax(cmp.numpy_logits[0])
+    top = int(np.argmax(probabilities))
     with right:
-        st.markdown("**Output logits A** (one per class)")
+        st.markdown("**Output logits A** (one per class) and **softmax(A)**, the probabilities the model gives")
         st.dataframe(pd.DataFrame({"numpy": cmp.numpy_logits[0], "torch": cmp.torch_logits[0],
-                                   "|difference|": np.abs(cmp.numpy_logits[0] - cmp.torch_logits[0])},
+                                   "|difference|": np.abs(cmp.numpy_logits[0] - cmp.torch_logits[0]),
+                                   "softmax (numpy)": probabilities},
                                   index=[f"class {c}" for c in data.classes]),
                      width="content", height=35 * 11 + 3,
-                     column_config={"numpy": st.column_config.NumberColumn(format="%.6f"),
-                                    "torch": st.column_config.NumberColumn(format="%.6f"),
-                                    "|difference|": st.column_config.NumberColumn(format="%.1e")})
+                     column_config={"numpy": st.column_config.NumberColumn(format="%.8f"),
+                                    "torch": st.column_config.NumberColumn(format="%.8f"),
+                                    "|difference|": st.column_config.NumberColumn(format="%.1e"),
+                                    "softmax (numpy)": st.column_config.NumberColumn(format="%.6f")})
+        st.markdown(f"softmax(A) sums to {probabilities.sum():.8g}: the model is **{probabilities[top]:.2%}** "
+                    f"sure this is {data.classes[top]}.")
     verdict = st.success if cmp.max_abs_diff < 1e-5 else st.warning
     verdict(f"Largest difference between numpy and torch: {cmp.max_abs_diff:.2e} "
             f"(both predict {data.classes[int(np.argmax(cmp.numpy_logits[0]))]}; float32 rounding is about 1e-7 "

@@ -41,9 +41,9 @@ data = ui.dataset_or_stop(dataset)
 classes = data.classes
 
 evaluations = st.session_state.setdefault("inspect_evaluations", {})
-if key not in evaluations:
+if key not in evaluations or evaluations[key].probabilities is None:
     with st.spinner(f"Predicting the {len(data.test_images):,} test images…"):
-        evaluations[key] = evaluate(model, data.test_images, data.test_labels)
+        evaluations[key] = evaluate(model, data.test_images, data.test_labels, keep_probabilities=True)
 evaluation = evaluations[key]
 predictions = evaluation.predictions.numpy()
 labels = data.test_labels.numpy()
@@ -149,5 +149,8 @@ with tab_confusion:
     st.markdown(f"**True {true_name}, predicted {pred_name}: {len(cell):,} images**"
                 + (f" (the first {len(shown)} shown)" if len(cell) > len(shown) else ""))
     if len(shown):
-        st.plotly_chart(fig.image_grid_figure(data.test_images[shown].numpy(), [f"#{k}" for k in shown],
-                                              [i != j] * len(shown), columns=10), key="inspect_cell_fig")
+        titles = fig.cell_titles(shown, evaluation.probabilities.numpy(), i, j, classes)
+        st.plotly_chart(fig.image_grid_figure(data.test_images[shown].numpy(), titles, [i != j] * len(shown),
+                                              columns=10), key="inspect_cell_fig")
+        st.caption(f"Above each image: its number in the test set and the probability the model gave {pred_name}"
+                   + (f", then the probability it gave the true class {true_name}." if i != j else "."))

@@ -16,7 +16,8 @@ from nnplay import ui
 
 from nnplay.figures.teach import loss_curves_figure
 from nnplay.lessons.scratch import (DIN, DOUT, N, SEED_DIFFERENCES, SEED_FIXES, SEED_LR, SEED_RECIPES, STEPS, VERSIONS,
-                            Recipe, cached_curve, relative_drop, suggested_lr, visible_progress)
+                                    Recipe, agreement, cached_curve, diverged, relative_drop, suggested_lr,
+                                    visible_progress)
 
 MODES = {"seed": "as the seed wrote them", "same": "all on the same math"}
 LR_MODES = {"seed": "the seed's 1e-6", "suggested": "a suggested larger rate", "custom": "my own"}
@@ -84,12 +85,21 @@ fig = loss_curves_figure({labels[n]: c for n, (_, c) in curves.items()}, log_y=l
                          dashed=[labels[n] for n in VERSIONS if n % 2 == 0])
 st.plotly_chart(fig, key="scr_chart")
 
+
+def rates_text(numbers) -> str:
+    """The learning rates these versions ran at, e.g. "0.01, 0.1"."""
+    return ", ".join(f"{r:g}" for r in sorted({curves[n][0] for n in numbers}))
+
+
+blown = [n for n, (_, c) in curves.items() if diverged(c)]
 if mode == "same":
-    ref = np.asarray(curves[1][1])
-    with np.errstate(invalid="ignore"):  # inf - inf when a too-large rate diverged
-        gap = max(float(np.nanmax(np.abs(np.asarray(c) - ref), initial=0.0)) for _, c in curves.values())
-    st.success(f"All six versions do the same math ({Recipe(bias=bias, loss=loss).label}): their curves lie on "
-               f"top of each other. Largest difference between version 1 and any other: {gap:.1e}.")
+    ag = agreement({n: c for n, (_, c) in curves.items()})
+    if ag.agree:
+        st.success(f"All six versions do the same math ({Recipe(bias=bias, loss=loss).label}): their curves lie "
+                   f"on top of each other. Largest difference between version 1 and any other: {ag.gap:.1e}.")
+    elif not ag.diverged:
+        st.warning(f"The six versions do the same math, yet their curves differ by up to {ag.gap:.1e} "
+                   f"({ag.relative_gap:.1e} of the loss), more than float64 rounding explains.")
 else:
     st.info("Each version does what the seed's code does: versions 1-3 have no bias and use 0.5·sum of "
             "squares; 4-6 add a bias and use mse_loss (the mean); 5-6 use Adam. Switch to "
@@ -101,23 +111,26 @@ for n, (lr, curve) in curves.items():
     finite = bool(np.isfinite(curve[-1]))
     rows.append({"version": labels[n], "math": recipe.label, "lr": f"{lr:.0e}",
                  "first loss": curve[0], "last loss": curve[-1] if finite else float("nan"),
-                 "drop": f"{relative_drop(curve):.2%}" if finite else "diverged",
+                 "drop": "diverged" if diverged(curve) else f"{relative_drop(curve):.2%}",
                  "visible progress": "yes" if visible_progress(curve) else "no"})
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
-stalled = [n for n, (_, c) in curves.items() if not visible_progress(c)]
-if stalled and lr_mode == "seed":
+if blown:
+    st.error(f"Version(s) {', '.join(map(str, blown))} diverged at lr = {rates_text(blown)}: the loss grew instead "
+             "of falling (to inf or nan when it left the floats), so their curves say nothing about the code. "
+             "The learning rate is too large for them; lower it.")
+stalled = [n for n, (_, c) in curves.items() if not visible_progress(c) and n not in blown]
+if stalled:
     names = ", ".join(str(n) for n in stalled)
-    st.warning(
-        f"No visible progress for version(s) {names}: at lr = 1e-6 the loss drops by less than 1% in "
-        f"{int(steps)} steps. The seed's rate is far too small for a mean loss (its gradient is 64 times "
-        "smaller than the sum's) and for Adam (each weight moves about lr per step). The sum loss of "
-        "versions 1-3 has larger gradients, so at the same rate they do move."
-    )
-    st.button("Use the suggested rates (1e-2 for the sum loss and Adam, 1e-1 for the mean loss)",
-              key="scr_use_suggested", on_click=use_suggested_rate)
-elif any(not np.isfinite(c[-1]) for _, c in curves.values()):
-    st.error("Some versions diverged (the loss grew to infinity): the learning rate is too large for them.")
+    why = (" The seed's rate is far too small for a mean loss (its gradient is 64 times smaller than the sum's) "
+           "and for Adam (each weight moves about lr per step). The sum loss of versions 1-3 has larger "
+           "gradients, so at the same rate they do move." if lr_mode == "seed" else
+           " The rate is too small for them to move visibly in this many steps.")
+    st.warning(f"No visible progress for version(s) {names}: at lr = {rates_text(stalled)} the loss drops by "
+               f"less than 1% in {int(steps)} steps." + why)
+    if lr_mode != "suggested":
+        st.button("Use the suggested rates (1e-2 for the sum loss and Adam, 1e-1 for the mean loss)",
+                  key="scr_use_suggested", on_click=use_suggested_rate)
 
 # -- what the seed changes --------------------------------------------------------------------------
 
@@ -135,5 +148,7 @@ with st.expander("Mistakes in the seed's code, fixed in the code below"):
 st.header("The code")
 for tab, (n, version) in zip(st.tabs([labels[n] for n in VERSIONS]), VERSIONS.items()):
     with tab:
-        st.caption(f"As the seed runs it: {SEED_RECIPES[n].label}.")
-        st.code(version.code, language="python")
+        lr = curves[n][0]
+        st.caption(f"As the seed runs it: {SEED_RECIPES[n].label}; here with lr = {lr:g} and {int(steps)} steps, "
+                   "the rate and steps chosen above.")
+        st.code(version.code_for(lr, int(steps)), language="python")

@@ -9,12 +9,15 @@ What does not live here: the /activations page (``tests/test_pages_teach.py``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from nnplay.lessons.activations import (ACTIVATION_NAMES, ACTIVATION_NOTES, ACTIVATIONS, compose_affine,
-                                get_activation, layer_gradient_norms, linear_collapse)
+from nnplay.config import ACTIVATIONS as ACTIVATION_NAMES
+from nnplay.lessons.activations import (ACTIVATION_FUNCTIONS, ACTIVATION_NOTES, compose_affine, get_activation,
+                                        layer_gradient_norms, linear_collapse)
 
 # Negative, zero, tiny, ordinary and saturating inputs.
 GRID = np.concatenate([
@@ -31,27 +34,28 @@ def autograd_derivative(fn, z: torch.Tensor) -> torch.Tensor:
 
 
 def test_names_match_the_model_config():
-    from nnplay.config import ACTIVATIONS as CONFIG_ACTIVATIONS
+    from nnplay.models import ACTIVATION_MODULES
 
-    assert set(ACTIVATION_NAMES) == set(CONFIG_ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(ACTIVATION_NAMES) == set(ACTIVATION_MODULES) == set(ACTIVATION_FUNCTIONS)
 
 
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_function_matches_torch(name):
-    act = get_activation(name)
-    z = torch.tensor(GRID, dtype=torch.float64)
-    expected = act.reference(z).numpy()
-    np.testing.assert_allclose(act.numpy(GRID), expected, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(act.torch(z).numpy(), expected, rtol=1e-12, atol=1e-15)
+# what is checked → (the reference from torch, the numpy form, the torch form, rtol, atol), in float64
+FLOAT64_CHECKS = {
+    "function": (lambda act, z: act.reference(z), "numpy", "torch", 1e-12, 1e-15),
+    "derivative": (lambda act, z: autograd_derivative(act.reference, z), "numpy_grad", "torch_grad", 1e-10, 1e-14),
+}
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_derivative_matches_autograd_float64(name):
+@pytest.mark.parametrize("what", list(FLOAT64_CHECKS))
+def test_function_and_derivative_match_torch_float64(name, what):
+    """The function against torch's own, the hand-written derivative against autograd."""
+    reference, numpy_form, torch_form, rtol, atol = FLOAT64_CHECKS[what]
     act = get_activation(name)
     z = torch.tensor(GRID, dtype=torch.float64)
-    expected = autograd_derivative(act.reference, z).numpy()
-    np.testing.assert_allclose(act.numpy_grad(GRID), expected, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(act.torch_grad(z).numpy(), expected, rtol=1e-10, atol=1e-14)
+    expected = reference(act, z).numpy()
+    np.testing.assert_allclose(getattr(act, numpy_form)(GRID), expected, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(getattr(act, torch_form)(z).numpy(), expected, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
@@ -103,6 +107,19 @@ def test_seed_001_notes():
     relu = ACTIVATION_NOTES["relu"]
     assert relu.source == "seed 001" and "fast" in relu.strength
     assert "negative" in relu.weakness and "learning rate" in relu.remedy
+
+
+def test_every_korean_note_has_its_translation_and_quotes_the_seed():
+    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # /work/shared/seeds beside the checkout
+    seed = next(seeds.glob("001_*.txt"), None) if seeds.is_dir() else None
+    for name, note in ACTIVATION_NOTES.items():
+        assert bool(note.korean) == bool(note.translation), name  # a quote always comes with its English
+        if note.korean and seed is not None:
+            text = seed.read_text(encoding="utf-8")
+            for part in note.korean.split(" / ")[1:]:  # the seed's lines, as quoted
+                assert part.strip() in text, (name, part)
+    assert "0 or 1" in ACTIVATION_NOTES["sigmoid"].translation and "weight" in ACTIVATION_NOTES["sigmoid"].translation
+    assert "negative" in ACTIVATION_NOTES["relu"].translation and "learning rate" in ACTIVATION_NOTES["relu"].translation
 
 
 # --- vanishing gradients -----------------------------------------------------------------------

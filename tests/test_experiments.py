@@ -170,6 +170,14 @@ def test_results_of_a_run_that_never_started_have_empty_accuracies():
     assert parsed[0]["test accuracy"] == ""
 
 
+def test_rows_csv_writes_the_columns_in_order_with_empty_cells():
+    from nnplay.runs import rows_csv
+
+    text = rows_csv([{"b": 2, "a": None}, {"a": 1.5, "extra": "left out"}], ["a", "b"])
+    assert text == "a,b\n,2\n1.5,\n"
+    assert list(csv.DictReader(io.StringIO(text))) == [{"a": "", "b": "2"}, {"a": "1.5", "b": ""}]
+
+
 def test_results_csv_round_trips():
     rows = ex.results_rows([_fake_run("lr 0.1", [0.1]), _fake_run("lr 0.01", [0.97])])
     text = ex.results_csv(rows)
@@ -236,12 +244,12 @@ def test_suggestion_is_the_steepest_descent_before_the_minimum_else_min_over_10(
 
 def test_loss_figure_overlays_one_binned_line_per_run_on_an_epoch_axis():
     runs = [_fake_run("a", [0.5, 0.8]), _fake_run("b", [0.6])]
-    fig = fx.loss_figure(runs, max_points=5, revision="lr")
+    fig = fx.study_loss_figure(runs, max_points=5, revision="lr")
     assert [t.name for t in fig.data] == ["a", "b"]
     assert len(fig.data[0].x) == 5 and len(fig.data[1].x) == 5  # 20 and 10 steps binned into 5
     assert fig.data[0].x[-1] == pytest.approx(1.85)  # mean of steps 17..20 ÷ 10 steps per epoch
     assert fig.layout.yaxis.type == "log" and fig.layout.uirevision == "lr"
-    assert fx.loss_figure(runs, log_y=False).layout.yaxis.type == "linear"
+    assert fx.study_loss_figure(runs, log_y=False).layout.yaxis.type == "linear"
     assert fig.data[0].line.color != fig.data[1].line.color
 
 
@@ -276,5 +284,5 @@ def test_range_figure_is_log_x_with_the_suggestion_marked():
 
 def test_empty_runs_draw_empty_traces():
     run = Run("queued", ex.lr_study()[0].data, ex.SEED003_MLP, TrainConfig())
-    assert list(fx.loss_figure([run]).data[0].x) == []
+    assert list(fx.study_loss_figure([run]).data[0].x) == []
     assert list(fx.accuracy_figure([run]).data[0].x) == []

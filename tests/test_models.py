@@ -139,3 +139,37 @@ def test_available_memory_reads_the_machine():
 
     free, what = available_memory("cpu")
     assert what == "available RAM" and (free is None or free > 10**7)
+
+
+def test_evaluating_switches_dropout_off_and_restores_the_mode():
+    from nnplay.models import evaluating
+
+    model = build_model(ModelConfig(hidden=(16,), dropout=0.5))
+    x = torch.rand(4, 1, 28, 28)
+    model.train()
+    with evaluating(model):
+        assert not model.training and torch.equal(model(x), model(x))  # no dropout: the same twice
+    assert model.training
+    model.eval()
+    with pytest.raises(RuntimeError), evaluating(model):
+        raise RuntimeError("a failure inside the block")
+    assert not model.training  # an eval-mode model stays in eval mode, even after an error
+
+
+def test_weight_layers_in_order_and_by_kind():
+    from nnplay.models import weight_layers
+
+    cnn = build_model(ModelConfig(family="cnn", channels=(4, 8), fc_width=16))
+    assert [n for n, _ in weight_layers(cnn)] == ["conv_1", "conv_2", "fc_1", "fc_2"]
+    assert [n for n, _ in weight_layers(cnn, nn.Conv2d)] == ["conv_1", "conv_2"]
+    assert [n for n, _ in weight_layers(cnn, nn.Linear)] == ["fc_1", "fc_2"]
+
+
+def test_seeded_model_gives_the_same_weights_and_leaves_the_callers_rng_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    a = seeded_model(ModelConfig(hidden=(8,)), 7)
+    assert torch.equal(torch.rand(3), expected_next)  # the caller's random stream went on untouched
+    b = seeded_model(ModelConfig(hidden=(8,)), 7)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))

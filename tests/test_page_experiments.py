@@ -6,6 +6,7 @@ trainings are a few hundred images so the shared CPU stays free.
 """
 
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -146,3 +147,49 @@ def test_range_test_marks_a_suggested_rate():
     suggested = float(metrics["Suggested learning rate"])
     assert 1e-6 <= suggested <= 10
     assert at.get("plotly_chart")
+
+
+def test_the_note_follows_the_data_and_the_chosen_subset(monkeypatch, tmp_path):
+    import nnplay.data
+
+    def no_download(*_args, **_kwargs):
+        raise OSError("tests do not download")
+
+    monkeypatch.setenv("NNPLAY_DATA_DIR", str(tmp_path))  # no MNIST here: the built-in sample (10,000 / 2,000)
+    monkeypatch.setattr(nnplay.data, "_download", no_download)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert any("built-in sample" in i.value for i in at.info)
+    assert "5 epochs instead of 50, on all 10,000 training images and all 2,000 test images." in _markdown(at)
+    assert "60,000 training images and" not in _markdown(at).split("**Here.**")[1]
+    at.number_input(key="exp_train_limit").set_value(500).run()
+    assert "on the first 500 of the 10,000 training images and all 2,000 test images." in _markdown(at)
+    at.toggle(key="exp_full").set_value(True).run()
+    assert any("all 10,000 training images" in w.value for w in at.warning)
+
+
+def test_range_test_rate_can_be_used_on_the_train_page(monkeypatch):
+    import streamlit
+
+    opened = []
+    monkeypatch.setattr(streamlit, "switch_page", opened.append)  # the page alone has no navigation to switch in
+    at = _page(train_limit=500)
+    at.radio(key="exp_study").set_value("range").run()
+    at.selectbox(key="exp_range_optimizer").set_value("sgd").run()
+    at.number_input(key="exp_range_steps").set_value(30).run()
+    at.button(key="exp_range_run").click().run()
+    assert not at.exception and not at.error
+    rate = float(f"{float({m.label: m.value for m in at.metric}['Suggested learning rate']):.2g}")
+    at.button(key="exp_range_use").click().run()
+    assert not at.exception
+    assert [Path(p).name for p in opened] == ["train.py"]
+    assert at.session_state["train_lr"] == rate and at.session_state["train_optimizer"] == "sgd"
+
+    # the Train page opens with them (its widgets are keyed train_<field>)
+    train = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60)
+    train.session_state["train_lr"] = rate
+    train.session_state["train_optimizer"] = "sgd"
+    train.run()
+    assert not train.exception
+    assert train.select_slider(key="train_lr").value == rate
+    assert train.selectbox(key="train_optimizer").value == "sgd"

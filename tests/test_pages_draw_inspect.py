@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +203,25 @@ def test_inspect_default_model_table_grid_and_confusion_cell():
     cm = array(plotly_specs(at)[2]["data"][0]["customdata"])
     assert cm.shape == (10, 10)
     assert any(md.value.startswith(f"**True 4, predicted 9: {cm[4, 9]:,} images") for md in at.markdown)
+    # each mistake thumbnail: the probability of the predicted class, then of the true one
+    evaluation = next(iter(at.session_state["inspect_evaluations"].values()))
+    probs = evaluation.probabilities.numpy()
+    cell_titles = [a["text"] for a in plotly_specs(at)[-1]["layout"]["annotations"]]
+    assert len(cell_titles) == min(50, cm[4, 9]) > 0
+    k = int(re.search(r"#(\d+):", cell_titles[0]).group(1))
+    assert int(evaluation.predictions[k]) == 9
+    assert cell_titles[0] == f"<b>✗ #{k}: 9 {probs[k, 9]:.0%}<br>true 4: {probs[k, 4]:.0%}</b>"
+    assert probs[k, 9] >= probs[k, 4]
+
+
+def test_cell_titles_give_the_predicted_and_the_true_probability():
+    probs = np.zeros((3, 10))
+    probs[2, [4, 9]] = [0.3, 0.62]
+    classes = [str(d) for d in range(10)]
+    assert fi.cell_titles([2], probs, 4, 9, classes) == ["#2: 9 62%<br>true 4: 30%"]
+    assert fi.cell_titles([2], probs, 9, 9, classes) == ["#2: 9 62%"]  # a correct one: one probability
+    fig = fi.image_grid_figure(np.zeros((1, 28, 28)), fi.cell_titles([2], probs, 4, 9, classes), [True])
+    assert fig.layout.margin.t == 45
 
 
 def test_inspect_a_trained_cnn_run(cnn_run):
@@ -221,3 +241,16 @@ def test_inspect_a_trained_cnn_run(cnn_run):
     assert list(stats["layer"]) == ["conv_1", "conv_2", "fc_1", "fc_2"]
     expected = [s.weight_std for s in cnn_run.history.layer_stats if s.epoch == 1]
     np.testing.assert_allclose(stats["weight std"], expected, rtol=1e-3)
+
+
+def test_draw_shows_the_offline_sample_notice(monkeypatch, tmp_path):
+    import nnplay.data
+
+    def no_download(*_args, **_kwargs):
+        raise OSError("tests do not download")
+
+    monkeypatch.setenv("NNPLAY_DATA_DIR", str(tmp_path))  # no MNIST here: the built-in sample
+    monkeypatch.setattr(nnplay.data, "_download", no_download)
+    at = AppTest.from_file(DRAW, default_timeout=60).run()
+    assert not at.exception
+    assert any("built-in sample" in i.value for i in at.info)

@@ -88,7 +88,9 @@ def test_forward_page_steps_through_seed_002():
 def test_forward_page_explains_the_chosen_cell():
     at = run("forward")
     at.selectbox(key="fw_cell_A1").set_value(2).run()
-    assert "**A1[3]** = row 1 of X × column 3 of W1 + B1[3] = `1×0.5 + 0.5×0.6 + 0.3 = 1.1`" in texts(at)
+    # indices count from 0, as in numpy: the third cell is A1[2]
+    assert "**A1[2]** = row 0 of X × column 2 of W1 + B1[2] = `1×0.5 + 0.5×0.6 + 0.3 = 1.1`" in texts(at)
+    assert "Indices count from 0, as in numpy" in texts(at)
 
 
 def test_forward_page_softmax_output_and_overflow():
@@ -121,13 +123,41 @@ def test_forward_page_numpy_matches_torch_on_a_digit():
     assert diff < 1e-5
 
 
+def test_forward_page_shows_the_softmax_of_the_real_digit():
+    at = run("forward")
+    table = next(d.value for d in at.dataframe if "softmax (numpy)" in d.value.columns)
+    logits = table["numpy"].to_numpy()
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(table["softmax (numpy)"].to_numpy(), expected, rtol=1e-12)
+    top = int(np.argmax(expected))
+    assert f"the model is **{expected[top]:.2%}** sure this is {top}." in texts(at)
+
+
+def test_forward_page_tables_get_room_for_every_digit():
+    from nnplay.figures.teach import column_widths, matrix_frame, pack_rows, table_width_px
+
+    z1 = matrix_frame([0.57444252, 0.66818777, 0.75026011])
+    w2 = matrix_frame([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]])
+    assert table_width_px(z1) > table_width_px(w2)  # ten characters a cell against three
+    assert table_width_px(z1) >= 3 * 7 * len("0.75026011")
+    assert column_widths(z1)["col 2"] > column_widths(w2)["col 1"] and set(column_widths(w2)) == {"_index", "col 0", "col 1"}
+    assert pack_rows([300, 200, 200, 250], 760) == [[0, 1, 2], [3]]
+    assert pack_rows([900, 100], 760) == [[0], [1]]  # too wide alone: a row of its own
+    at = run("forward")
+    for _ in range(2):  # to A2 = Z1·W2 + B2: four tables, Z1 with 8-digit cells
+        at.button(key="fw_next").click().run()
+    wanted = ["**Z1** (3,)", "**W2** (3, 2)", "**B2** (2,)", "= **A2** (2,)"]
+    assert [m.value for m in at.markdown if m.value in wanted] == wanted
+
+
 @pytest.mark.parametrize("change, message", [
-    ({"W2": pd.DataFrame([["abc", 0.4], [0.2, 0.5], [0.3, 0.6]])}, "W2: row 1, column 1 is 'abc', not a number"),
+    ({"W2": pd.DataFrame([["abc", 0.4], [0.2, 0.5], [0.3, 0.6]])}, "W2: row 0, column 0 is 'abc', not a number"),
     ({"W1": pd.DataFrame([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6], [1.0, 1.0, 1.0]])}, "W1 has 3 rows but X has 2"),
-    ({"B1": pd.DataFrame([[0.1, None, 0.3]])}, "B1: row 1, column 2 is empty"),
+    ({"B1": pd.DataFrame([[0.1, None, 0.3]])}, "B1: row 0, column 1 is empty"),
     ({"B3": pd.DataFrame([[0.1, 0.2], [0.3, 0.4]])}, "B3 must be a vector of 2 entries"),
     ({"X": "not a table"}, "cannot be edited"),
-], ids=["text", "extra-row", "empty", "bias-matrix", "garbage"])
+    ({"X": pd.DataFrame(columns=["0", "1"], dtype=float)}, "X has no rows: add a row"),
+], ids=["text", "extra-row", "empty", "bias-matrix", "garbage", "x-without-rows"])
 def test_forward_page_survives_bad_tables(change, message):
     tables = {**network_frames(seed_network(), SEED_X), **change}
     at = run("forward", fw_tables=tables)
@@ -182,6 +212,31 @@ def test_activations_race_runs_in_the_background():
     final = at.dataframe[-1].value
     assert list(final["model"]) == ["A: sigmoid 100", "B: tanh 100", "C: relu 100", "D: relu 100-100"]
     assert set(final["status"]) == {"finished"}
+    # by default enough epochs for a curve per model, not one dot; seconds to a tenth
+    assert at.number_input(key="act_race_epochs").value >= 3
+    assert all(len(run.history.epochs) == at.number_input(key="act_race_epochs").value for run in sweep.runs)
+    assert all(s == round(s, 1) for s in final["seconds"])
+
+
+def test_activations_page_shows_the_sample_notice_and_translates_the_seed():
+    at = run("activations")
+    assert any("built-in sample" in i.value for i in at.info)
+    page = texts(at)
+    assert "*In English:* Output: [0,1] / (drawback)" in page
+    assert "be careful with the learning rate" in page
+
+
+def test_activations_page_refuses_a_composition_beyond_the_floats():
+    at = run("activations")
+    at.number_input(key="act_af").set_value(1e308).run()
+    assert not at.exception
+    page = texts(at)
+    assert any("a_f·a_g = inf" in e.value and "1.8e308" in e.value for e in at.error)
+    assert "**f(g(x)) =" not in page and "infx" not in page  # no "one layer" claim about infinities
+    assert not any("f(g(x))" in df.value.columns for df in at.dataframe)
+    assert "max |difference|" in page  # the rest of the page is still drawn
+    at.number_input(key="act_af").set_value(1e300).run()  # large but finite: shown
+    assert "**f(g(x)) = 2e+300x + 2**" in texts(at)
 
 
 # --- /scratch ------------------------------------------------------------------------------------------
@@ -217,6 +272,23 @@ def test_scratch_page_survives_a_diverging_rate():
     at.number_input(key="scr_lr").set_value(5.0).run()
     assert not at.exception
     assert any("diverged" in e.value for e in at.error)
+
+
+def test_scratch_page_does_not_call_diverged_curves_equal_and_follows_the_rate():
+    at = run("scratch", scr_steps=100)
+    at.radio(key="scr_mode").set_value("same").run()
+    at.radio(key="scr_lr_mode").set_value("custom").run()
+    at.number_input(key="scr_lr").set_value(10.0).run()
+    assert not at.exception
+    assert not at.success  # no "the curves lie on top of each other" beside a divergence
+    assert any("diverged at lr = 10:" in e.value for e in at.error)
+    assert "lr = 10\n" in at.code[0].value and "range(100)" in at.code[0].value
+    assert "lr=10)" in at.code[5].value  # version 6 hands the rate to Adam
+    assert "here with lr = 10 and 100 steps" in texts(at)
+
+    at.number_input(key="scr_lr").set_value(1e-7).run()  # too small: the sentence names this rate
+    assert any("at lr = 1e-07 the loss drops by less than 1% in 100 steps" in w.value for w in at.warning)
+    assert not any("1e-6" in w.value or "1e-06" in w.value for w in at.warning)
 
 
 # --- the figures and tables behind the pages (nnplay.figures.teach) -------------------------------------

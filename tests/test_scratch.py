@@ -141,3 +141,27 @@ def test_bad_arguments_are_refused(problem):
         run_version(1, problem, lr=0.0)
     with pytest.raises(ValueError, match="loss must be"):
         Recipe(loss="l1")
+
+
+def test_displayed_code_follows_the_rate_and_steps():
+    for number, version in VERSIONS.items():
+        code = version.code_for(lr=0.05, steps=20)
+        assert "1e-6" not in code and "range(5000)" not in code and "range(20)" in code
+        assert "lr = 0.05" in code or "lr=0.05" in code
+        namespace: dict = {}
+        exec(code, namespace)
+        assert len(namespace["losses"]) == 20
+    assert VERSIONS[1].code_for() == VERSIONS[1].code  # the seed's own rate and steps: the seed's code
+
+
+def test_agreement_needs_converging_curves_equal_to_rounding():
+    from nnplay.lessons.scratch import agreement, diverged
+
+    base = [10.0, 5.0, 2.5, 1.25]
+    same = agreement({1: base, 2: [v * (1 + 1e-13) for v in base], 3: list(base)})
+    assert same.agree and same.gap == pytest.approx(2.5e-13 * 4, rel=0.5) and not same.diverged
+    off = agreement({1: base, 2: [v * 1.01 for v in base]})
+    assert not off.agree and off.relative_gap == pytest.approx(0.01)
+    blown = agreement({1: base, 2: [10.0, 1e100, 2.9e289, float("inf")], 3: base})
+    assert blown.diverged == (2,) and not blown.agree
+    assert diverged([1.0, 2.0]) and diverged([1.0, float("nan"), 0.5]) and not diverged(base)

@@ -2,7 +2,7 @@
 
 What lives here: pure functions from runs (their ``History``) or a range test's numbers to
 ``go.Figure``s that tests read through ``fig.data``:
-- ``loss_figure``: every run's training loss against epochs (images seen ÷ training images),
+- ``study_loss_figure``: every run's training loss against epochs (images seen ÷ training images),
   averaged into at most ``max_points`` bins per run so a batch-10 run stays light to redraw;
 - ``accuracy_figure``: test (solid) and train (dotted) accuracy after each epoch;
 - ``time_figure``: each run's training and evaluation time, as bars;
@@ -59,7 +59,8 @@ def loss_curve(run: Run, max_points: int = 200) -> tuple[list[float], list[float
     return binned([s.step / per_epoch for s in steps], [s.loss for s in steps], max_points)
 
 
-def loss_figure(runs: Sequence[Run], log_y: bool = True, max_points: int = 200, revision: str = "loss") -> go.Figure:
+def study_loss_figure(runs: Sequence[Run], log_y: bool = True, max_points: int = 200,
+                      revision: str = "loss") -> go.Figure:
     """One line per run: training loss (batch means, binned) against epochs, on shared axes."""
     fig = go.Figure()
     for i, run in enumerate(runs):

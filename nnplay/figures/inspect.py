@@ -8,7 +8,8 @@ numbers and ``go.Figure``s that tests can read through ``fig.data``:
 - per-layer histograms of weights or gradients at one epoch (``histogram_figure``);
 - seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``);
 - the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
-  ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``);
+  ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``), each image titled with the
+  probability of the predicted class and of the true one (``cell_titles``);
 - the Draw page's ten probability bars (``probability_figure``).
 What does not live here: widgets and layout (``pages/inspect.py``, ``pages/draw.py``), training,
 the drawing's preprocessing (``nnplay.lessons.draw``). No streamlit.
@@ -27,6 +28,7 @@ from torch import nn
 
 from ..data import normalise
 from ..engine import LayerStats
+from ..models import evaluating, weight_layers
 
 WRONG = "#d62728"
 RIGHT = "#2ca02c"
@@ -67,12 +69,11 @@ def _tiled_heatmap(tiled: np.ndarray, title: str, colorscale: str, zmid: float |
 
 def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
     """The first Linear layer if it reads the 784 pixels directly (an MLP), else None."""
-    for name, module in model.named_children():
-        if isinstance(module, nn.Conv2d):
-            return None
-        if isinstance(module, nn.Linear):
-            return (name, module) if module.in_features == 28 * 28 else None
-    return None
+    layers = weight_layers(model)
+    if not layers or not isinstance(layers[0][1], nn.Linear):
+        return None
+    name, module = layers[0]
+    return (name, module) if module.in_features == 28 * 28 else None
 
 
 def unit_weights(model: nn.Module) -> np.ndarray:
@@ -99,7 +100,8 @@ def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8)
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
-    return [(name, m) for name, m in model.named_children() if isinstance(m, nn.Conv2d)]
+    """The model's convolutional layers in forward order, by name."""
+    return weight_layers(model, nn.Conv2d)
 
 
 def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int = 32,
@@ -132,18 +134,13 @@ def feature_maps(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> dict[
     device = next(model.parameters()).device
     x = normalise(torch.as_tensor(np.array(image_u8), dtype=torch.uint8).reshape(1, 28, 28)).to(device)
     maps: dict[str, np.ndarray] = {}
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for name, module in model.named_children():
-                x = module(x)
-                if x.dim() == 4:
-                    maps[name] = x[0].float().cpu().numpy()
-                else:
-                    break
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.inference_mode():
+        for name, module in model.named_children():
+            x = module(x)
+            if x.dim() == 4:
+                maps[name] = x[0].float().cpu().numpy()
+            else:
+                break
     return maps
 
 
@@ -223,7 +220,9 @@ def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence
     fig.update_yaxes(visible=False, autorange="reversed")
     for i in range(n):
         fig.layout[f"yaxis{'' if i == 0 else i + 1}"].scaleanchor = f"x{'' if i == 0 else i + 1}"
-    fig.update_layout(height=max(200, 150 * rows), margin=dict(l=5, r=5, t=30, b=5))
+    two_lines = any("<br>" in t for t in titles)  # room above the first row for a second title line
+    fig.update_layout(height=max(200, 150 * rows + (15 if two_lines else 0)),
+                      margin=dict(l=5, r=5, t=45 if two_lines else 30, b=5))
     return fig
 
 
@@ -233,6 +232,22 @@ def prediction_grid_figure(images: np.ndarray, predictions: Sequence[int], label
     titles = [f"Pred: {classes[int(p)]} / Label: {classes[int(y)]}" for p, y in zip(predictions, labels)]
     wrong = [int(p) != int(y) for p, y in zip(predictions, labels)]
     return image_grid_figure(np.asarray(images), titles, wrong)
+
+
+def cell_titles(indices: Sequence[int], probabilities: np.ndarray, true_class: int, predicted_class: int,
+                classes: Sequence[str]) -> list[str]:
+    """Titles for a confusion cell's thumbnails: the test image's number, the probability the model gave
+    the class it predicted and, for a mistake, the probability it gave the true class, e.g.
+    "#18: 9 62%<br>true 4: 31%". ``probabilities`` is (N, classes), rows indexed by ``indices``."""
+    pred, true = classes[predicted_class], classes[true_class]
+    titles = []
+    for k in indices:
+        p = probabilities[int(k)]
+        title = f"#{int(k)}: {pred} {p[predicted_class]:.0%}"
+        if true_class != predicted_class:
+            title += f"<br>true {true}: {p[true_class]:.0%}"
+        titles.append(title)
+    return titles
 
 
 def random_indices(n_total: int, k: int = 25, seed: int = 0) -> np.ndarray:

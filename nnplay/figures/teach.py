@@ -5,9 +5,11 @@ What lives here: pure functions from numbers to ``go.Figure``s (tests read them 
 - ``activation_figure``: one activation and its derivative side by side;
 - ``gradient_norms_figure``: per-layer gradient norm at initialisation, log y;
 - ``loss_curves_figure``: several loss curves on one chart (the /scratch ladder);
-- ``matrix_frame`` / ``highlight`` / ``frames_to_network``: a matrix as a labelled table, the
-  row × column + bias cells picked out, and edited tables back into arrays with a sentence
-  saying what is wrong when they are not numbers;
+- ``matrix_frame`` / ``highlight`` / ``frames_to_network``: a matrix as a labelled table (rows
+  and columns numbered from 0, as numpy indexes them), the row × column + bias cells picked out,
+  and edited tables back into arrays with a sentence saying what is wrong when they are not
+  numbers; ``column_widths``, ``table_width_px`` and ``pack_rows`` lay tables side by side
+  without cutting digits;
 - ``parse_numbers`` and ``fmt_array`` (numpy's own printing, as the seeds show it).
 What does not live here: widgets and layout (``pages/``), the maths (``nnplay.lessons.activations``,
 ``nnplay.lessons.forward``, ``nnplay.lessons.scratch``). No streamlit.
@@ -110,10 +112,40 @@ def loss_curves_figure(curves: Mapping[str, Sequence[float]], log_y: bool = True
 
 
 def matrix_frame(a, row_label: str = "row", col_label: str = "col") -> pd.DataFrame:
-    """A vector as one row, a matrix as it is; rows and columns numbered from 1."""
+    """A vector as one row, a matrix as it is; rows and columns numbered from 0, as numpy indexes them."""
     arr = np.atleast_2d(np.asarray(a, dtype=float))
-    return pd.DataFrame(arr, index=[f"{row_label} {i + 1}" for i in range(arr.shape[0])],
-                        columns=[f"{col_label} {j + 1}" for j in range(arr.shape[1])])
+    return pd.DataFrame(arr, index=[f"{row_label} {i}" for i in range(arr.shape[0])],
+                        columns=[f"{col_label} {j}" for j in range(arr.shape[1])])
+
+
+def column_widths(frame: pd.DataFrame, precision: int = 8) -> dict[str, int]:
+    """Pixels each column of ``highlight(frame, precision=...)`` needs to show every digit ("_index"
+    for the row labels), at Streamlit's table font: ~7 px a character plus the cell padding. The
+    grid sizes columns from the raw numbers, not the formatted text, so the page sets these widths."""
+    def px(texts) -> int:
+        return 7 * max((len(str(t)) for t in texts), default=1) + 18
+
+    return {"_index": px(frame.index)} | {c: px([c, *(f"{v:.{precision}g}" for v in frame[c])]) for c in frame.columns}
+
+
+def table_width_px(frame: pd.DataFrame, precision: int = 8) -> int:
+    """About how many pixels the whole table needs (the sum of ``column_widths``)."""
+    return sum(column_widths(frame, precision).values())
+
+
+def pack_rows(widths: Sequence[int], available: int) -> list[list[int]]:
+    """Indices of side-by-side items, grouped greedily into rows no wider than ``available``
+    (an item wider than that gets a row of its own), so no table is squeezed until it cuts digits."""
+    rows: list[list[int]] = []
+    used = available + 1
+    for i, w in enumerate(widths):
+        if rows and used + w <= available:
+            rows[-1].append(i)
+            used += w
+        else:
+            rows.append([i])
+            used = w
+    return rows
 
 
 def highlight(frame: pd.DataFrame, row: int | None = None, col: int | None = None,
@@ -135,12 +167,13 @@ def highlight(frame: pd.DataFrame, row: int | None = None, col: int | None = Non
 def network_frames(network: Mapping[str, np.ndarray], x) -> dict[str, pd.DataFrame]:
     """X and every W/B as editable tables (vectors as one row), keyed "X", "W1", "B1", ...
 
-    Columns are named "1", "2", ... (one per unit); rows are plain positions.
+    Columns are named "0", "1", ... (one per unit, numbered as numpy indexes them); rows are
+    plain positions.
     """
     frames = {}
     for name, value in {"X": x, **network}.items():
         arr = np.atleast_2d(np.asarray(value, dtype=float))
-        frames[name] = pd.DataFrame(arr, columns=[str(j + 1) for j in range(arr.shape[1])])
+        frames[name] = pd.DataFrame(arr, columns=[str(j) for j in range(arr.shape[1])])
     return frames
 
 
@@ -157,18 +190,19 @@ def editor_rows(names: Sequence[str]) -> list[list[str]]:
 
 
 def frame_values(name: str, frame) -> np.ndarray:
-    """An edited table back to floats; ValueError naming the first cell that is not a number."""
+    """An edited table back to floats; ValueError naming the first cell that is not a number
+    (row and column counted from 0, as numpy does)."""
     frame = pd.DataFrame(frame)
     values = np.full(frame.shape, np.nan)
     for i in range(frame.shape[0]):
         for j in range(frame.shape[1]):
             cell = frame.iat[i, j]
             if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-                raise ValueError(f"{name}: row {i + 1}, column {j + 1} is empty; every cell needs a number.")
+                raise ValueError(f"{name}: row {i}, column {j} is empty; every cell needs a number.")
             try:
                 values[i, j] = float(cell)
             except (TypeError, ValueError):
-                raise ValueError(f"{name}: row {i + 1}, column {j + 1} is {cell!r}, not a number.") from None
+                raise ValueError(f"{name}: row {i}, column {j} is {cell!r}, not a number.") from None
     return values
 
 

@@ -3,13 +3,16 @@
 What lives here:
 - numpy and torch versions of sigmoid, tanh, relu, leaky_relu (slope 0.01), gelu (the exact
   erf form, as torch's default) and identity, each with its derivative written out by hand
-  as a closed form (tests check every one against torch autograd);
+  as a closed form (tests check every one against torch autograd), gathered by name in
+  ``ACTIVATION_FUNCTIONS`` (``get_activation(name)``); the names themselves are the one registry
+  ``nnplay.config.ACTIVATIONS``;
 - ``ACTIVATION_NOTES``: seed 001's notes per function (output range, what goes wrong, what to
-  be careful about), in English with the Korean original kept beside it;
+  be careful about), in English, with the Korean original and a line-by-line translation of it;
 - ``layer_gradient_norms``: the vanishing-gradient experiment (gradient norm of every layer's
   weight at initialisation for a deep MLP);
-- ``linear_collapse`` and ``compose_affine``: seed 000's point that stacked linear layers are
-  one linear layer (f(x) = x + 2, g(x) = 2x, f(g(x)) = 2x + 2).
+- ``linear_collapse``, ``compose_affine`` and ``composition_table``: seed 000's point that stacked
+  linear layers are one linear layer (f(x) = x + 2, g(x) = 2x, f(g(x)) = 2x + 2); coefficients or
+  values beyond the floats (inf, nan) are refused with a sentence.
 
 What does not live here: the models themselves (``nnplay.models.build_model``), training, and
 anything that draws (figures are built in ``nnplay.figures.teach``). No streamlit import.
@@ -25,7 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ACTIVATION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity")
+from ..config import ACTIVATIONS, ModelConfig
+from ..engine import seeded_model
+from ..models import weight_layers
 LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative slope
 
 _SQRT_2 = math.sqrt(2.0)
@@ -199,6 +204,8 @@ class ActivationNote:
     """"seed 001" when the note is the seed's own, "nnplay" when the seed says nothing."""
     korean: str = ""
     """The seed's original lines, when the note comes from the seed."""
+    translation: str = ""
+    """``korean`` translated into English as it stands (its slips kept, marked [sic])."""
 
 
 ACTIVATION_NOTES: dict[str, ActivationNote] = {
@@ -215,6 +222,11 @@ ACTIVATION_NOTES: dict[str, ActivationNote] = {
             "출력 : [0,1] / (단점) 출력값이 0이나 1에 가까우면 gradients는 거의 0에 수렴 "
             "→ 가중치 갱신/학습 불가 / (해결) 가중치 초기화를 조심히! 신경써서"
         ),
+        translation=(
+            "Output: [0,1] / (drawback) when the output is close to 0 or 1, the gradients converge to "
+            "almost 0 → the weights cannot be updated / it cannot learn / (fix) be careful with weight "
+            "initialisation! Pay attention to it"
+        ),
     ),
     "tanh": ActivationNote(
         output_range="[-1, 1]",
@@ -229,6 +241,11 @@ ACTIVATION_NOTES: dict[str, ActivationNote] = {
             "출력 : [-1, 1] / (단점) 출력값이 0이나 1에 가까우면 gradients는 거의 0에 수렴 "
             "→ 가중치 갱신/학습 불가 / (해결) 가중치 초기화를 조심히! 신경써서"
         ),
+        translation=(
+            "Output: [-1, 1] / (drawback) when the output is close to 0 or 1 [sic: for tanh, -1 or 1], "
+            "the gradients converge to almost 0 → the weights cannot be updated / it cannot learn / "
+            "(fix) be careful with weight initialisation! Pay attention to it"
+        ),
     ),
     "relu": ActivationNote(
         output_range="[0, ∞)",
@@ -239,6 +256,10 @@ ACTIVATION_NOTES: dict[str, ActivationNote] = {
         korean=(
             "학습 빠름 / (단점) gradient = 0 인 구간이 많음 (음수인 구간) "
             "/ (해결) learning rate를 조심히! 신경써서"
+        ),
+        translation=(
+            "Learns fast / (drawback) there are many regions where the gradient = 0 (the negative "
+            "region) / (fix) be careful with the learning rate! Pay attention to it"
         ),
     ),
     "leaky_relu": ActivationNote(
@@ -269,7 +290,7 @@ ACTIVATION_NOTES: dict[str, ActivationNote] = {
 
 
 @dataclass(frozen=True)
-class Activation:
+class ActivationFunction:
     """One activation function: numpy and torch forms and hand-written derivatives."""
 
     name: str
@@ -289,64 +310,50 @@ class Activation:
         return ACTIVATION_NOTES[self.name]
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation(
+ACTIVATION_FUNCTIONS: dict[str, ActivationFunction] = {
+    "sigmoid": ActivationFunction(
         "sigmoid", sigmoid_np, sigmoid_grad_np, sigmoid_torch, sigmoid_grad_torch, torch.sigmoid,
         r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))",
     ),
-    "tanh": Activation(
+    "tanh": ActivationFunction(
         "tanh", tanh_np, tanh_grad_np, tanh_torch, tanh_grad_torch, torch.tanh,
         r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", r"\tanh'(z) = 1 - \tanh^2(z)",
     ),
-    "relu": Activation(
+    "relu": ActivationFunction(
         "relu", relu_np, relu_grad_np, relu_torch, relu_grad_torch, F.relu,
         r"\mathrm{relu}(z) = \max(0, z)", r"\mathrm{relu}'(z) = [z > 0]",
     ),
-    "leaky_relu": Activation(
+    "leaky_relu": ActivationFunction(
         "leaky_relu", leaky_relu_np, leaky_relu_grad_np, leaky_relu_torch,
         leaky_relu_grad_torch, lambda z: F.leaky_relu(z, LEAKY_SLOPE),
         r"\mathrm{leaky}(z) = \max(0.01 z, z)", r"\mathrm{leaky}'(z) = 1 \text{ if } z > 0 "
         r"\text{ else } 0.01",
     ),
-    "gelu": Activation(
+    "gelu": ActivationFunction(
         "gelu", gelu_np, gelu_grad_np, gelu_torch, gelu_grad_torch, F.gelu,
         r"\mathrm{gelu}(z) = z\,\Phi(z) = \tfrac{z}{2}\left(1 + \mathrm{erf}(z/\sqrt{2})\right)",
         r"\mathrm{gelu}'(z) = \Phi(z) + z\,\varphi(z),\ \varphi(z) = e^{-z^2/2}/\sqrt{2\pi}",
     ),
-    "identity": Activation(
+    "identity": ActivationFunction(
         "identity", identity_np, identity_grad_np, identity_torch, identity_grad_torch,
         lambda z: z, r"\mathrm{id}(z) = z", r"\mathrm{id}'(z) = 1",
     ),
 }
 
 
-def get_activation(name: str) -> Activation:
+def get_activation(name: str) -> ActivationFunction:
     """The record for ``name``; ValueError naming the choices for anything else."""
     try:
-        return ACTIVATIONS[name]
+        return ACTIVATION_FUNCTIONS[name]
     except KeyError:
         raise ValueError(
-            f"Unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)}."
+            f"Unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}."
         ) from None
 
 
 # ---------------------------------------------------------------------------------------------
 # Vanishing gradients: the gradient norm of every layer's weight at initialisation
 # ---------------------------------------------------------------------------------------------
-
-
-def _seeded_model(model_cfg, seed: int) -> torch.nn.Module:
-    """Build ``model_cfg`` with torch's RNG seeded, without disturbing the caller's RNG."""
-    from nnplay.models import build_model  # imported here: nnplay.models imports torch.nn only
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(model_cfg)
-
-
-def _linear_layers(model: torch.nn.Module) -> list[tuple[str, torch.nn.Linear]]:
-    """The model's Linear layers in forward order (lin_1, lin_2, ...)."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
 
 
 def _input_batch(
@@ -391,17 +398,15 @@ def layer_gradient_norms(
     layer and the first layers barely learn: the vanishing gradient. ReLU's slope is 1 where
     it is on, and He initialisation (std sqrt(2 / fan_in)) makes up for the half that is off.
     """
-    from nnplay.config import ModelConfig
-
     get_activation(activation)  # a readable error before building anything
-    model = _seeded_model(
+    model = seeded_model(
         ModelConfig(family="mlp", hidden=(width,) * depth, activation=activation, init=init), seed
     )
     model.train()
     x, y = _input_batch(images, labels, batch, seed)
     loss = F.cross_entropy(model(x), y)
     loss.backward()
-    return [float(lin.weight.grad.norm()) for _, lin in _linear_layers(model)]
+    return [float(lin.weight.grad.norm()) for _, lin in weight_layers(model, torch.nn.Linear)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,7 +422,47 @@ def compose_affine(f: tuple[float, float], g: tuple[float, float]) -> tuple[floa
     """
     a_f, b_f = f
     a_g, b_g = g
-    return (a_f * a_g, a_f * b_g + b_f)
+    _require_finite("f and g need finite coefficients", a_f=a_f, b_f=b_f, a_g=a_g, b_g=b_g)
+    a, b = a_f * a_g, a_f * b_g + b_f
+    _require_finite("f(g(x)) = (a_f·a_g)·x + (a_f·b_g + b_f) cannot be written in floating point",
+                    **{"a_f·a_g": a, "a_f·b_g + b_f": b})
+    return (a, b)
+
+
+@dataclass(frozen=True)
+class CompositionTable:
+    """f(g(x)) computed both ways at a few x: layer after layer, and as the one collapsed layer."""
+
+    x: tuple[float, ...]
+    layered: list[float]
+    """f(g(x)) = a_f (a_g x + b_g) + b_f, one layer after the other."""
+    collapsed: list[float]
+    """a x + b with (a, b) from ``compose_affine``."""
+
+
+def composition_table(f: tuple[float, float], g: tuple[float, float],
+                      xs: tuple[float, ...] = (-1.0, 0.0, 1.0, 2.5)) -> CompositionTable:
+    """Both sides of f(g(x)) = a x + b at each x; ValueError when any value leaves the floats."""
+    a, b = compose_affine(f, g)
+    (a_f, b_f), (a_g, b_g) = f, g
+    layered = [a_f * (a_g * x + b_g) + b_f for x in xs]
+    collapsed = [a * x + b for x in xs]
+    _require_finite("f(g(x)) cannot be evaluated in floating point",
+                    **{f"f(g({x:g}))": v for x, v in zip(xs, layered)},
+                    **{f"{a:g}·{x:g} + {b:g}": v for x, v in zip(xs, collapsed)})
+    return CompositionTable(tuple(xs), layered, collapsed)
+
+
+def _require_finite(what: str, **values: float) -> None:
+    """ValueError naming the values that are inf or nan (a float64 holds at most about 1.8e308)."""
+    bad = [f"{name} = {value:g}" for name, value in values.items() if not math.isfinite(value)]
+    if bad:
+        raise ValueError(
+            f"{what}: {', '.join(bad)}. A float holds numbers up to about 1.8e308; beyond that it "
+            "becomes inf (and inf − inf is nan), so the two sides cannot be compared. "
+            "The maths still holds: f(g(x)) is one affine map. Pick coefficients whose products stay "
+            "below about 1e308."
+        )
 
 
 @dataclass(frozen=True)
@@ -455,9 +500,7 @@ def linear_collapse(
     with W = W_L ... W_1 and b = sum_l (W_L ... W_{l+1}) b_l. In float64 the two outputs
     agree to about 1e-15; in float32 to about 1e-6.
     """
-    from nnplay.config import ModelConfig
-
-    model = _seeded_model(
+    model = seeded_model(
         ModelConfig(family="mlp", hidden=(width,) * depth, activation="identity", init="xavier"),
         seed,
     )
@@ -465,7 +508,7 @@ def linear_collapse(
     # Xavier keeps the output's scale layer after layer, but leaves biases at 0; give them
     # small random values so the combined bias is not trivially zero.
     gen = torch.Generator().manual_seed(seed + 1)
-    layers = [lin for _, lin in _linear_layers(model)]
+    layers = [lin for _, lin in weight_layers(model, torch.nn.Linear)]
     with torch.no_grad():
         for lin in layers:
             lin.bias.copy_((torch.rand(lin.bias.shape, generator=gen, dtype=dtype) - 0.5) * 0.2)

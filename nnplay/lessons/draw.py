@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import normalise
+from ..models import evaluating
 
 FIELD = 28
 """Side of the MNIST field, in pixels."""
@@ -203,14 +204,9 @@ def one_thread() -> Iterator[None]:
 
 def predict(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> np.ndarray:
     """Class probabilities (10,) for one uint8 (28, 28) digit, in eval mode, no autograd."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            logits = model(as_input(image_u8, model_device(model)))
-            return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.inference_mode():
+        logits = model(as_input(image_u8, model_device(model)))
+        return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
 
 
 def _target(model: nn.Module, x: torch.Tensor, target: int | None) -> int:
@@ -226,17 +222,12 @@ def input_gradient(model: nn.Module, x, target: int | None = None) -> torch.Tens
     ``x`` is a uint8 (28, 28) image or an already-normalised float input (see ``as_input``).
     The model is put in eval mode for the call and restored afterwards; parameters get no .grad.
     """
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            x = as_input(x, model_device(model)).detach().requires_grad_(True)
-            target = _target(model, x, target)
-            logit = model(x)[0, target]
-            (grad,) = torch.autograd.grad(logit, x)
-        return grad[0, 0].detach().cpu()
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.enable_grad():
+        x = as_input(x, model_device(model)).detach().requires_grad_(True)
+        target = _target(model, x, target)
+        logit = model(x)[0, target]
+        (grad,) = torch.autograd.grad(logit, x)
+    return grad[0, 0].detach().cpu()
 
 
 def integrated_gradients(
@@ -254,9 +245,7 @@ def integrated_gradients(
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         device = model_device(model)
         x = as_input(x, device)
         base = torch.zeros_like(x) if baseline is None else as_input(baseline, device)
@@ -266,10 +255,8 @@ def integrated_gradients(
             path = (base + alphas[:, None, None, None] * (x - base)).requires_grad_(True)  # (S,1,28,28)
             logits = model(path)[:, target]  # (S,)
             (grads,) = torch.autograd.grad(logits.sum(), path)
-        attribution = (x - base)[0, 0] * grads.mean(dim=0)[0]  # (28, 28)
-        return attribution.detach().cpu()
-    finally:
-        model.train(was_training)
+    attribution = (x - base)[0, 0] * grads.mean(dim=0)[0]  # (28, 28)
+    return attribution.detach().cpu()
 
 
 def saliency(

@@ -4,9 +4,12 @@ What lives here:
 - the models the studies train (``SEED003_MLP``, ``SEED003_CNN``) and the six studies
   (``STUDIES``: learning rate, epochs, batch size, activation pairs, CNN stride, CNN filter size);
   each study turns a mode, "quick" (about a minute on a 2-core CPU) or "full" (the seed's
-  settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``;
-- ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time);
-- ``lr_range_test``: loss against an exponentially rising learning rate over one pass.
+  settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``; a study's
+  ``note_for`` names the images its quick mode really uses (``images_phrase``);
+- ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time),
+  written by ``runs.rows_csv``;
+- ``lr_range_test``: loss against an exponentially rising learning rate over one pass, smoothed
+  by the Train page's ``figures.train.smooth``.
 What does not live here: training threads (``runs.Sweep``), figures (``nnplay.figures.experiments``),
 widgets (``pages/experiments.py``).
 
@@ -19,8 +22,6 @@ plain SGD trains this MLP well at 0.1 and barely moves at 0.0001.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, replace
 from typing import Callable, Literal, NamedTuple, Sequence
@@ -31,8 +32,9 @@ import torch.nn.functional as F
 from ..config import PRESETS, DataConfig, ModelConfig, TrainConfig
 from ..data import MnistData, normalise
 from ..engine import make_optimizer, pick_device, seeded_model
+from ..figures.train import smooth
 from ..models import describe, layer_table
-from ..runs import Run
+from ..runs import Run, rows_csv
 
 Mode = Literal["quick", "full"]
 MODES: tuple[str, ...] = ("quick", "full")
@@ -105,7 +107,8 @@ class Study:
     seed_saw: str
     """What the seed observed, in English (markdown); every number the note prints is here."""
     note: str
-    """How nnplay runs it, where that differs from the seed (markdown)."""
+    """How nnplay runs it, where that differs from the seed (markdown); ``{images}`` stands for the
+    quick mode's images, which depend on the data and the subset chosen (see ``note_for``)."""
     build: Callable[[str], list[StudyRun]]
 
     def runs(self, mode: str = "quick", train_limit: int | None = None,
@@ -118,6 +121,23 @@ class Study:
             runs = [r._replace(data=replace(r.data, train_limit=train_limit or r.data.train_limit,
                                             test_limit=test_limit or r.data.test_limit)) for r in runs]
         return runs
+
+    def note_for(self, train_total: int, test_total: int, train_limit: int | None = None,
+                 test_limit: int | None = None) -> str:
+        """``note`` with the images the quick mode really uses, out of ``train_total``/``test_total``."""
+        data = shared_data_config(self.runs("quick", train_limit, test_limit))
+        return self.note.replace(IMAGES, images_phrase(data, train_total, test_total))
+
+
+def images_phrase(data: DataConfig, train_total: int, test_total: int) -> str:
+    """Which images a run sees, in words, e.g. "on the first 5,000 of the 60,000 training images and
+    all 10,000 test images" (a limit at or above the total means all of them)."""
+    def part(limit: int | None, total: int, kind: str) -> str:
+        if limit is None or limit >= total:
+            return f"all {total:,} {kind} images"
+        return f"the first {limit:,} of the {total:,} {kind} images"
+
+    return f"on {part(data.train_limit, train_total, 'training')} and {part(data.test_limit, test_total, 'test')}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,10 +200,9 @@ _MLP_SETUP = ("MLP 784-256-256-10, weights ~ N(0, 1), Adam, batch 100, 50 epochs
 _CNN_SETUP = ("seed 003's CNN: conv 32/64/128 (3×3, stride 1, padding 1, ReLU, 2×2 max-pool; "
               "28 → 14 → 7 → 4), FC 4·4·128 = 2048 → 625 (ReLU, dropout 1 − keep_prob = 0.5) → 10, "
               "xavier init; Adam lr 0.001, batch 100, 15 epochs")
-_QUICK_MLP = (f"on the first {QUICK_MLP_TRAIN:,} of the 60,000 training images" if QUICK_MLP_TRAIN
-              else "on all 60,000 training and 10,000 test images")
-_QUICK_CNN = (f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, on the first "
-              f"{QUICK_CNN['train_limit']:,} training and {QUICK_CNN['test_limit']:,} test images.")
+IMAGES = "{images}"  # in a note: the quick mode's images, filled in by ``Study.note_for``
+_QUICK_MLP = IMAGES
+_QUICK_CNN = f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, {IMAGES}."
 _FIRST_LAYER_NOTE = (
     "Applied to the **first conv layer only**; the other two keep the seed's {what}. In all three "
     "layers {value} leaves no pixels: {error} So only the first layer changes, which also is where the "
@@ -344,12 +363,7 @@ def _round(value: float | None, digits: int) -> float | None:
 
 def results_csv(rows: Sequence[dict]) -> str:
     """The results table as CSV text (header row first; empty cells for missing values)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else list(RESULT_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return out.getvalue()
+    return rows_csv(rows, list(rows[0]) if rows else RESULT_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,15 +404,17 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
     """Train one pass of ``steps`` batches while the learning rate rises from ``start`` to ``end``.
 
     Step i uses lr = start · (end/start)^(i/(steps−1)). The loss is smoothed by an exponential moving
-    average (weight ``smoothing`` on the past, bias-corrected as in Adam), and the test stops as soon
-    as the smoothed loss exceeds ``explode`` × its best value so far or is not a number: the exploded
-    point is not returned. The suggestion is ``suggest_lr``'s: the steepest descent before the minimum.
+    average (weight ``smoothing`` on the past, bias-corrected as in Adam: the Train page's ``smooth``,
+    redone over the losses so far after every step, which is why the steps stop at 2,000), and the
+    test stops as soon as the smoothed loss exceeds ``explode`` × its best value so far or is not a
+    number: the exploded point is not returned. The suggestion is ``suggest_lr``'s: the steepest
+    descent before the minimum.
     The model is a fresh one from ``seed``; batches are drawn without repeats while the data lasts.
     """
     if not 0 < start < end:
         raise ValueError(f"the range test needs 0 < start < end; got start {start:g}, end {end:g}.")
-    if not 5 <= steps <= 10_000:
-        raise ValueError(f"the range test needs 5 to 10,000 steps; got {steps}.")
+    if not 5 <= steps <= 2_000:
+        raise ValueError(f"the range test needs 5 to 2,000 steps; got {steps}.")
     if not 0 <= smoothing < 1 or not explode > 1:
         raise ValueError("smoothing must be in [0, 1) and explode above 1.")
     cfg = TrainConfig(optimizer=optimizer, lr=min(start, 10.0), batch_size=batch_size, seed=seed)
@@ -414,7 +430,8 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
 
     lrs: list[float] = []
     losses: list[float] = []
-    avg, best = 0.0, math.inf
+    raw: list[float] = []
+    best = math.inf
     for i in range(steps):
         lr = start * (end / start) ** (i / (steps - 1))
         for group in opt.param_groups:
@@ -429,9 +446,8 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        value = loss.item()
-        avg = smoothing * avg + (1 - smoothing) * value
-        smoothed = avg / (1 - smoothing ** (i + 1))
+        raw.append(loss.item())
+        smoothed = smooth(raw, smoothing)[-1]
         if not math.isfinite(smoothed) or smoothed > explode * best:
             break
         best = min(best, smoothed)

@@ -149,6 +149,9 @@ def validate_network(network: Mapping[str, object], x) -> tuple[dict[str, np.nda
     x = _as_matrix("X", x)
     if x.ndim not in (1, 2):
         raise ValueError(f"X must be a vector or a batch of rows, not an array of shape {x.shape}.")
+    if x.size == 0:
+        raise ValueError("X has no rows: add a row (one number per input) to run the network on, "
+                         "or press Reset to start again from the seed's X.")
     clean: dict[str, np.ndarray] = {}
     width = x.shape[-1]
     prev = "X"
@@ -340,16 +343,13 @@ def compare_with_torch(model, activations: str | Sequence[str], x) -> ForwardCom
     """Run ``model`` (an nnplay MLP) in torch and in numpy on x (float (B, 1, 28, 28))."""
     import torch
 
+    from ..models import evaluating
+
     params = next(model.parameters())
     state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     x_t = torch.as_tensor(x).to(device=params.device, dtype=params.dtype)
-    was_training = model.training
-    model.eval()  # dropout off, as in numpy_forward_mlp
-    try:
-        with torch.inference_mode():
-            torch_logits = model(x_t).detach().cpu().numpy().astype(np.float64)
-    finally:
-        model.train(was_training)  # the model may be shared (the session's current model)
+    with evaluating(model), torch.inference_mode():  # dropout off, as in numpy_forward_mlp
+        torch_logits = model(x_t).detach().cpu().numpy().astype(np.float64)
     trace = numpy_forward_mlp(state, activations, x_t.cpu().numpy())
     numpy_logits = trace[-1][1]
     return ForwardComparison(trace, numpy_logits, torch_logits,

@@ -12,8 +12,9 @@ Every version starts from the same data and weights (``make_problem``), in float
 ``recipe=None`` a version does what the seed's code does (``SEED_RECIPES``: versions 1-3 use
 0.5 * sum of squares and no bias, 4-6 add a bias and use mse_loss (mean), 5-6 use Adam); run
 with one shared ``Recipe`` every version does the same math and the six loss curves agree to
-rounding. ``SEED_DIFFERENCES`` says what changes between versions and what it does to the
-curve. What does not live here: MNIST, plotting (``nnplay.figures.teach``), streamlit.
+rounding (``agreement`` checks it, and ``diverged`` says when a rate was too large to compare).
+``SEED_DIFFERENCES`` says what changes between versions and what it does to the curve;
+``Version.code_for`` shows a version's code with the rate and steps actually run. What does not live here: MNIST, plotting (``nnplay.figures.teach``), streamlit.
 """
 
 from __future__ import annotations
@@ -423,6 +424,13 @@ class Version:
     def seed_recipe(self) -> Recipe:
         return SEED_RECIPES[self.number]
 
+    def code_for(self, lr: float = SEED_LR, steps: int = STEPS) -> str:
+        """``code`` with the learning rate and the number of steps the page actually ran (the seed's
+        code writes its rate as 1e-6; the seed's own rate and steps give ``code`` unchanged)."""
+        rate = "1e-6" if lr == SEED_LR else f"{lr:.6g}"
+        return (self.code.replace("lr = 1e-6", f"lr = {rate}").replace("lr=1e-6", f"lr={rate}")
+                .replace(f"range({STEPS})", f"range({int(steps)})"))
+
 
 VERSIONS: dict[int, Version] = {
     1: Version(1, "numpy, gradient by hand", version_1_numpy, CODE_1),
@@ -540,6 +548,44 @@ def cached_curve(number: int, seed: int, steps: int = STEPS, lr: float = SEED_LR
     """``run_version`` on ``make_problem(seed)``, remembered for the process: a curve depends on
     nothing else, and 5000 torch steps take a second."""
     return tuple(run_version(number, make_problem(seed), steps, lr, recipe))
+
+
+def diverged(curve: list[float]) -> bool:
+    """The loss left the floats (inf or nan) or ended above where it started: the rate is too large."""
+    values = np.asarray(curve, dtype=float)
+    return bool(len(values)) and (not np.all(np.isfinite(values)) or values[-1] > values[0])
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How far the six versions' curves are from version 1's, when they all do the same math."""
+
+    diverged: tuple[int, ...]
+    """Versions whose loss diverged (see ``diverged``): no agreement can be read from them."""
+    gap: float
+    """Largest |loss − version 1's loss| at any step, over the versions that did not diverge."""
+    relative_gap: float
+    """``gap`` divided by the size of version 1's loss at that step."""
+
+    @property
+    def agree(self) -> bool:
+        """All converging and equal up to float64 rounding (relative gap at most 1e-9)."""
+        return not self.diverged and self.relative_gap <= 1e-9
+
+
+def agreement(curves: dict[int, list[float]]) -> Agreement:
+    """Compare every curve with version 1's (``curves`` maps version → loss per step)."""
+    bad = tuple(n for n, c in curves.items() if diverged(c))
+    ref = np.asarray(curves[min(curves)], dtype=float)
+    gap = relative = 0.0
+    if min(curves) not in bad:
+        for n, c in curves.items():
+            if n in bad:
+                continue
+            diff = np.abs(np.asarray(c, dtype=float) - ref)
+            gap = max(gap, float(diff.max(initial=0.0)))
+            relative = max(relative, float((diff / np.maximum(np.abs(ref), 1e-300)).max(initial=0.0)))
+    return Agreement(bad, gap, relative)
 
 
 def relative_drop(curve: list[float]) -> float:

@@ -71,7 +71,7 @@ def freeze_long_lived_objects() -> int:
 
 
 def dataset_or_stop(dataset: str = "mnist") -> MnistData:
-    """cached_mnist, or an error box and st.stop() when the data cannot be had."""
+    """cached_mnist, or an error box and st.stop() when the data cannot be had; shows the data's notice."""
     try:
         data = cached_mnist(dataset)
     except DataError as err:
@@ -80,6 +80,18 @@ def dataset_or_stop(dataset: str = "mnist") -> MnistData:
     if data.notice:
         st.info(data.notice, icon="ℹ️")
     return data
+
+
+def show_data_notice(dataset: str = "mnist") -> None:
+    """The data's notice (e.g. "this is the built-in sample") on a page that uses the data only on
+    demand (Draw's quick training, Activations' race); nothing when the data cannot be loaded, since
+    the part that needs it says so when it is used."""
+    try:
+        data = cached_mnist(dataset)
+    except DataError:
+        return
+    if data.notice:
+        st.info(data.notice, icon="ℹ️")
 
 
 # -- the digit last drawn on /draw, for the other pages ----------------------------------------------
