@@ -128,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import save_checkpoint
     from .data import DataError, load_mnist
     from .engine import seeded_model, train
-    from .models import count_parameters
+    from .models import count_parameters, describe
 
     try:
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
@@ -157,8 +157,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         "config": {"data": to_dict(data_cfg), "model": to_dict(model_cfg), "train": to_dict(train_cfg)},
     }
     if args.save and result.status != "diverged":
-        save_checkpoint(model, model_cfg, args.save, meta={"test_accuracy": summary["test_accuracy"],
-                                                           "train": to_dict(train_cfg), "dataset": data.dataset})
+        try:
+            save_checkpoint(model, model_cfg, args.save, meta={"name": f"cli · {describe(model_cfg)}",
+                                                               "status": result.status, "message": result.message},
+                            data_cfg=data_cfg, train_cfg=train_cfg, history=result.history)
+        except OSError as err:
+            print(f"nnplay: the checkpoint could not be written to {args.save} ({err.strerror or err}); "
+                  f"choose a folder that exists and that you may write to.", file=sys.stderr)
+            return 2
         summary["saved"] = args.save
     print(json.dumps(summary))
     return 0 if result.status != "diverged" else 1
@@ -184,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     p_train = sub.add_parser("train", help="train a network headless; prints one JSON line at the end")
     p_train.add_argument("--preset", choices=sorted(PRESETS), default="seed-mlp",
                          help="start from a seed network's settings (flags override them)")
-    p_train.add_argument("--save", metavar="FILE", help="write a checkpoint (state_dict + config) here")
+    p_train.add_argument("--save", metavar="FILE",
+                         help="write a checkpoint here (weights, settings and curves; the Train page loads it)")
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_flags(p_train)
     p_train.set_defaults(func=cmd_train)
