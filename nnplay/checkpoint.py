@@ -9,7 +9,7 @@ dicts, so ``torch.load(weights_only=True)`` reads it without running any pickled
     data_config   {dataset, train_limit, test_limit} (never a folder of the machine that saved it)
     train_config  TrainConfig as a dict
     history       {start, steps: {step, epoch, loss, lr} as lists, epochs, layer_stats, end}
-    meta          {name, status, message, test_accuracy, train_accuracy, dataset, saved_at, ...}
+    meta          {name, status, message, test_accuracy, train_accuracy, epochs_done, dataset, ...}
 
 ``save_checkpoint`` is the one writer (the Train page's download and ``python -m nnplay train
 --save`` both use it); ``read_checkpoint`` is the one reader. Reading refuses, with a sentence that
@@ -28,7 +28,6 @@ import io
 import math
 import os
 import pickle
-import time
 import typing
 import zipfile
 from collections.abc import Mapping
@@ -108,7 +107,7 @@ def save_checkpoint(model: nn.Module, model_cfg: ModelConfig, file, meta: dict |
     The one writer of nnplay checkpoints. ``meta`` adds plain values (name, status…); the final
     accuracies are filled in from ``history`` when it has an epoch.
     """
-    info: dict = {"saved_at": time.time()}
+    info: dict = {}
     if data_cfg is not None:
         info["dataset"] = data_cfg.dataset
     last = history.epochs[-1] if history is not None and history.epochs else None

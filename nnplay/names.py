@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 NAME_LIMIT = 80
-_MARKUP = set("\\`*_[]()<>!$:|#~{}")
+_MARKUP = set("\\`*_[]()<>!$|#~{}")
 
 
 def plain_name(text: object, limit: int = NAME_LIMIT) -> str:
@@ -31,9 +31,9 @@ def escape_markdown(text: str) -> str:
     """``text`` with every character that Streamlit's markdown reads as markup backslash-escaped.
 
     Links and images (``[ ] ( ) !``), emphasis and code (``* _ ~ ` ``), HTML (``< >``), math
-    (``$``), emoji, icons and colour directives (``:``), headings and tables (``# |``), and a
-    list marker at the start; "." and "-" inside a sentence stay as they are, so "run-3.pt" reads
-    the same in the source as on screen.
+    (``$``), colour directives (their ``[``), headings and tables (``# |``), and a list marker at
+    the start; ".", "-" and ":" inside a sentence stay as they are, so "run-3.pt: loaded" reads the
+    same in the source as on screen (a ``:smile:`` shortcode may still become an emoji: harmless).
     """
     escaped = "".join("\\" + c if c in _MARKUP else c for c in text)
     return re.sub(r"^(\s*)([-+=]|\d+[.)])", lambda m: m[1] + "\\" + m[2] if m[2][0] in "-+=" else

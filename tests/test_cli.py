@@ -28,6 +28,20 @@ def test_train_prints_one_json_line_and_saves(capsys, tmp_path):
     model, cfg, meta = load_checkpoint(path)
     assert cfg.hidden == (64, 32) and cfg.activation == ("tanh", "relu")
     assert meta["test_accuracy"] == summary["test_accuracy"]
+    # the same writer as the Train page's download: the file brings back the run's settings and curves
+    from nnplay.checkpoint import run_from_checkpoint
+
+    run, message = run_from_checkpoint("model.pt", path.read_bytes())
+    assert run is not None and len(run.history.epochs) == 2 and run.history.steps
+    assert run.final()["test_accuracy"] == summary["test_accuracy"]
+    assert run.train_cfg.epochs == 2 and run.data_cfg.train_limit == 1000
+
+
+def test_train_save_to_a_missing_folder_is_a_sentence(capsys, tmp_path):
+    code, summary, err = run_cli(capsys, "train", "--epochs", "1", "--train-limit", "300", "--test-limit", "100",
+                                 "--hidden", "8", "--quiet", "--save", str(tmp_path / "no" / "such" / "m.pt"))
+    assert code == 2 and summary is None
+    assert "could not be written to" in err and "Traceback" not in err
 
 
 def test_bad_flag_values_give_a_sentence_not_a_traceback(capsys):
