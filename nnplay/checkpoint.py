@@ -105,7 +105,8 @@ def save_checkpoint(model: nn.Module, model_cfg: ModelConfig, file, meta: dict |
     """Write ``model``'s weights (on the CPU), its configs, history and ``meta`` to a path or binary file.
 
     The one writer of nnplay checkpoints. ``meta`` adds plain values (name, status…); the final
-    accuracies are filled in from ``history`` when it has an epoch.
+    accuracies are filled in from ``history`` when it has an epoch. A path is written whole or not
+    at all; a folder that does not exist raises OSError.
     """
     info: dict = {}
     if data_cfg is not None:
@@ -123,7 +124,17 @@ def save_checkpoint(model: nn.Module, model_cfg: ModelConfig, file, meta: dict |
         "history": history_dict(history) if history is not None else None,
         "meta": info,
     }
-    torch.save(payload, file)
+    if not isinstance(file, (str, os.PathLike)):
+        torch.save(payload, file)
+        return
+    path = Path(file)  # a path: written beside it first, then renamed, so a failed save leaves no half file
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as out:  # OSError (no such folder, no permission, disk full) for the caller
+            torch.save(payload, out)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def checkpoint_bytes(model: nn.Module, model_cfg: ModelConfig, meta: dict | None = None, **parts) -> bytes:
