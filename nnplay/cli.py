@@ -174,7 +174,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
     try:
-        report = run_bench(epochs=args.epochs, data_dir=args.data_dir, device=args.device)
+        report = run_bench(epochs=args.epochs, data_dir=args.data_dir, device=args.device,
+                           train_limit=args.train_limit)
     except Exception as err:  # missing data, most often: say so in one line
         print(f"nnplay bench: {err}", file=sys.stderr)
         return 2
@@ -200,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--epochs", type=int, default=1, help="epochs of each loop (default 1)")
     p_bench.add_argument("--data-dir", default=None, help="folder with MNIST/raw/*.gz (default $NNPLAY_DATA_DIR)")
     p_bench.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p_bench.add_argument("--train-limit", type=int, default=None, metavar="N",
+                         help="train both loops on the first N images only (a quick check; default all 60,000)")
     p_bench.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)

@@ -56,8 +56,22 @@ def test_diverging_run_exits_1_with_status(capsys):
 
 
 def test_bench_compares_seed_loop_and_engine(capsys, mnist_dir):
-    code, report, err = run_cli(capsys, "bench", "--epochs", "1", "--data-dir", str(mnist_dir))
-    assert code == 0 and "speed-up" in err
-    assert report["seed_epoch_seconds"][0] > 0 and report["engine_epoch_seconds"][0] > 0
-    assert report["speedup"] == pytest.approx(report["seed_epoch_seconds"][0] / report["engine_epoch_seconds"][0])
-    assert abs(report["seed_test_accuracy"] - report["engine_test_accuracy"]) < 0.02
+    """A short bench (the first 5,000 images, one epoch): the engine beats the seed's DataLoader loop.
+
+    The full benchmark (all 60,000 images, the README's targets) is ``python -m nnplay bench``.
+    """
+    code, report, err = run_cli(capsys, "bench", "--epochs", "1", "--train-limit", "5000",
+                                "--data-dir", str(mnist_dir))
+    assert code == 0 and "speed-up" in err and "5,000 training images" in err
+    assert report["train_images"] == 5000
+    seed, engine = report["seed_epoch_seconds"][0], report["engine_epoch_seconds"][0]
+    assert engine < seed, f"the engine ({engine:.2f} s) was not faster than seed 000's loop ({seed:.2f} s)"
+    assert report["speedup"] > 1
+    # one epoch on 5,000 images: both reach ~85%; their different inits and batch orders differ by ~1 point
+    assert abs(report["seed_test_accuracy"] - report["engine_test_accuracy"]) < 0.03
+    assert report["engine_test_accuracy"] > 0.7
+
+
+def test_bench_refuses_a_bad_train_limit(capsys, mnist_dir):
+    code, report, err = run_cli(capsys, "bench", "--train-limit", "0", "--data-dir", str(mnist_dir))
+    assert code == 2 and report is None and "train_limit must be at least 1" in err
