@@ -6,8 +6,11 @@ package's bundle. What does not: turning the drawing into a digit (``nnplay.less
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import logging
 import re
+import types
 from pathlib import Path
 
 import streamlit as st
@@ -50,30 +53,38 @@ def shorter_debounce(js: str, ms: int = CANVAS_DEBOUNCE_MS) -> str:
     return js[:start] + str(ms) + js[end:]
 
 
-@st.cache_resource(show_spinner=False)
-def _fast_st_canvas():
-    """The package's st_canvas mounting the shorter-debounce component, or the stock st_canvas."""
-    import logging
-    import types
-
-    import streamlit_drawable_canvas as sdc
-
-    stock = sdc.st_canvas
+@functools.lru_cache(maxsize=1)
+def _fast_assets() -> tuple[str, str] | None:
+    """(patched JavaScript, CSS) of the installed canvas, read once per process; None (logged) if it cannot be patched."""
     try:
         js_file, css_file = canvas_bundle()
         js = shorter_debounce(js_file.read_text(encoding="utf-8"))
-        if "out" not in stock.__code__.co_names:
-            raise ValueError("st_canvas does not mount the module-level `out`")
-        component = st.components.v2.component(
-            _FAST_CANVAS_COMPONENT,
-            js=js + "\n",  # a newline: inline, not a path
-            css=css_file.read_text(encoding="utf-8") + "\n",
-            html='<div class="canvas-root"></div>',  # as the package registers its own
-            isolate_styles=True,
-        )
+        return js + "\n", css_file.read_text(encoding="utf-8") + "\n"  # a newline: inline text, not a path
     except Exception as exc:  # noqa: BLE001 — any surprise: the stock canvas still works (a test catches it)
         logging.getLogger(__name__).warning("fast_canvas: using the stock canvas (%s)", exc)
+        return None
+
+
+def _fast_st_canvas():
+    """The package's st_canvas mounting the shorter-debounce component, or the stock st_canvas.
+
+    The component is declared on every call (cheap: the patched text is cached), so it is
+    registered with whichever Streamlit runtime runs the script, a restarted one or an AppTest's.
+    """
+    import streamlit_drawable_canvas as sdc
+
+    stock = sdc.st_canvas
+    assets = _fast_assets()
+    if assets is None:
         return stock
+    if "out" not in stock.__code__.co_names:
+        logging.getLogger(__name__).warning("fast_canvas: using the stock canvas (st_canvas does not mount `out`)")
+        return stock
+    component = st.components.v2.component(
+        _FAST_CANVAS_COMPONENT, js=assets[0], css=assets[1],
+        html='<div class="canvas-root"></div>',  # as the package registers its own
+        isolate_styles=True,
+    )
     fast = types.FunctionType(stock.__code__, {**stock.__globals__, "out": component},
                               stock.__name__, stock.__defaults__, stock.__closure__)
     fast.__kwdefaults__, fast.__doc__ = stock.__kwdefaults__, stock.__doc__
