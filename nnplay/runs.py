@@ -30,6 +30,11 @@ USABLE = ("finished", "stopped", "loaded")  # statuses whose model the other pag
 
 @dataclass
 class Run:
+    """One training run: its three configs, the engine's history, status and message, and its model.
+
+    ``start`` trains it in a daemon thread (``run_here`` in the caller's); ``stop``/``pause``/``resume``
+    act between steps; ``progress`` and ``final`` summarise the history for a page or a table."""
+
     name: str
     data_cfg: DataConfig
     model_cfg: ModelConfig
