@@ -113,7 +113,8 @@ def save_checkpoint(model: nn.Module, model_cfg: ModelConfig, file, meta: dict |
         info["dataset"] = data_cfg.dataset
     last = history.epochs[-1] if history is not None and history.epochs else None
     if last is not None:
-        info.update(test_accuracy=last.test_accuracy, train_accuracy=last.train_accuracy, epochs_done=len(history.epochs))
+        info.update(test_accuracy=last.test_accuracy, train_accuracy=last.train_accuracy,
+                    epochs_done=len(history.epochs))
     info.update(meta or {})
     payload = {
         "format": FORMAT,
@@ -243,7 +244,8 @@ def _check_weights(state: object, cfg: ModelConfig, subject: str) -> dict[str, t
     held = sum(t.numel() for t in state.values())
     if held != claimed:
         raise CheckpointError(f"the weights in {subject} do not match the model they claim to be: its settings "
-                              f"describe {plain_name(describe(cfg), 60)} with {claimed:,} parameters, but the file holds {held:,}.")
+                              f"describe {plain_name(describe(cfg), 60)} with {claimed:,} parameters, but the "
+                              f"file holds {held:,}.")
     with torch.device("meta"):  # shapes and names without memory
         expected = {k: (tuple(v.shape), v.dtype) for k, v in build_model(cfg).state_dict().items()}
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
@@ -256,7 +258,8 @@ def _check_weights(state: object, cfg: ModelConfig, subject: str) -> dict[str, t
         tensor = state[name]
         if tuple(tensor.shape) != shape or tensor.dtype != dtype:
             raise CheckpointError(f"the weights in {subject} do not match the model they claim to be: {name} is "
-                                  f"{tuple(tensor.shape)} {tensor.dtype}, {plain_name(describe(cfg), 60)} needs {shape} {dtype}.")
+                                  f"{tuple(tensor.shape)} {tensor.dtype}, {plain_name(describe(cfg), 60)} needs "
+                                  f"{shape} {dtype}.")
         if not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{subject} holds weights that are not numbers (NaN or infinite, in {name}): "
                                   f"a diverged network, which would predict nothing. Train it again with a "
@@ -383,7 +386,7 @@ def read_checkpoint(source, name: str | None = None) -> Checkpoint:
     if payload.get("history") is not None:
         try:
             history = history_from_dict(payload["history"])
-        except (ValueError, TypeError, OverflowError) as err:
+        except Exception as err:  # noqa: BLE001 — a bad history is the file's fault: keep the model, say so
             notes.append(f"its training history was unreadable ({plain_name(str(err), 120)}) and was left out")
     return Checkpoint(model, model_cfg, meta, data_cfg, train_cfg, history, payload["format"], notes)
 
@@ -424,5 +427,5 @@ def run_from_checkpoint(filename: str, data) -> tuple[Run | None, str]:
         run.history = ck.history
     curves = " with its curves" if run.history.steps else ""
     note = f" Left out: {'; '.join(ck.notes)}." if ck.notes else ""
-    return run, (f"Loaded {subject}{curves}: {plain_name(describe(ck.model_cfg), 60)}. It is now the current model the other "
-                 f"pages use.{note}")
+    return run, (f"Loaded {subject}{curves}: {plain_name(describe(ck.model_cfg), 60)}. It is now the current "
+                 f"model the other pages use.{note}")

@@ -55,7 +55,7 @@ def shorter_debounce(js: str, ms: int = CANVAS_DEBOUNCE_MS) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _fast_assets() -> tuple[str, str] | None:
-    """(patched JavaScript, CSS) of the installed canvas, read once per process; None (logged) if it cannot be patched."""
+    """(patched JavaScript, CSS) of the installed canvas, read once per process; None (logged) if unpatchable."""
     try:
         js_file, css_file = canvas_bundle()
         js = shorter_debounce(js_file.read_text(encoding="utf-8"))
