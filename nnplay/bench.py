@@ -75,11 +75,18 @@ def _unpacked_copy(src_raw: Path, dst_root: Path) -> None:
             (raw / stem).write_bytes(gzip.decompress(gz.read_bytes()))
 
 
-def seed_loop(root: Path, epochs: int, device: torch.device) -> tuple[list[float], float]:
-    """Seed 000's loop: returns (seconds per epoch, test accuracy after the last epoch)."""
+def seed_loop(root: Path, epochs: int, device: torch.device,
+              train_limit: int | None = None) -> tuple[list[float], float]:
+    """Seed 000's loop: returns (seconds per epoch, test accuracy after the last epoch).
+
+    ``train_limit`` trains on the first N training images only (a ``Subset``), as the engine's
+    ``DataConfig.train_limit`` does; the test set stays whole.
+    """
     from torchvision import datasets, transforms
 
     mnist_train = datasets.MNIST(root=str(root), train=True, transform=transforms.ToTensor(), download=False)
+    if train_limit is not None:
+        mnist_train = torch.utils.data.Subset(mnist_train, range(min(train_limit, len(mnist_train))))
     mnist_test = datasets.MNIST(root=str(root), train=False, transform=transforms.ToTensor(), download=False)
     BATCH_SIZE = 256
     train_iter = torch.utils.data.DataLoader(mnist_train, batch_size=BATCH_SIZE, shuffle=True, num_workers=1)
@@ -108,15 +115,22 @@ def seed_loop(root: Path, epochs: int, device: torch.device) -> tuple[list[float
     return times, func_eval(M, test_iter, device)
 
 
-def run_bench(epochs: int = 1, data_dir: str | None = None, device: str = "auto") -> dict:
-    """Time both loops for ``epochs`` epochs; return a dict with times, accuracies and the ratio."""
+def run_bench(epochs: int = 1, data_dir: str | None = None, device: str = "auto",
+              train_limit: int | None = None) -> dict:
+    """Time both loops for ``epochs`` epochs; return a dict with times, accuracies and the ratio.
+
+    ``train_limit``: both loops train on the same first N images (a quick check; the full
+    benchmark, and the README's targets, use all 60,000).
+    """
+    if train_limit is not None and train_limit < 1:
+        raise ValueError(f"train_limit must be at least 1 image; got {train_limit}.")
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     src_raw = data_dir / "MNIST" / "raw"
     if not (src_raw / "train-images-idx3-ubyte.gz").exists() and not (src_raw / "train-images-idx3-ubyte").exists():
         raise FileNotFoundError(f"the benchmark needs the full MNIST in {src_raw}; set NNPLAY_DATA_DIR or --data-dir.")
     dev = pick_device(device)
 
-    data = load_mnist(DataConfig(data_dir=str(data_dir), download=False))
+    data = load_mnist(DataConfig(data_dir=str(data_dir), download=False, train_limit=train_limit))
     preset = PRESETS["seed-mlp"]
     cfg = TrainConfig(**{**preset.train.__dict__, "epochs": epochs, "device": device})
     result = train(seeded_model(preset.model, 0), data, cfg)
@@ -125,17 +139,18 @@ def run_bench(epochs: int = 1, data_dir: str | None = None, device: str = "auto"
 
     with tempfile.TemporaryDirectory(prefix="nnplay-bench-") as tmp:
         _unpacked_copy(src_raw, Path(tmp))
-        seed_times, seed_acc = seed_loop(Path(tmp), epochs, dev)
+        seed_times, seed_acc = seed_loop(Path(tmp), epochs, dev, train_limit)
 
     seed_mean = sum(seed_times) / len(seed_times)
     engine_mean = sum(engine_times) / len(engine_times)
     ratio = seed_mean / engine_mean
     lines = [
-        f"device: {result.device}",
+        f"device: {result.device}, {len(data.train_images):,} training images",
         f"seed 000 loop : {', '.join(f'{t:.3f}' for t in seed_times)} s/epoch, test accuracy {seed_acc:.4f}",
         f"nnplay engine : {', '.join(f'{t:.3f}' for t in engine_times)} s/epoch, test accuracy {engine_acc:.4f}",
         f"speed-up      : {ratio:.2f}x (seed mean / engine mean)",
     ]
-    return {"device": result.device, "epochs": epochs, "seed_epoch_seconds": seed_times,
+    return {"device": result.device, "epochs": epochs, "train_images": len(data.train_images),
+            "seed_epoch_seconds": seed_times,
             "engine_epoch_seconds": engine_times, "seed_test_accuracy": seed_acc,
             "engine_test_accuracy": engine_acc, "speedup": ratio, "lines": lines}

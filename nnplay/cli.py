@@ -57,7 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import save_checkpoint
     from .data import DataError, load_mnist
     from .engine import pick_device, seeded_model, train
-    from .models import count_parameters, memory_refusal
+    from .models import count_parameters, describe, memory_refusal
 
     try:
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
@@ -90,8 +90,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         "config": {"data": to_dict(data_cfg), "model": to_dict(model_cfg), "train": to_dict(train_cfg)},
     }
     if args.save and result.status != "diverged":
-        save_checkpoint(model, model_cfg, args.save, meta={"test_accuracy": summary["test_accuracy"],
-                                                           "train": to_dict(train_cfg), "dataset": data.dataset})
+        try:
+            save_checkpoint(model, model_cfg, args.save, meta={"name": f"cli · {describe(model_cfg)}",
+                                                               "status": result.status, "message": result.message},
+                            data_cfg=data_cfg, train_cfg=train_cfg, history=result.history)
+        except OSError as err:
+            print(f"nnplay: the checkpoint could not be written to {args.save} ({err.strerror or err}); "
+                  f"choose a folder that exists and that you may write to.", file=sys.stderr)
+            return 2
         summary["saved"] = args.save
     print(json.dumps(summary))
     return 0 if result.status != "diverged" else 1
@@ -101,7 +107,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
     try:
-        report = run_bench(epochs=args.epochs, data_dir=args.data_dir, device=args.device)
+        report = run_bench(epochs=args.epochs, data_dir=args.data_dir, device=args.device,
+                           train_limit=args.train_limit)
     except Exception as err:  # missing data, most often: say so in one line
         print(f"nnplay bench: {err}", file=sys.stderr)
         return 2
@@ -117,20 +124,18 @@ EXPORT_FORMATS = ("onnx", "torchscript", "safetensors", "checkpoint", "script", 
 def resolve_export_source(source: str):
     """(model, data_cfg, model_cfg, train_cfg, history or None) for what ``export`` was given.
 
-    Today SOURCE is an nnplay checkpoint file (``train --save``, the Train page's download); its
-    meta holds the training config ("train") and the dataset, and it has no step history.
+    SOURCE is an nnplay checkpoint file (``train --save``, the Train page's download); a file of
+    format /2 carries the run's configs and history, an older one only the model and its settings.
     Raises ValueError with a sentence when there is nothing to export.
     """
-    from .checkpoint import CheckpointError, load_checkpoint
+    from .checkpoint import CheckpointError, read_checkpoint
 
     try:
-        model, model_cfg, meta = load_checkpoint(source)
+        ckpt = read_checkpoint(source)
     except CheckpointError as err:
         raise ValueError(f"cannot export {source}: {err}") from None
-    train_cfg = from_dict(TrainConfig, meta["train"]) if isinstance(meta.get("train"), dict) else TrainConfig()
-    data_cfg = (from_dict(DataConfig, meta["data"]) if isinstance(meta.get("data"), dict)
-                else DataConfig(dataset=meta.get("dataset", "mnist")))
-    return model, data_cfg, model_cfg, train_cfg, None
+    return (ckpt.model, ckpt.data_cfg or DataConfig(), ckpt.model_cfg, ckpt.train_cfg or TrainConfig(),
+            ckpt.history)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -140,7 +145,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     try:
         model, data_cfg, model_cfg, train_cfg, history = resolve_export_source(args.source)
-        meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
         if args.format == "script":
             text = training_script(data_cfg, model_cfg, train_cfg)
             written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
@@ -150,7 +154,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                                   f"export needs a run that kept its steps and epochs.")
             written = [write_tensorboard(history, (data_cfg, model_cfg, train_cfg), args.out)]
         else:
-            written = export_model(model, model_cfg, args.format, args.out, meta=meta)
+            written = export_model(model, model_cfg, args.format, args.out, data_cfg=data_cfg, train_cfg=train_cfg,
+                                   history=history)
     except (ValueError, ExportError) as err:
         print(f"nnplay export: {err}", file=sys.stderr)
         return 2
@@ -167,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     p_train = sub.add_parser("train", help="train a network headless; prints one JSON line at the end")
     p_train.add_argument("--preset", choices=sorted(PRESETS), default="seed-mlp",
                          help="start from a seed network's settings (flags override them)")
-    p_train.add_argument("--save", metavar="FILE", help="write a checkpoint (state_dict + config) here")
+    p_train.add_argument("--save", metavar="FILE",
+                         help="write a checkpoint here (weights, settings and curves; the Train page loads it)")
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_flags(p_train)
     p_train.set_defaults(func=cmd_train)
@@ -176,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--epochs", type=int, default=1, help="epochs of each loop (default 1)")
     p_bench.add_argument("--data-dir", default=None, help="folder with MNIST/raw/*.gz (default $NNPLAY_DATA_DIR)")
     p_bench.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p_bench.add_argument("--train-limit", type=int, default=None, metavar="N",
+                         help="train both loops on the first N images only (a quick check; default all 60,000)")
     p_bench.set_defaults(func=cmd_bench)
 
     p_export = sub.add_parser("export", help="a saved model as ONNX, TorchScript, safetensors, a training "

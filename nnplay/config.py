@@ -60,6 +60,8 @@ def _per_layer(name: str, value, n: int) -> tuple:
 
 @dataclass
 class DataConfig:
+    """Which dataset to train on, where its files are, and how many images of each split to use."""
+
     dataset: Dataset = "mnist"
     """Which dataset: MNIST digits or Fashion-MNIST clothes (both 28×28 grey, 10 classes)."""
     data_dir: str | None = None
@@ -81,6 +83,9 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """The network: an MLP (hidden widths) or a CNN (conv channels, kernels, FC width), its activations,
+    weight init and dropout. ``models.build_model`` turns it into a ``torch.nn.Sequential``."""
+
     family: Family = "mlp"
     """The network's kind: mlp (fully connected) or cnn (convolutional, seed 003)."""
     hidden: tuple[int, ...] = (256,)
@@ -165,6 +170,8 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
+    """How to train: optimiser and learning rate, batch size, epochs, schedule, seed, logging and device."""
+
     optimizer: Optimizer = "adam"
     """sgd (with optional momentum / nesterov), adam, adamw or rmsprop."""
     lr: float = 1e-3

@@ -33,6 +33,8 @@ HIST_BINS = 30
 
 @dataclass
 class RunStart:
+    """Sent once before the first step: the run's size (epochs, steps, images), parameters and device."""
+
     epochs: int
     steps_per_epoch: int
     train_size: int
@@ -43,6 +45,8 @@ class RunStart:
 
 @dataclass
 class StepEvent:
+    """One optimisation step's loss and learning rate (sent in bursts of ``TrainConfig.log_every``)."""
+
     step: int       # global step, from 1
     epoch: int      # from 1
     loss: float     # this batch's mean cross-entropy
@@ -51,6 +55,8 @@ class StepEvent:
 
 @dataclass
 class EpochMetrics:
+    """The end of an epoch: train and test loss and accuracy, timings and throughput."""
+
     epoch: int
     train_loss: float       # mean over the epoch's batches, as seed 000 prints it
     train_accuracy: float   # on the batches as they were trained (no extra pass)
@@ -66,6 +72,8 @@ class EpochMetrics:
 
 @dataclass
 class LayerStats:
+    """One weight layer at the end of an epoch: its weights' and latest gradients' mean, std, norm and histogram."""
+
     epoch: int
     layer: str
     weight_mean: float
@@ -80,13 +88,18 @@ class LayerStats:
 
 @dataclass
 class RunEnd:
+    """Sent once when the loop ends: how (finished, stopped, diverged), why, and at which step."""
+
     status: str      # "finished", "stopped" or "diverged"
     message: str
     step: int
 
 
 class History:
-    """A listener that keeps every event, grouped by kind; safe to read while a run appends."""
+    """A listener that keeps every event, grouped by kind; safe to read while a run appends.
+
+    ``checkpoint.history_dict`` / ``history_from_dict`` turn it into plain values and back, so a
+    saved run keeps its curves."""
 
     def __init__(self):
         self.start: RunStart | None = None
@@ -110,6 +123,8 @@ class History:
 
 @dataclass
 class RunResult:
+    """What ``train`` returns: how the run ended, its full history, the device and the trained model."""
+
     status: str
     message: str
     history: History
@@ -219,6 +234,8 @@ def seeded_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
 
 @dataclass
 class Evaluation:
+    """``evaluate``'s result on a split: mean loss, accuracy, each prediction, and optionally the probabilities."""
+
     loss: float
     accuracy: float
     predictions: torch.Tensor  # (N,) int64 on the CPU

@@ -16,15 +16,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from nnplay.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
+from nnplay.checkpoint import run_checkpoint_bytes, run_file_name, run_from_checkpoint
 from nnplay.codec import (CONFIG_OF, PER_LAYER, SAME, apply_preset, cli_command, configs_from_widgets, from_query,
                           layer_count, to_query, widget_values)
 from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, MAX_SEED, OPTIMIZERS, PRESETS, SCHEDULES, DataConfig,
-                           ModelConfig, TrainConfig, from_dict, to_dict)
+                           ModelConfig, TrainConfig)
 from nnplay.data import DataError
 from nnplay.figures.train import COMPARE_X, compare_figure, live_view_content
 from nnplay.models import describe, layer_table
-from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, loaded_run, metrics_csv,
+from nnplay.names import escape_markdown, plain_name
+from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, metrics_csv,
                          run_name, run_rows, start_refusals)
 from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, live_run_view, preload_live_view,
                        remove_run, session_runs)
@@ -355,19 +356,19 @@ def runs_section() -> None:
     b1.button("Rename", key="train_rename_btn", on_click=_rename, args=(run,), width="stretch")
     b2.button("Delete", key="train_delete", on_click=_ask_delete, args=(run,), width="stretch",
               help="forget this run (a training run is stopped first); asks first")
-    b3.download_button("Model (.pt)", data=lambda: model_file(run), file_name=f"{_file_stem(run)}.pt",
+    b3.download_button("Model (.pt)", data=lambda: run_checkpoint_bytes(run), file_name=run_file_name(run),
                        mime="application/octet-stream", key="train_dl_model", on_click="ignore", width="stretch",
                        disabled=not run.usable,
-                       help="state_dict + config: loadable here and by `python -m nnplay` (finished, stopped or "
-                            "loaded runs)")
-    b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=f"{_file_stem(run)}.csv",
+                       help="state_dict, settings and curves: loadable here and by `python -m nnplay` (finished, "
+                            "stopped or loaded runs)")
+    b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=run_file_name(run, "csv"),
                        mime="text/csv", key="train_dl_csv", on_click="ignore", width="stretch",
                        disabled=not run.history.steps)
     refused = st.session_state.pop("_train_rename_refused", None)
     if refused:
         st.error(refused, icon=":material/block:")
     if st.session_state.get("_train_delete_for") == run.id:
-        st.warning(f"Delete {run.name}? Its curves and model are forgotten" +
+        st.warning(f"Delete {escape_markdown(run.name)}? Its curves and model are forgotten" +
                    (", and it stops training." if run.active else "."), icon=":material/delete:")
         d1, d2, _ = st.columns([1, 1, 2])
         d1.button("Yes, delete", key="train_delete_confirm", on_click=_delete, args=(run,), type="primary",
@@ -375,27 +376,15 @@ def runs_section() -> None:
         d2.button("Cancel", key="train_delete_cancel", on_click=st.session_state.pop, args=("_train_delete_for",),
                   width="stretch")
     if run.message:
-        st.caption(f"{run.name}: {run.message}")
-
-
-def _file_stem(run: Run) -> str:
-    return "nnplay-" + "".join(c if c.isalnum() else "-" for c in run.name.split("·")[0].strip())
-
-
-def model_file(run: Run) -> bytes:
-    final = run.final()
-    return checkpoint_bytes(run.model, run.model_cfg, meta={
-        "name": run.name, "test_accuracy": final["test_accuracy"], "train": to_dict(run.train_cfg),
-        "dataset": run.data_cfg.dataset})
-
+        st.caption(escape_markdown(f"{run.name}: {run.message}"))
 
 
 def _rename(run: Run) -> None:
-    name = st.session_state.get("train_rename", "").strip()
+    name = plain_name(st.session_state.get("train_rename", ""))
     if name:
         run.name = name
     else:
-        st.session_state["_train_rename_refused"] = (f"A run needs a name: the name is empty, so {run.name} keeps "
+        st.session_state["_train_rename_refused"] = (f"A run needs a name: the name is empty, so {escape_markdown(run.name)} keeps "
                                                      f"its name. Type one, then press Rename.")
 
 
@@ -434,32 +423,11 @@ def compare_section() -> None:
     st.caption("Columns between the run's name and its status are the settings in which the chosen runs differ.")
 
 
-def load_upload(name: str, data: bytes) -> tuple[Run | None, str]:
-    """A run for an uploaded model file, or None and the reason it was refused (nothing is changed)."""
-    try:
-        model, model_cfg, meta = load_checkpoint(data)
-    except CheckpointError as err:
-        return None, f"{name} was not loaded: {err}"
-    try:
-        train_cfg = from_dict(TrainConfig, meta.get("train") or {})
-    except ValueError:
-        train_cfg = TrainConfig()
-    try:
-        data_cfg = DataConfig(dataset=meta.get("dataset", "mnist"))
-    except ValueError:
-        data_cfg = DataConfig()
-    label = str(meta.get("name") or name)
-    acc = meta.get("test_accuracy")
-    message = f"loaded from {name}" + (f" (test accuracy {acc:.2%} when saved)" if isinstance(acc, float) else "")
-    run = loaded_run(f"{label} (loaded)", model, model_cfg, train_cfg, data_cfg, message)
-    return run, f"Loaded {name}: {describe(model_cfg)}. It is now the current model the other pages use."
-
-
 def _on_upload() -> None:
     file = st.session_state.get("train_upload")
     if file is None:
         return
-    run, message = load_upload(file.name, file.getvalue())
+    run, message = run_from_checkpoint(file.name, file.getvalue())
     if run is not None:
         add_run(run)
     st.session_state["_train_upload_msg"] = ("success" if run else "error", message)
@@ -471,7 +439,7 @@ def upload_section() -> None:
                           "writes it; read with torch.load(weights_only=True), so no code in the file runs")
     message = st.session_state.get("_train_upload_msg")
     if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
+        (st.success if message[0] == "success" else st.error)(escape_markdown(message[1]))  # names: plain text
 
 
 
@@ -523,7 +491,7 @@ st.divider()
 c1, c2 = st.columns([1, 4], vertical_alignment="center")
 with c2:
     if running is not None:
-        st.warning(f"**{running.name}** is still training. Starting a new run stops it first.")
+        st.warning(f"**{escape_markdown(running.name)}** is still training. Starting a new run stops it first.")
         st.checkbox("Stop it and start the new run", key="train_confirm")
     elif not ready:
         st.caption("Fix the settings marked above to start.")

@@ -268,8 +268,12 @@ def load_safetensors(path: str | os.PathLike) -> tuple[nn.Module, ModelConfig]:
 
 
 def export_model(model: nn.Module, model_cfg: ModelConfig, fmt: str, path: str | os.PathLike,
-                 meta: dict | None = None) -> list[Path]:
-    """Write ``model`` in ``fmt`` (checkpoint, onnx, torchscript, safetensors); the paths written."""
+                 meta: dict | None = None, *, data_cfg=None, train_cfg=None, history=None) -> list[Path]:
+    """Write ``model`` in ``fmt`` (checkpoint, onnx, torchscript, safetensors); the paths written.
+
+    A checkpoint carries the run's configs and history when given (``checkpoint.save_checkpoint``);
+    safetensors keeps the data and training configs in its metadata beside ``meta``.
+    """
     if fmt not in MODEL_FORMATS:
         raise ExportError(f"unknown model format {fmt!r}; choose one of {', '.join(MODEL_FORMATS)}.")
     if fmt == "onnx":
@@ -277,19 +281,24 @@ def export_model(model: nn.Module, model_cfg: ModelConfig, fmt: str, path: str |
     if fmt == "torchscript":
         return [export_torchscript(model, path)]
     if fmt == "safetensors":
-        return list(export_safetensors(model, model_cfg, path, extra=meta))
+        from ..config import to_dict
+
+        extra = dict(meta or {})
+        extra.update({k: to_dict(c) for k, c in (("data_config", data_cfg), ("train_config", train_cfg)) if c})
+        return list(export_safetensors(model, model_cfg, path, extra=extra or None))
     from ..checkpoint import save_checkpoint
 
     model = _cpu_eval_copy(model)
-    return [atomic_write(path, lambda tmp: save_checkpoint(model, model_cfg, tmp, meta=meta))]
+    return [atomic_write(path, lambda tmp: save_checkpoint(model, model_cfg, tmp, meta=meta, data_cfg=data_cfg,
+                                                           train_cfg=train_cfg, history=history))]
 
 
-def model_bytes(model: nn.Module, model_cfg: ModelConfig, fmt: str, meta: dict | None = None) -> bytes:
+def model_bytes(model: nn.Module, model_cfg: ModelConfig, fmt: str, meta: dict | None = None, **parts) -> bytes:
     """The file ``export_model`` writes, as bytes, for a page's download button.
 
     For safetensors this is the weights file alone; its config is in the file's metadata.
     """
     suffix = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors", "checkpoint": ".pt"}.get(fmt, "")
     with tempfile.TemporaryDirectory() as scratch:
-        paths = export_model(model, model_cfg, fmt, Path(scratch) / f"model{suffix}", meta=meta)
+        paths = export_model(model, model_cfg, fmt, Path(scratch) / f"model{suffix}", meta=meta, **parts)
         return paths[0].read_bytes()

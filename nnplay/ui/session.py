@@ -31,12 +31,14 @@ def ensure_navigation() -> None:
     page file by itself (its legacy multipage mode) until some run calls ``st.navigation``; a direct
     link to /draw would then show no sidebar and no shared frame. If that happened, switch the
     legacy mode off and rerun: the rerun goes through app.py, which opens this same URL path.
+    The flag is private to Streamlit: tests/browser/test_navigation_browser.py opens a deep link on
+    a fresh server, so an upgrade that moves it fails that test instead of bringing the bug back.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the legacy mode
         return
-    if PagesManager.uses_pages_directory:
+    if getattr(PagesManager, "uses_pages_directory", None):
         PagesManager.uses_pages_directory = False
         st.rerun()
 

@@ -1,10 +1,12 @@
 """Browser fixtures: the real app served by ``streamlit run`` and a headless Chromium page.
 
-The app is started once per test session on a free localhost port with the same environment
+The app is started once per test session (``app_url``), or once for a test that needs a server no
+page was requested from yet (``fresh_app_url``), on a free localhost port with the same environment
 as the tests (so NNPLAY_DATA_DIR applies). Chromium is Debian's /usr/bin/chromium, driven by
 Playwright; tests skip with a reason when either is missing.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -28,9 +30,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Base URL (no trailing slash) of the app running in a subprocess."""
+@contextlib.contextmanager
+def served_app():
+    """Start ``streamlit run app.py`` on a free localhost port; yield its base URL; stop it."""
     port = _free_port()
     log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").exists() \
         else subprocess.DEVNULL
@@ -40,23 +42,38 @@ def app_url():
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Base URL (no trailing slash) of the app running in a subprocess, shared by the session's tests."""
+    with served_app() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url():
+    """Base URL of an app server started for this test alone: no page has been requested from it yet."""
+    with served_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,46 @@
+"""Names a user or a file chose (run names, checkpoint names, file names), made safe to show.
+
+A name is plain text: ``plain_name`` drops control and format characters (newlines, bidi
+overrides), folds runs of white space, and cuts a long name at ``limit`` characters with "…", so
+a 2 MB name from a shared file cannot freeze a page. ``escape_markdown`` backslash-escapes the characters
+that markdown reads as markup, so a name placed inside a Streamlit markdown string (``st.success``,
+``st.caption``, ``st.markdown``…) shows as typed: ``![t](http://…)`` stays text and fetches
+nothing. ``file_stem`` turns a name into a short, portable file name. Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+NAME_LIMIT = 80
+_MARKUP = set("\\`*_[]()<>!$|#~{}")
+
+
+def plain_name(text: object, limit: int = NAME_LIMIT) -> str:
+    """``text`` as one line of plain text of at most ``limit`` characters ("…" marks a cut)."""
+    text = str(text)[: limit * 4 + 64]  # never scan a huge name: what is cut here is cut below anyway
+    kept = "".join(" " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C")
+    kept = re.sub(r"\s+", " ", kept).strip()
+    if len(kept) > limit:
+        kept = kept[: max(limit - 1, 0)].rstrip() + "…"
+    return kept
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every character that Streamlit's markdown reads as markup backslash-escaped.
+
+    Links and images (``[ ] ( ) !``), emphasis and code (``* _ ~ ` ``), HTML (``< >``), math
+    (``$``), colour directives (their ``[``), headings and tables (``# |``), and a list marker at
+    the start; ".", "-" and ":" inside a sentence stay as they are, so "run-3.pt: loaded" reads the
+    same in the source as on screen (a ``:smile:`` shortcode may still become an emoji: harmless).
+    """
+    escaped = "".join("\\" + c if c in _MARKUP else c for c in text)
+    return re.sub(r"^(\s*)([-+=]|\d+[.)])", lambda m: m[1] + "\\" + m[2] if m[2][0] in "-+=" else
+                  m[1] + m[2][:-1] + "\\" + m[2][-1], escaped)
+
+
+def file_stem(name: str, prefix: str = "nnplay-", limit: int = 60) -> str:
+    """A file name stem from a run name: letters and digits kept, the rest one "-", e.g. "nnplay-run-3"."""
+    stem = re.sub(r"[^0-9A-Za-z]+", "-", name.split("·")[0][: limit * 4]).strip("-")[:limit].strip("-")
+    return prefix + (stem or "model")

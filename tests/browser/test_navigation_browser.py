@@ -1,0 +1,27 @@
+"""A deep link on a freshly started server opens inside app.py's navigation (real Chromium).
+
+What lives here: one test that starts its own server and asks it first for /draw. With a folder
+named ``pages/`` beside app.py, Streamlit would run pages/draw.py alone (its legacy multipage
+mode: no sidebar, no shared frame) until some run calls ``st.navigation``;
+``nnplay.ui.ensure_navigation`` turns that mode off through a private Streamlit flag. If a
+Streamlit upgrade moves the flag, this test fails instead of the bug coming back silently.
+What does not live here: drawing on the canvas (test_draw_browser.py).
+"""
+
+from __future__ import annotations
+
+PAGE_TITLES = ["Train", "Inspect", "Draw", "Activations", "Forward pass", "Experiments", "From scratch"]
+
+
+def test_a_deep_link_on_a_fresh_server_opens_inside_the_navigation(fresh_app_url, page):
+    page.goto(f"{fresh_app_url}/draw")
+    page.get_by_text("Draw a digit from 0 to 9").wait_for(timeout=90_000)  # the Draw page itself
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.wait_for(timeout=30_000)
+    links = sidebar.locator("[data-testid='stPageLink'] a")
+    links.first.wait_for(timeout=30_000)
+    titles = [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]  # icon, then title
+    assert titles == PAGE_TITLES  # app.py's links, in order
+    assert sidebar.get_by_text("nnplay").count() >= 1  # the shared frame's heading
+    assert page.url.rstrip("/").endswith("/draw")  # the link kept its address
+    assert page.locator("[data-testid='stException']").count() == 0
