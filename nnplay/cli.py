@@ -145,6 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     try:
         model, data_cfg, model_cfg, train_cfg, history = resolve_export_source(args.source)
+        meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
         if args.format == "script":
             text = training_script(data_cfg, model_cfg, train_cfg)
             written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
@@ -154,7 +155,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                                   f"export needs a run that kept its steps and epochs.")
             written = [write_tensorboard(history, (data_cfg, model_cfg, train_cfg), args.out)]
         else:
-            written = export_model(model, model_cfg, args.format, args.out, data_cfg=data_cfg, train_cfg=train_cfg,
+            written = export_model(model, model_cfg, args.format, args.out, meta=meta, data_cfg=data_cfg, train_cfg=train_cfg,
                                    history=history)
     except (ValueError, ExportError) as err:
         print(f"nnplay export: {err}", file=sys.stderr)

@@ -231,7 +231,7 @@ def checkpoint_file(trained, tmp_path):
     model, cfg, _ = trained["cnn"]
     path = tmp_path / "run.pt"
     train_cfg = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=64, epochs=3, seed=4)
-    save_checkpoint(model, cfg, path, meta={"train": to_dict(train_cfg), "dataset": "fashion-mnist"})
+    save_checkpoint(model, cfg, path, data_cfg=DataConfig(dataset="fashion-mnist"), train_cfg=train_cfg)
     return path, model, cfg, train_cfg
 
 

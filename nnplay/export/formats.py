@@ -271,8 +271,8 @@ def export_model(model: nn.Module, model_cfg: ModelConfig, fmt: str, path: str |
                  meta: dict | None = None, *, data_cfg=None, train_cfg=None, history=None) -> list[Path]:
     """Write ``model`` in ``fmt`` (checkpoint, onnx, torchscript, safetensors); the paths written.
 
-    A checkpoint carries the run's configs and history when given (``checkpoint.save_checkpoint``);
-    safetensors keeps the data and training configs in its metadata beside ``meta``.
+    A checkpoint also carries the run's configs and history when given (``checkpoint.save_checkpoint``);
+    safetensors keeps ``meta`` (e.g. the training settings) in its metadata and JSON file.
     """
     if fmt not in MODEL_FORMATS:
         raise ExportError(f"unknown model format {fmt!r}; choose one of {', '.join(MODEL_FORMATS)}.")
@@ -281,11 +281,7 @@ def export_model(model: nn.Module, model_cfg: ModelConfig, fmt: str, path: str |
     if fmt == "torchscript":
         return [export_torchscript(model, path)]
     if fmt == "safetensors":
-        from ..config import to_dict
-
-        extra = dict(meta or {})
-        extra.update({k: to_dict(c) for k, c in (("data_config", data_cfg), ("train_config", train_cfg)) if c})
-        return list(export_safetensors(model, model_cfg, path, extra=extra or None))
+        return list(export_safetensors(model, model_cfg, path, extra=meta))
     from ..checkpoint import save_checkpoint
 
     model = _cpu_eval_copy(model)
