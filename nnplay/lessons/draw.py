@@ -146,7 +146,7 @@ def mnist_roundtrip(images_u8: np.ndarray | torch.Tensor, canvas: int = 280) -> 
     canvas drawing), then ``to_mnist``. Returns uint8 (N, 28, 28); an image that comes out empty
     stays all black."""
     out = np.zeros((len(images_u8), FIELD, FIELD), dtype=np.uint8)
-    for i, drawing in enumerate(mnist_drawings(images, canvas)):
+    for i, drawing in enumerate(mnist_drawings(images_u8, canvas)):
         prep = to_mnist(drawing)
         if prep is not None:
             out[i] = prep.image
