@@ -175,9 +175,9 @@ with col_input:
     box_top, box_left, box_bottom, box_right = prep.bbox
     st.caption(f"ink box {box_bottom - box_top}×{box_right - box_left} px → ×{prep.scale:.3f} → "
                f"{prep.size[0]}×{prep.size[1]} px, centre-of-mass shift {prep.shift}")
-    target = st.selectbox("Saliency for class", [None, *range(len(classes))], key="draw_saliency_class",
-                          format_func=lambda c: f"the prediction ({classes[top]})" if c is None else classes[c])
-    target = top if target is None else int(target)
+    target = st.selectbox("Saliency for class", [-1, *range(len(classes))], key="draw_saliency_class",
+                          format_func=lambda c: f"the prediction ({classes[top]})" if c < 0 else classes[c])
+    target = top if target < 0 else int(target)
     st.markdown(f"**Saliency** for class {classes[target]} ({method_label})")
     with draw.one_thread():
         sal = draw.signed_saliency(model, prep.image, target=target, method=SALIENCY_METHODS[method_label],
@@ -221,10 +221,15 @@ if neurons.is_mlp(model):
                                      value=None, key=f"draw_neuron_{layer_no}", placeholder=f"{most_active} (most active)",
                                      help="0-based; empty: the neuron most active for your digit")
     index = most_active if index is None else int(index)
-    test_data = ui.cached_mnist(dataset)
-    with draw.one_thread():
-        st.plotly_chart(neuron_figure(model, layer_no, index, test_data.test_images, classes),
-                        key="draw_neuron", config={"displayModeBar": False})
+    # the panel depends on the model and the neuron, not on the drawing: build it once per choice
+    # (a pass over the 10,000 test images costs about half a second), not after every stroke
+    wanted = (id(model), label, layer_no, index)
+    cached = st.session_state.get("draw_neuron_fig")
+    if cached is None or cached[0] != wanted:
+        with draw.one_thread():
+            cached = (wanted, neuron_figure(model, layer_no, index, ui.cached_mnist(dataset).test_images, classes))
+        st.session_state["draw_neuron_fig"] = cached
+    st.plotly_chart(cached[1], key="draw_neuron", config={"displayModeBar": False})
     st.caption(f"Hidden {layer_no}, neuron {index}: activation **{values[index]:.3g}** for your digit. "
                "Left: the weights it multiplies its inputs by; middle: the test images it responds to most; "
                "right: how much each class's score rises when it fires.")

@@ -1,9 +1,12 @@
 """From a drawing on the canvas to an MNIST-like digit, a prediction and a saliency map.
 
 What lives here: ``to_mnist`` (crop, scale to 20 px, centre by mass in a 28×28 field, the way
-MNIST itself was made), ``mnist_roundtrip`` (MNIST test digits pushed through that same path as
-if they had been drawn), ``predict``, and the attributions ``input_gradient`` /
-``integrated_gradients`` with their display form ``saliency`` and ``saliency_overlay``, and
+MNIST itself was made), ``mnist_drawings`` / ``mnist_roundtrip`` (MNIST test digits drawn on the
+canvas and pushed through that same path), ``predict``, the attributions ``input_gradient`` /
+``integrated_gradients`` with their display forms ``saliency`` / ``saliency_overlay`` and, sign
+kept (for and against a class), ``signed_saliency`` / ``signed_overlay``; whether a drawing is a
+digit at all (``ink_shape``, ``entropy``, ``drawing_hint`` with thresholds measured by
+``scripts/measure_draw_hints.py``, and ``example_non_digits`` to measure them on); and
 ``one_thread`` to run such single-image work without thread-pool stalls.
 What does not live here: the canvas widget and the page (``pages/draw.py``), the figures.
 
