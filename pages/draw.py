@@ -195,7 +195,8 @@ with col_input:
 st.header("Inside the network")
 st.caption(f"**{label}** with your digit flowing through it: every neuron coloured by its activation "
            "(red +, blue −), the outputs by their probability, the edges by the weight's sign (orange +, "
-           "blue −) and width. Hover a neuron for its layer, index, activation and bias.")
+           "blue −) and width. Hover a neuron for its layer, index, activation and bias; click one to see it "
+           "below.")
 widest = max((m.out_features for _, m in neurons.linear_layers(model)[:-1]), default=0)
 controls = st.columns([2, 1, 3])
 top_edges = controls[0].slider("Strongest edges shown (per pair of layers)", 10, 400, 120, step=10,
@@ -208,7 +209,18 @@ if neurons.is_mlp(model) and widest > neurons.MAX_SHOWN:
                                     help="Page 1 shows each wide layer's 64 most active neurons for this digit") - 1
 with draw.one_thread():
     net_fig = network_figure(model, prep.image, top_edges=top_edges, page=int(page), classes=classes)
-st.plotly_chart(net_fig, key="draw_network", config={"displayModeBar": False})
+event = st.plotly_chart(net_fig, key="draw_network", on_select="rerun", selection_mode="points",
+                        config={"displayModeBar": False})
+# a click on a hidden neuron picks it for the panel below (once per new click: the selection stays)
+for point in (event.selection.points if event else []):
+    trace = net_fig.data[point["curve_number"]]
+    if trace.name.startswith("hidden ") and point.get("point_index") is not None:
+        clicked = (int(trace.name.split()[1]), int(trace.customdata[point["point_index"]][0]))
+        if clicked != st.session_state.get("draw_net_clicked"):
+            st.session_state["draw_net_clicked"] = clicked
+            st.session_state["draw_neuron_layer"] = clicked[0]
+            st.session_state[f"draw_neuron_{clicked[0]}"] = clicked[1]
+        break
 
 if neurons.is_mlp(model):
     hidden_sizes = [m.out_features for _, m in neurons.linear_layers(model)[:-1]]
