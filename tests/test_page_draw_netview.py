@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from nnplay.lessons import draw
 
-from .test_pages_draw_inspect import DRAW, array, canvas_value, one_on_canvas, plotly_specs
+from .test_pages_draw_inspect import DRAW, array, canvas_value, cnn_run, one_on_canvas, plotly_specs  # noqa: F401
 
 
 def chart_named(at, *names):
@@ -83,3 +83,13 @@ def test_undo_takes_back_the_last_stroke_and_clear_empties_the_canvas():
     assert at.session_state["draw_canvas_v"] == 1 and at.session_state["draw_initial"] is None
     assert any("Draw a digit" in info.value for info in at.info)  # a fresh, empty canvas
     assert at.button(key="draw_undo").disabled and len(at.metric) == 0
+
+
+def test_a_cnn_is_drawn_as_its_stages_on_draw(cnn_run):
+    at = AppTest.from_file(DRAW, default_timeout=90)
+    at.session_state["nnplay_runs"] = [cnn_run]
+    at.session_state["draw_canvas"] = canvas_value(one_on_canvas())
+    at.run()
+    assert not at.exception
+    assert chart_named(at, "input", "conv 1", "conv 2", "fc", "output") is not None
+    assert any("works on MLPs" in c.value for c in at.caption)
