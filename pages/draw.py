@@ -193,6 +193,9 @@ with col_input:
 # -- inside the network -------------------------------------------------------------------------
 
 st.header("Inside the network")
+if not st.toggle("Show the network for every stroke", value=True, key="draw_show_network",
+                 help="Drawing it after each stroke costs about 0.1 s; switch it off on a slow machine"):
+    st.stop()
 st.caption(f"**{label}** with your digit flowing through it: every neuron coloured by its activation "
            "(red +, blue −), the outputs by their probability, the edges by the weight's sign (orange +, "
            "blue −) and width. Hover a neuron for its layer, index, activation and bias; click one to see it "

@@ -93,3 +93,11 @@ def test_a_cnn_is_drawn_as_its_stages_on_draw(cnn_run):
     assert not at.exception
     assert chart_named(at, "input", "conv 1", "conv 2", "fc", "output") is not None
     assert any("works on MLPs" in c.value for c in at.caption)
+
+
+def test_the_network_view_can_be_switched_off():
+    at = drawn(one_on_canvas())
+    at.toggle(key="draw_show_network").set_value(False).run()
+    assert not at.exception
+    assert chart_named(at, "edge weights") is None and chart_named(at, "votes") is None
+    assert at.metric[0].value == "1"
