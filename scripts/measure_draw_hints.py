@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,7 @@ def main() -> None:
               f"{np.percentile(v, 99.9):8.3f} {v.max():8.3f}")
     false = [h for h in hints if h not in (None, "empty")]
     print(f"\nreal digits given a hint: {len(false)} of {len(hints)} ({len(false) / len(hints):.2%})"
-          + (f", by reason {dict(zip(*np.unique(false, return_counts=True)))}" if false else ""))
+          + (f", by reason {dict(Counter(false))}" if false else ""))
     print(f"real digits that came out empty: {sum(h == 'empty' for h in hints)}")
 
     examples = draw.example_non_digits(args.non_digits, seed=1)
@@ -80,7 +81,7 @@ def main() -> None:
     for kind, drawings in examples.items():
         k_feats, k_hints = measure(drawings, model)
         caught = sum(h is not None for h in k_hints)
-        reasons = dict(zip(*np.unique([str(h) for h in k_hints], return_counts=True)))
+        reasons = dict(Counter(str(h) for h in k_hints))
         summary = ", ".join(f"{k} {np.median(k_feats[k]):.3f}" for k in FEATURES if len(k_feats[k]))
         print(f"  {kind:9s} {caught}/{len(k_hints)} ({caught / len(k_hints):.0%}) reasons {reasons}; "
               f"medians: {summary}")

@@ -487,7 +487,8 @@ def drawing_hint(shape: InkShape, probabilities: np.ndarray | None = None) -> Dr
     canvas inked), and last the model itself being unsure (entropy above any real test digit's).
     """
     if shape.extent < DOT_EXTENT_MAX:
-        return DrawingHint("dot", "That is a dot, not a digit: draw a digit that fills most of the canvas.")
+        return DrawingHint("dot", "That is a dot (or a digit too small to read): draw a digit that fills "
+                                  "most of the canvas.")
     if shape.edge > EDGE_MIN and shape.extent > EDGE_EXTENT_MIN:
         return DrawingHint("edge", "That is a line along the edge of the canvas: draw the digit in the middle.")
     if shape.fill > FILL_MAX or shape.coverage > COVERAGE_MAX:
