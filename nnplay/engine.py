@@ -5,7 +5,7 @@ listener: the Train page's store, the CLI's progress bar, a test's list. It neit
 draws. Speed comes from keeping the whole split on the device as uint8, indexing a shuffled
 permutation per batch and normalising there, and reading losses back to the host only once
 every ``log_every`` steps. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
-``RunControl`` stops or pauses it between steps. Models are built in ``models``.
+``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built in ``models``.
 """
 
 from __future__ import annotations
@@ -133,22 +133,64 @@ class RunResult:
 
 
 class RunControl:
-    """Stop or pause a run from another thread; the loop looks between steps."""
+    """Stop, pause, step or slow down a run from another thread; the loop looks between steps.
+
+    Step mode, as TensorFlow Playground's step button: while paused, ``step()`` lets exactly one
+    more training step (one batch) through, then the run waits again. ``set_rate(steps_per_second)``
+    trains at most that many steps per second (None: full speed, the default). The loop calls
+    ``wait_if_paused()`` once before every step; the time it blocks is not counted as training time.
+    """
 
     def __init__(self):
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._cond = threading.Condition()
+        self._credits = 0  # steps let through while paused, not yet taken
+        self._rate: float | None = None
+        self._next_at = 0.0  # perf_counter time before which a rate-limited step waits
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def stop(self) -> None:
         self._stop.set()
         self._running.set()  # a paused run must wake up to stop
+        self._wake()
 
     def pause(self) -> None:
         self._running.clear()
 
     def resume(self) -> None:
         self._running.set()
+        self._wake()
+
+    def step(self, n: int = 1) -> None:
+        """Let exactly ``n`` more steps through while paused (each click of a step button: 1)."""
+        if n < 1:
+            raise ValueError(f"step(n) lets n ≥ 1 steps through, got {n}.")
+        with self._cond:
+            self._credits += n
+            self._cond.notify_all()
+
+    def set_rate(self, steps_per_second: float | None) -> None:
+        """Train at most ``steps_per_second`` steps a second; None for full speed."""
+        if steps_per_second is not None and not steps_per_second > 0:
+            raise ValueError(f"steps_per_second must be above 0 (or None for full speed), got {steps_per_second}.")
+        self._rate = None if steps_per_second is None else float(steps_per_second)
+        self._next_at = 0.0
+        self._wake()
+
+    @property
+    def rate(self) -> float | None:
+        """The step-rate limit in steps per second, or None at full speed."""
+        return self._rate
+
+    @property
+    def pending_steps(self) -> int:
+        """Steps let through by ``step()`` that the run has not taken yet."""
+        return self._credits
 
     @property
     def stopped(self) -> bool:
@@ -159,11 +201,26 @@ class RunControl:
         return not self._running.is_set()
 
     def wait_if_paused(self) -> float:
-        """Block while paused; return the seconds spent waiting."""
-        if self._running.is_set():
+        """Block while paused (unless a ``step()`` credit is there to take) and, with a rate
+        limit, until the next step is due; return the seconds spent waiting."""
+        if self._running.is_set() and self._rate is None:  # the full-speed path: one flag test
             return 0.0
         t0 = time.perf_counter()
-        self._running.wait()
+        with self._cond:
+            while not self._running.is_set() and not self._stop.is_set():
+                if self._credits > 0:
+                    self._credits -= 1
+                    break
+                self._cond.wait()
+            rate = self._rate
+            while rate is not None and not self._stop.is_set():
+                delay = self._next_at - time.perf_counter()
+                if delay <= 0:
+                    break
+                self._cond.wait(delay)  # set_rate / stop wake it early
+                rate = self._rate
+            if rate is not None:
+                self._next_at = time.perf_counter() + 1 / rate
         return time.perf_counter() - t0
 
 

@@ -1,8 +1,10 @@
 """Draw: draw a digit, see what the model makes of it, stroke by stroke.
 
 A thin page: the canvas gives an RGBA picture on every stroke; ``nnplay.lessons.draw`` turns it into an
-MNIST-like 28×28 input (crop, 20 px, centre of mass), predicts and explains it (saliency);
-``nnplay.figures.inspect`` draws the bars. The model is the session's current one, else the
+MNIST-like 28×28 input (crop, 20 px, centre of mass), predicts and explains it (signed saliency for a
+class the learner picks), and gives a hint instead of an answer when the drawing is not a digit;
+``nnplay.figures.inspect`` draws the bars, ``nnplay.figures.network`` the network with the digit flowing
+through it and one hidden neuron. Undo and Clear re-send the canvas's strokes (kept in session state). The model is the session's current one, else the
 shipped default, with a one-click quick training that runs in a background ``Run``.
 """
 
@@ -18,6 +20,8 @@ from nnplay.lessons import draw
 from nnplay.config import PRESETS, DataConfig
 from nnplay.data import DATASET_INFO
 from nnplay.figures.inspect import probability_figure
+from nnplay.figures.network import network_figure, neuron_figure
+from nnplay.lessons import neurons
 from nnplay.runs import Run
 
 CANVAS = 280
@@ -85,6 +89,37 @@ with st.container():
 
 # -- canvas, input, prediction ------------------------------------------------------------------
 
+OBJECTS_KEY, INITIAL_KEY, CANVAS_VERSION_KEY = "draw_objects", "draw_initial", "draw_canvas_v"
+UNDO_KEY, SEEN_KEY = "draw_undos", "draw_seen"
+
+
+def canvas_key() -> str:
+    """The canvas's widget key: "draw_canvas", then a new one after every Clear."""
+    version = st.session_state.get(CANVAS_VERSION_KEY, 0)
+    return "draw_canvas" if version == 0 else f"draw_canvas_{version}"
+
+
+def clear_canvas() -> None:
+    """A fresh canvas: a new key mounts an empty one."""
+    st.session_state[CANVAS_VERSION_KEY] = st.session_state.get(CANVAS_VERSION_KEY, 0) + 1
+    st.session_state[INITIAL_KEY] = None
+    st.session_state[OBJECTS_KEY] = []
+    st.session_state[SEEN_KEY] = None
+
+
+def undo_stroke() -> None:
+    """Hand the canvas its strokes less the last one. The canvas reloads a changed initial drawing
+    and sends the new picture at once (a counter makes every undo's drawing differ from the last)."""
+    objects = st.session_state.get(OBJECTS_KEY) or []
+    if len(objects) <= 1:
+        clear_canvas()
+        return
+    undos = st.session_state.get(UNDO_KEY, 0) + 1
+    st.session_state[UNDO_KEY] = undos
+    st.session_state[OBJECTS_KEY] = objects[:-1]
+    st.session_state[INITIAL_KEY] = {"objects": objects[:-1], "nnplay_undo": undos}
+
+
 col_canvas, col_input, col_bars = st.columns([1.6, 1, 1.5], gap="medium")
 
 with col_canvas:
@@ -92,9 +127,19 @@ with col_canvas:
     result = ui.fast_canvas(
         stroke_width=pen, stroke_color="#ffffff", background_color="#000000",
         width=CANVAS, height=CANVAS, drawing_mode="freedraw", update_streamlit=True,
-        return_image_data=True, key="draw_canvas",
+        return_image_data=True, initial_drawing=st.session_state.get(INITIAL_KEY),
+        key=canvas_key(),
     )
-    st.caption("Undo, redo and clear are in the canvas toolbar.")
+    if result.json_data is not None and result.json_data != st.session_state.get(SEEN_KEY):
+        # only a drawing the canvas has newly sent: right after an Undo the old one is still here
+        st.session_state[SEEN_KEY] = result.json_data
+        st.session_state[OBJECTS_KEY] = list(result.json_data.get("objects") or [])
+    n_strokes = len(st.session_state.get(OBJECTS_KEY) or [])
+    undo_col, clear_col, _ = st.columns([1, 1, 1.2])
+    undo_col.button("↶ Undo", key="draw_undo", on_click=undo_stroke, disabled=n_strokes == 0,
+                    help="Take back the last stroke", width="stretch")
+    clear_col.button("✕ Clear", key="draw_clear", on_click=clear_canvas, disabled=n_strokes == 0,
+                     help="Start again on an empty canvas", width="stretch")
     method_label = st.radio("Saliency", list(SALIENCY_METHODS), horizontal=True, key="draw_saliency")
 
 drawing = result.image_data
@@ -112,9 +157,16 @@ if prep is None:
 with draw.one_thread():  # one image: threads only add stalls on a busy CPU
     probabilities = draw.predict(model, prep.image)
 top = int(probabilities.argmax())
+hint = draw.drawing_hint(draw.ink_shape(drawing, prep), probabilities)
 
 with col_bars:  # first, so the answer shows before the saliency is computed
-    st.metric("Prediction", classes[top], f"{probabilities[top]:.1%} sure", delta_color="off", delta_arrow="off")
+    if hint is None:
+        st.metric("Prediction", classes[top], f"{probabilities[top]:.1%} sure", delta_color="off",
+                  delta_arrow="off")
+    else:
+        st.warning(hint.message, icon="🤔")
+        st.caption(f"Not a digit, so no answer. The model would still have said **{classes[top]}** "
+                   f"({probabilities[top]:.1%}): a classifier always picks one of its ten classes.")
     st.plotly_chart(probability_figure(probabilities, classes), key="draw_bars",
                     config={"displayModeBar": False, "staticPlot": True})
 
@@ -124,10 +176,78 @@ with col_input:
     box_top, box_left, box_bottom, box_right = prep.bbox
     st.caption(f"ink box {box_bottom - box_top}×{box_right - box_left} px → ×{prep.scale:.3f} → "
                f"{prep.size[0]}×{prep.size[1]} px, centre-of-mass shift {prep.shift}")
-    st.markdown(f"**Saliency** for class {classes[top]} ({method_label})")
+    target = st.selectbox("Saliency for class", [-1, *range(len(classes))], key="draw_saliency_class",
+                          format_func=lambda c: f"the prediction ({classes[top]})" if c < 0 else classes[c])
+    target = top if target < 0 else int(target)
+    st.markdown(f"**Saliency** for class {classes[target]} ({method_label})")
     with draw.one_thread():
-        sal = draw.saliency(model, prep.image, target=top, method=SALIENCY_METHODS[method_label],
-                            steps=IG_STEPS[model_cfg.family])
-    layer = draw.saliency_overlay(sal, size=drawing.shape[0], prep=prep)
+        sal = draw.signed_saliency(model, prep.image, target=target, method=SALIENCY_METHODS[method_label],
+                                   steps=IG_STEPS[model_cfg.family])
+    layer = draw.signed_overlay(sal, size=drawing.shape[0], prep=prep)
     st.image(draw.composite(drawing, layer), width=CANVAS)
-    st.caption("The redder a stroke, the more its pixels drove this answer (|attribution|, scaled to its maximum).")
+    st.caption(f"Orange: pixels that speak **for** {classes[target]}; blue: pixels that speak **against** "
+               "it (signed attribution, scaled to its largest size).")
+    st.caption("🧮 This digit is also on the **Forward pass** page (sidebar), where numpy runs it "
+               "through the model layer by layer.")
+
+
+# -- inside the network -------------------------------------------------------------------------
+
+st.header("Inside the network")
+if not st.toggle("Show the network for every stroke", value=True, key="draw_show_network",
+                 help="Drawing it after each stroke costs about 0.1 s; switch it off on a slow machine"):
+    st.stop()
+st.caption(f"**{label}** with your digit flowing through it: every neuron coloured by its activation "
+           "(red +, blue −), the outputs by their probability, the edges by the weight's sign (orange +, "
+           "blue −) and width. Hover a neuron for its layer, index, activation and bias; click one to see it "
+           "below.")
+widest = max((m.out_features for _, m in neurons.linear_layers(model)[:-1]), default=0)
+controls = st.columns([2, 1, 3])
+top_edges = controls[0].slider("Strongest edges shown (per pair of layers)", 10, 400, 120, step=10,
+                               key="draw_top_edges")
+page = 0
+if neurons.is_mlp(model) and widest > neurons.MAX_SHOWN:
+    pages = neurons.page_count(widest, neurons.MAX_SHOWN)
+    page = controls[1].number_input(f"Neurons page (of {pages})", min_value=1, max_value=pages, value=1,
+                                    key="draw_net_page",
+                                    help="Page 1 shows each wide layer's 64 most active neurons for this digit") - 1
+with draw.one_thread():
+    net_fig = network_figure(model, prep.image, top_edges=top_edges, page=int(page), classes=classes)
+event = st.plotly_chart(net_fig, key="draw_network", on_select="rerun", selection_mode="points",
+                        config={"displayModeBar": False})
+# a click on a hidden neuron picks it for the panel below (once per new click: the selection stays)
+for point in (event.selection.points if event else []):
+    trace = net_fig.data[point["curve_number"]]
+    if trace.name.startswith("hidden ") and point.get("point_index") is not None:
+        clicked = (int(trace.name.split()[1]), int(trace.customdata[point["point_index"]][0]))
+        if clicked != st.session_state.get("draw_net_clicked"):
+            st.session_state["draw_net_clicked"] = clicked
+            st.session_state["draw_neuron_layer"] = clicked[0]
+            st.session_state[f"draw_neuron_{clicked[0]}"] = clicked[1]
+        break
+
+if neurons.is_mlp(model):
+    hidden_sizes = [m.out_features for _, m in neurons.linear_layers(model)[:-1]]
+    pick_layer, pick_neuron, _ = st.columns([1, 1, 3])
+    layer_no = pick_layer.selectbox("Hidden layer", range(1, len(hidden_sizes) + 1), key="draw_neuron_layer",
+                                    format_func=lambda l: f"hidden {l} ({hidden_sizes[l - 1]} neurons)")
+    values = neurons.mlp_forward(model, prep.image).values[layer_no]
+    most_active = int(np.argmax(values))
+    index = pick_neuron.number_input("Neuron", min_value=0, max_value=hidden_sizes[layer_no - 1] - 1,
+                                     value=None, key=f"draw_neuron_{layer_no}", placeholder=f"{most_active} (most active)",
+                                     help="0-based; empty: the neuron most active for your digit")
+    index = most_active if index is None else int(index)
+    # the panel depends on the model and the neuron, not on the drawing: build it once per choice
+    # (a pass over the 10,000 test images costs about half a second), not after every stroke
+    wanted = (id(model), label, layer_no, index)
+    cached = st.session_state.get("draw_neuron_fig")
+    if cached is None or cached[0] != wanted:
+        with draw.one_thread():
+            cached = (wanted, neuron_figure(model, layer_no, index, ui.cached_mnist(dataset).test_images, classes))
+        st.session_state["draw_neuron_fig"] = cached
+    st.plotly_chart(cached[1], key="draw_neuron", config={"displayModeBar": False})
+    st.caption(f"Hidden {layer_no}, neuron {index}: activation **{values[index]:.3g}** for your digit. "
+               "Left: the weights it multiplies its inputs by; middle: the test images it responds to most; "
+               "right: how much each class's score rises when it fires.")
+else:
+    st.caption("Picking a single neuron works on MLPs; this CNN is shown as its stages above.")

@@ -21,6 +21,7 @@ from nnplay.figures.teach import (column_widths, editor_rows, fmt_array, frames_
                                   matrix_frame, network_frames, pack_rows, parse_numbers, table_width_px)
 from nnplay.lessons.forward import (SEED_X, batch_shapes, cell_explanation, compare_with_torch, forward_trace,
                                     seed_network, softmax, softmax_naive)
+from nnplay.figures.network import small_network_figure
 from nnplay.models import describe
 
 STEP_KEY, TABLES_KEY, VERSION_KEY = "fw_step", "fw_tables", "fw_tables_version"
@@ -155,6 +156,18 @@ if steps:
 
     st.markdown("**Computed so far** (8 digits, as numpy prints them):")
     st.code("\n".join(f"{s.output} = {fmt_array(s.result)}" for s in steps[: i + 1]), language=None)
+
+# -- the network, drawn: the same step highlighted ------------------------------------------------
+
+if steps:
+    net_step = min(st.session_state.get(STEP_KEY, 0), len(steps) - 1)
+    net_cell = st.session_state.get(f"fw_cell_{steps[net_step].output}") if steps[net_step].kind == "affine" else None
+    net_rows = np.atleast_2d(steps[0].operands[0].value).shape[0]
+    net_row = min(int(st.session_state.get("fw_row") or 0), net_rows - 1)
+    st.markdown("**The network, drawn** (the step above lit up: its edges and the neuron it computes; "
+                "orange weights are positive, blue negative; each neuron shows its bias, A and Z)")
+    st.plotly_chart(small_network_figure(steps, net_step, cell=net_cell, row=net_row), key="fw_network",
+                    config={"displayModeBar": False})
 
 # -- softmax --------------------------------------------------------------------------------------
 

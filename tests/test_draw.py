@@ -88,11 +88,20 @@ def test_coloured_stroke_on_opaque_black_counts_as_ink():
     assert prep is not None and max(ink_box(prep.image)) == 20
 
 
-def test_grey_input_and_dark_ink_on_white():
-    grey = np.full((280, 280), 255, dtype=np.uint8)
-    grey[60:220, 130:150] = 0
+def test_grey_input_light_ink_on_black():
+    grey = np.zeros((280, 280), dtype=np.uint8)
+    grey[60:220, 130:150] = 255
     prep = to_mnist(grey)
     assert prep is not None and ink_box(prep.image)[0] == 20
+
+
+def test_heavy_ink_is_never_inverted():
+    img = paint(canvas(), slice(10, 270), slice(10, 270))  # ink over most of the canvas
+    img[130:150, 130:150] = 0  # a small hole in the middle
+    prep = to_mnist(img)
+    assert prep is not None
+    assert (prep.image > 200).mean() > 0.4  # a solid patch, not a hollow frame
+    assert prep.image[4:8, 4:24].min() > 200  # the ink stays ink
 
 
 @pytest.mark.parametrize("pixels", [0, 5, 19])

@@ -1,9 +1,12 @@
 """From a drawing on the canvas to an MNIST-like digit, a prediction and a saliency map.
 
 What lives here: ``to_mnist`` (crop, scale to 20 px, centre by mass in a 28×28 field, the way
-MNIST itself was made), ``mnist_roundtrip`` (MNIST test digits pushed through that same path as
-if they had been drawn), ``predict``, and the attributions ``input_gradient`` /
-``integrated_gradients`` with their display form ``saliency`` and ``saliency_overlay``, and
+MNIST itself was made), ``mnist_drawings`` / ``mnist_roundtrip`` (MNIST test digits drawn on the
+canvas and pushed through that same path), ``predict``, the attributions ``input_gradient`` /
+``integrated_gradients`` with their display forms ``saliency`` / ``saliency_overlay`` and, sign
+kept (for and against a class), ``signed_saliency`` / ``signed_overlay``; whether a drawing is a
+digit at all (``ink_shape``, ``entropy``, ``drawing_hint`` with thresholds measured by
+``scripts/measure_draw_hints.py``, and ``example_non_digits`` to measure them on); and
 ``one_thread`` to run such single-image work without thread-pool stalls.
 What does not live here: the canvas widget and the page (``pages/draw.py``), the figures.
 
@@ -61,7 +64,9 @@ def ink(drawing: np.ndarray) -> np.ndarray:
 
     RGBA with some transparency (strokes on a transparent canvas): the alpha channel is the ink.
     Otherwise (opaque RGBA, RGB, grey) the brightest channel is the ink, so a stroke of any
-    colour on black counts fully; a light background (dark ink on white) is inverted first.
+    colour on black counts fully. Nothing is ever inverted: the Draw canvas is always light ink on
+    a dark background, so a canvas mostly covered in ink is heavy ink, not a light background
+    (an earlier "median > 127 → invert" rule turned such a scribble into a hollow frame).
     """
     a = np.asarray(drawing)
     if a.ndim == 3 and a.shape[2] == 1:
@@ -73,10 +78,7 @@ def ink(drawing: np.ndarray) -> np.ndarray:
     a = a.astype(np.float32)
     if a.ndim == 3 and a.shape[2] == 4 and a[:, :, 3].min() < 255:
         return a[:, :, 3]
-    value = a if a.ndim == 2 else a[:, :, :3].max(axis=2)
-    if np.median(value) > 127:  # dark ink on a light background
-        value = 255.0 - value
-    return value
+    return a if a.ndim == 2 else a[:, :, :3].max(axis=2)
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -147,21 +149,26 @@ def mnist_roundtrip(images_u8: np.ndarray | torch.Tensor, canvas: int = 280) -> 
     """MNIST digits pushed through the drawing path: upscale 28 → ``canvas`` (bilinear, like a
     canvas drawing), then ``to_mnist``. Returns uint8 (N, 28, 28); an image that comes out empty
     stays all black."""
+    out = np.zeros((len(images_u8), FIELD, FIELD), dtype=np.uint8)
+    for i, drawing in enumerate(mnist_drawings(images_u8, canvas)):
+        prep = to_mnist(drawing)
+        if prep is not None:
+            out[i] = prep.image
+    return out
+
+
+def mnist_drawings(images_u8: np.ndarray | torch.Tensor, canvas: int = 280) -> Iterator[np.ndarray]:
+    """MNIST digits as canvas drawings, one by one: each upscaled 28 → ``canvas`` (bilinear),
+    uint8 (canvas, canvas), light ink on black, the way ``mnist_roundtrip`` draws them."""
     if isinstance(images_u8, torch.Tensor):
         images = images_u8.detach().cpu().to(torch.uint8)
     else:
         images = torch.from_numpy(np.array(images_u8, dtype=np.uint8))  # a writable copy
-    out = np.zeros((len(images), FIELD, FIELD), dtype=np.uint8)
     chunk = 256
     for start in range(0, len(images), chunk):
         batch = images[start : start + chunk].float()[:, None]  # (B, 1, 28, 28)
         big = F.interpolate(batch, size=(canvas, canvas), mode="bilinear", align_corners=False)
-        big = big[:, 0].clamp_(0, 255).round_().to(torch.uint8).numpy()  # (B, canvas, canvas)
-        for i, drawing in enumerate(big):
-            prep = to_mnist(drawing)
-            if prep is not None:
-                out[start + i] = prep.image
-    return out
+        yield from big[:, 0].clamp_(0, 255).round_().to(torch.uint8).numpy()  # (B, canvas, canvas)
 
 
 def as_input(image: np.ndarray | torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
@@ -340,3 +347,185 @@ def composite(drawing_rgba: np.ndarray, layer_rgba: np.ndarray) -> np.ndarray:
     alpha = layer_rgba[:, :, 3:4].astype(np.float32) / 255
     out = base * (1 - alpha) + layer_rgba[:, :, :3].astype(np.float32) * alpha
     return np.rint(out).clip(0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Signed saliency: the pixels that speak for a class and those that speak against it
+
+
+def signed_saliency(
+    model: nn.Module,
+    x,
+    target: int | None = None,
+    method: SaliencyMethod = "integrated_gradients",
+    steps: int = 32,
+) -> np.ndarray:
+    """Attributions for ``target`` (default: the predicted class) with their sign kept, scaled so
+    the largest |value| is 1: float32 (28, 28) in [-1, 1]; > 0 pushes towards the class, < 0 away."""
+    if method == "integrated_gradients":
+        raw = integrated_gradients(model, x, target, steps=steps)
+    elif method == "gradient":
+        raw = input_gradient(model, x, target)
+    else:
+        raise ValueError(f'method must be "integrated_gradients" or "gradient", got {method!r}.')
+    values = raw.numpy().astype(np.float32)
+    peak = np.abs(values).max()
+    return values / peak if peak > 0 else values
+
+
+FOR_COLOUR = (255, 64, 0)
+"""Pixels that speak for the class (positive attribution)."""
+AGAINST_COLOUR = (0, 140, 255)
+"""Pixels that speak against it (negative attribution)."""
+
+
+def signed_overlay(signed_28: np.ndarray, size: int = 280, prep: Preprocessed | None = None,
+                   max_alpha: int = 200) -> np.ndarray:
+    """An RGBA uint8 (size, size, 4) layer: ``FOR_COLOUR`` where the signed saliency is positive,
+    ``AGAINST_COLOUR`` where negative, alpha from |value| (see ``saliency_overlay``)."""
+    signed = np.asarray(signed_28, dtype=np.float32)
+    pro = saliency_overlay(np.clip(signed, 0, None), size, prep, FOR_COLOUR, max_alpha)
+    con = saliency_overlay(np.clip(-signed, 0, None), size, prep, AGAINST_COLOUR, max_alpha)
+    return np.where(con[:, :, 3:4] > pro[:, :, 3:4], con, pro)
+
+
+# ---------------------------------------------------------------------------------------------
+# Is it a digit at all? The ink's size and shape, the model's uncertainty, and a hint
+
+
+@dataclass(frozen=True)
+class InkShape:
+    """Size, shape and place of a drawing's ink, the numbers ``drawing_hint`` judges by."""
+
+    extent: float
+    """Longer side of the ink box / the canvas's shorter side (a full-size digit ≈ 0.7)."""
+    coverage: float
+    """Fraction of the canvas's pixels that hold ink (> ``INK_LEVEL``)."""
+    fill: float
+    """Fraction of the 20×20 square the digit is scaled into that holds ink: strokes fill part
+    of it (a "1" very little), a dot or a scribble becomes a solid blob that fills most of it."""
+    thinness: float
+    """Shorter side / longer side of the ink box (1 square, near 0 a thin line)."""
+    edge: float
+    """How far the ink box's centre is from the canvas's centre, as a fraction of half the side,
+    along the worse axis: 0 in the middle, 1 on the border."""
+
+
+def ink_shape(drawing: np.ndarray, prep: Preprocessed) -> InkShape:
+    """The ``InkShape`` of a drawing and its ``to_mnist`` result."""
+    value = ink(drawing)
+    height, width = value.shape
+    top, left, bottom, right = prep.bbox
+    box_h, box_w = bottom - top, right - left
+    return InkShape(
+        extent=max(box_h, box_w) / min(height, width),
+        coverage=float((value > INK_LEVEL).mean()),
+        fill=float((prep.image > INK_LEVEL).sum()) / (BOX * BOX),
+        thinness=min(box_h, box_w) / max(box_h, box_w),
+        edge=max(abs((top + bottom) / 2 - height / 2) / (height / 2),
+                 abs((left + right) / 2 - width / 2) / (width / 2)),
+    )
+
+
+def entropy(probabilities: np.ndarray) -> float:
+    """Shannon entropy of a probability vector, in nats: 0 when sure, ln 10 ≈ 2.30 when lost."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    return float(-(p * np.log(p)).sum())
+
+
+# The thresholds. Measured by scripts/measure_draw_hints.py on the 10,000 MNIST test digits pushed
+# through the canvas path (``mnist_drawings`` → ``to_mnist``, 280 px) with the shipped default model
+# (nnplay/assets/default_model.pt, test accuracy 96.8%). Over those real digits: fill max 0.772
+# (p99.9 0.715), coverage max 0.401 (p99.9 0.372), entropy max 2.028 nats (p99.9 1.656). FILL_MAX,
+# COVERAGE_MAX and ENTROPY_MAX sit just above those maxima: 0 of the 10,000 real digits gets a hint.
+# The script's own non-digits (``example_non_digits``, 50 each, seed 1) get one: dots 50/50,
+# scribbles 47/50, edge lines 50/50. DOT_EXTENT_MAX and EDGE_* are about where and how large the
+# learner draws, which MNIST cannot tell (its digits are all centred, 20 of 28 px, extent 0.69-0.74,
+# edge ≤ 0.34): they are geometric. The widest pen (40 px) makes a dot of extent 0.14 < 0.15; a
+# stroke at least 0.35 of the canvas long whose box's centre lies in the outer fifth hugs an edge.
+FILL_MAX = 0.80
+"""A real digit fills at most 0.772 of its 20×20 square; a blob (dot, scribble) fills more."""
+COVERAGE_MAX = 0.42
+"""A real digit drawn full size covers at most 0.401 of the canvas; a scribble covers more."""
+ENTROPY_MAX = 2.10
+"""The default model is never this unsure about a real test digit (max 2.028 nats; ln 10 = 2.303)."""
+DOT_EXTENT_MAX = 0.15
+"""Ink smaller than this fraction of the canvas is a dot, not a digit."""
+EDGE_MIN = 0.6
+"""An ink box whose centre is this far out (0 middle, 1 border) hugs an edge ..."""
+EDGE_EXTENT_MIN = 0.35
+"""... if it is also this long: a line along the border, not a small digit drawn off-centre."""
+
+HintReason = Literal["dot", "scribble", "edge", "unsure"]
+
+
+@dataclass(frozen=True)
+class DrawingHint:
+    """Why a drawing does not look like a digit, and what to tell the learner."""
+
+    reason: HintReason
+    message: str
+
+
+def drawing_hint(shape: InkShape, probabilities: np.ndarray | None = None) -> DrawingHint | None:
+    """A hint instead of an answer when the drawing does not look like a digit, else None.
+
+    In order: a dot (tiny ink), a line along an edge, a scribble (a solid blob or most of the
+    canvas inked), and last the model itself being unsure (entropy above any real test digit's).
+    """
+    if shape.extent < DOT_EXTENT_MAX:
+        return DrawingHint("dot", "That is a dot (or a digit too small to read): draw a digit that fills "
+                                  "most of the canvas.")
+    if shape.edge > EDGE_MIN and shape.extent > EDGE_EXTENT_MIN:
+        return DrawingHint("edge", "That is a line along the edge of the canvas: draw the digit in the middle.")
+    if shape.fill > FILL_MAX or shape.coverage > COVERAGE_MAX:
+        return DrawingHint("scribble", "That covers too much to be a digit (the ink is a solid patch): "
+                                       "clear the canvas and draw one digit with single strokes.")
+    if probabilities is not None and entropy(probabilities) > ENTROPY_MAX:
+        return DrawingHint("unsure", "The model cannot tell which digit this is (it spreads its answer over "
+                                     "several classes): draw it larger, or more like a printed digit.")
+    return None
+
+
+def _stroke(img: np.ndarray, points: np.ndarray, width: float) -> None:
+    """Paint a polyline of the given pen width, white and opaque, onto an RGBA canvas in place."""
+    size = img.shape[0]
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    mask = np.zeros((size, size), dtype=bool)
+    for (y0, x0), (y1, x1) in zip(points[:-1], points[1:]):
+        dy, dx = y1 - y0, x1 - x0
+        t = np.clip(((yy - y0) * dy + (xx - x0) * dx) / max(dy * dy + dx * dx, 1e-9), 0, 1)
+        mask |= np.hypot(yy - (y0 + t * dy), xx - (x0 + t * dx)) <= width / 2
+    img[mask] = (255, 255, 255, 255)
+
+
+def example_non_digits(n: int = 10, size: int = 280, seed: int = 0) -> dict[str, list[np.ndarray]]:
+    """Drawings that are not digits, as the canvas returns them (RGBA, white on transparent), to
+    measure and test ``drawing_hint``: ``n`` each of "dot" (a dab of the pen anywhere),
+    "scribble" (a long zigzag over most of the canvas) and "edge" (a straight line along one of
+    the four borders). Deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[np.ndarray]] = {"dot": [], "scribble": [], "edge": []}
+    for _ in range(n):
+        img = np.zeros((size, size, 4), dtype=np.uint8)
+        centre = rng.uniform(0.15, 0.85, 2) * size
+        _stroke(img, np.array([centre, centre + rng.uniform(-4, 4, 2)]), rng.uniform(12, 26))
+        out["dot"].append(img)
+
+        img = np.zeros((size, size, 4), dtype=np.uint8)
+        points = rng.uniform(0.05, 0.95, (int(rng.integers(25, 45)), 2)) * size
+        _stroke(img, points, rng.uniform(18, 30))
+        out["scribble"].append(img)
+
+        img = np.zeros((size, size, 4), dtype=np.uint8)
+        offset, length = rng.uniform(0.02, 0.1) * size, rng.uniform(0.5, 0.9) * size
+        start = rng.uniform(0.05 * size, size * 0.95 - length)
+        line = np.array([[offset, start], [offset, start + length]])  # along the top
+        side = int(rng.integers(4))
+        if side in (1, 3):
+            line = line[:, ::-1]  # along the left
+        if side >= 2:
+            line = np.where(np.arange(2) == (0 if side == 2 else 1), size - 1 - line, line)  # bottom / right
+        _stroke(img, line, rng.uniform(10, 24))
+        out["edge"].append(img)
+    return out
