@@ -200,3 +200,45 @@ def test_compare_legend_sits_below_the_toolbar_and_epoch_ticks_stay_readable():
         assert ticks["dtick"] == dtick and ticks["tickangle"] == 0 and epochs / dtick <= 10
     spec = epoch_spec(history(40, 16))
     assert spec["layout"]["xaxis"]["dtick"] == 2 and spec["layout"]["xaxis"]["tickangle"] == 0
+
+
+# -- the live view's loss curve: read incrementally, bounded in size -------------------------------
+
+
+def test_live_loss_curve_agrees_with_smooth_at_every_kept_point_and_stays_bounded():
+    from nnplay.figures.train import LiveLossCurve
+
+    h = history(n_steps=50_000, n_epochs=5)
+    h.steps[100] = StepEvent(101, 1, float("nan"), 0.1)  # a NaN passes through as in ``smooth``
+    curve = LiveLossCurve(0.9, max_points=300)
+    for end in (1, 7, 999, 20_000, 50_000):  # as bursts arrive: the curve reads only what is new
+        curve.update(h.steps[:end])
+        assert curve.seen == end
+    xs, raw, sm = curve.points()
+    assert 300 <= len(xs) <= 601 and xs[-1] == 50_000 and xs[0] == 1  # bounded; first and newest step drawn
+    assert all(b - a == curve.stride for a, b in zip(xs[:-2], xs[1:-1]))  # one step every stride
+    full = smooth([s.loss for s in h.steps], 0.9)
+    by_step = {s.step: (s.loss, v) for s, v in zip(h.steps, full)}
+    for x, r, s in zip(xs, raw, sm):
+        if math.isfinite(r):
+            assert r == by_step[x][0] and s == pytest.approx(by_step[x][1], rel=1e-12)
+    assert curve.highest == 2.3
+
+
+def test_live_loss_spec_reads_each_step_once_and_restarts_on_a_new_smoothing():
+    from nnplay.figures import train as ft
+
+    h = history(n_steps=12_000)
+    spec = ft.live_loss_spec(h, 0.6)
+    raw, smoothed = spec["data"]
+    assert len(raw["x"]) <= 2 * ft.LIVE_POINTS + 1 and raw["x"][-1] == 12_000
+    curve = ft._live_curves[h]
+    assert curve.seen == 12_000
+    h(StepEvent(12_001, 2, 0.01, 0.1))
+    spec = ft.live_loss_spec(h, 0.6)
+    assert ft._live_curves[h] is curve and curve.seen == 12_001 and spec["data"][0]["x"][-1] == 12_001
+    assert f"1 in {curve.stride:,} steps drawn" in spec["layout"]["title"]["text"] and curve.stride > 1
+    assert "drawn" not in ft.live_loss_spec(history(n_steps=50), 0.6)["layout"]["title"]["text"]
+    spec = ft.live_loss_spec(h, 0.0)  # another smoothing: read again from the start
+    assert ft._live_curves[h] is not curve and list(spec["data"][1]["y"]) == list(spec["data"][0]["y"])
+    assert "0.6" not in spec["data"][1]["name"]

@@ -7,8 +7,10 @@ read through ``fig.data``:
 - ``epoch_figure``: train/test loss and accuracy per epoch, side by side;
 - ``compare_figure``: several runs overlaid (smoothed loss, test accuracy) against step, epoch,
   images seen or training time (``COMPARE_X``);
-- ``loss_spec``, ``epoch_spec`` and ``figure_json``: the same two figures as plain dicts and as JSON,
-  for the live view, which redraws them twice a second while a run trains;
+- ``loss_spec``, ``epoch_spec`` and ``figure_json``: the same two figures as plain dicts and as JSON;
+- ``live_loss_spec`` / ``LiveLossCurve``: the loss chart the live view redraws twice a second while a
+  run trains, read incrementally and thinned to a bounded number of points, so a refresh costs the
+  same at step 100 and at step 1,000,000;
 - ``live_view_content``: everything a run's live view shows (title, status, progress, both
   figures, caption); ``ui.LiveFeed`` calls it on its own thread, so it is library code.
 Each takes a ``uirevision``: the page passes one constant per run, so Plotly keeps the user's
@@ -20,6 +22,7 @@ What does not live here: widgets and layout (``pages/train.py``), training (``en
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -140,28 +143,35 @@ def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int 
 
 def loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
               title: str = "Loss per step") -> dict:
-    """``loss_figure`` as plain Plotly dicts."""
+    """``loss_figure`` as plain Plotly dicts: every step smoothed, the raw trace thinned past ``MAX_RAW_POINTS``."""
     steps = list(history.steps)  # a snapshot: the training thread may append meanwhile
     xs = [s.step for s in steps]
     ys = [s.loss for s in steps]
     raw_x, raw_y = _thin(xs, ys, MAX_RAW_POINTS)
+    finite = [y for y in ys if math.isfinite(y)]
+    return _loss_spec(history, raw_x, raw_y, xs, smooth(ys, smoothing), smoothing, max(finite, default=None),
+                      uirevision, title)
+
+
+def _loss_spec(history: History, raw_x, raw_y, smooth_x, smooth_y, smoothing: float, highest: float | None,
+               uirevision, title: str) -> dict:
+    """The loss chart from its two traces' points and the highest finite loss so far."""
     traces = [
         _line(raw_x, raw_y, "raw", RAW, hovertemplate="%{y:.4f}"),
-        _line(xs, smooth(ys, smoothing), f"smoothed ({smoothing:g})", SMOOTHED, hovertemplate="%{y:.4f}"),
+        _line(smooth_x, smooth_y, f"smoothed ({smoothing:g})", SMOOTHED, hovertemplate="%{y:.4f}"),
     ]
     traces[0]["line"]["width"] = 1
     traces[1]["line"]["width"] = 2
     layout = {"xaxis": {"title": {"text": "step"}, "rangemode": "tozero"},
               "yaxis": {"title": {"text": "cross-entropy"}}}
     start = history.start
-    finite = [y for y in ys if math.isfinite(y)]
-    if start is not None and history.end is None and finite:
+    if start is not None and history.end is None and highest is not None:
         # while it trains, a still frame the curve grows into: x spans the whole run, y 0 to the
         # highest loss so far (a loss falls, so this rarely moves); the live view then redraws only
         # the curves (nnplay/ui/live_run.js), and a finished run's chart fits its data
         layout["xaxis"]["range"] = [0, start.epochs * start.steps_per_epoch]
-        layout["yaxis"]["range"] = [0, _nice_ceiling(max(finite) * 1.05)]
-    if not steps:  # before the first burst of steps: sensible empty axes and a word on what comes
+        layout["yaxis"]["range"] = [0, _nice_ceiling(highest * 1.05)]
+    if not len(raw_x):  # before the first burst of steps: sensible empty axes and a word on what comes
         layout["xaxis"]["range"] = [0, 10]
         layout["yaxis"]["range"] = [0, 2.5]
         layout["annotations"] = [{"text": "the loss of every step appears here", "showarrow": False, "x": 0.5,
@@ -174,6 +184,83 @@ def loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | 
                                   "showarrow": False, "xanchor": "right", "yanchor": "top",
                                   "font": {"color": DIVERGED}}]
     return _spec(traces, layout, title, uirevision)
+
+
+LIVE_POINTS = 1000  # the live view's loss traces keep between 1,000 and 2,000 points each, however long the run
+
+
+class LiveLossCurve:
+    """A run's loss curve for the live view, kept up to date step by step at a bounded size.
+
+    Each refresh reads only the steps reported since the last one (the smoothing carries on from
+    where it stopped), and keeps one step in every ``stride``: when more than ``2 × max_points`` are
+    kept, every other one is dropped and the stride doubles (TensorBoard likewise thins long
+    series to a fixed number of points). So a refresh costs the same at step 100 and at step
+    1,000,000; the newest step is always drawn. A finished run's chart (``loss_spec``) keeps every
+    smoothed step.
+    """
+
+    def __init__(self, smoothing: float, max_points: int = LIVE_POINTS):
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"smoothing weight must be in [0, 1); got {smoothing}.")
+        self.smoothing = smoothing
+        self.max_points = max_points
+        self.seen = 0       # steps read so far
+        self.stride = 1     # one kept point every ``stride`` steps
+        self.x: list[int] = []
+        self.raw: list[float] = []
+        self.smoothed: list[float] = []
+        self.highest: float | None = None  # the highest finite loss so far
+        self.tail: tuple[int, float, float] | None = None  # the newest step (x, raw, smoothed)
+        self._ema, self._n = 0.0, 0
+
+    def update(self, steps: Sequence) -> LiveLossCurve:
+        """Read the steps after the ones already read (``steps`` only grows: a History's list)."""
+        w = self.smoothing
+        for s in steps[self.seen:]:
+            v = s.loss
+            if math.isfinite(v):  # as ``smooth``: non-finite values pass through outside the average
+                self._ema = self._ema * w + (1.0 - w) * v
+                self._n += 1
+                sm = self._ema / (1.0 - w ** self._n)
+                self.highest = v if self.highest is None else max(self.highest, v)
+            else:
+                sm = v
+            if self.seen % self.stride == 0:
+                self.x.append(s.step)
+                self.raw.append(v)
+                self.smoothed.append(sm)
+                if len(self.x) > 2 * self.max_points:  # kept points sit at multiples of the stride: halve them
+                    self.x, self.raw, self.smoothed = self.x[::2], self.raw[::2], self.smoothed[::2]
+                    self.stride *= 2
+            self.tail = (s.step, v, sm)
+            self.seen += 1
+        return self
+
+    def points(self) -> tuple[list, list, list]:
+        """(x, raw, smoothed): the kept points plus the newest step."""
+        if self.tail is None or (self.x and self.x[-1] == self.tail[0]):
+            return self.x, self.raw, self.smoothed
+        return self.x + [self.tail[0]], self.raw + [self.tail[1]], self.smoothed + [self.tail[2]]
+
+
+_live_curves: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def live_loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
+                   title: str = "Loss per step") -> dict:
+    """The loss chart for the live view: both traces thinned to a bounded size (``LiveLossCurve``).
+
+    The curve is kept per history between calls, so each call reads only the new steps; a changed
+    smoothing starts it again.
+    """
+    curve = _live_curves.get(history)
+    if curve is None or curve.smoothing != smoothing:
+        curve = _live_curves[history] = LiveLossCurve(smoothing)
+    xs, raw, smoothed = curve.update(history.steps).points()
+    if curve.stride > 1:  # say so where the curve is: one step in every ``stride`` is drawn
+        title = f"{title} (1 in {curve.stride:,} steps drawn while training)"
+    return _loss_spec(history, xs, raw, xs, smoothed, smoothing, curve.highest, uirevision, title)
 
 
 def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Figure:
@@ -297,7 +384,7 @@ def live_view_content(run: Run, options: dict) -> dict:
         "status": status_text(run),
         "fraction": min(p["fraction"], 1.0),
         "progress": progress_text(run),
-        "figures": [figure_json(loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),
+        "figures": [figure_json(live_loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),
                     figure_json(epoch_spec(run.history, uirevision=uirevision))],
         "caption": caption,
     }
