@@ -40,6 +40,13 @@ def import_ray():
 
 def connect(address: str):
     """``ray.init(address)`` once per process; later calls reuse the connection. Returns the ray module."""
+    host = address.split("://")[-1].rsplit(":", 1)[0]
+    loopback = host in ("127.0.0.1", "localhost")
+    if loopback:
+        # Ray rewrites 127.0.0.1 to the machine's network address unless told this is a one-machine
+        # cluster (read when ray is first imported); a head started with --node-ip-address=127.0.0.1
+        # listens only on the loopback
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = import_ray()
     with _init_lock:
         if not ray.is_initialized():
@@ -47,9 +54,10 @@ def connect(address: str):
             # ship nnplay itself, so nodes on other machines run this code (they need torch installed)
             runtime_env = {"py_modules": [str(package)],
                            "env_vars": {"PYTHONUNBUFFERED": "1"}}
+            local = {"_node_ip_address": "127.0.0.1"} if loopback else {}
             try:
                 ray.init(address=address, runtime_env=runtime_env, log_to_driver=False,
-                         configure_logging=False, include_dashboard=False)
+                         configure_logging=False, include_dashboard=False, **local)
             except ConnectionError as err:
                 raise RuntimeError(f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS={address!r} ({err}). "
                                    f"Start it with `ray start --head` (and `ray start --address=...` on the "
