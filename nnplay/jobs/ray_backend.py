@@ -54,10 +54,11 @@ def connect(address: str):
             # ship nnplay itself, so nodes on other machines run this code (they need torch installed)
             runtime_env = {"py_modules": [str(package)],
                            "env_vars": {"PYTHONUNBUFFERED": "1"}}
-            local = {"_node_ip_address": "127.0.0.1"} if loopback else {}
+            options = {} if address.startswith("ray://") else {  # Ray Client takes only the runtime env
+                "log_to_driver": False, "configure_logging": False, "include_dashboard": False,
+                **({"_node_ip_address": "127.0.0.1"} if loopback else {})}
             try:
-                ray.init(address=address, runtime_env=runtime_env, log_to_driver=False,
-                         configure_logging=False, include_dashboard=False, **local)
+                ray.init(address=address, runtime_env=runtime_env, **options)
             except ConnectionError as err:
                 raise RuntimeError(f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS={address!r} ({err}). "
                                    f"Start it with `ray start --head` (and `ray start --address=...` on the "
