@@ -216,11 +216,11 @@ def test_time_limit_and_out_of_memory_in_a_capped_pool():
         assert capped.wait_ready(180)
         pid = capped.worker_pids()[0]
         # seed 003's CNN made far too wide: 1024 channels at 28×28 for a batch of 256
-        huge = JobSpec("huge", "ws", TINY, ModelConfig(family="cnn", channels=(1024, 1024, 1024), fc_width=8192),
+        huge = JobSpec("huge", "ws", TINY, ModelConfig(family="cnn", channels=(1024, 1024, 1024), fc_width=625),
                        TrainConfig(epochs=1, batch_size=256))
         oom = capped.submit(huge, Sink())
         assert oom.wait(120) and oom.status == "error"
-        assert oom.message.startswith("error: ran out of memory") and "smaller batch" in oom.message
+        assert oom.message.startswith("ran out of memory") and "smaller batch" in oom.message
         # the worker survived and the time cap (2.4 s) stops a long run with its model kept
         sink = Sink()
         job = capped.submit(long_spec("capped"), sink)
@@ -273,3 +273,14 @@ def test_bad_input_gets_a_sentence(monkeypatch):
     monkeypatch.setenv("NNPLAY_WORKERS", "1.5")
     with pytest.raises(ValueError, match="whole number"):
         pool_size(cores=2, gpus=0)
+
+
+def test_ray_address_without_ray_installed_says_what_to_install(monkeypatch):
+    import nnplay.jobs as jobs
+
+    monkeypatch.setenv("NNPLAY_RAY_ADDRESS", "auto")
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
+    monkeypatch.setattr(jobs, "_backend", None)
+    with pytest.raises(RuntimeError, match="requirements-ray.txt"):
+        jobs.backend()
+    assert jobs._backend is None

@@ -118,5 +118,5 @@ def test_a_killed_ray_worker_ends_its_run_as_error(sweep):
     assert pid != os.getpid()
     os.kill(pid, signal.SIGKILL)
     assert job.wait(60), "a killed Ray worker left its run hanging"
-    assert job.status == "error" and job.message.startswith("error: the Ray worker training this run died")
+    assert job.status == "error" and job.message.startswith("the Ray worker training this run died")
     assert sink.of(StepEvent) and isinstance(sink.events[-1], JobEnd)

@@ -85,7 +85,7 @@ class Checkpoint:
 class JobEnd:
     """How a job ended; always the last event a sink receives for it."""
     status: str    # "finished", "stopped", "diverged" or "error"
-    message: str   # a sentence for the user, e.g. "error: the worker ... was killed"
+    message: str   # a sentence for the user, shown after the status: "error: the worker process ... was killed"
 
 
 @dataclass

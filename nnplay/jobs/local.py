@@ -15,11 +15,13 @@ runs is in ``worker``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import logging
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -28,6 +30,31 @@ from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
 log = logging.getLogger(__name__)
 
 _keys = itertools.count(1)
+MAX_FAILED_STARTS = 3
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """Start a spawned worker without it re-importing this program's ``__main__``.
+
+    multiprocessing's spawn re-runs the parent's main script in the child (as ``__mp_main__``):
+    for ``streamlit run`` that imports Streamlit into every worker, and for a program read from
+    stdin or ``-c`` it fails (no such file). The worker needs nothing from ``__main__``, so hide
+    its file and spec while the child is started.
+    """
+    main = sys.modules.get("__main__")
+    with _main_lock:
+        saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+        for k in saved:
+            if k == "__file__":
+                del main.__dict__[k]
+            else:
+                main.__dict__[k] = None
+        try:
+            yield
+        finally:
+            main.__dict__.update(saved)
 
 
 def machine_cores() -> int:
@@ -84,6 +111,7 @@ class _Worker:
         self.ready = False
         self.dead = False
         self.pid: int | None = None
+        self.failed_starts = 0  # deaths in a row before it became ready
 
 
 class LocalJob(Job):
@@ -133,7 +161,8 @@ class LocalPool(Backend):
         process = self._ctx.Process(
             target=worker_main, name=f"nnplay-worker-{worker.index}", daemon=True,
             args=(cmd_recv, evt_send, self.threads, worker.gpu, os.getpid(), self.preload, self.memory_mb))
-        process.start()
+        with _main_hidden():
+            process.start()
         cmd_recv.close()  # the worker's ends: once closed here, a dead worker or a dead pool reads as EOF
         evt_send.close()
         worker.process, worker.cmd, worker.events = process, cmd_send, evt_recv
@@ -172,6 +201,7 @@ class LocalPool(Backend):
         code = process.exitcode
         with self._lock:
             worker.dead = True
+            worker.failed_starts = 0 if worker.ready else worker.failed_starts + 1
             job, worker.job = worker.job, None
             try:
                 conn.close()
@@ -180,11 +210,22 @@ class LocalPool(Backend):
                 pass
             if self._closing:
                 if job is not None:
-                    job._deliver([JobEnd("stopped", "stopped: the worker pool shut down")])
+                    job._deliver([JobEnd("stopped", "the worker pool shut down while it trained")])
                 return
             log.warning("worker %s (pid %s) ended with exit code %s; starting a new one", worker.index, worker.pid, code)
             if job is not None:
                 job._deliver([JobEnd("error", death_sentence(code, worker.pid))])
+            if worker.failed_starts >= MAX_FAILED_STARTS:
+                # it dies before it is ready, again and again: do not loop; say so if no worker is left
+                log.error("worker %s failed to start %d times in a row; not restarting it", worker.index,
+                          worker.failed_starts)
+                if all(w.dead and w.failed_starts >= MAX_FAILED_STARTS for w in self._workers):
+                    queued, self._queue = self._queue, []
+                    for waiting in queued:
+                        waiting._deliver([JobEnd("error", (
+                            f"the training worker processes cannot start (the last exited with code {code}); "
+                            f"the server's log says why. Restart the app after fixing it."))])
+                return
             self._start_worker(worker)
             self._dispatch()
 
@@ -195,6 +236,8 @@ class LocalPool(Backend):
         with self._lock:
             if self._closing:
                 raise RuntimeError("the worker pool is closed; start a new one.")
+            if all(w.dead and w.failed_starts >= MAX_FAILED_STARTS for w in self._workers):
+                raise RuntimeError("the training worker processes cannot start; the server's log says why.")
             self._queue.append(job)
             self._dispatch()
         return job
@@ -329,12 +372,13 @@ class LocalPool(Backend):
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop every run (queued ones never start), let the workers exit, kill what does not."""
+        atexit.unregister(self.close)
         with self._lock:
             if self._closing:
                 return
             queued, self._queue = self._queue, []
         for job in queued:
-            job._deliver([JobEnd("stopped", "stopped: the worker pool shut down before it started")])
+            job._deliver([JobEnd("stopped", "the worker pool shut down before it started")])
         running = self.running()
         for job in running:
             job.stop()
@@ -369,5 +413,5 @@ def death_sentence(exitcode: int | None, pid: int | None) -> str:
         why = "stopped answering"
     else:
         why = f"exited with code {exitcode}"
-    return (f"error: the worker process training this run (pid {pid}) {why}. Its curves up to then and its "
+    return (f"the worker process training this run (pid {pid}) {why}. Its curves up to then and its "
             f"last finished epoch's checkpoint are kept; the pool started a new worker.")

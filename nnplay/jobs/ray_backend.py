@@ -132,7 +132,7 @@ class RayBackend(Backend):
                     job._deliver(batch)
         except Exception as err:  # noqa: BLE001 - RayActorError and friends: the actor is gone
             cause = str(err).strip().splitlines()
-            job._deliver([JobEnd("error", f"error: the Ray worker training this run died "
+            job._deliver([JobEnd("error", f"the Ray worker training this run died "
                                           f"({type(err).__name__}: {cause[0][:200] if cause else 'no details'}). "
                                           f"Its curves up to then and its last finished epoch's checkpoint are kept.")])
         finally:
@@ -187,4 +187,4 @@ class RayBackend(Backend):
             job.stop()
         for job in jobs:
             if not job.wait(timeout):
-                job._deliver([JobEnd("stopped", "stopped: the Ray backend shut down")])
+                job._deliver([JobEnd("stopped", "the Ray backend shut down")])

@@ -134,11 +134,11 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None) -> J
 def _error_sentence(err: BaseException, spec: JobSpec, model, count_parameters) -> str:
     if out_of_memory(err):
         size = f"{count_parameters(model):,} parameters, " if model is not None else ""
-        return (f"error: ran out of memory ({size}batch {spec.train.batch_size}): the network does not fit in "
+        return (f"ran out of memory ({size}batch {spec.train.batch_size}): the network does not fit in "
                 f"this worker's memory. Try fewer or narrower layers, or a smaller batch. "
                 f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else 'no details'})")
     first = str(err).splitlines()[0][:300] if str(err) else "no details"
-    return f"error: the run failed with {type(err).__name__}: {first}"
+    return f"the run failed with {type(err).__name__}: {first}"
 
 
 def _free_memory() -> None:
