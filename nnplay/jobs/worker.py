@@ -95,6 +95,14 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None) -> J
 
     model_ref = [None]
     batcher = _Batcher(spec, send, model_ref)
+    wait_if_paused = control.wait_if_paused
+
+    def flush_then_wait() -> float:  # a paused run first sends the steps it holds back
+        if control.paused:
+            batcher.flush()
+        return wait_if_paused()
+
+    control.wait_if_paused = flush_then_wait  # the engine calls it between steps, in this thread
     limited = threading.Event()
     timer = None
     if max_seconds is not None:
