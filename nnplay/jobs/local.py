@@ -286,12 +286,14 @@ class LocalPool(Backend):
                     return
                 self._queue.remove(job)
                 max_seconds = self.max_run_minutes * 60 if self.max_run_minutes else None
+                # assigned before sending: the worker's first batch can arrive before send() returns
+                worker.job, job.worker = job, worker
                 try:
                     worker.cmd.send(("run", job.key, job.spec, max_seconds, job.paused_before_start))
                 except (OSError, EOFError):
+                    worker.job, job.worker = None, None
                     self._queue.insert(0, job)  # the reader thread will see this worker's death
                     continue
-                worker.job, job.worker = job, worker
                 self._last_start[job.spec.workspace] = next(self._starts)
                 job.status = "paused" if job.paused_before_start else "running"
 
