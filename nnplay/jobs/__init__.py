@@ -1,0 +1,261 @@
+"""Training as managed jobs: one small interface, a local worker pool by default, Ray when asked.
+
+The caller builds a ``JobSpec`` (run id, workspace, the three configs) and hands it with a *sink*
+to a backend: ``job = backend().submit(spec, sink)``. The run trains in another process (a local
+worker, or a Ray actor on a cluster); its events come back to this process in batches and the
+backend's own reader thread calls ``sink(event)`` for each, in order, then ``sink.flush()`` once
+per batch when the sink has a ``flush`` method (one store transaction per log burst or epoch).
+The events are the engine's (``RunStart``, ``StepEvent``, ``EpochMetrics``, ``LayerStats``,
+``RunEnd``), plus ``Checkpoint`` (the model as an nnplay checkpoint file's bytes, after each
+finished epoch and at the end) and, always last, one ``JobEnd`` (finished, stopped, diverged or
+error, with a sentence). ``job.stop() / pause() / resume()`` reach the run within one log burst;
+``job.position()`` says where a queued run waits and why; ``job.wait(timeout)`` blocks until the
+``JobEnd`` has been delivered.
+
+``backend()`` picks the backend from the environment, once per process:
+
+- ``NNPLAY_RAY_ADDRESS`` (``auto``, ``ray://host:10001`` or a head's ``host:port``): a Ray
+  cluster (``ray_backend``), one actor per run; ``NNPLAY_RAY_GPUS_PER_RUN`` (default 1) is the
+  GPU share a run asks for when it wants CUDA, ``NNPLAY_RAY_CPUS_PER_RUN`` (default 1) its CPUs.
+- otherwise the local pool (``local``): ``NNPLAY_WORKERS`` worker processes (default: one per
+  GPU, else sized to the CPU cores), ``NNPLAY_MAX_RUN_MINUTES`` caps a run's length (it ends
+  "stopped" with its model kept), ``NNPLAY_WORKER_MEMORY_MB`` caps a worker's memory (a run that
+  needs more ends "error: ran out of memory"), ``NNPLAY_ONE_RUN_PER_WORKSPACE=1`` makes the
+  one-run-per-workspace rule strict (by default it holds whenever another workspace waits).
+
+What runs inside a worker lives in ``worker``; nothing here imports torch or ray, and nothing in
+this package imports streamlit or knows about the store: the sink is where runs are recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..config import DataConfig, ModelConfig, TrainConfig
+
+log = logging.getLogger(__name__)
+
+FINAL = ("finished", "stopped", "diverged", "error")
+
+
+# ---------------------------------------------------------------------------------------------
+# what goes in, what comes out
+
+
+@dataclass
+class JobSpec:
+    """Everything a worker needs to train one run; picklable, so it crosses process boundaries."""
+    run_id: str
+    workspace: str
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.run_id, str) or not self.run_id:
+            raise ValueError(f"a job needs a run id (a non-empty string); got {self.run_id!r}.")
+        if not isinstance(self.workspace, str) or not self.workspace:
+            raise ValueError(f"a job needs a workspace (a non-empty string); got {self.workspace!r}.")
+
+
+@dataclass
+class Checkpoint:
+    """The model after a finished epoch (``final=False``) or at the end of the run (``final=True``).
+
+    ``data`` is a complete nnplay checkpoint file (``nnplay.checkpoint``: weights on the CPU, the
+    model config, and meta with run_id, epoch, step and final): write it to disk as it is, or
+    ``nnplay.checkpoint.load_checkpoint(data)`` to get the model back.
+    """
+    epoch: int   # epochs completed when it was taken
+    step: int
+    final: bool
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class JobEnd:
+    """How a job ended; always the last event a sink receives for it."""
+    status: str    # "finished", "stopped", "diverged" or "error"
+    message: str   # a sentence for the user, shown after the status: "error: the worker process ... was killed"
+
+
+@dataclass
+class QueuePosition:
+    """A queued job's place: ``n`` of ``m`` waiting jobs, and why it waits."""
+    n: int
+    m: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"queued, position {self.n} of {self.m}: {self.reason}"
+
+
+Sink = Callable[[object], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# a job as the caller holds it
+
+
+class Job:
+    """A submitted run: its status, and the handles to stop, pause or resume it.
+
+    ``status`` is "queued", "running", "paused", or one of ``FINAL`` once its ``JobEnd`` is
+    delivered. The backend's reader thread calls ``_deliver``; the caller never does.
+    """
+
+    def __init__(self, spec: JobSpec, sink: Sink, backend: "Backend"):
+        self.spec = spec
+        self.status = "queued"
+        self.message = ""
+        self.last_checkpoint: Checkpoint | None = None
+        self.events_delivered = 0
+        self._sink = sink
+        self._backend = backend
+        self._done = threading.Event()
+        self._deliver_lock = threading.Lock()
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def stop(self) -> None:
+        """End the run at its next step (a queued run never starts); its model so far is kept."""
+        if not self.done:
+            self._backend._control(self, "stop")
+
+    def pause(self) -> None:
+        if not self.done:
+            self._backend._control(self, "pause")
+
+    def resume(self) -> None:
+        if not self.done:
+            self._backend._control(self, "resume")
+
+    def position(self) -> QueuePosition | None:
+        """Where this job waits in the queue, or None when it is not waiting."""
+        if self.status != "queued" or self.done:
+            return None
+        return self._backend._position(self)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job's ``JobEnd`` has been delivered to its sink; True if it has."""
+        return self._done.wait(timeout)
+
+    def _deliver(self, batch: list) -> None:
+        """Hand a batch of events to the sink, in order, then flush it once; keep our own status."""
+        with self._deliver_lock:
+            if self.done:
+                return
+            end = None
+            for event in batch:
+                if isinstance(event, Checkpoint):
+                    self.last_checkpoint = event
+                elif isinstance(event, JobEnd):
+                    end = event
+                elif type(event).__name__ == "RunStart" and self.status == "queued":
+                    self.status = "running"
+                self.events_delivered += 1
+                try:
+                    self._sink(event)
+                except Exception:  # a broken sink must not stop the reader thread
+                    log.exception("job %s: the sink failed on %s", self.run_id, type(event).__name__)
+            flush = getattr(self._sink, "flush", None)
+            if callable(flush):
+                try:
+                    flush()
+                except Exception:
+                    log.exception("job %s: the sink's flush failed", self.run_id)
+            if end is not None:
+                self.status, self.message = end.status, end.message
+                self._done.set()
+
+    def __repr__(self) -> str:
+        return f"<Job {self.run_id} {self.status}>"
+
+
+class Backend:
+    """What every backend offers: ``submit`` and ``close``; jobs call back through ``_control``/``_position``."""
+
+    name = "backend"
+
+    def submit(self, spec: JobSpec, sink: Sink) -> Job:
+        raise NotImplementedError
+
+    def close(self, timeout: float = 10.0) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for the sidebar or a log: where runs train."""
+        return self.name
+
+    def _control(self, job: Job, action: str) -> None:
+        raise NotImplementedError
+
+    def _position(self, job: Job) -> QueuePosition | None:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# environment and the process-wide backend
+
+
+def env_float(name: str, default: float | None = None, minimum: float = 0.0) -> float | None:
+    """A positive number from the environment, or ``default`` when unset; a clear error when bad."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number; it is {raw!r}. Unset it or give e.g. {name}=2.") from None
+    if not value > minimum:
+        raise ValueError(f"{name} must be greater than {minimum:g}; it is {raw!r}.")
+    return value
+
+
+_backend: Backend | None = None
+_backend_lock = threading.Lock()
+
+
+def backend() -> Backend:
+    """The process's backend, made on first use: Ray when ``NNPLAY_RAY_ADDRESS`` is set, else the local pool."""
+    global _backend
+    with _backend_lock:
+        if _backend is None:
+            address = os.environ.get("NNPLAY_RAY_ADDRESS", "").strip()
+            if address:
+                from .ray_backend import RayBackend
+
+                _backend = RayBackend(address)
+            else:
+                from .local import LocalPool
+
+                _backend = LocalPool()
+        return _backend
+
+
+def shutdown(timeout: float = 10.0) -> None:
+    """Close the process's backend (stops its runs and workers); the next ``backend()`` makes a new one."""
+    global _backend
+    with _backend_lock:
+        b, _backend = _backend, None
+    if b is not None:
+        b.close(timeout)
+
+
+__all__ = ["JobSpec", "Checkpoint", "JobEnd", "QueuePosition", "Job", "Backend", "Sink", "FINAL",
+           "backend", "shutdown"]

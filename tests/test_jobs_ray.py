@@ -1,0 +1,122 @@
+"""The Ray backend (nnplay.jobs.ray_backend) against a real two-node Ray cluster on this machine.
+
+A module fixture starts the cluster on 127.0.0.1 (``ray.cluster_utils.Cluster``: a head and a
+second node, 2 logical CPUs each) and always shuts down what it started. Through it go a sweep of
+four short runs and two long ones at once: the four must finish with every event at the sink
+(contiguous steps, each epoch's metrics and checkpoint, one JobEnd last), a stopped run ends
+"stopped" with its model, and a run whose Ray worker process is killed ends "error" without
+hanging. Skipped when ray is not installed (``pip install -r requirements-ray.txt``).
+"""
+
+import os
+import signal
+import threading
+
+import pytest
+
+# a one-machine cluster: keep Ray on the loopback (read when ray is imported)
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+ray = pytest.importorskip("ray")
+
+from nnplay.checkpoint import load_checkpoint  # noqa: E402
+from nnplay.config import DataConfig, ModelConfig, TrainConfig  # noqa: E402
+from nnplay.engine import EpochMetrics, RunStart, StepEvent  # noqa: E402
+from nnplay.jobs import Checkpoint, JobEnd, JobSpec  # noqa: E402
+
+from .conftest import ROOT  # noqa: E402
+
+TINY = DataConfig(data_dir=str(ROOT / "tests" / "no-such-data-dir"), download=False, train_limit=600, test_limit=200)
+
+
+class Sink:
+    def __init__(self):
+        self.events = []
+        self.flushes = 0
+        self.step_seen = threading.Event()
+
+    def __call__(self, event):
+        self.events.append(event)
+        if isinstance(event, StepEvent):
+            self.step_seen.set()
+
+    def flush(self):
+        self.flushes += 1
+
+    def of(self, kind):
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def spec(run_id, epochs=1, lr=1e-3):
+    return JobSpec(run_id, "sweep", TINY, ModelConfig(hidden=(32,)),
+                   TrainConfig(epochs=epochs, lr=lr, batch_size=100, log_every=3), name=run_id)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    from ray.cluster_utils import Cluster
+
+    from nnplay.jobs.ray_backend import RayBackend
+
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "node_ip_address": "127.0.0.1", "include_dashboard": False})
+    try:
+        cluster.add_node(num_cpus=2, node_ip_address="127.0.0.1")
+        port = cluster.address.rsplit(":", 1)[1]
+        backend = RayBackend(f"127.0.0.1:{port}", gpus_per_run=0.25, cpus_per_run=1, max_run_minutes=0)
+        runs = {}
+        for i, lr in enumerate((1e-3, 3e-3, 1e-2, 3e-2)):
+            runs[f"short-{i}"] = (Sink(), spec(f"short-{i}", epochs=2, lr=lr))
+        runs["to-stop"] = (Sink(), spec("to-stop", epochs=1000))
+        runs["to-kill"] = (Sink(), spec("to-kill", epochs=1000))
+        jobs = {name: backend.submit(s, sink) for name, (sink, s) in runs.items()}
+        yield backend, jobs, {name: sink for name, (sink, _) in runs.items()}
+        backend.close(timeout=20)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_a_sweep_of_four_runs_finishes_with_every_event(sweep):
+    backend, jobs, sinks = sweep
+    assert "2 nodes, 4 CPUs" in backend.describe()
+    for i in range(4):
+        job, sink = jobs[f"short-{i}"], sinks[f"short-{i}"]
+        assert job.wait(180), f"{job} did not finish"
+        assert job.status == "finished", job.message
+        start = sink.events[0]
+        assert isinstance(start, RunStart) and start.steps_per_epoch == 6
+        assert [e.step for e in sink.of(StepEvent)] == list(range(1, 13))  # no step lost or repeated
+        assert [e.epoch for e in sink.of(EpochMetrics)] == [1, 2]
+        assert [(c.epoch, c.final) for c in sink.of(Checkpoint)] == [(1, False), (2, False), (2, True)]
+        assert isinstance(sink.events[-1], JobEnd) and sink.events[-1].status == "finished"
+        model, cfg, meta = load_checkpoint(sink.of(Checkpoint)[-1].data)
+        assert meta["run_id"] == f"short-{i}" and meta["step"] == 12
+        assert 1 < sink.flushes < len(sink.events)  # in batches
+    # different learning rates, different curves: each sink got its own run's events
+    finals = {round(sinks[f"short-{i}"].of(StepEvent)[-1].loss, 6) for i in range(4)}
+    assert len(finals) == 4
+
+
+def test_stop_ends_a_running_ray_run_with_its_model(sweep):
+    _, jobs, sinks = sweep
+    job, sink = jobs["to-stop"], sinks["to-stop"]
+    assert sink.step_seen.wait(180), "the long run never started"
+    job.pause()
+    assert job.status == "paused"
+    job.resume()
+    job.stop()
+    assert job.wait(60), "stop did not reach the actor"
+    assert job.status == "stopped" and job.message.startswith("stopped at step")
+    assert sink.of(Checkpoint)[-1].final
+
+
+def test_a_killed_ray_worker_ends_its_run_as_error(sweep):
+    backend, jobs, sinks = sweep
+    job, sink = jobs["to-kill"], sinks["to-kill"]
+    assert sink.step_seen.wait(180), "the long run never started"
+    pid = backend.actor_pid(job)
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    assert job.wait(60), "a killed Ray worker left its run hanging"
+    assert job.status == "error" and job.message.startswith("the Ray worker training this run died")
+    assert sink.of(StepEvent) and isinstance(sink.events[-1], JobEnd)
