@@ -220,8 +220,9 @@ class Run:
 
     # -- running ------------------------------------------------------------------------------
 
-    def run_here(self, data: MnistData) -> None:
-        """Train in the calling thread; record how it ended (an unexpected error becomes status "error")."""
+    def run_here(self, data: MnistData, also=None) -> None:
+        """Train in the calling thread; record how it ended (an unexpected error becomes status "error").
+        ``also``: one more listener for the engine's events (the CLI's progress bar)."""
         if self.control.stopped:
             self.status, self.message = "stopped", "stopped before it started"
             self._write(status=(self.status, self.message))
@@ -229,7 +230,11 @@ class Run:
         self.status = "running"
         self.recorder = Recorder(self, self.store) if self.store is not None else None
         history = self.history
-        listener = history if self.recorder is None else (lambda e: (history(e), self.recorder(e)))
+        listeners = [f for f in (history, self.recorder, also) if f is not None]
+
+        def listener(event) -> None:
+            for f in listeners:
+                f(event)
         try:
             self._model = seeded_model(self.model_cfg, self.train_cfg.seed)
             self.started = time.time()

@@ -449,7 +449,8 @@ class Store:
         """A workspace's runs, oldest first (kinds=None: sweeps too); active runs of dead processes are
         marked interrupted first."""
         self.mark_interrupted(workspace)
-        sql = f"SELECT {_COLUMNS}, NULL FROM runs WHERE workspace=?"
+        sql = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
+               "LIMIT 1) FROM runs WHERE workspace=?")
         args: list = [workspace]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
