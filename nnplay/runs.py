@@ -149,6 +149,7 @@ class Run:
         self.recorder: Recorder | None = None
         self.owned = True  # trained or loaded in this process (else a record another process wrote)
         self._last_step = 0
+        self.store_note = ""  # why the store could not keep this run, if it could not
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, name={self._name!r}, status={self.status!r})"
@@ -164,12 +165,16 @@ class Run:
                              kind=kind, group=group, status=self.status, message=self.message, run_id=self.id,
                              created=self.created)
         except StoreError as err:
-            self.message = (self.message + " · " if self.message else "") + f"not kept: {err}"
+            self.store_note = f"not kept: {err}"
+            self.message = (self.message + " · " if self.message else "") + self.store_note
             register(self)
             return self
         self.store, self.workspace, self.kind, self.group = store, workspace, kind, group
-        if self._model is not None and self.status == "loaded" and self.save_model("final.pt"):
-            self._write(has_final=True)
+        if not self.active:  # a run that ended (or was loaded) before it was kept: write what it has
+            h = self.history
+            has_final = self.status in USABLE and self.save_model("final.pt")
+            self._write(steps=h.steps, epochs=h.epochs, layers=h.layer_stats, start=h.start, end=h.end,
+                        status=(self.status, self.message), started=self.started, has_final=has_final)
         register(self)
         return self
 
@@ -255,6 +260,8 @@ class Run:
             self.recorder.flush(status=(self.status, self.message), end=self.history.end, has_final=has_final)
             if self.recorder.error:
                 self.message += f" (not all of it was kept: {self.recorder.error})"
+        elif self.store_note:
+            self.message += f" ({self.store_note})"
         if self.store is not None and model is not None:
             if has_final:
                 MODELS.put(self.id, model)

@@ -174,7 +174,11 @@ class Store:
         self.runs_dir = self.home / "runs"
         self.notice = notice  # a sentence for the user when this is a fallback store
         self._lock = threading.RLock()
-        self.read_only = read_only or (self.path.exists() and not os.access(self.path, os.W_OK))
+        self.read_only = read_only
+        if not read_only and self.path.exists() and not os.access(self.path, os.W_OK):
+            self.read_only = True
+            self.notice = (f"{self.path} is read-only: its runs are shown, but new runs are not kept. Make the "
+                           "file writable, or set NNPLAY_HOME to a folder you can write to.")
         try:
             if not self.read_only:
                 self.runs_dir.mkdir(parents=True, exist_ok=True)

@@ -252,7 +252,6 @@ def _set_pick(value: str) -> None:
         store().set_setting(workspace(), PICK_SETTING, value)
     except StoreError:
         st.session_state["_nnplay_pick"] = value  # a read-only store: keep the choice for this session
-    st.session_state.pop(PICKER_KEY, None)
 
 
 def _pick() -> str:
@@ -293,7 +292,7 @@ def current_run() -> Run | None:
     return None
 
 
-def model_picker(where=None) -> None:
+def model_picker(where=None, key: str = PICKER_KEY) -> None:
     """The model picker: every usable run of this workspace and the shipped default; the choice is written
     to the store, so every page and a reload use it (``current_run``, ``model_for_page``)."""
     where = where or st
@@ -305,10 +304,10 @@ def model_picker(where=None) -> None:
         options.insert(0, value)
         choices[value] = f"{current.name} ({current.status})"
     labels = {**choices, DEFAULT: "nnplay's default model"}
-    if st.session_state.get(PICKER_KEY) != value:
-        st.session_state[PICKER_KEY] = value
-    where.selectbox("Model", options, key=PICKER_KEY, format_func=lambda i: labels.get(i, i),
-                    on_change=lambda: _set_pick(st.session_state[PICKER_KEY]),
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value
+    where.selectbox("Model", options, key=key, format_func=lambda i: labels.get(i, i),
+                    on_change=lambda: _set_pick(st.session_state[key]),
                     help="The model Inspect, Draw and Forward use: any finished, stopped, loaded or interrupted "
                          "run of your workspace, or the shipped default. The choice is kept across reloads.")
 
