@@ -141,7 +141,7 @@ class Run:
         self._model = model
         self.created = created or time.time()
         self.started = started  # when training began (after the queue), for the ETA
-        self.control = RunControl()
+        self._control: RunControl | None = None
         self.thread: threading.Thread | None = None
         self.store: Store | None = None
         self.workspace = LOCAL_WORKSPACE
@@ -150,6 +150,14 @@ class Run:
         self.owned = True  # trained or loaded in this process (else a record another process wrote)
         self._last_step = 0
         self.store_note = ""  # why the store could not keep this run, if it could not
+        self._epoch_cache: tuple[int, list[EpochMetrics]] | None = None
+
+    @property
+    def control(self) -> RunControl:
+        """Stop/pause switch, made when first used (a list of 1,000 stored runs needs none)."""
+        if self._control is None:
+            self._control = RunControl()
+        return self._control
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, name={self._name!r}, status={self.status!r})"
@@ -192,9 +200,10 @@ class Run:
         """Take another process's newer status and curves (a run this process does not train)."""
         if self.owned:
             return
+        changed = record.last_step != self._last_step or record.status != self.status
         self._name, self.status, self.message = record.name, record.status, record.message
-        if record.last_step != self._last_step or record.status not in ACTIVE:
-            self._history, self._last_step = None, record.last_step
+        if changed:  # read the curves again when next asked for
+            self._history, self._last_step, self._epoch_cache = None, record.last_step, None
 
     def _write(self, **fields) -> None:
         if self.store is None:
@@ -383,9 +392,21 @@ class Run:
                 "fraction": step / total if total else 0.0, "samples_per_s": rate, "eta_s": eta,
                 "device": start.device if start else ""}
 
+    def _epochs(self) -> list[EpochMetrics]:
+        """The epochs' metrics; for a stored run whose curves are not loaded, read alone (a runs list of
+        1,000 runs does not load their steps)."""
+        if self._history is not None or self.store is None:
+            return self.history.epochs
+        if self._epoch_cache is None or self._epoch_cache[0] != self._last_step:
+            try:
+                self._epoch_cache = (self._last_step, self.store.epochs(self.id))
+            except StoreError:
+                self._epoch_cache = (self._last_step, [])
+        return self._epoch_cache[1]
+
     def final(self) -> dict:
         """The last epoch's numbers (or Nones), and the total training time."""
-        epochs = self.history.epochs
+        epochs = self._epochs()
         last = epochs[-1] if epochs else None
         return {
             "train_accuracy": last.train_accuracy if last else None,

@@ -158,11 +158,23 @@ _COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, me
             "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
 
 
+_parsed: dict[tuple[type, str], object] = {}
+
+
 def _config(cls, text: str):
-    try:
-        return from_dict(cls, json.loads(text))
-    except (ValueError, TypeError):
-        return cls()  # a config an older nnplay wrote with values this one refuses: show the defaults
+    """A config from its JSON, validated once per distinct text (a list of 1,000 runs shares a few configs);
+    each run gets its own copy."""
+    key = (cls, text)
+    if key not in _parsed:
+        try:
+            _parsed[key] = from_dict(cls, json.loads(text))
+        except (ValueError, TypeError):
+            _parsed[key] = cls()  # a config an older nnplay wrote with values this one refuses: the defaults
+        if len(_parsed) > 4096:
+            _parsed.clear()
+    config = object.__new__(cls)  # a copy without validating again
+    config.__dict__.update(_parsed[key].__dict__)
+    return config
 
 
 class Store:
@@ -490,9 +502,7 @@ class Store:
             h.start = RunStart(epochs, spe, train_size, test_size, params or 0, device)
         h.steps = [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? "
                                                     "ORDER BY step", (run_id,))]
-        h.epochs = [EpochMetrics(*r) for r in self.read(
-            "SELECT epoch, train_loss, train_accuracy, test_loss, test_accuracy, seconds, eval_seconds, "
-            "samples_per_s, step, lr, device FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
+        h.epochs = self.epochs(run_id)
         rows = [(e, layer, json.loads(text)) for e, layer, text in
                 self.read("SELECT epoch, layer, stats FROM layer_stats WHERE run_id=?", (run_id,))]
         for epoch, layer, v in sorted(rows, key=lambda r: (r[0], r[2][8])):  # the model's layer order
@@ -501,6 +511,12 @@ class Store:
         if end_step is not None:
             h.end = RunEnd(status, message, end_step)
         return h
+
+    def epochs(self, run_id: str) -> list[EpochMetrics]:
+        """The run's epoch metrics only (what a runs list needs, without the steps)."""
+        return [EpochMetrics(*r) for r in self.read(
+            "SELECT epoch, train_loss, train_accuracy, test_loss, test_accuracy, seconds, eval_seconds, "
+            "samples_per_s, step, lr, device FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
 
     def steps_since(self, run_id: str, step: int) -> list[StepEvent]:
         """The steps after ``step``: what a live view has not drawn yet."""
