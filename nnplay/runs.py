@@ -37,27 +37,36 @@ FLUSH_SECONDS = 1.0  # the recorder commits at most this often between epochs
 
 
 class ModelCache:
-    """The models of ended runs, at most ``size`` of them, least recently used dropped first; a dropped
-    model is loaded again from its run's checkpoint when asked for."""
+    """The models of ended runs, at most ``max_bytes`` of weights (the most recently used one is kept even when
+    larger), least recently used dropped first; a dropped model is loaded again from its run's checkpoint."""
 
-    def __init__(self, size: int = 4):
-        self.size = size
-        self._models: OrderedDict[str, nn.Module] = OrderedDict()
+    def __init__(self, max_bytes: int = 128 * 2**20):
+        self.max_bytes = max_bytes
+        self._models: OrderedDict[str, tuple[nn.Module, int]] = OrderedDict()
         self._lock = threading.Lock()
+
+    @staticmethod
+    def size_of(model: nn.Module) -> int:
+        return sum(t.numel() * t.element_size() for t in model.state_dict().values())
 
     def put(self, run_id: str, model: nn.Module) -> None:
         with self._lock:
-            self._models[run_id] = model
+            self._models[run_id] = (model, self.size_of(model))
             self._models.move_to_end(run_id)
-            while len(self._models) > self.size:
+            while len(self._models) > 1 and self.bytes > self.max_bytes:
                 self._models.popitem(last=False)
 
     def get(self, run_id: str) -> nn.Module | None:
         with self._lock:
-            model = self._models.get(run_id)
-            if model is not None:
-                self._models.move_to_end(run_id)
-            return model
+            entry = self._models.get(run_id)
+            if entry is None:
+                return None
+            self._models.move_to_end(run_id)
+            return entry[0]
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _, size in self._models.values())
 
     def drop(self, run_id: str) -> None:
         with self._lock:
@@ -71,7 +80,7 @@ class ModelCache:
         return len(self._models)
 
 
-MODELS = ModelCache(int(os.environ.get("NNPLAY_MODEL_CACHE", "4")))
+MODELS = ModelCache(int(float(os.environ.get("NNPLAY_MODEL_CACHE_MB", "128")) * 2**20))
 REGISTRY: dict[str, "Run"] = {}  # every Run object of this process by id: a reload finds the live one
 _registry_lock = threading.Lock()
 

@@ -21,6 +21,7 @@ import torch
 
 from nnplay import runs as runs_mod
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.models import build_model
 from nnplay.runs import MODELS, Run, delete_run, find_run, workspace_runs
 from nnplay.store import (DB_NAME, SCHEMA_V1, SCHEMA_VERSION, Store, StoreError, open_store,
                           open_store_or_fallback)
@@ -110,11 +111,16 @@ def test_rename_delete_space_and_copy(tiny_data):
 
 def test_the_model_cache_is_bounded(tiny_data, monkeypatch):
     store = open_store()
-    monkeypatch.setattr(MODELS, "size", 2)
+    one = MODELS.size_of(build_model(SMALL))
+    assert one == (784 * 16 + 16 + 16 * 10 + 10) * 4
+    monkeypatch.setattr(MODELS, "max_bytes", 2 * one)
     done = [trained(store, tiny_data, f"r{i}", epochs=1) for i in range(3)]
-    assert len(MODELS) == 2 and all(r._model is None for r in done)
+    assert len(MODELS) == 2 and MODELS.bytes == 2 * one and all(r._model is None for r in done)
     models = [r.model for r in done]  # the oldest one comes back from its checkpoint
     assert all(m is not None for m in models) and len(MODELS) == 2
+    monkeypatch.setattr(MODELS, "max_bytes", 1)  # smaller than any model: the latest is still kept
+    MODELS.put("big", models[0])
+    assert len(MODELS) == 1 and MODELS.get("big") is models[0]
 
 
 def test_migration_from_version_1(private_store):
@@ -265,6 +271,7 @@ def test_a_killed_process_leaves_an_interrupted_run(private_store):
     child = _python("""
         import os, signal, time
         from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.models import build_model
         from nnplay.data import load_sample
         from nnplay.runs import Run
         from nnplay.store import open_store
