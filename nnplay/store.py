@@ -116,14 +116,24 @@ _ME = (os.getpid(), _process_start(os.getpid()), socket.gethostname())
 
 def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbeat: float | None) -> bool:
     """Whether the process that owns a run still runs it: same pid and start time (so a reused pid does
-    not count); on another host, or without /proc, a heartbeat in the last two minutes."""
+    not count); without /proc, whether that pid exists; on another host, a heartbeat in the last two minutes."""
     if pid is None:
         return False
-    if host != _ME[2] or start is None:
+    if host != _ME[2]:
         return heartbeat is not None and time.time() - heartbeat < 120
     if pid == _ME[0]:
         return start == _ME[1]
-    return _process_start(pid) == start
+    if start is not None and _ME[1] is not None:
+        return _process_start(pid) == start
+    if os.name == "nt":  # os.kill would end the process there
+        return heartbeat is not None and time.time() - heartbeat < 120
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass

@@ -8,8 +8,11 @@
 2. Listing: a store with ``--runs`` finished runs (a few epochs of curves each) in one workspace:
    seconds to list them as Run objects, to build the runs table's rows (final numbers) and the model
    picker's choices, and to render the picker in AppTest (target: list + picker well under 1 s).
+3. Memory (``--memory``): 8 runs of 784-4096-4096-10 (one epoch of 2,000 images each) kept in a store;
+   the process's resident memory before, at its peak, and once they have ended and nobody holds them
+   (target: back within 150 MB of where it started; the model cache keeps at most NNPLAY_MODEL_CACHE_MB).
 
-Usage: python scripts/bench_store.py --epochs 3 [--repeats 2] [--runs 1000]
+Usage: python scripts/bench_store.py --epochs 3 [--repeats 2] [--runs 1000] [--memory]
 Prints one line per measurement and a JSON line at the end.
 """
 
@@ -128,16 +131,60 @@ def bench_listing(n: int) -> dict:
     return report
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no /proc/self/status: the memory benchmark needs Linux")
+
+
+def bench_memory(n: int = 8) -> dict:
+    import gc
+    import shutil
+
+    from nnplay import runs as runs_mod
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+    from nnplay.data import load_sample
+    from nnplay.store import Store
+
+    data = load_sample().limited(2000, 500)
+    home = tempfile.mkdtemp(prefix="nnplay-bench-mem-")
+    store = Store(home)
+    cfg = ModelConfig(hidden=(4096, 4096))
+    gc.collect()
+    before = peak = _rss_mb()
+    for i in range(n):
+        run = runs_mod.Run(f"big {i}", DataConfig(train_limit=2000, test_limit=500), cfg,
+                                 TrainConfig(epochs=1, batch_size=256, device="cpu")).bind(store)
+        run.run_here(data)
+        peak = max(peak, _rss_mb())
+        print(f"run {i + 1}: {run.status}, resident {_rss_mb():.0f} MB", file=sys.stderr)
+    del run
+    gc.collect()
+    after = _rss_mb()
+    report = {"runs": n, "rss_before_mb": before, "rss_peak_mb": peak, "rss_after_mb": after,
+              "growth_mb": after - before, "cached_models": len(runs_mod.MODELS),
+              "cache_mb": runs_mod.MODELS.bytes / 2**20}
+    print(f"memory: {before:.0f} MB before, {peak:.0f} MB at the peak, {after:.0f} MB after {n} runs "
+          f"(+{after - before:.0f} MB; {report['cached_models']} model(s), {report['cache_mb']:.0f} MB in the cache)",
+          file=sys.stderr)
+    shutil.rmtree(home, ignore_errors=True)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="also the 8-big-runs memory benchmark")
     args = parser.parse_args()
     report = {}
     if not args.skip_training:
         report["training"] = bench_training(args.epochs, args.repeats)
+    if args.memory:
+        report["memory"] = bench_memory()
     report["listing"] = bench_listing(args.runs)
     print(json.dumps(report))
     return 0
