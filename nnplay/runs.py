@@ -28,7 +28,7 @@ from torch import nn
 
 from .config import DataConfig, ModelConfig, TrainConfig
 from .data import MnistData
-from .engine import EpochMetrics, History, LayerStats, RunControl, RunEnd, RunStart, StepEvent, seeded_model, train
+from .engine import EpochMetrics, History, LayerStats, RunControl, RunStart, StepEvent, seeded_model, train
 from .store import LOCAL_WORKSPACE, RunRecord, Store, StoreError, new_id
 
 ACTIVE = ("queued", "running", "paused")

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 import torch
@@ -271,7 +270,6 @@ def test_a_killed_process_leaves_an_interrupted_run(private_store):
     child = _python("""
         import os, signal, time
         from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.models import build_model
         from nnplay.data import load_sample
         from nnplay.runs import Run
         from nnplay.store import open_store

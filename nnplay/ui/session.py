@@ -148,18 +148,18 @@ def workspace() -> str:
 
 
 def keep_workspace_cookie() -> None:
-    """Write this browser's workspace token into its cookie (once per session; a year long), so a reload or a
-    new tab opens the same workspace. The app frame calls it."""
+    """Write this browser's workspace token into its cookie (a year long), so a reload or a new tab opens the
+    same workspace. The app frame calls it on every run until the browser's cookie holds the token (Streamlit
+    reads cookies once, when the page connects). The script runs in a same-origin component frame."""
     if workspace_mode() == "local":
         return
     ws = workspace()
-    if (st.context.cookies or {}).get(COOKIE) == ws or st.session_state.get("_nnplay_cookie_set") == ws:
+    if (st.context.cookies or {}).get(COOKIE) == ws:
         return
     import streamlit.components.v1 as components
 
     components.html(f"<script>parent.document.cookie = '{COOKIE}={ws}; path=/; max-age=31536000; "
                     "SameSite=Lax';</script>", height=0)
-    st.session_state["_nnplay_cookie_set"] = ws
 
 
 def workspace_link(page: str = "train") -> str:
