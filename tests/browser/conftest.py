@@ -1,7 +1,8 @@
 """Browser fixtures: the real app served by ``streamlit run`` and a headless Chromium page.
 
 The app is started once per test session on a free localhost port with the same environment
-as the tests (so NNPLAY_DATA_DIR applies). Chromium is Debian's /usr/bin/chromium, driven by
+as the tests (so NNPLAY_DATA_DIR applies), and its own run store (NNPLAY_HOME in a temporary folder,
+never the user's). Chromium is Debian's /usr/bin/chromium, driven by
 Playwright; tests skip with a reason when either is missing.
 """
 
@@ -29,15 +30,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def app_url(tmp_path_factory):
     """Base URL (no trailing slash) of the app running in a subprocess."""
     port = _free_port()
+    env = {**os.environ, "NNPLAY_HOME": str(tmp_path_factory.mktemp("browser-nnplay-home"))}
     log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").exists() \
         else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
