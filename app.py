@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from nnplay.engine import device_name, pick_device
-from nnplay.ui import active_run, current_run, freeze_long_lived_objects
+from nnplay.ui import active_run, freeze_long_lived_objects, keep_workspace_cookie, model_picker, store, workspace_link
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
 freeze_long_lived_objects()  # once per process, whichever page opens first: a full GC then never stalls training
@@ -57,7 +57,14 @@ with st.sidebar:
     running = active_run()
     if running is not None:
         st.caption(f"Training: **{running.name}** ({running.status})")
-    current = current_run()
-    st.caption(f"Current model: **{current.name}**" if current else "Current model: none yet (train one on Train)")
+    model_picker()
+    runs_store = store()
+    if runs_store.notice:
+        st.warning(runs_store.notice, icon="⚠️")
+    st.caption(f"Runs are kept in `{runs_store.home}`" + (" (read-only)" if runs_store.read_only else ""))
+    link = workspace_link()
+    if link:
+        st.caption(f"Your workspace, to open it in another browser: [{link}]({link})")
+    keep_workspace_cookie()
 
 nav.run()

@@ -1,15 +1,18 @@
-"""The headless command line: ``python -m nnplay train`` and ``python -m nnplay bench``.
+"""The headless command line: ``python -m nnplay train``, ``runs`` and ``bench``.
 
 Every field of DataConfig, ModelConfig and TrainConfig is a flag (``--hidden 256,128``,
 ``--lr 0.1``), built by ``codec``; a preset fills in the rest. A run that would not fit in the
 memory available is refused before anything is built (exit 2), as on the Train page. ``train`` shows a progress bar on stderr and prints one
 JSON line on stdout at the end. ``bench`` times seed 000's own loop against the engine on the
-same data in one process. The functions called are the ones the pages call.
+same data in one process. ``train`` records its run in the local workspace of the run store
+(``nnplay.store``; ``--no-store`` skips it), where the app shows it; ``runs list | show | export |
+delete`` read and manage that store. The functions called are the ones the pages call.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -56,28 +59,37 @@ class _ProgressBar:
 def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import save_checkpoint
     from .data import DataError, load_mnist
-    from .engine import pick_device, seeded_model, train
+    from .engine import pick_device
     from .models import count_parameters, describe, memory_refusal
+    from .runs import Run
 
     try:
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
+        # refused before anything is built: the estimate reads the layer table (which also refuses a
+        # CNN that runs out of pixels), not a model
         refusal = memory_refusal(model_cfg, train_cfg, pick_device(train_cfg.device))
         if refusal:
             print(f"nnplay: {refusal}", file=sys.stderr)
             return 2
-        model = seeded_model(model_cfg, train_cfg.seed)
         data = load_mnist(data_cfg)
     except (ValueError, DataError) as err:
         print(f"nnplay: {err}", file=sys.stderr)
         return 2
     if data.notice:
         print(f"nnplay: {data.notice}", file=sys.stderr)
-    result = train(model, data, train_cfg, on_event=None if args.quiet else _ProgressBar())
-    epochs = result.history.epochs
+    run = Run(f"CLI {args.preset} · {describe(model_cfg)}", data_cfg, model_cfg, train_cfg)
+    if not args.no_store:
+        _record_in_store(run)
+    run.run_here(data, also=None if args.quiet else _ProgressBar())
+    if run.status == "error":
+        print(f"nnplay: the run failed: {run.message}", file=sys.stderr)
+        return 1
+    model = run.model
+    epochs = run.history.epochs
     summary = {
-        "status": result.status,
-        "message": result.message,
-        "device": result.device,
+        "status": run.status,
+        "message": run.message,
+        "device": run.history.start.device if run.history.start else "",
         "preset": args.preset,
         "dataset": data.dataset,
         "data_source": data.source,
@@ -86,21 +98,113 @@ def cmd_train(args: argparse.Namespace) -> int:
         "train_loss": [round(e.train_loss, 4) for e in epochs],
         "test_accuracy": epochs[-1].test_accuracy if epochs else None,
         "train_accuracy": epochs[-1].train_accuracy if epochs else None,
-        "parameters": count_parameters(model),
+        "parameters": run.history.start.parameters if run.history.start else count_parameters(model),
         "config": {"data": to_dict(data_cfg), "model": to_dict(model_cfg), "train": to_dict(train_cfg)},
     }
-    if args.save and result.status != "diverged":
+    if run.store is not None:
+        summary["run"] = run.id
+    if args.save and run.status != "diverged" and model is not None:
         try:
             save_checkpoint(model, model_cfg, args.save, meta={"name": f"cli · {describe(model_cfg)}",
-                                                               "status": result.status, "message": result.message},
-                            data_cfg=data_cfg, train_cfg=train_cfg, history=result.history)
+                                                               "status": run.status, "message": run.message},
+                            data_cfg=data_cfg, train_cfg=train_cfg, history=run.history)
         except OSError as err:
             print(f"nnplay: the checkpoint could not be written to {args.save} ({err.strerror or err}); "
                   f"choose a folder that exists and that you may write to.", file=sys.stderr)
             return 2
         summary["saved"] = args.save
     print(json.dumps(summary))
-    return 0 if result.status != "diverged" else 1
+    return 0 if run.status != "diverged" else 1
+
+
+def _record_in_store(run) -> None:
+    """Make a CLI run a record of the local workspace; a store that cannot be used is said, not fatal."""
+    from .store import LOCAL_WORKSPACE, StoreError, open_store
+
+    try:
+        run.bind(open_store(), LOCAL_WORKSPACE)
+    except StoreError as err:
+        print(f"nnplay: this run is not kept in the run store: {err}", file=sys.stderr)
+        return
+    if run.store is None:
+        print(f"nnplay: {run.message}", file=sys.stderr)
+
+
+def _open_run(store, text: str):
+    """The run whose id is or starts with ``text`` (any workspace), or a sentence why none."""
+    rows = store.read("SELECT id FROM runs WHERE substr(id, 1, length(?)) = ?", (text, text))
+    ids = sorted({r[0] for r in rows})
+    if text in ids:
+        ids = [text]
+    if not ids:
+        return None, f"no run with id {text!r} in {store.path} (see `python -m nnplay runs list`)."
+    if len(ids) > 1:
+        return None, f"{text!r} matches {len(ids)} runs ({', '.join(ids[:5])}); type more of the id."
+    return store.get(ids[0]), ""
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} kB"
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import datetime
+
+    from .runs import Run, metrics_csv
+    from .store import StoreError, open_store
+
+    try:
+        store = open_store()
+        if args.action == "list":
+            records = store.list_runs(args.workspace, kinds=None if args.all else ("train", "loaded"))
+            print(f"{len(records)} runs in workspace {args.workspace!r} of {store.path} "
+                  f"({_size(store.disk_usage(args.workspace))} of model files)")
+            for r in records:
+                when = datetime.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
+                acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "-"
+                print(f"{r.id}  {when}  {r.status:<11} test {acc:>7}  {r.name}")
+            return 0
+        record, problem = _open_run(store, args.run)
+        if record is None:
+            print(f"nnplay runs: {problem}", file=sys.stderr)
+            return 2
+        if args.action == "show":
+            history = store.history(record.id)
+            print(json.dumps({
+                "id": record.id, "name": record.name, "workspace": record.workspace, "kind": record.kind,
+                "status": record.status, "message": record.message, "device": record.device,
+                "parameters": record.parameters, "created": record.created, "started": record.started,
+                "ended": record.ended, "steps": len(history.steps),
+                "epochs": [dataclasses.asdict(e) for e in history.epochs],
+                "model_file": str(store.checkpoint_path(record.id) or ""),
+                "config": {"data": to_dict(record.data_cfg), "model": to_dict(record.model_cfg),
+                           "train": to_dict(record.train_cfg)},
+            }, indent=2))
+            return 0
+        run = Run.from_record(store, record)
+        if args.action == "export":
+            with open(args.csv, "w", newline="") as f:
+                f.write(metrics_csv(run))
+            print(f"wrote {len(run.history.steps)} steps of {record.id} to {args.csv}", file=sys.stderr)
+            return 0
+        # delete
+        if record.status in ("queued", "running", "paused"):
+            print(f"nnplay runs: {record.id} is still training (status {record.status}); stop it where it runs "
+                  "(the app's Stop button, or Ctrl-C in its terminal) and delete it then.", file=sys.stderr)
+            return 2
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("nnplay runs: deleting needs a confirmation: add --yes.", file=sys.stderr)
+                return 2
+            if input(f"Delete run {record.id} ({record.name}) and its files? [y/N] ").strip().lower() != "y":
+                print("nothing deleted.", file=sys.stderr)
+                return 1
+        store.delete(record.id)
+        print(f"deleted {record.id} ({record.name})", file=sys.stderr)
+        return 0
+    except (StoreError, OSError) as err:
+        print(f"nnplay runs: {err}", file=sys.stderr)
+        return 2
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -176,8 +280,24 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--save", metavar="FILE",
                          help="write a checkpoint here (weights, settings and curves; the Train page loads it)")
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_train.add_argument("--no-store", action="store_true",
+                         help="do not record this run in the run store (the app's local workspace)")
     add_config_flags(p_train)
     p_train.set_defaults(func=cmd_train)
+
+    p_runs = sub.add_parser("runs", help="list, show, export or delete the runs kept in the run store")
+    runs_sub = p_runs.add_subparsers(dest="action", required=True)
+    p_list = runs_sub.add_parser("list", help="the runs of a workspace, oldest first")
+    p_list.add_argument("--workspace", default="local", help="workspace (default: local, the CLI's and a local app's)")
+    p_list.add_argument("--all", action="store_true", help="include the experiments' sweep runs")
+    runs_sub.add_parser("show", help="a run's record, configs and epochs as JSON").add_argument("run", help="run id (or its start)")
+    p_export = runs_sub.add_parser("export", help="a run's step losses and epoch metrics as CSV")
+    p_export.add_argument("run", help="run id (or its start)")
+    p_export.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+    p_delete = runs_sub.add_parser("delete", help="remove a run's record and files")
+    p_delete.add_argument("run", help="run id (or its start)")
+    p_delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
+    p_runs.set_defaults(func=cmd_runs)
 
     p_bench = sub.add_parser("bench", help="seed 000's DataLoader loop vs the nnplay engine, same data, same process")
     p_bench.add_argument("--epochs", type=int, default=1, help="epochs of each loop (default 1)")

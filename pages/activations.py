@@ -153,7 +153,7 @@ def start_race(epochs: int, train_images: int) -> None:
                 model_cfg=PRESETS[k].model,
                 train_cfg=dataclasses.replace(PRESETS[k].train, epochs=epochs, seed=0))
             for k in RACE_PRESETS]
-    ui.session_sweeps()[RACE] = Sweep(RACE, runs, data).start()
+    ui.session_sweeps()[RACE] = Sweep(RACE, runs, data, **ui.sweep_store()).start()  # kept as sweep runs
 
 
 def race_figure(sweep: Sweep):

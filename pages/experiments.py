@@ -89,7 +89,8 @@ def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> None:
     dcfg = ex.shared_data_config(planned)
     subset = data.limited(dcfg.train_limit, dcfg.test_limit)
     runs = [Run(r.label, r.data, r.model, r.train) for r in planned]
-    session_sweeps()[sweep_key(study.key)] = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset).start()
+    session_sweeps()[sweep_key(study.key)] = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset,
+                                                   **ui.sweep_store()).start()  # kept as sweep runs
 
 
 def draw_progress(sweep: Sweep) -> None:

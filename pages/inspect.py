@@ -1,6 +1,7 @@
 """Inspect: look inside a trained model: its parameters, weights, their training history and mistakes.
 
-A thin page: pick the current model, any kept run of this session, or the shipped default;
+A thin page: the model is the one the shared picker chose (any usable run of the workspace, or the
+shipped default);
 ``nnplay.figures.inspect`` builds every figure; ``nnplay.engine.evaluate`` gives the test-set
 predictions (computed once per model and kept in the session).
 """
@@ -20,22 +21,16 @@ st.title("Inspect a model")
 
 # -- which model --------------------------------------------------------------------------------
 
-runs = [r for r in reversed(ui.session_runs()) if r.usable]  # newest first: the current one on top
-choices: dict[str, tuple] = {}
-for run in runs:
-    choices[f"{run.name} ({run.status})"] = (f"run-{run.id}", run.model, run.model_cfg, run.history,
-                                             run.data_cfg.dataset)
-default = ui.default_model()
-if default is not None:
-    model_d, cfg_d, meta_d = default
-    choices["nnplay's default model (seed 000 MLP)"] = ("default", model_d, cfg_d, None, "mnist")
-if not choices:
+ui.model_picker(key="inspect_model")  # the one picker (also in the sidebar): the choice is the workspace's, kept across reloads
+chosen = ui.model_for_page()
+if chosen is None:
     st.info("No model yet: train one on the Train page.", icon="ℹ️")
     st.stop()
-
-picked = st.selectbox("Model", list(choices), key="inspect_model",
-                      help="The current model is on top; every finished or stopped run of this session is kept.")
-key, model, model_cfg, history, dataset = choices[picked]
+model, model_cfg, label, is_default = chosen
+current = None if is_default else ui.current_run()
+key = "default" if current is None else f"run-{current.id}"
+history = None if current is None else current.history
+dataset = "mnist" if current is None else current.data_cfg.dataset
 st.caption(describe(model_cfg))
 data = ui.dataset_or_stop(dataset)
 classes = data.classes

@@ -3,6 +3,8 @@
 ``NNPLAY_DATA_DIR`` pointing at a folder with ``MNIST/raw/*.gz`` enables the tests that need the
 full dataset (CI sets it to ../shared/data); without it they skip and the rest run on the
 built-in sample.
+Every test gets its own run store (``NNPLAY_HOME`` in a temporary folder), so the suite never
+touches the user's ~/.local/share/nnplay, and no run, model or store leaks from one test to the next.
 """
 
 import os
@@ -11,6 +13,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def private_store(tmp_path_factory, monkeypatch):
+    """A fresh, empty run store for each test (and the process's open stores, runs and models forgotten)."""
+    from nnplay import runs, store
+
+    home = tmp_path_factory.mktemp("nnplay-home")
+    monkeypatch.setenv("NNPLAY_HOME", str(home))
+    store.forget_stores()
+    runs.REGISTRY.clear()
+    runs.MODELS.clear()
+    yield home
+    store.forget_stores()
+    runs.REGISTRY.clear()
+    runs.MODELS.clear()
 
 
 def real_mnist_dir() -> Path | None:

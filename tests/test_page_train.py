@@ -28,7 +28,9 @@ from streamlit.testing.v1 import AppTest
 from nnplay.checkpoint import checkpoint_bytes
 from nnplay.config import PRESETS, DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model
-from nnplay.ui import FEEDS_KEY, RUNS_KEY
+from nnplay.runs import workspace_runs
+from nnplay.store import open_store
+from nnplay.ui import FEEDS_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
@@ -39,7 +41,7 @@ def at():
     app.run()
     assert not app.exception
     yield app
-    for run in app.session_state[RUNS_KEY] if RUNS_KEY in app.session_state else []:
+    for run in runs(app):
         run.stop()
         run.wait(30)
 
@@ -49,7 +51,8 @@ def configs(app: AppTest) -> dict:
 
 
 def runs(app: AppTest) -> list:
-    return app.session_state[RUNS_KEY] if RUNS_KEY in app.session_state else []
+    """The runs the page shows: the local workspace's, from the run store (this test's own, see conftest)."""
+    return workspace_runs(open_store())
 
 
 def errors(app: AppTest) -> list[str]:

@@ -20,7 +20,8 @@ from streamlit.testing.v1 import AppTest
 from nnplay.checkpoint import run_checkpoint_bytes
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.runs import Run
-from nnplay.ui import RUNS_KEY
+from nnplay.store import open_store
+from nnplay.runs import workspace_runs
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
@@ -47,7 +48,8 @@ def upload(app: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def runs(app: AppTest) -> list[Run]:
-    return app.session_state[RUNS_KEY] if RUNS_KEY in app.session_state else []
+    """The runs the page shows: the local workspace's, from the run store (this test's own, see conftest)."""
+    return workspace_runs(open_store())
 
 
 def test_a_reuploaded_run_shows_its_accuracies_and_curves(at, saved):

@@ -28,7 +28,8 @@ from nnplay.figures import inspect as fi
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model, train
 from nnplay.models import layer_table
-from nnplay.runs import Run
+from nnplay.runs import Run, workspace_runs
+from nnplay.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAW = str(ROOT / "pages" / "draw.py")
@@ -168,7 +169,7 @@ def test_draw_quick_training_replaces_the_default_model():
     at = AppTest.from_file(DRAW, default_timeout=60).run()
     at.button(key="draw_quick_train").click().run()
     assert not at.exception
-    run = at.session_state["nnplay_runs"][-1]
+    run = workspace_runs(open_store())[-1]
     assert run.wait(120) and run.status == "finished", run.message
     at.session_state["draw_canvas"] = canvas_value(one_on_canvas())
     at.run()
@@ -225,11 +226,12 @@ def test_cell_titles_give_the_predicted_and_the_true_probability():
 
 
 def test_inspect_a_trained_cnn_run(cnn_run):
+    cnn_run.bind(open_store())  # kept in this test's store, as the Train page keeps its runs
     at = AppTest.from_file(INSPECT, default_timeout=60)
-    at.session_state["nnplay_runs"] = [cnn_run]
     at.run()
     assert not at.exception
-    assert at.selectbox(key="inspect_model").value.startswith("tiny CNN")
+    picker = at.selectbox(key="inspect_model")
+    assert picker.options[picker.index].startswith("tiny CNN")
     assert at.selectbox(key="inspect_conv").options == ["conv_1", "conv_2"]
     at.selectbox(key="inspect_conv").set_value("conv_2").run()
     at.selectbox(key="inspect_fmap_layer").set_value("pool_2").run()

@@ -1,15 +1,28 @@
-"""The app glue's session state: data shared by every session, the session's runs and models.
+"""The app glue's session state: data shared by every session, the workspace, its runs and models.
 
 It holds what several pages share: the dataset loaded once per process (``st.cache_resource``),
-the session's runs and its current model (``st.session_state``), the shipped default model, and
-small widgets every page uses (the data notice, error boxes). Pages read widgets, build configs,
-call the library and draw; the training itself runs in ``runs.Run`` threads that never call st.*.
-What does not live here: the canvas (``canvas``) and the live view of a run (``live``).
+the run store (``nnplay.store``, one per process) and this browser's workspace in it, the
+workspace's runs (from the store; a run this process trains is the same ``Run`` object in every
+tab, ``runs.REGISTRY``), the one model picker whose choice every page follows and a reload keeps
+(a per-workspace setting in the store), the shipped default model, and small widgets every page
+uses (the data notice, error boxes). Pages read widgets, build configs, call the library and draw;
+the training itself runs in ``runs.Run`` threads that never call st.*. What does not live here:
+the canvas (``canvas``) and the live view of a run (``live``).
+
+Workspaces: a local install (server bound to localhost, the default in .streamlit/config.toml)
+has one workspace, "local", which ``python -m nnplay train`` records into too. A server bound to
+another address gives each browser its own workspace: a random token kept in a cookie
+(``nnplay_ws``, set by a small script since Streamlit only reads cookies) and accepted from the
+URL (``?ws=<token>``), which is how the same workspace opens in another browser.
+``NNPLAY_WORKSPACES=local|browser`` overrides the choice.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import re
+import secrets
 from pathlib import Path
 
 import streamlit as st
@@ -17,10 +30,10 @@ import streamlit as st
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import DataConfig, ModelConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
-from ..runs import Run, Sweep
+from ..runs import Run, Sweep, delete_run, find_run, workspace_runs
+from ..store import LOCAL_WORKSPACE, Store, StoreError, open_store_or_fallback
 
 DEFAULT_MODEL_FILE = Path(__file__).parent.parent / "assets" / "default_model.pt"
-RUNS_KEY = "nnplay_runs"
 SWEEPS_KEY = "nnplay_sweeps"
 
 
@@ -111,46 +124,217 @@ def drawn_digit():
     return st.session_state.get(DRAWN_KEY)
 
 
-# -- the session's runs ------------------------------------------------------------------------
+# -- the store and this browser's workspace ---------------------------------------------------------
+
+WORKSPACE_KEY = "nnplay_workspace"
+COOKIE = "nnplay_ws"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def store() -> Store:
+    """The process's run store (read-only, or a fresh temporary one, when the real one cannot be used:
+    ``store().notice`` then says why)."""
+    return open_store_or_fallback()
+
+
+def workspace_mode() -> str:
+    """"local" (one workspace: a server only this machine reaches) or "browser" (one per browser)."""
+    mode = os.environ.get("NNPLAY_WORKSPACES", "").strip().lower()
+    if mode in ("local", "browser"):
+        return mode
+    address = str(st.get_option("server.address") or "")
+    return "local" if address in LOCAL_ADDRESSES else "browser"
+
+
+def workspace() -> str:
+    """This browser's workspace: "local" on a local install; else ``?ws=`` from the URL, the cookie, or a
+    new random token (kept in the session and written to the cookie)."""
+    if workspace_mode() == "local":
+        return LOCAL_WORKSPACE
+    from_url = st.query_params.get("ws")
+    if from_url and _TOKEN.match(from_url):
+        st.session_state[WORKSPACE_KEY] = from_url
+    if WORKSPACE_KEY not in st.session_state:
+        cookie = (st.context.cookies or {}).get(COOKIE)
+        st.session_state[WORKSPACE_KEY] = cookie if cookie and _TOKEN.match(cookie) else secrets.token_urlsafe(16)
+    return st.session_state[WORKSPACE_KEY]
+
+
+def keep_workspace_cookie() -> None:
+    """Write this browser's workspace token into its cookie (a year long), so a reload or a new tab opens the
+    same workspace. The app frame calls it on every run until the browser's cookie holds the token (Streamlit
+    reads cookies once, when the page connects). The script runs in a same-origin component frame."""
+    if workspace_mode() == "local":
+        return
+    ws = workspace()
+    if (st.context.cookies or {}).get(COOKIE) == ws:
+        return
+    import streamlit.components.v1 as components
+
+    components.html(f"<script>parent.document.cookie = '{COOKIE}={ws}; path=/; max-age=31536000; "
+                    "SameSite=Lax';</script>", height=0)
+
+
+def workspace_link(page: str = "train") -> str:
+    """The relative link that opens this workspace in another browser (empty on a local install)."""
+    return "" if workspace_mode() == "local" else f"/{page}?ws={workspace()}"
+
+
+# -- the workspace's runs ----------------------------------------------------------------------------
 
 
 def session_runs() -> list[Run]:
-    """This browser session's runs, oldest first."""
-    return st.session_state.setdefault(RUNS_KEY, [])
+    """This workspace's runs (Train page and CLI runs; not the sweeps), oldest first."""
+    try:
+        return workspace_runs(store(), workspace())
+    except StoreError as err:
+        st.error(str(err))
+        return []
 
 
 def add_run(run: Run) -> Run:
-    session_runs().append(run)
+    """Make a new run a record of this workspace; a loaded model becomes the picked one, a new training run
+    makes the picker follow the newest run again."""
+    run.bind(store(), workspace())
+    _set_pick(run.id if run.status == "loaded" else LATEST)
     return run
 
 
 def remove_run(run: Run) -> None:
-    """Forget a run (stopping it first if it is still training)."""
-    if run.active:
-        run.stop()
-    runs = session_runs()
-    runs[:] = [r for r in runs if r is not run]
+    """Delete a run of this workspace: stop it first if it trains, then remove its record and files."""
+    if run.workspace != workspace():
+        return  # another workspace's run, shown read-only
+    try:
+        delete_run(run)
+    except StoreError as err:
+        st.error(str(err))
     from .live import drop_live_feed
 
     drop_live_feed(run)
 
 
+def run_by_id(run_id: str) -> tuple[Run | None, bool]:
+    """(the run with this id, whether it belongs to this workspace): for a run link ``/train?run=<id>``;
+    a run of another workspace is to be shown read-only, with ``copy_to_my_runs``."""
+    try:
+        run = find_run(store(), run_id)
+    except StoreError:
+        return None, False
+    if run is None:
+        return None, False
+    return run, run.workspace == workspace()
+
+
+def copy_to_my_runs(run: Run) -> Run:
+    """Copy another workspace's run (record, curves, model files) into this one; returns the copy."""
+    new_id = store().copy_run(run.id, workspace())
+    copy, _ = run_by_id(new_id)
+    return copy
+
+
+def space_used() -> int:
+    """Bytes the runs of this workspace take on disk."""
+    try:
+        return store().disk_usage(workspace())
+    except StoreError:
+        return 0
+
+
+def sweep_store() -> dict:
+    """Keyword arguments that make a ``Sweep`` record its runs in this workspace (kind "sweep", kept out of
+    the Train runs list and the model picker): ``Sweep(name, runs, data, **ui.sweep_store())``."""
+    s = store()
+    return {} if s.read_only else {"store": s, "workspace": workspace()}
+
+
 def active_run() -> Run | None:
-    """The session's run that is training now, if any (one at a time)."""
-    return next((r for r in reversed(session_runs()) if r.active), None)
+    """The workspace's run that this process trains now, if any (one at a time)."""
+    return next((r for r in reversed(session_runs()) if r.active and r.owned), None)
+
+
+# -- the one model picker ----------------------------------------------------------------------------
+
+PICK_SETTING = "model"
+LATEST = "latest"      # follow the newest usable run
+DEFAULT = "default"    # the shipped default model
+PICKER_KEY = "nnplay_model_pick"
+
+
+def _set_pick(value: str) -> None:
+    try:
+        store().set_setting(workspace(), PICK_SETTING, value)
+    except StoreError:
+        st.session_state["_nnplay_pick"] = value  # a read-only store: keep the choice for this session
+
+
+def _pick() -> str:
+    if "_nnplay_pick" in st.session_state:
+        return st.session_state["_nnplay_pick"]
+    try:
+        return store().setting(workspace(), PICK_SETTING, LATEST)
+    except StoreError:
+        return LATEST
+
+
+def _usable_ids() -> list[tuple[str, str]]:
+    """(id, label) of the workspace's usable runs, newest first, plus unkept in-memory ones."""
+    try:
+        choices = store().picker_choices(workspace())
+    except StoreError:
+        choices = []
+    ids = {i for i, _ in choices}
+    extra = [(r.id, f"{r.name} ({r.status})") for r in reversed(session_runs())
+             if r.store is None and r.usable and r.id not in ids] if store().read_only else []
+    return extra + choices
 
 
 def current_run() -> Run | None:
-    """The session's current model: the last run that finished, was stopped, or was loaded."""
-    return next((r for r in reversed(session_runs()) if r.usable), None)
+    """The picked run when it is usable; else (no pick, "latest", or the pick is gone) the newest usable
+    run; None when the default model is picked or there is no usable run."""
+    pick = _pick()
+    if pick == DEFAULT:
+        return None
+    if pick != LATEST:
+        run, own = run_by_id(pick)
+        if run is not None and own and run.usable:
+            return run
+    for run_id, _ in _usable_ids():
+        run, _ = run_by_id(run_id)
+        if run is not None and run.usable:
+            return run
+    return None
+
+
+def model_picker(where=None, key: str = PICKER_KEY) -> None:
+    """The model picker: every usable run of this workspace and the shipped default; the choice is written
+    to the store, so every page and a reload use it (``current_run``, ``model_for_page``)."""
+    where = where or st
+    choices = dict(_usable_ids())
+    current = current_run()
+    value = current.id if current is not None else DEFAULT
+    options = list(choices) + [DEFAULT]
+    if value not in options:
+        options.insert(0, value)
+        choices[value] = f"{current.name} ({current.status})"
+    labels = {**choices, DEFAULT: "nnplay's default model"}
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value
+    where.selectbox("Model", options, key=key, format_func=lambda i: labels.get(i, i),
+                    on_change=lambda: _set_pick(st.session_state[key]),
+                    help="The model Inspect, Draw and Forward use: any finished, stopped, loaded or interrupted "
+                         "run of your workspace, or the shipped default. The choice is kept across reloads.")
 
 
 def current_model() -> tuple[object, ModelConfig, str] | None:
-    """(model, its config, a label) of the current run, or None before any run finished."""
+    """(model, its config, a label) of the current run, or None when the default model is in use."""
     run = current_run()
     if run is None:
         return None
-    return run.model, run.model_cfg, run.name
+    model = run.model
+    if model is None:
+        return None
+    return model, run.model_cfg, run.name
 
 
 def session_sweeps() -> dict[str, Sweep]:

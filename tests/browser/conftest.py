@@ -2,7 +2,8 @@
 
 The app is started once per test session (``app_url``), or once for a test that needs a server no
 page was requested from yet (``fresh_app_url``), on a free localhost port with the same environment
-as the tests (so NNPLAY_DATA_DIR applies). Chromium is Debian's /usr/bin/chromium, driven by
+as the tests (so NNPLAY_DATA_DIR applies) and its own run store (NNPLAY_HOME in a temporary folder,
+never the user's). Chromium is Debian's /usr/bin/chromium, driven by
 Playwright; tests skip with a reason when either is missing.
 """
 
@@ -31,15 +32,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app():
-    """Start ``streamlit run app.py`` on a free localhost port; yield its base URL; stop it."""
+def served_app(home):
+    """Start ``streamlit run app.py`` on a free localhost port with its run store in ``home``; yield its base URL; stop it."""
     port = _free_port()
+    env = {**os.environ, "NNPLAY_HOME": str(home)}
     log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").exists() \
         else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,16 +65,16 @@ def served_app():
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def app_url(tmp_path_factory):
     """Base URL (no trailing slash) of the app running in a subprocess, shared by the session's tests."""
-    with served_app() as url:
+    with served_app(tmp_path_factory.mktemp("browser-nnplay-home")) as url:
         yield url
 
 
 @pytest.fixture
-def fresh_app_url():
+def fresh_app_url(tmp_path):
     """Base URL of an app server started for this test alone: no page has been requested from it yet."""
-    with served_app() as url:
+    with served_app(tmp_path / "nnplay-home") as url:
         yield url
 
 

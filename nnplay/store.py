@@ -1,0 +1,628 @@
+"""The run store: every run's record, curves and model files, kept on disk across restarts.
+
+One SQLite file (standard library ``sqlite3``, WAL mode, a busy timeout, one writing connection per
+process behind a lock; other processes read and write the same file safely) plus one folder per run
+for its model files, under ``store_home()``: ``$NNPLAY_HOME``, else ``$XDG_DATA_HOME/nnplay``, else
+``~/.local/share/nnplay``::
+
+    runs.db                 the records (schema below, version in PRAGMA user_version)
+    runs/<id>/epoch.pt      the latest finished epoch's model (nnplay checkpoint)
+    runs/<id>/final.pt      the model as the run ended
+
+A run is a record with a short random id, never a folder name to parse. Events are written in
+batches (``Recorder`` in ``nnplay.runs`` commits once per log burst or epoch, never per step).
+A run whose owning process is gone (its pid and that process's start time are recorded) is marked
+"interrupted" when the store is opened or listed. A database that cannot be used (damaged, from a
+newer nnplay, read-only, disk full) raises ``StoreError`` with a sentence naming the file and what
+to do; ``open_store_or_fallback`` then gives a read-only or a fresh temporary store so the app still
+opens, and never deletes or overwrites the file. What does not live here: training (``engine``),
+the in-memory ``Run`` (``runs``), anything streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent
+
+SCHEMA_VERSION = 2
+DB_NAME = "runs.db"
+ACTIVE = ("queued", "running", "paused")
+LOCAL_WORKSPACE = "local"
+THIN_POINTS = 2000  # points per trace in a thinned read
+
+# Version 1, kept to test the migration: no run kinds/groups and no per-workspace settings.
+SCHEMA_V1 = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, workspace TEXT NOT NULL,
+    created REAL NOT NULL, started REAL, ended REAL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
+    data_cfg TEXT NOT NULL, model_cfg TEXT NOT NULL, train_cfg TEXT NOT NULL,
+    device TEXT NOT NULL DEFAULT '', parameters INTEGER,
+    epochs INTEGER, steps_per_epoch INTEGER, train_size INTEGER, test_size INTEGER,
+    last_step INTEGER NOT NULL DEFAULT 0, end_step INTEGER,
+    checkpoint_epoch INTEGER, has_final INTEGER NOT NULL DEFAULT 0,
+    owner_pid INTEGER, owner_start REAL, owner_host TEXT, heartbeat REAL
+);
+CREATE INDEX runs_by_workspace ON runs (workspace, created);
+CREATE TABLE steps (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL, loss REAL NOT NULL, lr REAL NOT NULL,
+    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+CREATE TABLE epochs (
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, test_loss REAL,
+    test_accuracy REAL, seconds REAL, eval_seconds REAL, samples_per_s REAL, step INTEGER, lr REAL, device TEXT,
+    PRIMARY KEY (run_id, epoch)) WITHOUT ROWID;
+CREATE TABLE layer_stats (
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, layer TEXT NOT NULL, stats TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch, layer)) WITHOUT ROWID;
+"""
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Version 2: runs get a kind ("train", "sweep", "loaded") and a group (the sweep's name);
+    workspaces get settings (the picked model)."""
+    db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train'")
+    db.execute("ALTER TABLE runs ADD COLUMN grp TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE runs SET kind = 'loaded' WHERE status = 'loaded'")
+    db.execute("CREATE INDEX runs_by_kind ON runs (workspace, kind, created)")
+    db.execute("CREATE TABLE settings (workspace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+               "PRIMARY KEY (workspace, key)) WITHOUT ROWID")
+
+
+MIGRATIONS = {1: _migrate_1_to_2}  # from version k to k + 1
+
+
+class StoreError(Exception):
+    """The run store cannot do what was asked; the message names the file and what to do."""
+
+
+def store_home() -> Path:
+    """Where the store lives: $NNPLAY_HOME, else $XDG_DATA_HOME/nnplay, else ~/.local/share/nnplay."""
+    if os.environ.get("NNPLAY_HOME"):
+        return Path(os.environ["NNPLAY_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "nnplay"
+
+
+ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
+
+
+def new_id() -> str:
+    """A short random URL-safe run id: 10 characters of lowercase letters and digits (50 bits)."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
+
+
+def _process_start(pid: int) -> float | None:
+    """The start time of process ``pid`` (Linux: clock ticks since boot), or None where unknown."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2:].split()
+    return float(fields[19])  # field 22 of stat, counted after the command name
+
+
+_ME = (os.getpid(), _process_start(os.getpid()), socket.gethostname())
+
+
+def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbeat: float | None) -> bool:
+    """Whether the process that owns a run still runs it: same pid and start time (so a reused pid does
+    not count); without /proc, whether that pid exists; on another host, a heartbeat in the last two minutes."""
+    if pid is None:
+        return False
+    if host != _ME[2]:
+        return heartbeat is not None and time.time() - heartbeat < 120
+    if pid == _ME[0]:
+        return start == _ME[1]
+    if start is not None and _ME[1] is not None:
+        return _process_start(pid) == start
+    if os.name == "nt":  # os.kill would end the process there
+        return heartbeat is not None and time.time() - heartbeat < 120
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class RunRecord:
+    """One run as the store keeps it (configs rebuilt, no curves)."""
+    id: str
+    name: str
+    workspace: str
+    kind: str
+    group: str
+    created: float
+    started: float | None
+    ended: float | None
+    status: str
+    message: str
+    data_cfg: DataConfig
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    device: str
+    parameters: int | None
+    last_step: int
+    checkpoint_epoch: int | None
+    has_final: bool
+    test_accuracy: float | None = None
+
+    @property
+    def has_model(self) -> bool:
+        return self.has_final or self.checkpoint_epoch is not None
+
+
+_COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
+            "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
+
+
+_parsed: dict[tuple[type, str], object] = {}
+
+
+def _config(cls, text: str):
+    """A config from its JSON, validated once per distinct text (a list of 1,000 runs shares a few configs);
+    each run gets its own copy."""
+    key = (cls, text)
+    if key not in _parsed:
+        try:
+            _parsed[key] = from_dict(cls, json.loads(text))
+        except (ValueError, TypeError):
+            _parsed[key] = cls()  # a config an older nnplay wrote with values this one refuses: the defaults
+        if len(_parsed) > 4096:
+            _parsed.clear()
+    config = object.__new__(cls)  # a copy without validating again
+    config.__dict__.update(_parsed[key].__dict__)
+    return config
+
+
+class Store:
+    """The run store at ``home``; ``read_only`` opens the file without writing to it."""
+
+    def __init__(self, home: str | os.PathLike | None = None, read_only: bool = False, notice: str = ""):
+        self.home = Path(home) if home is not None else store_home()
+        self.path = self.home / DB_NAME
+        self.runs_dir = self.home / "runs"
+        self.notice = notice  # a sentence for the user when this is a fallback store
+        self._lock = threading.RLock()
+        self.read_only = read_only
+        if not read_only and self.path.exists() and not os.access(self.path, os.W_OK):
+            self.read_only = True
+            self.notice = (f"{self.path} is read-only: its runs are shown, but new runs are not kept. Make the "
+                           "file writable, or set NNPLAY_HOME to a folder you can write to.")
+        try:
+            if not self.read_only:
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect()
+            self._check_schema()
+        except sqlite3.DatabaseError as err:
+            raise self._error(err) from None
+        except OSError as err:
+            raise StoreError(f"The run store at {self.home} cannot be created ({err.strerror}). Set NNPLAY_HOME "
+                             "to a folder you can write to.") from None
+        if not self.read_only:
+            self.mark_interrupted()
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            if not self.path.exists():
+                raise StoreError(f"{self.path} does not exist, and a read-only store cannot create it.")
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                 isolation_level=None, timeout=10)
+        else:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crashed process
+        db.execute("PRAGMA busy_timeout=10000")
+        return db
+
+    def _check_schema(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version == 0 and not tables:
+            if self.read_only:
+                raise StoreError(f"{self.path} is empty and read-only: there are no runs to show.")
+            with self._write() as db:  # a new store: version 1, then the migrations (so they always run)
+                if db.execute("PRAGMA user_version").fetchone()[0] == 0:  # not made by another process meanwhile
+                    for statement in SCHEMA_V1.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("PRAGMA user_version=1")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        elif version == 0:
+            raise StoreError(f"{self.path} is an SQLite file but not an nnplay run store (it has other tables). "
+                             "It was left as it is: set NNPLAY_HOME to another folder.")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer nnplay (store version {version}; this one reads "
+                             f"up to {SCHEMA_VERSION}). Upgrade nnplay, or set NNPLAY_HOME to another folder. "
+                             "The file was left as it is.")
+        if version < SCHEMA_VERSION:
+            if self.read_only:
+                raise StoreError(f"{self.path} is from an older nnplay (store version {version}) and is read-only, "
+                                 "so it cannot be upgraded. Make it writable and start nnplay again.")
+            self.migrate()
+
+    def migrate(self) -> int:
+        """Bring the schema up to SCHEMA_VERSION, one step per transaction; returns the version it started at."""
+        start = None
+        while True:
+            with self._write() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]  # read inside: another process may migrate
+                start = version if start is None else start
+                if version >= SCHEMA_VERSION:
+                    return start
+                MIGRATIONS[version](db)
+                db.execute(f"PRAGMA user_version={version + 1}")
+
+    def _error(self, err: Exception) -> StoreError:
+        """A sentence for a sqlite error: which file, what happened, what to do."""
+        text = str(err)
+        if "full" in text:
+            return StoreError(f"The disk holding {self.path} is full, so the run store could not write. Free some "
+                              "space (deleting old runs helps: `python -m nnplay runs list`), then try again.")
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return StoreError(f"{self.path} is damaged ({text}); nnplay cannot read runs from it. It was left as "
+                              "it is: move it aside (for example rename it to runs.db.damaged) and start nnplay "
+                              "again for a new store, or set NNPLAY_HOME to another folder.")
+        if "readonly" in text or "read-only" in text or "attempt to write" in text:
+            return StoreError(f"{self.path} is read-only, so new runs cannot be kept. Make the file and its "
+                              "folder writable, or set NNPLAY_HOME to a folder you can write to.")
+        if "locked" in text or "busy" in text:
+            return StoreError(f"{self.path} stayed locked by another process for 10 s. Try again when that "
+                              "process (a CLI run?) is done.")
+        return StoreError(f"The run store {self.path} failed: {text}.")
+
+    class _Tx:
+        def __init__(self, store: "Store"):
+            self.store = store
+
+        def __enter__(self):
+            self.store._lock.acquire()
+            try:
+                self.store._db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self.store._lock.release()
+                raise
+            return self.store._db
+
+        def __exit__(self, kind, value, tb):
+            db = self.store._db
+            try:
+                if kind is None:
+                    db.execute("COMMIT")
+                else:
+                    db.execute("ROLLBACK")
+            except sqlite3.Error:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if kind is None:
+                    raise
+            finally:
+                self.store._lock.release()
+            return False
+
+    def _write(self) -> "_Tx":
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only, so this change was not kept. Make the file "
+                             "writable, or set NNPLAY_HOME to a folder you can write to.")
+        return Store._Tx(self)
+
+    def write(self, fn, *args):
+        """Run ``fn(db, *args)`` in one transaction; sqlite errors become StoreError sentences."""
+        try:
+            with self._write() as db:
+                return fn(db, *args)
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
+    def read(self, sql: str, args=()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def create_run(self, name: str, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                   workspace: str = LOCAL_WORKSPACE, kind: str = "train", group: str = "", status: str = "queued",
+                   message: str = "", run_id: str | None = None, created: float | None = None) -> str:
+        """A new run record owned by this process; returns its id."""
+        run_id = run_id or new_id()
+        row = (run_id, name, workspace, kind, group, created or time.time(), status, message,
+               json.dumps(to_dict(data_cfg)), json.dumps(to_dict(model_cfg)), json.dumps(to_dict(train_cfg)),
+               *_ME[:3], time.time())
+        self.write(lambda db: db.execute(
+            "INSERT INTO runs (id, name, workspace, kind, grp, created, status, message, data_cfg, model_cfg, "
+            "train_cfg, owner_pid, owner_start, owner_host, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
+        return run_id
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def record(self, run_id: str, steps=(), epochs=(), layers=(), start: RunStart | None = None,
+               status: tuple[str, str] | None = None, end: RunEnd | None = None,
+               checkpoint_epoch: int | None = None, has_final: bool = False, started: float | None = None) -> None:
+        """Write one batch of a run's events (and its new status) in one transaction."""
+        def tx(db):
+            if start is not None:
+                db.execute("UPDATE runs SET device=?, parameters=?, epochs=?, steps_per_epoch=?, train_size=?, "
+                           "test_size=? WHERE id=?", (start.device, start.parameters, start.epochs,
+                                                      start.steps_per_epoch, start.train_size, start.test_size, run_id))
+            if steps:
+                db.executemany("INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?)",
+                               [(run_id, s.step, s.epoch, s.loss, s.lr) for s in steps])
+            for e in epochs:
+                db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (run_id, e.epoch, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy,
+                            e.seconds, e.eval_seconds, e.samples_per_s, e.step, e.lr, e.device))
+            for i, s in enumerate(layers):  # i keeps the model's layer order
+                db.execute("INSERT OR REPLACE INTO layer_stats VALUES (?,?,?,?)", (run_id, s.epoch, s.layer, json.dumps(
+                    [s.weight_mean, s.weight_std, s.weight_norm, s.weight_hist, s.grad_mean, s.grad_std, s.grad_norm,
+                     s.grad_hist, i])))
+            sets, args = ["heartbeat=?"], [time.time()]
+            if steps:
+                sets.append("last_step=?")
+                args.append(steps[-1].step)
+            if status is not None:
+                sets += ["status=?", "message=?"]
+                args += list(status)
+                if status[0] not in ACTIVE:
+                    sets.append("ended=?")
+                    args.append(time.time())
+            if started is not None:
+                sets.append("started=?")
+                args.append(started)
+            if end is not None:
+                sets.append("end_step=?")
+                args.append(end.step)
+            if checkpoint_epoch is not None:
+                sets.append("checkpoint_epoch=?")
+                args.append(checkpoint_epoch)
+            if has_final:
+                sets.append("has_final=1")
+            db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
+        self.write(tx)
+
+    def set_status(self, run_id: str, status: str, message: str = "") -> None:
+        self.record(run_id, status=(status, message))
+
+    def rename(self, run_id: str, name: str) -> None:
+        name = name.strip()
+        if not name:
+            raise ValueError("a run needs a name: type at least one character.")
+        self.write(lambda db: db.execute("UPDATE runs SET name=? WHERE id=?", (name, run_id)))
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run's record, curves and files (the caller stops a training run first)."""
+        import shutil
+
+        def tx(db):
+            for table in ("steps", "epochs", "layer_stats"):
+                db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id=?", (run_id,))
+        self.write(tx)
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    def copy_run(self, run_id: str, workspace: str) -> str:
+        """Copy a run (record, curves, model files) into ``workspace``; returns the copy's id."""
+        import shutil
+
+        copy_id = new_id()
+        cols = [r[1] for r in self.read("PRAGMA table_info(runs)")]
+        picked = ", ".join("?" if c == "id" else "?" if c == "workspace" else "?" if c == "created" else c
+                           for c in cols)
+
+        def tx(db):
+            n = db.execute(f"INSERT INTO runs ({', '.join(cols)}) SELECT {picked} FROM runs WHERE id=? AND status "
+                           "NOT IN ('queued','running','paused')",
+                           [copy_id if c == "id" else workspace if c == "workspace" else time.time()
+                            for c in cols if c in ("id", "workspace", "created")] + [run_id]).rowcount
+            if n == 0:
+                raise StoreError("only a run that has ended can be copied: wait for it to finish, or stop it.")
+            for table in ("steps", "epochs", "layer_stats"):
+                tcols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+                db.execute(f"INSERT INTO {table} SELECT {', '.join('?' if c == 'run_id' else c for c in tcols)} "
+                           f"FROM {table} WHERE run_id=?", (copy_id, run_id))
+        self.write(tx)
+        if self.run_dir(run_id).is_dir():
+            shutil.copytree(self.run_dir(run_id), self.run_dir(copy_id))
+        return copy_id
+
+    def mark_interrupted(self, workspace: str | None = None) -> int:
+        """Runs left "queued/running/paused" by a process that is gone become "interrupted"; how many."""
+        where = "status IN ('queued','running','paused')" + (" AND workspace=?" if workspace else "")
+        rows = self.read(f"SELECT id, owner_pid, owner_start, owner_host, heartbeat, last_step, checkpoint_epoch "
+                         f"FROM runs WHERE {where}", (workspace,) if workspace else ())
+        dead = [r for r in rows if not _owner_alive(r[1], r[2], r[3], r[4])]
+        if not dead or self.read_only:
+            return 0
+
+        def tx(db):
+            for run_id, *_, last_step, ckpt in dead:
+                kept = f"epoch {ckpt}'s model is kept" if ckpt else "no epoch had finished, so there is no model"
+                db.execute("UPDATE runs SET status='interrupted', message=?, ended=heartbeat WHERE id=? AND status "
+                           "IN ('queued','running','paused')",
+                           (f"interrupted at step {last_step}: the process training it ended (server stopped or "
+                            f"killed); its curves and {kept}.", run_id))
+        self.write(tx)
+        return len(dead)
+
+    def get(self, run_id: str) -> RunRecord | None:
+        rows = self.read(f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id "
+                         "ORDER BY epoch DESC LIMIT 1) FROM runs WHERE id=?", (run_id,))
+        return self._record(rows[0]) if rows else None
+
+    def list_runs(self, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),
+                  usable_only: bool = False) -> list[RunRecord]:
+        """A workspace's runs, oldest first (kinds=None: sweeps too); active runs of dead processes are
+        marked interrupted first."""
+        self.mark_interrupted(workspace)
+        sql = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
+               "LIMIT 1) FROM runs WHERE workspace=?")
+        args: list = [workspace]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args += list(kinds)
+        if usable_only:
+            sql += " AND (has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN ('queued','running','paused')"
+        return [self._record(r) for r in self.read(sql + " ORDER BY created", args)]
+
+    def picker_choices(self, workspace: str = LOCAL_WORKSPACE) -> list[tuple[str, str]]:
+        """(id, label) of every run of the workspace with a usable model, newest first: the model picker's data."""
+        rows = self.read("SELECT id, name, status FROM runs WHERE workspace=? AND kind IN ('train','loaded') AND "
+                         "(has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN ('queued','running','paused') "
+                         "ORDER BY created DESC", (workspace,))
+        return [(r[0], f"{r[1]} ({r[2]})") for r in rows]
+
+    @staticmethod
+    def _record(r) -> RunRecord:
+        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                         _config(DataConfig, r[10]), _config(ModelConfig, r[11]), _config(TrainConfig, r[12]),
+                         r[13], r[14], r[15], r[16], bool(r[17]), r[18])
+
+    # -- curves ----------------------------------------------------------------------------------
+
+    def history(self, run_id: str) -> History:
+        """The run's engine.History rebuilt from the store, so every figure works unchanged."""
+        h = History()
+        meta = self.read("SELECT epochs, steps_per_epoch, train_size, test_size, parameters, device, status, "
+                         "message, end_step FROM runs WHERE id=?", (run_id,))
+        if not meta:
+            return h
+        epochs, spe, train_size, test_size, params, device, status, message, end_step = meta[0]
+        if spe is not None:
+            h.start = RunStart(epochs, spe, train_size, test_size, params or 0, device)
+        h.steps = [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? "
+                                                    "ORDER BY step", (run_id,))]
+        h.epochs = self.epochs(run_id)
+        rows = [(e, layer, json.loads(text)) for e, layer, text in
+                self.read("SELECT epoch, layer, stats FROM layer_stats WHERE run_id=?", (run_id,))]
+        for epoch, layer, v in sorted(rows, key=lambda r: (r[0], r[2][8])):  # the model's layer order
+            h.layer_stats.append(LayerStats(epoch, layer, v[0], v[1], v[2], tuple(v[3]), v[4], v[5], v[6],
+                                            tuple(v[7]) if v[7] is not None else None))
+        if end_step is not None:
+            h.end = RunEnd(status, message, end_step)
+        return h
+
+    def epochs(self, run_id: str) -> list[EpochMetrics]:
+        """The run's epoch metrics only (what a runs list needs, without the steps)."""
+        return [EpochMetrics(*r) for r in self.read(
+            "SELECT epoch, train_loss, train_accuracy, test_loss, test_accuracy, seconds, eval_seconds, "
+            "samples_per_s, step, lr, device FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
+
+    def steps_since(self, run_id: str, step: int) -> list[StepEvent]:
+        """The steps after ``step``: what a live view has not drawn yet."""
+        return [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND step>? "
+                                                 "ORDER BY step", (run_id, step))]
+
+    def thinned_steps(self, run_id: str, points: int = THIN_POINTS) -> list[StepEvent]:
+        """At most ``points`` steps spread evenly over the run (every k-th, and always the last), so a chart
+        costs the same at step 1e3 and 1e6, as TensorBoard's scalars do."""
+        (n, last), = self.read("SELECT count(*), max(step) FROM steps WHERE run_id=?", (run_id,))
+        if not n:
+            return []
+        stride = max(1, -(-n // points))
+        rows = self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND (step % ? = 0 OR step = ?) "
+                         "ORDER BY step", (run_id, stride, last))
+        return [StepEvent(*r) for r in rows]
+
+    # -- files and space -------------------------------------------------------------------------
+
+    def checkpoint_path(self, run_id: str) -> Path | None:
+        """The run's final model file, else its latest epoch's, if present on disk."""
+        for name in ("final.pt", "epoch.pt"):
+            path = self.run_dir(run_id) / name
+            if path.is_file():
+                return path
+        return None
+
+    def disk_usage(self, workspace: str | None = None) -> int:
+        """Bytes used by a workspace's run folders (all workspaces and the database when None)."""
+        if workspace is None:
+            ids = None
+            total = sum(p.stat().st_size for p in self.home.glob(DB_NAME + "*") if p.is_file())
+        else:
+            ids = [r[0] for r in self.read("SELECT id FROM runs WHERE workspace=?", (workspace,))]
+            total = 0
+        for folder in (self.run_dir(i) for i in ids) if ids is not None else self.runs_dir.glob("*"):
+            if folder.is_dir():
+                total += sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        return total
+
+    # -- per-workspace settings ------------------------------------------------------------------
+
+    def setting(self, workspace: str, key: str, default: str | None = None) -> str | None:
+        rows = self.read("SELECT value FROM settings WHERE workspace=? AND key=?", (workspace, key))
+        return rows[0][0] if rows else default
+
+    def set_setting(self, workspace: str, key: str, value: str) -> None:
+        self.write(lambda db: db.execute("INSERT OR REPLACE INTO settings VALUES (?,?,?)", (workspace, key, value)))
+
+
+_stores: dict[str, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def open_store(home: str | os.PathLike | None = None) -> Store:
+    """The process's one Store for ``home`` (default store_home()); raises StoreError when it cannot open."""
+    key = str(Path(home) if home is not None else store_home())
+    with _stores_lock:
+        if key not in _stores:
+            _stores[key] = Store(key)
+        return _stores[key]
+
+
+def open_store_or_fallback(home: str | os.PathLike | None = None) -> Store:
+    """open_store, or when the store cannot be used: the same file read-only if it can be read, else a fresh
+    store in a temporary folder; ``store.notice`` then says what happened and what to do. The file itself is
+    never deleted or overwritten."""
+    key = str(Path(home) if home is not None else store_home())
+    try:
+        return open_store(key)
+    except StoreError as err:
+        problem = str(err)
+    with _stores_lock:
+        if key in _stores:
+            return _stores[key]
+        store = None
+        if "newer" not in problem and "damaged" not in problem:
+            try:
+                store = Store(key, read_only=True, notice=f"{problem} Showing its runs read-only: new runs are "
+                                                          "not kept.")
+            except StoreError:
+                store = None
+        if store is None:
+            folder = tempfile.mkdtemp(prefix="nnplay-store-")
+            store = Store(folder, notice=f"{problem} Runs are kept in a temporary folder ({folder}) until the "
+                                         "server stops.")
+        _stores[key] = store
+        return store
+
+
+def forget_stores() -> None:
+    """Close and forget the process's open stores (tests point NNPLAY_HOME elsewhere between tests)."""
+    with _stores_lock:
+        for store in _stores.values():
+            try:
+                store.close()
+            except sqlite3.Error:
+                pass
+        _stores.clear()
