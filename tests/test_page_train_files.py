@@ -19,9 +19,8 @@ from streamlit.testing.v1 import AppTest
 
 from nnplay.checkpoint import run_checkpoint_bytes
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.runs import Run
+from nnplay.runs import Run, workspace_runs
 from nnplay.store import open_store
-from nnplay.runs import workspace_runs
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
