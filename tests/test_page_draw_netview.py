@@ -86,8 +86,10 @@ def test_undo_takes_back_the_last_stroke_and_clear_empties_the_canvas():
 
 
 def test_a_cnn_is_drawn_as_its_stages_on_draw(cnn_run):
+    from nnplay.store import open_store
+
+    cnn_run.bind(open_store())  # kept in this test's store: the newest usable run is the current model
     at = AppTest.from_file(DRAW, default_timeout=90)
-    at.session_state["nnplay_runs"] = [cnn_run]
     at.session_state["draw_canvas"] = canvas_value(one_on_canvas())
     at.run()
     assert not at.exception

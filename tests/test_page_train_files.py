@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import random
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,18 +18,9 @@ from streamlit.testing.v1 import AppTest
 
 from nnplay.checkpoint import run_checkpoint_bytes
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.runs import Run, workspace_runs
-from nnplay.store import open_store
+from nnplay.runs import Run
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
-
-
-@pytest.fixture
-def at():
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
+from .test_page_train import at, runs  # noqa: F401 - the Train page's fixture and the runs it shows
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +36,6 @@ def upload(app: AppTest, name: str, data: bytes) -> AppTest:
     return app.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream")).run()
 
 
-def runs(app: AppTest) -> list[Run]:
-    """The runs the page shows: the local workspace's, from the run store (this test's own, see conftest)."""
-    return workspace_runs(open_store())
 
 
 def test_a_reuploaded_run_shows_its_accuracies_and_curves(at, saved):

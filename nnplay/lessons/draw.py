@@ -266,6 +266,15 @@ def integrated_gradients(
     return attribution.detach().cpu()
 
 
+def attributions(model: nn.Module, x, target: int | None, method: SaliencyMethod, steps: int = 32) -> torch.Tensor:
+    """Raw attributions (28, 28) for ``target`` by ``method``: "integrated_gradients" or "gradient"."""
+    if method == "integrated_gradients":
+        return integrated_gradients(model, x, target, steps=steps)
+    if method == "gradient":
+        return input_gradient(model, x, target)
+    raise ValueError(f'method must be "integrated_gradients" or "gradient", got {method!r}.')
+
+
 def saliency(
     model: nn.Module,
     x,
@@ -275,12 +284,7 @@ def saliency(
 ) -> np.ndarray:
     """Absolute attributions scaled to [0, 1], float32 (28, 28), for ``target`` (default: the
     predicted class). ``method``: "integrated_gradients" (black baseline) or "gradient"."""
-    if method == "integrated_gradients":
-        raw = integrated_gradients(model, x, target, steps=steps)
-    elif method == "gradient":
-        raw = input_gradient(model, x, target)
-    else:
-        raise ValueError(f'method must be "integrated_gradients" or "gradient", got {method!r}.')
+    raw = attributions(model, x, target, method, steps)
     magnitude = raw.abs().numpy().astype(np.float32)
     peak = magnitude.max()
     return magnitude / peak if peak > 0 else magnitude
@@ -362,12 +366,7 @@ def signed_saliency(
 ) -> np.ndarray:
     """Attributions for ``target`` (default: the predicted class) with their sign kept, scaled so
     the largest |value| is 1: float32 (28, 28) in [-1, 1]; > 0 pushes towards the class, < 0 away."""
-    if method == "integrated_gradients":
-        raw = integrated_gradients(model, x, target, steps=steps)
-    elif method == "gradient":
-        raw = input_gradient(model, x, target)
-    else:
-        raise ValueError(f'method must be "integrated_gradients" or "gradient", got {method!r}.')
+    raw = attributions(model, x, target, method, steps)
     values = raw.numpy().astype(np.float32)
     peak = np.abs(values).max()
     return values / peak if peak > 0 else values
