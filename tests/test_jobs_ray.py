@@ -10,7 +10,6 @@ hanging. Skipped when ray is not installed (``pip install -r requirements-ray.tx
 
 import os
 import signal
-import threading
 
 import pytest
 
@@ -24,26 +23,9 @@ from nnplay.engine import EpochMetrics, RunStart, StepEvent  # noqa: E402
 from nnplay.jobs import Checkpoint, JobEnd, JobSpec  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402
+from .test_jobs import Sink  # noqa: E402 - the same recording sink as the local pool's tests
 
 TINY = DataConfig(data_dir=str(ROOT / "tests" / "no-such-data-dir"), download=False, train_limit=600, test_limit=200)
-
-
-class Sink:
-    def __init__(self):
-        self.events = []
-        self.flushes = 0
-        self.step_seen = threading.Event()
-
-    def __call__(self, event):
-        self.events.append(event)
-        if isinstance(event, StepEvent):
-            self.step_seen.set()
-
-    def flush(self):
-        self.flushes += 1
-
-    def of(self, kind):
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 def spec(run_id, epochs=1, lr=1e-3):

@@ -284,10 +284,7 @@ def saliency(
 ) -> np.ndarray:
     """Absolute attributions scaled to [0, 1], float32 (28, 28), for ``target`` (default: the
     predicted class). ``method``: "integrated_gradients" (black baseline) or "gradient"."""
-    raw = attributions(model, x, target, method, steps)
-    magnitude = raw.abs().numpy().astype(np.float32)
-    peak = magnitude.max()
-    return magnitude / peak if peak > 0 else magnitude
+    return np.abs(signed_saliency(model, x, target, method, steps))
 
 
 def _bilinear_taps(coords: np.ndarray, n: int, edge: Literal["zeros", "clamp"]):
