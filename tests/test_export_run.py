@@ -101,7 +101,7 @@ def test_a_finished_run_offers_every_format_and_the_bytes_are_the_run(finished, 
     pytest.importorskip("onnxruntime")
     at = page()
     buttons = export_buttons(at)
-    assert set(buttons) == {"ONNX", "TorchScript", "safetensors", "Code (.py)", "TensorBoard"}
+    assert set(buttons) == {"ONNX (.onnx)", "TorchScript (.pt)", "safetensors (.zip)", "Code (.py)", "TensorBoard (.zip)"}
     assert not any(b.proto.disabled for b in buttons.values())
     ref = reference_logits(finished, images)
 
@@ -150,10 +150,10 @@ def test_the_settings_script_is_shown_beside_the_command_line(downloads):
 def test_without_onnx_the_button_says_what_to_install(finished, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     at = page()
-    onnx = export_buttons(at)["ONNX"]
+    onnx = export_buttons(at)["ONNX (.onnx)"]
     assert onnx.proto.disabled and "onnxruntime" in onnx.proto.help
     assert "pip install -r requirements-export.txt" in onnx.proto.help
-    assert not export_buttons(at)["TorchScript"].proto.disabled
+    assert not export_buttons(at)["TorchScript (.pt)"].proto.disabled
     assert any("requirements-export.txt" in c.value for c in at.caption)
 
 
@@ -171,11 +171,11 @@ def test_a_run_without_a_model_says_so(case, request, tiny_data):
         expected = "model file of lost run is gone"
     at = page()
     buttons = export_buttons(at)
-    for label in ("ONNX", "TorchScript", "safetensors"):
+    for label in ("ONNX (.onnx)", "TorchScript (.pt)", "safetensors (.zip)"):
         assert buttons[label].proto.disabled and expected in buttons[label].proto.help
     assert not buttons["Code (.py)"].proto.disabled
     # the step the loss became NaN is not kept: a run that diverged at step 1 has no curve either
-    assert buttons["TensorBoard"].proto.disabled == (case == "diverged")
+    assert buttons["TensorBoard (.zip)"].proto.disabled == (case == "diverged")
     assert any(expected in c.value for c in at.caption)
 
 

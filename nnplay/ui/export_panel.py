@@ -19,14 +19,14 @@ from ..names import escape_markdown
 
 # label and help of each button; the checkpoint is the runs section's own "Model (.pt)" button
 BUTTONS = {
-    "onnx": ("ONNX", "input `image` (N, 1, 28, 28) floats in [0, 1], output `logits` (N, 10), dynamic batch, "
+    "onnx": ("ONNX (.onnx)", "input `image` (N, 1, 28, 28) floats in [0, 1], output `logits` (N, 10), dynamic batch, "
                      "opset 20: run it with onnxruntime"),
-    "torchscript": ("TorchScript", "`torch.jit.load(file)` runs it without nnplay (same input and output as ONNX)"),
-    "safetensors": ("safetensors", "a zip of two files: the weights (`.safetensors`, the model config also in its "
+    "torchscript": ("TorchScript (.pt)", "`torch.jit.load(file)` runs it without nnplay (same input and output as ONNX)"),
+    "safetensors": ("safetensors (.zip)", "a zip of two files: the weights (`.safetensors`, the model config also in its "
                                    "metadata) and the config as `.json` beside them"),
     "script": ("Code (.py)", "a standalone PyTorch script (torch and torchvision only) that trains this run again "
                              "with the same settings and seed"),
-    "tensorboard": ("TensorBoard", "a zip of event files (losses, accuracies, learning rate, weight and gradient "
+    "tensorboard": ("TensorBoard (.zip)", "a zip of event files (losses, accuracies, learning rate, weight and gradient "
                                    "histograms): unzip, then `tensorboard --logdir <folder>`"),
 }
 MODEL_FORMATS = ("onnx", "torchscript", "safetensors")
