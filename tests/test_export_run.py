@@ -272,3 +272,24 @@ def test_runs_export_refuses_a_run_without_history_and_two_runs_in_one_csv(tiny_
     assert "--csv writes one run" in capsys.readouterr().err
     assert main(["runs", "export", done.id, "--csv", str(tmp_path / "m.csv")]) == 0
     assert (tmp_path / "m.csv").read_text().startswith("step,")
+
+
+def test_runs_export_that_fails_midway_leaves_nothing(tiny_data, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tensorboard")
+    from nnplay.export import tensorboard
+
+    first, second = stored_run(tiny_data, "first"), stored_run(tiny_data, "second")
+    real = tensorboard._write_events
+    calls = []
+
+    def disk_full_on_the_second(history, configs, folder):
+        calls.append(folder)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(history, configs, folder)
+
+    monkeypatch.setattr(tensorboard, "_write_events", disk_full_on_the_second)
+    assert main(["runs", "export", first.id, second.id, "--tensorboard", str(tmp_path / "logs")]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "nothing was kept" in err and "Traceback" not in err
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
