@@ -430,8 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="train both loops on the first N images only (a quick check; default all 60,000)")
     p_bench.set_defaults(func=cmd_bench)
 
-    p_export = sub.add_parser("export", help="a saved model or a stored run as ONNX, TorchScript, safetensors, a training "
-                                             "script or TensorBoard files")
+    p_export = sub.add_parser("export", help="a saved model or a stored run as ONNX, TorchScript, safetensors, "
+                                             "a training script or TensorBoard files")
     p_export.add_argument("source", metavar="SOURCE",
                           help="an nnplay checkpoint file (train --save), or a run id of the run store (or its start)")
     p_export.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")

@@ -101,7 +101,8 @@ def test_a_finished_run_offers_every_format_and_the_bytes_are_the_run(finished, 
     pytest.importorskip("onnxruntime")
     at = page()
     buttons = export_buttons(at)
-    assert set(buttons) == {"ONNX (.onnx)", "TorchScript (.pt)", "safetensors (.zip)", "Code (.py)", "TensorBoard (.zip)"}
+    assert set(buttons) == {"ONNX (.onnx)", "TorchScript (.pt)", "safetensors (.zip)", "Code (.py)",
+                            "TensorBoard (.zip)"}
     assert not any(b.proto.disabled for b in buttons.values())
     ref = reference_logits(finished, images)
 
@@ -215,7 +216,7 @@ def test_cli_refuses_a_run_without_a_model(diverged, tmp_path, capsys):
     for fmt in ("onnx", "torchscript", "safetensors", "checkpoint"):
         assert main(["export", diverged.id, "--format", fmt, "--out", str(tmp_path / f"m.{fmt}")]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("nnplay export: diverged run diverged at step 1") and "keeps no model" in err
+        assert err.startswith("nnplay export: diverged run diverged at step 1") and "no usable model" in err
         assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
     # its code and its curve can still be had

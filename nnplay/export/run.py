@@ -67,7 +67,8 @@ def no_model_reason(run) -> str:
                 f"(Stop keeps the model trained so far).")
     if run.status == "diverged":
         why = (run.message or "diverged").rstrip(". ")
-        return f"{name} {why}. A run that diverged keeps no model to export: change its settings and train it again."
+        return (f"{name} {why}. A run that diverged has no usable model to export: change its settings and "
+                f"train it again.")
     if run.status == "error":
         return f"{name} failed ({run.message}), so it has no model to export. Train it again."
     if run.status == "interrupted" and not run.has_model:

@@ -19,15 +19,16 @@ from ..names import escape_markdown
 
 # label and help of each button; the checkpoint is the runs section's own "Model (.pt)" button
 BUTTONS = {
-    "onnx": ("ONNX (.onnx)", "input `image` (N, 1, 28, 28) floats in [0, 1], output `logits` (N, 10), dynamic batch, "
-                     "opset 20: run it with onnxruntime"),
-    "torchscript": ("TorchScript (.pt)", "`torch.jit.load(file)` runs it without nnplay (same input and output as ONNX)"),
-    "safetensors": ("safetensors (.zip)", "a zip of two files: the weights (`.safetensors`, the model config also in its "
-                                   "metadata) and the config as `.json` beside them"),
+    "onnx": ("ONNX (.onnx)", "input `image` (N, 1, 28, 28) floats in [0, 1], output `logits` (N, 10), dynamic "
+                             "batch, opset 20: run it with onnxruntime"),
+    "torchscript": ("TorchScript (.pt)", "`torch.jit.load(file)` runs it without nnplay (same input and output "
+                                         "as ONNX)"),
+    "safetensors": ("safetensors (.zip)", "a zip of two files: the weights (`.safetensors`, the model config "
+                                          "also in its metadata) and the config as `.json` beside them"),
     "script": ("Code (.py)", "a standalone PyTorch script (torch and torchvision only) that trains this run again "
                              "with the same settings and seed"),
-    "tensorboard": ("TensorBoard (.zip)", "a zip of event files (losses, accuracies, learning rate, weight and gradient "
-                                   "histograms): unzip, then `tensorboard --logdir <folder>`"),
+    "tensorboard": ("TensorBoard (.zip)", "a zip of event files (losses, accuracies, learning rate, weight and "
+                                          "gradient histograms): unzip, then `tensorboard --logdir <folder>`"),
 }
 MODEL_FORMATS = ("onnx", "torchscript", "safetensors")
 
@@ -76,5 +77,5 @@ def script_expander(data_cfg, model_cfg, train_cfg) -> None:
                            key="train_script_download", on_click="ignore",
                            help="one file, only torch and torchvision: `python train_mnist.py` trains this "
                                 "network with these settings and seed and prints each epoch")
-        st.code(text, language="python", line_numbers=True)
+        st.code(text, language="python", line_numbers=True, height=480)  # scrolls: the script is ~300 lines
 
