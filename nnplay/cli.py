@@ -1,4 +1,4 @@
-"""The headless command line: ``python -m nnplay train``, ``runs`` and ``bench``.
+"""The headless command line: ``python -m nnplay train``, ``runs``, ``export`` and ``bench``.
 
 Every field of DataConfig, ModelConfig and TrainConfig is a flag (``--hidden 256,128``,
 ``--lr 0.1``), built by ``codec``; a preset fills in the rest. A run that would not fit in the
@@ -6,7 +6,10 @@ memory available is refused before anything is built (exit 2), as on the Train p
 JSON line on stdout at the end. ``bench`` times seed 000's own loop against the engine on the
 same data in one process. ``train`` records its run in the local workspace of the run store
 (``nnplay.store``; ``--no-store`` skips it), where the app shows it; ``runs list | show | export |
-delete`` read and manage that store. The functions called are the ones the pages call.
+delete`` read and manage that store (``runs export --csv FILE`` or ``--tensorboard DIR``). ``export``
+writes a checkpoint file's or a stored run's model as ONNX, TorchScript, safetensors or a checkpoint,
+its training script, or its TensorBoard files (``nnplay.export``). The functions called are the
+ones the pages call.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from typing import NamedTuple
 
 from .codec import CONFIGS, add_config_flags, flag_values
 from .config import PRESETS, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
@@ -150,7 +154,6 @@ def _size(n: int) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     import datetime
 
-    from .runs import Run, metrics_csv
     from .store import StoreError, open_store
 
     try:
@@ -164,6 +167,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "-"
                 print(f"{r.id}  {when}  {r.status:<11} test {acc:>7}  {r.name}")
             return 0
+        if args.action == "export":
+            return _export_runs(store, args)
         record, problem = _open_run(store, args.run)
         if record is None:
             print(f"nnplay runs: {problem}", file=sys.stderr)
@@ -180,12 +185,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "config": {"data": to_dict(record.data_cfg), "model": to_dict(record.model_cfg),
                            "train": to_dict(record.train_cfg)},
             }, indent=2))
-            return 0
-        run = Run.from_record(store, record)
-        if args.action == "export":
-            with open(args.csv, "w", newline="") as f:
-                f.write(metrics_csv(run))
-            print(f"wrote {len(run.history.steps)} steps of {record.id} to {args.csv}", file=sys.stderr)
             return 0
         # delete
         if record.status in ("queued", "running", "paused"):
@@ -207,6 +206,86 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 2
 
 
+def _export_runs(store, args: argparse.Namespace) -> int:
+    """``runs export RUN… --csv FILE | --tensorboard DIR``: one run's metrics as CSV, or each run's
+    TensorBoard files in a subfolder of DIR (``<name>-<id>``). Every run is checked before anything is
+    written, and a failure removes what this command wrote."""
+    import shutil
+    from pathlib import Path
+
+    from .export import ExportError, missing_packages, write_tensorboard
+    from .names import file_stem
+    from .runs import find_run, metrics_csv
+
+    records = []
+    for text in dict.fromkeys(args.run):  # each run once, in the order given
+        record, problem = _open_run(store, text)
+        if record is None:
+            print(f"nnplay runs: {problem}", file=sys.stderr)
+            return 2
+        if record.id not in {r.id for r in records}:
+            records.append(record)
+    runs = [find_run(store, r.id) for r in records]
+    if args.csv:
+        if len(runs) > 1:
+            print(f"nnplay runs: --csv writes one run's metrics to one file, and {len(runs)} runs were given; "
+                  f"export them one at a time, or use --tensorboard DIR for all of them.", file=sys.stderr)
+            return 2
+        (run,) = runs
+        from .export import atomic_write
+
+        text = metrics_csv(run)
+        try:
+            atomic_write(args.csv, lambda tmp: Path(tmp).write_text(text, newline=""))
+        except ExportError as err:
+            print(f"nnplay runs: {err}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(run.history.steps)} steps of {run.id} to {args.csv}", file=sys.stderr)
+        return 0
+    if missing_packages("tensorboard"):
+        print("nnplay runs: writing TensorBoard files needs the optional package 'tensorboard', which is not "
+              "installed. Install the export extras: pip install -r requirements-export.txt", file=sys.stderr)
+        return 2
+    top = Path(args.tensorboard)
+    if top.exists() and not top.is_dir():
+        print(f"nnplay runs: {top} is a file; --tensorboard takes a folder (new, or one that TensorBoard "
+              f"already reads).", file=sys.stderr)
+        return 2
+    if not top.parent.is_dir():
+        print(f"nnplay runs: the folder {top.parent} does not exist; create it or choose another --tensorboard.",
+              file=sys.stderr)
+        return 2
+    targets = [top / f"{file_stem(run.name, prefix='')}-{run.id}" for run in runs]
+    for run, target in zip(runs, targets):
+        if not (run.history.steps or run.history.epochs):
+            print(f"nnplay runs: run {run.id} ({run.name}) has no history to write (it has not trained a step "
+                  f"yet); leave it out.", file=sys.stderr)
+            return 2
+        if target.exists():
+            print(f"nnplay runs: {target} already exists; choose another --tensorboard folder, or remove it first.",
+                  file=sys.stderr)
+            return 2
+    created, written = not top.exists(), []
+    try:
+        top.mkdir(exist_ok=True)
+        for run, target in zip(runs, targets):
+            written.append(write_tensorboard(run.history, (run.data_cfg, run.model_cfg, run.train_cfg), target))
+    except (ExportError, OSError) as err:
+        for folder in written:  # all or nothing: no run's files are left from a failed export
+            shutil.rmtree(folder, ignore_errors=True)
+        if created:
+            shutil.rmtree(top, ignore_errors=True)
+        why = err.strerror if isinstance(err, OSError) and err.strerror else err
+        print(f"nnplay runs: the TensorBoard files could not be written to {top}: {why}; nothing was kept.",
+              file=sys.stderr)
+        return 2
+    for run, folder in zip(runs, written):
+        print(f"wrote {len(run.history.steps)} steps and {len(run.history.epochs)} epochs of {run.id} to {folder}",
+              file=sys.stderr)
+    print(f"see them with: tensorboard --logdir {top}", file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
@@ -225,21 +304,57 @@ def cmd_bench(args: argparse.Namespace) -> int:
 EXPORT_FORMATS = ("onnx", "torchscript", "safetensors", "checkpoint", "script", "tensorboard")
 
 
-def resolve_export_source(source: str):
-    """(model, data_cfg, model_cfg, train_cfg, history or None) for what ``export`` was given.
+class ExportSource(NamedTuple):
+    """What ``export`` was given, resolved: the model (None when there is none), configs, history, and why no model."""
 
-    SOURCE is an nnplay checkpoint file (``train --save``, the Train page's download); a file of
-    format /2 carries the run's configs and history, an older one only the model and its settings.
-    Raises ValueError with a sentence when there is nothing to export.
+    model: object
+    data_cfg: DataConfig
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    history: object
+    label: str       # how messages name it: the file, or "run <id> (<name>)"
+    no_model: str = ""  # a sentence when there is no model to export, else ""
+
+
+def _looks_like_a_file(source: str) -> bool:
+    import os
+
+    return os.path.exists(source) or os.sep in source or "/" in source or "." in source
+
+
+def resolve_export_source(source: str) -> ExportSource:
+    """What ``export`` was given: an nnplay checkpoint file, or a run of the run store.
+
+    SOURCE is a checkpoint file (``train --save``, the Train page's download; a file of format /2
+    carries the run's configs and history, an older one only the model and its settings), or a
+    run id in the store, or its unique start (as ``runs show`` takes it): the run's configs, its
+    history and its model when it has one (``no_model`` says why not). Raises ValueError with a
+    sentence when SOURCE is neither.
     """
     from .checkpoint import CheckpointError, read_checkpoint
 
+    if _looks_like_a_file(source):
+        try:
+            ckpt = read_checkpoint(source)
+        except CheckpointError as err:
+            raise ValueError(f"cannot export {source}: {err}") from None
+        return ExportSource(ckpt.model, ckpt.data_cfg or DataConfig(), ckpt.model_cfg, ckpt.train_cfg or TrainConfig(),
+                            ckpt.history, source)
+    from .export import no_model_reason
+    from .runs import find_run
+    from .store import StoreError, open_store
+
     try:
-        ckpt = read_checkpoint(source)
-    except CheckpointError as err:
-        raise ValueError(f"cannot export {source}: {err}") from None
-    return (ckpt.model, ckpt.data_cfg or DataConfig(), ckpt.model_cfg, ckpt.train_cfg or TrainConfig(),
-            ckpt.history)
+        store = open_store()
+        record, problem = _open_run(store, source)
+    except StoreError as err:
+        raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
+    if record is None:
+        raise ValueError(f"{source} is neither a checkpoint file nor a run: {problem}")
+    run = find_run(store, record.id)
+    reason = no_model_reason(run)
+    return ExportSource(None if reason else run.model, run.data_cfg, run.model_cfg, run.train_cfg, run.history,
+                        f"run {run.id} ({run.name})", reason)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -248,19 +363,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import ExportError, atomic_write, export_model, training_script, write_tensorboard
 
     try:
-        model, data_cfg, model_cfg, train_cfg, history = resolve_export_source(args.source)
+        source = resolve_export_source(args.source)
+        data_cfg, model_cfg, train_cfg, history = source.data_cfg, source.model_cfg, source.train_cfg, source.history
         meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
         if args.format == "script":
             text = training_script(data_cfg, model_cfg, train_cfg)
             written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
         elif args.format == "tensorboard":
             if history is None:
-                raise ExportError(f"{args.source} is a model file without its training history; TensorBoard "
+                raise ExportError(f"{source.label} is a model file without its training history; TensorBoard "
                                   f"export needs a run that kept its steps and epochs.")
             written = [write_tensorboard(history, (data_cfg, model_cfg, train_cfg), args.out)]
         else:
-            written = export_model(model, model_cfg, args.format, args.out, meta=meta, data_cfg=data_cfg, train_cfg=train_cfg,
-                                   history=history)
+            if source.no_model:
+                raise ExportError(source.no_model)
+            written = export_model(source.model, model_cfg, args.format, args.out, meta=meta, data_cfg=data_cfg,
+                                   train_cfg=train_cfg, history=history)
     except (ValueError, ExportError) as err:
         print(f"nnplay export: {err}", file=sys.stderr)
         return 2
@@ -291,9 +409,14 @@ def main(argv: list[str] | None = None) -> int:
     p_list.add_argument("--workspace", default="local", help="workspace (default: local, the CLI's and a local app's)")
     p_list.add_argument("--all", action="store_true", help="include the experiments' sweep runs")
     runs_sub.add_parser("show", help="a run's record, configs and epochs as JSON").add_argument("run", help="run id (or its start)")
-    p_export = runs_sub.add_parser("export", help="a run's step losses and epoch metrics as CSV")
-    p_export.add_argument("run", help="run id (or its start)")
-    p_export.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+    p_export = runs_sub.add_parser("export", help="a run's step losses and epoch metrics as CSV, or runs as "
+                                                  "TensorBoard event files")
+    p_export.add_argument("run", nargs="+", help="run id (or its start); several with --tensorboard")
+    what = p_export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--csv", metavar="FILE", help="the CSV file to write (one run)")
+    what.add_argument("--tensorboard", metavar="DIR",
+                      help="write each run's history as TensorBoard files in DIR/<name>-<id> "
+                           "(tensorboard --logdir DIR)")
     p_delete = runs_sub.add_parser("delete", help="remove a run's record and files")
     p_delete.add_argument("run", help="run id (or its start)")
     p_delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
@@ -307,9 +430,10 @@ def main(argv: list[str] | None = None) -> int:
                          help="train both loops on the first N images only (a quick check; default all 60,000)")
     p_bench.set_defaults(func=cmd_bench)
 
-    p_export = sub.add_parser("export", help="a saved model as ONNX, TorchScript, safetensors, a training "
-                                             "script or TensorBoard files")
-    p_export.add_argument("source", metavar="SOURCE", help="an nnplay checkpoint file (train --save)")
+    p_export = sub.add_parser("export", help="a saved model or a stored run as ONNX, TorchScript, safetensors, "
+                                             "a training script or TensorBoard files")
+    p_export.add_argument("source", metavar="SOURCE",
+                          help="an nnplay checkpoint file (train --save), or a run id of the run store (or its start)")
     p_export.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
     p_export.add_argument("--out", required=True, metavar="FILE",
                           help="the file to write (a new or empty folder for --format tensorboard)")

@@ -29,6 +29,7 @@ from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duratio
                          run_name, run_rows, start_refusals)
 from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, live_run_view, preload_live_view,
                        remove_run, session_runs)
+from nnplay.ui.export_panel import export_panel, script_expander
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
@@ -364,6 +365,7 @@ def runs_section() -> None:
     b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=run_file_name(run, "csv"),
                        mime="text/csv", key="train_dl_csv", on_click="ignore", width="stretch",
                        disabled=not run.history.steps)
+    export_panel(run)
     refused = st.session_state.pop("_train_rename_refused", None)
     if refused:
         st.error(refused, icon=":material/block:")
@@ -498,6 +500,7 @@ with c2:
     elif "model" in configs:
         with st.expander("The same run from the command line"):
             st.code(cli_command(configs["data"], configs["model"], configs["train"]), language="bash")
+        script_expander(configs["data"], configs["model"], configs["train"])
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))

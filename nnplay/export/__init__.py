@@ -2,18 +2,21 @@
 
 ``formats`` writes ONNX, TorchScript, safetensors and nnplay checkpoints (atomically);
 ``script`` generates a standalone PyTorch training script for a run; ``tensorboard`` writes a
-run's history as TensorBoard event files. onnx, onnxruntime, safetensors and tensorboard are
+run's history as TensorBoard event files; ``run`` turns one run (``nnplay.runs.Run``) into those
+files, or a sentence saying why it cannot. onnx, onnxruntime, safetensors and tensorboard are
 optional installs (``pip install -r requirements-export.txt``), imported only when used.
 Nothing here trains: the engine lives in ``nnplay.engine``.
 """
 
 from .formats import (INSTALL_HINT, MODEL_FORMATS, ExportError, atomic_write, export_model, export_onnx,
                       export_safetensors, export_torchscript, load_safetensors, model_bytes, onnx_logits)
+from .run import RUN_FORMATS, install_sentence, missing_packages, no_model_reason, run_file, run_script
 from .script import training_script
 from .tensorboard import tensorboard_zip, write_tensorboard
 
 __all__ = [
     "INSTALL_HINT", "MODEL_FORMATS", "ExportError", "atomic_write", "export_model", "export_onnx",
     "export_safetensors", "export_torchscript", "load_safetensors", "model_bytes", "onnx_logits", "training_script",
+    "RUN_FORMATS", "install_sentence", "missing_packages", "no_model_reason", "run_file", "run_script",
     "tensorboard_zip", "write_tensorboard",
 ]

@@ -1,0 +1,133 @@
+"""One run (trained here, by the CLI, or read back from the run store) → its export files.
+
+The Train page's Export panel and ``python -m nnplay export RUN`` / ``runs export --tensorboard``
+call these: ``no_model_reason(run)`` says in a sentence why a run has no model to export (still
+training, diverged, failed, its file gone), ``missing_packages(fmt)`` which optional packages a
+format needs that are not installed (checked without importing them), and ``run_file(run, fmt)``
+the bytes of one download (the safetensors weights and their config JSON as one zip). A run is
+read by attribute (``model``, ``model_cfg``, ``data_cfg``, ``train_cfg``, ``history``, ``name``,
+``status``, ``message``, ``active``, ``usable``), so any ``nnplay.runs.Run`` works. The writers
+themselves live in ``formats``, ``script`` and ``tensorboard``; nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import zipfile
+
+from ..config import to_dict
+from ..names import file_stem
+from .formats import INSTALL_HINT, ExportError, model_bytes
+from .script import training_script
+from .tensorboard import tensorboard_zip
+
+RUN_FORMATS = ("checkpoint", "onnx", "torchscript", "safetensors", "script", "tensorboard")
+NEEDS = {"onnx": ("onnx", "onnxruntime"), "safetensors": ("safetensors",), "tensorboard": ("tensorboard",)}
+MODEL_FORMATS_OF_RUN = ("checkpoint", "onnx", "torchscript", "safetensors")
+# what a download is called: (suffix of the file name, mime type)
+DOWNLOAD = {
+    "checkpoint": (".pt", "application/octet-stream"),
+    "onnx": (".onnx", "application/octet-stream"),
+    "torchscript": ("-torchscript.pt", "application/octet-stream"),
+    "safetensors": ("-safetensors.zip", "application/zip"),
+    "script": ("-train.py", "text/x-python"),
+    "tensorboard": ("-tensorboard.zip", "application/zip"),
+}
+
+
+def missing_packages(fmt: str) -> list[str]:
+    """The optional packages ``fmt`` needs that are not installed (found without importing them)."""
+    missing = []
+    for name in NEEDS.get(fmt, ()):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def install_sentence(fmt: str) -> str:
+    """"" when ``fmt`` can be written here, else which packages to install and how."""
+    missing = missing_packages(fmt)
+    if not missing:
+        return ""
+    return (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed here; "
+            f"install the export extras: {INSTALL_HINT}")
+
+
+def no_model_reason(run) -> str:
+    """"" when the run has a model to export, else a sentence saying why not and what to do."""
+    name = run.name
+    if run.active:
+        return (f"{name} is still training ({run.status}); its model can be exported when it ends "
+                f"(Stop keeps the model trained so far).")
+    if run.status == "diverged":
+        why = (run.message or "diverged").rstrip(". ")
+        return (f"{name} {why}. A run that diverged has no usable model to export: change its settings and "
+                f"train it again.")
+    if run.status == "error":
+        return f"{name} failed ({run.message}), so it has no model to export. Train it again."
+    if run.status == "interrupted" and not run.has_model:
+        return (f"{name} was interrupted before its first epoch ended, so no model was kept. "
+                f"Train it again.")
+    if not run.usable:
+        if run.status != "loaded" and not run.history.steps:
+            return f"{name} ended before it trained a step ({run.status}), so it has no model to export."
+        if run.status in ("finished", "stopped", "loaded", "interrupted"):
+            return (f"the model file of {name} is gone (deleted from the run store's folder), so there is "
+                    f"nothing to export; its curves and settings are still here. Train it again.")
+        return f"{name} has no model to export (status {run.status})."
+    return ""
+
+
+def run_meta(run) -> dict:
+    """The settings an exported model keeps beside its weights (safetensors metadata and JSON)."""
+    return {"train": to_dict(run.train_cfg), "data": to_dict(run.data_cfg), "dataset": run.data_cfg.dataset}
+
+
+def run_script(run) -> str:
+    """The standalone PyTorch script that trains this run again (``script.training_script``)."""
+    return training_script(run.data_cfg, run.model_cfg, run.train_cfg)
+
+
+def _safetensors_zip(run, stem: str) -> bytes:
+    """``<stem>.safetensors`` (config in its metadata) and ``<stem>.json`` (the same config) in one zip."""
+    weights = model_bytes(run.model, run.model_cfg, "safetensors", meta=run_meta(run))
+    config = {"model": to_dict(run.model_cfg), **run_meta(run)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{stem}.safetensors", weights)
+        zf.writestr(f"{stem}.json", json.dumps(config, indent=2) + "\n")
+    return buffer.getvalue()
+
+
+def run_file(run, fmt: str) -> bytes:
+    """The bytes of one download of ``run`` in ``fmt`` (one of ``RUN_FORMATS``); ExportError with a sentence
+    when the run has no model (model formats), no history (tensorboard) or a package is missing."""
+    if fmt not in RUN_FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(RUN_FORMATS)}.")
+    if fmt == "script":
+        return run_script(run).encode()
+    missing = install_sentence(fmt)
+    if missing:
+        raise ExportError(f"{fmt} export needs more packages: {missing}.")
+    if fmt == "tensorboard":
+        return tensorboard_zip(run.history, (run.data_cfg, run.model_cfg, run.train_cfg), name=file_name(run, ""))
+    reason = no_model_reason(run)
+    if reason:
+        raise ExportError(reason)
+    if fmt == "safetensors":
+        return _safetensors_zip(run, file_name(run, ""))
+    parts = {"data_cfg": run.data_cfg, "train_cfg": run.train_cfg, "history": run.history} if fmt == "checkpoint" \
+        else {}
+    meta = {"name": run.name, "status": run.status, "message": run.message} if fmt == "checkpoint" else None
+    return model_bytes(run.model, run.model_cfg, fmt, meta=meta, **parts)
+
+
+def file_name(run, fmt: str) -> str:
+    """The download's file name, e.g. "nnplay-run-3.onnx", "nnplay-run-3-train.py" ("" → the stem alone)."""
+    return file_stem(run.name) + (DOWNLOAD[fmt][0] if fmt else "")

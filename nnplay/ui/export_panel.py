@@ -1,0 +1,81 @@
+"""The Train page's export UI: a run's model, code and TensorBoard files as downloads.
+
+``export_panel(run)`` draws, under the runs section's buttons, an "Export" expander with one row of
+download buttons (ONNX, TorchScript, safetensors, the training script, TensorBoard); the files are
+built only when a button is clicked (``data=callable``, ``on_click="ignore"``: no rerun). A format
+whose optional package is missing, or a run with no model, says so instead of offering a broken
+button. ``script_expander(data_cfg, model_cfg, train_cfg)`` shows the PyTorch script of the
+settings beside "the same run from the command line", with a download. What builds the files
+(``nnplay.export.run``) and what writes them (``nnplay.export``) does not live here.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..export import no_model_reason, run_file, training_script
+from ..export.run import DOWNLOAD, file_name, install_sentence
+from ..names import escape_markdown
+
+# label and help of each button; the checkpoint is the runs section's own "Model (.pt)" button
+BUTTONS = {
+    "onnx": ("ONNX (.onnx)", "input `image` (N, 1, 28, 28) floats in [0, 1], output `logits` (N, 10), dynamic "
+                             "batch, opset 20: run it with onnxruntime"),
+    "torchscript": ("TorchScript (.pt)", "`torch.jit.load(file)` runs it without nnplay (same input and output "
+                                         "as ONNX)"),
+    "safetensors": ("safetensors (.zip)", "a zip of two files: the weights (`.safetensors`, the model config "
+                                          "also in its metadata) and the config as `.json` beside them"),
+    "script": ("Code (.py)", "a standalone PyTorch script (torch and torchvision only) that trains this run again "
+                             "with the same settings and seed"),
+    "tensorboard": ("TensorBoard (.zip)", "a zip of event files (losses, accuracies, learning rate, weight and "
+                                          "gradient histograms): unzip, then `tensorboard --logdir <folder>`"),
+}
+MODEL_FORMATS = ("onnx", "torchscript", "safetensors")
+
+
+def _download(run, fmt: str):
+    """The button's data callable: the file is built when the user clicks, not on every rerun."""
+    return lambda: run_file(run, fmt)
+
+
+def export_panel(run) -> None:
+    """An "Export" expander for ``run``: model formats, its training script and its TensorBoard files."""
+    no_model = no_model_reason(run)
+    with st.expander("Export: ONNX, TorchScript, safetensors, code, TensorBoard"):
+        row = st.columns(len(BUTTONS))
+        notes = []
+        for col, (fmt, (label, help_text)) in zip(row, BUTTONS.items()):
+            problem = ""
+            if fmt in MODEL_FORMATS and no_model:
+                problem = no_model
+            elif fmt == "tensorboard" and not (run.history.steps or run.history.epochs):
+                problem = f"{run.name} has not trained a step yet, so there is nothing for TensorBoard."
+            missing = install_sentence(fmt)
+            if missing and not problem:
+                problem = f"{label} export is not available: {missing}."
+                notes.append(problem)
+            col.download_button(label, data=_download(run, fmt), file_name=file_name(run, fmt),
+                                mime=DOWNLOAD[fmt][1], key=f"train_export_{fmt}", on_click="ignore",
+                                width="stretch", disabled=bool(problem),
+                                help=escape_markdown(problem) if problem else help_text)
+        if no_model:
+            still = "its code and its curves" if run.history.steps else "its code"
+            st.caption(escape_markdown(no_model[:1].upper() + no_model[1:]) + f" You can still download {still}.")
+        for note in notes:
+            st.caption(note)
+        terminal = (f" From a terminal: `python -m nnplay export {run.id} --format onnx --out model.onnx`."
+                    if run.store is not None else "")
+        st.caption("The model files take float images (N, 1, 28, 28) with pixels / 255 and give 10 logits."
+                   + terminal)
+
+
+def script_expander(data_cfg, model_cfg, train_cfg) -> None:
+    """The settings' standalone PyTorch script (``export.training_script``), shown with a download."""
+    with st.expander("The same run as a PyTorch script"):
+        text = training_script(data_cfg, model_cfg, train_cfg)
+        st.download_button("Download train_mnist.py", data=text, file_name="train_mnist.py", mime="text/x-python",
+                           key="train_script_download", on_click="ignore",
+                           help="one file, only torch and torchvision: `python train_mnist.py` trains this "
+                                "network with these settings and seed and prints each epoch")
+        st.code(text, language="python", line_numbers=True, height=480)  # scrolls: the script is ~300 lines
+
