@@ -410,7 +410,7 @@ def _delete(run: Run) -> None:
 
 
 def compare_section() -> None:
-    runs = [r for r in session_runs() if r.history.steps]
+    runs = [r for r in session_runs() if r.has_steps]  # reads no curves: only the chosen runs' are read
     if len(runs) < 2:
         st.caption("Train two or more runs to compare them here.")
         return

@@ -33,7 +33,7 @@ import streamlit as st
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import DataConfig, ModelConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
-from ..runs import Run, Sweep, delete_run, find_run, workspace_runs
+from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, workspace_runs
 from ..store import LOCAL_WORKSPACE, Store, StoreError, open_store_or_fallback
 
 DEFAULT_MODEL_FILE = Path(__file__).parent.parent / "assets" / "default_model.pt"
@@ -187,10 +187,25 @@ def workspace_link(page: str = "train") -> str:
 # -- the workspace's runs ----------------------------------------------------------------------------
 
 
+_LISTED: dict[str, tuple[tuple, float, list[Run]]] = {}  # workspace → (store's changes, when, its runs)
+LIST_SECONDS = 5.0  # a listing is read again at least this often (a run whose process died is then marked)
+
+
 def session_runs() -> list[Run]:
-    """This workspace's runs (Train page and CLI runs; not the sweeps), oldest first."""
+    """This workspace's runs (Train page and CLI runs; not the sweeps), oldest first.
+
+    A page asks for them several times a run (the list, the active run, compare, the sidebar): the listing
+    is read from the store once and kept while the store has not changed (``Store.changes``), at most
+    ``LIST_SECONDS``, so a workspace of 1,000 runs is read once per page, not five times."""
+    s, ws = store(), workspace()
     try:
-        return workspace_runs(store(), workspace())
+        key = (str(s.path), s.changes(), len(REGISTRY))
+        kept = _LISTED.get(ws)
+        if kept is not None and kept[0] == key and time.monotonic() - kept[1] < LIST_SECONDS:
+            return list(kept[2])
+        runs = workspace_runs(s, ws)
+        _LISTED[ws] = ((str(s.path), s.changes(), len(REGISTRY)), time.monotonic(), runs)
+        return list(runs)
     except StoreError as err:
         st.error(str(err))
         return []
