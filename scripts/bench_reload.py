@@ -110,7 +110,8 @@ def bench_reload(browser, reloads: int) -> dict:
 
 
 def fill_store(home: str, n: int) -> str:
-    """n finished runs (3 epochs of 50 steps, epoch metrics, a model file each) in workspace "local"; the newest's name."""
+    """n finished runs (3 epochs of 50 steps, epoch metrics, a model file each) in workspace "local";
+    returns the newest one's name."""
     import torch
 
     from nnplay.checkpoint import save_checkpoint
@@ -214,7 +215,8 @@ def bench_list(browser, n: int, loads: int) -> dict:
                 context.close()
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    return {"runs": n, "list_cold_s": times[0], "list_loads_s": times[1:], "list_median_s": statistics.median(times[1:]),
+    return {"runs": n, "list_cold_s": times[0], "list_loads_s": times[1:],
+            "list_median_s": statistics.median(times[1:]),
             "empty_cold_s": empty[0], "empty_median_s": statistics.median(empty[1:]),
             "script_empty_s": empty_script, "script_full_s": full_script}
 
