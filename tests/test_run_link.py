@@ -5,7 +5,7 @@ link are on the page, its model becomes the picked one); the same link in anothe
 read-only (no Stop, rename, delete or download of the owner's run, none of the owner's other runs)
 with a "Copy to my runs" button that copies it; a link to a missing run says so; Start pressed again
 from a page drawn before a run started (another tab, a reload in between) starts no second run;
-``start_refusal``'s rules; deleting a training run stops it first and removes its files; the page
+``start_refusal``'s rules; a reloaded tab shares the run's live feed; deleting a training run stops it first and removes its files; the page
 shows the runs' disk space; the Experiments and Activations pages read their last sweep back from
 the store after a reload. Runs train on the built-in sample for one epoch. What does not live here:
 the store itself (test_store.py), the picker on its own (test_store_pages.py), the browser
@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.runs import Run, Sweep, workspace_runs
 from nnplay.store import open_store
+from nnplay.ui import FEEDS_KEY
 from nnplay.ui.run_link import start_refusal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +122,8 @@ def test_start_pressed_again_from_a_stale_page_starts_no_second_run():
         reloaded.query_params["run"] = runs[0].id
         reloaded.run()  # a reload shows the live run with its Stop and Pause buttons
         assert {"train_stop", "train_pause"} <= {b.key for b in reloaded.button}
+        # one feed renders the run's live view for both tabs: a reload adds no second rendering thread
+        assert reloaded.session_state[FEEDS_KEY][runs[0].id] is first_tab.session_state[FEEDS_KEY][runs[0].id]
         reloaded.button(key="train_pause").click().run()
         assert runs[0].status == "paused"
         reloaded.button(key="train_stop").click().run()
