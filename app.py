@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from nnplay.engine import device_name, pick_device
+from nnplay.names import escape_markdown
 from nnplay.ui import active_run, freeze_long_lived_objects, keep_workspace_cookie, model_picker, store, workspace_link
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
@@ -56,7 +57,7 @@ with st.sidebar:
     st.caption(f"Device: **{_device_label()}**")
     running = active_run()
     if running is not None:
-        st.caption(f"Training: **{running.name}** ({running.status})")
+        st.caption(f"Training: **{escape_markdown(running.name)}** ({running.status})")
     model_picker()
     runs_store = store()
     if runs_store.notice:

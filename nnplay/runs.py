@@ -425,6 +425,11 @@ class Run:
         return self.status in ACTIVE
 
     @property
+    def has_steps(self) -> bool:
+        """Whether any step was recorded, without reading a stored run's curves."""
+        return bool(self._history.steps) if self._history is not None else self._last_step > 0
+
+    @property
     def usable(self) -> bool:
         return self.status in USABLE and self.has_model
 
@@ -644,8 +649,8 @@ RUN_COLUMNS = {
     "lr": lambda r: r.train_cfg.lr,
     "batch size": lambda r: r.train_cfg.batch_size,
     "epochs": lambda r: r.train_cfg.epochs,
-    "epochs done": lambda r: len(r.history.epochs),
-    "epochs of": lambda r: f"{len(r.history.epochs)}/{r.train_cfg.epochs}" if r.status != "loaded" else "",
+    "epochs done": lambda r: len(r._epochs()),  # the epochs alone: a list of 1,000 stored runs reads no steps
+    "epochs of": lambda r: f"{len(r._epochs())}/{r.train_cfg.epochs}" if r.status != "loaded" else "",
     "train images": lambda r: r.history.start.train_size if r.history.start else r.data_cfg.train_limit,
     "steps per epoch": lambda r: r.history.start.steps_per_epoch if r.history.start else None,
     "train accuracy": lambda r: r.final()["train_accuracy"],

@@ -335,6 +335,15 @@ class Store:
         except sqlite3.Error as err:
             raise self._error(err) from None
 
+    def changes(self) -> tuple[int, int]:
+        """A value that differs after any write to the file, by this process or another (this connection's
+        change count and SQLite's data_version): a cache of what was read may be kept while it stays the same."""
+        try:
+            with self._lock:
+                return self._db.total_changes, self._db.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

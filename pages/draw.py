@@ -19,6 +19,7 @@ from nnplay import ui
 from nnplay.lessons import draw
 from nnplay.config import PRESETS, DataConfig
 from nnplay.data import DATASET_INFO
+from nnplay.names import escape_markdown
 from nnplay.figures.inspect import probability_figure
 from nnplay.figures.network import network_figure, neuron_figure
 from nnplay.lessons import neurons
@@ -53,7 +54,7 @@ def quick_training_progress(run: Run) -> None:
     """Refreshes itself while the quick run trains; reruns the page when it is done."""
     if run.active:
         p = run.progress()
-        st.progress(p["fraction"], text=f"Training {run.name}: epoch {p['epoch']} of {p['epochs']}, "
+        st.progress(p["fraction"], text=f"Training {escape_markdown(run.name)}: epoch {p['epoch']} of {p['epochs']}, "
                                          f"step {p['step']} of {p['total'] or '…'}")
     else:
         st.rerun()
@@ -74,13 +75,13 @@ running = ui.active_run()
 with st.container():
     if is_default:
         note, button = st.columns([4, 1], vertical_alignment="center")
-        note.info(f"No model trained in this session yet, so this page uses **{label}**. "
+        note.info(f"No model trained in this session yet, so this page uses **{escape_markdown(label)}**. "
                   "Train your own on the Train page, or here in a few seconds.", icon="ℹ️")
         if running is None:
             button.button(f"Quick training ({QUICK_EPOCHS} epochs)", key="draw_quick_train",
                           on_click=start_quick_training, type="primary")
     else:
-        st.caption(f"Model: **{label}**")
+        st.caption(f"Model: **{escape_markdown(label)}**")
     if running is not None:
         quick_training_progress(running)
     if dataset != "mnist":
@@ -197,7 +198,7 @@ st.header("Inside the network")
 if not st.toggle("Show the network for every stroke", value=True, key="draw_show_network",
                  help="Drawing it after each stroke costs about 0.1 s; switch it off on a slow machine"):
     st.stop()
-st.caption(f"**{label}** with your digit flowing through it: every neuron coloured by its activation "
+st.caption(f"**{escape_markdown(label)}** with your digit flowing through it: every neuron coloured by its activation "
            "(red +, blue −), the outputs by their probability, the edges by the weight's sign (orange +, "
            "blue −) and width. Hover a neuron for its layer, index, activation and bias; click one to see it "
            "below.")

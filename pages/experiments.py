@@ -78,6 +78,8 @@ else:
 
 labels = {key: s.title for key, s in ex.STUDIES.items()} | {RANGE: "LR range test"}
 choice = st.radio("Study", list(labels), format_func=labels.get, horizontal=True, key="exp_study")
+for _key in ex.STUDIES:  # after a reload: each study's last sweep, read back from the store
+    ui.restore_sweep(sweep_key(_key), f"{sweep_key(_key)}/")
 st.divider()
 
 
@@ -139,7 +141,7 @@ def live_panel(study: ex.Study, log_y: bool) -> None:
     key = sweep_key(study.key)
     sweep = session_sweeps().get(key)
     if sweep is None:
-        st.info("Not run yet in this session: press **Run the study**.")
+        st.info("Not run yet: press **Run the study**.")
         return
     was_active = sweep.active
 
@@ -150,7 +152,7 @@ def live_panel(study: ex.Study, log_y: bool) -> None:
             return
         still_active = current.active
         started = time.strftime("%H:%M:%S", time.localtime(current.created))
-        st.caption(f"This session's last run of the study: {current.name.rsplit('/', 1)[-1]} mode, started {started}.")
+        st.caption(f"The last run of the study: {current.name.rsplit('/', 1)[-1]} mode, started {started}.")
         draw_progress(current)
         draw_outcomes(current)
         draw_results(study, current, log_y)

@@ -23,6 +23,7 @@ from nnplay.lessons.forward import (SEED_X, batch_shapes, cell_explanation, comp
                                     seed_network, softmax, softmax_naive)
 from nnplay.figures.network import small_network_figure
 from nnplay.models import describe
+from nnplay.names import escape_markdown
 
 STEP_KEY, TABLES_KEY, VERSION_KEY = "fw_step", "fw_tables", "fw_tables_version"
 TABLES_PX = 800  # side-by-side tables wider than this go on a new line (a 1280-px screen with the sidebar)
@@ -237,7 +238,7 @@ else:
 if note:
     st.info(note, icon="ℹ️")
 st.markdown(
-    f"Model: **{label}** ({describe(model_cfg)}). torch's `nn.Linear` stores each weight as "
+    f"Model: **{escape_markdown(label)}** ({describe(model_cfg)}). torch's `nn.Linear` stores each weight as "
     "(out, in), the transpose of seed 002's W, so numpy computes **A = Z·Wᵀ + b**, layer by layer."
 )
 data = ui.dataset_or_stop()

@@ -29,6 +29,7 @@ from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duratio
                          run_name, run_rows, start_refusals)
 from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, live_run_view, preload_live_view,
                        remove_run, session_runs)
+from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
@@ -87,7 +88,7 @@ def write_url(configs: dict) -> None:
     """Mirror valid settings into the query string (only the fields that differ from the defaults)."""
     if len(configs) < 3:
         return
-    query = to_query(configs["data"], configs["model"], configs["train"])
+    query = to_query(configs["data"], configs["model"], configs["train"]) | run_link.kept_params()
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
     st.session_state["_train_url_written"] = query
@@ -246,6 +247,10 @@ def network_summary(configs: dict) -> None:
 def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
     """Start button callback: stop the active run (the user confirmed), then train a new one."""
     previous = active_run()
+    refusal = run_link.start_refusal(previous, (data_cfg, model_cfg, train_cfg), st.session_state.get("train_confirm"))
+    if refusal:  # a second press (another tab, a reload in between): one run, not two
+        st.session_state["_train_note"] = refusal
+        return
     if previous is not None:
         previous.stop()
         previous.wait(10)
@@ -261,6 +266,7 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
     add_run(run)
     st.session_state["train_confirm"] = False
     st.session_state["_train_scroll"] = run.id  # bring its live view into the window
+    run_link.follow(run)  # its link in the address bar: a reload opens it again
     run.start(data)
 
 
@@ -279,12 +285,15 @@ def _toggle_pause(run: Run) -> None:
         run.pause()
 
 
-def run_view(run: Run) -> None:
+def run_view(run: Run, mine: bool = True) -> None:
     """Stop/Pause, the live view (status, progress, charts) and how the run ended.
 
     While the run trains, the live view refreshes itself in the browser (``ui.live_run_view``):
     this script does not rerun until the run ends or the user does something.
     """
+    if not mine:  # another workspace's run, from its link: read-only
+        run_link.foreign_run_view(run, live_view_content, smoothing=st.session_state.get("train_smoothing", 0.6))
+        return
     if run.active:
         with st.container(horizontal=True, horizontal_alignment="right"):
             st.button("Stop", key="train_stop", on_click=run.stop, width="content",
@@ -298,6 +307,7 @@ def run_view(run: Run) -> None:
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")
     c2.caption(TRAIN_ACCURACY_NOTE)
+    run_link.link_box(run)
     final = run.final()
     if run.status == "finished":
         st.success(f"Finished {final['epochs_done']} epochs in {format_duration(final['seconds'])}: test accuracy "
@@ -396,12 +406,13 @@ def _ask_delete(run: Run) -> None:
 
 def _delete(run: Run) -> None:
     remove_run(run)
+    run_link.forget(run)
     st.session_state.pop("_train_delete_for", None)
     st.session_state.pop("train_pick", None)
 
 
 def compare_section() -> None:
-    runs = [r for r in session_runs() if r.history.steps]
+    runs = [r for r in session_runs() if r.has_steps]  # reads no curves: only the chosen runs' are read
     if len(runs) < 2:
         st.caption("Train two or more runs to compare them here.")
         return
@@ -454,6 +465,7 @@ st.title("Train")
 st.caption("Build a network, train it on MNIST live, and keep and compare your runs. "
            "The settings are in the address bar: copy it to share this configuration.")
 init_state()
+linked, linked_mine = run_link.open_linked_run(apply_configs)  # /train?run=<id>
 for note in st.session_state.pop("_train_url_notes", []):
     st.warning(note, icon=":material/link_off:")
 if "_train_note" in st.session_state:
@@ -505,9 +517,9 @@ allowed = ready and (running is None or st.session_state.get("train_confirm", Fa
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))
 
-run = shown_run()
+run = linked or shown_run()
 if run is not None:
-    run_view(run)
+    run_view(run, mine=linked is None or linked_mine)
 else:
     preload_live_view()
 
@@ -515,6 +527,7 @@ st.divider()
 tab_runs, tab_compare, tab_load = st.tabs(["Runs", "Compare", "Load a model"])
 with tab_runs:
     runs_section()
+    run_link.space_caption()
 with tab_compare:
     compare_section()
 with tab_load:

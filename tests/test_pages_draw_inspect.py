@@ -28,6 +28,7 @@ from nnplay.figures import inspect as fi
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model, train
 from nnplay.models import layer_table
+from nnplay.names import escape_markdown
 from nnplay.runs import Run, workspace_runs
 from nnplay.store import open_store
 
@@ -174,7 +175,7 @@ def test_draw_quick_training_replaces_the_default_model():
     at.session_state["draw_canvas"] = canvas_value(one_on_canvas())
     at.run()
     assert not at.exception
-    assert any(run.name in caption.value for caption in at.caption)
+    assert any(escape_markdown(run.name) in caption.value for caption in at.caption)  # the name as plain text
     assert not any("default model" in info.value for info in at.info)
     assert at.metric[0].value in [str(d) for d in range(10)]
 

@@ -1,12 +1,14 @@
 """The live view of a training run: a v2 component that polls a ``feed.LiveFeed`` file, with no rerun.
 
-What lives here: ``live_run_view``, ``preload_live_view``, ``drop_live_feed`` and the folders the
-component's files are served from. What does not: what a view shows (``figures.train.live_view_content``,
+What lives here: ``live_run_view``, ``preload_live_view``, ``drop_live_feed``, the folders the
+component's files are served from, and the process's feeds (one per training run and view, shared by
+every tab and reload that shows it). What does not: what a view shows (``figures.train.live_view_content``,
 or any ``render(run, options)``), and the file's writer (``feed``).
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -99,14 +101,33 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     feed = feeds.get(run.id)
     if run.active:
         if feed is None:
-            feed = feeds[run.id] = LiveFeed(run, _live_folder(), render)
-            feed.options = dict(options)
-            feed.start()
+            feed = feeds[run.id] = _shared_feed(run, render, options)
         feed.set_options(**options)
         data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS)
     else:
         data["snapshot"] = render_content(run, render, options)
     component(data=data, key=key, on_ended_change=lambda: None)
+
+
+_SHARED: dict[tuple[str, str], LiveFeed] = {}  # (run id, view) → its feed, shared by every session that shows it
+_shared_lock = threading.Lock()
+
+
+def _shared_feed(run: Run, render, options: dict) -> LiveFeed:
+    """The process's one feed of this run and view, started if none runs: a reload, a second tab or another
+    viewer joins it rather than adding a thread that renders the same view again (each one costs the
+    training CPU time, and the feed of a reloaded tab would go on until the run ends). The viewers share
+    its options (the smoothing)."""
+    key = (run.id, getattr(render, "__qualname__", repr(render)))
+    with _shared_lock:
+        for old in [k for k, f in _SHARED.items() if f.thread is not None and not f.thread.is_alive()]:
+            del _SHARED[old]  # feeds of runs that ended
+        feed = _SHARED.get(key)
+        if feed is None:
+            feed = _SHARED[key] = LiveFeed(run, _live_folder(), render)
+            feed.options = dict(options)
+            feed.start()
+        return feed
 
 
 def preload_live_view() -> None:
@@ -117,6 +138,9 @@ def preload_live_view() -> None:
 
 def drop_live_feed(run: Run) -> None:
     """Forget a run's feed and delete its file (the run was deleted)."""
+    with _shared_lock:
+        for key in [k for k in _SHARED if k[0] == run.id]:
+            del _SHARED[key]
     feed = st.session_state.get(FEEDS_KEY, {}).pop(run.id, None)
     if feed is not None:
         feed.remove()

@@ -7,7 +7,9 @@ tab, ``runs.REGISTRY``), the one model picker whose choice every page follows an
 (a per-workspace setting in the store), the shipped default model, and small widgets every page
 uses (the data notice, error boxes). Pages read widgets, build configs, call the library and draw;
 the training itself runs in ``runs.Run`` threads that never call st.*. What does not live here:
-the canvas (``canvas``) and the live view of a run (``live``).
+the canvas (``canvas``), the live view of a run (``live``) and a run's link (``run_link``).
+A sweep (experiments, races) lives in the session while it is started; after a reload
+``restore_sweep`` reads the latest one back from the store by its group.
 
 Workspaces: a local install (server bound to localhost, the default in .streamlit/config.toml)
 has one workspace, "local", which ``python -m nnplay train`` records into too. A server bound to
@@ -23,6 +25,7 @@ import gc
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -30,7 +33,7 @@ import streamlit as st
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import DataConfig, ModelConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
-from ..runs import Run, Sweep, delete_run, find_run, workspace_runs
+from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, workspace_runs
 from ..store import LOCAL_WORKSPACE, Store, StoreError, open_store_or_fallback
 
 DEFAULT_MODEL_FILE = Path(__file__).parent.parent / "assets" / "default_model.pt"
@@ -184,10 +187,25 @@ def workspace_link(page: str = "train") -> str:
 # -- the workspace's runs ----------------------------------------------------------------------------
 
 
+_LISTED: dict[str, tuple[tuple, float, list[Run]]] = {}  # workspace → (store's changes, when, its runs)
+LIST_SECONDS = 5.0  # a listing is read again at least this often (a run whose process died is then marked)
+
+
 def session_runs() -> list[Run]:
-    """This workspace's runs (Train page and CLI runs; not the sweeps), oldest first."""
+    """This workspace's runs (Train page and CLI runs; not the sweeps), oldest first.
+
+    A page asks for them several times a run (the list, the active run, compare, the sidebar): the listing
+    is read from the store once and kept while the store has not changed (``Store.changes``), at most
+    ``LIST_SECONDS``, so a workspace of 1,000 runs is read once per page, not five times."""
+    s, ws = store(), workspace()
     try:
-        return workspace_runs(store(), workspace())
+        key = (str(s.path), s.changes(), len(REGISTRY))
+        kept = _LISTED.get(ws)
+        if kept is not None and kept[0] == key and time.monotonic() - kept[1] < LIST_SECONDS:
+            return list(kept[2])
+        runs = workspace_runs(s, ws)
+        _LISTED[ws] = ((str(s.path), s.changes(), len(REGISTRY)), time.monotonic(), runs)
+        return list(runs)
     except StoreError as err:
         st.error(str(err))
         return []
@@ -340,6 +358,58 @@ def current_model() -> tuple[object, ModelConfig, str] | None:
 def session_sweeps() -> dict[str, Sweep]:
     """This session's sweeps (experiments, races) by name."""
     return st.session_state.setdefault(SWEEPS_KEY, {})
+
+
+class StoredSweep:
+    """A sweep read back from the store (its runs are kept as kind "sweep" in one group): what a page draws
+    of a ``runs.Sweep`` (name, runs, created, active, done, stop, wait), after a reload or in another tab.
+    A run this process still trains is the live ``Run`` object (``runs.REGISTRY``), so a sweep that trains
+    goes on showing live, and ``stop`` stops it and the runs still queued."""
+
+    def __init__(self, name: str, runs: list[Run]):
+        self.name, self.runs = name, runs
+        self.created = min((r.created for r in runs), default=0.0)
+
+    @property
+    def active(self) -> bool:
+        return any(r.active for r in self.runs)
+
+    @property
+    def done(self) -> int:
+        return sum(not r.active for r in self.runs)
+
+    def stop(self) -> None:
+        for run in self.runs:
+            run.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for run in self.runs:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            run.wait(left)
+        return not self.active
+
+
+def restore_sweep(key: str, group: str) -> Sweep | StoredSweep | None:
+    """This session's sweep ``key``; after a reload (none in the session), the workspace's latest stored sweep
+    whose group is ``group`` or starts with it (``"experiments/lr/"`` matches ``"experiments/lr/quick"``),
+    kept in the session under ``key``. None when there is none."""
+    sweeps = session_sweeps()
+    if key in sweeps:
+        return sweeps[key]
+    s = store()
+    try:
+        rows = s.read("SELECT grp FROM runs WHERE workspace=? AND kind='sweep' AND (grp=? OR substr(grp, 1, ?)=?) "
+                      "ORDER BY created DESC LIMIT 1", (workspace(), group, len(group), group))
+        if not rows:
+            return None
+        runs = [r for r in workspace_runs(s, workspace(), kinds=("sweep",)) if r.group == rows[0][0]]
+    except StoreError:
+        return None
+    if not runs:
+        return None
+    sweeps[key] = StoredSweep(rows[0][0], runs)
+    return sweeps[key]
 
 
 @st.cache_resource(show_spinner=False)

@@ -32,10 +32,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app(home):
-    """Start ``streamlit run app.py`` on a free localhost port with its run store in ``home``; yield its base URL; stop it."""
+def served_app(home, workspaces: str | None = None):
+    """Start ``streamlit run app.py`` on a free localhost port with its run store in ``home``; yield its base URL; stop it.
+    ``workspaces="browser"`` gives each browser its own workspace (as a shared server does; NNPLAY_WORKSPACES)."""
     port = _free_port()
     env = {**os.environ, "NNPLAY_HOME": str(home)}
+    if workspaces:
+        env["NNPLAY_WORKSPACES"] = workspaces
     log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").exists() \
         else subprocess.DEVNULL
     proc = subprocess.Popen(
