@@ -187,7 +187,7 @@ def test_page_step_buttons_advance_one_step_per_click():
             wait_for(lambda: len(reported(run)) >= expected)
             time.sleep(0.3)
             assert reported(run) == list(range(1, expected + 1))
-        app.selectbox(key="train_speed").set_value(None).run()
+        app.selectbox(key="train_speed").set_value("full speed").run()
         app.button(key="train_pause").click().run()  # Resume: full speed to the end
         run.wait(60)
         assert run.status == "finished"

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Sequence
 
 import numpy as np
+from plotly.colors import get_colorscale
 from torch import nn
 
 from ..config import ModelConfig
@@ -50,7 +51,12 @@ def _plain_spec(fig, uirevision: str | int | None, wide: bool = False) -> dict:
     spec = fig.to_plotly_json()
     layout = spec.get("layout", {})
     layout.pop("template", None)
+    if isinstance(layout.get("title"), str):  # plotly.js 3 reads a title's text from {"text": ...} only
+        layout["title"] = {"text": layout["title"]}
     for trace, source in zip(spec.get("data", []), fig.data):
+        for holder in (trace, trace.get("marker") or {}):  # Python's names ("gray", "RdBu_r") mean nothing to plotly.js
+            if isinstance(holder.get("colorscale"), str):
+                holder["colorscale"] = get_colorscale(holder["colorscale"])
         if trace.get("type") == "heatmap" and source.z is not None:
             trace["z"] = _typed_array(np.asarray(source.z, dtype=np.float32))
     if uirevision is not None:
@@ -107,7 +113,8 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
                           yanchor="bottom", text=f"{'' if ok else '✗ '}{classes[int(predicted[i])]} "
                                                  f"{probability[i]:.0%}{hard}",
                           font=dict(size=12, color=RIGHT if ok else WRONG)))
-    trace = dict(type="heatmap", z=z_cells, colorscale="gray", zmin=0, zmax=255, showscale=False, name="probe digits",
+    trace = dict(type="heatmap", z=z_cells, colorscale=get_colorscale("gray"), zmin=0, zmax=255, showscale=False,
+                 name="probe digits",
                  hoverongaps=False, hoverinfo="skip")
     height, width = z.shape
     layout = dict(

@@ -19,7 +19,8 @@ from .session import cached_mnist
 
 VIEWS_KEY = "nnplay_watch_views"
 SPEED_KEY = "train_speed"
-SPEEDS = (None, 20.0, 10.0, 5.0, 2.0, 1.0, 0.5)  # steps per second; None: full speed
+SPEEDS = {"full speed": None, "20 steps/s": 20.0, "10 steps/s": 10.0, "5 steps/s": 5.0, "2 steps/s": 2.0,
+          "1 step/s": 1.0, "1 step every 2 s": 0.5}  # label → steps per second (None: full speed)
 
 
 @st.cache_resource(show_spinner=False)
@@ -48,17 +49,17 @@ def watch_toggle(run: Run) -> bool:
                           "step mode)" + ("" if cheap else "; off by default: this model is large to copy and draw"))
 
 
-def _speed_label(rate: float | None) -> str:
-    return "full speed" if rate is None else f"{rate:g} steps/s"
+def _chosen_rate() -> float | None:
+    return SPEEDS.get(st.session_state.get(SPEED_KEY) or "full speed")
 
 
 def _set_speed(run: Run) -> None:
-    run.set_rate(st.session_state.get(SPEED_KEY))
+    run.set_rate(_chosen_rate())
 
 
 def apply_speed(run: Run) -> None:
     """A new run trains at the speed chosen (full speed unless a slower one was picked)."""
-    rate = st.session_state.get(SPEED_KEY)
+    rate = _chosen_rate()
     if rate is not None:
         run.set_rate(rate)
 
@@ -69,6 +70,6 @@ def step_controls(run: Run) -> None:
     Call inside the row of Stop and Pause, while the run is active."""
     st.button("Step", key="train_step", on_click=run.step, width="content",
               help="train one batch, then wait (the run pauses); Resume continues at the speed chosen")
-    st.selectbox("Speed", SPEEDS, key=SPEED_KEY, format_func=_speed_label, on_change=_set_speed, args=(run,),
+    st.selectbox("Speed", list(SPEEDS), key=SPEED_KEY, on_change=_set_speed, args=(run,),
                  label_visibility="collapsed", width=150,
                  help="steps per second while it runs: slow it down to watch every step, full speed to finish")
