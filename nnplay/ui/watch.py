@@ -18,6 +18,7 @@ from ..runs import Run
 from .session import cached_mnist
 
 VIEWS_KEY = "nnplay_watch_views"
+KEEP_VIEWS = 4
 SPEED_KEY = "train_speed"
 SPEEDS = {"full speed": None, "20 steps/s": 20.0, "10 steps/s": 10.0, "5 steps/s": 5.0, "2 steps/s": 2.0,
           "1 step/s": 1.0, "1 step every 2 s": 0.5}  # label → steps per second (None: full speed)
@@ -37,6 +38,8 @@ def watch_render(run: Run) -> WatchView:
     if view is None:
         classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None)
         view = views[run.id] = WatchView(cached_probes(run.data_cfg.dataset), classes)
+        for old in list(views)[:-KEEP_VIEWS]:  # each keeps its last figures (~150 kB): the latest few only
+            del views[old]
     return view
 
 
