@@ -195,3 +195,20 @@ def test_page_step_buttons_advance_one_step_per_click():
         for run in workspace_runs(open_store()):
             run.stop()
             run.wait(30)
+
+
+def test_watch_figures_of_a_cnn_show_its_filters_and_stages(probes):
+    from nnplay.engine import seeded_model
+    from nnplay.figures.watch import watch_figures
+
+    model = seeded_model(ModelConfig(family="cnn", channels=(4, 8), fc_width=16), 0)
+    probe, first, network = (json.loads(f) for f in watch_figures(model, probes, uirevision="r"))
+    assert probe["layout"]["meta"]["predicted"] == probe_predictions(model, probes)[0].tolist()
+    assert "filters" in first["layout"]["title"]["text"]
+    conv = model.conv_1.weight.detach().numpy()[:, 0]
+    z = typed_array_values(first["data"][0]["z"])
+    assert np.nanmax(np.abs(z)) == pytest.approx(1.0)  # each filter scaled to its own max |w|
+    assert z.size >= conv.size
+    assert {"conv 1", "conv 2", "fc", "output"} <= {t["name"] for t in network["data"]}
+    assert all(f["layout"]["uirevision"] == "r" for f in (probe, first, network))
+    assert all(isinstance(t.get("colorscale", []), list) for f in (probe, first, network) for t in f["data"])
