@@ -37,6 +37,7 @@ WATCH_MAX_PARAMETERS = 5_000_000
 PROBE_COLUMNS = 8
 PROBE_GAP = 12  # pixels between two probe digits; the label sits in the gap above each
 WATCH_FIGURES = ("probe digits", "first layer", "network")
+GREYS = get_colorscale("gray")  # black to white, as plotly.js reads it (it knows no "gray")
 
 
 def watch_is_cheap(model_cfg: ModelConfig) -> bool:
@@ -87,6 +88,25 @@ def typed_array_values(spec) -> np.ndarray:
     return np.asarray(spec, dtype=np.float64)
 
 
+_GRIDS: dict[int, tuple[np.ndarray, list, tuple[int, int]]] = {}  # id(images) → (images, cells, shape)
+
+
+def _probe_grid(images: np.ndarray) -> tuple[list, tuple[int, int]]:
+    """The probe digits side by side as heatmap cells (ints, None in the gaps) and their shape; made once per
+    probe set (the images never change, the live view redraws their labels only)."""
+    hit = _GRIDS.get(id(images))
+    if hit is not None and hit[0] is images:
+        return hit[1], hit[2]
+    grid = tile(np.asarray(images, dtype=np.float32), PROBE_COLUMNS, gap=PROBE_GAP)
+    band = np.full((PROBE_GAP, grid.shape[1]), np.nan, dtype=np.float32)  # room for the first row's labels
+    z = np.vstack([band, grid])
+    cells = np.where(np.isnan(z), None, np.nan_to_num(z).round().astype(np.int16).astype(object)).tolist()
+    if len(_GRIDS) >= 4:
+        _GRIDS.pop(next(iter(_GRIDS)))
+    _GRIDS[id(images)] = (images, cells, z.shape)  # the reference kept: the id is not reused meanwhile
+    return cells, z.shape
+
+
 def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None = None,
                uirevision: str | int | None = None) -> dict:
     """The probe digits with the model's answers: one grey heatmap of the digits side by side (8 a row)
@@ -98,11 +118,8 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
     predicted, probability = probe_predictions(model, probes)
     n = len(probes.images)
     step = 28 + PROBE_GAP
-    grid = tile(np.asarray(probes.images, dtype=np.float32), PROBE_COLUMNS, gap=PROBE_GAP)
-    rows = grid.shape[0] // step + 1
-    band = np.full((PROBE_GAP, grid.shape[1]), np.nan, dtype=np.float32)  # room for the first row's labels
-    z = np.vstack([band, grid])
-    z_cells = np.where(np.isnan(z), None, np.nan_to_num(z).round().astype(np.int16).astype(object)).tolist()  # ints: short JSON
+    rows = (n + PROBE_COLUMNS - 1) // PROBE_COLUMNS
+    z_cells, (height, width) = _probe_grid(probes.images)
     notes, right = [], 0
     for i in range(n):
         r, c = divmod(i, PROBE_COLUMNS)
@@ -113,10 +130,9 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
                           yanchor="bottom", text=f"{'' if ok else '✗ '}{classes[int(predicted[i])]} "
                                                  f"{probability[i]:.0%}{hard}",
                           font=dict(size=12, color=RIGHT if ok else WRONG)))
-    trace = dict(type="heatmap", z=z_cells, colorscale=get_colorscale("gray"), zmin=0, zmax=255, showscale=False,
+    trace = dict(type="heatmap", z=z_cells, colorscale=GREYS, zmin=0, zmax=255, showscale=False,
                  name="probe digits",
                  hoverongaps=False, hoverinfo="skip")
-    height, width = z.shape
     layout = dict(
         title=dict(text=f"Probe digits: {right} of {n} right (· hard ones)"),
         xaxis=dict(visible=False, range=[-0.5, width - 0.5], fixedrange=True),
