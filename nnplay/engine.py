@@ -4,7 +4,8 @@
 listener: the Train page's store, the CLI's progress bar, a test's list. It neither prints nor
 draws. Speed comes from keeping the whole split on the device as uint8, indexing a shuffled
 permutation per batch and normalising there, and reading losses back to the host only once
-every ``log_every`` steps. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
+every ``log_every`` steps (and before each wait while paused, stepped or slowed, so that every
+step's loss shows in step mode). A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
 ``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built in ``models``.
 """
 
@@ -195,6 +196,12 @@ class RunControl:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def holding(self) -> bool:
+        """Paused, stepping or slowed: the next ``wait_if_paused()`` may block (the loop reports its
+        pending losses first, so that each step's loss shows in step mode)."""
+        return self._rate is not None or not self._running.is_set()
 
     @property
     def paused(self) -> bool:
@@ -420,7 +427,13 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
         k = 0
         bad = None  # (step, loss) where the run diverged
         for b in range(steps_per_epoch):
-            paused += control.wait_if_paused()
+            if control.holding:  # full speed: this one flag test per step
+                if k:  # step mode or a slow rate: report the steps taken before waiting for the next
+                    bad = flush(k, epoch, opt.param_groups[0]["lr"])
+                    k = 0
+                    if bad is not None:
+                        break
+                paused += control.wait_if_paused()
             if control.stopped:
                 break
             idx = perm[b * bs:(b + 1) * bs]

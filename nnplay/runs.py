@@ -6,6 +6,9 @@ thread that only appends to the run's own history, so a page can read it on ever
 locks, and never touches streamlit. ``Sweep`` trains several runs one after another in one
 thread (the experiments and the activation race).
 
+Step mode and watching: ``Run.step(n)`` pauses the run (or starts it paused) and lets ``n`` batches through,
+``Run.set_rate(steps_per_second)`` slows it, ``Run.watch_model()`` gives a CPU copy of its latest weights.
+
 What a page says about a run lives here too, once: ``run_name`` (told apart by the time it was
 started), ``status_text``, ``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count
 training time only and wait until the steps after the first burst were timed), ``format_duration``,
@@ -32,17 +35,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
+import torch
 from torch import nn
 
 from .config import DataConfig, ModelConfig, TrainConfig
 from .data import MnistData
 from .engine import EpochMetrics, History, LayerStats, RunControl, RunStart, StepEvent, seeded_model, train
-from .models import describe
+from .models import build_model, describe
 from .store import LOCAL_WORKSPACE, RunRecord, Store, StoreError, new_id
 
 ACTIVE = ("queued", "running", "paused")
 USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
 FLUSH_SECONDS = 1.0  # the recorder commits at most this often between epochs
+WATCH_SECONDS = 1.0  # watch_model copies a full-speed run's weights at most this often
 
 
 class ModelCache:
@@ -181,6 +186,9 @@ class Run:
         self._first_burst: tuple[int, float] | None = None
         self._last_burst: tuple[int, float] | None = None
         self._started_clock: float | None = None
+        self._watch: nn.Module | None = None  # watch_model's latest copy, the step it was made at, and when
+        self._watch_step, self._watch_at = -1, 0.0
+        self._watch_lock = threading.Lock()
 
     clock = staticmethod(time.perf_counter)  # tests replace it
 
@@ -273,7 +281,9 @@ class Run:
             self.status, self.message = "stopped", "stopped before it started"
             self._write(status=(self.status, self.message))
             return
-        self.status = "running"
+        self.status = "paused" if self.control.paused else "running"  # started in step mode: paused
+        if self.status == "paused":
+            self._paused_at = self.clock()
         self.data_source = data.source
         self.recorder = Recorder(self, self.store) if self.store is not None else None
         listeners = [f for f in (self.record, self.recorder, also) if f is not None]
@@ -285,7 +295,7 @@ class Run:
             self._model = seeded_model(self.model_cfg, self.train_cfg.seed)
             self.started = time.time()
             self._started_clock = self.clock()
-            self._write(status=("running", ""), started=self.started)
+            self._write(status=(self.status, ""), started=self.started)
             result = train(self._model, data, self.train_cfg, on_event=listener, control=self.control)
             self.status, self.message = result.status, result.message
         except Exception as err:  # a bug or out-of-memory: keep the app alive and say what happened
@@ -308,6 +318,7 @@ class Run:
             if has_final:
                 MODELS.put(self.id, model)
             self._model = None  # from now on read through the bounded cache (or its epoch's checkpoint)
+        self._watch = None
 
     def start(self, data: MnistData) -> "Run":
         self.thread = threading.Thread(target=self.run_here, args=(data,), daemon=True, name=f"nnplay-run-{self.id}")
@@ -332,6 +343,57 @@ class Run:
             self.status = "running"
             self.control.resume()
             self._write(status=("running", self.message))
+
+    def step(self, n: int = 1) -> None:
+        """Step mode (TensorFlow Playground's step button): pause the run if it runs (or start it paused
+        if it has not started), then let exactly ``n`` more training steps (batches) through."""
+        if self.status == "running":
+            self.pause()
+        elif self.status == "queued":
+            self.control.pause()
+        if self.active:
+            self.control.step(n)
+
+    def set_rate(self, steps_per_second: float | None) -> None:
+        """Train at most ``steps_per_second`` steps a second from now on (None: full speed); while
+        paused it applies once the run resumes."""
+        self.control.set_rate(steps_per_second)
+
+    @property
+    def rate(self) -> float | None:
+        """The step-rate limit (steps per second), or None at full speed."""
+        return self._control.rate if self._control is not None else None
+
+    def watch_model(self) -> nn.Module | None:
+        """A CPU model with the run's latest weights, for views that watch it learn; None before the model exists.
+
+        While the run trains, the live model's weights are copied into a new CPU model when a step was
+        reported since the last copy, at most once a second at full speed (each copy holds the GIL for a
+        moment), at once while it is paused, stepped or slowed. The same object comes back until then.
+        An ended run's own ``model``.
+        """
+        if not self.active:
+            return self.model
+        live = self._model
+        if live is None:
+            return None
+        steps = self.history.steps
+        reported = steps[-1].step if steps else 0
+        now = time.monotonic()
+        with self._watch_lock:
+            copy = self._watch
+            if copy is not None and (reported == self._watch_step or (
+                    now - self._watch_at < WATCH_SECONDS and not self.control.holding)):
+                return copy
+            with torch.device("meta"):  # no initialisation: it would draw from the training's random generator
+                fresh = build_model(self.model_cfg)
+            fresh = fresh.to_empty(device="cpu")
+            fresh.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in live.state_dict().items()})
+            fresh.eval()
+            for p in fresh.parameters():
+                p.requires_grad_(False)
+            self._watch, self._watch_step, self._watch_at = fresh, reported, now
+            return fresh
 
     def training_seconds(self) -> float:
         """Seconds since training began, less the time spent paused (0 before it began)."""

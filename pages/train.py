@@ -4,7 +4,7 @@ It reads: widgets (every one keyed ``train_<config field>``) → the three confi
 (``codec.configs_from_widgets``, with each refusal beside its field's control) → a library call
 (``runs.start_refusals`` before Start, ``runs.Run`` to train, ``figures.train`` to draw) → draw.
 While a run trains, ``ui.live_run_view`` refreshes its view in the browser from
-``figures.train.live_view_content``, with no rerun of this script. The session's runs are listed,
+``figures.watch.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no rerun of this script. The session's runs are listed,
 renamed, deleted (after a confirmation), compared, downloaded and uploaded here. Settings live in
 the URL through ``nnplay.codec``.
 What does not live here: parsing and checking settings (``codec``, ``config``), training
@@ -31,6 +31,7 @@ from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, liv
                        remove_run, session_runs)
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
+from nnplay.ui.watch import apply_speed, step_controls, watch_render, watch_toggle
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
@@ -244,8 +245,9 @@ def network_summary(configs: dict) -> None:
 # starting, stopping, the live view
 
 
-def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
-    """Start button callback: stop the active run (the user confirmed), then train a new one."""
+def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, step_first: bool = False) -> None:
+    """Start button callback: stop the active run (the user confirmed), then train a new one (with
+    ``step_first``: paused after its first batch, in step mode)."""
     previous = active_run()
     refusal = run_link.start_refusal(previous, (data_cfg, model_cfg, train_cfg), st.session_state.get("train_confirm"))
     if refusal:  # a second press (another tab, a reload in between): one run, not two
@@ -267,6 +269,9 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
     st.session_state["train_confirm"] = False
     st.session_state["_train_scroll"] = run.id  # bring its live view into the window
     run_link.follow(run)  # its link in the address bar: a reload opens it again
+    apply_speed(run)
+    if step_first:
+        run.step()
     run.start(data)
 
 
@@ -300,9 +305,12 @@ def run_view(run: Run, mine: bool = True) -> None:
                       help="end the run at the next step and keep the model trained so far")
             st.button("Resume" if run.status == "paused" else "Pause", key="train_pause", width="content",
                       on_click=_toggle_pause, args=(run,))
+            step_controls(run)
+    watching = watch_toggle(run)
     smoothing = st.session_state.get("train_smoothing", 0.6)
-    live_run_view(run, live_view_content, key=f"train_live_{run.id}",
-                  scroll=st.session_state.get("_train_scroll") == run.id and run.active, smoothing=smoothing)
+    live_run_view(run, watch_render(run), key=f"train_live_{run.id}",
+                  scroll=st.session_state.get("_train_scroll") == run.id and run.active, smoothing=smoothing,
+                  watch=watching)
     c1, c2 = st.columns(2)
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")
@@ -516,6 +524,9 @@ with c2:
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))
+c1.button("Step", key="train_step_start", disabled=not allowed, width="stretch", help="start in step mode: "
+          "train one batch, then wait; Step trains the next one, Resume continues",
+          on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train"), True))
 
 run = linked or shown_run()
 if run is not None:

@@ -1,5 +1,9 @@
 """Benchmark: an epoch of seed-mlp on the Train page (open in Chromium, live view refreshing) vs the CLI.
 
+With ``--watch on`` (the default, as the page does for seed-mlp) the live view also draws the
+"Watch it learn" figures (probe digits, first layer, network view, rebuilt about once a second);
+``--watch off`` switches them off right after Start. The JSON line says which.
+
 Issue 3's target: with the page open in a browser and the live view refreshing, an epoch of
 ``seed-mlp`` takes at most 1.3× the headless CLI's epoch in the same conditions. This script
 starts ``streamlit run app.py`` on a free localhost port, drives headless Chromium (Playwright,
@@ -69,7 +73,8 @@ def start_app(env: dict, extra: list[str]) -> tuple[subprocess.Popen, str]:
     raise SystemExit("streamlit did not start within 90 s")
 
 
-def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout: float) -> tuple[list[float], dict]:
+def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout: float,
+                watch: bool = True) -> tuple[list[float], dict]:
     """Train seed-mlp on the page; return its epoch times and how often the live view redrew.
 
     The script looks at the page only once a second, with one cheap query, and reads the text once
@@ -82,6 +87,10 @@ def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout
         page.wait_for_selector("text=Parameters", timeout=120_000)
         page.wait_for_timeout(1000)
         page.locator(".st-key-train_start button").click()
+        toggle = page.locator("[class*='st-key-train_watch_'] input")
+        toggle.first.wait_for(state="attached", timeout=60_000)
+        if toggle.first.is_checked() != watch:  # "Watch it learn" is on by default for seed-mlp
+            page.locator("[class*='st-key-train_watch_'] label").first.click()
         page.mouse.move(5, 5)  # off the button: no hover effects while it trains
         started = time.time()
         deadline = started + timeout
@@ -116,6 +125,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1, help="alternate page and CLI this many times")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the page's run")
     parser.add_argument("--train-limit", type=int, default=None, help="train on the first N images (both sides)")
+    parser.add_argument("--watch", choices=("on", "off"), default="on",
+                        help="the Train page's \"Watch it learn\" views (probe digits, first layer, network) while "
+                             "it trains: on (the page's default for seed-mlp) or off")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="environment for both the app and the CLI, e.g. OMP_WAIT_POLICY=PASSIVE (repeatable)")
     parser.add_argument("--streamlit-option", action="append", default=[], metavar="OPTION=VALUE",
@@ -136,7 +148,8 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             for r in range(args.repeats):
-                times, view = page_epochs(browser, url, args.epochs, args.train_limit, args.timeout)
+                times, view = page_epochs(browser, url, args.epochs, args.train_limit, args.timeout,
+                                          watch=args.watch == "on")
                 rate = (view["fetches"] - 1) / view["fetch_span_s"] if view["fetch_span_s"] else 0.0
                 view["fetches_per_s"] = round(rate, 2)
                 print(f"page  #{r + 1}: epoch seconds {times}; live view: {view['fetches']} fetches in "
@@ -157,7 +170,7 @@ def main() -> int:
     ratio = page_median / cli_median
     print(f"median epoch: page {page_median:.3f} s, CLI {cli_median:.3f} s, ratio {ratio:.2f} (target ≤ 1.3)",
           file=sys.stderr)
-    print(json.dumps({"epochs": args.epochs, "repeats": args.repeats, "train_limit": args.train_limit,
+    print(json.dumps({"epochs": args.epochs, "repeats": args.repeats, "watch": args.watch, "train_limit": args.train_limit,
                       "streamlit_options": args.streamlit_option,
                       "env": args.env, "load_average_1min": os.getloadavg()[0], "page_epoch_seconds": page_times,
                       "cli_epoch_seconds": cli_times, "live_view": views, "page_median": page_median, "cli_median": cli_median,

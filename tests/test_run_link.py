@@ -82,7 +82,8 @@ def test_another_workspaces_run_is_read_only_and_can_be_copied(tiny_data, monkey
     assert at.text_input(key="train_hidden").value == "8"  # its settings
     keys = {b.key for b in at.button}
     assert not keys & {"train_stop", "train_pause", "train_rename_btn", "train_delete"}
-    assert not at.get("download_button")  # nothing of the owner's to download
+    # nothing of the owner's to download (the script beside Start is the controls' settings, shown anyway)
+    assert [b.key for b in at.get("download_button")] == ["train_script_download"]
     assert "their other run" not in texts(at) and not workspace_runs(open_store(), mine)
     assert open_store().setting(mine, "model") is None  # not in this workspace's picker
     at.button(key="train_copy_run").click().run()

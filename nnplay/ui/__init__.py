@@ -3,7 +3,8 @@
 ``session`` (data cached per process, the run store and this browser's workspace, its runs, the one model picker, navigation),
 ``canvas`` (the Draw page's faster canvas), ``live`` (a run's live view, polled from a ``feed``
 file while it trains; its JavaScript is ``live_run.js``), ``feed`` (that file's writer, no
-streamlit) and ``run_link`` (a run's link ``/train?run=<id>``; another workspace's run read-only). Pages import what they need from here.
+streamlit), ``run_link`` (a run's link ``/train?run=<id>``; another workspace's run read-only) and
+``watch`` (the Train page's "Watch it learn" toggle, Step and speed). Pages import what they need from here.
 """
 
 from .canvas import fast_canvas

@@ -15,6 +15,7 @@
 // data: {url?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number, scroll?: bool}
 // (scroll: scroll the view into the window once for this run, as it starts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
+// (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
 
 const LOADERS = (window.__nnplayPlotlyLoaders = window.__nnplayPlotlyLoaders || {});
 const STATES = new WeakMap();
@@ -103,11 +104,21 @@ async function drawFigures(state, figures, plotlyUrl) {
     state.charts.appendChild(div);
     state.plots.push(div);
   }
+  while (state.plots.length > figures.length) {
+    // fewer figures than before (the watch figures were switched off): their charts go
+    const div = state.plots.pop();
+    if (window.Plotly) window.Plotly.purge(div);
+    div.remove();
+    state.shownFigures.length = state.plots.length;
+    state.frames.length = state.plots.length;
+  }
   for (let i = 0; i < figures.length; i++) {
     if (state.gone || state.shownFigures[i] === figures[i]) continue;
     const figure = JSON.parse(figures[i]);
     const plot = state.plots[i];
     plot.style.height = `${(figure.layout && figure.layout.height) || 450}px`; // contain: strict needs a size
+    // a figure whose layout.meta says wide (the network view) takes the whole row
+    plot.style.gridColumn = figure.layout && figure.layout.meta && figure.layout.meta.wide ? "1 / -1" : "";
     const t0 = performance.now();
     const data = figure.data || [];
     const layout = figure.layout || {};

@@ -1,0 +1,78 @@
+"""The Train page's "Watch it learn" controls: the toggle, step mode (one batch per click) and the speed.
+
+What lives here: ``watch_render`` (the live view's ``render`` for a run: ``figures.watch.WatchView``, one
+per run and session, so its figures are built once per change of the model), ``watch_toggle``,
+``step_controls`` (Step and the steps-per-second speed beside Stop/Pause), ``apply_speed`` (a new run
+starts at the chosen speed) and ``cached_probes`` (the 16 probe digits of a dataset, once per process).
+What does not: the figures (``figures.watch``), stepping and copying the weights (``runs.Run.step``,
+``set_rate``, ``watch_model``), the live view itself (``ui.live``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..figures.watch import WatchView, watch_is_cheap
+from ..lessons.neurons import Probes, probe_set
+from ..runs import Run
+from .session import cached_mnist
+
+VIEWS_KEY = "nnplay_watch_views"
+KEEP_VIEWS = 4
+SPEED_KEY = "train_speed"
+SPEEDS = {"full speed": None, "20 steps/s": 20.0, "10 steps/s": 10.0, "5 steps/s": 5.0, "2 steps/s": 2.0,
+          "1 step/s": 1.0, "1 step every 2 s": 0.5}  # label → steps per second (None: full speed)
+
+
+@st.cache_resource(show_spinner=False)
+def cached_probes(dataset: str) -> Probes:
+    """The probe digits of a dataset's test split (the same for every run and session)."""
+    data = cached_mnist(dataset)
+    return probe_set(data.test_images.numpy(), data.test_labels.numpy())
+
+
+def watch_render(run: Run) -> WatchView:
+    """The live view's render for ``run``: its loss charts, and the watch figures when options say ``watch``."""
+    views = st.session_state.setdefault(VIEWS_KEY, {})
+    view = views.get(run.id)
+    if view is None:
+        classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None)
+        view = views[run.id] = WatchView(cached_probes(run.data_cfg.dataset), classes)
+        for old in list(views)[:-KEEP_VIEWS]:  # each keeps its last figures (~150 kB): the latest few only
+            del views[old]
+    return view
+
+
+def watch_toggle(run: Run) -> bool:
+    """The "Watch it learn" toggle for this run (on by default when its model is cheap to draw)."""
+    cheap = watch_is_cheap(run.model_cfg)
+    return st.toggle("Watch it learn", key=f"train_watch_{run.id}", value=cheap,
+                     help="the 16 probe digits with the network's answers, the first layer's weights as pictures "
+                          "and the network, redrawn about once a second while it trains (after every step in "
+                          "step mode)" + ("" if cheap else "; off by default: this model is large to copy and draw"))
+
+
+def _chosen_rate() -> float | None:
+    return SPEEDS.get(st.session_state.get(SPEED_KEY) or "full speed")
+
+
+def _set_speed(run: Run) -> None:
+    run.set_rate(_chosen_rate())
+
+
+def apply_speed(run: Run) -> None:
+    """A new run trains at the speed chosen (full speed unless a slower one was picked)."""
+    rate = _chosen_rate()
+    if rate is not None:
+        run.set_rate(rate)
+
+
+def step_controls(run: Run) -> None:
+    """Step (pause and train one batch per click, as TensorFlow Playground's step button) and the speed.
+
+    Call inside the row of Stop and Pause, while the run is active."""
+    st.button("Step", key="train_step", on_click=run.step, width="content",
+              help="train one batch, then wait (the run pauses); Resume continues at the speed chosen")
+    st.selectbox("Speed", list(SPEEDS), key=SPEED_KEY, on_change=_set_speed, args=(run,),
+                 label_visibility="collapsed", width=150,
+                 help="steps per second while it runs: slow it down to watch every step, full speed to finish")

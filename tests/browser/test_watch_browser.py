@@ -1,0 +1,67 @@
+"""Browser test for "Watch it learn" on the Train page in real headless Chromium (Playwright).
+
+What lives here: a short run started from the link, the watch panel on by default: the probe panel,
+the first layer and the network view are drawn in the live view, and the probe panel's answers change
+while the run trains (no page rerun); Step pauses it and each click adds one step to the loss chart and
+new answers to the probe panel; the toggle off removes the three charts. Screenshots go to
+/tmp/nnplay-watch-*.png for a person to look at.
+What does not live here: the figures' content against the model (tests/test_watch.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+SHOTS = "/tmp/nnplay-watch-{}.png"
+PLOT_TITLED = """(title) => Array.from(document.querySelectorAll('.nnplay-live .js-plotly-plot'))
+    .filter(d => d._fullLayout && d._fullLayout.title && String(d._fullLayout.title.text).startsWith(title))"""
+PROBE_META = f"""() => {{ const d = ({PLOT_TITLED})('Probe digits')[0];
+    return d ? JSON.stringify(d._fullLayout.meta.probability) : null; }}"""
+LOSS_POINTS = f"""() => {{ const d = ({PLOT_TITLED})('Loss per step')[0];
+    return d && d._fullData[0] ? d._fullData[0].x.length : -1; }}"""
+CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').length"
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=20")
+    page.wait_for_selector("text=Parameters", timeout=90_000)
+    page.locator(".st-key-train_start button").click()
+
+    first = _wait(lambda: page.evaluate(PROBE_META), 120, "the probe panel")
+    assert page.evaluate(CHARTS) == 5  # loss, epochs, probe digits, first layer, network
+    for title in ("lin_1: weights", "The network"):
+        assert page.evaluate(f"() => ({PLOT_TITLED})({title!r}).length") == 1, title
+    _wait(lambda: page.evaluate(PROBE_META) not in (None, first), 60, "the probe panel to change while it trains")
+    page.screenshot(path=SHOTS.format("training"), full_page=True)
+
+    # step mode: Step pauses the run; each further click adds exactly one step and new answers
+    page.locator(".st-key-train_step button").first.click()
+    _wait(lambda: page.get_by_text("Resume").count() > 0, 30, "the run to pause")
+    time.sleep(1.5)
+    points, answers = page.evaluate(LOSS_POINTS), page.evaluate(PROBE_META)
+    page.locator(".st-key-train_step button").first.click()
+    _wait(lambda: page.evaluate(LOSS_POINTS) > points, 30, "the step's loss")
+    _wait(lambda: page.evaluate(PROBE_META) != answers, 30, "the probe panel after one step")
+    time.sleep(1.0)
+    assert page.evaluate(LOSS_POINTS) == points + 1
+    page.screenshot(path=SHOTS.format("stepped"), full_page=True)
+
+    # the toggle off: only the loss charts stay
+    page.locator("[class*='st-key-train_watch_'] label").first.click()
+    _wait(lambda: page.evaluate(CHARTS) == 2, 30, "the watch charts to go")
+    page.locator(".st-key-train_stop button").first.click()
+    _wait(lambda: page.get_by_text("The model trained so far is kept").count() > 0, 60, "the run to stop")
+    page.screenshot(path=SHOTS.format("stopped"), full_page=True)

@@ -1,0 +1,214 @@
+"""Watch it learn and step mode on the Train page's path: ``Run.step/set_rate/watch_model``, the engine's
+losses in step mode, ``figures.watch`` (what the live feed publishes) and the page's Step buttons.
+
+What lives here: a real tiny run (2,000 sample images, batch 100, the default ``log_every`` of 10) started
+in step mode: each step call trains exactly one batch and its loss is reported at once; ``watch_model``
+copies the live weights (equal to them, not copied again when nothing changed); the feed's file holds the
+probe panel, the first layer and the network view, and the probe answers equal ``probe_predictions`` of the
+model; the page's Step (before and during a run) advances exactly one step per click. What does not: the
+figure builders themselves (tests/test_network_view.py), the engine's step mode with ``log_every=1``
+(tests/test_step_mode.py), the browser (tests/browser/test_watch_browser.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.figures.network import first_layer_figure, network_figure
+from nnplay.figures.watch import WATCH_FIGURES, WatchView, probe_spec, typed_array_values, watch_is_cheap
+from nnplay.lessons.neurons import probe_predictions, probe_set
+from nnplay.runs import Run, workspace_runs
+from nnplay.store import open_store
+from nnplay.ui.feed import LiveFeed
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def reported(run: Run) -> list[int]:
+    return [s.step for s in run.history.steps]
+
+
+@pytest.fixture(scope="module")
+def probes(tiny_data):
+    return probe_set(tiny_data.test_images.numpy(), tiny_data.test_labels.numpy())
+
+
+def new_run(**train) -> Run:
+    return Run("watched", DataConfig(), ModelConfig(hidden=(16,)),
+               TrainConfig(**{"epochs": 1, "batch_size": 100, "seed": 0, **train}))
+
+
+def test_step_mode_trains_one_batch_per_step_and_reports_its_loss_at_once(tiny_data):
+    run = new_run()  # log_every 10: at full speed the losses come ten at a time
+    assert run.watch_model() is None  # no model before it starts
+    run.step()  # before the start: starts paused, one batch let through
+    run.start(tiny_data)
+    try:
+        wait_for(lambda: reported(run) == [1])
+        time.sleep(0.3)
+        assert reported(run) == [1] and run.status == "paused"  # exactly one, and its loss is there
+        for expected in (2, 3):
+            run.step()
+            wait_for(lambda: len(reported(run)) >= expected)
+            time.sleep(0.2)
+            assert reported(run) == list(range(1, expected + 1))
+        loss = run.history.steps[-1].loss
+        assert np.isfinite(loss) and loss > 0
+        run.set_rate(None)
+        run.resume()
+        run.wait(60)
+        assert run.status == "finished" and reported(run) == list(range(1, 21))
+    finally:
+        run.stop()
+        run.wait(30)
+
+
+def test_watch_model_copies_the_live_weights_only_when_they_changed(tiny_data):
+    run = new_run()
+    run.step()
+    run.start(tiny_data)
+    try:
+        wait_for(lambda: reported(run) == [1])
+        first = run.watch_model()
+        live = run._model.state_dict()
+        for name, value in first.state_dict().items():
+            assert value.device.type == "cpu"
+            assert torch.equal(value, live[name].cpu())
+        assert run.watch_model() is first  # nothing changed: no new copy
+        run.step()
+        wait_for(lambda: len(reported(run)) == 2)
+        second = run.watch_model()
+        assert second is not first
+        assert not torch.equal(second.state_dict()["lin_1.weight"], first.state_dict()["lin_1.weight"])
+        run.resume()
+        run.wait(60)
+        assert run.watch_model() is run.model  # an ended run: its own model
+    finally:
+        run.stop()
+        run.wait(30)
+
+
+def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tmp_path):
+    run = new_run()
+    run.step()
+    run.start(tiny_data)
+    view = WatchView(probes, tiny_data.classes)
+    feed = LiveFeed(run, tmp_path, view)
+    try:
+        wait_for(lambda: reported(run) == [1])
+        feed.options = {"watch": True, "smoothing": 0.6}
+        feed.publish()
+        snap = json.loads(feed.path.read_text())
+        assert len(snap["figures"]) == 2 + len(WATCH_FIGURES)
+        probe, first, network = (json.loads(f) for f in snap["figures"][2:])
+        model = run.watch_model()
+        predicted, probability = probe_predictions(model, probes)
+        assert probe["layout"]["meta"]["predicted"] == predicted.tolist()
+        np.testing.assert_allclose(probe["layout"]["meta"]["probability"], probability, atol=1e-6)
+        assert probe["layout"]["meta"]["labels"] == probes.labels.tolist()
+        texts = [a["text"] for a in probe["layout"]["annotations"]]
+        assert len(texts) == 16 and all(f"{probability[i]:.0%}" in t for i, t in enumerate(texts))
+        # the first layer: each neuron's weights scaled to its own max |w|, as first_layer_figure draws them
+        expected = np.asarray(first_layer_figure(model).data[0].z, dtype=float)
+        np.testing.assert_allclose(typed_array_values(first["data"][0]["z"]), expected, atol=1e-6)
+        assert [t["name"] for t in network["data"]] == [t.name for t in network_figure(model).data]
+        assert network["layout"]["meta"]["wide"] is True
+        builds = view.builds
+        assert not feed.publish()  # nothing changed: same file, figures not rebuilt
+        assert view.builds == builds
+        run.step()  # one step: the next snapshot shows the new model's answers
+        wait_for(lambda: len(reported(run)) == 2)
+        assert feed.publish()
+        probe = json.loads(json.loads(feed.path.read_text())["figures"][2])
+        assert probe["layout"]["meta"]["predicted"] == probe_predictions(run.watch_model(), probes)[0].tolist()
+        assert view.builds == builds + 1
+        feed.options = {"watch": False, "smoothing": 0.6}  # the toggle off: the loss charts only
+        feed.publish()
+        assert len(json.loads(feed.path.read_text())["figures"]) == 2
+    finally:
+        run.stop()
+        run.wait(30)
+        feed.remove()
+
+
+def test_probe_spec_marks_wrong_answers(probes):
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    torch.nn.init.zeros_(model[1].weight)
+    with torch.no_grad():
+        model[1].bias.copy_(torch.arange(10.0))  # always answers 9
+    spec = probe_spec(model, probes)
+    texts = [a["text"] for a in spec["layout"]["annotations"]]
+    right = [int(y) == 9 for y in probes.labels]
+    assert [not t.startswith("✗") for t in texts] == right
+    assert spec["layout"]["title"]["text"].startswith(f"Probe digits: {sum(right)} of 16 right")
+
+
+def test_watching_is_on_by_default_for_small_models_only():
+    assert watch_is_cheap(ModelConfig())
+    assert watch_is_cheap(ModelConfig(family="cnn"))
+    assert not watch_is_cheap(ModelConfig(hidden=(4096, 4096)))
+
+
+def test_page_step_buttons_advance_one_step_per_click():
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    app.toggle(key="train_quick").set_value(True).run()
+    app.number_input(key="train_train_limit").set_value(2000).run()
+    app.number_input(key="train_test_limit").set_value(500).run()
+    app.number_input(key="train_epochs").set_value(1).run()
+    try:
+        app.button(key="train_step_start").click().run()
+        assert not app.exception
+        run = workspace_runs(open_store())[-1]
+        wait_for(lambda: reported(run) == [1])
+        time.sleep(0.3)
+        assert reported(run) == [1] and run.status == "paused"
+        app.run()
+        assert app.toggle(key=f"train_watch_{run.id}").value is True
+        for expected in (2, 3):
+            app.button(key="train_step").click().run()
+            assert not app.exception
+            wait_for(lambda: len(reported(run)) >= expected)
+            time.sleep(0.3)
+            assert reported(run) == list(range(1, expected + 1))
+        app.selectbox(key="train_speed").set_value("full speed").run()
+        app.button(key="train_pause").click().run()  # Resume: full speed to the end
+        run.wait(60)
+        assert run.status == "finished"
+    finally:
+        for run in workspace_runs(open_store()):
+            run.stop()
+            run.wait(30)
+
+
+def test_watch_figures_of_a_cnn_show_its_filters_and_stages(probes):
+    from nnplay.engine import seeded_model
+    from nnplay.figures.watch import watch_figures
+
+    model = seeded_model(ModelConfig(family="cnn", channels=(4, 8), fc_width=16), 0)
+    probe, first, network = (json.loads(f) for f in watch_figures(model, probes, uirevision="r"))
+    assert probe["layout"]["meta"]["predicted"] == probe_predictions(model, probes)[0].tolist()
+    assert "filters" in first["layout"]["title"]["text"]
+    conv = model.conv_1.weight.detach().numpy()[:, 0]
+    z = typed_array_values(first["data"][0]["z"])
+    assert np.nanmax(np.abs(z)) == pytest.approx(1.0)  # each filter scaled to its own max |w|
+    assert z.size >= conv.size
+    assert {"conv 1", "conv 2", "fc", "output"} <= {t["name"] for t in network["data"]}
+    assert all(f["layout"]["uirevision"] == "r" for f in (probe, first, network))
+    assert all(isinstance(t.get("colorscale", []), list) for f in (probe, first, network) for t in f["data"])
