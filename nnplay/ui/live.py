@@ -118,7 +118,8 @@ def _shared_feed(run: Run, render, options: dict) -> LiveFeed:
     viewer joins it rather than adding a thread that renders the same view again (each one costs the
     training CPU time, and the feed of a reloaded tab would go on until the run ends). The viewers share
     its options (the smoothing)."""
-    key = (run.id, getattr(render, "__qualname__", repr(render)))
+    # a function by its name; an object (e.g. a WatchView, one per session) by its type: the same view
+    key = (run.id, getattr(render, "__qualname__", type(render).__qualname__))
     with _shared_lock:
         for old in [k for k, f in _SHARED.items() if f.thread is not None and not f.thread.is_alive()]:
             del _SHARED[old]  # feeds of runs that ended
