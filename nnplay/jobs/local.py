@@ -79,11 +79,12 @@ def pool_size(workers: int | None = None, cores: int | None = None, gpus: int | 
     One worker per GPU; on a CPU-only machine workers of 1 thread up to 3 cores, then of
     cores // 4 threads (at most 4: MNIST-sized matrices gain little beyond that), so that
     workers × threads = cores and no worker's threads compete with another's. ``workers`` (or
-    ``NNPLAY_WORKERS``) fixes the count; the threads are then cores // workers.
+    ``NNPLAY_WORKERS``, unless it is 0) fixes the count; the threads are then cores // workers.
     """
     cores = cores or machine_cores()
     gpus = gpu_count() if gpus is None else gpus
-    if workers is None:
+    if workers is None and os.environ.get("NNPLAY_WORKERS", "").strip() != "0":
+        # NNPLAY_WORKERS=0 means "train in the app's own threads" (nnplay.runs); a pool made anyway fits the machine
         env = env_float("NNPLAY_WORKERS")
         if env is not None and env != int(env):
             raise ValueError(f"NNPLAY_WORKERS must be a whole number of workers; it is {env:g}.")
