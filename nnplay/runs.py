@@ -670,6 +670,41 @@ class Run:
         }
 
 
+def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,
+                   workspace: str = LOCAL_WORKSPACE, timeout: float | None = None, **kwargs):
+    """``function(data=…, **kwargs)`` run where runs train: queued in the jobs backend like a run (a worker
+    loads the data ``data_cfg`` names), or here on ``data`` with ``NNPLAY_WORKERS=0``. Returns its value;
+    a ValueError it raised is raised here as a ValueError with the same text, any other failure (or a worker
+    that died) as a RuntimeError. ``function`` is "nnplay.module:name" (the LR range test:
+    "nnplay.lessons.experiments:lr_range_test")."""
+    import importlib
+
+    from .jobs import JobSpec, Result
+    from .jobs import backend as default_backend
+
+    if not jobs_enabled():
+        module, name = function.split(":", 1)
+        if data is None:
+            from .data import load_mnist
+
+            data = load_mnist(data_cfg)
+        return getattr(importlib.import_module(module), name)(data=data, **kwargs)
+    results: list = []
+    job = default_backend().submit(JobSpec(f"call-{new_id()}", workspace, data_cfg, call=(function, kwargs),
+                                           name=function), results.append)
+    if not job.wait(timeout):
+        job.stop()
+        raise RuntimeError(f"{function} did not end within {timeout:g} s; it was stopped.")
+    result = next((r for r in results if isinstance(r, Result)), None)
+    if result is None:
+        raise RuntimeError(job.message or f"{function} ended without a result ({job.status}).")
+    if result.error_type == "ValueError":
+        raise ValueError(result.error)
+    if result.error_type:
+        raise RuntimeError(f"{result.error_type}: {result.error}")
+    return result.value
+
+
 def register(run: Run) -> Run:
     with _registry_lock:
         REGISTRY[run.id] = run

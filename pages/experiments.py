@@ -16,7 +16,8 @@ import streamlit as st
 from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
-from nnplay.runs import Run, Sweep
+from nnplay.config import DataConfig
+from nnplay.runs import Run, Sweep, call_in_worker
 from nnplay.ui import active_run, dataset_or_stop, session_sweeps
 
 TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
@@ -235,8 +236,10 @@ def range_section() -> None:
         subset = data.limited(train_limit, None)
         try:
             with st.spinner("Raising the learning rate step by step…"):
-                result = ex.lr_range_test(MODELS[model_key][1], subset, start=start, end=end, steps=int(steps),
-                                          batch_size=int(batch_size), optimizer=optimizer)
+                result = call_in_worker(  # where runs train: a worker of the pool (or here, NNPLAY_WORKERS=0)
+                    "nnplay.lessons.experiments:lr_range_test", DataConfig(train_limit=train_limit), subset,
+                    workspace=ui.workspace(), model_cfg=MODELS[model_key][1], start=start, end=end,
+                    steps=int(steps), batch_size=int(batch_size), optimizer=optimizer)
         except ValueError as err:
             st.error(f"The range test cannot run: {err}")
         except Exception as err:  # keep the page alive and say what happened

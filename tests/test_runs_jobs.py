@@ -234,3 +234,20 @@ def test_no_worker_outlives_the_app_process(tmp_path):
         assert wait_for(lambda: not any(alive(p) for p in pids), 15), "workers outlived the app's process"
     finally:
         owner.kill()
+
+
+def test_the_lr_range_test_runs_in_a_worker_and_matches_one_run_here(workers):
+    from nnplay.data import load_mnist
+    from nnplay.lessons.experiments import lr_range_test
+    from nnplay.runs import call_in_worker
+
+    data = DataConfig(data_dir=SAMPLE.data_dir, download=False, train_limit=2000)
+    model = ModelConfig(hidden=(32,))
+    there = call_in_worker("nnplay.lessons.experiments:lr_range_test", data, model_cfg=model, steps=30)
+    here = lr_range_test(model, load_mnist(data), steps=30)
+    assert there.lrs == here.lrs and there.losses == pytest.approx(here.losses, rel=1e-4)
+    assert there.suggested_lr == pytest.approx(here.suggested_lr)
+    with pytest.raises(ValueError, match="5 to 2,000 steps"):  # bad input: the same sentence as here
+        call_in_worker("nnplay.lessons.experiments:lr_range_test", data, model_cfg=model, steps=3)
+    with pytest.raises(ValueError, match="nnplay.module:function"):
+        call_in_worker("os:system", data, command="true")

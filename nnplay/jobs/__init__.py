@@ -6,7 +6,7 @@ worker, or a Ray actor on a cluster); its events come back to this process in ba
 backend's own reader thread calls ``sink(event)`` for each, in order, then ``sink.flush()`` once
 per batch when the sink has a ``flush`` method (one store transaction per log burst or epoch).
 The events are the engine's (``RunStart``, ``StepEvent``, ``EpochMetrics``, ``LayerStats``,
-``RunEnd``), plus ``Weights`` (the live weights, only while watched: ``job.watch()``), ``Checkpoint`` (the model as an nnplay checkpoint file's bytes, after each
+``RunEnd``; a ``JobSpec.call`` job sends one ``Result`` instead), plus ``Weights`` (the live weights, only while watched: ``job.watch()``), ``Checkpoint`` (the model as an nnplay checkpoint file's bytes, after each
 finished epoch and at the end) and, always last, one ``JobEnd`` (finished, stopped, diverged or
 error, with a sentence). ``job.stop() / pause() / resume()`` reach the run within one log burst,
 as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(steps_per_second)``;
@@ -56,12 +56,18 @@ class JobSpec:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
+    # a job that is not a training run: ("nnplay.module:function", {keyword arguments}); the worker loads
+    # ``data`` and calls function(data=<MnistData>, **kwargs), then sends a ``Result`` (model and train unused)
+    call: tuple[str, dict] | None = None
 
     def __post_init__(self):
         if not isinstance(self.run_id, str) or not self.run_id:
             raise ValueError(f"a job needs a run id (a non-empty string); got {self.run_id!r}.")
         if not isinstance(self.workspace, str) or not self.workspace:
             raise ValueError(f"a job needs a workspace (a non-empty string); got {self.workspace!r}.")
+        if self.call is not None and not (isinstance(self.call[0], str) and self.call[0].startswith("nnplay.")
+                                          and ":" in self.call[0]):
+            raise ValueError(f"a job calls a function of nnplay as 'nnplay.module:function'; got {self.call[0]!r}.")
 
 
 @dataclass
@@ -91,6 +97,14 @@ class Weights:
     """
     step: int
     data: bytes = field(repr=False)
+
+
+@dataclass
+class Result:
+    """What a ``JobSpec.call`` job's function returned, or the error it raised (its type's name and text)."""
+    value: object = None
+    error_type: str = ""
+    error: str = ""
 
 
 @dataclass
@@ -289,5 +303,5 @@ def shutdown(timeout: float = 10.0) -> None:
         b.close(timeout)
 
 
-__all__ = ["JobSpec", "Checkpoint", "Weights", "JobEnd", "QueuePosition", "Job", "Backend", "Sink", "FINAL",
+__all__ = ["JobSpec", "Checkpoint", "Weights", "Result", "JobEnd", "QueuePosition", "Job", "Backend", "Sink", "FINAL",
            "backend", "shutdown"]

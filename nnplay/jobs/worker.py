@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 
-from . import Checkpoint, JobEnd, JobSpec, Weights
+from . import Checkpoint, JobEnd, JobSpec, Result, Weights
 
 MIN_INTERVAL = 0.05  # s between two step batches: a fast GPU run does not flood the pipe
 WATCH_INTERVAL = 1.0  # s between checks that the pool's process is still alive
@@ -120,6 +120,8 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None) -> J
     from ..engine import seeded_model, train
     from ..models import count_parameters
 
+    if spec.call is not None:
+        return call_job(spec, send)
     model_ref = [None]
     batcher = _Batcher(spec, send, model_ref, control)
     wait_if_paused = control.wait_if_paused
@@ -162,6 +164,28 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None) -> J
     batcher.events.append(end)
     try:
         batcher.flush()
+    finally:
+        _free_memory()
+    return end
+
+
+def call_job(spec: JobSpec, send) -> JobEnd:
+    """Run a ``JobSpec.call`` job: load its data, call the function, send its ``Result`` and ``JobEnd``."""
+    import importlib
+
+    from ..data import load_mnist
+
+    module, name = spec.call[0].split(":", 1)
+    try:
+        function = getattr(importlib.import_module(module), name)
+        value = function(data=load_mnist(spec.data), **spec.call[1])
+        result, end = Result(value), JobEnd("finished", "")
+    except Exception as err:  # noqa: BLE001 - the caller re-raises it with the same type's name
+        first = str(err).splitlines()[0][:300] if str(err) else "no details"
+        result = Result(error_type=type(err).__name__, error=first)
+        end = JobEnd("error", f"{spec.call[0]} failed with {type(err).__name__}: {first}")
+    try:
+        send([result, end])
     finally:
         _free_memory()
     return end
