@@ -9,6 +9,7 @@ workers are warm after the first run). What does not: the pool on its own (tests
 thread path (tests/test_runs.py, which the rest of the suite uses with ``NNPLAY_WORKERS=0``).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -118,6 +119,8 @@ def test_the_train_page_trains_in_a_worker(workers):
     assert not app.exception
     [run] = workspace_runs(open_store())
     assert run.job is not None, "the page's run trains in the pool"
+    views = [json.loads(c.proto.json) for c in app.get("bidi_component") if c.proto.component_name == "nnplay.live_run"]
+    assert [bool(v.get("url")) for v in views] == [True], "the live view polls the run's feed while it trains"
     assert run.wait(180) and run.status == "finished", run.message
     app.run()
     assert not app.exception
