@@ -201,7 +201,8 @@ class JobSink:
 class Run:
     """One training run: its configs, its ``History`` of events, its status and (once trained) its model.
 
-    ``start`` trains it in a daemon thread; ``stop``/``pause``/``resume`` act between steps;
+    ``start`` trains it in a worker (``job``) or a daemon thread (``NNPLAY_WORKERS=0``);
+    ``stop``/``pause``/``resume``/``step``/``set_rate`` act between steps; ``watch_model`` gives its live weights;
     ``progress`` and ``final`` read the history. Time spent paused is kept apart (``training_seconds``),
     so rates and the ETA count training time only. ``bind`` makes it a record in a ``Store``.
     """
