@@ -9,10 +9,12 @@ import streamlit as st
 
 from nnplay.engine import device_name, pick_device
 from nnplay.names import escape_markdown
-from nnplay.ui import active_run, freeze_long_lived_objects, keep_workspace_cookie, model_picker, store, workspace_link
+from nnplay.ui import (active_run, freeze_long_lived_objects, keep_workspace_cookie, model_picker, store,
+                       training_backend, workspace_link)
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
 freeze_long_lived_objects()  # once per process, whichever page opens first: a full GC then never stalls training
+where_runs_train = training_backend()  # the worker pool starts with the first page, warm for the first Start
 
 PAGES_DIR = Path(__file__).parent / "pages"
 # (file, title, icon, url path): a page is registered when its file exists
@@ -54,7 +56,7 @@ with st.sidebar:
     for page in pages:
         st.page_link(page)
     st.divider()
-    st.caption(f"Device: **{_device_label()}**")
+    st.caption(f"Device: **{_device_label()}** · runs train in {where_runs_train}")
     running = active_run()
     if running is not None:
         st.caption(f"Training: **{escape_markdown(running.name)}** ({running.status})")

@@ -1,10 +1,14 @@
-"""Runs: a training run with its configs, history, status and model, trained in a background thread.
+"""Runs: a training run with its configs, history, status and model, trained in a worker or a background thread.
 
 A ``Run`` owns everything a page needs to show it later (configs, the engine's ``History``, the
-status and the model) and a ``RunControl`` to stop or pause it. ``Run.start`` trains in a daemon
-thread that only appends to the run's own history, so a page can read it on every rerun without
-locks, and never touches streamlit. ``Sweep`` trains several runs one after another in one
-thread (the experiments and the activation race).
+status and the model) and the handles to stop, pause, step or slow it. ``Run.start`` submits it to
+``nnplay.jobs.backend()`` (a local pool of worker processes, or Ray) as a ``JobSpec`` whose sink,
+``JobSink``, runs in the backend's reader thread: it appends to the run's own history, records the
+events in the store and writes the checkpoints the worker sends. With ``NNPLAY_WORKERS=0``
+(``jobs_enabled()`` is False) it trains in a daemon thread of this process instead, steered by a
+``RunControl``. Either way a page reads the run on every rerun without locks, and nothing here
+touches streamlit. ``Sweep`` trains several runs: through the backend's queue (in parallel where
+there are free workers), or one after another in one thread (the experiments and the activation race).
 
 Step mode and watching: ``Run.step(n)`` pauses the run (or starts it paused) and lets ``n`` batches through,
 ``Run.set_rate(steps_per_second)`` slows it, ``Run.watch_model()`` gives a CPU copy of its latest weights.
@@ -44,10 +48,17 @@ from .engine import EpochMetrics, History, LayerStats, RunControl, RunStart, Ste
 from .models import build_model, describe
 from .store import LOCAL_WORKSPACE, RunRecord, Store, StoreError, new_id
 
+WATCH_SECONDS = 5.0  # a worker sends live weights for this long after the last watch_model()
+WATCH_INTERVAL = 1.0  # s: live weights are at most this old, and copied at most this often
+
+
+def jobs_enabled() -> bool:
+    """Whether ``Run.start`` trains through ``nnplay.jobs`` (the default) or in a thread here (``NNPLAY_WORKERS=0``)."""
+    return os.environ.get("NNPLAY_WORKERS", "").strip() != "0"
+
 ACTIVE = ("queued", "running", "paused")
 USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
 FLUSH_SECONDS = 1.0  # the recorder commits at most this often between epochs
-WATCH_SECONDS = 1.0  # watch_model copies a full-speed run's weights at most this often
 
 
 class ModelCache:
@@ -150,10 +161,52 @@ class Recorder:
         return True
 
 
+class JobSink:
+    """A ``Run``'s sink for ``nnplay.jobs``: called in the backend's reader thread with each event, in order.
+
+    Engine events go to the run's own listener (``Run.record``: history and burst timing) and to its
+    store ``Recorder``; an epoch's ``Checkpoint`` is written to ``epoch.pt`` and recorded, the final
+    one is held until the ``JobEnd`` says whether the run finished; ``Weights`` are kept for
+    ``Run.watch_model``; ``RunStart`` and ``JobEnd`` set the run's status. ``flush`` (once per batch)
+    commits what the recorder holds in one transaction.
+    """
+
+    def __init__(self, run: "Run"):
+        self.run = run
+        self.final: bytes | None = None
+
+    def __call__(self, event) -> None:
+        from .jobs import Checkpoint, JobEnd, Weights
+
+        run, recorder = self.run, self.run.recorder
+        if isinstance(event, Weights):
+            run._weights = event
+        elif isinstance(event, Checkpoint):
+            if event.final:
+                self.final = event.data
+            elif run.write_file("epoch.pt", event.data) and recorder is not None:
+                recorder.flush(checkpoint_epoch=event.epoch)
+        elif isinstance(event, JobEnd):
+            run._job_ended(event, self.final)
+            self.final = None
+        else:
+            if isinstance(event, RunStart):
+                run._job_started()
+            run.record(event)
+            if recorder is not None:
+                recorder(event)
+
+    def flush(self) -> None:
+        recorder = self.run.recorder
+        if recorder is not None and (recorder.steps or recorder.epochs or recorder.layers or recorder.start):
+            recorder.flush()
+
+
 class Run:
     """One training run: its configs, its ``History`` of events, its status and (once trained) its model.
 
-    ``start`` trains it in a daemon thread; ``stop``/``pause``/``resume`` act between steps;
+    ``start`` trains it in a worker (``job``) or a daemon thread (``NNPLAY_WORKERS=0``);
+    ``stop``/``pause``/``resume``/``step``/``set_rate`` act between steps; ``watch_model`` gives its live weights;
     ``progress`` and ``final`` read the history. Time spent paused is kept apart (``training_seconds``),
     so rates and the ETA count training time only. ``bind`` makes it a record in a ``Store``.
     """
@@ -186,6 +239,9 @@ class Run:
         self._first_burst: tuple[int, float] | None = None
         self._last_burst: tuple[int, float] | None = None
         self._started_clock: float | None = None
+        self.job = None  # the nnplay.jobs.Job training it, when it trains in a worker
+        self._weights = None  # the latest nnplay.jobs.Weights a worker sent
+        self._watch_sent = 0.0
         self._watch: nn.Module | None = None  # watch_model's latest copy, the step it was made at, and when
         self._watch_step, self._watch_at = -1, 0.0
         self._watch_lock = threading.Lock()
@@ -321,16 +377,104 @@ class Run:
         self._watch = None
 
     def start(self, data: MnistData) -> "Run":
+        """Train: through the jobs backend (a worker process or Ray), or in a thread here with ``NNPLAY_WORKERS=0``."""
+        if jobs_enabled():
+            return self.submit(data)
         self.thread = threading.Thread(target=self.run_here, args=(data,), daemon=True, name=f"nnplay-run-{self.id}")
         self.thread.start()
         return self
 
+    def submit(self, data: MnistData | None = None, backend=None) -> "Run":
+        """Queue the run in ``backend`` (default: ``nnplay.jobs.backend()``); it trains on the data its
+        ``data_cfg`` names, loaded in the worker (``data`` only tells which source, full or sample, it is)."""
+        from .jobs import JobSpec
+        from .jobs import backend as default_backend
+
+        if data is not None:
+            self.data_source = data.source
+        if self.control.stopped:
+            self.status, self.message = "stopped", "stopped before it started"
+            self._write(status=(self.status, self.message))
+            return self
+        self.recorder = Recorder(self, self.store) if self.store is not None else None
+        self.status, self.message = "queued", ""
+        spec = JobSpec(self.id, self.workspace or LOCAL_WORKSPACE, self.data_cfg, self.model_cfg, self.train_cfg,
+                       name=self._name)
+        try:
+            self.job = (backend or default_backend()).submit(spec, JobSink(self))
+        except (RuntimeError, ValueError, OSError) as err:
+            self.status, self.message = "error", f"it could not be queued for training: {err}"
+            self._write(status=(self.status, self.message))
+            return self
+        control = self._control  # step mode or a speed chosen before Start: the worker gets them
+        if control is not None:
+            if control.rate is not None:
+                self.job.set_rate(control.rate)
+            if control.paused:
+                self.job.pause()
+            if control.pending_steps:
+                self.job.step(control.pending_steps)
+        return self
+
+    def _job_started(self) -> None:
+        """The worker began training (its ``RunStart`` arrived)."""
+        self.status = "paused" if self.job is not None and self.job.status == "paused" else "running"
+        self.started = time.time()
+        self._started_clock = self.clock()
+        if self.status == "paused":
+            self._paused_at = self._started_clock
+        self._write(status=(self.status, self.message), started=self.started)
+
+    def _job_ended(self, end, final: bytes | None) -> None:
+        """The job's ``JobEnd``: write the final model (finished or stopped), the rest of the events and the status."""
+        if self._paused_at is not None:
+            self.paused_seconds += self.clock() - self._paused_at
+            self._paused_at = None
+        self.status, self.message = end.status, end.message
+        has_final = self.status in ("finished", "stopped") and final is not None and self.write_file("final.pt", final)
+        if self.recorder is not None:
+            self.recorder.flush(status=(self.status, self.message), end=self.history.end, has_final=has_final)
+            if self.recorder.error:
+                self.message += f" (not all of it was kept: {self.recorder.error})"
+        elif self.store_note:
+            self.message += f" ({self.store_note})"
+        elif self.store is None and final is not None and self.status in ("finished", "stopped", "diverged"):
+            from .checkpoint import CheckpointError, load_checkpoint
+
+            try:  # not kept in a store: the model stays with the run
+                self._model = load_checkpoint(final)[0]
+            except CheckpointError:
+                pass
+        self._weights, self._watch = None, None
+
+    def write_file(self, filename: str, data: bytes) -> bool:
+        """Write a checkpoint file's bytes to the run's folder (a temporary file renamed into place)."""
+        if self.store is None:
+            return False
+        folder = self.store.run_dir(self.id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{filename}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, folder / filename)
+            return True
+        except OSError as err:
+            if self.recorder is not None:
+                self.recorder.error = f"the model could not be saved in {folder}: {err}"
+            return False
+
     def stop(self) -> None:
-        self.control.stop()
+        if self.job is not None:
+            self.job.stop()
+        else:
+            self.control.stop()
 
     def pause(self) -> None:
         if self.status == "running":
-            self.control.pause()
+            if self.job is not None:
+                self.job.pause()
+            else:
+                self.control.pause()
             self._paused_at = self.clock()
             self.status = "paused"
             self._write(status=("paused", self.message))
@@ -341,7 +485,10 @@ class Run:
                 self.paused_seconds += self.clock() - self._paused_at
                 self._paused_at = None
             self.status = "running"
-            self.control.resume()
+            if self.job is not None:
+                self.job.resume()
+            else:
+                self.control.resume()
             self._write(status=("running", self.message))
 
     def step(self, n: int = 1) -> None:
@@ -350,14 +497,18 @@ class Run:
         if self.status == "running":
             self.pause()
         elif self.status == "queued":
-            self.control.pause()
-        if self.active:
+            (self.job or self.control).pause()
+        if self.job is not None:
+            self.job.step(n)
+        elif self.active:
             self.control.step(n)
 
     def set_rate(self, steps_per_second: float | None) -> None:
         """Train at most ``steps_per_second`` steps a second from now on (None: full speed); while
         paused it applies once the run resumes."""
-        self.control.set_rate(steps_per_second)
+        self.control.set_rate(steps_per_second)  # kept here too: ``rate`` reads it, a later submit passes it on
+        if self.job is not None:
+            self.job.set_rate(steps_per_second)
 
     @property
     def rate(self) -> float | None:
@@ -374,6 +525,8 @@ class Run:
         """
         if not self.active:
             return self.model
+        if self.job is not None:
+            return self._job_watch_model()
         live = self._model
         if live is None:
             return None
@@ -383,7 +536,7 @@ class Run:
         with self._watch_lock:
             copy = self._watch
             if copy is not None and (reported == self._watch_step or (
-                    now - self._watch_at < WATCH_SECONDS and not self.control.holding)):
+                    now - self._watch_at < WATCH_INTERVAL and not self.control.holding)):
                 return copy
             with torch.device("meta"):  # no initialisation: it would draw from the training's random generator
                 fresh = build_model(self.model_cfg)
@@ -394,6 +547,27 @@ class Run:
                 p.requires_grad_(False)
             self._watch, self._watch_step, self._watch_at = fresh, reported, now
             return fresh
+
+    def _job_watch_model(self) -> nn.Module | None:
+        """``watch_model`` for a run in a worker: ask it for weights snapshots for the next few seconds (a
+        page that stops asking stops them) and return the latest as a CPU model; until the first arrives,
+        the last epoch's checkpoint."""
+        now = time.monotonic()
+        if now - self._watch_sent >= WATCH_INTERVAL:
+            self._watch_sent = now
+            self.job.watch(WATCH_SECONDS)
+        weights = self._weights
+        with self._watch_lock:
+            if weights is None:
+                return self._watch if self._watch is not None else self.model
+            if self._watch is None or self._watch_step != weights.step:
+                from .checkpoint import CheckpointError, load_checkpoint
+
+                try:
+                    self._watch, self._watch_step = load_checkpoint(weights.data)[0], weights.step
+                except CheckpointError:
+                    pass
+            return self._watch
 
     def training_seconds(self) -> float:
         """Seconds since training began, less the time spent paused (0 before it began)."""
@@ -416,8 +590,10 @@ class Run:
                 self._last_burst = mark
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the run's thread ends; True if it has."""
-        if self.thread is not None:
+        """Block until the run's job or thread ends; True if it has."""
+        if self.job is not None:
+            self.job.wait(timeout)
+        elif self.thread is not None:
             self.thread.join(timeout)
         return not self.active
 
@@ -544,6 +720,41 @@ class Run:
         }
 
 
+def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,
+                   workspace: str = LOCAL_WORKSPACE, timeout: float | None = None, **kwargs):
+    """``function(data=…, **kwargs)`` run where runs train: queued in the jobs backend like a run (a worker
+    loads the data ``data_cfg`` names), or here on ``data`` with ``NNPLAY_WORKERS=0``. Returns its value;
+    a ValueError it raised is raised here as a ValueError with the same text, any other failure (or a worker
+    that died) as a RuntimeError. ``function`` is "nnplay.module:name" (the LR range test:
+    "nnplay.lessons.experiments:lr_range_test")."""
+    import importlib
+
+    from .jobs import JobSpec, Result
+    from .jobs import backend as default_backend
+
+    if not jobs_enabled():
+        module, name = function.split(":", 1)
+        if data is None:
+            from .data import load_mnist
+
+            data = load_mnist(data_cfg)
+        return getattr(importlib.import_module(module), name)(data=data, **kwargs)
+    results: list = []
+    job = default_backend().submit(JobSpec(f"call-{new_id()}", workspace, data_cfg, call=(function, kwargs),
+                                           name=function), results.append)
+    if not job.wait(timeout):
+        job.stop()
+        raise RuntimeError(f"{function} did not end within {timeout:g} s; it was stopped.")
+    result = next((r for r in results if isinstance(r, Result)), None)
+    if result is None:
+        raise RuntimeError(job.message or f"{function} ended without a result ({job.status}).")
+    if result.error_type == "ValueError":
+        raise ValueError(result.error)
+    if result.error_type:
+        raise RuntimeError(f"{result.error_type}: {result.error}")
+    return result.value
+
+
 def register(run: Run) -> Run:
     with _registry_lock:
         REGISTRY[run.id] = run
@@ -659,11 +870,20 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+def queue_text(run: Run) -> str | None:
+    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None."""
+    job = run.job
+    if run.status != "queued" or job is None:
+        return None
+    position = job.position()
+    return str(position) if position is not None else None
+
+
 def status_text(run: Run) -> str:
-    """The run's status as a word, or "diverged at step N"."""
+    """The run's status as a word, "queued, position N of M: why", or "diverged at step N"."""
     if run.status == "diverged" and run.history.end is not None:
         return f"diverged at step {run.history.end.step}"
-    return run.status
+    return queue_text(run) or run.status
 
 
 def progress_text(run: Run) -> str:
@@ -673,7 +893,9 @@ def progress_text(run: Run) -> str:
     shows only while the run is active (a paused run's ETA stands still).
     """
     if run.history.start is None:
-        return "starting: building the model and moving the data to the device…" if run.active else run.status
+        if not run.active:
+            return run.status
+        return queue_text(run) or "starting: building the model and moving the data to the device…"
     p = run.progress()
     rate = f"{p['samples_per_s']:,.0f} samples/s" if p["samples_per_s"] else "… samples/s"
     parts = [f"epoch {p['epoch']}/{p['epochs']}", f"step {p['step']:,}/{p['total']:,}"]
@@ -756,7 +978,9 @@ def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: i
 
 
 class Sweep:
-    """Several runs trained one after another in one background thread; stop ends the current one and skips the rest."""
+    """Several runs: queued in the jobs backend in order (a free worker takes the next one, so they train in
+    parallel where workers are free; on Ray across the cluster), or with ``NNPLAY_WORKERS=0`` trained one after
+    another in one background thread. Stop ends the running ones and skips the rest."""
 
     def __init__(self, name: str, runs: list[Run], data: MnistData, store: Store | None = None,
                  workspace: str = LOCAL_WORKSPACE):
@@ -769,10 +993,16 @@ class Sweep:
         self.data = data
         self.created = time.time()
         self._stopped = threading.Event()
+        self.jobs = jobs_enabled()
         self.thread = threading.Thread(target=self._work, daemon=True, name=f"nnplay-sweep-{name}")
 
     def start(self) -> "Sweep":
-        self.thread.start()
+        if self.jobs:
+            for run in self.runs:
+                run.created = time.time()
+                run.start(self.data)
+        else:
+            self.thread.start()
         return self
 
     def _work(self) -> None:
@@ -786,15 +1016,22 @@ class Sweep:
 
     def stop(self) -> None:
         self._stopped.set()
-        for run in self.runs:
+        for run in reversed(self.runs):  # the queued ones first, so no worker starts one of them meanwhile
             run.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        self.thread.join(timeout)
+        if not self.jobs:
+            self.thread.join(timeout)
+            return not self.active
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for run in self.runs:
+            run.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not self.active
 
     @property
     def active(self) -> bool:
+        if self.jobs:
+            return any(r.active for r in self.runs)
         return self.thread.is_alive()
 
     @property

@@ -16,7 +16,8 @@ import streamlit as st
 from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
-from nnplay.runs import Run, Sweep
+from nnplay.config import DataConfig
+from nnplay.runs import Run, Sweep, call_in_worker, status_text
 from nnplay.ui import active_run, dataset_or_stop, session_sweeps
 
 TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
@@ -98,13 +99,18 @@ def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> None:
 def draw_progress(sweep: Sweep) -> None:
     total = len(sweep.runs)
     st.progress(sweep.done / total, text=f"{sweep.done} of {total} runs done")
-    current = next((r for r in sweep.runs if r.status in ("running", "paused")), None)
-    if current is not None and sweep.active:
+    if not sweep.active:
+        return
+    training = [r for r in sweep.runs if r.status in ("running", "paused")]  # several where workers are free
+    for current in training:
         p = current.progress()
         eta = f", about {p['eta_s']:.0f} s left" if p["eta_s"] is not None else ""
         st.progress(min(p["fraction"], 1.0),
                     text=f"Now training **{current.name}**: epoch {p['epoch']} of {p['epochs']}, "
                          f"step {p['step']:,} of {p['total']:,}{eta}")
+    waiting = next((r for r in sweep.runs if r.status == "queued"), None)
+    if waiting is not None and not training:
+        st.caption(f"**{waiting.name}**: {status_text(waiting)}")
 
 
 def draw_outcomes(sweep: Sweep) -> None:
@@ -237,8 +243,10 @@ def range_section() -> None:
         subset = data.limited(train_limit, None)
         try:
             with st.spinner("Raising the learning rate step by step…"):
-                result = ex.lr_range_test(MODELS[model_key][1], subset, start=start, end=end, steps=int(steps),
-                                          batch_size=int(batch_size), optimizer=optimizer)
+                result = call_in_worker(  # where runs train: a worker of the pool (or here, NNPLAY_WORKERS=0)
+                    "nnplay.lessons.experiments:lr_range_test", DataConfig(train_limit=train_limit), subset,
+                    workspace=ui.workspace(), model_cfg=MODELS[model_key][1], start=start, end=end,
+                    steps=int(steps), batch_size=int(batch_size), optimizer=optimizer)
         except ValueError as err:
             st.error(f"The range test cannot run: {err}")
         except Exception as err:  # keep the page alive and say what happened

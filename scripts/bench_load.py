@@ -1,7 +1,6 @@
 """Benchmark: many runs at once through the local worker pool and through a local Ray cluster.
 
-Issue 11's targets, the backend part (the browser part, 8 sessions and a 9th opening /forward,
-drives the app and is measured where the pages are wired to the pool):
+Issue 11's targets. The backend part (``--no-browser`` runs only this):
 
 1. a warm pool's Start → first loss event at the sink (target under 2 s), median of 3;
 2. one 1-epoch seed-mlp run alone in the pool: its images per second (wall time from submit to
@@ -11,6 +10,18 @@ drives the app and is measured where the pages are wired to the pool):
 4. the peak memory (RSS high-water mark) of this process, the "server", and of each worker;
 5. the same 8 runs through a local Ray cluster (one node, as many CPUs as the pool has workers;
    or the cluster at ``--ray-address``): all finish, wall time beside the pool's.
+
+The browser part (``--browser-only`` runs only this) drives the real app: a fresh ``streamlit
+run app.py`` (its own ``NNPLAY_HOME``, one workspace per browser, the local pool sized to the
+machine) and headless Chromium (Playwright, /usr/bin/chromium):
+
+6. one session starts a 1-epoch seed-mlp run alone on the Train page: its images per second
+   (train images over the run's started → ended time in the store);
+7. 8 sessions (8 browser contexts, 8 workspaces) each press Start at once: all 8 finish and none
+   is lost (8 records, 8 "finished"), and their combined images per second (8 × train images over
+   first start → last end) against (6);
+8. meanwhile a 9th session opens /forward: the time until its first table is drawn, median of 3;
+9. the server's and its workers' peak RSS, and after Ctrl-C (SIGINT) to the server, no worker left.
 
 It trains on MNIST from ``--data-dir`` (default $NNPLAY_DATA_DIR; without the files, the
 built-in sample) and prints one JSON line at the end. On a shared machine the load (printed)
@@ -95,7 +106,15 @@ def main() -> None:
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray part")
     parser.add_argument("--ray-address", default=None, help="an existing cluster (default: start one here)")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--no-browser", action="store_true", help="skip the browser part")
+    parser.add_argument("--browser-only", action="store_true", help="only the browser part")
     args = parser.parse_args()
+    if args.browser_only:
+        out = {"cores": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
+        out["browser"] = bench_browser(args)
+        out["load_after"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(out))
+        return
 
     from nnplay.config import DataConfig
     from nnplay.data import load_mnist
@@ -159,6 +178,8 @@ def main() -> None:
             out["ray"] = "not installed (pip install -r requirements-ray.txt)"
         else:
             out["ray"] = bench_ray(args, pool.size, train_size)
+    if not args.no_browser:
+        out["browser"] = bench_browser(args)
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(f"load average after: {out['load_after']}")
     print(json.dumps(out))
@@ -194,6 +215,206 @@ def bench_ray(args, cpus: int, train_size: int) -> dict:
         ray.shutdown()
         if cluster is not None:
             cluster.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------
+# the browser part: the real app, 8 sessions training at once, a 9th opening /forward
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    """Every process whose parent is ``pid`` (Linux /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _records(home: Path) -> list[dict]:
+    import sqlite3
+
+    db = home / "runs.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as con:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute(
+            "SELECT id, workspace, status, message, created, started, ended, train_size FROM runs")]
+
+
+def _wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _train_images(records: list[dict], train_size: int) -> dict:
+    """Images per second from Start (the run's record made) to the last run's end: queue, data and evaluation
+    included, for one run as for eight."""
+    ended = [r for r in records if r["status"] == "finished"]
+    if not ended:
+        return {"finished": 0}
+    first, last = min(r["created"] for r in ended), max(r["ended"] for r in ended)
+    images = sum(r["train_size"] or train_size for r in ended)
+    return {"finished": len(ended), "wall_s": round(last - first, 2), "train_images_each": ended[0]["train_size"],
+            "images_per_s": round(images / (last - first))}
+
+
+def bench_browser(args) -> dict:
+    import subprocess
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from nnplay.config import DataConfig
+    from nnplay.data import load_mnist
+
+    train_size = len(load_mnist(DataConfig(data_dir=args.data_dir)).train_images)
+    home = Path(tempfile.mkdtemp(prefix="nnplay-bench-load-"))
+    port = _free_port()
+    env = {**os.environ, "NNPLAY_HOME": str(home), "NNPLAY_WORKSPACES": "browser"}
+    env.pop("NNPLAY_WORKERS", None) if args.workers is None else env.update(NNPLAY_WORKERS=str(args.workers))
+    if args.data_dir:
+        env["NNPLAY_DATA_DIR"] = args.data_dir
+    log = open(home / "server.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    out: dict = {"train_images": train_size}
+    workers: set[int] = set()
+    try:
+        import urllib.request
+
+        def healthy():
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        _wait_until(healthy, 90, "the server to start")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium"),
+                                        headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+
+            def open_train():
+                context = browser.new_context(viewport={"width": 1300, "height": 900})
+                page = context.new_page()
+                page.goto(f"{url}/train?epochs=1")
+                page.wait_for_selector(".st-key-train_start button", timeout=180_000)
+                return context, page
+
+            # 6. one run alone (its page stays open, as a learner's would)
+            context, page = open_train()
+            _wait_until(lambda: _children(server.pid), 120, "the worker pool to start")
+            time.sleep(5)  # let the workers finish warming up
+            workers.update(_children(server.pid))
+            page.locator(".st-key-train_start button").click()
+            _wait_until(lambda: [r for r in _records(home) if r["status"] not in ("queued", "running", "paused")],
+                        args.timeout, "the run alone to end")
+            alone = _train_images(_records(home), train_size)
+            out["alone"] = alone
+            print(f"browser: one run alone: {alone}", flush=True)
+            context.close()
+            done_before = {r["id"] for r in _records(home)}
+
+            # 7. eight sessions press Start at once
+            sessions = [open_train() for _ in range(args.runs)]
+            t_click = time.time()
+            for _, pg in sessions:  # a click in the page itself: it does not wait for the app's rerun
+                pg.evaluate("document.querySelector('.st-key-train_start button').click()")
+            click_s = time.time() - t_click
+            _wait_until(lambda: len(_records(home)) - len(done_before) >= args.runs, 120, "8 runs in the store")
+
+            # 8. a 9th session opens /forward while they train
+            forward, training = [], []
+            for _ in range(3):
+                training.append(sum(r["status"] in ("queued", "running") for r in _records(home)))
+                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+                pg = ctx.new_page()
+                t = time.perf_counter()
+                pg.goto(f"{url}/forward")
+                pg.wait_for_selector("[data-testid=stDataFrame]", state="attached", timeout=180_000)
+                forward.append(time.perf_counter() - t)
+                ctx.close()
+            out["forward_first_table_s"] = [round(x, 2) for x in forward]
+            out["forward_median_s"] = round(statistics.median(forward), 2)
+            out["forward_runs_training_or_queued"] = training
+            print(f"browser: /forward's first table while {training} runs train or wait: {out['forward_first_table_s']} s, "
+                  f"median {out['forward_median_s']} (target < 3 s)", flush=True)
+
+            batch = _wait_until(
+                lambda: (lambda rs: rs if len(rs) >= args.runs and all(r["status"] not in ("queued", "running", "paused")
+                                                                       for r in rs) else None)(
+                    [r for r in _records(home) if r["id"] not in done_before]),
+                args.timeout, "the 8 runs to end")
+            workers.update(_children(server.pid))
+            at_once = _train_images(batch, train_size)
+            out["at_once"] = {**at_once, "runs": len(batch), "clicks_s": round(click_s, 2),
+                              "statuses": sorted({r["status"] + (": " + r["message"] if r["status"] != "finished" else "")
+                                                  for r in batch}),
+                              "ratio_to_alone": round(at_once.get("images_per_s", 0) / alone["images_per_s"], 3)
+                              if alone.get("images_per_s") else None}
+            print(f"browser: {args.runs} sessions at once: {out['at_once']}", flush=True)
+            out["server_peak_rss_mb"] = round(peak_rss_mb(server.pid) or 0, 1)
+            out["worker_peak_rss_mb"] = [round(peak_rss_mb(w) or 0, 1) for w in sorted(workers)
+                                         if _alive(w) and "resource_tracker" not in _cmdline(w)]
+            print(f"browser: peak RSS: server {out['server_peak_rss_mb']} MB, workers {out['worker_peak_rss_mb']} MB",
+                  flush=True)
+            for ctx, _ in sessions:
+                ctx.close()
+            browser.close()
+    finally:
+        import signal as _signal
+
+        workers.update(_children(server.pid))
+        server.send_signal(_signal.SIGINT)  # Ctrl-C
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        time.sleep(3)
+        left = sorted(w for w in workers if _alive(w))
+        out["processes_left_after_ctrl_c"] = left
+        print(f"browser: after Ctrl-C on the server: {len(left)} of its {len(workers)} child processes left",
+              flush=True)
+        for pid in left:
+            os.kill(pid, 9)
+    return out
 
 
 if __name__ == "__main__":

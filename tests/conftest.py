@@ -5,6 +5,8 @@ full dataset (CI sets it to ../shared/data); without it they skip and the rest r
 built-in sample.
 Every test gets its own run store (``NNPLAY_HOME`` in a temporary folder), so the suite never
 touches the user's ~/.local/share/nnplay, and no run, model or store leaks from one test to the next.
+Runs train in threads of the test process (``NNPLAY_WORKERS=0``), which is quick; the tests of the
+worker pool path (tests/test_runs_jobs.py) set it back themselves.
 """
 
 import os
@@ -22,6 +24,7 @@ def private_store(tmp_path_factory, monkeypatch):
 
     home = tmp_path_factory.mktemp("nnplay-home")
     monkeypatch.setenv("NNPLAY_HOME", str(home))
+    monkeypatch.setenv("NNPLAY_WORKERS", "0")
     store.forget_stores()
     runs.REGISTRY.clear()
     runs.MODELS.clear()

@@ -171,7 +171,7 @@ class WatchView:
     watch figures of ``run.watch_model()``.
 
     The figures are rebuilt only when ``watch_model`` hands out another model, i.e. when the run took
-    steps since: at most once a second while it trains at full speed (``runs.WATCH_SECONDS``), after each
+    steps since: at most once a second while it trains at full speed (``runs.WATCH_INTERVAL``), after each
     step in step mode. One view per run and page: the live feed keeps calling the same one.
     """
 

@@ -6,9 +6,10 @@ worker, or a Ray actor on a cluster); its events come back to this process in ba
 backend's own reader thread calls ``sink(event)`` for each, in order, then ``sink.flush()`` once
 per batch when the sink has a ``flush`` method (one store transaction per log burst or epoch).
 The events are the engine's (``RunStart``, ``StepEvent``, ``EpochMetrics``, ``LayerStats``,
-``RunEnd``), plus ``Checkpoint`` (the model as an nnplay checkpoint file's bytes, after each
+``RunEnd``; a ``JobSpec.call`` job sends one ``Result`` instead), plus ``Weights`` (the live weights, only while watched: ``job.watch()``), ``Checkpoint`` (the model as an nnplay checkpoint file's bytes, after each
 finished epoch and at the end) and, always last, one ``JobEnd`` (finished, stopped, diverged or
-error, with a sentence). ``job.stop() / pause() / resume()`` reach the run within one log burst;
+error, with a sentence). ``job.stop() / pause() / resume()`` reach the run within one log burst,
+as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(steps_per_second)``;
 ``job.position()`` says where a queued run waits and why; ``job.wait(timeout)`` blocks until the
 ``JobEnd`` has been delivered.
 
@@ -55,12 +56,18 @@ class JobSpec:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
+    # a job that is not a training run: ("nnplay.module:function", {keyword arguments}); the worker loads
+    # ``data`` and calls function(data=<MnistData>, **kwargs), then sends a ``Result`` (model and train unused)
+    call: tuple[str, dict] | None = None
 
     def __post_init__(self):
         if not isinstance(self.run_id, str) or not self.run_id:
             raise ValueError(f"a job needs a run id (a non-empty string); got {self.run_id!r}.")
         if not isinstance(self.workspace, str) or not self.workspace:
             raise ValueError(f"a job needs a workspace (a non-empty string); got {self.workspace!r}.")
+        if self.call is not None and not (isinstance(self.call[0], str) and self.call[0].startswith("nnplay.")
+                                          and ":" in self.call[0]):
+            raise ValueError(f"a job calls a function of nnplay as 'nnplay.module:function'; got {self.call[0]!r}.")
 
 
 @dataclass
@@ -79,6 +86,25 @@ class Checkpoint:
     @property
     def size(self) -> int:
         return len(self.data)
+
+
+@dataclass
+class Weights:
+    """The model's latest weights while someone watches it or step mode is on (at most one a second).
+
+    ``data`` is a complete nnplay checkpoint file, like ``Checkpoint.data``; ``step`` is the
+    training step the weights are from. Only sent after ``Job.watch()`` (or while paused in step mode).
+    """
+    step: int
+    data: bytes = field(repr=False)
+
+
+@dataclass
+class Result:
+    """What a ``JobSpec.call`` job's function returned, or the error it raised (its type's name and text)."""
+    value: object = None
+    error_type: str = ""
+    error: str = ""
 
 
 @dataclass
@@ -145,6 +171,25 @@ class Job:
         if not self.done:
             self._backend._control(self, "resume")
 
+    def step(self, n: int = 1) -> None:
+        """Step mode: while paused, let exactly ``n`` more training steps through (then it waits again)."""
+        if n < 1:
+            raise ValueError(f"step(n) lets n ≥ 1 steps through, got {n}.")
+        if not self.done:
+            self._backend._control(self, "step", int(n))
+
+    def set_rate(self, steps_per_second: float | None) -> None:
+        """Train at most ``steps_per_second`` steps a second (None: full speed)."""
+        if steps_per_second is not None and not steps_per_second > 0:
+            raise ValueError(f"steps_per_second must be above 0 (or None for full speed), got {steps_per_second}.")
+        if not self.done:
+            self._backend._control(self, "set_rate", None if steps_per_second is None else float(steps_per_second))
+
+    def watch(self, seconds: float = 5.0) -> None:
+        """Ask for ``Weights`` snapshots (at most one a second) for the next ``seconds``; call again to go on."""
+        if not self.done:
+            self._backend._control(self, "watch", float(seconds))
+
     def position(self) -> QueuePosition | None:
         """Where this job waits in the queue, or None when it is not waiting."""
         if self.status != "queued" or self.done:
@@ -202,7 +247,8 @@ class Backend:
         """One line for the sidebar or a log: where runs train."""
         return self.name
 
-    def _control(self, job: Job, action: str) -> None:
+    def _control(self, job: Job, action: str, *args) -> None:
+        """Send ``action`` (stop, pause, resume, step, set_rate, watch) with its ``args`` to the job's run."""
         raise NotImplementedError
 
     def _position(self, job: Job) -> QueuePosition | None:
@@ -257,5 +303,5 @@ def shutdown(timeout: float = 10.0) -> None:
         b.close(timeout)
 
 
-__all__ = ["JobSpec", "Checkpoint", "JobEnd", "QueuePosition", "Job", "Backend", "Sink", "FINAL",
+__all__ = ["JobSpec", "Checkpoint", "Weights", "Result", "JobEnd", "QueuePosition", "Job", "Backend", "Sink", "FINAL",
            "backend", "shutdown"]

@@ -79,11 +79,12 @@ def pool_size(workers: int | None = None, cores: int | None = None, gpus: int | 
     One worker per GPU; on a CPU-only machine workers of 1 thread up to 3 cores, then of
     cores // 4 threads (at most 4: MNIST-sized matrices gain little beyond that), so that
     workers × threads = cores and no worker's threads compete with another's. ``workers`` (or
-    ``NNPLAY_WORKERS``) fixes the count; the threads are then cores // workers.
+    ``NNPLAY_WORKERS``, unless it is 0) fixes the count; the threads are then cores // workers.
     """
     cores = cores or machine_cores()
     gpus = gpu_count() if gpus is None else gpus
-    if workers is None:
+    if workers is None and os.environ.get("NNPLAY_WORKERS", "").strip() != "0":
+        # NNPLAY_WORKERS=0 means "train in the app's own threads" (nnplay.runs); a pool made anyway fits the machine
         env = env_float("NNPLAY_WORKERS")
         if env is not None and env != int(env):
             raise ValueError(f"NNPLAY_WORKERS must be a whole number of workers; it is {env:g}.")
@@ -119,6 +120,7 @@ class LocalJob(Job):
         super().__init__(spec, sink, pool)
         self.key = f"{spec.run_id}#{next(_keys)}"
         self.paused_before_start = False
+        self.early_commands: list[tuple] = []  # step/set_rate sent while it was queued
         self.worker: _Worker | None = None
 
 
@@ -290,6 +292,8 @@ class LocalPool(Backend):
                 worker.job, job.worker = job, worker
                 try:
                     worker.cmd.send(("run", job.key, job.spec, max_seconds, job.paused_before_start))
+                    for command in job.early_commands:
+                        worker.cmd.send((command[0], job.key, *command[1:]))
                 except (OSError, EOFError):
                     worker.job, job.worker = None, None
                     self._queue.insert(0, job)  # the reader thread will see this worker's death
@@ -317,21 +321,23 @@ class LocalPool(Backend):
                 reason = f"all {len(workers)} worker{'s are' if len(workers) != 1 else ' is'} busy"
             return QueuePosition(n, m, reason)
 
-    def _control(self, job: Job, action: str) -> None:
+    def _control(self, job: Job, action: str, *args) -> None:
         with self._lock:
             if job in self._queue:
                 if action == "stop":
                     self._queue.remove(job)
                     job._deliver([JobEnd("stopped", "stopped before it started")])
                     self._dispatch()
-                else:
+                elif action in ("pause", "resume"):
                     job.paused_before_start = action == "pause"
+                elif action in ("step", "set_rate"):
+                    job.early_commands.append((action, *args))  # sent once it starts
                 return
             worker = job.worker
             if worker is None or worker.job is not job:
                 return
             try:
-                worker.cmd.send((action, job.key))
+                worker.cmd.send((action, job.key, *args))
             except (OSError, EOFError):
                 return  # the worker died; its reader ends the job
             if action == "pause" and job.status == "running":

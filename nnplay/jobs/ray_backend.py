@@ -144,12 +144,12 @@ class RayBackend(Backend):
                 if job in self._jobs:
                     self._jobs.remove(job)
 
-    def _control(self, job: Job, action: str) -> None:
+    def _control(self, job: Job, action: str, *args) -> None:
         if job.status == "queued" and action == "stop":
             # not placed yet (or no batch yet): end it here; the reader stops on done
             job._deliver([JobEnd("stopped", "stopped before it started")])
             return
-        getattr(job.actor, action).remote()
+        getattr(job.actor, action).remote(*args)
         if action == "pause" and job.status == "running":
             job.status = "paused"
         elif action == "resume" and job.status == "paused":

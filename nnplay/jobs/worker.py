@@ -18,10 +18,16 @@ import queue
 import threading
 import time
 
-from . import Checkpoint, JobEnd, JobSpec
+from . import Checkpoint, JobEnd, JobSpec, Result, Weights
 
 MIN_INTERVAL = 0.05  # s between two step batches: a fast GPU run does not flood the pipe
 WATCH_INTERVAL = 1.0  # s between checks that the pool's process is still alive
+WEIGHTS_INTERVAL = 1.0  # s between two weights snapshots while someone watches the run
+
+
+def watch(control, seconds: float) -> None:
+    """Ask the run behind ``control`` for weights snapshots during the next ``seconds``."""
+    control.watch_until = time.monotonic() + max(0.0, float(seconds))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -31,8 +37,10 @@ WATCH_INTERVAL = 1.0  # s between checks that the pool's process is still alive
 class _Batcher:
     """The engine's listener: collects events and sends them per log burst and per epoch."""
 
-    def __init__(self, spec: JobSpec, send, model_ref: list):
+    def __init__(self, spec: JobSpec, send, model_ref: list, control=None):
         self.spec = spec
+        self.control = control
+        self.last_weights = (-1, 0.0)  # (step, monotonic time) of the last snapshot sent
         self.send = send
         self.model_ref = model_ref
         self.events: list = []
@@ -54,12 +62,31 @@ class _Batcher:
         return Checkpoint(self.epochs_done, self.last_step, final,
                           checkpoint_bytes(self.model_ref[0], self.spec.model, meta))
 
+    def weights(self, step_mode: bool = False) -> None:
+        """Add a ``Weights`` snapshot if someone watches (or step mode is on) and the last is old enough."""
+        if self.model_ref[0] is None or self.control is None or self.last_weights[0] == self.last_step:
+            return
+        now = time.monotonic()
+        watched = getattr(self.control, "watch_until", 0.0) > now
+        if not (watched or step_mode) or (not step_mode and now - self.last_weights[1] < WEIGHTS_INTERVAL):
+            return
+        from ..checkpoint import checkpoint_bytes
+
+        meta = {"run_id": self.spec.run_id, "step": self.last_step, "live": True}
+        self.events.append(Weights(self.last_step, checkpoint_bytes(self.model_ref[0], self.spec.model, meta)))
+        self.last_weights = (self.last_step, now)
+
     def __call__(self, event) -> None:
         from ..engine import EpochMetrics, RunStart, StepEvent
 
         self.events.append(event)
         if isinstance(event, StepEvent):
             self.last_step = event.step
+            if getattr(self.control, "watch_until", 0.0) and time.monotonic() - self.last_weights[1] >= WEIGHTS_INTERVAL:
+                self.weights()
+                if self.events and isinstance(self.events[-1], Weights):
+                    self.flush()
+                    return
             within = event.step - (event.epoch - 1) * self.steps_per_epoch
             burst_end = within % self.spec.train.log_every == 0 or within == self.steps_per_epoch
             if burst_end and time.monotonic() - self.last_flush >= MIN_INTERVAL:
@@ -93,12 +120,15 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None) -> J
     from ..engine import seeded_model, train
     from ..models import count_parameters
 
+    if spec.call is not None:
+        return call_job(spec, send)
     model_ref = [None]
-    batcher = _Batcher(spec, send, model_ref)
+    batcher = _Batcher(spec, send, model_ref, control)
     wait_if_paused = control.wait_if_paused
 
-    def flush_then_wait() -> float:  # a paused run first sends the steps it holds back
+    def flush_then_wait() -> float:  # a paused run first sends the steps it holds back (and, in step mode, its weights)
         if control.paused:
+            batcher.weights(step_mode=True)
             batcher.flush()
         return wait_if_paused()
 
@@ -134,6 +164,28 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None) -> J
     batcher.events.append(end)
     try:
         batcher.flush()
+    finally:
+        _free_memory()
+    return end
+
+
+def call_job(spec: JobSpec, send) -> JobEnd:
+    """Run a ``JobSpec.call`` job: load its data, call the function, send its ``Result`` and ``JobEnd``."""
+    import importlib
+
+    from ..data import load_mnist
+
+    module, name = spec.call[0].split(":", 1)
+    try:
+        function = getattr(importlib.import_module(module), name)
+        value = function(data=load_mnist(spec.data), **spec.call[1])
+        result, end = Result(value), JobEnd("finished", "")
+    except Exception as err:  # noqa: BLE001 - the caller re-raises it with the same type's name
+        first = str(err).splitlines()[0][:300] if str(err) else "no details"
+        result = Result(error_type=type(err).__name__, error=first)
+        end = JobEnd("error", f"{spec.call[0]} failed with {type(err).__name__}: {first}")
+    try:
+        send([result, end])
     finally:
         _free_memory()
     return end
@@ -202,7 +254,7 @@ def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: i
     """A pool worker: import torch once, decode the data once, then train the jobs it is sent.
 
     Messages in (from the pool): ("run", key, spec, max_seconds, paused), ("stop"|"pause"|"resume",
-    key), ("exit",). Messages out: ("ready", pid) once, then ("events", key, batch) per batch. It
+    key), ("step", key, n), ("set_rate", key, steps_per_second | None), ("watch", key, seconds), ("exit",). Messages out: ("ready", pid) once, then ("events", key, batch) per batch. It
     exits when told, when the pool's end of the pipe closes, or when its parent process is gone.
     """
     if gpu is not None:
@@ -249,7 +301,13 @@ def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: i
                 jobs.put(None)
                 return
             elif message[1] in controls:
-                getattr(controls[message[1]], kind)()
+                try:
+                    if kind == "watch":
+                        watch(controls[message[1]], *message[2:])
+                    else:
+                        getattr(controls[message[1]], kind)(*message[2:])
+                except (AttributeError, TypeError, ValueError):
+                    pass  # a command this worker does not know, or bad arguments: ignore it
 
     threading.Thread(target=read_commands, daemon=True, name="nnplay-worker-commands").start()
     if preload is not None:
@@ -318,3 +376,12 @@ class RayRunner:
 
     def resume(self) -> None:
         self.control.resume()
+
+    def step(self, n: int = 1) -> None:
+        self.control.step(n)
+
+    def set_rate(self, steps_per_second: float | None) -> None:
+        self.control.set_rate(steps_per_second)
+
+    def watch(self, seconds: float) -> None:
+        watch(self.control, seconds)

@@ -5,8 +5,10 @@ the run store (``nnplay.store``, one per process) and this browser's workspace i
 workspace's runs (from the store; a run this process trains is the same ``Run`` object in every
 tab, ``runs.REGISTRY``), the one model picker whose choice every page follows and a reload keeps
 (a per-workspace setting in the store), the shipped default model, and small widgets every page
-uses (the data notice, error boxes). Pages read widgets, build configs, call the library and draw;
-the training itself runs in ``runs.Run`` threads that never call st.*. What does not live here:
+uses (the data notice, error boxes), and the training backend (``training_backend``: the local
+worker pool or Ray, started with the app's first page and closed when the process exits). Pages
+read widgets, build configs, call the library and draw; the training itself runs in worker
+processes (or, with ``NNPLAY_WORKERS=0``, ``runs.Run`` threads that never call st.*). What does not live here:
 the canvas (``canvas``), the live view of a run (``live``) and a run's link (``run_link``).
 A sweep (experiments, races) lives in the session while it is started; after a reload
 ``restore_sweep`` reads the latest one back from the store by its group.
@@ -33,11 +35,33 @@ import streamlit as st
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import DataConfig, ModelConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
-from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, workspace_runs
+from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, jobs_enabled, workspace_runs
 from ..store import LOCAL_WORKSPACE, Store, StoreError, open_store_or_fallback
 
 DEFAULT_MODEL_FILE = Path(__file__).parent.parent / "assets" / "default_model.pt"
 SWEEPS_KEY = "nnplay_sweeps"
+
+
+def training_backend() -> str:
+    """Start the process's training backend once (app.py calls this on every page load) and say where runs train.
+
+    The local pool's workers start with the first page, so the first Start finds them warm; they exit
+    with the server (the pool closes at exit, and a worker whose parent is gone exits by itself).
+    A backend that cannot start is said in a sentence; runs then end "error" with that sentence.
+    """
+    if not jobs_enabled():
+        return "in the server's process (NNPLAY_WORKERS=0)"
+    try:
+        return _training_backend()
+    except (RuntimeError, ValueError) as err:
+        return f"nowhere: {err}"
+
+
+@st.cache_resource(show_spinner="Starting the training workers…")
+def _training_backend() -> str:
+    from ..jobs import backend
+
+    return backend().describe()
 
 
 def ensure_navigation() -> None:
