@@ -358,18 +358,22 @@ class Run:
             self.status, self.message = "error", f"{type(err).__name__}: {err}"
         self._finish()
 
-    def _finish(self) -> None:
-        """After training: write the rest, the final model and the status; release the model to the cache."""
-        model = self._model
-        if model is not None:
-            release_training_state(model)
-        has_final = self.status in ("finished", "stopped") and self.save_model("final.pt")
+    def _record_end(self, has_final: bool) -> None:
+        """Write the rest of the events, the end and the status; the message says what could not be kept."""
         if self.recorder is not None:
             self.recorder.flush(status=(self.status, self.message), end=self.history.end, has_final=has_final)
             if self.recorder.error:
                 self.message += f" (not all of it was kept: {self.recorder.error})"
         elif self.store_note:
             self.message += f" ({self.store_note})"
+
+    def _finish(self) -> None:
+        """After training: write the rest, the final model and the status; release the model to the cache."""
+        model = self._model
+        if model is not None:
+            release_training_state(model)
+        has_final = self.status in ("finished", "stopped") and self.save_model("final.pt")
+        self._record_end(has_final)
         if self.store is not None and model is not None:
             if has_final:
                 MODELS.put(self.id, model)
@@ -432,13 +436,9 @@ class Run:
             self._paused_at = None
         self.status, self.message = end.status, end.message
         has_final = self.status in ("finished", "stopped") and final is not None and self.write_file("final.pt", final)
-        if self.recorder is not None:
-            self.recorder.flush(status=(self.status, self.message), end=self.history.end, has_final=has_final)
-            if self.recorder.error:
-                self.message += f" (not all of it was kept: {self.recorder.error})"
-        elif self.store_note:
-            self.message += f" ({self.store_note})"
-        elif self.store is None and final is not None and self.status in ("finished", "stopped", "diverged"):
+        self._record_end(has_final)
+        if (self.recorder is None and not self.store_note and self.store is None and final is not None
+                and self.status in ("finished", "stopped", "diverged")):
             from .checkpoint import CheckpointError, load_checkpoint
 
             try:  # not kept in a store: the model stays with the run

@@ -44,6 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.browser.driver import free_port, healthy, wait_until  # noqa: E402 - one way to serve and wait, as the tests
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local Ray cluster stays on 127.0.0.1
 
 
@@ -221,14 +222,6 @@ def bench_ray(args, cpus: int, train_size: int) -> dict:
 # the browser part: the real app, 8 sessions training at once, a 9th opening /forward
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _children(pid: int) -> list[int]:
     """Every process whose parent is ``pid`` (Linux /proc)."""
     kids = []
@@ -271,16 +264,6 @@ def _records(home: Path) -> list[dict]:
             "SELECT id, workspace, status, message, created, started, ended, train_size FROM runs")]
 
 
-def _wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
 def _train_images(records: list[dict], train_size: int) -> dict:
     """Images per second from Start (the run's record made) to the last run's end: queue, data and evaluation
     included, for one run as for eight."""
@@ -304,7 +287,7 @@ def bench_browser(args) -> dict:
 
     train_size = len(load_mnist(DataConfig(data_dir=args.data_dir)).train_images)
     home = Path(tempfile.mkdtemp(prefix="nnplay-bench-load-"))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NNPLAY_HOME": str(home), "NNPLAY_WORKSPACES": "browser"}
     env.pop("NNPLAY_WORKERS", None) if args.workers is None else env.update(NNPLAY_WORKERS=str(args.workers))
     if args.data_dir:
@@ -318,15 +301,7 @@ def bench_browser(args) -> dict:
     out: dict = {"train_images": train_size}
     workers: set[int] = set()
     try:
-        import urllib.request
-
-        def healthy():
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-        _wait_until(healthy, 90, "the server to start")
+        wait_until(lambda: healthy(url), 90, "the server to start")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium"),
                                         headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
@@ -340,11 +315,11 @@ def bench_browser(args) -> dict:
 
             # 6. one run alone (its page stays open, as a learner's would)
             context, page = open_train()
-            _wait_until(lambda: _children(server.pid), 120, "the worker pool to start")
+            wait_until(lambda: _children(server.pid), 120, "the worker pool to start")
             time.sleep(5)  # let the workers finish warming up
             workers.update(_children(server.pid))
             page.locator(".st-key-train_start button").click()
-            _wait_until(lambda: [r for r in _records(home) if r["status"] not in ("queued", "running", "paused")],
+            wait_until(lambda: [r for r in _records(home) if r["status"] not in ("queued", "running", "paused")],
                         args.timeout, "the run alone to end")
             alone = _train_images(_records(home), train_size)
             out["alone"] = alone
@@ -358,7 +333,7 @@ def bench_browser(args) -> dict:
             for _, pg in sessions:  # a click in the page itself: it does not wait for the app's rerun
                 pg.evaluate("document.querySelector('.st-key-train_start button').click()")
             click_s = time.time() - t_click
-            _wait_until(lambda: len(_records(home)) - len(done_before) >= args.runs, 120, "8 runs in the store")
+            wait_until(lambda: len(_records(home)) - len(done_before) >= args.runs, 120, "8 runs in the store")
 
             # 8. a 9th session opens /forward while they train
             forward, training = [], []
@@ -377,7 +352,7 @@ def bench_browser(args) -> dict:
             print(f"browser: /forward's first table while {training} runs train or wait: {out['forward_first_table_s']} s, "
                   f"median {out['forward_median_s']} (target < 3 s)", flush=True)
 
-            batch = _wait_until(
+            batch = wait_until(
                 lambda: (lambda rs: rs if len(rs) >= args.runs and all(r["status"] not in ("queued", "running", "paused")
                                                                        for r in rs) else None)(
                     [r for r in _records(home) if r["id"] not in done_before]),

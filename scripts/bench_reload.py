@@ -18,65 +18,23 @@ Prints one line per measurement and a JSON line at the end.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.browser.driver import served_app, wait_until  # noqa: E402
+
 CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 LONG_RUN = "/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=40"
 PROGRESS = "() => { const t = document.querySelector('.nnplay-live-progress-text'); return t ? t.innerText : ''; }"
-
-
-@contextlib.contextmanager
-def served_app(home: str):
-    """``streamlit run app.py`` on a free localhost port with its run store in ``home``; yields its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NNPLAY_HOME": home})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise SystemExit("streamlit did not start within 90 s")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.02):
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def bench_reload(browser, reloads: int) -> dict:
@@ -88,16 +46,16 @@ def bench_reload(browser, reloads: int) -> dict:
             page.goto(url + LONG_RUN)
             page.wait_for_selector("text=Parameters", timeout=120_000)
             page.locator(".st-key-train_start button").click()
-            first = wait_for(lambda: "epoch" in page.evaluate(PROGRESS) and page.evaluate(PROGRESS), 120,
+            first = wait_until(lambda: "epoch" in page.evaluate(PROGRESS) and page.evaluate(PROGRESS), 120,
                              "the run's progress")
-            wait_for(lambda: page.evaluate(PROGRESS) not in ("", first), 60, "the progress to move")
+            wait_until(lambda: page.evaluate(PROGRESS) not in ("", first), 60, "the progress to move")
             for i in range(reloads):
                 t0 = time.perf_counter()
                 page.reload(wait_until="commit")
-                shown = wait_for(lambda: "epoch" in page.evaluate(PROGRESS) and page.evaluate(PROGRESS), 60,
+                shown = wait_until(lambda: "epoch" in page.evaluate(PROGRESS) and page.evaluate(PROGRESS), 60,
                                  "the run after the reload")
                 back = time.perf_counter() - t0
-                wait_for(lambda: page.evaluate(PROGRESS) not in ("", shown), 60, "the run to be live again")
+                wait_until(lambda: page.evaluate(PROGRESS) not in ("", shown), 60, "the run to be live again")
                 live = time.perf_counter() - t0
                 times.append(live)
                 print(f"reload {i + 1}: run on screen after {back:.2f} s, live again after {live:.2f} s", flush=True)
@@ -148,7 +106,7 @@ def timed_loads(browser, url: str, drawn: str, loads: int, what: str) -> list[fl
         page = context.new_page()
         t0 = time.perf_counter()
         page.goto(url + "/train", wait_until="commit")
-        wait_for(lambda: page.evaluate(drawn), 120, what)
+        wait_until(lambda: page.evaluate(drawn), 120, what)
         times.append(time.perf_counter() - t0)
         print(f"{'cold' if i == 0 else 'warm'} load {i}: {what} in {times[-1]:.2f} s", flush=True)
         context.close()
@@ -207,7 +165,7 @@ def bench_list(browser, n: int, loads: int) -> dict:
                 drawn = (f"() => ['train_pick', 'nnplay_model_pick'].every(k => {{ const e = document.querySelector("
                          f"'.st-key-' + k); return e && (e.innerText + Array.from(e.querySelectorAll('input'))"
                          f".map(i => i.value).join(' ')).includes({json.dumps(newest)}); }})")
-                wait_for(lambda: page.evaluate(drawn), 120, "the runs list and the picker")
+                wait_until(lambda: page.evaluate(drawn), 120, "the runs list and the picker")
                 took = time.perf_counter() - t0
                 times.append(took)
                 print(f"{'cold' if i == 0 else 'warm'} load {i}: runs list and picker of {n} runs drawn in "

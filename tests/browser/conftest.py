@@ -10,61 +10,26 @@ Playwright; tests skip with a reason when either is missing.
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from ..conftest import ROOT
+from . import driver
 
 CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def served_app(home, workspaces: str | None = None):
-    """Start ``streamlit run app.py`` on a free localhost port with its run store in ``home``; yield its base URL; stop it.
-    ``workspaces="browser"`` gives each browser its own workspace (as a shared server does; NNPLAY_WORKSPACES)."""
-    port = _free_port()
-    env = {**os.environ, "NNPLAY_HOME": str(home)}
-    if workspaces:
-        env["NNPLAY_WORKSPACES"] = workspaces
-    log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").exists() \
-        else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start within 60 s")
+    """``driver.served_app`` with the server's output in .pytest_cache/streamlit-<port>.log when that folder exists."""
+    cache = ROOT / ".pytest_cache"
+    log = open(cache / f"streamlit-{os.getpid()}-{time.monotonic_ns()}.log", "w") if cache.exists() else subprocess.DEVNULL
+    with driver.served_app(home, workspaces=workspaces, log=log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,11 @@ What does not live here: the page's logic in detail (tests/test_run_link.py, App
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from .conftest import served_app
+from .driver import wait_until as _wait
 
 QUICK = "/train?train_limit=1000&test_limit=200&epochs=1&batch_size=100"
 LOSS_POINTS = """() => Math.max(-1, ...Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -26,16 +26,6 @@ LOSS_POINTS = """() => Math.max(-1, ...Array.from(document.querySelectorAll('.js
 def shared_server_url(tmp_path_factory):
     with served_app(tmp_path_factory.mktemp("store-browser-home"), workspaces="browser") as url:
         yield url
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _text(page, key: str) -> str:

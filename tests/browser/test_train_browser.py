@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
+from .driver import wait_until as _wait
 
 SHOTS = "/tmp/nnplay-train-{}.png"
 # the loss chart's number of points (the largest, should a stale copy linger for a moment)
@@ -28,16 +28,6 @@ LOSS_POINTS = f"""() => Math.max(-1, ...{LOSS_PLOTS}
 LOSS_XRANGE = f"() => {LOSS_PLOTS}.map(d => d._fullLayout.xaxis.range.map(v => Math.round(+v)))"
 LOSS_DRAG_BOX = f"""() => {{ const r = {LOSS_PLOTS}[0].querySelector('.nsewdrag').getBoundingClientRect();
     return {{x: r.x, y: r.y, width: r.width, height: r.height}}; }}"""
-
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _open(page, url: str) -> None:

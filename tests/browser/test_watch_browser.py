@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
+from .driver import wait_until as _wait
 
 SHOTS = "/tmp/nnplay-watch-{}.png"
 PLOT_TITLED = """(title) => Array.from(document.querySelectorAll('.nnplay-live .js-plotly-plot'))
@@ -22,16 +22,6 @@ PROBE_META = f"""() => {{ const d = ({PLOT_TITLED})('Probe digits')[0];
 LOSS_POINTS = f"""() => {{ const d = ({PLOT_TITLED})('Loss per step')[0];
     return d && d._fullData[0] ? d._fullData[0].x.length : -1; }}"""
 CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').length"
-
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
