@@ -75,8 +75,8 @@ running = ui.active_run()
 with st.container():
     if is_default:
         note, button = st.columns([4, 1], vertical_alignment="center")
-        note.info(f"No model trained in this session yet, so this page uses **{escape_markdown(label)}**. "
-                  "Train your own on the Train page, or here in a few seconds.", icon="ℹ️")
+        note.info(f"This page uses **{escape_markdown(label)}**, the model picked in the sidebar. Train your "
+                  "own on the Train page, or here in a few seconds.", icon="ℹ️")
         if running is None:
             button.button(f"Quick training ({QUICK_EPOCHS} epochs)", key="draw_quick_train",
                           on_click=start_quick_training, type="primary")
