@@ -49,7 +49,7 @@ FETCHED = "() => +(document.querySelector('.nnplay-live')?.dataset.fetched || 0)
 def test_train_page_trains_live_in_chromium(app_url, page):
     page.set_viewport_size({"width": 1400, "height": 2400})  # tall, so the screenshots show the whole page
     # a long run (stopped below), so the live checks have time on a fast machine and a busy one alike
-    _open(page, f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=40")
+    _open(page, f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
     assert page.get_by_text("203,530").count()
     assert page.locator(".st-key-train_quick input").is_checked()  # the link chose the quick subset
     page.screenshot(path=SHOTS.format("idle"), full_page=True)
@@ -145,7 +145,7 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     try:
-        _open(page, f"{app_url}/train?train_limit=3000&test_limit=500&batch_size=16&epochs=20")
+        _open(page, f"{app_url}/train?train_limit=3000&test_limit=500&batch_size=16&epochs=300")
         page.locator(".st-key-train_start button").click()
         _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 120, "the first points of the loss chart")
         page.wait_for_timeout(1500)  # the smooth scroll

@@ -26,7 +26,7 @@ CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').len
 
 def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     page.set_viewport_size({"width": 1400, "height": 2600})
-    page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=20")
+    page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
     page.wait_for_selector("text=Parameters", timeout=90_000)
     page.locator(".st-key-train_start button").click()
 
