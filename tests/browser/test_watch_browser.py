@@ -19,8 +19,10 @@ PLOT_TITLED = """(title) => Array.from(document.querySelectorAll('.nnplay-live .
     .filter(d => d._fullLayout && d._fullLayout.title && String(d._fullLayout.title.text).startsWith(title))"""
 PROBE_META = f"""() => {{ const d = ({PLOT_TITLED})('Probe digits')[0];
     return d ? JSON.stringify(d._fullLayout.meta.probability) : null; }}"""
+# the newest step the loss chart shows (the live chart keeps a bounded number of points, always the newest)
 LOSS_POINTS = f"""() => {{ const d = ({PLOT_TITLED})('Loss per step')[0];
-    return d && d._fullData[0] ? d._fullData[0].x.length : -1; }}"""
+    const x = d && d._fullData[0] ? d._fullData[0].x : null;
+    return x && x.length ? Math.round(+x[x.length - 1]) : -1; }}"""
 CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').length"
 
 
@@ -31,9 +33,10 @@ def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     page.locator(".st-key-train_start button").click()
 
     first = _wait(lambda: page.evaluate(PROBE_META), 120, "the probe panel")
-    assert page.evaluate(CHARTS) == 5  # loss, epochs, probe digits, first layer, network
+    # loss, epochs, probe digits, first layer, network: each chart is drawn in turn, so wait for each
+    _wait(lambda: page.evaluate(CHARTS) == 5, 30, "the five charts")
     for title in ("lin_1: weights", "The network"):
-        assert page.evaluate(f"() => ({PLOT_TITLED})({title!r}).length") == 1, title
+        _wait(lambda t=title: page.evaluate(f"() => ({PLOT_TITLED})({t!r}).length") == 1, 30, f"the chart {title!r}")
     _wait(lambda: page.evaluate(PROBE_META) not in (None, first), 60, "the probe panel to change while it trains")
     page.screenshot(path=SHOTS.format("training"), full_page=True)
 
