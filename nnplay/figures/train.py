@@ -196,8 +196,8 @@ class LiveLossCurve:
     where it stopped), and keeps one step in every ``stride``: when more than ``2 × max_points`` are
     kept, every other one is dropped and the stride doubles (TensorBoard likewise thins long
     series to a fixed number of points). So a refresh costs the same at step 100 and at step
-    1,000,000; the newest step is always drawn. A finished run's chart (``loss_spec``) keeps every
-    smoothed step.
+    1,000,000; the newest step is always drawn. The live view draws a run that has ended from the
+    same curve; ``loss_spec`` (every smoothed step) is the full chart for other uses.
     """
 
     def __init__(self, smoothing: float, max_points: int = LIVE_POINTS):
@@ -259,7 +259,7 @@ def live_loss_spec(history: History, smoothing: float = 0.6, uirevision: str | i
         curve = _live_curves[history] = LiveLossCurve(smoothing)
     xs, raw, smoothed = curve.update(history.steps).points()
     if curve.stride > 1:  # say so where the curve is: one step in every ``stride`` is drawn
-        title = f"{title} (1 in {curve.stride:,} steps drawn while training)"
+        title = f"{title} (1 in {curve.stride:,} steps drawn)"
     return _loss_spec(history, xs, raw, xs, smoothed, smoothing, curve.highest, uirevision, title)
 
 
