@@ -27,8 +27,8 @@ from nnplay.models import describe, layer_table
 from nnplay.names import escape_markdown, plain_name
 from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, metrics_csv,
                          run_name, run_rows, start_refusals)
-from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, live_run_view, preload_live_view,
-                       remove_run, session_runs)
+from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, folded_code, live_run_view,
+                       preload_live_view, remove_run, session_runs)
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
 from nnplay.ui.watch import apply_speed, step_controls, watch_render, watch_toggle
@@ -365,7 +365,7 @@ def runs_section() -> None:
         st.session_state["train_pick"] = runs[-1].id  # a new run (or a deleted one): show the newest
         st.session_state["_train_pick_n"] = len(runs)
     c1, c2 = st.columns([2, 3])
-    c1.selectbox("Run", list(by_id), key="train_pick", format_func=lambda i: by_id[i].name)
+    c1.selectbox("Run", list(by_id), key="train_pick", format_func=lambda i: by_id[i].name, persist_state="page")
     run = by_id[st.session_state["train_pick"]]
     if st.session_state.get("_train_rename_for") != run.id or "train_rename" not in st.session_state:
         st.session_state["train_rename"] = run.name
@@ -428,8 +428,10 @@ def compare_section() -> None:
     chosen = [i for i in st.session_state.get("train_compare", []) if i in by_id]
     st.session_state["train_compare"] = chosen or [r.id for r in runs[-2:]]
     c1, c2 = st.columns([3, 2])
-    c1.multiselect("Runs to compare", list(by_id), key="train_compare", format_func=lambda i: by_id[i].name)
+    c1.multiselect("Runs to compare", list(by_id), key="train_compare", format_func=lambda i: by_id[i].name,
+                   persist_state="page")  # kept while another tab is open
     c2.radio("x axis", list(COMPARE_X), key="train_compare_x", horizontal=True, format_func=COMPARE_X_LABELS.get,
+             persist_state="page",
              help="step: runs with other batch sizes take other numbers of steps; epoch, images seen and "
                   "training time (pauses and evaluations left out) line them up")
     picked = [by_id[i] for i in st.session_state["train_compare"]]
@@ -518,8 +520,8 @@ with c2:
     elif not ready:
         st.caption("Fix the settings marked above to start.")
     elif "model" in configs:
-        with st.expander("The same run from the command line"):
-            st.code(cli_command(configs["data"], configs["model"], configs["train"]), language="bash")
+        folded_code("The same run from the command line", "train_cli_open",
+                    lambda: cli_command(configs["data"], configs["model"], configs["train"]), language="bash")
         script_expander(configs["data"], configs["model"], configs["train"])
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
@@ -535,11 +537,15 @@ else:
     preload_live_view()
 
 st.divider()
-tab_runs, tab_compare, tab_load = st.tabs(["Runs", "Compare", "Load a model"])
-with tab_runs:
-    runs_section()
-    run_link.space_caption()
-with tab_compare:
-    compare_section()
-with tab_load:
-    upload_section()
+# only the open tab is drawn (switching reruns): a hidden Compare chart and table cost every page load
+tab_runs, tab_compare, tab_load = st.tabs(["Runs", "Compare", "Load a model"], key="train_tab", on_change="rerun")
+if tab_runs.open:
+    with tab_runs:
+        runs_section()
+        run_link.space_caption()
+if tab_compare.open:
+    with tab_compare:
+        compare_section()
+if tab_load.open:
+    with tab_load:
+        upload_section()

@@ -143,6 +143,12 @@ def test_the_tensorboard_zip_reads_back(finished, downloads, tmp_path):
 
 def test_the_settings_script_is_shown_beside_the_command_line(downloads):
     at = page()
+    assert any(e.label == "The same run as a PyTorch script" for e in at.expander)
+    # folded, the script is not sent (highlighting it costs the browser on every load); its download is there
+    assert not [c for c in at.code if c.language == "python"]
+    assert "train_script_download" in [b.key for b in at.get("download_button")]
+    at.session_state["train_script_open"] = True  # the learner opens it: the page reruns and shows it
+    at.run()
     code = [c.value for c in at.code if c.language == "python"]
     assert len(code) == 1 and code[0].startswith('"""') and "def main():" in code[0]
     assert any(e.label == "The same run as a PyTorch script" for e in at.expander)

@@ -67,8 +67,17 @@ def quick(app: AppTest, train: int = 2000, test: int = 500, epochs: int = 1) -> 
     return app.run()
 
 
+def show_tab(app: AppTest, label: str) -> AppTest:
+    """Open one of the tabs under the run (Runs, Compare, Load a model): only the open one is drawn."""
+    if app.session_state["train_tab"] != label:
+        app.session_state["train_tab"] = label
+        app.run()
+    return app
+
+
 def runs_table(app: AppTest):
     """The runs list (AppTest does not expose a dataframe's key: it is the one with a training column)."""
+    show_tab(app, "Runs")
     return next(df.value for df in app.dataframe if "training" in df.value.columns)
 
 
@@ -342,7 +351,7 @@ class NotWeights:
 
 
 def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
-    app.tabs  # noqa: B018 - the uploader lives in the third tab; AppTest renders every tab
+    show_tab(app, "Load a model")
     return app.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream")).run()
 
 
@@ -414,6 +423,7 @@ def test_compare_rename_delete_and_metrics(at):
     first, second = _two_runs(at)
     assert first.status == second.status == "finished"
     # compare: both runs chosen by default; the table shows the one setting in which they differ
+    show_tab(at, "Compare")
     assert at.multiselect(key="train_compare").value == [first.id, second.id]
     table = next(df.value for df in at.dataframe if "test accuracy" in df.value.columns)
     assert list(table["run"]) == [first.name, second.name]
@@ -428,6 +438,7 @@ def test_compare_rename_delete_and_metrics(at):
     assert len(lines) == 1 + 10  # 1,000 images / 100 per step
     assert lines[-1].split(",")[7] == str(first.final()["test_accuracy"])
     # rename, then delete the first run
+    show_tab(at, "Runs")
     at.selectbox(key="train_pick").set_value(first.id).run()
     at.text_input(key="train_rename").set_value("baseline").run()
     at.button(key="train_rename_btn").click().run()
@@ -492,6 +503,7 @@ def test_an_empty_rename_says_why_and_delete_can_be_cancelled(at):
     _upload(at, "tiny.pt", _good_checkpoint())
     (run,) = runs(at)
     name = run.name
+    show_tab(at, "Runs")
     at.text_input(key="train_rename").set_value("   ").run()
     at.button(key="train_rename_btn").click().run()
     assert run.name == name

@@ -20,7 +20,7 @@ from nnplay.checkpoint import run_checkpoint_bytes
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.runs import Run
 
-from .test_page_train import at, runs  # noqa: F401 - the Train page's fixture and the runs it shows
+from .test_page_train import at, runs, show_tab  # noqa: F401 - the Train page's fixture, the runs it shows, its tabs
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def saved(tiny_data) -> tuple[Run, bytes]:
 
 
 def upload(app: AppTest, name: str, data: bytes) -> AppTest:
-    app.tabs  # noqa: B018 - the uploader lives in the third tab; AppTest renders every tab
+    show_tab(app, "Load a model")
     return app.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream")).run()
 
 
@@ -44,20 +44,20 @@ def test_a_reuploaded_run_shows_its_accuracies_and_curves(at, saved):
     assert not at.exception and len(runs(at)) == 1
     loaded = runs(at)[0]
     assert loaded.history.steps == original.history.steps
-    table = next(df.value for df in at.dataframe if "test acc" in df.value.columns)
+    table = next(df.value for df in show_tab(at, "Runs").dataframe if "test acc" in df.value.columns)
     assert table["test acc"].iloc[0] == pytest.approx(original.final()["test_accuracy"])
     assert table["train acc"].iloc[0] == pytest.approx(original.final()["train_accuracy"])
     # a second upload: two runs with steps, so Compare draws both curves
     upload(at, "again.pt", data)
     assert len(runs(at)) == 2
-    chart = at.get("plotly_chart")
+    chart = show_tab(at, "Compare").get("plotly_chart")
     assert chart, "Compare shows no chart for two uploaded runs with curves"
 
 
 def test_a_loaded_run_can_be_downloaded_again(at, saved):
     original, data = saved
     upload(at, "saved.pt", data)
-    button = next(b for b in at.get("download_button") if b.proto.label == "Model (.pt)")
+    button = next(b for b in show_tab(at, "Runs").get("download_button") if b.proto.label == "Model (.pt)")
     assert not button.proto.disabled
 
 

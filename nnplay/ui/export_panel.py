@@ -16,6 +16,7 @@ import streamlit as st
 from ..export import no_model_reason, run_file, training_script
 from ..export.run import DOWNLOAD, file_name, install_sentence
 from ..names import escape_markdown
+from .session import folded_code
 
 # label and help of each button; the checkpoint is the runs section's own "Model (.pt)" button
 BUTTONS = {
@@ -71,11 +72,14 @@ def export_panel(run) -> None:
 
 def script_expander(data_cfg, model_cfg, train_cfg) -> None:
     """The settings' standalone PyTorch script (``export.training_script``), shown with a download."""
-    with st.expander("The same run as a PyTorch script"):
-        text = training_script(data_cfg, model_cfg, train_cfg)
-        st.download_button("Download train_mnist.py", data=text, file_name="train_mnist.py", mime="text/x-python",
-                           key="train_script_download", on_click="ignore",
-                           help="one file, only torch and torchvision: `python train_mnist.py` trains this "
-                                "network with these settings and seed and prints each epoch")
-        st.code(text, language="python", line_numbers=True, height=480)  # scrolls: the script is ~300 lines
+    def download(box) -> None:
+        box.download_button("Download train_mnist.py", file_name="train_mnist.py", mime="text/x-python",
+                            data=lambda: training_script(data_cfg, model_cfg, train_cfg),
+                            key="train_script_download", on_click="ignore",
+                            help="one file, only torch and torchvision: `python train_mnist.py` trains this "
+                                 "network with these settings and seed and prints each epoch")
+
+    folded_code("The same run as a PyTorch script", "train_script_open",
+                lambda: training_script(data_cfg, model_cfg, train_cfg), head=download, line_numbers=True,
+                height=480)  # scrolls: the script is ~300 lines
 

@@ -2,7 +2,7 @@
 
 What lives here: reading the link (``open_linked_run``: the controls take the run's configs, its
 charts are shown, and a usable run of this workspace becomes the picked model), the link itself
-(``run_url``, ``link_box``: a copyable box), the read-only view of another workspace's run
+(``run_url``, ``link_box``: a link under the run's charts), the read-only view of another workspace's run
 (``foreign_run_view``: status, charts and settings, and "Copy to my runs"), the guard that keeps a
 second press of Start (another tab, a reload in between, a double click) from starting a second
 run (``start_refusal``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``)
@@ -23,7 +23,7 @@ from ..names import escape_markdown
 from ..runs import Run
 from ..store import StoreError
 from .live import live_run_view
-from .session import _set_pick, copy_to_my_runs, run_by_id, session_runs, space_used, store
+from .session import _set_pick, copy_to_my_runs, folded_code, run_by_id, session_runs, space_used, store
 
 RUN_PARAM = "run"
 OPENED_KEY = "_run_link_opened"  # the run id whose link this session has already applied
@@ -91,8 +91,10 @@ def forget(run: Run) -> None:
 
 def link_box(run: Run) -> None:
     """The run's link in a box with a copy button."""
-    st.caption("Link to this run (opens its settings, charts and model; in another workspace, a read-only view):")
-    st.code(run_url(run.id), language=None)
+    url = run_url(run.id)
+    # a link, not a code box: a code box's highlighter costs every page load ~0.2 s (see ``folded_code``)
+    st.caption(f"Link to this run (opens its settings, charts and model; in another workspace, a read-only "
+               f"view): [{url}]({url})")
 
 
 def start_refusal(active: Run | None, configs: tuple, confirmed: bool, now: float | None = None) -> str | None:
@@ -157,6 +159,6 @@ def foreign_run_view(run: Run, render, **options) -> None:
               help="a run that is still training can be copied once it has ended" if run.active else
               "its record, curves and model files become a run of your workspace")
     live_run_view(run, render, key=f"train_link_{run.id}", **options)
-    with st.expander("Its settings, as a command line"):
-        st.code(cli_command(run.data_cfg, run.model_cfg, run.train_cfg), language="bash")
+    folded_code("Its settings, as a command line", "train_link_cli_open",
+                lambda: cli_command(run.data_cfg, run.model_cfg, run.train_cfg), language="bash")
     st.caption("The controls above now hold its settings: press Start to train the same network yourself.")

@@ -70,7 +70,7 @@ def test_another_browser_sees_none_of_the_runs_and_a_link_is_read_only(shared_se
     try:
         page = owner.new_page()
         name = _train_short_run(page, shared_server_url)
-        link = page.locator("code").filter(has_text="/train?run=").first.inner_text().strip()
+        link = page.locator("a").filter(has_text="/train?run=").first.get_attribute("href")
         assert link.startswith(shared_server_url)
 
         theirs = other.new_page()
