@@ -282,6 +282,9 @@ def test_stop_ends_the_run_and_keeps_the_model(at):
     feed = at.session_state[FEEDS_KEY][run.id]
     assert "snapshot" not in view and view["url"].endswith("/component/nnplay.ui.live.feeds/" + feed.path.name)
     assert view["period_ms"] <= 500  # at least twice a second
+    # the page carries the feed's snapshot as it was drawn, so the view shows at once (then fetches)
+    drawn = json.loads(view["initial"])
+    assert drawn["active"] is True and drawn["title"] == run.name and drawn["version"] <= feed.version
     first = json.loads(feed.path.read_text())
     assert first["active"] is True and first["status"] == "running" and first["title"] == run.name
     deadline = time.time() + 30
@@ -513,12 +516,10 @@ def test_an_empty_rename_says_why_and_delete_can_be_cancelled(at):
     assert runs(at) == [run] and not any("Delete" in w.value for w in at.warning)
 
 
-def _display_values(app: AppTest, column: str) -> list[str]:
-    """What the runs table shows in a column (the Styler's display values), as text."""
-    import pyarrow as pa
-
-    frame = next(df for df in app.dataframe if column in df.value.columns)
-    return list(pa.ipc.open_stream(frame.proto.arrow_data.styler.display_values).read_pandas()[column])
+def _column_format(app: AppTest, column: str) -> dict:
+    """How the runs table tells the browser to show a column (its column config)."""
+    frame = next(df for df in show_tab(app, "Runs").dataframe if column in df.value.columns)
+    return json.loads(frame.proto.columns)[f"{column}"]
 
 
 def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
@@ -535,9 +536,12 @@ def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
     poll(at, lambda a: not run.active)
     assert "scroll" not in live_views(at)[0]
     # the table: every accuracy with two decimals; the sentence says why train trails test
-    shown = _display_values(at, "test acc") + _display_values(at, "train acc")
-    assert all(re.fullmatch(r"\d{1,3}\.\d\d%", v) for v in shown), shown
-    assert re.fullmatch(r"\d+\.\d\d", _display_values(at, "time (s)")[0])  # seconds too: 3.58, not 3.580000
+    # (the browser formats: a percentage with as many decimals as the step's beyond two, so 0.0001 → 91.23%)
+    for column in ("test acc", "train acc"):
+        assert _column_format(at, column) == {"label": column, "type_config": {"type": "number", "format": "percent",
+                                                                               "step": 0.0001}}, column
+        assert 0 < runs_table(at)[column].iloc[0] <= 1  # a fraction, which "percent" multiplies by 100
+    assert _column_format(at, "time (s)")["type_config"]["format"] == "%.2f"  # seconds too: 3.58, not 3.580000
     assert any("measured on each batch while the network was still learning" in s.value for s in at.success)
     # the live view's file is deleted once its view has read it (here after 0.2 s)
     feed = at.session_state[FEEDS_KEY][run.id]

@@ -51,6 +51,7 @@ class LiveFeed:
         self.version = 0
         self.thread: threading.Thread | None = None
         self._last: str | None = None
+        self.latest: str | None = None  # the file's text as last written: a page drawn now shows it at once
         self._wake = threading.Event()
         self._lock = threading.Lock()
         # the file goes with the feed: when its session is dropped, so is the feed, and then the file
@@ -68,8 +69,9 @@ class LiveFeed:
                 return False
             self._last = text
             self.version += 1
+            self.latest = f'{{"version":{self.version},{text[1:]}'  # text is "{...}"
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(f'{{"version":{self.version},{text[1:]}', encoding="utf-8")  # text is "{...}"
+            tmp.write_text(self.latest, encoding="utf-8")
             os.replace(tmp, self.path)
             return True
 

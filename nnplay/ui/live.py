@@ -103,7 +103,8 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
         if feed is None:
             feed = feeds[run.id] = _shared_feed(run, render, options)
         feed.set_options(**options)
-        data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS)
+        # the latest snapshot comes with the page, so the view is drawn at once and its first fetch brings news
+        data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, initial=feed.latest)
     else:
         data["snapshot"] = render_content(run, render, options)
     component(data=data, key=key, on_ended_change=lambda: None)

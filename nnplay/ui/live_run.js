@@ -12,7 +12,8 @@
 // plotly.js is the copy inside the installed plotly package, loaded once per page from
 // data.plotly_url (Streamlit serves it as a static file).
 //
-// data: {url?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number, scroll?: bool}
+// data: {url?: string, initial?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number,
+// scroll?: bool} (initial: the url's JSON text when the page was drawn, shown before the first fetch)
 // (scroll: scroll the view into the window once for this run, as it starts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
@@ -266,7 +267,17 @@ export default function (component) {
     setTimeout(() => state.root.scrollIntoView({ block: "start", behavior: "smooth" }), 50);
   }
   if (data && data.url) {
-    if (state.url !== data.url && state.ended !== data.url) poll(state, data, setTriggerValue);
+    if (state.url !== data.url && state.ended !== data.url) {
+      // the snapshot the page was drawn with (the feed's file as the script ran): shown now, not a fetch later
+      if (data.initial) {
+        try {
+          show(state, JSON.parse(data.initial), data.plotly_url);
+        } catch (err) {
+          // a damaged text: the first fetch, right away, draws the view
+        }
+      }
+      poll(state, data, setTriggerValue);
+    }
   } else if (data && data.snapshot) {
     stopPolling(state);
     show(state, data.snapshot, data.plotly_url);
