@@ -83,6 +83,9 @@ function build(root) {
     caption: q("caption"),
     error: q("error"),
     plots: [],
+    inView: new WeakMap(), // chart → whether it is within 200 px of the window (unknown: drawn)
+    sight: null,
+    latest: null,
     shownFigures: [],
     frames: [],
     shownVersion: null,
@@ -97,6 +100,38 @@ function build(root) {
   };
 }
 
+// A chart out of sight (scrolled away, or the tab hidden) is not redrawn: its newest figure waits and is
+// drawn when it comes into view. Eight tabs each redrawing five charts twice a second took more CPU than
+// the training they showed (scripts/bench_load.py, 2 cores).
+function inSight(state, plot) {
+  return !document.hidden && state.inView.get(plot) !== false;
+}
+
+function drawWhatCameIntoView(state) {
+  if (state.latest && !state.gone) {
+    state.pending = state.pending || state.latest;
+    if (!state.drawing) drawPending(state);
+  }
+}
+
+function watchSight(state, plot) {
+  if (!state.sight) {
+    state.sight = new IntersectionObserver((entries) => {
+      let back = false;
+      for (const entry of entries) {
+        back = back || (entry.isIntersecting && state.inView.get(entry.target) === false);
+        state.inView.set(entry.target, entry.isIntersecting);
+      }
+      if (back) drawWhatCameIntoView(state);
+    }, { rootMargin: "200px" });
+    state.onVisible = () => {
+      if (!document.hidden) drawWhatCameIntoView(state);
+    };
+    document.addEventListener("visibilitychange", state.onVisible);
+  }
+  state.sight.observe(plot);
+}
+
 async function drawFigures(state, figures, plotlyUrl) {
   const Plotly = await loadPlotly(plotlyUrl);
   while (state.plots.length < figures.length) {
@@ -104,10 +139,12 @@ async function drawFigures(state, figures, plotlyUrl) {
     div.className = "nnplay-live-chart";
     state.charts.appendChild(div);
     state.plots.push(div);
+    watchSight(state, div);
   }
   while (state.plots.length > figures.length) {
     // fewer figures than before (the watch figures were switched off): their charts go
     const div = state.plots.pop();
+    if (state.sight) state.sight.unobserve(div);
     if (window.Plotly) window.Plotly.purge(div);
     div.remove();
     state.shownFigures.length = state.plots.length;
@@ -115,8 +152,9 @@ async function drawFigures(state, figures, plotlyUrl) {
   }
   for (let i = 0; i < figures.length; i++) {
     if (state.gone || state.shownFigures[i] === figures[i]) continue;
-    const figure = JSON.parse(figures[i]);
     const plot = state.plots[i];
+    if (plot._fullLayout && !inSight(state, plot)) continue; // drawn once, now out of sight: later
+    const figure = JSON.parse(figures[i]);
     plot.style.height = `${(figure.layout && figure.layout.height) || 450}px`; // contain: strict needs a size
     // a figure whose layout.meta says wide (the network view) takes the whole row
     plot.style.gridColumn = figure.layout && figure.layout.meta && figure.layout.meta.wide ? "1 / -1" : "";
@@ -167,6 +205,7 @@ function show(state, snap, plotlyUrl) {
   setText(state.error, snap.error ? `The live view could not be updated: ${snap.error}` : "");
   // one drawing at a time; a snapshot that arrives meanwhile replaces any older one still waiting
   state.pending = { figures: snap.figures || [], plotlyUrl };
+  state.latest = state.pending; // what a chart that comes into view draws
   if (!state.drawing) drawPending(state);
 }
 
@@ -287,6 +326,8 @@ export default function (component) {
     if (!current) return;
     current.gone = true;
     stopPolling(current);
+    if (current.sight) current.sight.disconnect();
+    if (current.onVisible) document.removeEventListener("visibilitychange", current.onVisible);
     STATES.delete(parentElement);
     if (window.Plotly) current.plots.forEach((plot) => window.Plotly.purge(plot));
   };

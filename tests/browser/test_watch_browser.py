@@ -5,6 +5,8 @@ the first layer and the network view are drawn in the live view, and the probe p
 while the run trains (no page rerun); Step pauses it and each click adds one step to the loss chart and
 new answers to the probe panel; the toggle off removes the three charts. Screenshots go to
 /tmp/nnplay-watch-*.png for a person to look at.
+What lives here too: a chart scrolled out of sight is not redrawn while the run trains, and is when
+it comes into view.
 What does not live here: the figures' content against the model (tests/test_watch.py).
 """
 
@@ -58,3 +60,23 @@ def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     page.locator(".st-key-train_stop button").first.click()
     _wait(lambda: page.get_by_text("The model trained so far is kept").count() > 0, 60, "the run to stop")
     page.screenshot(path=SHOTS.format("stopped"), full_page=True)
+
+
+DRAWS = f"""(title) => {{ const d = ({PLOT_TITLED})(title)[0]; return d ? +(d.dataset.draws || 0) : -1; }}"""
+
+
+def test_a_chart_out_of_sight_waits_and_is_drawn_when_scrolled_to(app_url, page):
+    page.set_viewport_size({"width": 1400, "height": 500})  # the network view, last, is well below the window
+    page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
+    page.wait_for_selector("text=Parameters", timeout=90_000)
+    page.locator(".st-key-train_start button").click()
+    _wait(lambda: page.evaluate(f"({DRAWS})('The network')") >= 1, 120, "the network view's first drawing")
+    time.sleep(1.0)  # the start's scroll has settled
+    loss, net = page.evaluate(f"({DRAWS})('Loss per step')"), page.evaluate(f"({DRAWS})('The network')")
+    time.sleep(4.0)  # the feed has news twice a second, the network view's weights once a second
+    assert page.evaluate(f"({DRAWS})('Loss per step')") > loss  # in sight: redrawn as it trains
+    assert page.evaluate(f"({DRAWS})('The network')") == net  # out of sight: not redrawn
+    page.evaluate(f"() => ({PLOT_TITLED})('The network')[0].scrollIntoView()")
+    _wait(lambda: page.evaluate(f"({DRAWS})('The network')") > net, 30, "the network view drawn in sight")
+    page.locator(".st-key-train_stop button").first.click()
+    _wait(lambda: page.get_by_text("The model trained so far is kept").count() > 0, 60, "the run to stop")
