@@ -167,8 +167,7 @@ if steps:
     net_row = min(int(st.session_state.get("fw_row") or 0), net_rows - 1)
     st.markdown("**The network, drawn** (the step above lit up: its edges and the neuron it computes; "
                 "orange weights are positive, blue negative; each neuron shows its bias, A and Z)")
-    st.plotly_chart(small_network_figure(steps, net_step, cell=net_cell, row=net_row), key="fw_network",
-                    config={"displayModeBar": False})
+    ui.plotly_figure(small_network_figure(steps, net_step, cell=net_cell, row=net_row), key="fw_network")
 
 # -- softmax --------------------------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ from .test_pages_teach import offline_sample, run  # noqa: F401  (the fixture ap
 
 
 def network(at) -> dict:
-    (spec,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
-               if any(t.get("name") == "layer 1" for t in json.loads(c.proto.spec)["data"])]
+    """The drawn network's figure (drawn by the live view's component, ``ui.plotly_figure``)."""
+    views = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "nnplay.live_run"]
+    (spec,) = [json.loads(f) for v in views if v.get("bare") for f in v["snapshot"]["figures"]
+               if any(t.get("name") == "layer 1" for t in json.loads(f)["data"])]
     return spec
 
 

@@ -8,7 +8,7 @@ streamlit), ``run_link`` (a run's link ``/train?run=<id>``; another workspace's 
 """
 
 from .canvas import fast_canvas
-from .live import FEEDS_KEY, drop_live_feed, live_run_view, preload_live_view
+from .live import FEEDS_KEY, drop_live_feed, live_run_view, plotly_figure, preload_live_view
 from .session import (DRAWN_KEY, SWEEPS_KEY, active_run, add_run, cached_mnist, copy_to_my_runs, current_model,
                       current_run, dataset_or_stop, default_model, drawn_digit, ensure_navigation,
                       folded_code, freeze_long_lived_objects, keep_workspace_cookie, model_for_page, model_picker,
@@ -16,7 +16,7 @@ from .session import (DRAWN_KEY, SWEEPS_KEY, active_run, add_run, cached_mnist, 
                       space_used, store, show_data_notice, sweep_store, training_backend, workspace, workspace_link)
 
 __all__ = [
-    "fast_canvas", "FEEDS_KEY", "drop_live_feed", "live_run_view", "preload_live_view", "DRAWN_KEY",
+    "fast_canvas", "FEEDS_KEY", "drop_live_feed", "live_run_view", "plotly_figure", "preload_live_view", "DRAWN_KEY",
     "SWEEPS_KEY", "active_run", "add_run", "cached_mnist", "copy_to_my_runs", "current_model", "current_run",
     "dataset_or_stop", "default_model", "drawn_digit", "ensure_navigation", "folded_code", "freeze_long_lived_objects",
     "keep_workspace_cookie", "model_for_page", "model_picker", "remember_drawn_digit", "remove_run",

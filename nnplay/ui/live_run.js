@@ -13,8 +13,8 @@
 // data.plotly_url (Streamlit serves it as a static file).
 //
 // data: {url?: string, initial?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number,
-// scroll?: bool} (initial: the url's JSON text when the page was drawn, shown before the first fetch)
-// (scroll: scroll the view into the window once for this run, as it starts)
+// scroll?: bool, bare?: bool} (initial: the url's JSON text when the page was drawn, shown before the first fetch)
+// (scroll: scroll the view into the window once for this run, as it starts; bare: only the charts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
 
@@ -298,6 +298,8 @@ export default function (component) {
     state = build(parentElement.querySelector(".nnplay-live"));
     STATES.set(parentElement, state);
   }
+  // bare: figures only (ui.live.plotly_figure), no status, progress or caption
+  state.root.classList.toggle("nnplay-live-bare", Boolean(data && data.bare));
   if (data && data.scroll && state.scrolledFor !== data.run) {
     // a run just started: bring its view up where the learner looks, with its Stop/Pause row and
     // Streamlit's header above it (scroll-margin-top), once per run
