@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--no-browser", action="store_true", help="skip the browser part")
     parser.add_argument("--browser-only", action="store_true", help="only the browser part")
+    parser.add_argument("--forward-epochs", type=int, default=5,
+                        help="epochs of each run that trains while /forward is timed (it must outlast the loads)")
     args = parser.parse_args()
     if args.browser_only:
         out = {"cores": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
@@ -312,10 +314,10 @@ def bench_browser(args) -> dict:
             browser = p.chromium.launch(executable_path=os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium"),
                                         headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
 
-            def open_train():
+            def open_train(epochs: int = 1):
                 context = browser.new_context(viewport={"width": 1300, "height": 900})
                 page = context.new_page()
-                page.goto(f"{url}/train?epochs=1")
+                page.goto(f"{url}/train?epochs={epochs}")
                 page.wait_for_selector(".st-key-train_start button", timeout=180_000)
                 return context, page
 
@@ -334,11 +336,11 @@ def bench_browser(args) -> dict:
             done_before = {r["id"] for r in _records(home)}
 
             # 7. eight sessions press Start at once
-            def start_all():
+            def start_all(epochs: int = 1):
                 """8 new sessions on /train, then Start pressed in each at once; returns (sessions, click seconds,
                 the ids of the runs that were there before)."""
                 before = {r["id"] for r in _records(home)}
-                sessions = [open_train() for _ in range(args.runs)]
+                sessions = [open_train(epochs) for _ in range(args.runs)]
                 t_click = time.time()
                 for _, pg in sessions:  # a click in the page itself: it does not wait for the app's rerun
                     pg.evaluate("document.querySelector('.st-key-train_start button').click()")
@@ -368,7 +370,7 @@ def bench_browser(args) -> dict:
 
             # 8. a 9th session opens /forward while 8 more runs train (a second round: the /forward page's own
             # rendering in this machine's browser would otherwise count against the 8 runs' throughput)
-            sessions, _, before = start_all()
+            sessions, _, before = start_all(args.forward_epochs)  # long enough to train through every /forward load
             out["forward_first_table_s"], out["forward_returning_s"], training = [], [], []
             returning = browser.new_context(viewport={"width": 1300, "height": 900})  # has Streamlit's scripts cached
             warm = returning.new_page()
