@@ -23,7 +23,7 @@ from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent, seeded_model, train
 from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition
-from nnplay.jobs.local import LocalPool, death_sentence, pool_size
+from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, pool_size, worker_nice
 
 from .conftest import ROOT
 
@@ -102,6 +102,13 @@ def test_pool_size_follows_the_machine():
     assert pool_size(workers=3, cores=12, gpus=0) == (3, 4)
     with pytest.raises(ValueError, match="at least 1 worker"):
         pool_size(workers=0, cores=4, gpus=0)
+
+
+def test_workers_train_at_a_lower_priority_than_the_app(pool):
+    """The app's pages are served first; training takes the CPU they leave (NNPLAY_WORKER_NICE, default 10)."""
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, ours + WORKER_NICE)
+    assert wait_for(lambda: all(os.getpriority(os.PRIO_PROCESS, pid) == expected for pid in pool.worker_pids()), 30)
 
 
 def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):
@@ -273,6 +280,12 @@ def test_bad_input_gets_a_sentence(monkeypatch):
     monkeypatch.setenv("NNPLAY_WORKERS", "1.5")
     with pytest.raises(ValueError, match="whole number"):
         pool_size(cores=2, gpus=0)
+    for bad in ("-1", "20", "low"):
+        monkeypatch.setenv("NNPLAY_WORKER_NICE", bad)
+        with pytest.raises(ValueError, match="NNPLAY_WORKER_NICE must be a whole number from 0 to 19"):
+            worker_nice()
+    monkeypatch.setenv("NNPLAY_WORKER_NICE", "0")
+    assert worker_nice() == 0
 
 
 def test_ray_address_without_ray_installed_says_what_to_install(monkeypatch):

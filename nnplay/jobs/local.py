@@ -124,6 +124,20 @@ class LocalJob(Job):
         self.worker: _Worker | None = None
 
 
+WORKER_NICE = 10  # how much lower the workers' CPU priority is than the app's (os.nice); 0: the same
+
+
+def worker_nice() -> int:
+    """``NNPLAY_WORKER_NICE`` (0…19), else ``WORKER_NICE``: a clear error when it is not such a number."""
+    raw = os.environ.get("NNPLAY_WORKER_NICE", "").strip()
+    if not raw:
+        return WORKER_NICE
+    if not raw.isdigit() or int(raw) > 19:
+        raise ValueError(f"NNPLAY_WORKER_NICE must be a whole number from 0 to 19; it is {raw!r}. Unset it for "
+                         f"the default, {WORKER_NICE}.")
+    return int(raw)
+
+
 class LocalPool(Backend):
     """A fixed number of worker processes and a fair FIFO queue of jobs."""
 
@@ -131,7 +145,7 @@ class LocalPool(Backend):
 
     def __init__(self, workers: int | None = None, threads: int | None = None,
                  max_run_minutes: float | None = None, memory_mb: float | None = None,
-                 strict: bool | None = None, preload=True, gpus: int | None = None):
+                 strict: bool | None = None, preload=True, gpus: int | None = None, nice: int | None = None):
         from ..config import DataConfig
 
         n, default_threads = pool_size(workers, gpus=gpus)
@@ -140,6 +154,7 @@ class LocalPool(Backend):
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
         self.memory_mb = memory_mb if memory_mb is not None else env_float("NNPLAY_WORKER_MEMORY_MB")
         self.strict = strict if strict is not None else os.environ.get("NNPLAY_ONE_RUN_PER_WORKSPACE", "") == "1"
+        self.nice = nice if nice is not None else worker_nice()
         # preload=True: decode the default dataset in every worker as it starts (a warm pool)
         self.preload = DataConfig() if preload is True else (preload or None)
         self._ctx = mp.get_context("spawn")
@@ -162,7 +177,7 @@ class LocalPool(Backend):
         evt_recv, evt_send = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
             target=worker_main, name=f"nnplay-worker-{worker.index}", daemon=True,
-            args=(cmd_recv, evt_send, self.threads, worker.gpu, os.getpid(), self.preload, self.memory_mb))
+            args=(cmd_recv, evt_send, self.threads, worker.gpu, os.getpid(), self.preload, self.memory_mb, self.nice))
         with _main_hidden():
             process.start()
         cmd_recv.close()  # the worker's ends: once closed here, a dead worker or a dead pool reads as EOF

@@ -250,13 +250,17 @@ def warm_up(data_cfg) -> None:
 
 
 def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: int,
-                preload, memory_mb: float | None) -> None:
+                preload, memory_mb: float | None, nice: int = 0) -> None:
     """A pool worker: import torch once, decode the data once, then train the jobs it is sent.
 
     Messages in (from the pool): ("run", key, spec, max_seconds, paused), ("stop"|"pause"|"resume",
     key), ("step", key, n), ("set_rate", key, steps_per_second | None), ("watch", key, seconds), ("exit",). Messages out: ("ready", pid) once, then ("events", key, batch) per batch. It
     exits when told, when the pool's end of the pipe closes, or when its parent process is gone.
+    ``nice``: the worker lowers its CPU priority by this much, so the app's pages are served first and
+    training takes the CPU time they leave (on an otherwise idle machine, all of it).
     """
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
