@@ -323,7 +323,8 @@ def bench_browser(args) -> dict:
 
             # 6. one run alone (its page stays open, as a learner's would)
             context, page = open_train()
-            wait_until(lambda: _children(server.pid), 120, "the worker pool to start")
+            if not os.environ.get("NNPLAY_RAY_ADDRESS"):  # on Ray, runs go to the cluster: no pool of children
+                wait_until(lambda: _children(server.pid), 120, "the worker pool to start")
             time.sleep(5)  # let the workers finish warming up
             workers.update(_children(server.pid))
             page.locator(".st-key-train_start button").click()

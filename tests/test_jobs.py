@@ -294,6 +294,19 @@ def test_ray_address_without_ray_installed_says_what_to_install(monkeypatch):
     monkeypatch.setenv("NNPLAY_RAY_ADDRESS", "auto")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
     monkeypatch.setattr(jobs, "_backend", None)
+    monkeypatch.setattr(jobs, "_failed", None)  # restored after the test: the failure is not remembered beyond it
     with pytest.raises(RuntimeError, match="requirements-ray.txt"):
         jobs.backend()
     assert jobs._backend is None
+    # for a minute the same sentence comes at once (an unreachable cluster takes ~60 s per try), then it retries
+    import nnplay.jobs.ray_backend as ray_backend
+
+    tries = []
+    monkeypatch.setattr(ray_backend, "RayBackend", lambda address: tries.append(address) or 1 / 0)
+    with pytest.raises(RuntimeError, match="requirements-ray.txt"):
+        jobs.backend()
+    assert tries == []
+    monkeypatch.setattr(jobs, "RETRY_S", 0.0)
+    with pytest.raises(ZeroDivisionError):
+        jobs.backend()
+    assert tries == ["auto"]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -277,28 +278,44 @@ _backend: Backend | None = None
 _backend_lock = threading.Lock()
 
 
+RETRY_S = 60.0  # a backend that could not be made (e.g. an unreachable Ray cluster) is tried again after this
+_failed: tuple[float, Exception] | None = None  # (when, why) the last try failed
+
+
 def backend() -> Backend:
-    """The process's backend, made on first use: Ray when ``NNPLAY_RAY_ADDRESS`` is set, else the local pool."""
-    global _backend
+    """The process's backend, made on first use: Ray when ``NNPLAY_RAY_ADDRESS`` is set, else the local pool.
+
+    When making it fails (RuntimeError or ValueError: a sentence for the user), the same error is raised at
+    once for ``RETRY_S`` seconds, then it is tried again: connecting to an unreachable Ray cluster takes
+    about a minute, and every page load and every Start would otherwise wait that long.
+    """
+    global _backend, _failed
     with _backend_lock:
         if _backend is None:
+            if _failed is not None and time.monotonic() - _failed[0] < RETRY_S:
+                raise _failed[1]
             address = os.environ.get("NNPLAY_RAY_ADDRESS", "").strip()
-            if address:
-                from .ray_backend import RayBackend
+            try:
+                if address:
+                    from .ray_backend import RayBackend
 
-                _backend = RayBackend(address)
-            else:
-                from .local import LocalPool
+                    _backend = RayBackend(address)
+                else:
+                    from .local import LocalPool
 
-                _backend = LocalPool()
+                    _backend = LocalPool()
+            except (RuntimeError, ValueError) as err:
+                _failed = (time.monotonic(), err)
+                raise
+            _failed = None
         return _backend
 
 
 def shutdown(timeout: float = 10.0) -> None:
     """Close the process's backend (stops its runs and workers); the next ``backend()`` makes a new one."""
-    global _backend
+    global _backend, _failed
     with _backend_lock:
-        b, _backend = _backend, None
+        b, _backend, _failed = _backend, None, None
     if b is not None:
         b.close(timeout)
 
