@@ -52,8 +52,11 @@ def connect(address: str):
         if not ray.is_initialized():
             package = Path(__file__).resolve().parent.parent
             # ship nnplay itself, so nodes on other machines run this code (they need torch installed)
+            # and the app's data folder, so a run reads the dataset the app shows (a node without it at that
+            # path loads it as the app would: torchvision's download, else the built-in sample)
+            data_dir = {"NNPLAY_DATA_DIR": os.environ["NNPLAY_DATA_DIR"]} if os.environ.get("NNPLAY_DATA_DIR") else {}
             runtime_env = {"py_modules": [str(package)],
-                           "env_vars": {"PYTHONUNBUFFERED": "1"}}
+                           "env_vars": {"PYTHONUNBUFFERED": "1", **data_dir}}
             options = {} if address.startswith("ray://") else {  # Ray Client takes only the runtime env
                 "log_to_driver": False, "configure_logging": False, "include_dashboard": False,
                 **({"_node_ip_address": "127.0.0.1"} if loopback else {})}
