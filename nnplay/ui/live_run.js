@@ -84,8 +84,10 @@ function build(root) {
     error: q("error"),
     plots: [],
     inView: new WeakMap(), // chart → whether it is within 200 px of the window (unknown: drawn)
-    sight: null,
-    latest: null,
+    sight: null, // the IntersectionObserver of the charts, and the page's visibility listener
+    onVisible: null,
+    latest: null, // the newest snapshot's figures: what a chart that comes into view draws
+    restUntil: 0, // no drawing before this (performance.now()): see REST
     shownFigures: [],
     frames: [],
     shownVersion: null,
@@ -205,7 +207,7 @@ function show(state, snap, plotlyUrl) {
   setText(state.error, snap.error ? `The live view could not be updated: ${snap.error}` : "");
   // one drawing at a time; a snapshot that arrives meanwhile replaces any older one still waiting
   state.pending = { figures: snap.figures || [], plotlyUrl };
-  state.latest = state.pending; // what a chart that comes into view draws
+  state.latest = state.pending;
   if (!state.drawing) drawPending(state);
 }
 
@@ -218,7 +220,7 @@ async function drawPending(state) {
   state.drawing = true;
   try {
     while (state.pending && !state.gone) {
-      const wait = (state.restUntil || 0) - performance.now();
+      const wait = state.restUntil - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const job = state.pending; // the newest snapshot, after the wait
       state.pending = null;
