@@ -72,14 +72,15 @@ def export_panel(run) -> None:
 
 def script_expander(data_cfg, model_cfg, train_cfg) -> None:
     """The settings' standalone PyTorch script (``export.training_script``), shown with a download."""
+    def script() -> str:  # built only when shown or downloaded
+        return training_script(data_cfg, model_cfg, train_cfg)
+
     def download(box) -> None:
         box.download_button("Download train_mnist.py", file_name="train_mnist.py", mime="text/x-python",
-                            data=lambda: training_script(data_cfg, model_cfg, train_cfg),
-                            key="train_script_download", on_click="ignore",
+                            data=script, key="train_script_download", on_click="ignore",
                             help="one file, only torch and torchvision: `python train_mnist.py` trains this "
                                  "network with these settings and seed and prints each epoch")
 
-    folded_code("The same run as a PyTorch script", "train_script_open",
-                lambda: training_script(data_cfg, model_cfg, train_cfg), head=download, line_numbers=True,
+    folded_code("The same run as a PyTorch script", "train_script_open", script, head=download, line_numbers=True,
                 height=480)  # scrolls: the script is ~300 lines
 
