@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.figures.network import first_layer_figure, network_figure
+from nnplay.figures.train import live_view_content
 from nnplay.figures.watch import WATCH_FIGURES, WatchView, probe_spec, typed_array_values, watch_is_cheap
 from nnplay.lessons.neurons import probe_predictions, probe_set
 from nnplay.runs import Run, workspace_runs
@@ -129,6 +130,10 @@ def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tm
         np.testing.assert_allclose(typed_array_values(first["data"][0]["z"]), expected, atol=1e-6)
         assert [t["name"] for t in network["data"]] == [t.name for t in network_figure(model).data]
         assert network["layout"]["meta"]["wide"] is True
+        # the three pictures are heavy (redrawn less often while the run is busy), the loss charts are not
+        assert [json.loads(f)["layout"].get("meta", {}).get("heavy", False) for f in snap["figures"]] == \
+            [False, False, True, True, True]
+        assert snap["busy"] is False  # in step mode
         builds = view.builds
         assert not feed.publish()  # nothing changed: same file, figures not rebuilt
         assert view.builds == builds
@@ -145,6 +150,26 @@ def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tm
         run.stop()
         run.wait(30)
         feed.remove()
+
+
+def test_the_snapshot_is_busy_only_while_the_run_trains_at_full_speed(tiny_data):
+    run = new_run(epochs=200)
+    run.start(tiny_data)
+    try:
+        wait_for(lambda: len(reported(run)) > 0)
+        assert live_view_content(run, {})["busy"] is True
+        run.set_rate(5.0)  # slowed: every picture is worth drawing
+        assert live_view_content(run, {})["busy"] is False
+        run.set_rate(None)
+        assert live_view_content(run, {})["busy"] is True
+        run.pause()
+        assert live_view_content(run, {})["busy"] is False
+        run.resume()
+        assert live_view_content(run, {})["busy"] is True
+    finally:
+        run.stop()
+        run.wait(30)
+    assert live_view_content(run, {})["busy"] is False
 
 
 def test_probe_spec_marks_wrong_answers(probes):

@@ -370,7 +370,8 @@ def live_view_content(run: Run, options: dict) -> dict:
     and a caption with the epochs' times.
 
     ``ui.live_run_view`` draws it once for a finished run; ``ui.LiveFeed`` calls it on its own thread
-    twice a second while the run trains. ``options``: ``smoothing`` (0.6 when absent).
+    twice a second while the run trains. ``options``: ``smoothing`` (0.6 when absent). ``busy``: the run
+    trains at full speed (not paused, stepped or slowed): the view then redraws its heavy pictures less often.
     """
     p = run.progress()
     epochs = list(run.history.epochs)
@@ -382,6 +383,7 @@ def live_view_content(run: Run, options: dict) -> dict:
     return {
         "title": run.name,
         "status": status_text(run),
+        "busy": run.status == "running" and run.rate is None,
         "fraction": min(p["fraction"], 1.0),
         "progress": progress_text(run),
         "figures": [figure_json(live_loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),

@@ -11,6 +11,12 @@ What lives here (headless, no streamlit):
   ``options["watch"]`` is true, the three figures of ``run.watch_model()``, rebuilt only when that
   model changed (at most once a second at full speed, after each step in step mode);
 - ``watch_is_cheap(model_cfg)``: whether watching is on by default for a model.
+Every watch figure says ``layout.meta.heavy``. While a run trains at full speed (the snapshot's ``busy``),
+the live view redraws such figures at most every ~10× the time their last drawing took (``live_run.js``'s
+HEAVY_REST), so that drawing them in a browser on the training machine takes under a tenth of a core: in
+Chromium on the 2-core test machine each drawing of the three took 100–250 ms, and redrawn every second
+they made an epoch 1.8× the command line's (``scripts/bench_train_page.py``). Paused, stepped or slowed,
+they are redrawn after every change.
 What does not live here: the numbers (``lessons.neurons``), the pictures' builders (``figures.network``),
 the loss charts (``figures.train``), the widgets (``ui.watch``).
 """
@@ -48,7 +54,7 @@ def watch_is_cheap(model_cfg: ModelConfig) -> bool:
 def _plain_spec(fig, uirevision: str | int | None, wide: bool = False) -> dict:
     """A plotly figure as a live-view spec: no template (the view applies the app's theme), heatmaps'
     numbers as float32 (plotly's base64 typed arrays: half the text), the user's zoom kept across
-    refreshes (``uirevision``)."""
+    refreshes (``uirevision``), and ``layout.meta.heavy`` (see the module's docstring)."""
     spec = fig.to_plotly_json()
     layout = spec.get("layout", {})
     layout.pop("template", None)
@@ -63,7 +69,7 @@ def _plain_spec(fig, uirevision: str | int | None, wide: bool = False) -> dict:
     if uirevision is not None:
         layout["uirevision"] = uirevision
     meta = layout.get("meta") if isinstance(layout.get("meta"), dict) else {}
-    layout["meta"] = {**meta, "wide": wide}
+    layout["meta"] = {**meta, "wide": wide, "heavy": True}
     spec["layout"] = layout
     return spec
 
@@ -139,7 +145,7 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
         yaxis=dict(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", fixedrange=True),
         annotations=notes, height=70 + 60 * rows, margin=dict(l=5, r=5, t=40, b=5), showlegend=False,
         meta=dict(predicted=predicted.tolist(), probability=[float(p) for p in probability],
-                  labels=[int(y) for y in probes.labels], wide=False))
+                  labels=[int(y) for y in probes.labels], wide=False, heavy=True))
     if uirevision is not None:
         layout["uirevision"] = uirevision
     return dict(data=[trace], layout=layout)

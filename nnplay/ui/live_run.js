@@ -88,6 +88,10 @@ function build(root) {
     onVisible: null,
     latest: null, // the newest snapshot's figures: what a chart that comes into view draws
     restUntil: 0, // no drawing before this (performance.now()): see REST
+    heavyRestUntil: 0, // no heavy figure redrawn before this while the run is busy: see HEAVY_REST
+    heavyTimer: null, // draws the heavy figures left waiting once their rest is over
+    dataTexts: [], // each chart's data as last drawn (JSON), and its layout.datarevision
+    revisions: [],
     shownFigures: [],
     frames: [],
     shownVersion: null,
@@ -134,8 +138,11 @@ function watchSight(state, plot) {
   state.sight.observe(plot);
 }
 
-async function drawFigures(state, figures, plotlyUrl) {
+// Returns whether a heavy figure was left for later (see HEAVY_REST).
+async function drawFigures(state, figures, plotlyUrl, busy) {
   const Plotly = await loadPlotly(plotlyUrl);
+  let deferred = false;
+  let heavyMs = 0;
   while (state.plots.length < figures.length) {
     const div = document.createElement("div");
     div.className = "nnplay-live-chart";
@@ -151,12 +158,19 @@ async function drawFigures(state, figures, plotlyUrl) {
     div.remove();
     state.shownFigures.length = state.plots.length;
     state.frames.length = state.plots.length;
+    state.dataTexts.length = state.plots.length;
+    state.revisions.length = state.plots.length;
   }
   for (let i = 0; i < figures.length; i++) {
     if (state.gone || state.shownFigures[i] === figures[i]) continue;
     const plot = state.plots[i];
     if (plot._fullLayout && !inSight(state, plot)) continue; // drawn once, now out of sight: later
     const figure = JSON.parse(figures[i]);
+    const heavy = Boolean(figure.layout && figure.layout.meta && figure.layout.meta.heavy);
+    if (heavy && busy && plot._fullLayout && performance.now() < state.heavyRestUntil) {
+      deferred = true; // drawn before, and the run trains at full speed: its newest figure waits
+      continue;
+    }
     plot.style.height = `${(figure.layout && figure.layout.height) || 450}px`; // contain: strict needs a size
     // a figure whose layout.meta says wide (the network view) takes the whole row
     plot.style.gridColumn = figure.layout && figure.layout.meta && figure.layout.meta.wide ? "1 / -1" : "";
@@ -173,15 +187,28 @@ async function drawFigures(state, figures, plotlyUrl) {
       await Plotly.animate(plot, { data: data.map(({ x, y }) => ({ x, y })), traces: data.map((_, k) => k) },
         { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
       plot.dataset.moved = String(Number(plot.dataset.moved || 0) + 1);
+      state.dataTexts[i] = null; // the data shown is no longer the last react's
     } else {
-      await Plotly.react(plot, data, themed(layout, plot), { responsive: true, displaylogo: false });
+      // layout.datarevision: Plotly.react then skips the data arrays unless they changed, so a figure whose
+      // labels alone changed (the probe digits' answers) is not recomputed from its pixels
+      const dataText = JSON.stringify(data);
+      if (state.dataTexts[i] !== dataText) {
+        state.dataTexts[i] = dataText;
+        state.revisions[i] = (state.revisions[i] || 0) + 1;
+      }
+      const themedLayout = { ...themed(layout, plot), datarevision: state.revisions[i] };
+      await Plotly.react(plot, data, themedLayout, { responsive: true, displaylogo: false });
       state.frames[i] = frame;
     }
     state.shownFigures[i] = figures[i];
+    const ms = performance.now() - t0;
+    if (heavy) heavyMs += ms + (await paintMs());
     // for tests and benchmarks: how often each chart was drawn, and the milliseconds that took
     plot.dataset.draws = String(Number(plot.dataset.draws || 0) + 1);
-    plot.dataset.drawMs = (Number(plot.dataset.drawMs || 0) + performance.now() - t0).toFixed(1);
+    plot.dataset.drawMs = (Number(plot.dataset.drawMs || 0) + ms).toFixed(1);
   }
+  if (heavyMs > 0) state.heavyRestUntil = performance.now() + HEAVY_REST * heavyMs;
+  return deferred;
 }
 
 function show(state, snap, plotlyUrl) {
@@ -206,7 +233,7 @@ function show(state, snap, plotlyUrl) {
   setText(state.caption, snap.caption || "");
   setText(state.error, snap.error ? `The live view could not be updated: ${snap.error}` : "");
   // one drawing at a time; a snapshot that arrives meanwhile replaces any older one still waiting
-  state.pending = { figures: snap.figures || [], plotlyUrl };
+  state.pending = { figures: snap.figures || [], plotlyUrl, busy: Boolean(snap.busy) };
   state.latest = state.pending;
   if (!state.drawing) drawPending(state);
 }
@@ -215,6 +242,12 @@ function show(state, snap, plotlyUrl) {
 // waits REST × t ms (the text and the progress bar still change at once). On a fast machine a drawing takes
 // a few ms and nothing waits; on a busy one, heavy charts are redrawn less often instead of taking its CPU.
 const REST = 3;
+// Heavy figures (layout.meta.heavy: the watch pictures, 100–250 ms a drawing on a 2-core machine) while the
+// run trains at full speed (snapshot.busy): after drawing them took t ms, they are redrawn after HEAVY_REST × t
+// ms at the soonest, so on a machine that trains beside the browser they take under a tenth of a core (each
+// such core costs the training about twice its share: its threads wait for each other). Paused, stepped or
+// slowed, they are redrawn with every snapshot. A fast machine draws them in ~20 ms: every snapshot anyway.
+const HEAVY_REST = 10;
 
 async function drawPending(state) {
   state.drawing = true;
@@ -225,15 +258,36 @@ async function drawPending(state) {
       const job = state.pending; // the newest snapshot, after the wait
       state.pending = null;
       const t0 = performance.now();
-      await drawFigures(state, job.figures, job.plotlyUrl);
+      const deferred = await drawFigures(state, job.figures, job.plotlyUrl, job.busy);
       const end = performance.now();
       state.restUntil = end + REST * (end - t0);
+      if (deferred) drawLater(state, job);
     }
   } catch (err) {
     state.error.textContent = `The charts could not be drawn: ${err.message}`;
   } finally {
     state.drawing = false;
   }
+}
+
+// The milliseconds until the browser has painted what was just drawn (style, layout and paint of a
+// figure's SVG cost about as much as plotly's own work); 0 in a hidden tab, which paints nothing.
+function paintMs() {
+  if (document.hidden) return Promise.resolve(0);
+  const t0 = performance.now();
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0)));
+}
+
+// A heavy figure left waiting is drawn when its rest is over, even if no newer snapshot comes (a run that
+// paused or ended meanwhile shows its latest pictures).
+function drawLater(state, job) {
+  if (state.heavyTimer !== null) clearTimeout(state.heavyTimer);
+  state.heavyTimer = setTimeout(() => {
+    state.heavyTimer = null;
+    if (state.gone || state.latest !== job) return; // a newer snapshot came: its drawing sees to it
+    state.pending = state.pending || job;
+    if (!state.drawing) drawPending(state);
+  }, Math.max(0, state.heavyRestUntil - performance.now()) + 10);
 }
 
 function setText(el, text) {
@@ -340,6 +394,7 @@ export default function (component) {
     if (!current) return;
     current.gone = true;
     stopPolling(current);
+    if (current.heavyTimer !== null) clearTimeout(current.heavyTimer);
     if (current.sight) current.sight.disconnect();
     if (current.onVisible) document.removeEventListener("visibilitychange", current.onVisible);
     STATES.delete(parentElement);
