@@ -57,11 +57,24 @@ def training_backend() -> str:
         return f"nowhere: {err}"
 
 
+SERVER_THREADS = 1
+"""torch's intra-op threads in the server's process once training runs elsewhere (workers or Ray).
+
+What the server computes with torch is small (a drawn digit, 16 probe digits, one layer's weights), and its
+parallel regions shared the cores with the workers: each waited for a busy core, and while it waited its
+other thread spun. With 2 threads, loading a run's live weights took ~27 ms in the server during training
+(py-spy; 0.1 ms of work), and the server's torch time cost the training beside it twice over."""
+
+
 @st.cache_resource(show_spinner="Starting the training workers…")
 def _training_backend() -> str:
+    import torch
+
     from ..jobs import backend
 
-    return backend().describe()
+    where = backend().describe()
+    torch.set_num_threads(SERVER_THREADS)  # threads that run their first torch op later take this count too
+    return where
 
 
 def folded_code(label: str, key: str, code, language: str | None = "python", head=None, **options) -> None:
