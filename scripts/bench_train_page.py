@@ -18,7 +18,12 @@ settings and the same environment (``--env NAME=VALUE`` sets more for both, e.g.
 sets of epoch times, their medians and the ratio, and one JSON line at the end. On a shared
 machine other processes' load moves both numbers a lot: repeat, and compare medians.
 
-    NNPLAY_DATA_DIR=../shared/data .venv/bin/python scripts/bench_train_page.py --epochs 3
+The run is the preset as the page starts it: 10 epochs (``--epochs`` to change). The CLI trains with
+as many torch threads as the page's run did (read from its "CPU (N threads)"), so the ratio is the
+page's cost, not a difference of threads: with the default pool on 2 cores (2 workers of 1 thread)
+both use 1 thread; with ``--env NNPLAY_WORKERS=1`` (one worker with every core) both use 2.
+
+    NNPLAY_DATA_DIR=../shared/data .venv/bin/python scripts/bench_train_page.py --repeats 3
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
 TIMES = re.compile(r"Epoch training times \(s\): ([0-9., ]+)")
+THREADS = re.compile(r"CPU \((\d+) threads?\)")  # the run's device, as its progress line says it
 FINISHED = "document.querySelector('[data-testid=stAlertContentSuccess]') !== null"
 # how many snapshots the live view showed and how many times each chart was drawn (live_run.js counts)
 VIEW_COUNTS = """() => { const d = document.querySelector('.nnplay-live')?.dataset || {};
@@ -75,7 +81,8 @@ def start_app(env: dict, extra: list[str]) -> tuple[subprocess.Popen, str]:
 
 def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout: float,
                 watch: bool = True) -> tuple[list[float], dict]:
-    """Train seed-mlp on the page; return its epoch times and how often the live view redrew.
+    """Train seed-mlp on the page; return its epoch times and how often the live view redrew (and
+    ``threads``: the torch threads the run trained with, None on a GPU).
 
     The script looks at the page only once a second, with one cheap query, and reads the text once
     at the end: a benchmark that reads the whole page four times a second is itself a load.
@@ -101,19 +108,24 @@ def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout
         else:
             raise SystemExit(f"the page's run did not finish within {timeout:.0f} s")
         seconds = time.time() - started
-        match = TIMES.search(page.inner_text("body"))
+        text = page.inner_text("body")
+        match = TIMES.search(text)
         times = [float(t) for t in match.group(1).replace(" ", "").split(",") if t] if match else []
         if len(times) != epochs:
             raise SystemExit(f"expected {epochs} epoch times on the page, read {times}")
         view = page.evaluate(VIEW_COUNTS)
         view["seconds"] = round(seconds, 1)
+        threads = THREADS.search(page.inner_text(".nnplay-live-progress-text"))
+        view["threads"] = int(threads.group(1)) if threads else None
         return times, view
     finally:
         context.close()
 
 
-def cli_epochs(env: dict, epochs: int, train_limit: int | None) -> list[float]:
+def cli_epochs(env: dict, epochs: int, train_limit: int | None, threads: int | None = None) -> list[float]:
     limit = ["--train-limit", str(train_limit)] if train_limit else []
+    if threads:  # torch reads it as it starts
+        env = {**env, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     out = subprocess.run([sys.executable, "-m", "nnplay", "train", "--preset", "seed-mlp", "--epochs", str(epochs),
                           *limit, "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["epoch_seconds"]
@@ -121,7 +133,7 @@ def cli_epochs(env: dict, epochs: int, train_limit: int | None) -> list[float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of each run (default: the preset's 10)")
     parser.add_argument("--repeats", type=int, default=1, help="alternate page and CLI this many times")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the page's run")
     parser.add_argument("--train-limit", type=int, default=None, help="train on the first N images (both sides)")
@@ -159,8 +171,9 @@ def main() -> int:
                       file=sys.stderr)
                 views.append(view)
                 page_times += times
-                times = cli_epochs(env, args.epochs, args.train_limit)
-                print(f"cli   #{r + 1}: epoch seconds {times}", file=sys.stderr)
+                times = cli_epochs(env, args.epochs, args.train_limit, view["threads"])
+                print(f"cli   #{r + 1}: epoch seconds {times} ({view['threads'] or 'default'} threads, as the page's run)",
+                      file=sys.stderr)
                 cli_times += times
             browser.close()
     finally:

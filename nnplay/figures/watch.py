@@ -12,11 +12,11 @@ What lives here (headless, no streamlit):
   model changed (at most once a second at full speed, after each step in step mode);
 - ``watch_is_cheap(model_cfg)``: whether watching is on by default for a model.
 Every watch figure says ``layout.meta.heavy``. While a run trains at full speed (the snapshot's ``busy``),
-the live view redraws such figures at most every ~10× the time their last drawing took (``live_run.js``'s
-HEAVY_REST), so that drawing them in a browser on the training machine takes under a tenth of a core: in
-Chromium on the 2-core test machine each drawing of the three took 100–250 ms, and redrawn every second
-they made an epoch 1.8× the command line's (``scripts/bench_train_page.py``). Paused, stepped or slowed,
-they are redrawn after every change.
+the live view redraws such figures at most every 25× the time their last drawing took (``live_run.js``'s
+HEAVY_REST), so that drawing them in a browser on the training machine takes ~4% of a core: in Chromium
+on the 2-core test machine each drawing of the three took 100–250 ms with its paint, and redrawn every
+second they made an epoch 1.8× the command line's (``scripts/bench_train_page.py``); a fast machine still
+redraws them every second. Paused, stepped or slowed, they are redrawn after every change.
 What does not live here: the numbers (``lessons.neurons``), the pictures' builders (``figures.network``),
 the loss charts (``figures.train``), the widgets (``ui.watch``).
 """

@@ -242,12 +242,14 @@ function show(state, snap, plotlyUrl) {
 // waits REST × t ms (the text and the progress bar still change at once). On a fast machine a drawing takes
 // a few ms and nothing waits; on a busy one, heavy charts are redrawn less often instead of taking its CPU.
 const REST = 3;
-// Heavy figures (layout.meta.heavy: the watch pictures, 100–250 ms a drawing on a 2-core machine) while the
-// run trains at full speed (snapshot.busy): after drawing them took t ms, they are redrawn after HEAVY_REST × t
-// ms at the soonest, so on a machine that trains beside the browser they take under a tenth of a core (each
-// such core costs the training about twice its share: its threads wait for each other). Paused, stepped or
-// slowed, they are redrawn with every snapshot. A fast machine draws them in ~20 ms: every snapshot anyway.
-const HEAVY_REST = 10;
+// Heavy figures (layout.meta.heavy: the watch pictures, 100–250 ms a drawing with its paint on a 2-core
+// machine) while the run trains at full speed (snapshot.busy): after drawing them took t ms, paint included,
+// they are redrawn after HEAVY_REST × t ms at the soonest, so they take at most ~4% of a core. A core's time
+// taken from a run that trains with 2 threads costs it about twice that (its threads wait for each other):
+// with 10 here, an epoch of seed-mlp on the page was 1.1–1.6× the command line's, with 25 1.27×
+// (scripts/bench_train_page.py, one worker of 2 threads). A fast machine draws them in ~40 ms: every second,
+// as often as the server makes them. Paused, stepped or slowed, they are redrawn with every snapshot.
+const HEAVY_REST = 25;
 
 async function drawPending(state) {
   state.drawing = true;

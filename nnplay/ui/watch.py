@@ -48,8 +48,9 @@ def watch_toggle(run: Run) -> bool:
     cheap = watch_is_cheap(run.model_cfg)
     return st.toggle("Watch it learn", key=f"train_watch_{run.id}", value=cheap,
                      help="the 16 probe digits with the network's answers, the first layer's weights as pictures "
-                          "and the network, redrawn about once a second while it trains (after every step in "
-                          "step mode)" + ("" if cheap else "; off by default: this model is large to copy and draw"))
+                          "and the network, redrawn while it trains: about once a second, less often where drawing "
+                          "them is slow, so that the training keeps its speed; after every step in step mode or at "
+                          "a slower speed" + ("" if cheap else "; off by default: this model is large to copy and draw"))
 
 
 def _chosen_rate() -> float | None:
