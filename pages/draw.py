@@ -238,13 +238,21 @@ if neurons.is_mlp(model):
                                      value=None, key=f"draw_neuron_{layer_no}", placeholder=f"{most_active} (most active)",
                                      help="0-based; empty: the neuron most active for your digit")
     index = most_active if index is None else int(index)
-    # the panel depends on the model and the neuron, not on the drawing: build it once per choice
-    # (a pass over the 10,000 test images costs about half a second), not after every stroke
-    wanted = (id(model), label, layer_no, index)
+    # the panel depends on the model and the neuron, not on the drawing: built once per choice, and the pass
+    # over the 10,000 test images once per layer (every neuron's top 9 at once; 60–100 ms), not per stroke,
+    # whose "most active" neuron changes with the digit
+    test_images = ui.cached_mnist(dataset).test_images
+    layer_key = (id(model), label, layer_no)
+    tops = st.session_state.get("draw_neuron_tops")
+    if tops is None or tops[0] != layer_key:
+        with draw.one_thread():
+            tops = (layer_key, neurons.top_exciting_all(model, layer_no, test_images))
+        st.session_state["draw_neuron_tops"] = tops
+    wanted = (*layer_key, index)
     cached = st.session_state.get("draw_neuron_fig")
     if cached is None or cached[0] != wanted:
         with draw.one_thread():
-            cached = (wanted, neuron_figure(model, layer_no, index, ui.cached_mnist(dataset).test_images, classes))
+            cached = (wanted, neuron_figure(model, layer_no, index, test_images, classes, top=tops[1]))
         st.session_state["draw_neuron_fig"] = cached
     st.plotly_chart(cached[1], key="draw_neuron", config={"displayModeBar": False})
     st.caption(f"Hidden {layer_no}, neuron {index}: activation **{values[index]:.3g}** for your digit. "

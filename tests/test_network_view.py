@@ -166,6 +166,16 @@ def test_top_exciting_images_match_a_brute_force_pass(mlp, sample_data):
     fig = nv.neuron_figure(mlp, 1, 5, images)
     (grid,) = [t for t in fig.data if t.name == "top images"]
     assert grid.meta["indices"] == neurons.top_exciting(mlp, 1, 5, images)[0].tolist()
+    # every neuron of a layer at once (what the Draw page keeps): the same images and numbers, per neuron
+    for layer in (1, 2):
+        order_all, acts_all = neurons.top_exciting_all(mlp, layer, images, k=9)
+        for index in range(order_all.shape[1]):
+            order, acts = neurons.top_exciting(mlp, layer, index, images, k=9)
+            np.testing.assert_array_equal(order_all[:, index], order)
+            np.testing.assert_allclose(acts_all[:, index], acts, atol=TOL)
+    top = neurons.top_exciting_all(mlp, 1, images)
+    (grid_top,) = [t for t in nv.neuron_figure(mlp, 1, 5, images, top=top).data if t.name == "top images"]
+    assert grid_top.meta == grid.meta
 
 
 def test_incoming_weights_and_votes(mlp):

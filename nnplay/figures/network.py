@@ -304,15 +304,19 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
 
 
 def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, classes: Sequence[str] | None = None,
-                  k: int = 9) -> go.Figure:
+                  k: int = 9, top: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
     """One hidden neuron of an MLP in three panels: its incoming weights (a 28×28 image for the
     first hidden layer, else bars over the previous layer), the ``k`` test images that excite it
-    most (titled with their activation), and its votes for the 10 classes."""
+    most (titled with their activation), and its votes for the 10 classes. ``top``: the layer's
+    ``top_exciting_all`` already computed (else one pass over the images)."""
     from plotly.subplots import make_subplots
 
     classes = [str(c) for c in (classes or range(10))]
     w_in = nn_lessons.incoming_weights(model, layer, index)
-    order, acts = nn_lessons.top_exciting(model, layer, index, test_images_u8, k=k)
+    if top is not None:
+        order, acts = top[0][:k, index], top[1][:k, index]
+    else:
+        order, acts = nn_lessons.top_exciting(model, layer, index, test_images_u8, k=k)
     vote = nn_lessons.votes(model, layer, index)
     images = np.asarray(test_images_u8)[order]
     side = int(np.ceil(np.sqrt(len(images)))) or 1

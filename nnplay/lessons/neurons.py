@@ -6,7 +6,7 @@ What lives here (numpy/torch, headless, no figures):
   layer, computed in numpy from the model's weights (``nnplay.lessons.forward.numpy_forward_mlp``);
 - ``neuron_importance`` / ``shown_neurons``: which neurons of a wide layer a view shows, a page
   of at most 64 at a time;
-- ``incoming_weights``, ``votes``, ``hidden_activations``, ``top_exciting``: one hidden neuron's
+- ``incoming_weights``, ``votes``, ``hidden_activations``, ``top_exciting`` (``top_exciting_all``): one hidden neuron's
   incoming weights, what it votes for among the 10 classes, and the test images that excite it most;
 - ``probe_set`` / ``probe_predictions``: 16 fixed test digits (one typical per class and 6
   atypical ones, chosen from the images alone) and the model's answer on each.
@@ -189,6 +189,15 @@ def top_exciting(model: nn.Module, layer: int, index: int, images_u8, k: int = 9
     acts = hidden_activations(model, layer, images_u8)[:, index]
     order = np.argsort(-acts, kind="stable")[:k]
     return order, acts[order]
+
+
+def top_exciting_all(model: nn.Module, layer: int, images_u8, k: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """``top_exciting`` for every neuron of hidden layer ``layer`` in one pass: (indices (k, width), activations
+    (k, width)), column j being neuron j's (the same order and ties). A page that shows one neuron at a time
+    keeps these few numbers per layer instead of passing over the images for each neuron."""
+    acts = hidden_activations(model, layer, images_u8)
+    order = np.argsort(-acts, axis=0, kind="stable")[:k]
+    return order, np.take_along_axis(acts, order, axis=0)
 
 
 # ---------------------------------------------------------------------------------------------
