@@ -29,6 +29,7 @@ from nnplay.lessons.neurons import probe_predictions, probe_set
 from nnplay.runs import Run, workspace_runs
 from nnplay.store import open_store
 from nnplay.ui.feed import LiveFeed
+from nnplay.ui.live import FEEDS_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
@@ -184,6 +185,42 @@ def test_probe_spec_marks_wrong_answers(probes):
     assert spec["layout"]["title"]["text"].startswith(f"Probe digits: {sum(right)} of 16 right")
 
 
+def test_the_network_view_runs_the_chosen_probe_digit_and_shows_the_chosen_page(probes):
+    from nnplay.engine import seeded_model
+    from nnplay.figures.train import figure_json
+    from nnplay.figures.watch import network_spec
+    from nnplay.lessons import neurons
+
+    class Held:  # a finished run's model, as WatchView sees it
+        id = 7
+        model = seeded_model(ModelConfig(hidden=(100, 16)), 0)
+
+        def watch_model(self):
+            return self.model
+
+    run, view = Held(), WatchView(probes)
+
+    def network(**options):
+        return json.loads(view.figures(run, options.get("net_probe"), options.get("net_page", 0))[2])
+
+    assert network()["data"] == json.loads(figure_json(network_spec(run.model, "watch-7")))["data"]  # weights only
+    digit = network(net_probe=3, net_page=1)
+    expected = network_spec(run.model, "watch-7", image_u8=probes.images[3], page=1)
+    assert digit["data"] == json.loads(figure_json(expected))["data"]
+    # the hidden-1 neurons shown are page 2 of 100 ranked by importance for this digit, each coloured by
+    # its activation (a numpy forward pass of the digit)
+    hidden = next(t for t in digit["data"] if t["name"] == "hidden 1")
+    values = neurons.mlp_forward(run.model, probes.images[3]).values[1]
+    shown = typed_array_values(hidden["customdata"])[:, 0].astype(int)
+    assert len(shown) == 100 - neurons.MAX_SHOWN
+    np.testing.assert_allclose(typed_array_values(hidden["marker"]["color"]), values[shown], atol=1e-5)
+    builds = view.builds
+    network(net_probe=3, net_page=1)
+    assert view.builds == builds  # same model, same choices: not rebuilt
+    network(net_probe=3, net_page=0)
+    assert view.builds == builds + 1
+
+
 def test_watching_is_on_by_default_for_small_models_only():
     assert watch_is_cheap(ModelConfig())
     assert watch_is_cheap(ModelConfig(family="cnn"))
@@ -206,6 +243,12 @@ def test_page_step_buttons_advance_one_step_per_click():
         assert reported(run) == [1] and run.status == "paused"
         app.run()
         assert app.toggle(key=f"train_watch_{run.id}").value is True
+        # the network view's input and page (256 neurons: 4 pages of 64) reach the run's live feed
+        app.selectbox(key="train_net_probe").set_value(2).run()
+        app.number_input(key="train_net_page").set_value(2).run()
+        assert not app.exception and app.number_input(key="train_net_page").label == "Neurons page (of 4)"
+        feed = app.session_state[FEEDS_KEY][run.id]
+        assert (feed.options["net_probe"], feed.options["net_page"]) == (2, 1)
         for expected in (2, 3):
             app.button(key="train_step").click().run()
             assert not app.exception

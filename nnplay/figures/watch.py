@@ -158,18 +158,25 @@ def first_layer_spec(model: nn.Module, n: int = 16, uirevision: str | int | None
     return spec
 
 
-def network_spec(model: nn.Module, uirevision: str | int | None = None, height: int = 440) -> dict:
-    """``network_figure`` of the model's weights (an MLP's neurons and strongest weights, a CNN's stages), as a
-    spec that spans the view's width."""
-    return _plain_spec(network_figure(model, height=height), uirevision, wide=True)
+def network_spec(model: nn.Module, uirevision: str | int | None = None, height: int = 440, image_u8=None,
+                 page: int = 0, classes: Sequence[str] | None = None) -> dict:
+    """``network_figure`` of the model (an MLP's neurons and strongest weights, a CNN's stages), as a spec that
+    spans the view's width: the weights alone (neurons coloured by their bias), or ``image_u8`` flowing
+    through it (neurons coloured by their activation); ``page``: which page of a wide layer's neurons."""
+    return _plain_spec(network_figure(model, image_u8, page=page, classes=classes, height=height), uirevision,
+                       wide=True)
 
 
 def watch_figures(model: nn.Module, probes: Probes, classes: Sequence[str] | None = None,
-                  uirevision: str | int | None = None) -> list[str]:
-    """The probe panel, the first layer and the network view of ``model`` as JSON (``WATCH_FIGURES``' order)."""
+                  uirevision: str | int | None = None, probe: int | None = None, page: int = 0) -> list[str]:
+    """The probe panel, the first layer and the network view of ``model`` as JSON (``WATCH_FIGURES``' order).
+
+    ``probe``: the probe digit (0–15) the network view runs through the model, None for the weights alone;
+    ``page``: the page of a wide layer's neurons it shows."""
+    image = probes.images[probe] if probe is not None else None
     return [figure_json(probe_spec(model, probes, classes, uirevision)),
             figure_json(first_layer_spec(model, uirevision=uirevision)),
-            figure_json(network_spec(model, uirevision))]
+            figure_json(network_spec(model, uirevision, image_u8=image, page=page, classes=classes))]
 
 
 class WatchView:
@@ -185,23 +192,29 @@ class WatchView:
         self.probes = probes
         self.classes = classes
         self._model: nn.Module | None = None
+        self._network: tuple[int | None, int] = (None, 0)  # the network view's probe digit and page, as built
         self._figures: list[str] = []
         self._lock = threading.Lock()
         self.builds = 0  # how many times the figures were built (tests, benchmarks)
 
-    def figures(self, run: Run) -> list[str]:
+    def figures(self, run: Run, probe: int | None = None, page: int = 0) -> list[str]:
         model = run.watch_model()
         if model is None:
             return []
         with self._lock:
-            if model is not self._model:
-                self._figures = watch_figures(model, self.probes, self.classes, uirevision=f"watch-{run.id}")
-                self._model = model
+            if model is not self._model or (probe, page) != self._network:
+                self._figures = watch_figures(model, self.probes, self.classes, uirevision=f"watch-{run.id}",
+                                              probe=probe, page=page)
+                self._model, self._network = model, (probe, page)
                 self.builds += 1
             return self._figures
 
     def __call__(self, run: Run, options: dict) -> dict:
+        """``options``: ``watch`` (the figures on), ``net_probe`` (the probe digit the network view runs, None:
+        the weights alone) and ``net_page`` (which page of a wide layer's neurons), besides the loss chart's."""
         content = live_view_content(run, options)
         if options.get("watch"):
-            content["figures"] = list(content["figures"]) + self.figures(run)
+            probe = options.get("net_probe")
+            probe = int(probe) if probe is not None and 0 <= int(probe) < len(self.probes.images) else None
+            content["figures"] = list(content["figures"]) + self.figures(run, probe, int(options.get("net_page") or 0))
         return content

@@ -2,6 +2,7 @@
 
 What lives here: ``watch_render`` (the live view's ``render`` for a run: ``figures.watch.WatchView``, one
 per run and session, so its figures are built once per change of the model), ``watch_toggle``,
+``network_options`` (the network view's input digit and neurons page),
 ``step_controls`` (Step and the steps-per-second speed beside Stop/Pause), ``apply_speed`` (a new run
 starts at the chosen speed) and ``cached_probes`` (the 16 probe digits of a dataset, once per process).
 What does not: the figures (``figures.watch``), stepping and copying the weights (``runs.Run.step``,
@@ -13,6 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..figures.watch import WatchView, watch_is_cheap
+from ..lessons import neurons
 from ..lessons.neurons import Probes, probe_set
 from ..runs import Run
 from .session import cached_mnist
@@ -51,6 +53,31 @@ def watch_toggle(run: Run) -> bool:
                           "and the network, redrawn while it trains: about once a second, less often where drawing "
                           "them is slow, so that the training keeps its speed; after every step in step mode or at "
                           "a slower speed" + ("" if cheap else "; off by default: this model is large to copy and draw"))
+
+
+def network_options(run: Run) -> dict:
+    """The live network view's controls, under the toggle: which probe digit flows through it (none: the
+    weights alone, neurons coloured by their bias) and, for an MLP with a layer wider than it shows, which
+    page of that layer's neurons. Returns the live view's options (``net_probe``, ``net_page``)."""
+    probes = cached_probes(run.data_cfg.dataset)
+    classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None) or [str(c) for c in range(10)]
+    choices = [None, *range(len(probes.images))]
+    left, right, _ = st.columns([2, 1, 2])
+    probe = left.selectbox(
+        "Network view: input", choices, key="train_net_probe",
+        format_func=lambda i: "none: weights only (neurons coloured by bias)" if i is None else
+        f"probe digit {i + 1}: a {classes[int(probes.labels[i])]}" + (" (hard)" if probes.kinds[i] == "hard" else ""),
+        help="run one of the probe digits through the network as it trains: every neuron coloured by its "
+             "activation for it, the outputs by their probability")
+    widest = max(run.model_cfg.hidden, default=0) if run.model_cfg.family == "mlp" else 0
+    page = 0
+    if widest > neurons.MAX_SHOWN:
+        pages = neurons.page_count(widest, neurons.MAX_SHOWN)
+        page = right.number_input(f"Neurons page (of {pages})", min_value=1, max_value=pages, value=1,
+                                  key="train_net_page",
+                                  help=f"a layer wider than {neurons.MAX_SHOWN} shows {neurons.MAX_SHOWN} neurons at a "
+                                       "time; page 1: the ones that matter most for what is shown") - 1
+    return {"net_probe": probe, "net_page": int(page)}
 
 
 def _chosen_rate() -> float | None:
