@@ -4,12 +4,14 @@ A module fixture starts the cluster on 127.0.0.1 (``ray.cluster_utils.Cluster``:
 second node, 2 logical CPUs each) and always shuts down what it started. Through it go a sweep of
 four short runs and two long ones at once: the four must finish with every event at the sink
 (contiguous steps, each epoch's metrics and checkpoint, one JobEnd last), a stopped run ends
-"stopped" with its model, and a run whose Ray worker process is killed ends "error" without
+"stopped" with its model, step mode lets exactly the steps asked for through, a rate limit and a
+watch (live weights) reach the actor, and a run whose Ray worker process is killed ends "error" without
 hanging. Skipped when ray is not installed (``pip install -r requirements-ray.txt``).
 """
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -20,7 +22,7 @@ ray = pytest.importorskip("ray")
 from nnplay.checkpoint import load_checkpoint  # noqa: E402
 from nnplay.config import DataConfig, ModelConfig, TrainConfig  # noqa: E402
 from nnplay.engine import EpochMetrics, RunStart, StepEvent  # noqa: E402
-from nnplay.jobs import Checkpoint, JobEnd, JobSpec  # noqa: E402
+from nnplay.jobs import Checkpoint, JobEnd, JobSpec, Weights  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402
 from .test_jobs import Sink  # noqa: E402 - the same recording sink as the local pool's tests
@@ -50,6 +52,7 @@ def sweep():
             runs[f"short-{i}"] = (Sink(), spec(f"short-{i}", epochs=2, lr=lr))
         runs["to-stop"] = (Sink(), spec("to-stop", epochs=1000))
         runs["to-kill"] = (Sink(), spec("to-kill", epochs=1000))
+        runs["to-step"] = (Sink(), spec("to-step", epochs=1000))
         jobs = {name: backend.submit(s, sink) for name, (sink, s) in runs.items()}
         yield backend, jobs, {name: sink for name, (sink, _) in runs.items()}
         backend.close(timeout=20)
@@ -102,3 +105,47 @@ def test_a_killed_ray_worker_ends_its_run_as_error(sweep):
     assert job.wait(60), "a killed Ray worker left its run hanging"
     assert job.status == "error" and job.message.startswith("the Ray worker training this run died")
     assert sink.of(StepEvent) and isinstance(sink.events[-1], JobEnd)
+
+
+def _steps_settle(sink, quiet: float = 1.0, timeout: float = 60) -> int:
+    """The number of steps the sink holds once none arrived for ``quiet`` seconds."""
+    end = time.monotonic() + timeout
+    count, since = len(sink.of(StepEvent)), time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.1)
+        now = len(sink.of(StepEvent))
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return count
+    raise AssertionError("the run's steps never settled")
+
+
+def test_step_mode_rate_and_watch_reach_a_ray_run(sweep):
+    _, jobs, sinks = sweep
+    job, sink = jobs["to-step"], sinks["to-step"]
+    assert sink.step_seen.wait(180), "the long run never started"
+    job.pause()
+    before = _steps_settle(sink)
+    job.step(3)  # exactly three more batches, each reported at once
+    end = time.monotonic() + 60
+    while len(sink.of(StepEvent)) < before + 3 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert _steps_settle(sink) == before + 3
+    assert [e.step for e in sink.of(StepEvent)][-3:] == [before + 1, before + 2, before + 3]
+    weights = len(sink.of(Weights))
+    job.watch(10)
+    job.step(1)  # a watched run in step mode sends its weights with the step
+    end = time.monotonic() + 60
+    while len(sink.of(Weights)) == weights and time.monotonic() < end:
+        time.sleep(0.05)
+    assert len(sink.of(Weights)) > weights and sink.of(Weights)[-1].step == before + 4
+    job.set_rate(10.0)  # then at most 10 steps a second
+    job.resume()
+    time.sleep(0.5)
+    start = len(sink.of(StepEvent))
+    time.sleep(3.0)
+    taken = len(sink.of(StepEvent)) - start
+    assert 5 <= taken <= 45, taken  # ~30, give or take a log burst on each side
+    job.stop()
+    assert job.wait(60) and job.status == "stopped"
