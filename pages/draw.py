@@ -20,7 +20,7 @@ from nnplay.lessons import draw
 from nnplay.config import PRESETS, DataConfig
 from nnplay.data import DATASET_INFO
 from nnplay.names import escape_markdown
-from nnplay.figures.inspect import probability_figure
+from nnplay.figures.inspect import probability_bars_html
 from nnplay.figures.network import network_figure, neuron_figure
 from nnplay.lessons import neurons
 from nnplay.runs import Run
@@ -168,8 +168,8 @@ with col_bars:  # first, so the answer shows before the saliency is computed
         st.warning(hint.message, icon="🤔")
         st.caption(f"Not a digit, so no answer. The model would still have said **{classes[top]}** "
                    f"({probabilities[top]:.1%}): a classifier always picks one of its ten classes.")
-    st.plotly_chart(probability_figure(probabilities, classes), key="draw_bars",
-                    config={"displayModeBar": False, "staticPlot": True})
+    with st.container(key="draw_bars"):
+        st.html(probability_bars_html(probabilities, classes))
 
 with col_input:
     st.markdown("**Model input** (28×28)")
@@ -214,18 +214,15 @@ if neurons.is_mlp(model) and widest > neurons.MAX_SHOWN:
                                     help="Page 1 shows each wide layer's 64 most active neurons for this digit") - 1
 with draw.one_thread():
     net_fig = network_figure(model, prep.image, top_edges=top_edges, page=int(page), classes=classes)
-event = st.plotly_chart(net_fig, key="draw_network", on_select="rerun", selection_mode="points",
-                        config={"displayModeBar": False})
-# a click on a hidden neuron picks it for the panel below (once per new click: the selection stays)
-for point in (event.selection.points if event else []):
-    trace = net_fig.data[point["curve_number"]]
-    if trace.name.startswith("hidden ") and point.get("point_index") is not None:
-        clicked = (int(trace.name.split()[1]), int(trace.customdata[point["point_index"]][0]))
-        if clicked != st.session_state.get("draw_net_clicked"):
-            st.session_state["draw_net_clicked"] = clicked
-            st.session_state["draw_neuron_layer"] = clicked[0]
-            st.session_state[f"draw_neuron_{clicked[0]}"] = clicked[1]
-        break
+# drawn by the live view's component: a frame after the answer above, the newest only when strokes come faster
+click = ui.plotly_figure(net_fig, key="draw_network", clickable=True)
+# a click on a hidden neuron picks it for the panel below (the click comes once, on the rerun it causes)
+if click is not None and 0 <= int(click.get("curve", -1)) < len(net_fig.data):
+    trace = net_fig.data[int(click["curve"])]
+    if trace.name.startswith("hidden ") and click.get("point") is not None:
+        layer_no, neuron = int(trace.name.split()[1]), int(trace.customdata[int(click["point"])][0])
+        st.session_state["draw_neuron_layer"] = layer_no
+        st.session_state[f"draw_neuron_{layer_no}"] = neuron
 
 if neurons.is_mlp(model):
     hidden_sizes = [m.out_features for _, m in neurons.linear_layers(model)[:-1]]
@@ -254,7 +251,7 @@ if neurons.is_mlp(model):
         with draw.one_thread():
             cached = (wanted, neuron_figure(model, layer_no, index, test_images, classes, top=tops[1]))
         st.session_state["draw_neuron_fig"] = cached
-    st.plotly_chart(cached[1], key="draw_neuron", config={"displayModeBar": False})
+    ui.plotly_figure(cached[1], key="draw_neuron")
     st.caption(f"Hidden {layer_no}, neuron {index}: activation **{values[index]:.3g}** for your digit. "
                "Left: the weights it multiplies its inputs by; middle: the test images it responds to most; "
                "right: how much each class's score rises when it fires.")

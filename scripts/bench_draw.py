@@ -15,7 +15,8 @@ ratio is below ``--target``.
 With ``--latency-url URL`` it measures instead, in headless Chromium (Playwright, /usr/bin/chromium),
 the time from the end of a stroke on the Draw page of an app already running at URL to the
 probability bars showing new numbers, over ``--strokes`` strokes, and prints the median and the
-95th percentile (target: p95 ≤ 250 ms). Start the app first, e.g.
+95th percentile (target: p95 ≤ 250 ms). The window is 2400 px tall (``--window-height``), so the network
+view and the neuron panel are in sight and redrawn after every stroke too. Start the app first, e.g.
 
     streamlit run app.py --server.headless true --server.port 8501 --server.fileWatcherType none
     python scripts/bench_draw.py --latency-url http://localhost:8501/draw
@@ -53,9 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-url", default=None, help="measure stroke → bars latency on this Draw page URL")
     parser.add_argument("--strokes", type=int, default=30, help="strokes to time with --latency-url")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--window-height", type=int, default=2400,
+                        help="the browser window's height in px: 2400 (the default) shows the network view and the "
+                             "neuron panel beside the canvas, so they are redrawn after every stroke; 1000 leaves "
+                             "them below the window, where they wait until scrolled to")
     args = parser.parse_args(argv)
     if args.latency_url:
-        return latency(args.latency_url, args.strokes, args.chromium)
+        return latency(args.latency_url, args.strokes, args.chromium, args.window_height)
 
     data = load_mnist(DataConfig(download=False))
     if data.source != "full":
@@ -80,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-BARS_TEXT = "() => { const c = document.querySelector('[data-testid=stPlotlyChart]'); return c ? c.textContent : ''; }"
+BARS_TEXT = "() => { const c = document.querySelector('.st-key-draw_bars'); return c ? c.textContent : ''; }"
 
 
-def latency(url: str, strokes: int, chromium: str) -> int:
+def latency(url: str, strokes: int, chromium: str, height: int = 2400) -> int:
     """Time mouse-up → new numbers on the bars for ``strokes`` strokes; print p50 and p95."""
     from playwright.sync_api import sync_playwright
 
@@ -91,7 +96,7 @@ def latency(url: str, strokes: int, chromium: str) -> int:
     times: list[float] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": height})
         page.goto(urljoin(url, "/"))  # let app.py run st.navigation once, so /draw is framed by it
         page.wait_for_timeout(2000)
         page.goto(url)

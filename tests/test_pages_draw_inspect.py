@@ -89,13 +89,19 @@ def test_prediction_grid_marks_the_wrong_ones():
     assert [a.font.color for a in fig.layout.annotations].count(fi.WRONG) == 1
 
 
-def test_probability_figure_highlights_the_top_class():
+def test_probability_bars_are_as_wide_as_the_probabilities_and_highlight_the_top_class():
     p = np.full(10, 0.02)
     p[7] = 0.82
-    fig = fi.probability_figure(p)
-    bar = fig.data[0]
-    assert list(bar.y) == [str(d) for d in range(10)] and bar.marker.color[7] == fi.ACCENT
-    assert "7" in fig.layout.title.text
+    html = fi.probability_bars_html(p)
+    widths = [float(w) for w in re.findall(r"width:([0-9.]+)%", html)]
+    np.testing.assert_allclose(widths, p * 100, atol=0.005)
+    rows = re.findall(r'data-class="(\d)".*?background:(#[0-9a-f]{6})', html)
+    assert [int(i) for i, _ in rows] == list(range(10))
+    assert [c for _, c in rows] == [fi.ACCENT if i == 7 else fi.MUTED for i in range(10)]
+    assert "prediction: 7 (82.0%)" in html and "82.0%" in html and "2.0%" in html
+    # a class name is text, never markup (Fashion-MNIST's names have slashes; a checkpoint could carry anything)
+    odd = fi.probability_bars_html(p, ["<b>x</b>", *"123456789"])
+    assert "<b>x</b>" not in odd and "&lt;b&gt;x&lt;/b&gt;" in odd
 
 
 # --- AppTest helpers ---------------------------------------------------------------------------
@@ -118,7 +124,15 @@ def one_on_canvas() -> np.ndarray:
 
 
 def plotly_specs(at) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    """Every Plotly figure on the page: ``st.plotly_chart``'s and those the live view's component draws
+    (``ui.plotly_figure``)."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    for component in at.get("bidi_component"):
+        if component.proto.component_name == "nnplay.live_run":
+            data = json.loads(component.proto.json)
+            if data.get("bare"):
+                specs += [json.loads(f) for f in data["snapshot"]["figures"]]
+    return specs
 
 
 def array(value) -> np.ndarray:
@@ -157,10 +171,10 @@ def test_draw_a_one_gives_a_prediction_with_bars():
     at.run()
     assert not at.exception
     assert at.metric[0].value == "1"
-    bars = plotly_specs(at)[0]["data"][0]
-    assert list(bars["y"]) == [str(d) for d in range(10)]
-    p = array(bars["x"])
-    assert p.sum() == pytest.approx(1.0, abs=1e-4) and int(np.argmax(p)) == 1
+    (bars,) = [h.value for h in at.get("html") if "nnplay-bars" in h.value]
+    assert re.findall(r'data-class="(\d)"', bars) == [str(d) for d in range(10)]
+    p = np.array([float(w) for w in re.findall(r"width:([0-9.]+)%", bars)]) / 100
+    assert p.sum() == pytest.approx(1.0, abs=1e-3) and int(np.argmax(p)) == 1
     assert not any("Draw a digit" in info.value for info in at.info)
     at.radio(key="draw_saliency").set_value("input gradient").run()
     assert not at.exception and at.metric[0].value == "1"

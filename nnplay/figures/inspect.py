@@ -10,7 +10,7 @@ numbers and ``go.Figure``s that tests can read through ``fig.data``:
 - the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
   ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``), each image titled with the
   probability of the predicted class and of the true one (``cell_titles``);
-- the Draw page's ten probability bars (``probability_figure``).
+- the Draw page's ten probability bars (``probability_bars_html``).
 What does not live here: widgets and layout (``pages/inspect.py``, ``pages/draw.py``), training,
 the drawing's preprocessing (``nnplay.lessons.draw``). No streamlit.
 """
@@ -333,18 +333,31 @@ def per_class_figure(cm: np.ndarray, classes: Sequence[str]) -> go.Figure:
 # the Draw page
 
 
-def probability_figure(probabilities: np.ndarray, classes: Sequence[str] | None = None) -> go.Figure:
-    """Ten horizontal probability bars, the top class highlighted and labelled."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    classes = [str(c) for c in (classes or range(len(p)))]
+def probability_bars_html(probabilities: np.ndarray, classes: Sequence[str] | None = None) -> str:
+    """Ten probability bars as plain HTML (for ``st.html``): a title with the top class, then one row per
+    class (its name, a bar as wide as its probability, the percentage), the top class highlighted.
+
+    Plain HTML, not a Plotly chart: the Draw page redraws them after every stroke, and in Chromium on 2
+    cores a Plotly bar chart took 30–80 ms of the browser's main thread each time, behind the page's other
+    charts; these rows take a few ms (``scripts/bench_draw.py --latency-url``)."""
+    from html import escape
+
+    p = np.clip(np.nan_to_num(np.asarray(probabilities, dtype=np.float64)), 0.0, 1.0)
+    names = [str(c) for c in (classes or range(len(p)))]
     top = int(p.argmax())
-    colours = [ACCENT if i == top else MUTED for i in range(len(p))]
-    fig = go.Figure(go.Bar(x=p, y=classes, orientation="h", marker_color=colours,
-                           text=[f"{v:.1%}" for v in p], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", showgrid=False)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10),
-                      title=f"prediction: {classes[top]} ({p[top]:.1%})")
-    return fig
+    rows = []
+    for i, (name, value) in enumerate(zip(names, p)):
+        colour, weight = (ACCENT, "600") if i == top else (MUTED, "400")
+        rows.append(
+            f'<div class="nnplay-bar" data-class="{i}" style="display:flex;align-items:center;gap:8px;'
+            f'margin:3px 0;font-weight:{weight}">'
+            f'<span style="width:5.5em;text-align:right;overflow:hidden;white-space:nowrap;'
+            f'text-overflow:ellipsis">{escape(name)}</span>'
+            f'<span style="flex:1;background:rgba(128,128,128,0.12);height:16px;border-radius:3px">'
+            f'<span style="display:block;height:100%;width:{value * 100:.2f}%;background:{colour};'
+            f'border-radius:3px"></span></span>'
+            f'<span style="width:4.2em;text-align:right;font-variant-numeric:tabular-nums">{value:.1%}</span></div>')
+    title = f"prediction: {escape(names[top])} ({p[top]:.1%})"
+    return (f'<div class="nnplay-bars" role="img" aria-label="{title}">'
+            f'<div style="font-weight:600;margin-bottom:6px">{title}</div>{"".join(rows)}</div>')
 

@@ -51,10 +51,11 @@ def watch_is_cheap(model_cfg: ModelConfig) -> bool:
     return sum(r.params for r in layer_table(model_cfg)) <= WATCH_MAX_PARAMETERS
 
 
-def _plain_spec(fig, uirevision: str | int | None, wide: bool = False) -> dict:
+def plain_spec(fig, uirevision: str | int | None = None, wide: bool = False, heavy: bool = True) -> dict:
     """A plotly figure as a live-view spec: no template (the view applies the app's theme), heatmaps'
     numbers as float32 (plotly's base64 typed arrays: half the text), the user's zoom kept across
-    refreshes (``uirevision``), and ``layout.meta.heavy`` (see the module's docstring)."""
+    refreshes (``uirevision``), and ``layout.meta.heavy`` (see the module's docstring). Also what
+    ``ui.plotly_figure`` draws (``heavy=False``): plotly.js reads the same specs."""
     spec = fig.to_plotly_json()
     layout = spec.get("layout", {})
     layout.pop("template", None)
@@ -69,7 +70,7 @@ def _plain_spec(fig, uirevision: str | int | None, wide: bool = False) -> dict:
     if uirevision is not None:
         layout["uirevision"] = uirevision
     meta = layout.get("meta") if isinstance(layout.get("meta"), dict) else {}
-    layout["meta"] = {**meta, "wide": wide, "heavy": True}
+    layout["meta"] = {**meta, "wide": wide, "heavy": heavy}
     spec["layout"] = layout
     return spec
 
@@ -153,7 +154,7 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
 
 def first_layer_spec(model: nn.Module, n: int = 16, uirevision: str | int | None = None) -> dict:
     """``first_layer_figure`` (16 MLP neurons' weights as 28×28 images, or a CNN's first filters) as a spec."""
-    spec = _plain_spec(first_layer_figure(model, n), uirevision)
+    spec = plain_spec(first_layer_figure(model, n), uirevision)
     spec["layout"]["height"] = min(spec["layout"].get("height") or 300, 300)
     return spec
 
@@ -163,7 +164,7 @@ def network_spec(model: nn.Module, uirevision: str | int | None = None, height: 
     """``network_figure`` of the model (an MLP's neurons and strongest weights, a CNN's stages), as a spec that
     spans the view's width: the weights alone (neurons coloured by their bias), or ``image_u8`` flowing
     through it (neurons coloured by their activation); ``page``: which page of a wide layer's neurons."""
-    return _plain_spec(network_figure(model, image_u8, page=page, classes=classes, height=height), uirevision,
+    return plain_spec(network_figure(model, image_u8, page=page, classes=classes, height=height), uirevision,
                        wide=True)
 
 

@@ -134,14 +134,29 @@ def _shared_feed(run: Run, render, options: dict) -> LiveFeed:
         return feed
 
 
-def plotly_figure(figure, key: str) -> None:
-    """A Plotly figure (``go.Figure``) drawn by this component instead of ``st.plotly_chart``, for a figure a
-    page shows at load without click events: the component loads plotly.js on its own, after the page, where
-    ``st.plotly_chart`` holds every element of the page until Streamlit's own Plotly bundle is loaded and
-    compiled (on the Forward page, 1.3 s of a first visit's 4 s before its first table, on 2 cores)."""
+def plotly_figure(figure, key: str, clickable: bool = False) -> dict | None:
+    """A Plotly figure (``go.Figure``) drawn by this component instead of ``st.plotly_chart``.
+
+    Why: the component loads plotly.js on its own, after the page, where ``st.plotly_chart`` holds every element
+    of the page until Streamlit's own Plotly bundle is loaded and compiled (on the Forward page, 1.3 s of a first
+    visit's 4 s before its first table, on 2 cores); and it draws the figure a frame after the page's update
+    (what changed beside it shows first), in place, the newest figure only when they come faster than it
+    draws (the Draw page after every stroke). ``clickable``: returns ``{"curve": i, "point": j}`` (the trace's
+    and the point's index in ``figure.data``) on the rerun a click on a point causes, else None.
+    """
+    from ..figures.train import figure_json
+    from ..figures.watch import plain_spec
+
     component = _live_component()
-    component(data={"plotly_url": _served("plotlyjs", "plotly.min.js"), "bare": True,
-                    "snapshot": {"figures": [figure.to_json()]}}, key=key, on_ended_change=lambda: None)
+    # as plotly.js reads it: Python's colour-scale names ("gray", "RdBu_r") as the scales themselves
+    data = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "bare": True, "clickable": clickable,
+            "snapshot": {"figures": [figure_json(plain_spec(figure, heavy=False))]}}
+    if not clickable:
+        component(data=data, key=key, on_ended_change=lambda: None)
+        return None
+    result = component(data=data, key=key, on_ended_change=lambda: None, on_click_change=lambda: None)
+    click = getattr(result, "click", None)
+    return click if isinstance(click, dict) else None
 
 
 def preload_live_view() -> None:

@@ -13,7 +13,8 @@
 // data.plotly_url (Streamlit serves it as a static file).
 //
 // data: {url?: string, initial?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number,
-// scroll?: bool, bare?: bool} (initial: the url's JSON text when the page was drawn, shown before the first fetch)
+// scroll?: bool, bare?: bool, clickable?: bool} (initial: the url's JSON text when the page was drawn, shown before
+// the first fetch; clickable: a click on a point sets the trigger "click" to {curve, point})
 // (scroll: scroll the view into the window once for this run, as it starts; bare: only the charts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
@@ -102,6 +103,8 @@ function build(root) {
     gone: false,
     pending: null,
     drawing: false,
+    clickable: false, // bare figures: a click on a point sets the trigger "click"
+    setTrigger: null,
     failures: 0,
   };
 }
@@ -199,6 +202,14 @@ async function drawFigures(state, figures, plotlyUrl, busy) {
       const themedLayout = { ...themed(layout, plot), datarevision: state.revisions[i] };
       await Plotly.react(plot, data, themedLayout, { responsive: true, displaylogo: false });
       state.frames[i] = frame;
+      if (state.clickable && !plot.nnplayClicks) {
+        // a click on a point reruns the page with {curve, point} (ui.live.plotly_figure(clickable=True))
+        plot.nnplayClicks = true;
+        plot.on("plotly_click", (event) => {
+          const point = event && event.points && event.points[0];
+          if (point && state.setTrigger) state.setTrigger("click", { curve: point.curveNumber, point: point.pointIndex });
+        });
+      }
     }
     state.shownFigures[i] = figures[i];
     const ms = performance.now() - t0;
@@ -257,7 +268,13 @@ async function drawPending(state) {
     while (state.pending && !state.gone) {
       const wait = state.restUntil - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (state.root.classList.contains("nnplay-live-bare") && !document.hidden) {
+        // a figure beside the page's other elements: they are painted first (on the Draw page, the answer to
+        // a stroke before its network), and a newer figure that arrives meanwhile replaces this one
+        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      }
       const job = state.pending; // the newest snapshot, after the wait
+      if (!job || state.gone) break;
       state.pending = null;
       const t0 = performance.now();
       const deferred = await drawFigures(state, job.figures, job.plotlyUrl, job.busy);
@@ -368,6 +385,8 @@ export default function (component) {
   }
   // bare: figures only (ui.live.plotly_figure), no status, progress or caption
   state.root.classList.toggle("nnplay-live-bare", Boolean(data && data.bare));
+  state.clickable = Boolean(data && data.clickable);
+  state.setTrigger = setTriggerValue;
   if (data && data.scroll && state.scrolledFor !== data.run) {
     // a run just started: bring its view up where the learner looks, with its Stop/Pause row and
     // Streamlit's header above it (scroll-margin-top), once per run

@@ -41,10 +41,11 @@ def test_drawing_strokes_shows_a_prediction(app_url, page):
         timeout=30_000,
     )
     assert prediction.inner_text().strip() in [str(d) for d in range(10)]
-    # the bars' chart (key draw_bars); during a rerun the old one may still be on screen: take the newest
-    chart = page.locator(".st-key-draw_bars [data-testid='stPlotlyChart']").last
-    chart.wait_for(timeout=30_000)
-    assert chart.locator("g.bars path, g.point path").count() >= 10  # ten probability bars
+    # the bars (key draw_bars); during a rerun the old ones may still be on screen: take the newest
+    bars = page.locator(".st-key-draw_bars .nnplay-bars").last
+    bars.wait_for(timeout=30_000)
+    assert bars.locator(".nnplay-bar").count() == 10  # ten probability bars
+    assert bars.inner_text().startswith(f"prediction: {prediction.inner_text().strip()} (")
     assert hint.count() == 0
     assert page.get_by_text("Model input").count() == 1
     assert prediction.inner_text().strip() == "7"

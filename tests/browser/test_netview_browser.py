@@ -38,6 +38,9 @@ def wait_for_change(page, before, timeout=60_000):
 
 
 def test_drawing_changes_the_network_view_and_undo_brings_it_back(app_url, page):
+    # the canvas and the network view in the window at once: a view out of sight is redrawn only when it
+    # comes into view (nnplay/ui/live_run.js), and the strokes need the canvas where it is
+    page.set_viewport_size({"width": 1400, "height": 2600})
     page.goto(f"{app_url}/draw")
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for(timeout=60_000)
