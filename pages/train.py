@@ -31,7 +31,8 @@ from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, fol
                        preload_live_view, remove_run, session_runs)
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
-from nnplay.ui.watch import apply_speed, network_options, step_controls, watch_render, watch_toggle
+from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
+                             watch_toggle)
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
@@ -307,11 +308,14 @@ def run_view(run: Run, mine: bool = True) -> None:
                       on_click=_toggle_pause, args=(run,))
             step_controls(run)
     watching = watch_toggle(run)
-    network = network_options(run) if watching else {}
     smoothing = st.session_state.get("train_smoothing", 0.6)
+    # the controls below the view (the network view's, the smoothing) are read before it is drawn: a change
+    # reruns the page, and the view gets the new value
     live_run_view(run, watch_render(run), key=f"train_live_{run.id}",
                   scroll=st.session_state.get("_train_scroll") == run.id and run.active, smoothing=smoothing,
-                  watch=watching, **network)
+                  watch=watching, **(network_choice() if watching else {}))
+    if watching:
+        network_options(run)
     c1, c2 = st.columns(2)
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")

@@ -2,7 +2,7 @@
 
 What lives here: ``watch_render`` (the live view's ``render`` for a run: ``figures.watch.WatchView``, one
 per run and session, so its figures are built once per change of the model), ``watch_toggle``,
-``network_options`` (the network view's input digit and neurons page),
+``network_options`` and ``network_choice`` (the network view's input digit and neurons page),
 ``step_controls`` (Step and the steps-per-second speed beside Stop/Pause), ``apply_speed`` (a new run
 starts at the chosen speed) and ``cached_probes`` (the 16 probe digits of a dataset, once per process).
 What does not: the figures (``figures.watch``), stepping and copying the weights (``runs.Run.step``,
@@ -55,8 +55,18 @@ def watch_toggle(run: Run) -> bool:
                           "a slower speed" + ("" if cheap else "; off by default: this model is large to copy and draw"))
 
 
+PROBE_KEY, PAGE_KEY = "train_net_probe", "train_net_page"
+
+
+def network_choice() -> dict:
+    """The live view's options for its network view as the controls below it last set them (``net_probe``: a
+    probe digit's index or None, ``net_page``: 0-based), read before they are drawn."""
+    page = st.session_state.get(PAGE_KEY)
+    return {"net_probe": st.session_state.get(PROBE_KEY), "net_page": int(page) - 1 if page else 0}
+
+
 def network_options(run: Run) -> dict:
-    """The live network view's controls, under the toggle: which probe digit flows through it (none: the
+    """The live network view's controls, under the view: which probe digit flows through it (none: the
     weights alone, neurons coloured by their bias) and, for an MLP with a layer wider than it shows, which
     page of that layer's neurons. Returns the live view's options (``net_probe``, ``net_page``)."""
     probes = cached_probes(run.data_cfg.dataset)
@@ -64,7 +74,7 @@ def network_options(run: Run) -> dict:
     choices = [None, *range(len(probes.images))]
     left, right, _ = st.columns([2, 1, 2])
     probe = left.selectbox(
-        "Network view: input", choices, key="train_net_probe",
+        "Network view: input", choices, key=PROBE_KEY,
         format_func=lambda i: "none: weights only (neurons coloured by bias)" if i is None else
         f"probe digit {i + 1}: a {classes[int(probes.labels[i])]}" + (" (hard)" if probes.kinds[i] == "hard" else ""),
         help="run one of the probe digits through the network as it trains: every neuron coloured by its "
@@ -73,8 +83,10 @@ def network_options(run: Run) -> dict:
     page = 0
     if widest > neurons.MAX_SHOWN:
         pages = neurons.page_count(widest, neurons.MAX_SHOWN)
+        if (st.session_state.get(PAGE_KEY) or 1) > pages:  # chosen for a wider run: this one starts again
+            st.session_state[PAGE_KEY] = 1
         page = right.number_input(f"Neurons page (of {pages})", min_value=1, max_value=pages, value=1,
-                                  key="train_net_page",
+                                  key=PAGE_KEY,
                                   help=f"a layer wider than {neurons.MAX_SHOWN} shows {neurons.MAX_SHOWN} neurons at a "
                                        "time; page 1: the ones that matter most for what is shown") - 1
     return {"net_probe": probe, "net_page": int(page)}

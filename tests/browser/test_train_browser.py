@@ -156,7 +156,8 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
         assert page.locator(".st-key-train_stop button").first.is_visible()
         stop = page.locator(".st-key-train_stop button").first.bounding_box()
         assert stop is not None and stop["y"] >= 0  # Stop is in the window too
+    finally:
+        # stopped even when an assertion failed: the next tests start runs of their own in this workspace
         page.locator(".st-key-train_stop button").first.click()
         _wait(lambda: page.get_by_text("The model trained so far is kept").count(), 60, "the run to stop")
-    finally:
         context.close()
