@@ -178,7 +178,7 @@ with col_input:
     st.caption(f"ink box {box_bottom - box_top}×{box_right - box_left} px → ×{prep.scale:.3f} → "
                f"{prep.size[0]}×{prep.size[1]} px, centre-of-mass shift {prep.shift}")
     target = st.selectbox("Saliency for class", [-1, *range(len(classes))], key="draw_saliency_class",
-                          format_func=lambda c: f"the prediction ({classes[top]})" if c < 0 else classes[c])
+                          format_func=lambda c: "the prediction" if c < 0 else classes[c])  # which one: just below
     target = top if target < 0 else int(target)
     st.markdown(f"**Saliency** for class {classes[target]} ({method_label})")
     with draw.one_thread():
