@@ -257,8 +257,8 @@ const REST = 3;
 // machine) while the run trains at full speed (snapshot.busy): after drawing them took t ms, paint included,
 // they are redrawn after HEAVY_REST × t ms at the soonest, so they take at most ~4% of a core. A core's time
 // taken from a run that trains with 2 threads costs it about twice that (its threads wait for each other):
-// with 10 here, an epoch of seed-mlp on the page was 1.1–1.6× the command line's, with 25 1.27×
-// (scripts/bench_train_page.py, one worker of 2 threads). A fast machine draws them in ~40 ms: every second,
+// with 10 here, an epoch of seed-mlp on the page was 1.1–1.6× the command line's, with 25 1.27–1.44× in three
+// runs (scripts/bench_train_page.py, one worker of 2 threads; 1.06× with the default pool's 1-thread workers). A fast machine draws them in ~40 ms: every second,
 // as often as the server makes them. Paused, stepped or slowed, they are redrawn with every snapshot.
 const HEAVY_REST = 25;
 
@@ -271,7 +271,7 @@ async function drawPending(state) {
       if (state.root.classList.contains("nnplay-live-bare") && !document.hidden) {
         // a figure beside the page's other elements: they are painted first (on the Draw page, the answer to
         // a stroke before its network), and a newer figure that arrives meanwhile replaces this one
-        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        await afterPaint();
       }
       const job = state.pending; // the newest snapshot, after the wait
       if (!job || state.gone) break;
@@ -289,12 +289,18 @@ async function drawPending(state) {
   }
 }
 
+// Resolves once the browser has painted its next frame (a task after the frame's callbacks).
+function afterPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 // The milliseconds until the browser has painted what was just drawn (style, layout and paint of a
 // figure's SVG cost about as much as plotly's own work); 0 in a hidden tab, which paints nothing.
-function paintMs() {
-  if (document.hidden) return Promise.resolve(0);
+async function paintMs() {
+  if (document.hidden) return 0;
   const t0 = performance.now();
-  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0)));
+  await afterPaint();
+  return performance.now() - t0;
 }
 
 // A heavy figure left waiting is drawn when its rest is over, even if no newer snapshot comes (a run that

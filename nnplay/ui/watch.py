@@ -65,31 +65,28 @@ def network_choice() -> dict:
     return {"net_probe": st.session_state.get(PROBE_KEY), "net_page": int(page) - 1 if page else 0}
 
 
-def network_options(run: Run) -> dict:
+def network_options(run: Run) -> None:
     """The live network view's controls, under the view: which probe digit flows through it (none: the
     weights alone, neurons coloured by their bias) and, for an MLP with a layer wider than it shows, which
-    page of that layer's neurons. Returns the live view's options (``net_probe``, ``net_page``)."""
+    page of that layer's neurons. The view reads them through ``network_choice``."""
     probes = cached_probes(run.data_cfg.dataset)
     classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None) or [str(c) for c in range(10)]
     choices = [None, *range(len(probes.images))]
     left, right, _ = st.columns([2, 1, 2])
-    probe = left.selectbox(
+    left.selectbox(
         "Network view: input", choices, key=PROBE_KEY,
         format_func=lambda i: "none: weights only (neurons coloured by bias)" if i is None else
         f"probe digit {i + 1}: a {classes[int(probes.labels[i])]}" + (" (hard)" if probes.kinds[i] == "hard" else ""),
         help="run one of the probe digits through the network as it trains: every neuron coloured by its "
              "activation for it, the outputs by their probability")
     widest = max(run.model_cfg.hidden, default=0) if run.model_cfg.family == "mlp" else 0
-    page = 0
     if widest > neurons.MAX_SHOWN:
         pages = neurons.page_count(widest, neurons.MAX_SHOWN)
         if (st.session_state.get(PAGE_KEY) or 1) > pages:  # chosen for a wider run: this one starts again
             st.session_state[PAGE_KEY] = 1
-        page = right.number_input(f"Neurons page (of {pages})", min_value=1, max_value=pages, value=1,
-                                  key=PAGE_KEY,
-                                  help=f"a layer wider than {neurons.MAX_SHOWN} shows {neurons.MAX_SHOWN} neurons at a "
-                                       "time; page 1: the ones that matter most for what is shown") - 1
-    return {"net_probe": probe, "net_page": int(page)}
+        right.number_input(f"Neurons page (of {pages})", min_value=1, max_value=pages, value=1, key=PAGE_KEY,
+                           help=f"a layer wider than {neurons.MAX_SHOWN} shows {neurons.MAX_SHOWN} neurons at a "
+                                "time; page 1: the ones that matter most for what is shown")
 
 
 def _chosen_rate() -> float | None:
