@@ -59,6 +59,7 @@ def jobs_enabled() -> bool:
 ACTIVE = ("queued", "running", "paused")
 USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
 FLUSH_SECONDS = 1.0  # the recorder commits at most this often between epochs
+HEARTBEAT_S = 30.0  # an owner refreshes its active runs' heartbeat this often (another host waits store.OWNER_SILENCE_S)
 
 
 class ModelCache:
@@ -274,6 +275,8 @@ class Run:
             register(self)
             return self
         self.store, self.workspace, self.kind, self.group = store, workspace, kind, group
+        if self.active:
+            _keep_beating()
         if not self.active:  # a run that ended (or was loaded) before it was kept: write what it has
             h = self.history
             has_final = self.status in USABLE and self.save_model("final.pt")
@@ -759,6 +762,44 @@ def register(run: Run) -> Run:
     with _registry_lock:
         REGISTRY[run.id] = run
     return run
+
+
+def beat_active_runs() -> int:
+    """Refresh the store heartbeat of every active run this process owns; how many were refreshed.
+
+    A paused run, or one waiting in the queue, writes no events, so without this its heartbeat would age and
+    another host that shares the store folder would take it as interrupted after ``store.OWNER_SILENCE_S``.
+    """
+    with _registry_lock:
+        runs = [r for r in REGISTRY.values() if r.owned and r.store is not None and r.active]
+    stores: dict[int, tuple[Store, list[str]]] = {}
+    for run in runs:
+        stores.setdefault(id(run.store), (run.store, []))[1].append(run.id)
+    count = 0
+    for store, ids in stores.values():
+        try:
+            count += store.beat(ids)
+        except StoreError:
+            pass  # a store that cannot write: the runs' own writes say so (Recorder.error)
+    return count
+
+
+_beating: threading.Thread | None = None
+
+
+def _keep_beating() -> None:
+    """Start this process's heartbeat thread (once; a daemon that wakes every ``HEARTBEAT_S``)."""
+    global _beating
+    with _registry_lock:
+        if _beating is None or not _beating.is_alive():
+            _beating = threading.Thread(target=_beat_forever, daemon=True, name="nnplay-heartbeat")
+            _beating.start()
+
+
+def _beat_forever() -> None:
+    while True:
+        time.sleep(HEARTBEAT_S)
+        beat_active_runs()
 
 
 def workspace_runs(store: Store, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),

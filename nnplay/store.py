@@ -38,6 +38,7 @@ from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEve
 SCHEMA_VERSION = 2
 DB_NAME = "runs.db"
 ACTIVE = ("queued", "running", "paused")
+OWNER_SILENCE_S = 120.0  # a run on another host whose heartbeat is older than this is taken as interrupted
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
 
@@ -116,17 +117,18 @@ _ME = (os.getpid(), _process_start(os.getpid()), socket.gethostname())
 
 def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbeat: float | None) -> bool:
     """Whether the process that owns a run still runs it: same pid and start time (so a reused pid does
-    not count); without /proc, whether that pid exists; on another host, a heartbeat in the last two minutes."""
+    not count); without /proc, whether that pid exists; on another host, a heartbeat in the last two minutes
+    (``OWNER_SILENCE_S``; the owner beats every ``runs.HEARTBEAT_S`` while it holds active runs)."""
     if pid is None:
         return False
     if host != _ME[2]:
-        return heartbeat is not None and time.time() - heartbeat < 120
+        return heartbeat is not None and time.time() - heartbeat < OWNER_SILENCE_S
     if pid == _ME[0]:
         return start == _ME[1]
     if start is not None and _ME[1] is not None:
         return _process_start(pid) == start
     if os.name == "nt":  # os.kill would end the process there
-        return heartbeat is not None and time.time() - heartbeat < 120
+        return heartbeat is not None and time.time() - heartbeat < OWNER_SILENCE_S
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -409,6 +411,20 @@ class Store:
                 sets.append("has_final=1")
             db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
         self.write(tx)
+
+    def beat(self, run_ids) -> int:
+        """Refresh the heartbeat of those of ``run_ids`` that are still queued, running or paused and owned by
+        this process; how many. A run that writes no events (paused, or waiting in the queue) still shows that
+        its process is alive, so another host sharing this store does not mark it interrupted."""
+        ids = list(run_ids)
+        if not ids or self.read_only:
+            return 0
+        marks = ",".join("?" * len(ids))
+
+        def tx(db):
+            return db.execute(f"UPDATE runs SET heartbeat=? WHERE id IN ({marks}) AND status IN ('queued','running',"
+                              f"'paused') AND owner_pid=? AND owner_host=?", (time.time(), *ids, _ME[0], _ME[2])).rowcount
+        return self.write(tx)
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
         self.record(run_id, status=(status, message))

@@ -293,3 +293,36 @@ def test_a_killed_process_leaves_an_interrupted_run(private_store):
     assert run.usable and run.model is not None and len(run.history.epochs) >= 1
     assert len(run.history.steps) >= 10  # epoch 1's steps at least
     assert not run.active
+
+
+def test_a_paused_run_keeps_its_heartbeat_so_another_host_leaves_it(private_store, monkeypatch):
+    """A paused (or queued) run writes no events: its owner's heartbeat thread keeps it from being taken as
+    interrupted by another host that shares the store folder."""
+    import time
+
+    from nnplay import store as store_mod
+
+    store = open_store()
+    run = Run("resting", DataConfig(), SMALL, TrainConfig(epochs=1, device="cpu")).bind(store)
+    assert runs_mod._beating is not None and runs_mod._beating.is_alive()  # bind of an active run starts it
+    run.status = "paused"
+    store.set_status(run.id, "paused")
+
+    def age_heartbeat():
+        store.write(lambda db: db.execute("UPDATE runs SET heartbeat=? WHERE id=?",
+                                          (time.time() - store_mod.OWNER_SILENCE_S - 60, run.id)))
+
+    other_host = (store_mod._ME[0], store_mod._ME[1], store_mod._ME[2] + "-elsewhere")
+    try:
+        age_heartbeat()
+        assert runs_mod.beat_active_runs() >= 1  # what the thread does every HEARTBEAT_S
+        monkeypatch.setattr(store_mod, "_ME", other_host)  # the store as another host sees it
+        assert store.mark_interrupted() == 0 and store.get(run.id).status == "paused"
+        monkeypatch.undo()
+        age_heartbeat()  # and without a beat for two minutes, the other host takes it as gone
+        monkeypatch.setattr(store_mod, "_ME", other_host)
+        assert store.mark_interrupted() == 1 and store.get(run.id).status == "interrupted"
+    finally:
+        monkeypatch.undo()
+        run.status = "interrupted"
+        assert runs_mod.beat_active_runs() == 0  # not active any more: nothing to refresh
