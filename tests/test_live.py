@@ -1,8 +1,8 @@
 """Tests for nnplay.ui.feed: a run's snapshot written as a JSON file while it trains.
 
 What lives here: LiveFeed with a stand-in run and render: the first file exists once started, each
-change gets a new version (an unchanged snapshot is not rewritten), options reach the render and
-republish at once, the last file says ``active: false``, a failing render is reported in the file
+change gets a new version (an unchanged snapshot is not rewritten), options reach the render, a feed
+that had viewers and has none left stops, the last file says ``active: false``, a failing render is reported in the file
 rather than ending the feed, numpy values become plain JSON, remove deletes the file, and a file goes
 once its view is gone (a while after the run ended, or with its feed).
 What does not live here: the Train page's render and the browser side (test_page_train.py and
@@ -68,12 +68,12 @@ def test_publish_writes_versions_only_for_changes(tmp_path):
 
 def test_the_thread_follows_the_run_to_its_end(tmp_path):
     run = FakeRun()
-    feed = LiveFeed(run, tmp_path, render, period=0.05).start()
-    assert read(feed)["active"] is True  # the file exists as soon as the feed has started
+    feed = LiveFeed(run, tmp_path, render, period=0.05)
+    feed.options = {"smoothing": 0.9}
+    feed.start()
+    assert read(feed)["active"] is True and read(feed)["smoothing"] == 0.9  # the file exists once started
     run.step = 10
     wait_for(lambda: read(feed)["progress"] == "step 10")
-    feed.set_options(smoothing=0.9)
-    wait_for(lambda: read(feed)["smoothing"] == 0.9)
     run.status = "finished"
     feed.thread.join(5)
     assert not feed.thread.is_alive()
@@ -84,16 +84,39 @@ def test_the_thread_follows_the_run_to_its_end(tmp_path):
     feed.remove()  # twice is fine
 
 
-def test_options_wake_the_feed_before_its_period(tmp_path):
+class Viewer:
+    """A browser session as a feed counts it."""
+
+
+def test_a_feed_nobody_views_any_more_stops_and_deletes_its_file(tmp_path):
+    import gc
+
     run = FakeRun()
-    feed = LiveFeed(run, tmp_path, render, period=30).start()
-    time.sleep(0.1)
+    feed = LiveFeed(run, tmp_path, render, period=30, linger=0.2)
+    first, second = Viewer(), Viewer()
+    assert feed.join(first) and feed.join(second)
+    feed.start()
+    feed.leave(first)  # one viewer moved to other options: the other still looks
+    time.sleep(0.2)
+    assert feed.thread.is_alive() and not feed.closed
+    run.step = 5
+    del second  # the other's session was dropped (tab closed)
+    gc.collect()
     started = time.time()
-    feed.set_options(smoothing=0.5)
-    wait_for(lambda: read(feed)["smoothing"] == 0.5, timeout=5)
-    assert time.time() - started < 5  # not the 30 s period
+    feed.leave(first)  # wakes the feed: it notices at once, not a 30 s period later
+    feed.thread.join(5)
+    assert not feed.thread.is_alive() and feed.closed and time.time() - started < 5
+    assert not feed.join(Viewer())  # closed: a newcomer gets a new feed (ui.live)
+    wait_for(lambda: not feed.path.exists(), timeout=5)
+    assert run.active  # the run itself goes on: only its view stopped
+
+
+def test_a_feed_without_viewers_follows_its_run(tmp_path):
+    run = FakeRun()  # no viewer ever joined (a feed used on its own): it is not closed for want of one
+    feed = LiveFeed(run, tmp_path, render, period=0.05).start()
+    time.sleep(0.2)
+    assert feed.thread.is_alive() and not feed.closed
     run.status = "stopped"
-    feed.set_options(smoothing=0.6)  # wakes it: it publishes the end and stops
     feed.thread.join(5)
     assert read(feed)["active"] is False
 

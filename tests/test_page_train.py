@@ -292,11 +292,13 @@ def test_stop_ends_the_run_and_keeps_the_model(at):
         time.sleep(0.1)
     later = json.loads(feed.path.read_text())
     assert later["version"] > first["version"] and later["progress"] != first["progress"]
-    at.slider(key="train_smoothing").set_value(0.9).run()  # the feed redraws with the new smoothing
-    deadline = time.time() + 10
-    while "smoothed (0.9)" not in feed.path.read_text() and time.time() < deadline:
-        time.sleep(0.1)
-    assert "smoothed (0.9)" in feed.path.read_text()
+    at.slider(key="train_smoothing").set_value(0.9).run()  # the view moves to a feed with the new smoothing
+    smoothed = at.session_state[FEEDS_KEY][run.id]
+    assert smoothed is not feed and "smoothed (0.9)" in smoothed.path.read_text()  # written as it started
+    assert live_views(at)[0]["url"].endswith(smoothed.path.name)
+    feed.thread.join(10)  # the old one had no other viewer: it stops while the run goes on
+    assert not feed.thread.is_alive() and feed.closed and run.active
+    feed = smoothed
     at.button(key="train_stop").click().run()
     poll(at, lambda a: not run.active)
     feed.thread.join(10)

@@ -125,6 +125,12 @@ def test_start_pressed_again_from_a_stale_page_starts_no_second_run():
         assert {"train_stop", "train_pause"} <= {b.key for b in reloaded.button}
         # one feed renders the run's live view for both tabs: a reload adds no second rendering thread
         assert reloaded.session_state[FEEDS_KEY][runs[0].id] is first_tab.session_state[FEEDS_KEY][runs[0].id]
+        # …until one of them picks other options: it gets its own feed, and the other's view does not change
+        reloaded.slider(key="train_smoothing").set_value(0.9).run()
+        mine, theirs = (tab.session_state[FEEDS_KEY][runs[0].id] for tab in (first_tab, reloaded))
+        assert theirs is not mine and (mine.options["smoothing"], theirs.options["smoothing"]) == (0.6, 0.9)
+        assert "smoothed (0.9)" in theirs.path.read_text() and "smoothed (0.9)" not in mine.path.read_text()
+        assert mine.thread.is_alive() and not mine.closed
         reloaded.button(key="train_pause").click().run()
         assert runs[0].status == "paused"
         reloaded.button(key="train_stop").click().run()

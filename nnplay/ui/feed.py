@@ -13,6 +13,12 @@ seconds after the last one was written (the view polls twice a second, so it has
 a page drawn later draws a finished run from ``render_content``, not from the file), when the feed
 is dropped (``remove``), or when the feed object is collected with its session.
 
+Viewers: a feed's options are fixed once it has started (``ui.live`` keeps one feed per run, view and
+options, so two viewers who chose different smoothing each see their own). A viewer ``join``s the feed
+(any object that can be weakly referenced: one per browser session) and ``leave``s it when it moves to
+other options; a feed that had viewers and has none left, because they left or their sessions were
+dropped, stops rendering and deletes its file after ``linger``, as when its run ends.
+
 What does not live here: what the content holds (``figures.train.live_view_content``), serving the
 folder and the component (``ui.live``). No streamlit.
 """
@@ -54,6 +60,9 @@ class LiveFeed:
         self.latest: str | None = None  # the file's text as last written: a page drawn now shows it at once
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self.viewers: weakref.WeakSet = weakref.WeakSet()
+        self._had_viewers = False
+        self.closed = False  # no viewer left: it renders no more and takes no new one
         # the file goes with the feed: when its session is dropped, so is the feed, and then the file
         self._remover = weakref.finalize(self, self.path.unlink, missing_ok=True)
 
@@ -75,11 +84,26 @@ class LiveFeed:
             os.replace(tmp, self.path)
             return True
 
-    def set_options(self, **options) -> None:
-        """Change what ``render`` is given (e.g. the smoothing) and publish soon, not a period later."""
-        if options != {k: self.options.get(k) for k in options}:
-            self.options.update(options)
-            self._wake.set()
+    def join(self, viewer) -> bool:
+        """Count ``viewer`` as looking at this feed; False if the feed has closed (then make a new one)."""
+        with self._lock:
+            if self.closed:
+                return False
+            self.viewers.add(viewer)
+            self._had_viewers = True
+            return True
+
+    def leave(self, viewer) -> None:
+        """``viewer`` looks elsewhere; the feed closes at its next beat if nobody else looks."""
+        with self._lock:
+            self.viewers.discard(viewer)
+        self._wake.set()
+
+    def _close_if_unviewed(self) -> bool:
+        with self._lock:
+            if self._had_viewers and not self.viewers:
+                self.closed = True
+            return self.closed
 
     def start(self) -> LiveFeed:
         self.publish()  # the file exists before the page names it
@@ -95,7 +119,7 @@ class LiveFeed:
             except OSError as err:  # the folder went away (the app is shutting down): nothing to serve
                 log.warning("live feed stopped: %s", err)
                 return
-            if not active:  # the last file is written: delete it once the view has surely read it
+            if not active or self._close_if_unviewed():  # the last file is written: delete it once read
                 expiry = threading.Timer(self.linger, self.remove)
                 expiry.daemon = True
                 expiry.start()

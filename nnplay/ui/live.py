@@ -1,13 +1,14 @@
 """The live view of a training run: a v2 component that polls a ``feed.LiveFeed`` file, with no rerun.
 
 What lives here: ``live_run_view``, ``plotly_figure``, ``preload_live_view``, ``drop_live_feed``, the folders the
-component's files are served from, and the process's feeds (one per training run and view, shared by
-every tab and reload that shows it). What does not: what a view shows (``figures.train.live_view_content``,
-or any ``render(run, options)``), and the file's writer (``feed``).
+component's files are served from, and the process's feeds (one per training run, view and options, shared by
+every tab and reload that shows it with those options). What does not: what a view shows
+(``figures.train.live_view_content``, or any ``render(run, options)``), and the file's writer (``feed``).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     """A run's status, progress and charts: polled from a ``LiveFeed`` while it trains, else drawn once.
 
     ``render(run, options)`` returns the view's content (see nnplay/ui/live_run.js); ``options`` (e.g.
-    ``smoothing=0.6``) go to it, and changing them redraws an active run's view within a period.
+    ``smoothing=0.6``) go to it: this session's view moves to the feed of the new options (at once: a new
+    feed writes its first snapshot as it starts), and other viewers keep theirs.
     ``scroll=True`` brings the view into the window when it is first drawn (after Start).
     """
     component = _live_component()
@@ -102,9 +104,8 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     feeds = st.session_state.setdefault(FEEDS_KEY, {})
     feed = feeds.get(run.id)
     if run.active:
-        if feed is None:
-            feed = feeds[run.id] = _shared_feed(run, render, options)
-        feed.set_options(**options)
+        if feed is None or feed.closed or feed.options != options:
+            feed = feeds[run.id] = _shared_feed(run, render, options, _viewer(), leaving=feed)
         # the latest snapshot comes with the page, so the view is drawn at once and its first fetch brings news
         data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, initial=feed.latest)
     else:
@@ -112,24 +113,38 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     component(data=data, key=key, on_ended_change=lambda: None)
 
 
-_SHARED: dict[tuple[str, str], LiveFeed] = {}  # (run id, view) → its feed, shared by every session that shows it
+_SHARED: dict[tuple[str, str, str], LiveFeed] = {}  # (run id, view, options) → its feed, shared by its viewers
 _shared_lock = threading.Lock()
+VIEWER_KEY = "nnplay_live_viewer"
 
 
-def _shared_feed(run: Run, render, options: dict) -> LiveFeed:
-    """The process's one feed of this run and view, started if none runs: a reload, a second tab or another
-    viewer joins it rather than adding a thread that renders the same view again (each one costs the
-    training CPU time, and the feed of a reloaded tab would go on until the run ends). The viewers share
-    its options (the smoothing)."""
+class _Viewer:
+    """A browser session, as a feed counts its viewers: it lives in the session's state and goes with it."""
+
+
+def _viewer() -> _Viewer:
+    return st.session_state.setdefault(VIEWER_KEY, _Viewer())
+
+
+def _shared_feed(run: Run, render, options: dict, viewer: _Viewer, leaving: LiveFeed | None = None) -> LiveFeed:
+    """The process's one feed of this run, view and options, started if none runs; ``viewer`` joins it (and
+    leaves ``leaving``, its feed of other options). A reload, a second tab or another viewer with the same
+    options joins it rather than adding a thread that renders the same view again (each one costs the
+    training CPU time); a viewer who picks other options (the smoothing, the network view's digit) gets its
+    own, so nobody changes what another sees. A feed nobody views any more stops (``LiveFeed.leave``)."""
     # a function by its name; an object (e.g. a WatchView, one per session) by its type: the same view
-    key = (run.id, getattr(render, "__qualname__", type(render).__qualname__))
+    view = getattr(render, "__qualname__", type(render).__qualname__)
+    key = (run.id, view, json.dumps(options, sort_keys=True, default=str))
     with _shared_lock:
+        if leaving is not None:
+            leaving.leave(viewer)
         for old in [k for k, f in _SHARED.items() if f.thread is not None and not f.thread.is_alive()]:
-            del _SHARED[old]  # feeds of runs that ended
+            del _SHARED[old]  # feeds of runs that ended, or that nobody views
         feed = _SHARED.get(key)
-        if feed is None:
+        if feed is None or not feed.join(viewer):
             feed = _SHARED[key] = LiveFeed(run, _live_folder(), render)
             feed.options = dict(options)
+            feed.join(viewer)
             feed.start()
         return feed
 
@@ -166,10 +181,9 @@ def preload_live_view() -> None:
 
 
 def drop_live_feed(run: Run) -> None:
-    """Forget a run's feed and delete its file (the run was deleted)."""
+    """Forget a run's feeds and delete their files (the run was deleted)."""
     with _shared_lock:
-        for key in [k for k in _SHARED if k[0] == run.id]:
-            del _SHARED[key]
+        gone = [_SHARED.pop(k) for k in [k for k in _SHARED if k[0] == run.id]]
     feed = st.session_state.get(FEEDS_KEY, {}).pop(run.id, None)
-    if feed is not None:
+    for feed in [*gone, *([feed] if feed is not None else [])]:
         feed.remove()

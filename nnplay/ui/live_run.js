@@ -402,6 +402,7 @@ export default function (component) {
   }
   if (data && data.url) {
     if (state.url !== data.url && state.ended !== data.url) {
+      state.shownVersion = undefined; // another feed (other options, or another run): its versions count anew
       // the snapshot the page was drawn with (the feed's file as the script ran): shown now, not a fetch later
       if (data.initial) {
         try {

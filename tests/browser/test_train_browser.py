@@ -3,7 +3,8 @@
 What lives here: one walk through ``/train`` in the served app: the network summary is there,
 a training on a quick subset (chosen through the link) starts, the live loss chart gains
 points and the progress text changes while it runs, the view fetches its snapshot at least twice a
-second, a zoom survives the refreshes while the curve grows, visiting another
+second, a zoom survives the refreshes while the curve grows, a second tab on the run keeps its smoothing
+when the first picks another, visiting another
 page and coming back shows the same run with the same settings, a control changed meanwhile does
 not stop it, Stop ends it, a second short run finishes and both are listed, and an invalid
 setting shows a sentence and disables Start; on a 1280×720 window a started run's live view is scrolled into
@@ -25,6 +26,7 @@ LOSS_PLOTS = """Array.from(document.querySelectorAll('.js-plotly-plot'))
     .filter(d => d._fullLayout && d._fullLayout.title && String(d._fullLayout.title.text).includes('Loss per step'))"""
 LOSS_POINTS = f"""() => Math.max(-1, ...{LOSS_PLOTS}
     .map(d => d._fullData && d._fullData[0] ? d._fullData[0].x.length : 0))"""
+LOSS_NAMES = f"() => ({LOSS_PLOTS}[0]?._fullData || []).map(t => t.name)"
 LOSS_XRANGE = f"() => {LOSS_PLOTS}.map(d => d._fullLayout.xaxis.range.map(v => Math.round(+v)))"
 LOSS_DRAG_BOX = f"""() => {{ const r = {LOSS_PLOTS}[0].querySelector('.nsewdrag').getBoundingClientRect();
     return {{x: r.x, y: r.y, width: r.width, height: r.height}}; }}"""
@@ -84,6 +86,22 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     assert page.evaluate(LOSS_XRANGE)[0] == zoomed, "a refresh lost the user's zoom"
     assert page.evaluate(LOSS_XRANGE)[0] != [0, 40 * 375], "the zoom did not happen"
     page.screenshot(path=SHOTS.format("zoomed"), full_page=True)
+
+    # a second tab on the same run shares its live feed until one of them picks another smoothing: then each
+    # tab sees its own choice, and the first tab's zoom stays
+    other = page.context.new_page()
+    other.set_viewport_size({"width": 1400, "height": 1400})
+    other.goto(page.url)  # the run's link (?run=…)
+    _wait(lambda: "smoothed (0.6)" in other.evaluate(LOSS_NAMES), 60, "the run's live view in a second tab")
+    page.locator(".st-key-train_smoothing input[type=range]").focus()
+    page.keyboard.press("End")  # 0.99
+    _wait(lambda: "smoothed (0.99)" in page.evaluate(LOSS_NAMES), 30, "the new smoothing in the first tab")
+    text = _progress(other)
+    _wait(lambda: _progress(other) != text, 60, "the second tab's view to move on")
+    other.wait_for_timeout(1000)  # two more snapshots
+    assert other.evaluate(LOSS_NAMES) == ["raw", "smoothed (0.6)"], "one tab's smoothing changed the other's"
+    assert page.evaluate(LOSS_XRANGE)[0] == zoomed, "the new smoothing lost the user's zoom"
+    other.close()
 
     # visiting another page during training neither stops nor restarts the run; coming back shows it
     page.locator("[data-testid=stSidebarUserContent] a").filter(has_text=re.compile(r"\binspect$", re.I)).click()
