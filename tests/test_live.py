@@ -111,6 +111,29 @@ def test_a_feed_nobody_views_any_more_stops_and_deletes_its_file(tmp_path):
     assert run.active  # the run itself goes on: only its view stopped
 
 
+def test_a_feed_whose_viewers_tabs_are_closed_stops_after_its_grace(tmp_path):
+    run = FakeRun()
+    connected = {"yes": True}
+    feed = LiveFeed(run, tmp_path, render, period=0.05, linger=0.2, grace=0.5,
+                    watching=lambda viewer: connected["yes"])
+    viewer = Viewer()
+    feed.join(viewer)
+    feed.start()
+    time.sleep(0.8)
+    assert feed.thread.is_alive()  # watched: it goes on however long
+    connected["yes"] = False  # the tab was closed (or its connection dropped)
+    time.sleep(0.25)
+    connected["yes"] = True  # …and came back within the grace: still going
+    time.sleep(0.5)
+    assert feed.thread.is_alive() and not feed.closed
+    connected["yes"] = False
+    started = time.time()
+    feed.thread.join(5)
+    assert feed.closed and 0.4 < time.time() - started < 5  # after the grace, not at once
+    wait_for(lambda: not feed.path.exists(), timeout=5)
+    assert run.active and viewer in feed.viewers  # the run goes on; the session itself was not collected
+
+
 def test_a_feed_without_viewers_follows_its_run(tmp_path):
     run = FakeRun()  # no viewer ever joined (a feed used on its own): it is not closed for want of one
     feed = LiveFeed(run, tmp_path, render, period=0.05).start()

@@ -16,11 +16,10 @@ is dropped (``remove``), or when the feed object is collected with its session.
 Viewers: a feed's options are fixed once it has started (``ui.live`` keeps one feed per run, view and
 options, so two viewers who chose different smoothing each see their own). A viewer ``join``s the feed
 (any object that can be weakly referenced: one per browser session) and ``leave``s it when it moves to
-other options; a feed that had viewers and has none left, because they left or their sessions were
-dropped, stops rendering and deletes its file after ``linger``, as when its run ends.
-
-What does not live here: what the content holds (``figures.train.live_view_content``), serving the
-folder and the component (``ui.live``). No streamlit.
+other options. A feed that had viewers stops rendering, and deletes its file after ``linger`` as when its
+run ends, once none is left (they left, or their sessions were collected), or once ``watching(viewer)``
+has been False for all of them for ``grace`` seconds (their tabs were closed: the app asks Streamlit
+whether the session is still connected; a short disconnection does not end the feed).
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +38,7 @@ from ..runs import Run
 
 PERIOD_S = 0.3  # more often than the component polls (ui.LIVE_POLL_MS, 0.48 s): each fetch finds news
 LINGER_S = 30.0  # a finished run's last file is deleted this long after it was written
+GRACE_S = 60.0  # a feed whose viewers' tabs have all been closed this long stops
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ class LiveFeed:
     """Publishes ``render(run, options)`` as ``<directory>/<token>.json`` while ``run`` is active."""
 
     def __init__(self, run: Run, directory: str | Path, render: Callable[[Run, dict], dict],
-                 period: float = PERIOD_S, linger: float | None = None):
+                 period: float = PERIOD_S, linger: float | None = None, watching: Callable[[object], bool] | None = None,
+                 grace: float = GRACE_S):
         self.run = run
         self.render = render
         self.period = period
@@ -62,6 +64,9 @@ class LiveFeed:
         self._lock = threading.Lock()
         self.viewers: weakref.WeakSet = weakref.WeakSet()
         self._had_viewers = False
+        self.watching = watching  # whether a viewer still looks (its tab connected); None: while it is joined
+        self.grace = grace
+        self._seen = time.monotonic()  # when a viewer was last seen watching
         self.closed = False  # no viewer left: it renders no more and takes no new one
         # the file goes with the feed: when its session is dropped, so is the feed, and then the file
         self._remover = weakref.finalize(self, self.path.unlink, missing_ok=True)
@@ -101,7 +106,11 @@ class LiveFeed:
 
     def _close_if_unviewed(self) -> bool:
         with self._lock:
-            if self._had_viewers and not self.viewers:
+            viewers = list(self.viewers)
+            now = time.monotonic()
+            if self.watching is None or any(self.watching(v) for v in viewers):
+                self._seen = now
+            if self._had_viewers and (not viewers or now - self._seen >= self.grace):
                 self.closed = True
             return self.closed
 

@@ -121,9 +121,27 @@ VIEWER_KEY = "nnplay_live_viewer"
 class _Viewer:
     """A browser session, as a feed counts its viewers: it lives in the session's state and goes with it."""
 
+    def __init__(self, session_id: str | None):
+        self.session_id = session_id
+
 
 def _viewer() -> _Viewer:
-    return st.session_state.setdefault(VIEWER_KEY, _Viewer())
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    viewer = st.session_state.get(VIEWER_KEY)
+    if viewer is None:
+        ctx = get_script_run_ctx()
+        viewer = st.session_state[VIEWER_KEY] = _Viewer(ctx.session_id if ctx is not None else None)
+    return viewer
+
+
+def _watching(viewer: _Viewer) -> bool:
+    """Whether the viewer's browser tab is still connected (without a Streamlit server, as under AppTest: yes)."""
+    from streamlit.runtime import Runtime
+
+    if viewer.session_id is None or not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(viewer.session_id)
 
 
 def _shared_feed(run: Run, render, options: dict, viewer: _Viewer, leaving: LiveFeed | None = None) -> LiveFeed:
@@ -142,7 +160,7 @@ def _shared_feed(run: Run, render, options: dict, viewer: _Viewer, leaving: Live
             del _SHARED[old]  # feeds of runs that ended, or that nobody views
         feed = _SHARED.get(key)
         if feed is None or not feed.join(viewer):
-            feed = _SHARED[key] = LiveFeed(run, _live_folder(), render)
+            feed = _SHARED[key] = LiveFeed(run, _live_folder(), render, watching=_watching)
             feed.options = dict(options)
             feed.join(viewer)
             feed.start()
