@@ -28,6 +28,7 @@ from nnplay.figures.watch import WATCH_FIGURES, WatchView, probe_spec, typed_arr
 from nnplay.lessons.neurons import probe_predictions, probe_set
 from nnplay.runs import Run, workspace_runs
 from nnplay.store import open_store
+from nnplay.ui import feed as feed_module
 from nnplay.ui.feed import LiveFeed
 from nnplay.ui.live import FEEDS_KEY
 
@@ -106,7 +107,7 @@ def test_watch_model_copies_the_live_weights_only_when_they_changed(tiny_data):
         run.wait(30)
 
 
-def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tmp_path):
+def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tmp_path, monkeypatch):
     run = new_run()
     run.step()
     run.start(tiny_data)
@@ -116,7 +117,14 @@ def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tm
         wait_for(lambda: reported(run) == [1])
         feed.options = {"watch": True, "smoothing": 0.6}
         feed.publish()
-        snap = json.loads(feed.path.read_text())
+        # the pictures are files of their own, fetched only when drawn: each poll reads the small rest
+        raw = json.loads(feed.path.read_text())
+        assert all(isinstance(f, str) for f in raw["figures"][:2])
+        refs = [f["url"] for f in raw["figures"][2:]]
+        assert all(f["heavy"] for f in raw["figures"][2:]) and len(set(refs)) == len(WATCH_FIGURES)
+        assert all(name.startswith(feed.token + "-") and (tmp_path / name).exists() for name in refs)
+        assert feed.path.stat().st_size < sum((tmp_path / name).stat().st_size for name in refs)
+        snap = feed.snapshot()
         assert len(snap["figures"]) == 2 + len(WATCH_FIGURES)
         probe, first, network = (json.loads(f) for f in snap["figures"][2:])
         model = run.watch_model()
@@ -141,12 +149,19 @@ def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tm
         run.step()  # one step: the next snapshot shows the new model's answers
         wait_for(lambda: len(reported(run)) == 2)
         assert feed.publish()
-        probe = json.loads(json.loads(feed.path.read_text())["figures"][2])
+        probe = json.loads(feed.snapshot()["figures"][2])
         assert probe["layout"]["meta"]["predicted"] == probe_predictions(run.watch_model(), probes)[0].tolist()
         assert view.builds == builds + 1
+        renamed = [f["url"] for f in json.loads(feed.path.read_text())["figures"][2:]]
+        assert renamed[1] != refs[1] and all((tmp_path / name).exists() for name in refs)  # the old: kept a while
+        monkeypatch.setattr(feed_module, "DETACH_KEEP_S", 0.0)
+        time.sleep(0.01)
         feed.options = {"watch": False, "smoothing": 0.6}  # the toggle off: the loss charts only
         feed.publish()
         assert len(json.loads(feed.path.read_text())["figures"]) == 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == [feed.path.name]  # no figure file named: gone
+        feed.remove()
+        assert list(tmp_path.iterdir()) == []
     finally:
         run.stop()
         run.wait(30)

@@ -217,5 +217,7 @@ class WatchView:
         if options.get("watch"):
             probe = options.get("net_probe")
             probe = int(probe) if probe is not None and 0 <= int(probe) < len(self.probes.images) else None
-            content["figures"] = list(content["figures"]) + self.figures(run, probe, int(options.get("net_page") or 0))
+            watch = self.figures(run, probe, int(options.get("net_page") or 0))
+            content["detach"] = list(range(len(content["figures"]), len(content["figures"]) + len(watch)))
+            content["figures"] = list(content["figures"]) + watch
         return content

@@ -13,6 +13,14 @@ seconds after the last one was written (the view polls twice a second, so it has
 a page drawn later draws a finished run from ``render_content``, not from the file), when the feed
 is dropped (``remove``), or when the feed object is collected with its session.
 
+Detached figures: the figures a render names in ``detach`` (indexes into ``figures``; the Train page's
+watch pictures, ~230 of a snapshot's ~280 kB, changing about once a second) are written to files of their
+own, named by a hash of their content (``<token>-<hash>.json``), and the snapshot holds ``{"url": name,
+"heavy": true}`` in their place. A view fetches such a file only when it draws that figure (every few
+seconds while a run trains at full speed): each poll then moves and gzips ~45 kB, not ~280 kB. A
+detached file stays ``DETACH_KEEP_S`` after the last snapshot that named it, so a view that read the
+snapshot just before can still fetch it; ``snapshot()`` reads a feed back with its figures in place.
+
 Viewers: a feed's options are fixed once it has started (``ui.live`` keeps one feed per run, view and
 options, so two viewers who chose different smoothing each see their own). A viewer ``join``s the feed
 (any object that can be weakly referenced: one per browser session) and ``leave``s it when it moves to
@@ -24,6 +32,7 @@ whether the session is still connected; a short disconnection does not end the f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -38,6 +47,7 @@ from ..runs import Run
 
 PERIOD_S = 0.3  # more often than the component polls (ui.LIVE_POLL_MS, 0.48 s): each fetch finds news
 LINGER_S = 30.0  # a finished run's last file is deleted this long after it was written
+DETACH_KEEP_S = 10.0  # a detached figure's file is kept this long after the last snapshot that named it
 GRACE_S = 60.0  # a feed whose viewers' tabs have all been closed this long stops
 
 log = logging.getLogger(__name__)
@@ -68,8 +78,9 @@ class LiveFeed:
         self.grace = grace
         self._seen = time.monotonic()  # when a viewer was last seen watching
         self.closed = False  # no viewer left: it renders no more and takes no new one
-        # the file goes with the feed: when its session is dropped, so is the feed, and then the file
-        self._remover = weakref.finalize(self, self.path.unlink, missing_ok=True)
+        self._detached: dict[str, float] = {}  # detached figures' file names → when a snapshot last named them
+        # the files go with the feed: when its session is dropped, so is the feed, and then its files
+        self._remover = weakref.finalize(self, _remove_files, self.path, self._detached)
 
     def content(self) -> dict:
         """What the next file will hold (without ``version``)."""
@@ -78,7 +89,8 @@ class LiveFeed:
     def publish(self) -> bool:
         """Write the snapshot if it changed (atomically: a reader sees the old file or the new one)."""
         with self._lock:
-            text = json.dumps(self.content(), allow_nan=False, separators=(",", ":"), default=_plain)
+            content = self._detach(self.content())
+            text = json.dumps(content, allow_nan=False, separators=(",", ":"), default=_plain)
             if text == self._last:
                 return False
             self._last = text
@@ -88,6 +100,37 @@ class LiveFeed:
             tmp.write_text(self.latest, encoding="utf-8")
             os.replace(tmp, self.path)
             return True
+
+    def _detach(self, content: dict) -> dict:
+        """The figures ``content["detach"]`` names, written to files of their own and named in their place."""
+        detach = set(content.pop("detach", ()))
+        now = time.monotonic()
+        if detach:
+            figures = list(content.get("figures", []))
+            for i in sorted(detach):
+                if i < len(figures) and isinstance(figures[i], str):
+                    data = figures[i].encode("utf-8")
+                    name = f"{self.token}-{hashlib.sha1(data).hexdigest()[:20]}.json"
+                    if name not in self._detached:
+                        path = self.path.with_name(name)
+                        tmp = path.with_name(name + ".tmp")
+                        tmp.write_bytes(data)
+                        os.replace(tmp, path)
+                    self._detached[name] = now
+                    figures[i] = {"url": name, "heavy": True}
+            content["figures"] = figures
+        for name, used in list(self._detached.items()):
+            if now - used > DETACH_KEEP_S:
+                self.path.with_name(name).unlink(missing_ok=True)
+                del self._detached[name]
+        return content
+
+    def snapshot(self) -> dict:
+        """The file as a view reads it, with its detached figures read back in place (tests, debugging)."""
+        snap = json.loads(self.path.read_text(encoding="utf-8"))
+        snap["figures"] = [f if isinstance(f, str) else self.path.with_name(f["url"]).read_text(encoding="utf-8")
+                           for f in snap.get("figures", [])]
+        return snap
 
     def join(self, viewer) -> bool:
         """Count ``viewer`` as looking at this feed; False if the feed has closed (then make a new one)."""
@@ -137,7 +180,7 @@ class LiveFeed:
             self._wake.clear()
 
     def remove(self) -> None:
-        """Delete the file (twice is fine)."""
+        """Delete the file and its detached figures' (twice is fine)."""
         self._remover()
 
 
@@ -153,6 +196,13 @@ def render_content(run: Run, render: Callable[[Run, dict], dict], options: dict)
         log.exception("live view render failed")
         body = {"title": run.name, "status": run.status, "error": f"{type(err).__name__}: {err}"}
     return {**body, "active": active}
+
+
+def _remove_files(path: Path, detached: dict[str, float]) -> None:
+    path.unlink(missing_ok=True)
+    for name in list(detached):
+        path.with_name(name).unlink(missing_ok=True)
+    detached.clear()
 
 
 def _plain(value):

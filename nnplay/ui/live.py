@@ -110,6 +110,7 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
         data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, initial=feed.latest)
     else:
         data["snapshot"] = render_content(run, render, options)
+        data["snapshot"].pop("detach", None)  # drawn once: every figure comes with the page
     component(data=data, key=key, on_ended_change=lambda: None)
 
 

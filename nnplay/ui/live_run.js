@@ -16,7 +16,8 @@
 // scroll?: bool, bare?: bool, clickable?: bool} (initial: the url's JSON text when the page was drawn, shown before
 // the first fetch; clickable: a click on a point sets the trigger "click" to {curve, point})
 // (scroll: scroll the view into the window once for this run, as it starts; bare: only the charts)
-// snapshot: {version, active, title, status, fraction, progress, figures: [JSON string], caption, error?}
+// snapshot: {version, active, title, status, fraction, progress, figures: [JSON string | {url, heavy}], caption, error?}
+// (a figure given as {url}: a file beside the snapshot's, fetched only when it is drawn; see nnplay/ui/feed.py)
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
 
 const LOADERS = (window.__nnplayPlotlyLoaders = window.__nnplayPlotlyLoaders || {});
@@ -165,12 +166,21 @@ async function drawFigures(state, figures, plotlyUrl, busy) {
     state.revisions.length = state.plots.length;
   }
   for (let i = 0; i < figures.length; i++) {
-    if (state.gone || state.shownFigures[i] === figures[i]) continue;
+    const entry = figures[i];
+    const shown = typeof entry === "string" ? entry : entry.url; // a detached figure's name says its content
+    if (state.gone || state.shownFigures[i] === shown) continue;
     const plot = state.plots[i];
     if (plot._fullLayout && !inSight(state, plot)) continue; // drawn once, now out of sight: later
-    const figure = JSON.parse(figures[i]);
+    const resting = busy && plot._fullLayout && performance.now() < state.heavyRestUntil;
+    if (typeof entry !== "string" && entry.heavy && resting) {
+      deferred = true; // drawn before, and the run trains at full speed: its newest figure waits, unfetched
+      continue;
+    }
+    const text = typeof entry === "string" ? entry : await fetchFigure(state, entry.url);
+    if (text === null || state.gone) continue; // replaced meanwhile (or the server is busy): the next snapshot's
+    const figure = JSON.parse(text);
     const heavy = Boolean(figure.layout && figure.layout.meta && figure.layout.meta.heavy);
-    if (heavy && busy && plot._fullLayout && performance.now() < state.heavyRestUntil) {
+    if (heavy && resting) {
       deferred = true; // drawn before, and the run trains at full speed: its newest figure waits
       continue;
     }
@@ -211,7 +221,7 @@ async function drawFigures(state, figures, plotlyUrl, busy) {
         });
       }
     }
-    state.shownFigures[i] = figures[i];
+    state.shownFigures[i] = shown;
     const ms = performance.now() - t0;
     if (heavy) heavyMs += ms + (await paintMs());
     // for tests and benchmarks: how often each chart was drawn, and the milliseconds that took
@@ -220,6 +230,17 @@ async function drawFigures(state, figures, plotlyUrl, busy) {
   }
   if (heavyMs > 0) state.heavyRestUntil = performance.now() + HEAVY_REST * heavyMs;
   return deferred;
+}
+
+// A detached figure's JSON text, from the file named beside the snapshot's (null if it is gone already).
+async function fetchFigure(state, name) {
+  try {
+    // its name is a hash of its content: the browser's cache may keep it
+    const response = await fetch(new URL(name, new URL(state.base, window.location.href)));
+    return response.ok ? await response.text() : null;
+  } catch (err) {
+    return null;
+  }
 }
 
 function show(state, snap, plotlyUrl) {
@@ -403,6 +424,7 @@ export default function (component) {
   if (data && data.url) {
     if (state.url !== data.url && state.ended !== data.url) {
       state.shownVersion = undefined; // another feed (other options, or another run): its versions count anew
+      state.base = data.url; // where its detached figures are
       // the snapshot the page was drawn with (the feed's file as the script ran): shown now, not a fetch later
       if (data.initial) {
         try {
