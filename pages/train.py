@@ -27,8 +27,8 @@ from nnplay.models import describe, layer_table
 from nnplay.names import escape_markdown, plain_name
 from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, metrics_csv,
                          run_name, run_rows, start_refusals)
-from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, folded_code, live_run_view,
-                       preload_live_view, remove_run, session_runs)
+from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, folded_code, keep_setting, kept_setting,
+                       live_run_view, preload_live_view, remove_run, session_runs)
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
 from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
@@ -83,7 +83,8 @@ def init_state() -> None:
             st.session_state["_train_url_notes"] = notes
     for key, value in widget_values(DataConfig(), ModelConfig(), TrainConfig()).items():
         st.session_state.setdefault(key, value)
-    st.session_state.setdefault("train_smoothing", 0.6)
+    # the workspace's last smoothing, as TensorBoard keeps it
+    kept_setting("train_smoothing", 0.6, valid=lambda v: v is not None and 0.0 <= v <= 0.99)
 
 
 def write_url(configs: dict) -> None:
@@ -318,6 +319,7 @@ def run_view(run: Run, mine: bool = True) -> None:
         network_options(run)
     c1, c2 = st.columns(2)
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
+              on_change=keep_setting, args=("train_smoothing",),
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")
     c2.caption(TRAIN_ACCURACY_NOTE)
     run_link.link_box(run)

@@ -264,6 +264,22 @@ def test_page_step_buttons_advance_one_step_per_click():
         assert not app.exception and app.number_input(key="train_net_page").label == "Neurons page (of 4)"
         feed = app.session_state[FEEDS_KEY][run.id]
         assert (feed.options["net_probe"], feed.options["net_page"]) == (2, 1)
+        app.slider(key="train_smoothing").set_value(0.8).run()
+        # a reload (a new session of the same workspace) starts with the digit and the smoothing chosen last
+        reloaded = AppTest.from_file(PAGE, default_timeout=60)
+        reloaded.query_params["run"] = run.id
+        reloaded.run()
+        assert reloaded.selectbox(key="train_net_probe").value == 2 and reloaded.slider(key="train_smoothing").value == 0.8
+        shown = reloaded.session_state[FEEDS_KEY][run.id].options  # the neurons page starts again at 1
+        assert (shown["smoothing"], shown["net_probe"], shown["net_page"]) == (0.8, 2, 0)
+        store = open_store()  # a kept value the page cannot use: the default, not an error
+        store.set_setting("local", "train_smoothing", "7")
+        store.set_setting("local", "train_net_probe", "99")
+        odd = AppTest.from_file(PAGE, default_timeout=60)
+        odd.query_params["run"] = run.id
+        odd.run()
+        assert not odd.exception and odd.slider(key="train_smoothing").value == 0.6
+        assert odd.selectbox(key="train_net_probe").value is None
         for expected in (2, 3):
             app.button(key="train_step").click().run()
             assert not app.exception

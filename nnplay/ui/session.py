@@ -333,6 +333,35 @@ def active_run() -> Run | None:
     return next((r for r in reversed(session_runs()) if r.active and r.owned), None)
 
 
+# -- view settings kept across reloads ---------------------------------------------------------------
+
+
+def kept_setting(key: str, default, parse=float, valid=None) -> None:
+    """Start the widget ``key`` at the workspace's last choice (kept in the store, so a reload, another tab or a
+    restart begins where the learner left it, as TensorBoard keeps its smoothing), else ``default``; once per
+    session. Pass ``on_change=keep_setting, args=(key,)`` to the widget. A value that ``parse`` refuses or
+    ``valid`` rejects: ``default``."""
+    if key in st.session_state:
+        return
+    value = default
+    try:
+        text = store().setting(workspace(), key)
+        if text is not None:
+            value = None if text == "none" else parse(text)
+    except (StoreError, ValueError, TypeError):
+        value = default
+    st.session_state[key] = value if valid is None or valid(value) else default
+
+
+def keep_setting(key: str) -> None:
+    """Write the widget ``key``'s value as the workspace's choice (a read-only store: this session only)."""
+    value = st.session_state.get(key)
+    try:
+        store().set_setting(workspace(), key, "none" if value is None else str(value))
+    except StoreError:
+        pass
+
+
 # -- the one model picker ----------------------------------------------------------------------------
 
 PICK_SETTING = "model"

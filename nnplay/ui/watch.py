@@ -17,7 +17,7 @@ from ..figures.watch import WatchView, watch_is_cheap
 from ..lessons import neurons
 from ..lessons.neurons import Probes, probe_set
 from ..runs import Run
-from .session import cached_mnist
+from .session import cached_mnist, keep_setting, kept_setting
 
 VIEWS_KEY = "nnplay_watch_views"
 KEEP_VIEWS = 4
@@ -61,6 +61,7 @@ PROBE_KEY, PAGE_KEY = "train_net_probe", "train_net_page"
 def network_choice() -> dict:
     """The live view's options for its network view as the controls below it last set them (``net_probe``: a
     probe digit's index or None, ``net_page``: 0-based), read before they are drawn."""
+    kept_setting(PROBE_KEY, None, int)  # the workspace's last choice: a reload keeps the digit
     page = st.session_state.get(PAGE_KEY)
     return {"net_probe": st.session_state.get(PROBE_KEY), "net_page": int(page) - 1 if page else 0}
 
@@ -72,9 +73,11 @@ def network_options(run: Run) -> None:
     probes = cached_probes(run.data_cfg.dataset)
     classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None) or [str(c) for c in range(10)]
     choices = [None, *range(len(probes.images))]
+    if st.session_state.get(PROBE_KEY) not in choices:  # a kept choice no longer offered
+        st.session_state[PROBE_KEY] = None
     left, right, _ = st.columns([2, 1, 2])
     left.selectbox(
-        "Network view: input", choices, key=PROBE_KEY,
+        "Network view: input", choices, key=PROBE_KEY, on_change=keep_setting, args=(PROBE_KEY,),
         format_func=lambda i: "none: weights only (neurons coloured by bias)" if i is None else
         f"probe digit {i + 1}: a {classes[int(probes.labels[i])]}" + (" (hard)" if probes.kinds[i] == "hard" else ""),
         help="run one of the probe digits through the network as it trains: every neuron coloured by its "
