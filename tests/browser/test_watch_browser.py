@@ -26,6 +26,9 @@ LOSS_POINTS = f"""() => {{ const d = ({PLOT_TITLED})('Loss per step')[0];
     const x = d && d._fullData[0] ? d._fullData[0].x : null;
     return x && x.length ? Math.round(+x[x.length - 1]) : -1; }}"""
 CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').length"
+# the new run's view is up: it fetches its snapshots (the previous run's view, on the page until Start's rerun
+# replaces it, was drawn once and fetches nothing; its charts must not be taken for the new run's)
+POLLING = "() => Array.from(document.querySelectorAll('.nnplay-live')).some(v => +(v.dataset.fetched || 0) > 0)"
 
 
 def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
@@ -33,6 +36,7 @@ def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
     page.wait_for_selector("text=Parameters", timeout=90_000)
     page.locator(".st-key-train_start button").click()
+    _wait(lambda: page.evaluate(POLLING), 120, "the new run's live view")
 
     first = _wait(lambda: page.evaluate(PROBE_META), 120, "the probe panel")
     # loss, epochs, probe digits, first layer, network: each chart is drawn in turn, so wait for each
@@ -70,6 +74,7 @@ def test_a_chart_out_of_sight_waits_and_is_drawn_when_scrolled_to(app_url, page)
     page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
     page.wait_for_selector("text=Parameters", timeout=90_000)
     page.locator(".st-key-train_start button").click()
+    _wait(lambda: page.evaluate(POLLING), 120, "the new run's live view")
     _wait(lambda: page.evaluate(f"({DRAWS})('The network')") >= 1, 120, "the network view's first drawing")
     time.sleep(1.0)  # the start's scroll has settled
     loss, net = page.evaluate(f"({DRAWS})('Loss per step')"), page.evaluate(f"({DRAWS})('The network')")
