@@ -15,8 +15,9 @@ fetched a snapshot and drew each chart (counters the live component keeps); then
 Both train on the full MNIST from $NNPLAY_DATA_DIR (default ../shared/data) with the same
 settings and the same environment (``--env NAME=VALUE`` sets more for both, e.g.
 ``OMP_WAIT_POLICY=PASSIVE``). With ``--repeats R`` the two alternate R times. It prints both
-sets of epoch times, their medians and the ratio, and one JSON line at the end. On a shared
-machine other processes' load moves both numbers a lot: repeat, and compare medians.
+sets of epoch times, their medians and the ratio, each round's ratio (its page run against the CLI
+run right after it), and one JSON line at the end. On a shared machine, or a VM whose speed drifts,
+other processes' load moves both numbers a lot: repeat, and compare medians and rounds.
 
 The run is the preset as the page starts it: 10 epochs (``--epochs`` to change). The CLI trains with
 as many torch threads as the page's run did (read from its "CPU (N threads)"), so the ratio is the
@@ -181,13 +182,18 @@ def main() -> int:
         proc.wait(10)
     page_median, cli_median = statistics.median(page_times), statistics.median(cli_times)
     ratio = page_median / cli_median
-    print(f"median epoch: page {page_median:.3f} s, CLI {cli_median:.3f} s, ratio {ratio:.2f} (target ≤ 1.3)",
-          file=sys.stderr)
+    # each round's page against the CLI run right after it: on a machine whose speed drifts, the rounds
+    # say how much of the spread is the machine's
+    n = args.epochs
+    rounds = [round(statistics.median(page_times[i:i + n]) / statistics.median(cli_times[i:i + n]), 2)
+              for i in range(0, len(page_times), n)]
+    print(f"median epoch: page {page_median:.3f} s, CLI {cli_median:.3f} s, ratio {ratio:.2f} (target ≤ 1.3); "
+          f"each round's ratio {rounds}", file=sys.stderr)
     print(json.dumps({"epochs": args.epochs, "repeats": args.repeats, "watch": args.watch, "train_limit": args.train_limit,
                       "streamlit_options": args.streamlit_option,
                       "env": args.env, "load_average_1min": os.getloadavg()[0], "page_epoch_seconds": page_times,
                       "cli_epoch_seconds": cli_times, "live_view": views, "page_median": page_median, "cli_median": cli_median,
-                      "ratio": round(ratio, 3), "cpus": os.cpu_count()}))
+                      "ratio": round(ratio, 3), "round_ratios": rounds, "cpus": os.cpu_count()}))
     return 0
 
 
