@@ -276,8 +276,8 @@ class Run:
             return self
         self.store, self.workspace, self.kind, self.group = store, workspace, kind, group
         if self.active:
-            _keep_beating()
-        if not self.active:  # a run that ended (or was loaded) before it was kept: write what it has
+            _keep_beating()  # a paused or queued run writes nothing: its heartbeat says its process lives
+        else:  # a run that ended (or was loaded) before it was kept: write what it has
             h = self.history
             has_final = self.status in USABLE and self.save_model("final.pt")
             self._write(steps=h.steps, epochs=h.epochs, layers=h.layer_stats, start=h.start, end=h.end,

@@ -96,9 +96,7 @@ class LiveFeed:
             self._last = text
             self.version += 1
             self.latest = f'{{"version":{self.version},{text[1:]}'  # text is "{...}"
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(self.latest, encoding="utf-8")
-            os.replace(tmp, self.path)
+            _write_atomically(self.path, self.latest.encode("utf-8"))
             return True
 
     def _detach(self, content: dict) -> dict:
@@ -112,10 +110,7 @@ class LiveFeed:
                     data = figures[i].encode("utf-8")
                     name = f"{self.token}-{hashlib.sha1(data).hexdigest()[:20]}.json"
                     if name not in self._detached:
-                        path = self.path.with_name(name)
-                        tmp = path.with_name(name + ".tmp")
-                        tmp.write_bytes(data)
-                        os.replace(tmp, path)
+                        _write_atomically(self.path.with_name(name), data)
                     self._detached[name] = now
                     figures[i] = {"url": name, "heavy": True}
             content["figures"] = figures
@@ -196,6 +191,13 @@ def render_content(run: Run, render: Callable[[Run, dict], dict], options: dict)
         log.exception("live view render failed")
         body = {"title": run.name, "status": run.status, "error": f"{type(err).__name__}: {err}"}
     return {**body, "active": active}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it: a reader sees the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _remove_files(path: Path, detached: dict[str, float]) -> None:

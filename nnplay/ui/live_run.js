@@ -92,6 +92,7 @@ function build(root) {
     restUntil: 0, // no drawing before this (performance.now()): see REST
     heavyRestUntil: 0, // no heavy figure redrawn before this while the run is busy: see HEAVY_REST
     heavyTimer: null, // draws the heavy figures left waiting once their rest is over
+    base: null, // the polled snapshot's URL: detached figures are fetched beside it
     dataTexts: [], // each chart's data as last drawn (JSON), and its layout.datarevision
     revisions: [],
     shownFigures: [],
@@ -278,9 +279,9 @@ const REST = 3;
 // machine) while the run trains at full speed (snapshot.busy): after drawing them took t ms, paint included,
 // they are redrawn after HEAVY_REST × t ms at the soonest, so they take at most ~4% of a core. A core's time
 // taken from a run that trains with 2 threads costs it about twice that (its threads wait for each other):
-// with 10 here, an epoch of seed-mlp on the page was 1.1–1.6× the command line's, with 25 1.27–1.44× in three
-// runs (scripts/bench_train_page.py, one worker of 2 threads; 1.06× with the default pool's 1-thread workers). A fast machine draws them in ~40 ms: every second,
-// as often as the server makes them. Paused, stepped or slowed, they are redrawn with every snapshot.
+// with 10 here, an epoch of seed-mlp on the page was 1.1–1.6× the command line's, with 25 0.98–1.44× in six
+// runs (scripts/bench_train_page.py, one worker of 2 threads; 1.03–1.06× with the default pool's 1-thread
+// workers). A fast machine draws them in ~40 ms: every second, as often as the server makes them. Paused, stepped or slowed, they are redrawn with every snapshot.
 const HEAVY_REST = 25;
 
 async function drawPending(state) {

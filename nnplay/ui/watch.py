@@ -61,7 +61,8 @@ PROBE_KEY, PAGE_KEY = "train_net_probe", "train_net_page"
 def network_choice() -> dict:
     """The live view's options for its network view as the controls below it last set them (``net_probe``: a
     probe digit's index or None, ``net_page``: 0-based), read before they are drawn."""
-    kept_setting(PROBE_KEY, None, int)  # the workspace's last choice: a reload keeps the digit
+    # the workspace's last choice: a reload keeps the digit (one of the 16 probes, or none)
+    kept_setting(PROBE_KEY, None, int, valid=lambda i: i is None or 0 <= i < neurons.PROBES)
     page = st.session_state.get(PAGE_KEY)
     return {"net_probe": st.session_state.get(PROBE_KEY), "net_page": int(page) - 1 if page else 0}
 
@@ -73,8 +74,6 @@ def network_options(run: Run) -> None:
     probes = cached_probes(run.data_cfg.dataset)
     classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None) or [str(c) for c in range(10)]
     choices = [None, *range(len(probes.images))]
-    if st.session_state.get(PROBE_KEY) not in choices:  # a kept choice no longer offered
-        st.session_state[PROBE_KEY] = None
     left, right, _ = st.columns([2, 1, 2])
     left.selectbox(
         "Network view: input", choices, key=PROBE_KEY, on_change=keep_setting, args=(PROBE_KEY,),
