@@ -666,6 +666,16 @@ class Run:
         return self.status in ACTIVE
 
     @property
+    def busy(self) -> bool:
+        """Whether it trains at full speed: running, not paused, stepped or slowed."""
+        return self.status == "running" and self.rate is None
+
+    @property
+    def every_core(self) -> bool:
+        """Whether it trains in a worker that takes every CPU core of this machine (``jobs.Backend.every_core``)."""
+        return self.job is not None and self.job.every_core
+
+    @property
     def has_steps(self) -> bool:
         """Whether any step was recorded, without reading a stored run's curves."""
         return bool(self._history.steps) if self._history is not None else self._last_step > 0

@@ -14,7 +14,8 @@ fetched a snapshot and drew each chart (counters the live component keeps); then
 ``python -m nnplay train --preset seed-mlp --epochs N --quiet`` and reads ``epoch_seconds``.
 Both train on the full MNIST from $NNPLAY_DATA_DIR (default ../shared/data) with the same
 settings and the same environment (``--env NAME=VALUE`` sets more for both, e.g.
-``OMP_WAIT_POLICY=PASSIVE``). With ``--repeats R`` the two alternate R times. It prints both
+``OMP_WAIT_POLICY=PASSIVE``); both record into a run store of their own (a temporary folder, unless
+``NNPLAY_HOME`` is set). With ``--repeats R`` the two alternate R times. It prints both
 sets of epoch times, their medians and the ratio, each round's ratio (its page run against the CLI
 run right after it), and one JSON line at the end. On a shared machine, or a VM whose speed drifts,
 other processes' load moves both numbers a lot: repeat, and compare medians and rounds.
@@ -33,10 +34,12 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -151,6 +154,11 @@ def main() -> int:
 
     env = dict(os.environ)
     env.setdefault("NNPLAY_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    # a run store of its own (unless NNPLAY_HOME says where): the page then lists only this benchmark's runs,
+    # and yours get none of them
+    home = None if "NNPLAY_HOME" in env else tempfile.mkdtemp(prefix="nnplay-bench-page-")
+    if home:
+        env["NNPLAY_HOME"] = home
     env.update(dict(item.split("=", 1) for item in args.env))
     page_times: list[float] = []
     cli_times: list[float] = []
@@ -180,6 +188,8 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+        if home:
+            shutil.rmtree(home, ignore_errors=True)
     page_median, cli_median = statistics.median(page_times), statistics.median(cli_times)
     ratio = page_median / cli_median
     # each round's page against the CLI run right after it: on a machine whose speed drifts, the rounds

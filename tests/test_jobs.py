@@ -23,7 +23,7 @@ from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent, seeded_model, train
 from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition
-from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, pool_size, worker_nice
+from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, pool_size, takes_every_core, worker_nice
 
 from .conftest import ROOT
 
@@ -104,11 +104,25 @@ def test_pool_size_follows_the_machine():
         pool_size(workers=0, cores=4, gpus=0)
 
 
+def test_a_worker_takes_every_core_only_with_all_of_them_and_two_threads_or_more():
+    """The case where a browser on the same machine costs a run most (ui.live's calm view)."""
+    assert takes_every_core(2, 0, cores=2)        # NNPLAY_WORKERS=1 on 2 cores
+    assert takes_every_core(16, 0, cores=16)
+    assert not takes_every_core(1, 0, cores=2)    # the default pool on 2 cores: 2 workers of 1 thread
+    assert not takes_every_core(4, 0, cores=16)   # 4 workers of 4 threads
+    assert not takes_every_core(1, 0, cores=1)    # one thread waits for no other
+    assert not takes_every_core(8, 1, cores=8)    # a GPU worker
+    from nnplay.jobs import Backend
+
+    assert Backend.every_core is False  # Ray, and any backend that does not say otherwise
+
+
 def test_workers_train_at_a_lower_priority_than_the_app(pool):
     """The app's pages are served first; training takes the CPU they leave (NNPLAY_WORKER_NICE, default 10)."""
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     expected = min(19, ours + WORKER_NICE)
     assert wait_for(lambda: all(os.getpriority(os.PRIO_PROCESS, pid) == expected for pid in pool.worker_pids()), 30)
+    assert pool.every_core is False  # 1 thread a worker
 
 
 def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):

@@ -3,8 +3,9 @@
 What lives here: LiveFeed with a stand-in run and render: the first file exists once started, each
 change gets a new version (an unchanged snapshot is not rewritten), options reach the render, a feed
 that had viewers and has none left stops, the last file says ``active: false``, a failing render is reported in the file
-rather than ending the feed, numpy values become plain JSON, remove deletes the file, and a file goes
-once its view is gone (a while after the run ended, or with its feed).
+rather than ending the feed, numpy values become plain JSON, remove deletes the file, a file goes
+once its view is gone (a while after the run ended, or with its feed), and a calm snapshot is followed
+after twice the period.
 What does not live here: the Train page's render and the browser side (test_page_train.py and
 tests/browser/test_train_browser.py).
 """
@@ -176,3 +177,46 @@ def test_a_feed_dropped_with_its_session_takes_its_file_along(tmp_path):
     del feed
     gc.collect()
     assert not path.exists()
+
+
+class Waits:
+    """A stand-in for the feed's wake-up event: notes how long each wait was asked for."""
+
+    def __init__(self):
+        self.asked: list[float] = []
+
+    def wait(self, seconds: float) -> bool:
+        self.asked.append(seconds)
+        time.sleep(0.01)
+        return False
+
+    def clear(self) -> None:
+        pass
+
+
+def test_a_calm_snapshot_is_followed_after_twice_the_period(tmp_path):
+    """While the content says "calm" (the view then polls once a second) the feed renders half as often."""
+    from nnplay.ui.feed import CALM_FACTOR
+
+    run = FakeRun()
+    calm = {"on": False}
+    feed = LiveFeed(run, tmp_path, lambda r, o: {**render(r, o), "calm": calm["on"], "step": r.step}, period=0.25)
+    feed._wake = waits = Waits()
+    feed.start()
+    wait_for(lambda: len(waits.asked) >= 2)
+    calm["on"] = True
+    run.step = 1
+    wait_for(lambda: read(feed)["calm"] is True)
+    seen = len(waits.asked)
+    wait_for(lambda: len(waits.asked) >= seen + 2)
+    calm["on"] = False
+    run.step = 2
+    wait_for(lambda: read(feed)["calm"] is False)
+    seen = len(waits.asked)
+    wait_for(lambda: len(waits.asked) >= seen + 2)
+    run.status = "finished"
+    feed.thread.join(5)
+    feed.remove()
+    assert waits.asked[:2] == [0.25, 0.25]
+    assert 0.25 * CALM_FACTOR == 0.5 and 0.5 in waits.asked
+    assert waits.asked[-1] == 0.25  # calm no more: the period again

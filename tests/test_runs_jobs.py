@@ -4,7 +4,7 @@ What lives here: a ``Run`` bound to the store trained in a local pool worker (cu
 status in the store, a model that loads), the Train page's Start doing the same, a worker killed with
 ``kill -9`` ending its run "error: …" with its curves while this process goes on, a ``Sweep``
 through the pool, the "queued, position N of M" text, step mode and live weights reaching a worker,
-and no worker left behind when the app's process exits. One pool of 1 worker serves the module (its
+a calm live view for a busy run on a worker that takes every core, and no worker left behind when the app's process exits. One pool of 1 worker serves the module (its
 workers are warm after the first run). What does not: the pool on its own (tests/test_jobs.py), the
 thread path (tests/test_runs.py, which the rest of the suite uses with ``NNPLAY_WORKERS=0``).
 """
@@ -25,6 +25,7 @@ import nnplay.jobs as jobs
 from nnplay import runs
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
+from nnplay.figures.train import live_view_content
 from nnplay.jobs.local import LocalPool
 from nnplay.runs import Run, Sweep, find_run, progress_text, status_text, workspace_runs
 from nnplay.store import open_store
@@ -254,3 +255,25 @@ def test_the_lr_range_test_runs_in_a_worker_and_matches_one_run_here(workers):
         call_in_worker("nnplay.lessons.experiments:lr_range_test", data, model_cfg=model, steps=3)
     with pytest.raises(ValueError, match="nnplay.module:function"):
         call_in_worker("os:system", data, command="true")
+
+
+def test_a_run_on_a_worker_with_every_core_gets_a_calm_live_view(workers, tiny_data, monkeypatch):
+    """Busy on a worker that takes every core (NNPLAY_WORKERS=1): the view polls once a second (ui.live)."""
+    run = long_run("calm")
+    run.start(tiny_data)
+    try:
+        assert wait_for(lambda: run.history.steps, 120)
+        content = live_view_content(run, {})
+        assert content["busy"] is True and content["calm"] is False  # this pool's worker has 1 thread
+        monkeypatch.setattr(workers, "every_core", True)
+        assert run.every_core and live_view_content(run, {})["calm"] is True
+        run.pause()
+        assert live_view_content(run, {})["calm"] is False  # paused: every change is worth showing at once
+        run.resume()
+        assert live_view_content(run, {})["calm"] is True
+        run.set_rate(5.0)
+        assert live_view_content(run, {})["calm"] is False
+    finally:
+        run.stop()
+        run.wait(60)
+    assert live_view_content(run, {})["calm"] is False

@@ -156,6 +156,11 @@ class Job:
         return self.spec.run_id
 
     @property
+    def every_core(self) -> bool:
+        """Whether this job's run takes every CPU core of this machine (``Backend.every_core``)."""
+        return bool(self._backend.every_core)
+
+    @property
     def done(self) -> bool:
         return self._done.is_set()
 
@@ -237,6 +242,9 @@ class Backend:
     """What every backend offers: ``submit`` and ``close``; jobs call back through ``_control``/``_position``."""
 
     name = "backend"
+    # whether one run takes every CPU core of the app's machine with several torch threads (a local pool of
+    # one CPU worker, NNPLAY_WORKERS=1): a browser on the same machine then slows it most (ui.live's calm view)
+    every_core = False
 
     def submit(self, spec: JobSpec, sink: Sink) -> Job:
         raise NotImplementedError

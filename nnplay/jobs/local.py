@@ -99,6 +99,13 @@ def pool_size(workers: int | None = None, cores: int | None = None, gpus: int | 
     return max(1, cores // threads), threads
 
 
+def takes_every_core(threads: int, gpus: int, cores: int | None = None) -> bool:
+    """Whether a worker of ``threads`` torch threads (on CPU: no ``gpus``) takes every core of this machine,
+    with two threads or more: its threads wait for each other, so whatever else runs here (a browser
+    drawing the run's live view) costs it about twice its own CPU time."""
+    return not gpus and threads >= 2 and threads >= (cores or machine_cores())
+
+
 class _Worker:
     """One worker process as the pool sees it."""
 
@@ -151,6 +158,7 @@ class LocalPool(Backend):
         n, default_threads = pool_size(workers, gpus=gpus)
         gpus = gpu_count() if gpus is None else gpus
         self.threads = threads or default_threads
+        self.every_core = takes_every_core(self.threads, gpus)
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
         self.memory_mb = memory_mb if memory_mb is not None else env_float("NNPLAY_WORKER_MEMORY_MB")
         self.strict = strict if strict is not None else os.environ.get("NNPLAY_ONE_RUN_PER_WORKSPACE", "") == "1"

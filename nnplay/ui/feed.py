@@ -21,6 +21,10 @@ seconds while a run trains at full speed): each poll then moves and gzips ~45 kB
 detached file stays ``DETACH_KEEP_S`` after the last snapshot that named it, so a view that read the
 snapshot just before can still fetch it; ``snapshot()`` reads a feed back with its figures in place.
 
+Calm: a snapshot whose content says ``"calm"`` (a run training at full speed in a worker that takes every
+core of this machine, ``figures.train.live_view_content``) is followed by the next after ``CALM_FACTOR``
+periods, as the view then polls once a second (``ui.live.CALM_POLL_MS``).
+
 Viewers: a feed's options are fixed once it has started (``ui.live`` keeps one feed per run, view and
 options, so two viewers who chose different smoothing each see their own). A viewer ``join``s the feed
 (any object that can be weakly referenced: one per browser session) and ``leave``s it when it moves to
@@ -46,6 +50,7 @@ from pathlib import Path
 from ..runs import Run
 
 PERIOD_S = 0.3  # more often than the component polls (ui.LIVE_POLL_MS, 0.48 s): each fetch finds news
+CALM_FACTOR = 2  # a calm snapshot (its content says "calm"; the view then polls half as often) comes half as often
 LINGER_S = 30.0  # a finished run's last file is deleted this long after it was written
 DETACH_KEEP_S = 10.0  # a detached figure's file is kept this long after the last snapshot that named it
 GRACE_S = 60.0  # a feed whose viewers' tabs have all been closed this long stops
@@ -70,6 +75,7 @@ class LiveFeed:
         self.thread: threading.Thread | None = None
         self._last: str | None = None
         self.latest: str | None = None  # the file's text as last written: a page drawn now shows it at once
+        self.calm = False  # the last snapshot said "calm": the next comes after CALM_FACTOR periods
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self.viewers: weakref.WeakSet = weakref.WeakSet()
@@ -95,6 +101,7 @@ class LiveFeed:
                 return False
             self._last = text
             self.version += 1
+            self.calm = bool(content.get("calm"))
             self.latest = f'{{"version":{self.version},{text[1:]}'  # text is "{...}"
             _write_atomically(self.path, self.latest.encode("utf-8"))
             return True
@@ -171,7 +178,7 @@ class LiveFeed:
                 expiry.daemon = True
                 expiry.start()
                 return
-            self._wake.wait(self.period)
+            self._wake.wait(self.period * (CALM_FACTOR if self.calm else 1))
             self._wake.clear()
 
     def remove(self) -> None:

@@ -51,6 +51,11 @@ _LIVE_CSS = """
 .nnplay-live-chart { contain: strict; }
 """
 LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat: 2.08 times a second
+# ...or once a second while its snapshot says "calm": the run trains at full speed in a worker whose torch
+# threads take every core of this machine (NNPLAY_WORKERS=1), where the browser's CPU, if it runs here too,
+# costs the run about twice its own time (its threads wait for each other). Measured with 2 cores: the
+# browser and the server took 0.26 of a core beside the run instead of 0.37 (scripts/bench_train_page.py)
+CALM_POLL_MS = 1000
 
 
 @st.cache_resource(show_spinner=False)
@@ -107,7 +112,8 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
         if feed is None or feed.closed or feed.options != options:
             feed = feeds[run.id] = _shared_feed(run, render, options, _viewer(), leaving=feed)
         # the latest snapshot comes with the page, so the view is drawn at once and its first fetch brings news
-        data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, initial=feed.latest)
+        data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, calm_period_ms=CALM_POLL_MS,
+                    initial=feed.latest)
     else:
         data["snapshot"] = render_content(run, render, options)
         data["snapshot"].pop("detach", None)  # drawn once: every figure comes with the page

@@ -12,11 +12,13 @@
 // plotly.js is the copy inside the installed plotly package, loaded once per page from
 // data.plotly_url (Streamlit serves it as a static file).
 //
-// data: {url?: string, initial?: string, snapshot?: object, plotly_url: string, period_ms?: number, run: number,
-// scroll?: bool, bare?: bool, clickable?: bool} (initial: the url's JSON text when the page was drawn, shown before
+// data: {url?: string, initial?: string, snapshot?: object, plotly_url: string, period_ms?: number,
+// calm_period_ms?: number, run: number, scroll?: bool, bare?: bool, clickable?: bool} (initial: the url's JSON text when the page was drawn, shown before
 // the first fetch; clickable: a click on a point sets the trigger "click" to {curve, point})
 // (scroll: scroll the view into the window once for this run, as it starts; bare: only the charts)
-// snapshot: {version, active, title, status, fraction, progress, figures: [JSON string | {url, heavy}], caption, error?}
+// snapshot: {version, active, title, status, fraction, progress, figures: [JSON string | {url, heavy}], caption, error?,
+// busy?, calm?} (busy: the run trains at full speed, its heavy figures rest, see HEAVY_REST; calm: busy, on a worker
+// that takes every core of the machine: the next fetch comes calm_period_ms after this one, not period_ms)
 // (a figure given as {url}: a file beside the snapshot's, fetched only when it is drawn; see nnplay/ui/feed.py)
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
 
@@ -350,10 +352,12 @@ function stopPolling(state) {
 function poll(state, data, setTriggerValue) {
   const url = data.url;
   const period = Math.max(100, Number(data.period_ms) || 480);
+  const calmPeriod = Math.max(period, Number(data.calm_period_ms) || period);
   // a fixed beat: each fetch starts one period after the previous one started, however long it took
   let next = performance.now();
   const tick = async () => {
     if (state.gone || state.url !== url) return;
+    const began = next;
     next += period;
     if (!state.fetching) {
       state.fetching = true;
@@ -369,6 +373,7 @@ function poll(state, data, setTriggerValue) {
         state.failures = 0;
         if (state.url !== url) return;
         show(state, snap, data.plotly_url);
+        if (snap.calm) next = began + calmPeriod;
         if (snap.active === false) {
           stopPolling(state);
           if (state.ended !== url) {
