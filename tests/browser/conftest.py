@@ -24,11 +24,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @contextlib.contextmanager
-def served_app(home, workspaces: str | None = None):
+def served_app(home, workspaces: str | None = None, env: dict | None = None):
     """``driver.served_app`` with the server's output in .pytest_cache/streamlit-<port>.log when that folder exists."""
     cache = ROOT / ".pytest_cache"
     log = open(cache / f"streamlit-{os.getpid()}-{time.monotonic_ns()}.log", "w") if cache.exists() else subprocess.DEVNULL
-    with driver.served_app(home, workspaces=workspaces, log=log) as url:
+    with driver.served_app(home, workspaces=workspaces, env=env, log=log) as url:
         yield url
 
 

@@ -8,7 +8,8 @@ when the first picks another, visiting another
 page and coming back shows the same run with the same settings, a control changed meanwhile does
 not stop it, Stop ends it, a second short run finishes and both are listed, and an invalid
 setting shows a sentence and disables Start; on a 1280×720 window a started run's live view is scrolled into
-the window.
+the window; with a worker that takes every core the view fetches once a second while the run trains, twice
+when paused.
 Screenshots of each state go to /tmp/nnplay-train-*.png for a person to look at.
 What does not live here: the page's logic in detail (tests/test_page_train.py, AppTest).
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import re
 import time
+
+import pytest
 
 from .driver import wait_until as _wait
 
@@ -179,3 +182,36 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
         page.locator(".st-key-train_stop button").first.click()
         _wait(lambda: page.get_by_text("The model trained so far is kept").count(), 60, "the run to stop")
         context.close()
+
+
+def test_a_run_on_a_worker_with_every_core_is_watched_calmly(browser, tmp_path):
+    """With NNPLAY_WORKERS=1 the run's worker takes every core: while it trains at full speed its view fetches
+    once a second (a browser on the same machine costs such a run most); paused, twice a second again."""
+    from nnplay.jobs.local import machine_cores
+
+    from .conftest import served_app
+
+    if machine_cores() < 2:
+        pytest.skip("one core: a worker's single thread waits for no other, so the view is never calm")
+    with served_app(tmp_path / "home", env={"NNPLAY_WORKERS": "1"}) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1200})
+        page = context.new_page()
+        try:
+            _open(page, f"{url}/train?train_limit=3000&test_limit=500&batch_size=16&epochs=300")
+            page.locator(".st-key-train_start button").click()
+            _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 120, "the first points of the loss chart")
+
+            def rate() -> float:
+                fetched, t0 = page.evaluate(FETCHED), time.time()
+                page.wait_for_timeout(4000)
+                return (page.evaluate(FETCHED) - fetched) / (time.time() - t0)
+
+            calm = rate()
+            assert 0.5 <= calm <= 1.3, f"the calm view fetched {calm:.2f} snapshots a second (1 on a quiet machine)"
+            page.locator(".st-key-train_pause button").first.click()
+            _wait(lambda: "paused" in page.locator(".nnplay-live-status").first.inner_text(), 60, "the pause")
+            paused = rate()
+            assert paused >= 1.6, f"paused, the view fetched {paused:.2f} snapshots a second (2.08 when quiet)"
+        finally:
+            page.locator(".st-key-train_stop button").first.click()
+            context.close()
