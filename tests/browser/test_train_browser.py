@@ -49,6 +49,21 @@ def _progress(page) -> str:
 
 
 FETCHED = "() => +(document.querySelector('.nnplay-live')?.dataset.fetched || 0)"
+LONG_RUN = "/train?train_limit=3000&test_limit=500&batch_size=16&epochs=300"  # stopped by the test that starts it
+
+
+def _fetch_rate(page, ms: int = 3000) -> float:
+    """How many snapshots a second the live view fetched over the next ``ms`` milliseconds."""
+    fetched, t0 = page.evaluate(FETCHED), time.time()
+    page.wait_for_timeout(ms)
+    return (page.evaluate(FETCHED) - fetched) / (time.time() - t0)
+
+
+def _start_long_run(page, url: str) -> None:
+    """Open /train on a long quick run, press Start and wait for the loss chart's first points."""
+    _open(page, url + LONG_RUN)
+    page.locator(".st-key-train_start button").click()
+    _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 120, "the first points of the loss chart")
 
 
 def test_train_page_trains_live_in_chromium(app_url, page):
@@ -68,9 +83,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     page.screenshot(path=SHOTS.format("training"), full_page=True)
 
     # the view refreshes itself at least twice a second (it fetches the run's snapshot; no page rerun)
-    fetched, t0 = page.evaluate(FETCHED), time.time()
-    page.wait_for_timeout(3000)
-    rate = (page.evaluate(FETCHED) - fetched) / (time.time() - t0)
+    rate = _fetch_rate(page)
     assert rate >= 1.6, f"the live view fetched {rate:.2f} snapshots a second"  # 2.08 on a quiet machine
 
     # a zoom (a drag on the loss chart) survives the refreshes while the curve goes on growing
@@ -166,9 +179,7 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     try:
-        _open(page, f"{app_url}/train?train_limit=3000&test_limit=500&batch_size=16&epochs=300")
-        page.locator(".st-key-train_start button").click()
-        _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 120, "the first points of the loss chart")
+        _start_long_run(page, app_url)
         page.wait_for_timeout(1500)  # the smooth scroll
         box = page.evaluate("""() => { const r = document.querySelector('.nnplay-live').getBoundingClientRect();
             return {top: r.top, bottom: r.bottom}; }""")
@@ -197,20 +208,12 @@ def test_a_run_on_a_worker_with_every_core_is_watched_calmly(browser, tmp_path):
         context = browser.new_context(viewport={"width": 1400, "height": 1200})
         page = context.new_page()
         try:
-            _open(page, f"{url}/train?train_limit=3000&test_limit=500&batch_size=16&epochs=300")
-            page.locator(".st-key-train_start button").click()
-            _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 120, "the first points of the loss chart")
-
-            def rate() -> float:
-                fetched, t0 = page.evaluate(FETCHED), time.time()
-                page.wait_for_timeout(4000)
-                return (page.evaluate(FETCHED) - fetched) / (time.time() - t0)
-
-            calm = rate()
+            _start_long_run(page, url)
+            calm = _fetch_rate(page, 4000)
             assert 0.5 <= calm <= 1.3, f"the calm view fetched {calm:.2f} snapshots a second (1 on a quiet machine)"
             page.locator(".st-key-train_pause button").first.click()
             _wait(lambda: "paused" in page.locator(".nnplay-live-status").first.inner_text(), 60, "the pause")
-            paused = rate()
+            paused = _fetch_rate(page, 4000)
             assert paused >= 1.6, f"paused, the view fetched {paused:.2f} snapshots a second (2.08 when quiet)"
         finally:
             page.locator(".st-key-train_stop button").first.click()
