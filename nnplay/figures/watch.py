@@ -24,6 +24,7 @@ the loss charts (``figures.train``), the widgets (``ui.watch``).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,6 +39,10 @@ from .inspect import RIGHT, WRONG, tile
 from .network import first_layer_figure, network_figure
 from .train import figure_json, live_view_content
 
+CALM_WATCH_S = 3.0
+"""While the run is calm (busy on a worker that takes every core: ``figures.train.live_view_content``), the
+figures are rebuilt at most this often: the view redraws them every 3–4 s then anyway (HEAVY_REST), and
+each build (~30 ms for seed-mlp on the 2-core test machine, at the server's priority) is taken from the run."""
 WATCH_MAX_PARAMETERS = 5_000_000
 """Watching is on by default up to this many parameters: a copy of the weights a second stays a few ms."""
 PROBE_COLUMNS = 8
@@ -185,8 +190,9 @@ class WatchView:
     watch figures of ``run.watch_model()``.
 
     The figures are rebuilt only when ``watch_model`` hands out another model, i.e. when the run took
-    steps since: at most once a second while it trains at full speed (``runs.WATCH_INTERVAL``), after each
-    step in step mode. One view per run and page: the live feed keeps calling the same one.
+    steps since: at most once a second while it trains at full speed (``runs.WATCH_INTERVAL``), every
+    ``CALM_WATCH_S`` while it is calm, after each step in step mode. One view per run and page: the live
+    feed keeps calling the same one.
     """
 
     def __init__(self, probes: Probes, classes: Sequence[str] | None = None):
@@ -195,10 +201,15 @@ class WatchView:
         self._model: nn.Module | None = None
         self._network: tuple[int | None, int] = (None, 0)  # the network view's probe digit and page, as built
         self._figures: list[str] = []
+        self._built_at = 0.0  # time.monotonic() of the last build
         self._lock = threading.Lock()
         self.builds = 0  # how many times the figures were built (tests, benchmarks)
 
     def figures(self, run: Run, probe: int | None = None, page: int = 0) -> list[str]:
+        with self._lock:
+            if (self._figures and (probe, page) == self._network and run.busy and run.every_core
+                    and time.monotonic() - self._built_at < CALM_WATCH_S):
+                return self._figures  # calm: not even the newest weights are fetched
         model = run.watch_model()
         if model is None:
             return []
@@ -207,6 +218,7 @@ class WatchView:
                 self._figures = watch_figures(model, self.probes, self.classes, uirevision=f"watch-{run.id}",
                                               probe=probe, page=page)
                 self._model, self._network = model, (probe, page)
+                self._built_at = time.monotonic()
                 self.builds += 1
             return self._figures
 
