@@ -9,6 +9,7 @@ events in the store and writes the checkpoints the worker sends. With ``NNPLAY_W
 ``RunControl``. Either way a page reads the run on every rerun without locks, and nothing here
 touches streamlit. ``Sweep`` trains several runs: through the backend's queue (in parallel where
 there are free workers), or one after another in one thread (the experiments and the activation race).
+When the process exits, the runs and sweeps training in its threads are stopped (and recorded so) first.
 
 Step mode and watching: ``Run.step(n)`` pauses the run (or starts it paused) and lets ``n`` batches through,
 ``Run.set_rate(steps_per_second)`` slows it, ``Run.watch_model()`` gives a CPU copy of its latest weights.
@@ -31,11 +32,13 @@ Nothing here imports streamlit.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -388,6 +391,7 @@ class Run:
         if jobs_enabled():
             return self.submit(data)
         self.thread = threading.Thread(target=self.run_here, args=(data,), daemon=True, name=f"nnplay-run-{self.id}")
+        _TRAINING_HERE.add(self)
         self.thread.start()
         return self
 
@@ -794,6 +798,23 @@ def beat_active_runs() -> int:
     return count
 
 
+_TRAINING_HERE: weakref.WeakSet = weakref.WeakSet()  # runs and sweeps that train in threads of this process
+
+
+@atexit.register
+def _stop_training_here(timeout: float = 3.0) -> None:
+    """At exit, stop the runs and sweeps training in this process's threads and wait for them (``timeout`` s in
+    all): a daemon thread still inside torch when the interpreter finalizes aborts the process ("terminate
+    called without an active exception"), and a run stopped here is recorded "stopped" with its model, not
+    left "running" for the next start to call interrupted."""
+    training = [t for t in list(_TRAINING_HERE) if t.thread is not None and t.thread.is_alive()]
+    for item in training:
+        item.stop()
+    deadline = time.monotonic() + timeout
+    for item in training:
+        item.thread.join(max(0.0, deadline - time.monotonic()))
+
+
 _beating: threading.Thread | None = None
 
 
@@ -1053,6 +1074,7 @@ class Sweep:
                 run.created = time.time()
                 run.start(self.data)
         else:
+            _TRAINING_HERE.add(self)
             self.thread.start()
         return self
 

@@ -4,8 +4,8 @@ What lives here: LiveFeed with a stand-in run and render: the first file exists 
 change gets a new version (an unchanged snapshot is not rewritten), options reach the render, a feed
 that had viewers and has none left stops, the last file says ``active: false``, a failing render is reported in the file
 rather than ending the feed, numpy values become plain JSON, remove deletes the file, a file goes
-once its view is gone (a while after the run ended, or with its feed), and a calm snapshot is followed
-after twice the period.
+once its view is gone (a while after the run ended, or with its feed), a calm snapshot is followed
+after twice the period, and a process that exits while a feed renders exits cleanly.
 What does not live here: the Train page's render and the browser side (test_page_train.py and
 tests/browser/test_train_browser.py).
 """
@@ -220,3 +220,36 @@ def test_a_calm_snapshot_is_followed_after_twice_the_period(tmp_path):
     assert waits.asked[:2] == [0.25, 0.25]
     assert 0.25 * CALM_FACTOR == 0.5 and 0.5 in waits.asked
     assert waits.asked[-1] == 0.25  # calm no more: the period again
+
+
+def test_a_process_that_exits_while_a_feed_renders_ends_the_feed_first(tmp_path):
+    """A feed's thread still inside torch (the watch pictures) as the interpreter finalizes would abort the
+    process ("terminate called without an active exception", exit code 134): an exit hook ends it first."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from .conftest import ROOT
+
+    code = textwrap.dedent(f'''
+        import time
+        import torch
+        from nnplay.ui.feed import LiveFeed
+
+        class Training:
+            id, name, status, active = 1, "r", "running", True
+
+        def render(run, options):
+            x = torch.rand(200, 200)
+            for _ in range(100):
+                x = torch.tanh(x @ x)  # in torch nearly all the time
+            return {{"title": run.name}}
+
+        LiveFeed(Training(), {str(tmp_path)!r}, render, period=0.0).start()
+        time.sleep(0.5)
+    ''')
+    for _ in range(2):  # without the hook, each exit aborted (5 of 5 tries)
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr[-2000:]

@@ -4,7 +4,8 @@ What lives here: the ETA and samples/s count training time only (a pause changes
 are "…" until the steps after the first burst were timed, checked with a stand-in clock and the
 engine's own events; run names told apart by their start time; one table-row function for every
 runs table ("MNIST sample" for the built-in sample); the refusals before Start (batch larger than
-the data, too little memory); a real run's progress. What does not live here: the training loop
+the data, too little memory); a real run's progress; a process that exits mid-run stops its thread run
+first (recorded "stopped", no abort). What does not live here: the training loop
 (test_engine.py), the page (test_page_train.py).
 """
 
@@ -130,3 +131,37 @@ def test_start_refusals():
     assert "needs about 3.4 GB" in refused["hidden"] and "1.0 GB of available RAM" in refused["hidden"]
     cnn = ModelConfig(family="cnn", channels=(1024,) * 3)
     assert list(start_refusals(cnn, TrainConfig(), 60000, memory_limit=(10**9, "available RAM"))) == ["channels"]
+
+
+def test_a_process_that_exits_mid_run_stops_its_thread_run_first(tmp_path):
+    """A run training in a thread of a process that exits (NNPLAY_WORKERS=0) is stopped and recorded first: a
+    daemon thread still inside torch as the interpreter finalizes would abort the process (exit code 134)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from nnplay.store import open_store
+
+    from .conftest import ROOT
+
+    code = textwrap.dedent('''
+        import time
+        from nnplay.config import DataConfig, ModelConfig, TrainConfig
+        from nnplay.data import load_mnist
+        from nnplay.runs import Run
+        from nnplay.store import open_store
+
+        data = DataConfig(data_dir="no-such-data-dir", download=False, train_limit=2000, test_limit=200)
+        run = Run("exiting", data, ModelConfig(hidden=(64,)), TrainConfig(epochs=1000, batch_size=50)).bind(open_store())
+        run.start(load_mnist(data))
+        while not run.history.steps:
+            time.sleep(0.05)
+        print(run.id, flush=True)
+    ''')
+    env = {**os.environ, "NNPLAY_HOME": str(tmp_path), "NNPLAY_WORKERS": "0"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr[-2000:]
+    run_id = done.stdout.split()[-1]
+    [record] = [r for r in open_store(tmp_path).list_runs() if r.id == run_id]
+    assert record.status == "stopped"  # not "running", nor "interrupted" by the next look at the store

@@ -25,6 +25,9 @@ Calm: a snapshot whose content says ``"calm"`` (a run training at full speed in 
 core of this machine, ``figures.train.live_view_content``) is followed by the next after ``CALM_FACTOR``
 periods, as the view then polls once a second (``ui.live.CALM_POLL_MS``).
 
+At exit an ``atexit`` hook ends every feed's thread (waiting up to 2 s): a render still inside torch when the
+interpreter finalizes aborts the process.
+
 Viewers: a feed's options are fixed once it has started (``ui.live`` keeps one feed per run, view and
 options, so two viewers who chose different smoothing each see their own). A viewer ``join``s the feed
 (any object that can be weakly referenced: one per browser session) and ``leave``s it when it moves to
@@ -36,6 +39,7 @@ whether the session is still connected; a short disconnection does not end the f
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -76,6 +80,7 @@ class LiveFeed:
         self._last: str | None = None
         self.latest: str | None = None  # the file's text as last written: a page drawn now shows it at once
         self.calm = False  # the last snapshot said "calm": the next comes after CALM_FACTOR periods
+        self._halted = False  # the process is exiting: no more renders
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self.viewers: weakref.WeakSet = weakref.WeakSet()
@@ -162,11 +167,12 @@ class LiveFeed:
     def start(self) -> LiveFeed:
         self.publish()  # the file exists before the page names it
         self.thread = threading.Thread(target=self._work, daemon=True, name=f"nnplay-live-{self.run.id}")
+        _RUNNING.add(self)
         self.thread.start()
         return self
 
     def _work(self) -> None:
-        while True:
+        while not self._halted:
             active = self.run.active
             try:
                 self.publish()
@@ -184,6 +190,22 @@ class LiveFeed:
     def remove(self) -> None:
         """Delete the file and its detached figures' (twice is fine)."""
         self._remover()
+
+
+_RUNNING: weakref.WeakSet = weakref.WeakSet()  # feeds whose thread was started
+
+
+@atexit.register
+def _halt_feeds(timeout: float = 2.0) -> None:
+    """At exit, end every feed's thread (``timeout`` s in all): a render still inside torch (the watch
+    pictures) when the interpreter finalizes would abort the process."""
+    feeds = [f for f in list(_RUNNING) if f.thread is not None and f.thread.is_alive()]
+    for feed in feeds:
+        feed._halted = True
+        feed._wake.set()
+    deadline = time.monotonic() + timeout
+    for feed in feeds:
+        feed.thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def render_content(run: Run, render: Callable[[Run, dict], dict], options: dict) -> dict:
