@@ -196,7 +196,7 @@ _RUNNING: weakref.WeakSet = weakref.WeakSet()  # feeds whose thread was started
 
 
 @atexit.register
-def _halt_feeds(timeout: float = 2.0) -> None:
+def halt_feeds(timeout: float = 2.0) -> None:
     """At exit, end every feed's thread (``timeout`` s in all): a render still inside torch (the watch
     pictures) when the interpreter finalizes would abort the process."""
     feeds = [f for f in list(_RUNNING) if f.thread is not None and f.thread.is_alive()]

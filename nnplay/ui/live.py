@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..runs import Run
-from .feed import LiveFeed, render_content
+from .feed import LiveFeed, halt_feeds, render_content
 
 FEEDS_KEY = "nnplay_live_feeds"
 
@@ -83,7 +83,12 @@ def _live_folder() -> Path:
     from streamlit.components.v1 import declare_component
 
     folder = Path(tempfile.mkdtemp(prefix="nnplay-live-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+    def remove() -> None:  # the feeds first: they write into it to the end
+        halt_feeds()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
     declare_component("feeds", path=str(folder))
     return folder
 
