@@ -24,9 +24,9 @@ machine) and headless Chromium (Playwright, /usr/bin/chromium):
    the time until its first table is drawn, median of 3, in a new browser (nothing cached) and in one
    that opened it before (Streamlit's scripts cached), and until a new browser draws the page's first
    element (the sidebar's links: what loading Streamlit itself takes under that load), beside a new browser's
-   first table with nothing training (what this machine's browser takes anyway). Here the 8 sessions' pages draw
-   their live views on the same cores; ``--load-browser-nice 19`` puts them in a Chromium of their own at the
-   lowest priority, standing in for the learners' own computers (their requests still reach the server). A second round, so that this page's rendering,
+   first table with nothing training (what this machine's browser takes anyway). The 8 sessions' pages draw their
+   live views here, on the cores the workers and the server use (in a class, each learner's own computer
+   draws them). A second round, so that this page's rendering,
    which here shares the machine, does not count against (7);
 9. the server's and its workers' peak RSS, and after Ctrl-C (SIGINT) to the server, no worker left.
 
@@ -116,10 +116,6 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--no-browser", action="store_true", help="skip the browser part")
     parser.add_argument("--browser-only", action="store_true", help="only the browser part")
-    parser.add_argument("--load-browser-nice", type=int, default=0, metavar="N",
-                        help="(8): the 8 training sessions in a Chromium of their own at this lower CPU priority "
-                             "(nice N, e.g. 19): their drawing, which a class does on its own computers, then "
-                             "yields to the server, the workers and the 9th browser (default 0: one browser for all)")
     parser.add_argument("--forward-epochs", type=int, default=5,
                         help="epochs of each run that trains while /forward is timed (it must outlast the loads)")
     args = parser.parse_args()
@@ -322,17 +318,8 @@ def bench_browser(args) -> dict:
             browser = p.chromium.launch(executable_path=os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium"),
                                         headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
 
-            load_browser = browser  # the 8 learners' sessions of (8); with --load-browser-nice, a Chromium of their own
-            if args.load_browser_nice:
-                wrapper = home / "nice-chromium"
-                wrapper.write_text(f'#!/bin/sh\nexec nice -n {args.load_browser_nice} '
-                                   f'{os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")} "$@"\n')
-                wrapper.chmod(0o755)
-                load_browser = p.chromium.launch(executable_path=str(wrapper), headless=True,
-                                                 args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-
-            def open_train(epochs: int = 1, where=None):
-                context = (where or browser).new_context(viewport={"width": 1300, "height": 900})
+            def open_train(epochs: int = 1):
+                context = browser.new_context(viewport={"width": 1300, "height": 900})
                 page = context.new_page()
                 page.goto(f"{url}/train?epochs={epochs}")
                 page.wait_for_selector(".st-key-train_start button", timeout=180_000)
@@ -353,11 +340,11 @@ def bench_browser(args) -> dict:
             context.close()
 
             # 7. eight sessions press Start at once
-            def start_all(epochs: int = 1, where=None):
-                """8 new sessions on /train (in ``where``, default the one browser), then Start pressed in each at
-                once; returns (sessions, click seconds, the ids of the runs that were there before)."""
+            def start_all(epochs: int = 1):
+                """8 new sessions on /train, then Start pressed in each at once; returns (sessions, click seconds,
+                the ids of the runs that were there before)."""
                 before = {r["id"] for r in _records(home)}
-                sessions = [open_train(epochs, where) for _ in range(args.runs)]
+                sessions = [open_train(epochs) for _ in range(args.runs)]
                 t_click = time.time()
                 for _, pg in sessions:  # a click in the page itself: it does not wait for the app's rerun
                     pg.evaluate("document.querySelector('.st-key-train_start button').click()")
@@ -402,9 +389,7 @@ def bench_browser(args) -> dict:
 
             # 8. a 9th session opens /forward while 8 more runs train (a second round: the /forward page's own
             # rendering in this machine's browser would otherwise count against the 8 runs' throughput)
-            # long enough to train through every /forward load
-            sessions, _, before = start_all(args.forward_epochs, load_browser)
-            out["load_browser_nice"] = args.load_browser_nice
+            sessions, _, before = start_all(args.forward_epochs)  # long enough to train through every /forward load
             out["forward_first_table_s"], out["forward_returning_s"], training = [], [], []
             out["sidebar_new_browser_s"] = []  # a new browser's first element on /forward: Streamlit's own loading
             returning = browser.new_context(viewport={"width": 1300, "height": 900})  # has Streamlit's scripts cached
@@ -446,8 +431,6 @@ def bench_browser(args) -> dict:
                   flush=True)
             for ctx, _ in sessions:
                 ctx.close()
-            if load_browser is not browser:
-                load_browser.close()
             browser.close()
     finally:
         import signal as _signal
