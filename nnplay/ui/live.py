@@ -54,7 +54,7 @@ LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat
 # ...or once a second while its snapshot says "calm": the run trains at full speed in a worker whose torch
 # threads take every core of this machine (NNPLAY_WORKERS=1), where the browser's CPU, if it runs here too,
 # costs the run about twice its own time (its threads wait for each other). Measured with 2 cores: the
-# browser and the server took 0.26 of a core beside the run instead of 0.37 (scripts/bench_train_page.py)
+# browser and the server took 0.31 of a core beside the run instead of 0.40 (scripts/bench_train_page.py)
 CALM_POLL_MS = 1000
 
 
