@@ -372,17 +372,24 @@ def bench_browser(args) -> dict:
             for ctx, _ in sessions:
                 ctx.close()
 
+            def forward_s(page_, selector: str = "[data-testid=stDataFrame]") -> float:
+                """Seconds from opening /forward in ``page_`` until ``selector`` (default: its first table) is there."""
+                t = time.perf_counter()
+                page_.goto(f"{url}/forward")
+                page_.wait_for_selector(selector, state="attached", timeout=180_000)
+                return round(time.perf_counter() - t, 2)
+
+            def new_browser_forward_s(selector: str = "[data-testid=stDataFrame]") -> float:
+                """``forward_s`` in a new browser context: nothing cached."""
+                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+                try:
+                    return forward_s(ctx.new_page(), selector)
+                finally:
+                    ctx.close()
+
             # the same /forward loads with nothing training: what a new browser takes on this machine anyway
             # (loading Streamlit's scripts and drawing the page), to read (8) against
-            out["forward_idle_new_browser_s"] = []
-            for _ in range(3):
-                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
-                t = time.perf_counter()
-                idle = ctx.new_page()
-                idle.goto(f"{url}/forward")
-                idle.wait_for_selector("[data-testid=stDataFrame]", state="attached", timeout=180_000)
-                out["forward_idle_new_browser_s"].append(round(time.perf_counter() - t, 2))
-                ctx.close()
+            out["forward_idle_new_browser_s"] = [new_browser_forward_s() for _ in range(3)]
             out["forward_idle_median_s"] = round(statistics.median(out["forward_idle_new_browser_s"]), 2)
             print(f"browser: /forward's first table with nothing training, new browser: "
                   f"{out['forward_idle_new_browser_s']} s, median {out['forward_idle_median_s']}", flush=True)
@@ -394,25 +401,13 @@ def bench_browser(args) -> dict:
             out["sidebar_new_browser_s"] = []  # a new browser's first element on /forward: Streamlit's own loading
             returning = browser.new_context(viewport={"width": 1300, "height": 900})  # has Streamlit's scripts cached
             warm = returning.new_page()
-            warm.goto(f"{url}/forward")
-            warm.wait_for_selector("[data-testid=stDataFrame]", state="attached", timeout=180_000)
+            forward_s(warm)
             for _ in range(3):
                 training.append(sum(r["status"] in ("queued", "running") for r in _records(home)))
-                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
-                for where, page_ in (("forward_first_table_s", ctx.new_page()), ("forward_returning_s", warm)):
-                    t = time.perf_counter()
-                    page_.goto(f"{url}/forward")
-                    page_.wait_for_selector("[data-testid=stDataFrame]", state="attached", timeout=180_000)
-                    out[where].append(round(time.perf_counter() - t, 2))
-                ctx.close()
-                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
-                t = time.perf_counter()
-                first = ctx.new_page()
-                first.goto(f"{url}/forward")
-                first.wait_for_selector("[data-testid=stSidebar] [data-testid=stPageLink]", state="attached",
-                                        timeout=180_000)
-                out["sidebar_new_browser_s"].append(round(time.perf_counter() - t, 2))
-                ctx.close()
+                out["forward_first_table_s"].append(new_browser_forward_s())
+                out["forward_returning_s"].append(forward_s(warm))
+                out["sidebar_new_browser_s"].append(
+                    new_browser_forward_s("[data-testid=stSidebar] [data-testid=stPageLink]"))
             returning.close()
             out["forward_median_s"] = round(statistics.median(out["forward_first_table_s"]), 2)
             out["forward_returning_median_s"] = round(statistics.median(out["forward_returning_s"]), 2)
