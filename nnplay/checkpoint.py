@@ -246,8 +246,7 @@ def _check_weights(state: object, cfg: ModelConfig, subject: str) -> dict[str, t
         raise CheckpointError(f"the weights in {subject} do not match the model they claim to be: its settings "
                               f"describe {plain_name(describe(cfg), 60)} with {claimed:,} parameters, but the "
                               f"file holds {held:,}.")
-    with torch.device("meta"):  # shapes and names without memory
-        expected = {k: (tuple(v.shape), v.dtype) for k, v in build_model(cfg).state_dict().items()}
+    expected = {k: (tuple(v.shape), v.dtype) for k, v in _meta_model(cfg).state_dict().items()}
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or extra:
         parts = ([f"missing {', '.join(missing[:5])}"] if missing else []) + \
@@ -267,9 +266,18 @@ def _check_weights(state: object, cfg: ModelConfig, subject: str) -> dict[str, t
     return state
 
 
-def _build(cfg: ModelConfig, state: dict[str, torch.Tensor]) -> nn.Module:
+def _meta_model(cfg: ModelConfig) -> nn.Module:
+    """``cfg``'s network on the meta device (names and shapes, no memory), without its initialiser: that
+    changes neither, and on the meta device ``normal_`` (He, normal) goes through torch's Python reference
+    ops, whose first use in a process imports torch._dynamo: 1.2–1.8 s of the server's CPU (measured on the
+    2-core test machine), paid by the first checkpoint it read (a run's first watch pictures, the first
+    page that showed a model)."""
     with torch.device("meta"):
-        model = build_model(cfg)
+        return build_model(dataclasses.replace(cfg, init="default"))
+
+
+def _build(cfg: ModelConfig, state: dict[str, torch.Tensor]) -> nn.Module:
+    model = _meta_model(cfg)
     model.load_state_dict(state, strict=True, assign=True)  # the file's tensors become the parameters
     return model.eval()
 

@@ -303,3 +303,29 @@ def test_history_round_trips_through_plain_values(trained_run):
     assert back.steps == trained_run.history.steps and back.epochs == trained_run.history.epochs
     assert isinstance(back, History)
     assert all(isinstance(v, list) for v in plain["steps"].values())
+
+
+def test_reading_a_checkpoint_stays_cheap_in_a_fresh_process(tmp_path):
+    """The first checkpoint a process reads (the server's first watch pictures, its first model shown) builds
+    the network on the meta device without its initialiser: He and normal initialisation there go through
+    torch's Python reference ops, whose first use imported torch._dynamo (1.2–1.8 s) on every app start."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from .conftest import ROOT
+
+    for init in ("he", "normal", "xavier"):
+        save_checkpoint(seeded_model(ModelConfig(hidden=(16,), init=init), 0), ModelConfig(hidden=(16,), init=init),
+                        tmp_path / f"{init}.pt")
+    script = textwrap.dedent(f"""
+        import sys
+        from nnplay.checkpoint import load_checkpoint
+        for init in ("he", "normal", "xavier"):
+            model, cfg, _ = load_checkpoint({str(tmp_path)!r} + "/" + init + ".pt")
+            assert cfg.init == init and model.lin_1.weight.shape == (16, 784)
+        print("torch._dynamo" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"], "reading a checkpoint imported torch._dynamo"
