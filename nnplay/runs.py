@@ -675,9 +675,11 @@ class Run:
         return self.status == "running" and self.rate is None
 
     @property
-    def every_core(self) -> bool:
-        """Whether it trains in a worker that takes every CPU core of this machine (``jobs.Backend.every_core``)."""
-        return self.job is not None and self.job.every_core
+    def calm(self) -> bool:
+        """Whether its views should refresh less often: it trains at full speed, or waits in the queue, while
+        the runs training take every CPU core of this machine (``jobs.Backend.cores_full``), so that what a
+        view costs here (the app rendering it, a browser on this machine drawing it) comes out of their time."""
+        return (self.busy or self.status == "queued") and self.job is not None and self.job.cores_full
 
     @property
     def has_steps(self) -> bool:

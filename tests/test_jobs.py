@@ -22,8 +22,8 @@ from nnplay.checkpoint import load_checkpoint
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition
-from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, pool_size, takes_every_core, worker_nice
+from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, local
+from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, fills_cores, pool_size, worker_nice
 
 from .conftest import ROOT
 
@@ -104,17 +104,19 @@ def test_pool_size_follows_the_machine():
         pool_size(workers=0, cores=4, gpus=0)
 
 
-def test_a_worker_takes_every_core_only_with_all_of_them_and_two_threads_or_more():
-    """The case where a browser on the same machine costs a run most (ui.live's calm view)."""
-    assert takes_every_core(2, 0, cores=2)        # NNPLAY_WORKERS=1 on 2 cores
-    assert takes_every_core(16, 0, cores=16)
-    assert not takes_every_core(1, 0, cores=2)    # the default pool on 2 cores: 2 workers of 1 thread
-    assert not takes_every_core(4, 0, cores=16)   # 4 workers of 4 threads
-    assert not takes_every_core(1, 0, cores=1)    # one thread waits for no other
-    assert not takes_every_core(8, 1, cores=8)    # a GPU worker
+def test_the_cores_are_full_when_the_busy_workers_threads_take_all_of_them():
+    """When whatever else runs on this machine comes out of the runs' time (ui.live's calm view)."""
+    assert fills_cores(1, 2, 0, cores=2)          # NNPLAY_WORKERS=1 on 2 cores, its run training
+    assert fills_cores(1, 16, 0, cores=16)
+    assert fills_cores(2, 1, 0, cores=2)          # the default pool on 2 cores (2 workers of 1 thread), both busy
+    assert not fills_cores(1, 1, 0, cores=2)      # ...one of them busy: a core is left
+    assert fills_cores(4, 4, 0, cores=16) and not fills_cores(3, 4, 0, cores=16)
+    assert fills_cores(1, 1, 0, cores=1)
+    assert not fills_cores(0, 2, 0, cores=2)      # nothing training
+    assert not fills_cores(2, 8, 2, cores=16)     # GPU workers: their runs wait on the GPU, not on these cores
     from nnplay.jobs import Backend
 
-    assert Backend.every_core is False  # Ray, and any backend that does not say otherwise
+    assert Backend().cores_full() is False  # Ray, and any backend that does not say otherwise
 
 
 def test_workers_train_at_a_lower_priority_than_the_app(pool):
@@ -122,7 +124,6 @@ def test_workers_train_at_a_lower_priority_than_the_app(pool):
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     expected = min(19, ours + WORKER_NICE)
     assert wait_for(lambda: all(os.getpriority(os.PRIO_PROCESS, pid) == expected for pid in pool.worker_pids()), 30)
-    assert pool.every_core is False  # 1 thread a worker
 
 
 def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):
@@ -165,18 +166,24 @@ def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):
     assert sink.threads and all(t.startswith("nnplay-pool-reader") for t in sink.threads)
 
 
-def test_stop_pause_and_resume_reach_a_running_run(pool):
+def test_stop_pause_and_resume_reach_a_running_run(pool, monkeypatch):
     sink = Sink()
+    assert not pool.cores_full()
     job = pool.submit(long_spec("controls"), sink)
     assert sink.step_seen.wait(60)
+    monkeypatch.setattr(local, "machine_cores", lambda: 2)
+    assert not pool.cores_full()  # 1 of 2 workers of 1 thread busy on 2 cores
+    monkeypatch.setattr(local, "machine_cores", lambda: 1)
+    assert pool.cores_full() and job.cores_full
     job.pause()
     assert job.status == "paused"
+    assert not pool.cores_full()  # a paused run holds its worker, not its core
     time.sleep(1.0)  # the pause lands within one burst
     steps_paused = len(sink.of(StepEvent))
     time.sleep(1.0)
     assert len(sink.of(StepEvent)) == steps_paused, "steps kept coming while paused"
     job.resume()
-    assert job.status == "running"
+    assert job.status == "running" and pool.cores_full()
     assert wait_for(lambda: len(sink.of(StepEvent)) > steps_paused + 10, 30), "no steps after resume"
     job.stop()
     assert job.wait(30), "stop did not end the run"
@@ -184,10 +191,12 @@ def test_stop_pause_and_resume_reach_a_running_run(pool):
     assert sink.of(Checkpoint)[-1].final and isinstance(sink.events[-1], JobEnd)
 
 
-def test_queue_is_fair_across_workspaces_and_says_why(pool):
+def test_queue_is_fair_across_workspaces_and_says_why(pool, monkeypatch):
     a1, b1 = Sink(), Sink()
     jobs = {"a1": pool.submit(long_spec("a1", "alice"), a1), "b1": pool.submit(long_spec("b1", "bob"), b1)}
     assert a1.step_seen.wait(60) and b1.step_seen.wait(60)  # both workers busy
+    monkeypatch.setattr(local, "machine_cores", lambda: 2)
+    assert pool.cores_full()  # 2 workers of 1 thread on 2 cores: whatever else runs here slows them
     a2, c1 = Sink(), Sink()
     jobs["a2"] = pool.submit(long_spec("a2", "alice"), a2)
     jobs["c1"] = pool.submit(long_spec("c1", "carol"), c1)

@@ -167,7 +167,10 @@ def test_a_sweep_goes_through_the_pool(workers, tiny_data):
     assert len({r.history.steps[-1].loss for r in sweep_runs}) == 3
 
 
-def test_a_queued_run_says_where_it_waits_and_step_mode_reaches_the_worker(workers, tiny_data):
+def test_a_queued_run_says_where_it_waits_and_step_mode_reaches_the_worker(workers, tiny_data, monkeypatch):
+    from nnplay.jobs import local
+
+    monkeypatch.setattr(local, "machine_cores", lambda: 1)  # this pool's 1 worker of 1 thread takes every core
     first = long_run("first", log_every=1)  # the engine reports steps per burst: 1 step a burst here
     first.start(tiny_data)
     assert wait_for(lambda: first.status == "running" and first.history.steps, 120)
@@ -175,9 +178,11 @@ def test_a_queued_run_says_where_it_waits_and_step_mode_reaches_the_worker(worke
     waiting.start(tiny_data)
     assert status_text(waiting) == "queued, position 1 of 1: all 1 worker is busy"
     assert progress_text(waiting) == status_text(waiting)
+    assert waiting.calm and live_view_content(waiting, {})["calm"] is True  # it waits on a full machine
 
     # step mode on the running one: pause, then exactly 3 more steps, with their weights
     first.pause()
+    assert not waiting.calm  # the paused run leaves its core
     assert wait_for(lambda: _steady(first), 30)
     before = first.history.steps[-1].step
     assert first.watch_model() is not None  # asks the worker for live weights
@@ -257,16 +262,20 @@ def test_the_lr_range_test_runs_in_a_worker_and_matches_one_run_here(workers):
         call_in_worker("os:system", data, command="true")
 
 
-def test_a_run_on_a_worker_with_every_core_gets_a_calm_live_view(workers, tiny_data, monkeypatch):
-    """Busy on a worker that takes every core (NNPLAY_WORKERS=1): the view polls once a second (ui.live)."""
+def test_a_run_gets_a_calm_live_view_while_training_takes_every_core(workers, tiny_data, monkeypatch):
+    """Busy while the runs training take every core (here: this pool's 1 worker of 1 thread on 1 core): the
+    view polls once a second (ui.live)."""
+    from nnplay.jobs import local
+
     run = long_run("calm")
     run.start(tiny_data)
     try:
         assert wait_for(lambda: run.history.steps, 120)
+        monkeypatch.setattr(local, "machine_cores", lambda: 2)
         content = live_view_content(run, {})
-        assert content["busy"] is True and content["calm"] is False  # this pool's worker has 1 thread
-        monkeypatch.setattr(workers, "every_core", True)
-        assert run.every_core and live_view_content(run, {})["calm"] is True
+        assert content["busy"] is True and content["calm"] is False  # a core is left
+        monkeypatch.setattr(local, "machine_cores", lambda: 1)
+        assert run.calm and live_view_content(run, {})["calm"] is True
         run.pause()
         assert live_view_content(run, {})["calm"] is False  # paused: every change is worth showing at once
         run.resume()

@@ -209,7 +209,7 @@ def test_the_network_view_runs_the_chosen_probe_digit_and_shows_the_chosen_page(
     class Held:  # a finished run's model, as WatchView sees it
         id = 7
         model = seeded_model(ModelConfig(hidden=(100, 16)), 0)
-        busy = every_core = False
+        busy = calm = False
 
         def watch_model(self):
             return self.model
@@ -315,13 +315,13 @@ def test_watch_figures_of_a_cnn_show_its_filters_and_stages(probes):
 
 
 def test_a_calm_runs_pictures_are_rebuilt_every_few_seconds_only(probes, monkeypatch):
-    """Busy on a worker that takes every core: the view redraws them every 3–4 s anyway, so the server builds
+    """Calm (busy while training takes every core): the view redraws them every 3–4 s anyway, so the server builds
     them (and fetches the weights) at most every CALM_WATCH_S; a new choice of digit is built at once."""
     from nnplay.engine import seeded_model
     from nnplay.figures import watch
 
     class Training:  # a run whose every watch_model() call hands out newer weights
-        id, busy, every_core, calls = 8, True, True, 0
+        id, busy, calm, calls = 8, True, True, 0
 
         def watch_model(self):
             self.calls += 1
@@ -336,7 +336,7 @@ def test_a_calm_runs_pictures_are_rebuilt_every_few_seconds_only(probes, monkeyp
     view.figures(run, probe=2)
     assert (view.builds, run.calls) == (3, 3)  # its time is up: the newest weights
     monkeypatch.setattr(watch, "CALM_WATCH_S", 60.0)
-    run.every_core = False  # not calm: every newer model is built
+    run.calm = False  # not calm: every newer model is built
     view.figures(run, probe=2)
     view.figures(run, probe=2)
     assert (view.builds, run.calls) == (5, 5)

@@ -372,8 +372,8 @@ def live_view_content(run: Run, options: dict) -> dict:
     ``ui.live_run_view`` draws it once for a finished run; ``ui.LiveFeed`` calls it on its own thread
     twice a second while the run trains. ``options``: ``smoothing`` (0.6 when absent). ``busy``: the run
     trains at full speed (not paused, stepped or slowed): the view then redraws its heavy pictures less often.
-    ``calm``: busy, in a worker that takes every core of this machine: the view then fetches once a second,
-    not twice, and its feed renders half as often (see ``ui.live.CALM_POLL_MS``).
+    ``calm``: ``Run.calm`` (busy or queued while training takes every core of this machine): the view then
+    fetches once a second, not twice, and its feed renders half as often (see ``ui.live.CALM_POLL_MS``).
     """
     p = run.progress()
     epochs = list(run.history.epochs)
@@ -386,7 +386,7 @@ def live_view_content(run: Run, options: dict) -> dict:
         "title": run.name,
         "status": status_text(run),
         "busy": run.busy,
-        "calm": run.busy and run.every_core,
+        "calm": run.calm,
         "fraction": min(p["fraction"], 1.0),
         "progress": progress_text(run),
         "figures": [figure_json(live_loss_spec(run.history, options.get("smoothing", 0.6), uirevision=uirevision)),

@@ -40,7 +40,7 @@ from .network import first_layer_figure, network_figure
 from .train import figure_json, live_view_content
 
 CALM_WATCH_S = 3.0
-"""While the run is calm (busy on a worker that takes every core: ``figures.train.live_view_content``), the
+"""While the run is calm (``Run.calm``: busy while training takes every core of this machine), the
 figures are rebuilt at most this often: the view redraws them every 3–4 s then anyway (HEAVY_REST), and
 each build (~30 ms for seed-mlp on the 2-core test machine, at the server's priority) is taken from the run."""
 WATCH_MAX_PARAMETERS = 5_000_000
@@ -207,7 +207,7 @@ class WatchView:
 
     def figures(self, run: Run, probe: int | None = None, page: int = 0) -> list[str]:
         with self._lock:
-            if (self._figures and (probe, page) == self._network and run.busy and run.every_core
+            if (self._figures and (probe, page) == self._network and run.calm
                     and time.monotonic() - self._built_at < CALM_WATCH_S):
                 return self._figures  # calm: not even the newest weights are fetched
         model = run.watch_model()

@@ -156,9 +156,9 @@ class Job:
         return self.spec.run_id
 
     @property
-    def every_core(self) -> bool:
-        """Whether this job's run takes every CPU core of this machine (``Backend.every_core``)."""
-        return bool(self._backend.every_core)
+    def cores_full(self) -> bool:
+        """Whether the runs training now take every CPU core of this machine (``Backend.cores_full``)."""
+        return self._backend.cores_full()
 
     @property
     def done(self) -> bool:
@@ -242,15 +242,17 @@ class Backend:
     """What every backend offers: ``submit`` and ``close``; jobs call back through ``_control``/``_position``."""
 
     name = "backend"
-    # whether one run takes every CPU core of the app's machine with several torch threads (a local pool of
-    # one CPU worker, NNPLAY_WORKERS=1): a browser on the same machine then slows it most (ui.live's calm view)
-    every_core = False
-
     def submit(self, spec: JobSpec, sink: Sink) -> Job:
         raise NotImplementedError
 
     def close(self, timeout: float = 10.0) -> None:
         raise NotImplementedError
+
+    def cores_full(self) -> bool:
+        """Whether the runs training now take every CPU core of the app's machine, so that whatever else runs
+        there (a browser drawing a live view, the app rendering it) comes out of their time (``Run.calm``).
+        False unless a backend says otherwise: Ray's runs train on the cluster's cores."""
+        return False
 
     def describe(self) -> str:
         """One line for the sidebar or a log: where runs train."""

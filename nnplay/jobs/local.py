@@ -99,11 +99,12 @@ def pool_size(workers: int | None = None, cores: int | None = None, gpus: int | 
     return max(1, cores // threads), threads
 
 
-def takes_every_core(threads: int, gpus: int, cores: int | None = None) -> bool:
-    """Whether a worker of ``threads`` torch threads (on CPU: no ``gpus``) takes every core of this machine,
-    with two threads or more: its threads wait for each other, so whatever else runs here (a browser
-    drawing the run's live view) costs it about twice its own CPU time."""
-    return not gpus and threads >= 2 and threads >= (cores or machine_cores())
+def fills_cores(busy_workers: int, threads: int, gpus: int, cores: int | None = None) -> bool:
+    """Whether ``busy_workers`` CPU workers (no ``gpus``) of ``threads`` torch threads each take every core of
+    this machine: one worker with all of them (``NNPLAY_WORKERS=1``), or every worker of the default pool busy.
+    Then whatever else runs here comes out of their time, and a worker of several threads loses about
+    twice what it gives up: its threads wait for each other."""
+    return not gpus and busy_workers > 0 and busy_workers * threads >= (cores or machine_cores())
 
 
 class _Worker:
@@ -158,7 +159,7 @@ class LocalPool(Backend):
         n, default_threads = pool_size(workers, gpus=gpus)
         gpus = gpu_count() if gpus is None else gpus
         self.threads = threads or default_threads
-        self.every_core = takes_every_core(self.threads, gpus)
+        self.gpus = gpus
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
         self.memory_mb = memory_mb if memory_mb is not None else env_float("NNPLAY_WORKER_MEMORY_MB")
         self.strict = strict if strict is not None else os.environ.get("NNPLAY_ONE_RUN_PER_WORKSPACE", "") == "1"
@@ -385,6 +386,12 @@ class LocalPool(Backend):
     def running(self) -> list[Job]:
         with self._lock:
             return [w.job for w in self._workers if w.job is not None]
+
+    def cores_full(self) -> bool:
+        """Whether its running (not paused) runs take every core: ``fills_cores``."""
+        with self._lock:
+            busy = sum(w.job is not None and w.job.status == "running" for w in self._workers)
+        return fills_cores(busy, self.threads, self.gpus)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until every worker has imported torch and decoded the data; True if they have."""

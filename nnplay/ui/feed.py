@@ -21,8 +21,8 @@ seconds while a run trains at full speed): each poll then moves and gzips ~45 kB
 detached file stays ``DETACH_KEEP_S`` after the last snapshot that named it, so a view that read the
 snapshot just before can still fetch it; ``snapshot()`` reads a feed back with its figures in place.
 
-Calm: a snapshot whose content says ``"calm"`` (a run training at full speed in a worker that takes every
-core of this machine, ``figures.train.live_view_content``) is followed by the next after ``CALM_FACTOR``
+Calm: a snapshot whose content says ``"calm"`` (``Run.calm``: a run training at full speed, or queued, while
+the runs training take every core of this machine) is followed by the next after ``CALM_FACTOR``
 periods, as the view then polls once a second (``ui.live.CALM_POLL_MS``).
 
 At exit an ``atexit`` hook ends every feed's thread (waiting up to 2 s): a render still inside torch when the

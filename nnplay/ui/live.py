@@ -51,9 +51,10 @@ _LIVE_CSS = """
 .nnplay-live-chart { contain: strict; }
 """
 LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat: 2.08 times a second
-# ...or once a second while its snapshot says "calm": the run trains at full speed in a worker whose torch
-# threads take every core of this machine (NNPLAY_WORKERS=1), where the browser's CPU, if it runs here too,
-# costs the run about twice its own time (its threads wait for each other). Measured with 2 cores: the
+# ...or once a second while its snapshot says "calm" (Run.calm): the run trains at full speed, or waits, while
+# the runs training take every core of this machine (one worker with all of them, NNPLAY_WORKERS=1, or every
+# worker of the pool busy), where the browser's CPU, if it runs here too, comes out of the runs' time (and a
+# worker of several threads loses about twice that: its threads wait for each other). Measured with 2 cores: the
 # browser and the server took 0.31 of a core beside the run instead of 0.40 (scripts/bench_train_page.py)
 CALM_POLL_MS = 1000
 

@@ -17,8 +17,8 @@
 // the first fetch; clickable: a click on a point sets the trigger "click" to {curve, point})
 // (scroll: scroll the view into the window once for this run, as it starts; bare: only the charts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string | {url, heavy}], caption, error?,
-// busy?, calm?} (busy: the run trains at full speed, its heavy figures rest, see HEAVY_REST; calm: busy, on a worker
-// that takes every core of the machine: the next fetch comes calm_period_ms after this one, not period_ms)
+// busy?, calm?} (busy: the run trains at full speed, its heavy figures rest, see HEAVY_REST; calm: busy or queued while
+// training takes every core of the machine, nnplay.runs.Run.calm: the next fetch comes calm_period_ms after this one, not period_ms)
 // (a figure given as {url}: a file beside the snapshot's, fetched only when it is drawn; see nnplay/ui/feed.py)
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
 

@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+from nnplay.jobs.local import machine_cores
+
 from .driver import wait_until as _wait
 
 SHOTS = "/tmp/nnplay-train-{}.png"
@@ -82,9 +84,11 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     assert later != first
     page.screenshot(path=SHOTS.format("training"), full_page=True)
 
-    # the view refreshes itself at least twice a second (it fetches the run's snapshot; no page rerun)
+    # the view refreshes itself at least twice a second (it fetches the run's snapshot; no page rerun), or once
+    # a second on a machine of one core, which the run's worker takes whole (Run.calm)
     rate = _fetch_rate(page)
-    assert rate >= 1.6, f"the live view fetched {rate:.2f} snapshots a second"  # 2.08 on a quiet machine
+    least = 1.6 if machine_cores() >= 2 else 0.5
+    assert rate >= least, f"the live view fetched {rate:.2f} snapshots a second"  # 2.08 on a quiet machine
 
     # a zoom (a drag on the loss chart) survives the refreshes while the curve goes on growing
     box = page.evaluate(LOSS_DRAG_BOX)
@@ -195,15 +199,11 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
         context.close()
 
 
-def test_a_run_on_a_worker_with_every_core_is_watched_calmly(browser, tmp_path):
+def test_a_run_that_takes_every_core_is_watched_calmly(browser, tmp_path):
     """With NNPLAY_WORKERS=1 the run's worker takes every core: while it trains at full speed its view fetches
-    once a second (a browser on the same machine costs such a run most); paused, twice a second again."""
-    from nnplay.jobs.local import machine_cores
-
+    once a second (a browser on the same machine takes its time from the run); paused, twice a second again."""
     from .conftest import served_app
 
-    if machine_cores() < 2:
-        pytest.skip("one core: a worker's single thread waits for no other, so the view is never calm")
     with served_app(tmp_path / "home", env={"NNPLAY_WORKERS": "1"}) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1200})
         page = context.new_page()
