@@ -154,12 +154,12 @@ def main() -> int:
 
     env = dict(os.environ)
     env.setdefault("NNPLAY_DATA_DIR", str(ROOT.parent / "shared" / "data"))
-    # a run store of its own (unless NNPLAY_HOME says where): the page then lists only this benchmark's runs,
-    # and yours get none of them
+    env.update(dict(item.split("=", 1) for item in args.env))
+    # a run store of its own (unless NNPLAY_HOME says where, here or with --env): the page then lists only this
+    # benchmark's runs, and yours get none of them
     home = None if "NNPLAY_HOME" in env else tempfile.mkdtemp(prefix="nnplay-bench-page-")
     if home:
         env["NNPLAY_HOME"] = home
-    env.update(dict(item.split("=", 1) for item in args.env))
     page_times: list[float] = []
     cli_times: list[float] = []
     views: list[dict] = []
