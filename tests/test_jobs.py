@@ -309,29 +309,6 @@ def test_bad_input_gets_a_sentence(monkeypatch):
             worker_nice()
     monkeypatch.setenv("NNPLAY_WORKER_NICE", "0")
     assert worker_nice() == 0
-    monkeypatch.setenv("NNPLAY_WORKER_NICE", "5")
-    assert worker_nice() == worker_nice(solo=True) == 5  # the variable decides for every pool
-    monkeypatch.delenv("NNPLAY_WORKER_NICE")
-    assert (worker_nice(), worker_nice(solo=True)) == (WORKER_NICE, 0)
-
-
-def test_one_worker_with_every_core_trains_at_the_apps_priority(monkeypatch):
-    """NNPLAY_WORKERS=1 on a CPU: its threads wait for each other, so it is not put below the app's pages."""
-    monkeypatch.setattr(local, "machine_cores", lambda: 2)
-    monkeypatch.delenv("NNPLAY_WORKER_NICE", raising=False)
-    solo = LocalPool(workers=1, threads=2, preload=None, gpus=0)
-    try:
-        assert solo.nice == 0
-        assert solo.wait_ready(180)
-        ours = os.getpriority(os.PRIO_PROCESS, 0)
-        assert os.getpriority(os.PRIO_PROCESS, solo.worker_pids()[0]) == ours
-    finally:
-        solo.close(timeout=10)
-    one_thread = LocalPool(workers=1, threads=1, preload=None, gpus=0)  # a core to spare: a page has room
-    try:
-        assert one_thread.nice == WORKER_NICE
-    finally:
-        one_thread.close(timeout=10)
 
 
 def test_ray_address_without_ray_installed_says_what_to_install(monkeypatch):

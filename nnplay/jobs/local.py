@@ -133,24 +133,16 @@ class LocalJob(Job):
 
 
 WORKER_NICE = 10  # how much lower the workers' CPU priority is than the app's (os.nice); 0: the same
-SOLO_NICE = 0
-"""...for a pool of one CPU worker whose threads take every core (``NNPLAY_WORKERS=1``, one person's machine):
-its threads wait for each other, so at a lower priority every moment the app or the browser takes one of
-their cores stops both. Measured with 2 cores (scripts/bench_train_page.py --env NNPLAY_WORKERS=1, Train page
-open, median epoch against the CLI's): 1.09×, 1.20×, 1.24× and 1.13× at nice 0; 1.31×, 1.32×, 1.11×, 1.24×,
-1.41× and 1.27× at nice 10."""
 
 
-def worker_nice(solo: bool = False) -> int:
-    """``NNPLAY_WORKER_NICE`` (0…19), else ``SOLO_NICE`` for a ``solo`` pool (one worker with every core) and
-    ``WORKER_NICE`` for any other: a clear error when the variable is not such a number."""
-    default = SOLO_NICE if solo else WORKER_NICE
+def worker_nice() -> int:
+    """``NNPLAY_WORKER_NICE`` (0…19), else ``WORKER_NICE``: a clear error when it is not such a number."""
     raw = os.environ.get("NNPLAY_WORKER_NICE", "").strip()
     if not raw:
-        return default
+        return WORKER_NICE
     if not raw.isdigit() or int(raw) > 19:
         raise ValueError(f"NNPLAY_WORKER_NICE must be a whole number from 0 to 19; it is {raw!r}. Unset it for "
-                         f"the default, {default}.")
+                         f"the default, {WORKER_NICE}.")
     return int(raw)
 
 
@@ -171,9 +163,7 @@ class LocalPool(Backend):
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
         self.memory_mb = memory_mb if memory_mb is not None else env_float("NNPLAY_WORKER_MEMORY_MB")
         self.strict = strict if strict is not None else os.environ.get("NNPLAY_ONE_RUN_PER_WORKSPACE", "") == "1"
-        # one CPU worker of several threads with every core: SOLO_NICE; a pool that several runs share: WORKER_NICE
-        self.nice = nice if nice is not None else worker_nice(
-            solo=n == 1 and self.threads >= 2 and fills_cores(1, self.threads, gpus))
+        self.nice = nice if nice is not None else worker_nice()
         # preload=True: decode the default dataset in every worker as it starts (a warm pool)
         self.preload = DataConfig() if preload is True else (preload or None)
         self._ctx = mp.get_context("spawn")
