@@ -9,6 +9,7 @@ import streamlit as st
 
 from nnplay.engine import device_name, pick_device
 from nnplay.names import escape_markdown
+from nnplay.runs import status_word
 from nnplay.ui import (active_run, freeze_long_lived_objects, keep_workspace_cookie, model_picker, store,
                        training_backend, workspace_link)
 
@@ -59,7 +60,7 @@ with st.sidebar:
     st.caption(f"Device: **{_device_label()}** · runs train in {where_runs_train}")
     running = active_run()
     if running is not None:
-        st.caption(f"Training: **{escape_markdown(running.name)}** ({running.status})")
+        st.caption(f"Training: **{escape_markdown(running.name)}** ({status_word(running)})")
     model_picker()
     runs_store = store()
     if runs_store.notice:

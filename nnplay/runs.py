@@ -953,11 +953,19 @@ def queue_text(run: Run) -> str | None:
     return str(position) if position is not None else None
 
 
+def status_word(run: Run) -> str:
+    """The run's status in one word: "starting" for a queued run a worker has already taken (its first events
+    are on their way: the sidebar, drawn as Start is pressed, would otherwise say "queued" while it trains)."""
+    if run.status == "queued" and run.job is not None and run.job.position() is None:
+        return "starting"
+    return run.status
+
+
 def status_text(run: Run) -> str:
     """The run's status as a word, "queued, position N of M: why", or "diverged at step N"."""
     if run.status == "diverged" and run.history.end is not None:
         return f"diverged at step {run.history.end.step}"
-    return queue_text(run) or run.status
+    return queue_text(run) or status_word(run)
 
 
 def progress_text(run: Run) -> str:

@@ -18,7 +18,7 @@ import pytest
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import EpochMetrics, RunStart, StepEvent
 from nnplay.runs import (RUN_COLUMNS, Run, format_duration, progress_text, run_name, run_rows, start_refusals,
-                         status_text)
+                         status_text, status_word)
 
 
 class Clock:
@@ -115,8 +115,23 @@ def test_run_rows_one_function_for_every_table(tiny_data):
 
 
 def test_status_and_duration_text():
+    from nnplay.jobs import QueuePosition
+
     run = Run("r", DataConfig(), ModelConfig(), TrainConfig())
-    assert status_text(run) == "queued"
+    assert status_text(run) == status_word(run) == "queued"
+
+    class Taken:  # a worker has the run; its first events are not here yet
+        def position(self):
+            return None
+
+    class Waiting:
+        def position(self):
+            return QueuePosition(1, 2, "all 2 workers are busy")
+
+    run.job = Taken()
+    assert status_word(run) == status_text(run) == "starting"  # not "queued" in the sidebar while it trains
+    run.job = Waiting()
+    assert status_word(run) == "queued" and status_text(run) == "queued, position 1 of 2: all 2 workers are busy"
     assert format_duration(None) == "…" and format_duration(35.4) == "35 s" and format_duration(455) == "7 min 35 s"
 
 
