@@ -20,13 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nnplay.figures import inspect as fi
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.engine import seeded_model, train
+from nnplay.engine import seeded_model
 from nnplay.models import layer_table
 from nnplay.names import escape_markdown
 from nnplay.runs import Run, workspace_runs

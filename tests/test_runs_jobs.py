@@ -16,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -24,7 +23,6 @@ from streamlit.testing.v1 import AppTest
 import nnplay.jobs as jobs
 from nnplay import runs
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.data import load_mnist
 from nnplay.figures.train import live_view_content
 from nnplay.jobs.local import LocalPool
 from nnplay.runs import Run, Sweep, find_run, progress_text, status_text, workspace_runs
