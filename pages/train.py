@@ -332,6 +332,9 @@ def run_view(run: Run, mine: bool = True) -> None:
     elif run.status == "stopped":
         st.info(f"{run.message[:1].upper()}{run.message[1:]}. The model trained so far is kept"
                 + (" and is now the current model." if run.usable else "."))
+    elif run.status == "interrupted":  # the server stopped under it: say what is left of it
+        st.info(f"{run.message[:1].upper()}{run.message[1:]}"
+                + (" You can pick it in the sidebar's model picker." if run.usable else ""), icon=":material/power_off:")
     elif run.status == "diverged":
         st.warning(f"This run {run.message} The curve up to that step is kept above. Hint: a loss that explodes "
                    f"means the steps are too large; lower the learning rate, or use Adam, which copes with "

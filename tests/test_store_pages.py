@@ -69,9 +69,21 @@ def test_the_picker_lists_usable_runs_and_its_choice_survives_a_reload(tiny_data
 
 def test_an_interrupted_run_with_a_checkpoint_is_in_the_picker(tiny_data):
     run = kept_run(tiny_data, "cut short", 8)
-    open_store().set_status(run.id, "interrupted", "interrupted at step 4")
+    open_store().set_status(run.id, "interrupted", "interrupted at step 4: the process training it ended (server "
+                                                   "stopped or killed); its curves and epoch 1's model is kept.")
     at = AppTest.from_function(picker_page, default_timeout=60).run()
     assert at.selectbox(key="nnplay_model_pick").options[0] == "cut short (interrupted)"
+    # after a restart (this process no longer holds the run) its link, which the address bar keeps while it
+    # trains, opens it: the Train page says what happened to it and what is left, under its curves
+    from nnplay import runs
+
+    runs.REGISTRY.pop(run.id, None)
+    train = AppTest.from_file(TRAIN, default_timeout=60)
+    train.query_params["run"] = run.id
+    train.run()
+    assert not train.exception
+    assert any(i.value.startswith("Interrupted at step 4: the process training it ended") and "model picker" in i.value
+               for i in train.info), [i.value for i in train.info]
 
 
 def test_a_cli_run_and_a_reload_show_in_the_runs_list(capsys):
