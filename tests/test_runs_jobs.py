@@ -93,6 +93,15 @@ def test_a_run_trains_in_a_worker_and_is_kept_in_the_store(workers, tiny_data):
     assert run.wait(120), "the run did not end"
     assert run.status == "finished", run.message
     assert [e.epoch for e in run.history.epochs] == [1, 2] and len(run.history.steps) == 20
+    # its checkpoints are in its folder, and nothing in the app holds their bytes any more: not its job, not the
+    # pool's reader waiting for the worker's next message (a big run's model stayed in memory per run)
+    import gc
+
+    from nnplay.jobs import Checkpoint
+
+    assert run.job.last_checkpoint is None
+    assert wait_for(lambda: not [o for o in gc.get_objects() if isinstance(o, Checkpoint)], 10), \
+        "a checkpoint of the ended run is still held"
     # a fresh look at the store (as after a reload or a restart) finds it all
     runs.REGISTRY.clear()
     runs.MODELS.clear()

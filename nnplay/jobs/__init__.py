@@ -202,6 +202,11 @@ class Job:
             return None
         return self._backend._position(self)
 
+    def forget_checkpoint(self) -> None:
+        """Let go of ``last_checkpoint`` (a model's worth of bytes) once the sink has kept what it needs: a
+        run that ended stays in the app's memory with its job, and must not keep its model there too."""
+        self.last_checkpoint = None
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job's ``JobEnd`` has been delivered to its sink; True if it has."""
         return self._done.wait(timeout)

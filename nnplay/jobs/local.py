@@ -199,6 +199,9 @@ class LocalPool(Backend):
     def _read(self, worker: _Worker, conn) -> None:
         """The reader thread of one worker: deliver its batches; on EOF, handle its death."""
         while True:
+            # the last batch is not held while waiting for the next: its final checkpoint is a model's worth of
+            # bytes, which the app would otherwise keep until the worker's next run
+            message = None
             try:
                 message = conn.recv()
             except (EOFError, OSError):
