@@ -84,7 +84,6 @@ class ModelCache:
             self._models.move_to_end(run_id)
             while len(self._models) > 1 and self.bytes > self.max_bytes:
                 self._models.popitem(last=False)
-        trim_heap_soon()  # a model comes from a checkpoint just read, or replaces one: the heap has pages to give back
 
     def get(self, run_id: str) -> nn.Module | None:
         with self._lock:
@@ -696,7 +695,8 @@ class Run:
                 model, _, _ = load_checkpoint(path)
             except CheckpointError:
                 return None
-            MODELS.put(self.id, model)
+            MODELS.put(self.id, model)  # may push an older model out
+            trim_heap_soon()  # the file's bytes just read, and any model pushed out: pages to give back
         return model
 
     @model.setter
