@@ -124,6 +124,13 @@ def test_workers_train_at_a_lower_priority_than_the_app(pool):
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     expected = min(19, ours + WORKER_NICE)
     assert wait_for(lambda: all(os.getpriority(os.PRIO_PROCESS, pid) == expected for pid in pool.worker_pids()), 30)
+    # against other programs too: Linux shares the CPU between sessions before niceness counts, so each worker
+    # leads a session of its own, and that session is as nice (where the kernel has autogroups)
+    assert all(os.getsid(pid) == pid != os.getsid(0) for pid in pool.worker_pids())
+    for pid in pool.worker_pids():
+        if os.path.exists(f"/proc/{pid}/autogroup"):
+            with open(f"/proc/{pid}/autogroup") as f:
+                assert f.read().split()[-1] == str(WORKER_NICE)
 
 
 def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):

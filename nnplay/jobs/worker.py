@@ -249,6 +249,26 @@ def warm_up(data_cfg) -> None:
         pass
 
 
+def lower_priority(nice: int) -> None:
+    """Lower this process's CPU priority by ``nice`` (0…19), against the app and against every other program.
+
+    ``os.nice`` alone orders a process only against the processes of its own session: Linux shares the CPU
+    between sessions first (``kernel.sched_autogroup_enabled``, on by default), so a worker in the app's session
+    took half of a busy machine's CPU from a browser drawing the app's pages on it, however nice it was. So the
+    worker starts a session of its own (``os.setsid``: it leaves the app's process group, and Ctrl-C in the app's
+    terminal reaches the app, which stops it) and gives that session the same niceness (``/proc/self/autogroup``;
+    a machine without it keeps ``os.nice`` alone)."""
+    if hasattr(os, "setsid"):
+        try:
+            os.setsid()
+            with open("/proc/self/autogroup", "w") as f:
+                f.write(str(nice))
+        except OSError:
+            pass
+    if hasattr(os, "nice"):
+        os.nice(nice)
+
+
 def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: int,
                 preload, memory_mb: float | None, nice: int = 0) -> None:
     """A pool worker: import torch once, decode the data once, then train the jobs it is sent.
@@ -259,8 +279,8 @@ def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: i
     ``nice``: the worker lowers its CPU priority by this much, so the app's pages are served first and
     training takes the CPU time they leave (on an otherwise idle machine, all of it).
     """
-    if nice and hasattr(os, "nice"):
-        os.nice(nice)
+    if nice:
+        lower_priority(nice)
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
