@@ -35,7 +35,7 @@ here every browser shares the server's cores. So the browser part runs two Chrom
 alone and the 8 sessions) at ``--browser-nice`` (default 19: they get the CPU the server and its workers leave, as
 browsers elsewhere would take none of it), and the 9th session's (the /forward loads) at the server's priority, as
 the one learner whose wait is timed. ``--browser-nice 0`` draws the learners' pages at the server's priority: the
-8 pages' own drawing (~2.5 s of a core each after Start, on 2 cores more CPU than the 8 runs' training) then
+8 pages' own drawing (~3 s of a core each after Start: 21–24 CPU seconds for the 8, their runs trained for 9) then
 comes out of the runs' time, and (7) measures this machine's browser as much as the app. Both settings report the
 CPU seconds the server, its workers and everything else (the browsers) took during (7).
 
