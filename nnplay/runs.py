@@ -980,10 +980,13 @@ def run_name(model_cfg: ModelConfig, number: int, when: float | None = None) -> 
 
 
 def format_duration(seconds: float | None) -> str:
-    """ "…" (not known yet), "35 s" or "7 min 05 s"."""
+    """ "…" (not known yet), "0.4 s" (under 10 s: a run on a subset can finish in less than one), "35 s" or
+    "7 min 05 s"."""
     if seconds is None:
         return "…"
-    seconds = max(0, round(seconds))
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f} s"
+    seconds = round(seconds)
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 

@@ -133,6 +133,8 @@ def test_status_and_duration_text():
     run.job = Waiting()
     assert status_word(run) == "queued" and status_text(run) == "queued, position 1 of 2: all 2 workers are busy"
     assert format_duration(None) == "…" and format_duration(35.4) == "35 s" and format_duration(455) == "7 min 35 s"
+    # a short run is not "0 s"
+    assert format_duration(0.24) == "0.2 s" and format_duration(9.4) == "9.4 s" and format_duration(9.96) == "10 s"
 
 
 def test_start_refusals():
