@@ -121,3 +121,22 @@ def test_browsers_get_their_own_workspaces(tiny_data, monkeypatch, mode):
     linked.query_params["ws"] = ws  # the workspace link opened in another browser
     linked.run()
     assert linked.selectbox(key="nnplay_model_pick").value == mine.id
+
+
+def space_page():
+    import streamlit as st
+
+    from nnplay import ui
+
+    st.markdown(f"space: {ui.session.space_used()}")
+
+
+def test_the_disk_space_counts_again_when_a_run_comes_or_ends(tiny_data):
+    """The count is cached for a few seconds, but a run that finished within them (a quick run's Start and its
+    end) is counted at once: the Train page said "Your runs take 0 bytes" under a run that had just saved its model."""
+    at = AppTest.from_function(space_page, default_timeout=60).run()
+    assert not at.exception
+    assert at.markdown[0].value == "space: 0"
+    kept_run(tiny_data, "quick", 8)
+    at.run()  # well within the cache's SPACE_TTL_S
+    assert int(at.markdown[0].value.split()[1]) > 0
