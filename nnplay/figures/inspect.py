@@ -58,7 +58,7 @@ def _tiled_heatmap(tiled: np.ndarray, title: str, colorscale: str, zmid: float |
     fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
     fig.update_xaxes(visible=False, constrain="domain")
     h, w = tiled.shape
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=55 if "<br>" in title else 40, b=10),
                       height=min(900, max(220, h * px + 60)), plot_bgcolor="white")
     return fig
 
@@ -91,8 +91,9 @@ def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8)
     scale = np.abs(w).max(axis=(1, 2), keepdims=True)
     w = w / np.where(scale > 0, scale, 1)
     name = first_linear(model)[0]
-    return _tiled_heatmap(tile(w, columns, gap=2), f"{name}: weights of the first {len(w)} units "
-                          f"(each scaled to its own max |w|)", "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
+    # two lines: on one, the title was wider than the Train page's half-width picture and cut at both ends
+    return _tiled_heatmap(tile(w, columns, gap=2), f"{name}: weights of the first {len(w)} units<br>"
+                          f"<sup>each scaled to its own max |w|</sup>", "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
 
 
 # ---------------------------------------------------------------------------------------------
