@@ -31,6 +31,7 @@ from nnplay.store import open_store
 from nnplay.ui import feed as feed_module
 from nnplay.ui.feed import LiveFeed
 from nnplay.ui.live import FEEDS_KEY
+from nnplay.ui.watch import NO_PROBE
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
@@ -280,7 +281,8 @@ def test_page_step_buttons_advance_one_step_per_click():
         odd.query_params["run"] = run.id
         odd.run()
         assert not odd.exception and odd.slider(key="train_smoothing").value == 0.6
-        assert odd.selectbox(key="train_net_probe").value is None
+        assert odd.selectbox(key="train_net_probe").value == NO_PROBE  # shown as "none: weights only", not blank
+        assert odd.session_state[FEEDS_KEY][run.id].options["net_probe"] is None
         for expected in (2, 3):
             app.button(key="train_step").click().run()
             assert not app.exception

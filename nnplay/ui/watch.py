@@ -56,15 +56,17 @@ def watch_toggle(run: Run) -> bool:
 
 
 PROBE_KEY, PAGE_KEY = "train_net_probe", "train_net_page"
+NO_PROBE = -1  # the network view's "none: weights only" (a selectbox shows None as no choice: "Choose an option")
 
 
 def network_choice() -> dict:
     """The live view's options for its network view as the controls below it last set them (``net_probe``: a
     probe digit's index or None, ``net_page``: 0-based), read before they are drawn."""
     # the workspace's last choice: a reload keeps the digit (one of the 16 probes, or none)
-    kept_setting(PROBE_KEY, None, int, valid=lambda i: i is None or 0 <= i < neurons.PROBES)
+    kept_setting(PROBE_KEY, NO_PROBE, int, valid=lambda i: i == NO_PROBE or (i is not None and 0 <= i < neurons.PROBES))
     page = st.session_state.get(PAGE_KEY)
-    return {"net_probe": st.session_state.get(PROBE_KEY), "net_page": int(page) - 1 if page else 0}
+    probe = st.session_state.get(PROBE_KEY)
+    return {"net_probe": None if probe in (None, NO_PROBE) else probe, "net_page": int(page) - 1 if page else 0}
 
 
 def network_options(run: Run) -> None:
@@ -73,11 +75,11 @@ def network_options(run: Run) -> None:
     page of that layer's neurons. The view reads them through ``network_choice``."""
     probes = cached_probes(run.data_cfg.dataset)
     classes = getattr(cached_mnist(run.data_cfg.dataset), "classes", None) or [str(c) for c in range(10)]
-    choices = [None, *range(len(probes.images))]
+    choices = [NO_PROBE, *range(len(probes.images))]
     left, right, _ = st.columns([2, 1, 2])
     left.selectbox(
         "Network view: input", choices, key=PROBE_KEY, on_change=keep_setting, args=(PROBE_KEY,),
-        format_func=lambda i: "none: weights only (neurons coloured by bias)" if i is None else
+        format_func=lambda i: "none: weights only (neurons coloured by bias)" if i == NO_PROBE else
         f"probe digit {i + 1}: a {classes[int(probes.labels[i])]}" + (" (hard)" if probes.kinds[i] == "hard" else ""),
         help="run one of the probe digits through the network as it trains: every neuron coloured by its "
              "activation for it, the outputs by their probability")
