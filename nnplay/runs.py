@@ -1011,10 +1011,7 @@ def status_text(run: Run) -> str:
     """The run's status as a word, "queued, position N of M: why", or "diverged at step N"."""
     if run.status == "diverged" and run.history.end is not None:
         return f"diverged at step {run.history.end.step}"
-    if run.status == "queued" and run.job is not None:  # one look at the queue: queue_text and status_word in one
-        position = run.job.position()
-        return str(position) if position is not None else "starting"
-    return run.status
+    return queue_text(run) or status_word(run)
 
 
 def progress_text(run: Run) -> str:
