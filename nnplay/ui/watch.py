@@ -66,7 +66,7 @@ def network_choice() -> dict:
     kept_setting(PROBE_KEY, NO_PROBE, int, valid=lambda i: i == NO_PROBE or (i is not None and 0 <= i < neurons.PROBES))
     page = st.session_state.get(PAGE_KEY)
     probe = st.session_state.get(PROBE_KEY)
-    return {"net_probe": None if probe in (None, NO_PROBE) else probe, "net_page": int(page) - 1 if page else 0}
+    return {"net_probe": None if probe == NO_PROBE else probe, "net_page": int(page) - 1 if page else 0}
 
 
 def network_options(run: Run) -> None:
