@@ -243,13 +243,18 @@ def bench_ray(args, cpus: int, train_size: int) -> dict:
 # the browser part: the real app, 8 sessions training at once, a 9th opening /forward
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command's name (state, parent, ...; man 5 proc, from field 3)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def _cpu_s(pids) -> float:
     """CPU seconds (user + system) the processes ``pids`` have used so far (those gone count 0)."""
     total = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            fields = _stat(pid)
             total += int(fields[11]) + int(fields[12])
         except (OSError, ValueError, IndexError):
             pass
@@ -285,9 +290,8 @@ def _children(pid: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        kids.append(int(entry))
+                if int(_stat(entry)[1]) == pid:
+                    kids.append(int(entry))
             except (OSError, ValueError, IndexError):
                 pass
     return kids
@@ -295,8 +299,7 @@ def _children(pid: int) -> list[int]:
 
 def _alive(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        return _stat(pid)[0] != "Z"
     except OSError:
         return False
 
