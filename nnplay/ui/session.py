@@ -37,6 +37,7 @@ from ..config import DataConfig, ModelConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
 from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, jobs_enabled, workspace_runs
 from ..store import LOCAL_WORKSPACE, Store, StoreError, open_store_or_fallback
+from .sockets import nodelay_on_server_sockets
 
 DEFAULT_MODEL_FILE = Path(__file__).parent.parent / "assets" / "default_model.pt"
 SWEEPS_KEY = "nnplay_sweeps"
@@ -138,6 +139,13 @@ def freeze_long_lived_objects() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+@st.cache_resource(show_spinner=False)
+def send_replies_at_once() -> int:
+    """``sockets.nodelay_on_server_sockets`` once per process: the web server's replies and a page's
+    messages go out without waiting ~40 ms each for the browser's acknowledgement (see that module)."""
+    return nodelay_on_server_sockets()
 
 
 def dataset_or_stop(dataset: str = "mnist") -> MnistData:
