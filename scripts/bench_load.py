@@ -16,7 +16,9 @@ run app.py`` (its own ``NNPLAY_HOME``, one workspace per browser, the local pool
 machine) and headless Chromium (Playwright, /usr/bin/chromium):
 
 6. one session starts a 1-epoch seed-mlp run alone on the Train page: its images per second
-   (train images over the run's started → ended time in the store);
+   (train images over the run's started → ended time in the store); before that, the median time of one of
+   the app's scripts over a kept-alive connection, as a browser asks for them (~1 ms; ~40 ms if the server's
+   replies wait for delayed acknowledgements again, see nnplay/ui/sockets.py);
 7. 8 sessions (8 browser contexts, 8 workspaces) each press Start at once: all 8 finish and none
    is lost (8 records, 8 "finished"), and their combined images per second (8 × train images over
    first start → last end) against (6);
@@ -49,8 +51,10 @@ moves every number: compare runs made under the same load.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import re
 import resource
 import statistics
 import sys
@@ -297,6 +301,26 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _reused_connection_ms(url: str) -> float:
+    """Median milliseconds for one of the scripts the app's page loads first, asked for over one kept-alive
+    connection as a browser does (each of them twice). About 1 ms when the server sends its replies at once, ~40 ms
+    when Nagle's algorithm holds each reply's body for the browser's delayed acknowledgement (nnplay/ui/sockets.py)."""
+    host, port = url.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", "/")
+        scripts = re.findall(r'(?:src|href)="\.?/?(static/js/[^"]+\.js)"', connection.getresponse().read().decode())
+        times = []
+        for path in scripts * 2:
+            t = time.perf_counter()
+            connection.request("GET", "/" + path)
+            connection.getresponse().read()
+            times.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(times), 1) if times else float("nan")
+    finally:
+        connection.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         return _stat(pid)[0] != "Z"
@@ -386,6 +410,9 @@ def bench_browser(args) -> dict:
                 wait_until(lambda: _children(server.pid), 120, "the worker pool to start")
             time.sleep(5)  # let the workers finish warming up
             workers.update(_children(server.pid))
+            out["script_over_reused_connection_ms"] = _reused_connection_ms(url)
+            print(f"browser: a script file over a kept-alive connection: {out['script_over_reused_connection_ms']} ms "
+                  "(median)", flush=True)
             page.locator(".st-key-train_start button").click()
             wait_until(lambda: [r for r in _records(home) if r["status"] not in ("queued", "running", "paused")],
                         args.timeout, "the run alone to end")
