@@ -37,7 +37,7 @@ def test_a_listener_bound_as_streamlit_binds_it_and_its_connections_get_nodelay(
         client_after = socket.create_connection(listener.getsockname())
         accepted_after, _ = listener.accept()
         try:
-            if sys.platform.startswith("linux"):  # inherited from the listener (Linux and the BSDs)
+            if sys.platform.startswith("linux"):  # inherited from the listener (checked on Linux only)
                 assert nodelay(accepted_after)
             accepted_before.sendall(b"still open")  # the connection itself is untouched
             assert client_before.recv(16) == b"still open"

@@ -11,7 +11,7 @@ took 44 ms over a reused connection and 1.5 ms over a new one; a new browser loa
 before it shows /forward, 6 at a time. WebSocket messages (a page's deltas) are held the same way.
 
 The fix is one socket option on the process's listening TCP sockets (connections accepted later
-inherit it on Linux and the BSDs) and on the connections they have already accepted. The sockets
+inherit it: checked on Linux, tests/test_sockets.py) and on the connections they have already accepted. The sockets
 are found through the process's open file descriptors (``/dev/fd``; none on Windows, where this
 does nothing) because Streamlit keeps its socket private. Nothing else here touches them: each
 descriptor is duplicated, set and the duplicate closed.
