@@ -37,8 +37,13 @@ def _tcp_sockets() -> list[socket.socket]:
         try:
             if not stat.S_ISSOCK(os.fstat(fd).st_mode):
                 continue
-            sock = socket.socket(fileno=os.dup(fd))
+            copy = os.dup(fd)
         except OSError:  # closed since the listing (the listing's own descriptor), or not ours to read
+            continue
+        try:
+            sock = socket.socket(fileno=copy)
+        except OSError:  # a socket Python cannot wrap
+            os.close(copy)
             continue
         if sock.family in _INET and sock.type == socket.SOCK_STREAM:
             found.append(sock)
