@@ -47,4 +47,3 @@ def test_a_listener_bound_as_streamlit_binds_it_and_its_connections_get_nodelay(
     finally:
         for sock in (listener, client_before, accepted_before, other):
             sock.close()
-
