@@ -120,7 +120,7 @@ def run_bench(epochs: int = 1, data_dir: str | None = None, device: str = "auto"
     """Time both loops for ``epochs`` epochs; return a dict with times, accuracies and the ratio.
 
     ``train_limit``: both loops train on the same first N images (a quick check; the full
-    benchmark, and the README's targets, use all 60,000).
+    benchmark, and its targets in docs/benchmarks.md, use all 60,000).
     """
     if train_limit is not None and train_limit < 1:
         raise ValueError(f"train_limit must be at least 1 image; got {train_limit}.")

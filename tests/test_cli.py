@@ -58,7 +58,7 @@ def test_diverging_run_exits_1_with_status(capsys):
 def test_bench_compares_seed_loop_and_engine(capsys, mnist_dir):
     """A short bench (the first 5,000 images, one epoch): the engine beats the seed's DataLoader loop.
 
-    The full benchmark (all 60,000 images, the README's targets) is ``python -m nnplay bench``.
+    The full benchmark (all 60,000 images, the targets in docs/benchmarks.md) is ``python -m nnplay bench``.
     """
     code, report, err = run_cli(capsys, "bench", "--epochs", "1", "--train-limit", "5000",
                                 "--data-dir", str(mnist_dir))
