@@ -269,9 +269,8 @@ def _check_weights(state: object, cfg: ModelConfig, subject: str) -> dict[str, t
 def _meta_model(cfg: ModelConfig) -> nn.Module:
     """``cfg``'s network on the meta device (names and shapes, no memory), without its initialiser: that
     changes neither, and on the meta device ``normal_`` (He, normal) goes through torch's Python reference
-    ops, whose first use in a process imports torch._dynamo: 1.2–1.8 s of the server's CPU (measured on the
-    2-core test machine), paid by the first checkpoint it read (a run's first watch pictures, the first
-    page that showed a model)."""
+    ops, whose first use in a process imports torch._dynamo: seconds of the server's CPU, paid by the first
+    checkpoint it read (tests/test_checkpoint.py checks a fresh process reads one without it)."""
     with torch.device("meta"):
         return build_model(dataclasses.replace(cfg, init="default"))
 

@@ -25,7 +25,7 @@ RACE = "activation race (models A-D)"
 RACE_PRESETS = ("model-a", "model-b", "model-c", "model-d")
 SATURATING = ("sigmoid", "tanh")
 COMPOSE_XS = (-1.0, 0.0, 1.0, 2.5)
-RACE_EPOCHS, RACE_IMAGES = 5, 3_000  # five points per accuracy curve; about 10 s for all four on a 2-core CPU
+RACE_EPOCHS, RACE_IMAGES = 5, 3_000  # five points per accuracy curve, seconds for all four on a small CPU
 
 ui.ensure_navigation()
 st.title("📈 Activation functions")

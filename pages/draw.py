@@ -28,7 +28,7 @@ from nnplay.runs import Run
 CANVAS = 280
 QUICK_EPOCHS = 2
 SALIENCY_METHODS = {"integrated gradients": "integrated_gradients", "input gradient": "gradient"}
-IG_STEPS = {"mlp": 32, "cnn": 8}  # a CNN's 32-image backward pass takes ~0.5 s on a CPU: fewer steps
+IG_STEPS = {"mlp": 32, "cnn": 8}  # a CNN's backward pass is far slower on a CPU: fewer steps
 
 ui.ensure_navigation()
 st.title("Draw a digit")
@@ -236,7 +236,7 @@ if neurons.is_mlp(model):
                                      help="0-based; empty: the neuron most active for your digit")
     index = most_active if index is None else int(index)
     # the panel depends on the model and the neuron, not on the drawing: built once per choice, and the pass
-    # over the 10,000 test images once per layer (every neuron's top 9 at once; 60–100 ms), not per stroke,
+    # over the 10,000 test images once per layer (every neuron's top 9 at once), not per stroke,
     # whose "most active" neuron changes with the digit
     test_images = ui.cached_mnist(dataset).test_images
     layer_key = (id(model), label, layer_no)

@@ -349,8 +349,8 @@ def run_view(run: Run, mine: bool = True) -> None:
 
 def two_decimals(table: pd.DataFrame) -> dict:
     """Column settings that show accuracies as percentages with two decimals and other decimal numbers with
-    two (a missing one blank). The browser formats them: a pandas Styler did it here, which for 1,000 runs took
-    0.12 s and doubled the table's bytes (356 KB against 167 KB)."""
+    two (a missing one blank). The browser formats them: a pandas Styler would cost the server time and double
+    the table's bytes on every load (``scripts/bench_reload.py`` times /train with 1,000 runs)."""
     percent = [c for c in ACCURACIES if c in table.columns]
     decimals = [c for c in table.columns if c not in percent and pd.api.types.is_float_dtype(table[c])]
     return ({c: st.column_config.NumberColumn(c, format="percent", step=0.0001) for c in percent}  # 4 digits: x.xx%

@@ -5,7 +5,7 @@ real MNIST test set, pushes the same digits through the canvas path (28 → 280 
 ``nnplay.lessons.draw.to_mnist``: crop, scale to 20 px, centre by mass) and measures it again. The ratio
 roundtrip / plain should be at least 0.97: if it is, what the Draw page feeds the model looks
 like what the model was trained on.
-What does not live here: the preprocessing itself (``nnplay/draw.py``) and its unit tests.
+What does not live here: the preprocessing itself (``nnplay/lessons/draw.py``) and its unit tests.
 
     NNPLAY_DATA_DIR=/path/to/data python scripts/bench_draw.py [CHECKPOINT] [--limit N]
 

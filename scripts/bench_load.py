@@ -17,8 +17,8 @@ machine) and headless Chromium (Playwright, /usr/bin/chromium):
 
 6. one session starts a 1-epoch seed-mlp run alone on the Train page: its images per second
    (train images over the run's started → ended time in the store); before that, the median time of one of
-   the app's scripts over a kept-alive connection, as a browser asks for them (~1 ms; ~40 ms if the server's
-   replies wait for delayed acknowledgements again, see nnplay/ui/sockets.py);
+   the app's scripts over a kept-alive connection, as a browser asks for them (target: a few ms; ~40 ms means
+   the server's replies wait for delayed acknowledgements again, see nnplay/ui/sockets.py);
 7. 8 sessions (8 browser contexts, 8 workspaces) each press Start at once: all 8 finish and none
    is lost (8 records, 8 "finished"), and their combined images per second (8 × train images over
    first start → last end) against (6);
@@ -37,9 +37,8 @@ here every browser shares the server's cores. So the browser part runs two Chrom
 alone and the 8 sessions) at ``--browser-nice`` (default 19: they get the CPU the server and its workers leave, as
 browsers elsewhere would take none of it), and the 9th session's (the /forward loads) at the server's priority, as
 the one learner whose wait is timed. ``--browser-nice 0`` draws the learners' pages at the server's priority: the
-8 pages' own drawing (~3 s of a core each after Start: 21–24 CPU seconds for the 8, their runs trained for 9) then
-comes out of the runs' time, and (7) measures this machine's browser as much as the app. Both settings report the
-CPU seconds the server, its workers and everything else (the browsers) took during (7).
+8 pages' own drawing then comes out of the runs' time, and (7) measures this machine's browser as much as the app.
+Both settings report the CPU seconds the server, its workers and everything else (the browsers) took during (7).
 
 It trains on MNIST from ``--data-dir`` (default $NNPLAY_DATA_DIR; without the files, the
 built-in sample) and prints one JSON line at the end. On a shared machine the load (printed)

@@ -338,9 +338,8 @@ def probability_bars_html(probabilities: np.ndarray, classes: Sequence[str] | No
     """Ten probability bars as plain HTML (for ``st.html``): a title with the top class, then one row per
     class (its name, a bar as wide as its probability, the percentage), the top class highlighted.
 
-    Plain HTML, not a Plotly chart: the Draw page redraws them after every stroke, and in Chromium on 2
-    cores a Plotly bar chart took 30–80 ms of the browser's main thread each time, behind the page's other
-    charts; these rows take a few ms (``scripts/bench_draw.py --latency-url``)."""
+    Plain HTML, not a Plotly chart: the Draw page redraws them after every stroke, and a Plotly chart costs the
+    browser's main thread far more each time, behind the page's other charts (``scripts/bench_draw.py --latency-url``)."""
     from html import escape
 
     p = np.clip(np.nan_to_num(np.asarray(probabilities, dtype=np.float64)), 0.0, 1.0)

@@ -133,7 +133,7 @@ def _strongest(score: np.ndarray, k: int) -> np.ndarray:
 
 def _figure(traces: list[dict]) -> go.Figure:
     """A figure from trace dicts, without plotly's per-property validation: for a few thousand
-    edges that costs ~10× the rest (30 ms against 3 ms a figure), on every stroke of the Draw page.
+    edges that costs several times the rest, on every stroke of the Draw page (``scripts/bench_draw.py``).
     The dicts are built here, in this module, and the tests read them back through ``fig.data``."""
     return go.Figure(data=traces, _validate=False)
 

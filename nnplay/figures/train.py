@@ -108,7 +108,7 @@ def figure_json(spec: dict) -> str:
     """A spec (``loss_spec``, ``epoch_spec``) as Plotly JSON, for the live view.
 
     Straight from the dicts: a ``go.Figure`` would first copy in its template and then deep-copy
-    everything again (4 of the 5 ms a live-view snapshot took).
+    everything again, most of a live-view snapshot's time (``scripts/bench_live_view.py``).
     """
     from plotly.io.json import to_json_plotly
 

@@ -13,10 +13,9 @@ What lives here (headless, no streamlit):
 - ``watch_is_cheap(model_cfg)``: whether watching is on by default for a model.
 Every watch figure says ``layout.meta.heavy``. While a run trains at full speed (the snapshot's ``busy``),
 the live view redraws such figures at most every 25× the time their last drawing took (``live_run.js``'s
-HEAVY_REST), so that drawing them in a browser on the training machine takes ~4% of a core: in Chromium
-on the 2-core test machine each drawing of the three took 100–250 ms with its paint, and redrawn every
-second they made an epoch 1.8× the command line's (``scripts/bench_train_page.py``); a fast machine still
-redraws them every second. Paused, stepped or slowed, they are redrawn after every change.
+HEAVY_REST), so that drawing them in a browser on the training machine takes ~4% of a core
+(``scripts/bench_train_page.py``); a fast machine still redraws them every second. Paused, stepped or
+slowed, they are redrawn after every change.
 What does not live here: the numbers (``lessons.neurons``), the pictures' builders (``figures.network``),
 the loss charts (``figures.train``), the widgets (``ui.watch``).
 """
@@ -41,8 +40,8 @@ from .train import figure_json, live_view_content
 
 CALM_WATCH_S = 3.0
 """While the run is calm (``Run.calm``: busy while training takes every core of this machine), the
-figures are rebuilt at most this often: the view redraws them every 3–4 s then anyway (HEAVY_REST), and
-each build (~30 ms for seed-mlp on the 2-core test machine, at the server's priority) is taken from the run."""
+figures are rebuilt at most this often: a small machine's view redraws them no sooner then anyway (HEAVY_REST),
+and each build runs at the server's priority, taken from the run (``scripts/bench_train_page.py``)."""
 WATCH_MAX_PARAMETERS = 5_000_000
 """Watching is on by default up to this many parameters: a copy of the weights a second stays a few ms."""
 PROBE_COLUMNS = 8

@@ -253,8 +253,8 @@ def lower_priority(nice: int) -> None:
     """Lower this process's CPU priority by ``nice`` (0…19), against the app and against every other program.
 
     ``os.nice`` alone orders a process only against the processes of its own session: Linux shares the CPU
-    between sessions first (``kernel.sched_autogroup_enabled``, on by default), so a worker in the app's session
-    took half of a busy machine's CPU from a browser drawing the app's pages on it, however nice it was. So the
+    between sessions first (``kernel.sched_autogroup_enabled``, on by default), so a worker in the app's session,
+    however nice, would share a busy machine's CPU equally with a browser drawing the app's pages on it. So the
     worker starts a session of its own (``os.setsid``: it leaves the app's process group, and Ctrl-C in the app's
     terminal reaches the app, which stops it) and gives that session the same niceness (``/proc/self/autogroup``;
     a machine without it keeps ``os.nice`` alone)."""

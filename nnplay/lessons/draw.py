@@ -66,7 +66,7 @@ def ink(drawing: np.ndarray) -> np.ndarray:
     Otherwise (opaque RGBA, RGB, grey) the brightest channel is the ink, so a stroke of any
     colour on black counts fully. Nothing is ever inverted: the Draw canvas is always light ink on
     a dark background, so a canvas mostly covered in ink is heavy ink, not a light background
-    (an earlier "median > 127 → invert" rule turned such a scribble into a hollow frame).
+    (inverting a mostly bright canvas would turn such a scribble into a hollow frame).
     """
     a = np.asarray(drawing)
     if a.ndim == 3 and a.shape[2] == 1:
@@ -192,8 +192,8 @@ def one_thread() -> Iterator[None]:
     """Run the enclosed torch work on one intra-op thread, then restore the thread count.
 
     For one 28×28 image, splitting an op over threads gains nothing, and on a busy CPU every
-    parallel region waits for a free core: a prediction or a saliency map on the Draw page took
-    10–100 ms with two threads under load, ~1 ms with one. ``torch.set_num_threads`` sets the
+    parallel region waits for a free core (``scripts/bench_draw.py --latency-url`` measures the Draw
+    page's stroke → answer). ``torch.set_num_threads`` sets the
     calling thread's OpenMP/MKL count, but also the default that a thread running its first torch
     op meanwhile picks up (a training thread starting right then would train on one thread), so
     keep the block short: torch calls only.

@@ -3,7 +3,7 @@
 What lives here:
 - the models the studies train (``SEED003_MLP``, ``SEED003_CNN``) and the six studies
   (``STUDIES``: learning rate, epochs, batch size, activation pairs, CNN stride, CNN filter size);
-  each study turns a mode, "quick" (about a minute on a 2-core CPU) or "full" (the seed's
+  each study turns a mode, "quick" (about a minute on a small CPU) or "full" (the seed's
   settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``; a study's
   ``note_for`` names the images its quick mode really uses (``images_phrase``);
 - ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time),
@@ -71,10 +71,7 @@ QUICK_EPOCHS = (1, 3, 5, 10)
 QUICK_BATCH_EPOCHS = 3
 QUICK_CNN = dict(train_limit=20_000, test_limit=2_000, epochs=3)
 
-# Durations on nnplay's 2-core test CPU (PyTorch's default 2 threads), full MNIST. Quick: each
-# study's sweep timed while the CPU was otherwise idle (the MLP studies partly from their 20,000-image
-# timings × 3, as the per-epoch times scale). Full: the same per-image times × the seed's epochs.
-# While other programs keep the CPU busy, the same sweeps took 3 to 20 times longer.
+# What the page says each study takes, quick and full (how they were timed: docs/benchmarks.md)
 MEASURED_QUICK: dict[str, str] = {
     "lr": "about 35 s", "epochs": "about 30 s", "batch": "about 50 s", "activations": "about 35 s",
     "stride": "about 30 s", "filter": "about 45 s",

@@ -1,8 +1,7 @@
 """A run's live view as a JSON file that the browser polls, so a training run needs no page rerun.
 
 Why: every Streamlit rerun, a fragment's too, makes the browser re-render the whole page; twice a
-second on a small machine that CPU comes out of the training beside it (measured on the Train page
-with 2 cores: an empty 0.4 s fragment alone made an epoch 1.29× the command line's).
+second on a small machine that CPU comes out of the training beside it (``scripts/bench_train_page.py``).
 ``LiveFeed`` instead writes the snapshot of one run (the JSON document a live view draws: whatever
 ``render(run, options)`` returns, its *content*, plus ``version`` and ``active``) to
 ``<directory>/<token>.json`` every ``period`` seconds while the run is active and once more after it
@@ -14,10 +13,10 @@ a page drawn later draws a finished run from ``render_content``, not from the fi
 is dropped (``remove``), or when the feed object is collected with its session.
 
 Detached figures: the figures a render names in ``detach`` (indexes into ``figures``; the Train page's
-watch pictures, ~230 of a snapshot's ~280 kB, changing about once a second) are written to files of their
+watch pictures, most of a snapshot's bytes, changing about once a second) are written to files of their
 own, named by a hash of their content (``<token>-<hash>.json``), and the snapshot holds ``{"url": name,
 "heavy": true}`` in their place. A view fetches such a file only when it draws that figure (every few
-seconds while a run trains at full speed): each poll then moves and gzips ~45 kB, not ~280 kB. A
+seconds while a run trains at full speed), so most polls move a small snapshot only. A
 detached file stays ``DETACH_KEEP_S`` after the last snapshot that named it, so a view that read the
 snapshot just before can still fetch it; ``snapshot()`` reads a feed back with its figures in place.
 

@@ -54,8 +54,7 @@ LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat
 # ...or once a second while its snapshot says "calm" (Run.calm): the run trains at full speed, or waits, while
 # the runs training take every core of this machine (one worker with all of them, NNPLAY_WORKERS=1, or every
 # worker of the pool busy), where the browser's CPU, if it runs here too, comes out of the runs' time (and a
-# worker of several threads loses about twice that: its threads wait for each other). Measured with 2 cores: the
-# browser and the server took 0.31 of a core beside the run instead of 0.40 (scripts/bench_train_page.py)
+# worker of several threads loses about twice that: its threads wait for each other): scripts/bench_train_page.py
 CALM_POLL_MS = 1000
 
 
@@ -184,8 +183,8 @@ def plotly_figure(figure, key: str, clickable: bool = False) -> dict | None:
     """A Plotly figure (``go.Figure``) drawn by this component instead of ``st.plotly_chart``.
 
     Why: the component loads plotly.js on its own, after the page, where ``st.plotly_chart`` holds every element
-    of the page until Streamlit's own Plotly bundle is loaded and compiled (on the Forward page, 1.3 s of a first
-    visit's 4 s before its first table, on 2 cores); and it draws the figure a frame after the page's update
+    of the page until Streamlit's own Plotly bundle is loaded and compiled (a first visit's slowest part on the
+    Forward page: ``scripts/bench_load.py``); and it draws the figure a frame after the page's update
     (what changed beside it shows first), in place, the newest figure only when they come faster than it
     draws (the Draw page after every stroke). ``clickable``: returns ``{"curve": i, "point": j}`` (the trace's
     and the point's index in ``figure.data``) on the rerun a click on a point causes, else None.

@@ -114,8 +114,7 @@ function build(root) {
 }
 
 // A chart out of sight (scrolled away, or the tab hidden) is not redrawn: its newest figure waits and is
-// drawn when it comes into view. Eight tabs each redrawing five charts twice a second took more CPU than
-// the training they showed (scripts/bench_load.py, 2 cores).
+// drawn when it comes into view: tabs nobody looks at would otherwise take the training's CPU (scripts/bench_load.py).
 function inSight(state, plot) {
   return !document.hidden && state.inView.get(plot) !== false;
 }
@@ -277,13 +276,12 @@ function show(state, snap, plotlyUrl) {
 // waits REST × t ms (the text and the progress bar still change at once). On a fast machine a drawing takes
 // a few ms and nothing waits; on a busy one, heavy charts are redrawn less often instead of taking its CPU.
 const REST = 3;
-// Heavy figures (layout.meta.heavy: the watch pictures, 100–250 ms a drawing with its paint on a 2-core
-// machine) while the run trains at full speed (snapshot.busy): after drawing them took t ms, paint included,
-// they are redrawn after HEAVY_REST × t ms at the soonest, so they take at most ~4% of a core. A core's time
+// Heavy figures (layout.meta.heavy: the watch pictures, the slowest to draw and paint) while the run trains
+// at full speed (snapshot.busy): after drawing them took t ms, paint included, they are redrawn after
+// HEAVY_REST × t ms at the soonest, so they take at most ~4% of a core. A core's time
 // taken from a run that trains with 2 threads costs it about twice that (its threads wait for each other):
-// with 10 here, an epoch of seed-mlp on the page was 1.1–1.6× the command line's, with 25 0.98–1.44× in six
-// runs (scripts/bench_train_page.py, one worker of 2 threads; 1.03–1.06× with the default pool's 1-thread
-// workers). A fast machine draws them in ~40 ms: every second, as often as the server makes them. Paused, stepped or slowed, they are redrawn with every snapshot.
+// scripts/bench_train_page.py measures the page's cost. A fast machine draws them every second, as often as the
+// server makes them. Paused, stepped or slowed, they are redrawn with every snapshot.
 const HEAVY_REST = 25;
 
 async function drawPending(state) {

@@ -92,7 +92,7 @@ def forget(run: Run) -> None:
 def link_box(run: Run) -> None:
     """The run's link, as a link in a caption under its charts."""
     url = run_url(run.id)
-    # a link, not a code box: a code box's highlighter costs every page load ~0.2 s (see ``folded_code``)
+    # a link, not a code box: a code box's highlighter costs every page load (see ``folded_code``)
     st.caption(f"Link to this run (opens its settings, charts and model; in another workspace, a read-only "
                f"view): [{url}]({url})")
 

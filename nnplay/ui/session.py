@@ -63,8 +63,8 @@ SERVER_THREADS = 1
 
 What the server computes with torch is small (a drawn digit, 16 probe digits, one layer's weights), and its
 parallel regions shared the cores with the workers: each waited for a busy core, and while it waited its
-other thread spun. With 2 threads, loading a run's live weights took ~27 ms in the server during training
-(py-spy; 0.1 ms of work), and the server's torch time cost the training beside it twice over."""
+other thread spun, so a small op took many times its work, and the server's torch time cost the training beside
+it twice over (``scripts/bench_train_page.py``)."""
 
 
 @st.cache_resource(show_spinner="Starting the training workers…")
@@ -82,9 +82,9 @@ def folded_code(label: str, key: str, code, language: str | None = "python", hea
     """An expander whose code block (``code()``, the text) is built and sent only while it is open;
     ``head(expander)`` draws what goes above the code (e.g. a download button), folded or not.
 
-    Why: the first code block on a page makes the browser set up its syntax highlighter, about 0.2 s of
-    its main thread on every load, folded or not (measured in Chromium on 2 cores). Opening or folding it
-    reruns the page.
+    Why: the first code block on a page makes the browser set up its syntax highlighter, a noticeable part of
+    its main thread on every load, folded or not (``scripts/bench_reload.py`` times /train's load). Opening or
+    folding it reruns the page.
     """
     box = st.expander(label, key=key, on_change="rerun")
     if head is not None:
@@ -130,7 +130,7 @@ def _cached_mnist(dataset: str, data_dir: str) -> MnistData:
 def freeze_long_lived_objects() -> int:
     """Hide the objects alive now (modules: torch, plotly, pandas…) from the garbage collector; once per process.
 
-    A full collection walks every tracked object (~400k once torch is imported, ~0.3 s) holding the
+    A full collection walks every tracked object (hundreds of thousands once torch is imported) holding the
     GIL a training thread needs; Python runs one now and then on its own, and Streamlit after every
     script run unless ``runner.postScriptGC`` is off (it is, in .streamlit/config.toml; not in
     AppTest). ``gc.freeze()`` moves them to a permanent generation, so a collection only walks what
@@ -317,7 +317,7 @@ SPACE_TTL_S = 5.0  # the space caption may be this many seconds old (a delete he
 
 def space_used() -> int:
     """Bytes the runs of this workspace take on disk, counted at most every ``SPACE_TTL_S`` seconds: the
-    count stats every file (46 ms for 1,000 runs), and the caption is drawn on every load of the Train page.
+    count stats every file of every run, and the caption is drawn on every load of the Train page.
     A run that ends or comes or goes counts again at once (a run of a few seconds wrote its model after the
     count its Start made)."""
     runs = session_runs()

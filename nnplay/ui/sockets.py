@@ -6,9 +6,9 @@ asyncio sets ``TCP_NODELAY`` on a new connection only when ``proto == IPPROTO_TC
 (``asyncio.base_events._set_nodelay``), so on these connections Nagle's algorithm stays on. uvicorn
 writes a response's headers and its body as two sends: on a keep-alive connection the body then
 waits for the browser's delayed ACK of the headers, ~40 ms on Linux. uvicorn's issue #3149 reports
-the same for its own pre-bound sockets. Measured on this project's 2-core machine: a script file
-took 44 ms over a reused connection and 1.5 ms over a new one; a new browser loads ~140 of them
-before it shows /forward, 6 at a time. WebSocket messages (a page's deltas) are held the same way.
+the same for its own pre-bound sockets. A new browser loads over a hundred script files before it
+shows a page, a few at a time, so each wait adds up (``scripts/bench_load.py`` times one file over a
+kept-alive connection). WebSocket messages (a page's deltas) are held the same way.
 
 The fix is one socket option on the process's listening TCP sockets (connections accepted later
 inherit it: checked on Linux, tests/test_sockets.py) and on the connections they have already accepted. The sockets
