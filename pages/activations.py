@@ -32,7 +32,8 @@ st.title("📈 Activation functions")
 ui.show_data_notice()  # the race and the "real digits" toggle train on it
 st.markdown(
     "A neural network stacks affine maps (X·W + b), each followed by a non-linear function. "
-    "Without that function the whole stack would be one affine map (see the end of this page)."
+    "Without that function the whole stack would be one affine map (see the end of this page). Under each "
+    "function, in Korean and in English: what lecture note 001 (on activation functions) says about it."
 )
 
 # -- 1. the functions and their derivatives -------------------------------------------------------
@@ -56,9 +57,9 @@ else:
             st.markdown(f"- **Output:** {note.output_range}\n- **Good:** {note.strength}\n"
                         f"- **Problem:** {note.weakness}\n- **So:** {note.remedy}")
             if note.korean:
-                st.caption(f"Lecture note 001 (activation functions): {note.korean}  \n*In English:* {note.translation}")
+                st.caption(f"Note 001: {note.korean}  \n*In English:* {note.translation}")
             else:
-                st.caption("Lecture note 001 does not cover this one; these lines are nnplay's.")
+                st.caption("Note 001 does not cover this one; these lines are nnplay's.")
 
 # -- 2. vanishing gradients ----------------------------------------------------------------------
 

@@ -19,17 +19,13 @@ from . import keep_setting, kept_setting, session_runs
 CLOSED = "train_welcome_closed"  # the kept setting: the learner closed the start box
 PAGES = Path(__file__).parent.parent.parent / "pages"  # absolute: the same under app.py and in tests
 
-NOTES = ("nnplay is built from five Korean lecture notes (blog posts) on neural networks, numbered 000 to 004: "
-         "000 a PyTorch MLP on MNIST, 001 activation functions, 002 a 3-layer network in numpy, 003 "
-         "hyperparameters and a CNN, 004 one regression taken from numpy to autograd, nn and optim. "
-         "A preset or a lesson names the note it comes from, as in \"MLP 784-256-10 ReLU (note 000)\".")
+NOTES = ("nnplay follows five Korean lecture notes (blog posts), numbered 000 to 004: 000 an MLP in PyTorch, "
+         "001 activation functions, 002 a 3-layer network in numpy, 003 hyperparameters and a CNN, 004 numpy → "
+         "autograd → nn → optim. Presets and lessons name the note they come from.")
 STEPS = (
-    "1. Press **Start** below the settings to train the network they describe (an MLP 784-256-10 at first) "
-    "on MNIST digits; the loss and the accuracy are drawn as it learns. *Quick run on a subset* makes it a "
-    "matter of seconds.\n"
-    "2. Change a setting, or load a preset (a network from one of the notes), and train again: the runs "
-    "are listed and compared under the live view.\n"
-    "3. Then try the model you trained: draw a digit for it to read, or look at the test images it gets wrong."
+    "1. Press **Start** under the settings and watch the network learn; *Quick run on a subset* takes seconds.\n"
+    "2. Change a setting or load a preset, then train again: your runs are listed and compared below.\n"
+    "3. Then try your model: draw a digit for it to read, or see which test images it gets wrong."
 )
 LINKS = (("draw.py", "✏️ Draw a digit"), ("inspect.py", "🔬 Inspect its mistakes"))
 
