@@ -394,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train a network headless; prints one JSON line at the end")
     p_train.add_argument("--preset", choices=sorted(PRESETS), default="seed-mlp",
-                         help="start from a seed network's settings (flags override them)")
+                         help="start from a network of the lecture notes (flags override its settings): "
+                              + "; ".join(f"{k} = {p.title}" for k, p in sorted(PRESETS.items())))
     p_train.add_argument("--save", metavar="FILE",
                          help="write a checkpoint here (weights, settings and curves; the Train page loads it)")
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -422,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     p_delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
     p_runs.set_defaults(func=cmd_runs)
 
-    p_bench = sub.add_parser("bench", help="seed 000's DataLoader loop vs the nnplay engine, same data, same process")
+    p_bench = sub.add_parser("bench", help="note 000's DataLoader loop vs the nnplay engine, same data, same process")
     p_bench.add_argument("--epochs", type=int, default=1, help="epochs of each loop (default 1)")
     p_bench.add_argument("--data-dir", default=None, help="folder with MNIST/raw/*.gz (default $NNPLAY_DATA_DIR)")
     p_bench.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

@@ -372,7 +372,7 @@ def apply_preset(preset, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[
     kept = {"dataset": data.dataset, **{n: getattr(train, n) for n in PRESET_LEAVES if n != "dataset"}}
     left = ", ".join(f"{name} {format_value(value)}" for name, value in kept.items())
     note = (f"Loaded the preset **{preset.title}**: {preset.description} It set every model and training "
-            f"setting, and the whole training and test sets (no quick subset), as the seed trains; it left "
+            f"setting, and the whole training and test sets (no quick subset), as the note trains; it left "
             f"these as they were: {left}.")
     return data, model, train, note
 

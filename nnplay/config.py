@@ -1,4 +1,4 @@
-"""Typed configuration: one dataclass per concern (data, model, training) and the seed presets.
+"""Typed configuration: one dataclass per concern (data, model, training) and the presets.
 
 Every config validates itself in ``__post_init__`` and raises ``ConfigError`` (a ``ValueError``)
 whose ``.field`` names the field at fault and whose text is a sentence a user can act on; the
@@ -252,16 +252,20 @@ PRESET_LEAVES = ("dataset", "seed", "device", "log_every", "max_loss")
 
 @dataclass(frozen=True)
 class Preset:
-    """A seed's network: its whole model, its training settings and the full training set.
+    """A network from one of the lecture notes nnplay follows (``key`` is its stable id in links, the CLI's
+    ``--preset`` and stored runs; ``title`` is what a learner reads: what the network is, and which note):
+    its whole model, its training settings and the full training set.
 
     ``apply`` sets every field the preset names (every model field, every training field but
-    ``PRESET_LEAVES``, and the data subset: none, as the seeds train on all of it) and leaves the
+    ``PRESET_LEAVES``, and the data subset: none, as the notes train on all of it) and leaves the
     fields in ``PRESET_LEAVES`` as they were.
     """
 
     key: str
     title: str
     description: str
+    short: str = ""
+    """A short name where several presets sit side by side (note 001's model letter); empty: the title."""
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -273,10 +277,11 @@ class Preset:
 
 
 def _seed001(key: str, letter: str, hidden: tuple[int, ...], activation: str) -> Preset:
-    # Seed 001: FeedforwardNeuralNetModel, PyTorch's default init, SGD lr 0.1, batch 100.
+    # Note 001: FeedforwardNeuralNetModel, PyTorch's default init, SGD lr 0.1, batch 100.
     return Preset(
         key=key,
-        title=f"Seed 001 model {letter}",
+        title=f"MLP 784-{'-'.join(map(str, hidden))}-10 {activation.replace('relu', 'ReLU')} (note 001, {letter})",
+        short=letter,
         description=f"784-{'-'.join(map(str, hidden))}-10, {activation}, PyTorch default init, SGD lr 0.1, batch 100.",
         model=ModelConfig(hidden=hidden, activation=activation, init="default"),
         train=TrainConfig(optimizer="sgd", lr=0.1, batch_size=100, epochs=5),
@@ -288,7 +293,7 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             key="seed-mlp",
-            title="Seed 000 MLP",
+            title="MLP 784-256-10 ReLU (note 000)",
             description="784-256-10, ReLU, He init, Adam lr 1e-3, batch 256, 10 epochs: 203,530 parameters.",
             model=ModelConfig(hidden=(256,), activation="relu", init="he"),
             train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=256, epochs=10),
@@ -299,7 +304,7 @@ PRESETS: dict[str, Preset] = {
         _seed001("model-d", "D", (100, 100), "relu"),
         Preset(
             key="seed-cnn",
-            title="Seed 003 CNN",
+            title="CNN 32-64-128 (note 003)",
             description="conv 32/64/128 (3×3, ReLU, 2×2 max-pool), FC 2048→625 (dropout 0.5) →10, xavier.",
             model=ModelConfig(family="cnn", channels=(32, 64, 128), kernel_size=3, stride=1, padding=1,
                               fc_width=625, dropout=0.5, init="xavier", activation="relu"),

@@ -32,7 +32,8 @@ st.title("📈 Activation functions")
 ui.show_data_notice()  # the race and the "real digits" toggle train on it
 st.markdown(
     "A neural network stacks affine maps (X·W + b), each followed by a non-linear function. "
-    "Without that function the whole stack would be one affine map (see the end of this page)."
+    "Without that function the whole stack would be one affine map (see the end of this page). Under each "
+    "function, in Korean and in English: what lecture note 001 (on activation functions) says about it."
 )
 
 # -- 1. the functions and their derivatives -------------------------------------------------------
@@ -56,9 +57,9 @@ else:
             st.markdown(f"- **Output:** {note.output_range}\n- **Good:** {note.strength}\n"
                         f"- **Problem:** {note.weakness}\n- **So:** {note.remedy}")
             if note.korean:
-                st.caption(f"{note.source}: {note.korean}  \n*In English:* {note.translation}")
+                st.caption(f"Note 001: {note.korean}  \n*In English:* {note.translation}")
             else:
-                st.caption("Seed 001 does not cover this one; the note is nnplay's.")
+                st.caption("Note 001 does not cover this one; these lines are nnplay's.")
 
 # -- 2. vanishing gradients ----------------------------------------------------------------------
 
@@ -107,7 +108,7 @@ if series:
 # -- 3. linear layers collapse --------------------------------------------------------------------
 
 st.header("Without an activation, depth buys nothing")
-st.markdown("Seed 000: a composition of linear (affine) functions is one linear function. "
+st.markdown("Lecture note 000 (an MLP in PyTorch): a composition of linear (affine) functions is one linear function. "
             "f(x) = a_f·x + b_f and g(x) = a_g·x + b_g give f(g(x)) = (a_f·a_g)·x + (a_f·b_g + b_f).")
 c = st.columns(4)
 a_f = c[0].number_input("a_f", value=1.0, key="act_af")
@@ -141,13 +142,13 @@ else:
 
 # -- 4. the race ------------------------------------------------------------------------------------
 
-st.header("The race: seed 001's models A-D")
-st.markdown(" · ".join(f"**{PRESETS[k].title[-1]}**: {PRESETS[k].description}" for k in RACE_PRESETS))
+st.header("The race: note 001's models A-D")
+st.markdown(" · ".join(f"**{PRESETS[k].short}**: {PRESETS[k].description}" for k in RACE_PRESETS))
 
 
 def start_race(epochs: int, train_images: int) -> None:
     data = ui.cached_mnist().limited(train_images, 2000)
-    runs = [Run(name=f"{PRESETS[k].title[-1]}: {PRESETS[k].model.activations()[0]}"
+    runs = [Run(name=f"{PRESETS[k].short}: {PRESETS[k].model.activations()[0]}"
                      f" {'-'.join(map(str, PRESETS[k].model.hidden))}",
                 data_cfg=DataConfig(train_limit=train_images, test_limit=2000),
                 model_cfg=PRESETS[k].model,

@@ -41,7 +41,7 @@ ui.show_data_notice()
 def start_quick_training() -> None:
     preset = PRESETS["seed-mlp"]
     run = Run(
-        name=f"quick {preset.title} ({QUICK_EPOCHS} epochs)",
+        name=f"quick {preset.title}, {QUICK_EPOCHS} epochs",
         data_cfg=DataConfig(),
         model_cfg=preset.model,
         train_cfg=dataclasses.replace(preset.train, epochs=QUICK_EPOCHS),

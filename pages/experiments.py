@@ -24,8 +24,8 @@ TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the
 PREFIX = "experiments/"
 RANGE = "range"
 RANGE_KEY = "exp_range_result"
-MODELS = {"mlp": ("seed 003 MLP (784-256-256-10, ReLU, N(0, 1) init)", ex.SEED003_MLP),
-          "cnn": ("seed 003 CNN (conv 32/64/128, FC 625)", ex.SEED003_CNN)}
+MODELS = {"mlp": ("MLP 784-256-256-10, ReLU, N(0, 1) init (note 003)", ex.SEED003_MLP),
+          "cnn": ("CNN 32-64-128, FC 625 (note 003)", ex.SEED003_CNN)}
 
 
 def sweep_key(study_key: str) -> str:
@@ -44,9 +44,9 @@ def running_study() -> str | None:
 # page head
 
 ui.ensure_navigation()
-st.title("🧪 Experiments: seed 003's studies")
+st.title("🧪 Experiments: the studies of note 003")
 st.markdown(
-    "Seed 003 trains an MLP on MNIST again and again, changing one hyperparameter at a time, and then a "
+    "Lecture note 003 (hyperparameters, MLP and CNN) trains an MLP on MNIST again and again, changing one hyperparameter at a time, and then a "
     "CNN. Each study below is one click: its runs train one after another in the background, drawn "
     "live on the same axes, with a results table to download.\n\n"
     "**The MLP.** The note does not print it, so nnplay infers it: **784-256-256-10** (two hidden layers, "
@@ -61,13 +61,13 @@ data = dataset_or_stop()
 
 c_mode, c_size = st.columns([1, 2])
 n_train, n_test = len(data.train_images), len(data.test_images)
-full = c_mode.toggle("Full seed settings", value=False, key="exp_full",
+full = c_mode.toggle("Full settings of the note", value=False, key="exp_full",
                      help="Off: a quick version of each study (under a minute on an idle 2-core CPU). "
-                          f"On: the seed's epochs on all {n_train:,} training images, which takes minutes.")
+                          f"On: the note's epochs on all {n_train:,} training images, which takes minutes.")
 mode = "full" if full else "quick"
 train_limit = test_limit = None
 if full:
-    c_size.warning(f"Full seed settings: all {n_train:,} training images and the seed's epochs. On a 2-core CPU a "
+    c_size.warning(f"Full settings of the note: all {n_train:,} training images and the note's epochs. On a 2-core CPU a "
                    "study takes about 6 to 13 minutes when nothing else runs (the estimate is below), far longer "
                    "when the CPU is busy; a GPU is much faster.", icon="⏳")
 else:
@@ -170,7 +170,7 @@ def live_panel(study: ex.Study, log_y: bool) -> None:
 
 def study_section(study: ex.Study) -> None:
     st.subheader(study.title)
-    st.markdown(f"**The seed's setup.** {study.seed_setup}\n\n**What the seed saw.** {study.seed_saw}\n\n"
+    st.markdown(f"**The note's setup.** {study.seed_setup}\n\n**What the note saw.** {study.seed_saw}\n\n"
                 f"**Here.** {study.note_for(n_train, n_test, train_limit, test_limit)}")
     measured = ex.MEASURED_QUICK.get(study.key)
     if mode == "quick" and measured and not (train_limit or test_limit):

@@ -31,11 +31,11 @@ TABLES_PX = 800  # side-by-side tables wider than this go on a new line (a 1280-
 ui.ensure_navigation()
 st.title("🧮 The forward pass, step by step")
 st.markdown(
-    "Seed 002's network: 2 inputs → 3 sigmoid units → 2 sigmoid units → 2 outputs. Each layer is "
+    "The network of lecture note 002 (a 3-layer network in numpy): 2 inputs → 3 sigmoid units → 2 sigmoid units → 2 outputs. Each layer is "
     "one matrix product plus a bias, **A = X·W + B**, followed by an activation **Z = f(A)**. "
     "X is a row; W has one row per input and one column per unit.\n\n"
     "**Indices count from 0, as in numpy:** A1[0] is the first entry of A1, row 0 is the first row "
-    "(the 1 in A1, W1, B1 is the layer's number, as in the seed)."
+    "(the 1 in A1, W1, B1 is the layer's number, as in the note)."
 )
 
 
@@ -75,7 +75,7 @@ version = st.session_state.get(VERSION_KEY, 0)
 # -- the inputs ---------------------------------------------------------------------------------
 
 with st.expander("✏️ Edit X and the weights (rows can be added or removed)", expanded=False):
-    st.button("Reset to seed 002's numbers", key="fw_reset", on_click=reset_tables)
+    st.button("Reset to the note's numbers", key="fw_reset", on_click=reset_tables)
     edited = {}
     try:
         for row in editor_rows(list(tables)):
@@ -86,16 +86,16 @@ with st.expander("✏️ Edit X and the weights (rows can be added or removed)",
                     edited[name] = st.data_editor(frame, key=f"fw_edit_{name}_{version}", num_rows="dynamic",
                                                   hide_index=True, width="content")
     except Exception as err:  # a table the editor cannot show at all
-        st.error(f"These tables cannot be edited ({err}). Press Reset to start again from the seed.")
+        st.error(f"These tables cannot be edited ({err}). Press Reset to start again from the note's numbers.")
         edited = {}
 
 output = st.radio("Output layer", ["identity", "softmax"], horizontal=True, key="fw_output",
-                  help="identity for regression (as seed 002), softmax for classification.")
+                  help="identity for regression (as note 002), softmax for classification.")
 
 steps = None
 try:
     if not edited:
-        raise ValueError("There is nothing to compute: reset the tables to the seed's numbers.")
+        raise ValueError("There is nothing to compute: reset the tables to the note's numbers.")
     network, x = frames_to_network(edited)
     steps = forward_trace(network, x, output=output)
 except (ValueError, TypeError, KeyError) as err:
@@ -230,15 +230,15 @@ if chosen is not None and chosen[1].family == "mlp":
     model, model_cfg, label, _ = chosen
 else:
     note = ("The current model is a CNN, so " if chosen is not None else "No model is available, so ") + \
-        "this section uses a freshly initialised (untrained) seed 000 MLP."
+        f"this section uses a freshly initialised (untrained) {PRESETS['seed-mlp'].title}."
     model_cfg = PRESETS["seed-mlp"].model
     model = seeded_model(model_cfg, 0)
-    label = "untrained seed 000 MLP"
+    label = f"untrained {PRESETS['seed-mlp'].title}"
 if note:
     st.info(note, icon="ℹ️")
 st.markdown(
     f"Model: **{escape_markdown(label)}** ({describe(model_cfg)}). torch's `nn.Linear` stores each weight as "
-    "(out, in), the transpose of seed 002's W, so numpy computes **A = Z·Wᵀ + b**, layer by layer."
+    "(out, in), the transpose of note 002's W, so numpy computes **A = Z·Wᵀ + b**, layer by layer."
 )
 data = ui.dataset_or_stop()
 drawn = ui.drawn_digit()

@@ -19,14 +19,14 @@ from nnplay.lessons.scratch import (DIN, DOUT, N, SEED_DIFFERENCES, SEED_FIXES, 
                                     Recipe, agreement, cached_curve, diverged, relative_drop, suggested_lr,
                                     visible_progress)
 
-MODES = {"seed": "as the seed wrote them", "same": "all on the same math"}
-LR_MODES = {"seed": "the seed's 1e-6", "suggested": "a suggested larger rate", "custom": "my own"}
+MODES = {"seed": "as the note wrote them", "same": "all on the same math"}
+LR_MODES = {"seed": "the note's 1e-6", "suggested": "a suggested larger rate", "custom": "my own"}
 LOSSES = {"half_sum": "0.5 · sum of squares (versions 1-3)", "mean": "mse_loss, the mean (versions 4-6)"}
 
 ui.ensure_navigation()
 st.title("🪜 From scratch to nn.Module")
 st.markdown(
-    f"Seed 004 fits a linear model to random data (N = {N} samples, Din = {DIN} features, Dout = {DOUT} "
+    f"Lecture note 004 (numpy → autograd → nn → optim) fits a linear model to random data (N = {N} samples, Din = {DIN} features, Dout = {DOUT} "
     f"targets) six ways, each version handing one more job to PyTorch. Every version here starts from "
     f"the same data and the same weights, in float64, so the curves differ only where the code's "
     f"maths differs."
@@ -101,7 +101,7 @@ if mode == "same":
         st.warning(f"The six versions do the same math, yet their curves differ by up to {ag.gap:.1e} "
                    f"({ag.relative_gap:.1e} of the loss), more than float64 rounding explains.")
 else:
-    st.info("Each version does what the seed's code does: versions 1-3 have no bias and use 0.5·sum of "
+    st.info("Each version does what the note's code does: versions 1-3 have no bias and use 0.5·sum of "
             "squares; 4-6 add a bias and use mse_loss (the mean); 5-6 use Adam. Switch to "
             "*all on the same math* to see the six agree.")
 
@@ -122,7 +122,7 @@ if blown:
 stalled = [n for n, (_, c) in curves.items() if not visible_progress(c) and n not in blown]
 if stalled:
     names = ", ".join(str(n) for n in stalled)
-    why = (" The seed's rate is far too small for a mean loss (its gradient is 64 times smaller than the sum's) "
+    why = (" The note's rate is far too small for a mean loss (its gradient is 64 times smaller than the sum's) "
            "and for Adam (each weight moves about lr per step). The sum loss of versions 1-3 has larger "
            "gradients, so at the same rate they do move." if lr_mode == "seed" else
            " The rate is too small for them to move visibly in this many steps.")
@@ -139,8 +139,8 @@ for d in SEED_DIFFERENCES:
     marker = "changes the curve" if d.changes_curve else "same curve"
     st.markdown(f"**{d.from_version} → {d.to_version}** ({marker}): {d.change}  \n*Effect:* {d.effect}")
 
-with st.expander("Mistakes in the seed's code, fixed in the code below"):
-    st.dataframe(pd.DataFrame([{"version": f.version, "seed": f.seed_text, "fixed": f.fixed_text, "why": f.why}
+with st.expander("Mistakes in the note's code, fixed in the code below"):
+    st.dataframe(pd.DataFrame([{"version": f.version, "the note's code": f.seed_text, "fixed": f.fixed_text, "why": f.why}
                                for f in SEED_FIXES]), hide_index=True, width="stretch")
 
 # -- the code ------------------------------------------------------------------------------------
@@ -149,6 +149,6 @@ st.header("The code")
 for tab, (n, version) in zip(st.tabs([labels[n] for n in VERSIONS]), VERSIONS.items()):
     with tab:
         lr = curves[n][0]
-        st.caption(f"As the seed runs it: {SEED_RECIPES[n].label}; here with lr = {lr:g} and {int(steps)} steps, "
+        st.caption(f"As the note runs it: {SEED_RECIPES[n].label}; here with lr = {lr:g} and {int(steps)} steps, "
                    "the rate and steps chosen above.")
         st.code(version.code_for(lr, int(steps)), language="python")

@@ -33,6 +33,7 @@ from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
 from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
                              watch_toggle)
+from nnplay.ui.welcome import NOTES, welcome
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
@@ -102,7 +103,7 @@ def write_url(configs: dict) -> None:
 
 
 def preset_buttons() -> None:
-    st.caption("One-click presets: the seeds' networks")
+    st.caption("One-click presets: networks from the lecture notes nnplay follows", help=NOTES)
     row = st.container(horizontal=True, gap="small")
     for key, preset in PRESETS.items():
         row.button(preset.title, key=f"train_preset_{key}", help=preset.description, on_click=on_preset,
@@ -116,14 +117,14 @@ def model_controls(slots: dict) -> None:
     family = st.session_state["train_family"]
     if family == "mlp":
         st.text_input("Hidden layers (widths, comma-separated)", key="train_hidden", persist_state=KEEP,
-                      help="e.g. 256 (seed 000), 100,100 (seed 001 model D); empty = logistic regression 784→10")
+                      help="e.g. 256 (note 000), 100,100 (note 001, model D); empty = logistic regression 784→10")
         slots["hidden"] = st.empty()
     else:
         c1, c2 = st.columns(2)
         c1.text_input("Conv channels", key="train_channels", persist_state=KEEP,
                       help="output channels of each conv layer; each is followed by the activation and 2×2 max-pool")
         c2.number_input("FC width", key="train_fc_width", min_value=0, step=1, persist_state=KEEP,
-                        help="units of the fully connected layer before the output (seed 003: 625)")
+                        help="units of the fully connected layer before the output (note 003: 625)")
         c1, c2, c3 = st.columns(3)
         c1.text_input("Kernel", key="train_kernel_size", persist_state=KEEP,
                       help="one size for all layers, or one per layer")
@@ -147,7 +148,7 @@ def model_controls(slots: dict) -> None:
 
     c1, c2 = st.columns(2)
     c1.selectbox("Init", INITS, key="train_init", persist_state=KEEP,
-                 help="he: Kaiming normal (seed 000) · xavier: uniform (seed 003) · default: PyTorch's own")
+                 help="he: Kaiming normal (note 000) · xavier: uniform (note 003) · default: PyTorch's own")
     if st.session_state["train_init"] == "normal":
         c2.number_input("std", key="train_init_std", min_value=0.0, step=0.005, format="%g", persist_state=KEEP)
     elif st.session_state["train_init"] == "constant":
@@ -486,6 +487,7 @@ ensure_navigation()
 st.title("Train")
 st.caption("Build a network, train it on MNIST live, and keep and compare your runs. "
            "The settings are in the address bar: copy it to share this configuration.")
+welcome()  # a first visit's start: what to do first (gone once the workspace has runs)
 init_state()
 linked, linked_mine = run_link.open_linked_run(apply_configs)  # /train?run=<id>
 for note in st.session_state.pop("_train_url_notes", []):

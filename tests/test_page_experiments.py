@@ -132,7 +132,7 @@ def test_full_mode_warns_and_hides_the_subset_inputs():
     at.run()
     at.toggle(key="exp_full").set_value(True).run()
     assert not at.exception
-    assert any("Full seed settings" in w.value for w in at.warning)
+    assert any("Full settings of the note" in w.value for w in at.warning)
     assert not [n for n in at.number_input if n.key == "exp_train_limit"]
     assert "50" in " ".join(str(v) for v in at.dataframe[0].value["epochs"])
 

@@ -278,10 +278,10 @@ ACTIVATION_NOTES: dict[str, ActivationNote] = {
     ),
     "identity": ActivationNote(
         output_range="(-∞, ∞)",
-        strength="Passes values through (the output layer of a regression model, seed 002).",
+        strength="Passes values through (the output layer of a regression model, note 002).",
         weakness=(
             "Between layers it adds nothing: stacked linear layers collapse into one "
-            "linear layer (seed 000)."
+            "linear layer (note 000)."
         ),
         remedy="Put a non-linear function after every hidden linear layer.",
         source="nnplay",

@@ -194,14 +194,14 @@ def filter_study(mode: str = "quick") -> list[StudyRun]:
 
 _MLP_SETUP = ("MLP 784-256-256-10, weights ~ N(0, 1), Adam, batch 100, 50 epochs, "
               "60,000 training and 10,000 test images")
-_CNN_SETUP = ("seed 003's CNN: conv 32/64/128 (3×3, stride 1, padding 1, ReLU, 2×2 max-pool; "
+_CNN_SETUP = ("The note's CNN: conv 32/64/128 (3×3, stride 1, padding 1, ReLU, 2×2 max-pool; "
               "28 → 14 → 7 → 4), FC 4·4·128 = 2048 → 625 (ReLU, dropout 1 − keep_prob = 0.5) → 10, "
               "xavier init; Adam lr 0.001, batch 100, 15 epochs")
 IMAGES = "{images}"  # in a note: the quick mode's images, filled in by ``Study.note_for``
 _QUICK_MLP = IMAGES
 _QUICK_CNN = f" Quick mode: {QUICK_CNN['epochs']} epochs instead of 15, {IMAGES}."
 _FIRST_LAYER_NOTE = (
-    "Applied to the **first conv layer only**; the other two keep the seed's {what}. In all three "
+    "Applied to the **first conv layer only**; the other two keep the note's {what}. In all three "
     "layers {value} leaves no pixels: {error} So only the first layer changes, which also is where the "
     "{what} acts on the image itself.")
 
@@ -234,7 +234,7 @@ STUDIES: dict[str, Study] = {s.key: s for s in (
         seed_setup=f"{_MLP_SETUP.replace(', 50 epochs', '')}; learning rate 0.0001; 5, 30, 50 or 100 epochs.",
         seed_saw=("5 epochs: too few updates, the loss is still high. 30: better, still far from 0. More "
                   "epochs drive the training loss towards 0, while each extra stretch of epochs adds less "
-                  "accuracy (+0.0918, then +0.009, then +0.0054); the seed expects accuracy to fall at some "
+                  "accuracy (+0.0918, then +0.009, then +0.0054); the note expects accuracy to fall at some "
                   "point (overfitting). Training time grows with the epochs."),
         note=(f"Quick mode: {', '.join(map(str, QUICK_EPOCHS))} epochs instead of "
               f"{', '.join(map(str, SEED_EPOCHS))}, {_QUICK_MLP}. Every run starts from the "

@@ -151,7 +151,7 @@ def validate_network(network: Mapping[str, object], x) -> tuple[dict[str, np.nda
         raise ValueError(f"X must be a vector or a batch of rows, not an array of shape {x.shape}.")
     if x.size == 0:
         raise ValueError("X has no rows: add a row (one number per input) to run the network on, "
-                         "or press Reset to start again from the seed's X.")
+                         "or press Reset to start again from the note's X.")
     clean: dict[str, np.ndarray] = {}
     width = x.shape[-1]
     prev = "X"

@@ -488,7 +488,7 @@ SEED_DIFFERENCES: list[SeedDifference] = [
         "0.5 * sum of squares to mse_loss, the mean over N·Dout = 128 numbers.",
         "The loss is read on another scale (mean = half-sum / 64 when b = 0), and the "
         "gradients are 64 times smaller, so with the same lr progress is 64 times slower. "
-        "(The seed's nn.Linear also draws its own random weights; here all versions start "
+        "(The note's nn.Linear also draws its own random weights; here all versions start "
         "from the same w and b = 0.)",
         True,
     ),

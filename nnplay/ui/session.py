@@ -536,5 +536,5 @@ def model_for_page() -> tuple[object, ModelConfig, str, bool] | None:
         return None
     model, cfg, meta = default
     acc = meta.get("test_accuracy")
-    label = "nnplay's default model (seed 000 MLP" + (f", test accuracy {acc:.1%})" if acc else ")")
+    label = "nnplay's default model (MLP 784-256-10 ReLU, note 000" + (f", test accuracy {acc:.1%})" if acc else ")")
     return model, cfg, label, True
