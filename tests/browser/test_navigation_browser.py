@@ -10,6 +10,10 @@ What does not live here: drawing on the canvas (test_draw_browser.py).
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.browser
+
 PAGE_TITLES = ["Train", "Inspect", "Draw", "Activations", "Forward pass", "Experiments", "From scratch"]
 
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import time
 
-from .driver import wait_until as _wait
+import pytest
+
+from nnplay.devtools import wait_until as _wait
+
+pytestmark = pytest.mark.browser
 
 SHOTS = "/tmp/nnplay-watch-{}.png"
 PLOT_TITLED = """(title) => Array.from(document.querySelectorAll('.nnplay-live .js-plotly-plot'))
