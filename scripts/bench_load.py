@@ -63,7 +63,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.browser.driver import free_port, healthy, wait_until  # noqa: E402 - one way to serve and wait, as the tests
+from nnplay.devtools import CHROMIUM, free_port, healthy, wait_until  # noqa: E402 - one way to serve and wait, as the tests
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local Ray cluster stays on 127.0.0.1
 
 
@@ -389,7 +389,7 @@ def bench_browser(args) -> dict:
     try:
         wait_until(lambda: healthy(url), 90, "the server to start")
         with sync_playwright() as p:
-            chromium = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
+            chromium = CHROMIUM
             flags = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
             # the learners' pages (see the docstring: where the browsers draw), and the 9th session's
             learners = p.chromium.launch(executable_path=_niced(chromium, args.browser_nice, home), headless=True,

@@ -32,9 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.browser.driver import served_app, wait_until  # noqa: E402
+from nnplay.devtools import launch_chromium, served_app, sync_playwright, wait_until  # noqa: E402
 
-CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 LONG_RUN = "/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=40"
 # In the page, from its navigation start (performance.now()): when the live view's progress text first shows
@@ -215,15 +214,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--loads", type=int, default=5)
     args = parser.parse_args()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise SystemExit("This benchmark needs Playwright: pip install playwright") from None
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"No Chromium at {CHROMIUM}: install it, or set NNPLAY_CHROMIUM to its path.")
     os.environ.setdefault("NNPLAY_WORKSPACES", "local")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            browser = launch_chromium(p, args=CHROMIUM_ARGS)
+        except FileNotFoundError as err:
+            raise SystemExit(str(err)) from None
         report = {}
         if args.reloads:
             report |= bench_reload(browser, args.reloads)

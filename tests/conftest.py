@@ -7,6 +7,8 @@ Every test gets its own run store (``NNPLAY_HOME`` in a temporary folder), so th
 touches the user's ~/.local/share/nnplay, and no run, model or store leaks from one test to the next.
 Runs train in threads of the test process (``NNPLAY_WORKERS=0``), which is quick; the tests of the
 worker pool path (tests/test_runs_jobs.py) set it back themselves.
+Lanes (markers registered in pyproject.toml): ``browser``, ``ray`` and ``pool`` tests are ``slow`` too, so
+``pytest -m "not slow"`` is the fast lane a developer runs after each change; ``pytest -q`` runs everything.
 """
 
 import os
@@ -15,6 +17,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SLOW_LANES = ("browser", "ray", "pool")  # markers whose tests are slow as well
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects: "not slow" must see the slow mark added here
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if not item.get_closest_marker("slow") and any(item.get_closest_marker(lane) for lane in SLOW_LANES):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

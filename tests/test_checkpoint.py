@@ -305,6 +305,7 @@ def test_history_round_trips_through_plain_values(trained_run):
     assert all(isinstance(v, list) for v in plain["steps"].values())
 
 
+@pytest.mark.slow
 def test_reading_a_checkpoint_stays_cheap_in_a_fresh_process(tmp_path):
     """The first checkpoint a process reads (the server's first watch pictures, its first model shown) builds
     the network on the meta device without its initialiser: He and normal initialisation there go through

@@ -55,6 +55,7 @@ def test_diverging_run_exits_1_with_status(capsys):
     assert code == 1 and summary["status"] == "diverged" and summary["message"].startswith("diverged at step")
 
 
+@pytest.mark.slow
 def test_bench_compares_seed_loop_and_engine(capsys, mnist_dir):
     """A short bench (the first 5,000 images, one epoch): the engine beats the seed's DataLoader loop.
 

@@ -49,6 +49,7 @@ def test_non_digits_get_a_hint_of_their_kind(model, kind):
     assert all(h.message.endswith(".") for h in caught)
 
 
+@pytest.mark.slow
 def test_no_real_test_digit_gets_a_hint(model, sample_data):
     images = sample_data.test_images.numpy()
     hinted = []

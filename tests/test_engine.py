@@ -130,6 +130,7 @@ def test_bad_train_configs_say_why():
             TrainConfig(**kwargs)
 
 
+@pytest.mark.slow
 def test_one_epoch_of_seed_mlp_on_real_mnist(full_data):
     preset = PRESETS["seed-mlp"]
     result = train(seeded_model(preset.model, 0), full_data, TrainConfig(epochs=1))

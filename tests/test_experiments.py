@@ -188,6 +188,7 @@ def test_results_csv_round_trips():
     assert ex.results_csv([]).startswith("run,model")
 
 
+@pytest.mark.slow
 def test_a_quick_study_sweep_trains_on_tiny_data_and_fills_the_table(tiny_data):
     planned = ex.STUDIES["activations"].runs("quick", train_limit=200, test_limit=100)
     planned = [r._replace(train=replace(r.train, epochs=1)) for r in planned]

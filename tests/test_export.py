@@ -48,6 +48,7 @@ def reference_logits(model, images):
         return model.eval()(images)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["mlp", "cnn"])
 def test_onnx_matches_torch(trained, images, tmp_path, family):
     onnx = pytest.importorskip("onnx")

@@ -97,6 +97,7 @@ def export_buttons(app: AppTest) -> dict:
 # the Train page
 
 
+@pytest.mark.slow
 def test_a_finished_run_offers_every_format_and_the_bytes_are_the_run(finished, images, downloads, tmp_path):
     pytest.importorskip("onnxruntime")
     at = page()

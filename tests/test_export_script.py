@@ -165,6 +165,7 @@ def script_outputs(torchvision_root, mnist_dir, tmp_path_factory):
     return json.loads(run.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,dataset,model_cfg,train_cfg", CASES, ids=IDS)
 def test_script_trains_like_the_engine(script_outputs, mnist_dir, name, dataset, model_cfg, train_cfg):
     output = script_outputs[name]

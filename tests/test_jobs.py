@@ -119,6 +119,7 @@ def test_the_cores_are_full_when_the_busy_workers_threads_take_all_of_them():
     assert Backend().cores_full() is False  # Ray, and any backend that does not say otherwise
 
 
+@pytest.mark.pool
 def test_workers_train_at_a_lower_priority_than_the_app(pool):
     """The app's pages are served first; training takes the CPU they leave (NNPLAY_WORKER_NICE, default 10)."""
     ours = os.getpriority(os.PRIO_PROCESS, 0)
@@ -133,6 +134,7 @@ def test_workers_train_at_a_lower_priority_than_the_app(pool):
                 assert f.read().split()[-1] == str(WORKER_NICE)
 
 
+@pytest.mark.pool
 def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):
     s = spec("match", epochs=2)
     sink = Sink()
@@ -173,6 +175,7 @@ def test_a_run_in_a_worker_reports_what_the_engine_reports_here(pool):
     assert sink.threads and all(t.startswith("nnplay-pool-reader") for t in sink.threads)
 
 
+@pytest.mark.pool
 def test_stop_pause_and_resume_reach_a_running_run(pool, monkeypatch):
     sink = Sink()
     assert not pool.cores_full()
@@ -198,6 +201,7 @@ def test_stop_pause_and_resume_reach_a_running_run(pool, monkeypatch):
     assert sink.of(Checkpoint)[-1].final and isinstance(sink.events[-1], JobEnd)
 
 
+@pytest.mark.pool
 def test_queue_is_fair_across_workspaces_and_says_why(pool, monkeypatch):
     a1, b1 = Sink(), Sink()
     jobs = {"a1": pool.submit(long_spec("a1", "alice"), a1), "b1": pool.submit(long_spec("b1", "bob"), b1)}
@@ -229,6 +233,7 @@ def test_queue_is_fair_across_workspaces_and_says_why(pool, monkeypatch):
             assert job.wait(30), job
 
 
+@pytest.mark.pool
 def test_a_killed_worker_ends_its_run_as_error_and_is_replaced(pool):
     sink = Sink()
     job = pool.submit(long_spec("doomed"), sink)
@@ -247,6 +252,7 @@ def test_a_killed_worker_ends_its_run_as_error_and_is_replaced(pool):
     assert nxt.wait(180) and nxt.status == "finished", nxt.message
 
 
+@pytest.mark.pool
 def test_time_limit_and_out_of_memory_in_a_capped_pool():
     capped = LocalPool(workers=1, threads=1, preload=SAMPLE, max_run_minutes=0.04, memory_mb=600)
     try:
@@ -271,6 +277,7 @@ def test_time_limit_and_out_of_memory_in_a_capped_pool():
         capped.close()
 
 
+@pytest.mark.pool
 def test_workers_die_with_the_process_that_owns_the_pool(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time

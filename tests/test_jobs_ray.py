@@ -27,6 +27,8 @@ from nnplay.jobs import Checkpoint, JobEnd, JobSpec, Weights  # noqa: E402
 from .conftest import ROOT  # noqa: E402
 from .test_jobs import Sink  # noqa: E402 - the same recording sink as the local pool's tests
 
+pytestmark = pytest.mark.ray  # every test here uses the module's Ray cluster
+
 TINY = DataConfig(data_dir=str(ROOT / "tests" / "no-such-data-dir"), download=False, train_limit=600, test_limit=200)
 
 

@@ -13,6 +13,7 @@ tests/browser/test_train_browser.py).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 
@@ -112,25 +113,65 @@ def test_a_feed_nobody_views_any_more_stops_and_deletes_its_file(tmp_path):
     assert run.active  # the run itself goes on: only its view stopped
 
 
+class Clock:
+    """The feed's clock, moved by the test: the grace is counted in its seconds, however slow the machine."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Tabs:
+    """The feed's ``watching``: whether the viewers' tabs are connected, and how often the feed has asked."""
+
+    def __init__(self):
+        self.connected = True
+        self.asked = 0
+        self._asked = threading.Condition()
+
+    def __call__(self, viewer) -> bool:
+        with self._asked:
+            self.asked += 1
+            self._asked.notify_all()
+        return self.connected
+
+    def beats(self, n: int = 3, timeout: float = 30) -> None:
+        """Wait for ``n`` more questions, one per beat: the last but one beat began after the test's change and
+        has decided, so the feed has acted on the clock and the tabs as the test set them."""
+        with self._asked:
+            target = self.asked + n
+            if not self._asked.wait_for(lambda: self.asked >= target, timeout):
+                pytest.fail(f"the feed asked {target - self.asked} times too few within {timeout} s")
+
+
 def test_a_feed_whose_viewers_tabs_are_closed_stops_after_its_grace(tmp_path):
     run = FakeRun()
-    connected = {"yes": True}
-    feed = LiveFeed(run, tmp_path, render, period=0.05, linger=0.2, grace=0.5,
-                    watching=lambda viewer: connected["yes"])
+    clock, tabs = Clock(), Tabs()
+    feed = LiveFeed(run, tmp_path, render, period=0.02, linger=0.2, grace=0.5, watching=tabs, clock=clock)
     viewer = Viewer()
     feed.join(viewer)
     feed.start()
-    time.sleep(0.8)
+    tabs.beats()
+    clock.now += 3600
+    tabs.beats()
     assert feed.thread.is_alive()  # watched: it goes on however long
-    connected["yes"] = False  # the tab was closed (or its connection dropped)
-    time.sleep(0.25)
-    connected["yes"] = True  # …and came back within the grace: still going
-    time.sleep(0.5)
+    tabs.connected = False  # the tab was closed (or its connection dropped)
+    clock.now += 0.25
+    tabs.beats()
+    tabs.connected = True  # …and came back within the grace: still going
+    tabs.beats()
+    clock.now += 0.5
+    tabs.beats()
     assert feed.thread.is_alive() and not feed.closed
-    connected["yes"] = False
-    started = time.time()
-    feed.thread.join(5)
-    assert feed.closed and 0.4 < time.time() - started < 5  # after the grace, not at once
+    tabs.connected = False
+    clock.now += 0.375  # seconds a float holds exactly: the sums below are exact
+    tabs.beats()
+    assert feed.thread.is_alive() and not feed.closed  # not at once…
+    clock.now += 0.125
+    feed.thread.join(30)
+    assert feed.closed and not feed.thread.is_alive()  # …but once the grace is over
     wait_for(lambda: not feed.path.exists(), timeout=5)
     assert run.active and viewer in feed.viewers  # the run goes on; the session itself was not collected
 
@@ -222,6 +263,7 @@ def test_a_calm_snapshot_is_followed_after_twice_the_period(tmp_path):
     assert waits.asked[-1] == 0.25  # calm no more: the period again
 
 
+@pytest.mark.slow
 def test_a_process_that_exits_while_a_feed_renders_ends_the_feed_first(tmp_path):
     """A feed's thread still inside torch (the watch pictures) as the interpreter finalizes would abort the
     process ("terminate called without an active exception", exit code 134): an exit hook ends it first."""

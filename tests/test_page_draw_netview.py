@@ -10,6 +10,7 @@ not: the figures' numbers (``tests/test_network_view.py``), the hint's threshold
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.lessons import draw
@@ -34,6 +35,7 @@ def drawn(drawing, objects=1) -> AppTest:
     return at.run()
 
 
+@pytest.mark.slow
 def test_a_drawn_digit_flows_through_the_network_view_and_a_neuron_can_be_picked():
     at = drawn(one_on_canvas())
     assert not at.exception
@@ -50,6 +52,7 @@ def test_a_drawn_digit_flows_through_the_network_view_and_a_neuron_can_be_picked
     assert 0 < len(layers) and all(np.sum(layers == l) <= 30 for l in set(layers.tolist()))
 
 
+@pytest.mark.slow
 def test_a_scribble_gets_a_hint_not_an_answer():
     scribble = draw.example_non_digits(1, seed=0)["scribble"][0]
     at = drawn(scribble)
@@ -85,6 +88,7 @@ def test_undo_takes_back_the_last_stroke_and_clear_empties_the_canvas():
     assert at.button(key="draw_undo").disabled and len(at.metric) == 0
 
 
+@pytest.mark.slow
 def test_a_cnn_is_drawn_as_its_stages_on_draw(cnn_run):
     from nnplay.store import open_store
 

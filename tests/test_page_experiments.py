@@ -82,6 +82,7 @@ def test_each_study_states_the_seeds_setup(study, facts):
     assert at.button(key=f"exp_run_{study}") is not None
 
 
+@pytest.mark.slow
 def test_learning_rate_study_runs_in_the_background_and_fills_the_table():
     at = _page()
     at.button(key="exp_run_lr").click().run()
@@ -100,6 +101,7 @@ def test_learning_rate_study_runs_in_the_background_and_fills_the_table():
     assert at.button(key="exp_run_lr").disabled is False
 
 
+@pytest.mark.slow
 def test_a_cnn_study_runs_on_a_tiny_subset():
     at = _page(train_limit=200, test_limit=100)
     at.radio(key="exp_study").set_value("stride").run()

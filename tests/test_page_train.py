@@ -273,6 +273,7 @@ def test_a_one_epoch_run_finishes_and_is_listed(at):
     assert per_epoch["data"][1]["y"] == pytest.approx([run.final()["test_loss"]])
 
 
+@pytest.mark.slow
 def test_stop_ends_the_run_and_keeps_the_model(at):
     start_long_run(at)
     run = runs(at)[0]
@@ -309,6 +310,7 @@ def test_stop_ends_the_run_and_keeps_the_model(at):
     assert list(runs_table(at)["status"]) == ["stopped"]
 
 
+@pytest.mark.slow
 def test_a_diverging_learning_rate_is_reported(at):
     quick(at)
     at.selectbox(key="train_optimizer").set_value("sgd").run()
@@ -325,6 +327,7 @@ def test_a_diverging_learning_rate_is_reported(at):
     assert list(runs_table(at)["status"]) == [f"diverged at step {step}"]
 
 
+@pytest.mark.slow
 def test_one_run_at_a_time_start_asks_first(at):
     start_long_run(at)
     first = runs(at)[0]
@@ -396,6 +399,7 @@ def test_a_good_upload_becomes_the_current_model(at):
     assert any("Loaded tiny.pt" in s.value for s in at.success)
 
 
+@pytest.mark.slow
 def test_pause_and_resume(at):
     start_long_run(at)
     run = runs(at)[0]
@@ -424,6 +428,7 @@ def _two_runs(app: AppTest) -> list:
     return runs(app)
 
 
+@pytest.mark.slow
 def test_compare_rename_delete_and_metrics(at):
     first, second = _two_runs(at)
     assert first.status == second.status == "finished"

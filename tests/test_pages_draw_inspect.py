@@ -179,6 +179,7 @@ def test_draw_a_one_gives_a_prediction_with_bars():
     assert not at.exception and at.metric[0].value == "1"
 
 
+@pytest.mark.slow
 def test_draw_quick_training_replaces_the_default_model():
     at = AppTest.from_file(DRAW, default_timeout=60).run()
     at.button(key="draw_quick_train").click().run()
@@ -196,6 +197,7 @@ def test_draw_quick_training_replaces_the_default_model():
 # --- Inspect -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_inspect_default_model_table_grid_and_confusion_cell():
     at = AppTest.from_file(INSPECT, default_timeout=60).run()
     assert not at.exception
@@ -239,6 +241,7 @@ def test_cell_titles_give_the_predicted_and_the_true_probability():
     assert fig.layout.margin.t == 45
 
 
+@pytest.mark.slow
 def test_inspect_a_trained_cnn_run(cnn_run):
     cnn_run.bind(open_store())  # kept in this test's store, as the Train page keeps its runs
     at = AppTest.from_file(INSPECT, default_timeout=60)

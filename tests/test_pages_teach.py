@@ -201,6 +201,7 @@ def test_activations_page_composes_what_you_type():
     assert "**f(g(x)) = 6x + 2**" in texts(at)
 
 
+@pytest.mark.slow
 def test_activations_race_runs_in_the_background():
     at = run("activations", act_race_images=500)
     at.button(key="act_race_start").click().run()
@@ -242,6 +243,7 @@ def test_activations_page_refuses_a_composition_beyond_the_floats():
 # --- /scratch ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_scratch_page_seed_rate_makes_no_visible_progress():
     at = run("scratch")  # the seed's own 5000 steps at lr 1e-6
     table = at.dataframe[0].value.set_index("version")

@@ -105,6 +105,7 @@ def _long_run_settings(at: AppTest) -> None:
     at.run()
 
 
+@pytest.mark.slow
 def test_start_pressed_again_from_a_stale_page_starts_no_second_run():
     first_tab = AppTest.from_file(TRAIN, default_timeout=60).run()
     _long_run_settings(first_tab)
@@ -153,6 +154,7 @@ def test_start_refusal_rules():
     assert stale and "tick" in stale
 
 
+@pytest.mark.slow
 def test_deleting_a_training_run_stops_it_and_removes_its_files(tiny_data):
     finished = kept_run(tiny_data, "finished one", 8)
     folder = open_store().run_dir(finished.id)

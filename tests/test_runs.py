@@ -150,6 +150,7 @@ def test_start_refusals():
     assert list(start_refusals(cnn, TrainConfig(), 60000, memory_limit=(10**9, "available RAM"))) == ["channels"]
 
 
+@pytest.mark.slow
 def test_a_process_that_exits_mid_run_stops_its_thread_run_first(tmp_path):
     """A run training in a thread of a process that exits (NNPLAY_WORKERS=0) is stopped and recorded first: a
     daemon thread still inside torch as the interpreter finalizes would abort the process (exit code 134)."""
@@ -184,6 +185,7 @@ def test_a_process_that_exits_mid_run_stops_its_thread_run_first(tmp_path):
     assert record.status == "stopped"  # not "running", nor "interrupted" by the next look at the store
 
 
+@pytest.mark.slow
 def test_a_runs_end_hands_the_freed_heap_back(tmp_path):
     """runs.trim_heap_soon: freed memory under glibc's mmap threshold (a big model's layers, read from a
     checkpoint) stays in the process until malloc_trim; then it goes back (here ~190 MB of 64 kB pieces)."""

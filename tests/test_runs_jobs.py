@@ -30,6 +30,8 @@ from nnplay.store import open_store
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.pool  # every test here starts a pool worker (the module's pool, or its own)
+
 SAMPLE = DataConfig(data_dir=str(ROOT / "tests" / "no-such-data-dir"), download=False)
 TINY = DataConfig(data_dir=SAMPLE.data_dir, download=False, train_limit=1000, test_limit=200)
 PAGE = str(ROOT / "pages" / "train.py")

@@ -38,6 +38,7 @@ def test_the_seed_problem(problem):
     assert problem.x.dtype == np.float64
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", [SAME_MATH, Recipe(bias=True, loss="mean"), Recipe(bias=True, loss="half_sum")],
                          ids=["seed-1-math", "seed-4-math", "bias-sum"])
 def test_same_math_gives_identical_curves(problem, recipe):
@@ -49,6 +50,7 @@ def test_same_math_gives_identical_curves(problem, recipe):
         np.testing.assert_allclose(curve, reference, rtol=0, atol=1e-6, err_msg=f"version {number}")
 
 
+@pytest.mark.slow
 def test_same_math_at_the_seed_rate(problem):
     curves = run_ladder(problem, steps=200, lr=SEED_LR, same_math=SAME_MATH)
     for curve in curves.values():
@@ -61,6 +63,7 @@ def test_seed_recipes_are_faithful():
     assert SEED_RECIPES[5] == SEED_RECIPES[6] == Recipe(bias=True, loss="mean", optimizer="adam")
 
 
+@pytest.mark.slow
 def test_seed_curves_change_where_the_seed_changes_things(seed_curves):
     assert set(seed_curves) == set(VERSIONS)
     assert all(len(c) == STEPS and np.all(np.isfinite(c)) for c in seed_curves.values())
@@ -74,11 +77,13 @@ def test_seed_curves_change_where_the_seed_changes_things(seed_curves):
             assert gap < 1e-6, f"{diff.from_version}→{diff.to_version} should not change the curve"
 
 
+@pytest.mark.slow
 def test_mean_loss_reads_64_times_smaller(seed_curves):
     """With b = 0 at the start: mean over N·Dout = 128 vs half the sum: a factor 64."""
     assert seed_curves[3][0] / seed_curves[4][0] == pytest.approx(N * DOUT / 2)
 
 
+@pytest.mark.slow
 def test_seed_rate_progress_is_what_the_check_reports(seed_curves):
     # The mean-loss versions (4-6) barely move in 5000 steps at lr 1e-6 ...
     for number in (4, 5, 6):
@@ -89,6 +94,7 @@ def test_seed_rate_progress_is_what_the_check_reports(seed_curves):
         assert visible_progress(seed_curves[number])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", VERSIONS)
 def test_suggested_rate_makes_visible_progress(problem, number):
     recipe = SEED_RECIPES[number]

@@ -33,6 +33,7 @@ def start_paused(data, control: RunControl, **cfg):
     return thread, steps, result
 
 
+@pytest.mark.slow
 def test_each_step_call_trains_exactly_one_batch(tiny_data):
     control = RunControl()
     control.pause()

@@ -65,6 +65,7 @@ def test_a_run_is_written_and_read_back(private_store, tiny_data):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_events_are_written_in_batches_not_per_step(tiny_data, monkeypatch):
     store = open_store()
     monkeypatch.setattr(runs_mod, "FLUSH_SECONDS", 3600)  # only the epochs' and the end's batches
@@ -226,6 +227,7 @@ def test_a_full_disk_does_not_stop_training_and_keeps_what_was_written(tiny_data
     assert store.history(earlier.id).steps == earlier.history.steps and store.get(earlier.id).name == "earlier"
 
 
+@pytest.mark.slow
 def test_a_missing_run_folder_leaves_its_curves(tiny_data):
     import shutil
 
@@ -249,6 +251,7 @@ def _python(code: str, home) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_two_processes_write_at_once(private_store, tiny_data):
     cli = subprocess.Popen([sys.executable, "-m", "nnplay", "train", "--epochs", "2", "--train-limit", "2000",
                             "--test-limit", "500", "--hidden", "16", "--batch-size", "50", "--log-every", "1",
@@ -266,6 +269,7 @@ def test_two_processes_write_at_once(private_store, tiny_data):
     assert all(records[r.name].last_step == 80 for r in here)
 
 
+@pytest.mark.slow
 def test_a_killed_process_leaves_an_interrupted_run(private_store):
     child = _python("""
         import os, signal, time

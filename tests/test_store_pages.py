@@ -47,6 +47,7 @@ def kept_run(tiny_data, name: str, hidden: int, workspace: str = "local") -> Run
     return run
 
 
+@pytest.mark.slow
 def test_the_picker_lists_usable_runs_and_its_choice_survives_a_reload(tiny_data):
     at = AppTest.from_function(picker_page, default_timeout=60).run()
     assert not at.exception
@@ -67,6 +68,7 @@ def test_the_picker_lists_usable_runs_and_its_choice_survives_a_reload(tiny_data
     assert "default: True" in shown(AppTest.from_function(picker_page, default_timeout=60).run())
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_with_a_checkpoint_is_in_the_picker(tiny_data):
     run = kept_run(tiny_data, "cut short", 8)
     open_store().set_status(run.id, "interrupted", "interrupted at step 4: the process training it ended (server "
@@ -86,6 +88,7 @@ def test_an_interrupted_run_with_a_checkpoint_is_in_the_picker(tiny_data):
                for i in train.info), [i.value for i in train.info]
 
 
+@pytest.mark.slow
 def test_a_cli_run_and_a_reload_show_in_the_runs_list(capsys):
     assert cli_main(["train", "--epochs", "1", "--train-limit", "1000", "--test-limit", "200", "--hidden", "8",
                      "--quiet", "--device", "cpu"]) == 0
@@ -105,6 +108,7 @@ def test_the_sidebar_says_where_runs_are_kept(private_store):
     assert at.sidebar.selectbox(key="nnplay_model_pick").options == ["nnplay's default model"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["browser"])
 def test_browsers_get_their_own_workspaces(tiny_data, monkeypatch, mode):
     monkeypatch.setenv("NNPLAY_WORKSPACES", mode)
@@ -131,6 +135,7 @@ def space_page():
     st.markdown(f"space: {ui.session.space_used()}")
 
 
+@pytest.mark.slow
 def test_the_disk_space_counts_again_when_a_run_comes_or_ends(tiny_data):
     """The count is cached for a few seconds, but a run that finished within them (a quick run's Start and its
     end) is counted at once: the Train page said "Your runs take 0 bytes" under a run that had just saved its model."""

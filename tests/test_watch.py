@@ -244,6 +244,7 @@ def test_watching_is_on_by_default_for_small_models_only():
     assert not watch_is_cheap(ModelConfig(hidden=(4096, 4096)))
 
 
+@pytest.mark.slow
 def test_page_step_buttons_advance_one_step_per_click():
     app = AppTest.from_file(PAGE, default_timeout=60)
     app.run()

@@ -33,7 +33,8 @@ options, so two viewers who chose different smoothing each see their own). A vie
 other options. A feed that had viewers stops rendering, and deletes its file after ``linger`` as when its
 run ends, once none is left (they left, or their sessions were collected), or once ``watching(viewer)``
 has been False for all of them for ``grace`` seconds (their tabs were closed: the app asks Streamlit
-whether the session is still connected; a short disconnection does not end the feed).
+whether the session is still connected; a short disconnection does not end the feed). The grace and the
+detached files' keep are measured by ``clock`` (``time.monotonic``; a test passes a clock it moves itself).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class LiveFeed:
 
     def __init__(self, run: Run, directory: str | Path, render: Callable[[Run, dict], dict],
                  period: float = PERIOD_S, linger: float | None = None, watching: Callable[[object], bool] | None = None,
-                 grace: float = GRACE_S):
+                 grace: float = GRACE_S, clock: Callable[[], float] = time.monotonic):
         self.run = run
         self.render = render
         self.period = period
@@ -86,7 +87,8 @@ class LiveFeed:
         self._had_viewers = False
         self.watching = watching  # whether a viewer still looks (its tab connected); None: while it is joined
         self.grace = grace
-        self._seen = time.monotonic()  # when a viewer was last seen watching
+        self.clock = clock  # seconds for the grace and the detached files' keep (a test moves its own by hand)
+        self._seen = clock()  # when a viewer was last seen watching
         self.closed = False  # no viewer left: it renders no more and takes no new one
         self._detached: dict[str, float] = {}  # detached figures' file names → when a snapshot last named them
         # the files go with the feed: when its session is dropped, so is the feed, and then its files
@@ -113,7 +115,7 @@ class LiveFeed:
     def _detach(self, content: dict) -> dict:
         """The figures ``content["detach"]`` names, written to files of their own and named in their place."""
         detach = set(content.pop("detach", ()))
-        now = time.monotonic()
+        now = self.clock()
         if detach:
             figures = list(content.get("figures", []))
             for i in sorted(detach):
@@ -156,7 +158,7 @@ class LiveFeed:
     def _close_if_unviewed(self) -> bool:
         with self._lock:
             viewers = list(self.viewers)
-            now = time.monotonic()
+            now = self.clock()
             if self.watching is None or any(self.watching(v) for v in viewers):
                 self._seen = now
             if self._had_viewers and (not viewers or now - self._seen >= self.grace):

@@ -4,31 +4,29 @@ The app is started once per test session (``app_url``), or once for a test that 
 page was requested from yet (``fresh_app_url``), on a free localhost port with the same environment
 as the tests (so NNPLAY_DATA_DIR applies) and its own run store (NNPLAY_HOME in a temporary folder,
 never the user's). Chromium is Debian's /usr/bin/chromium, driven by
-Playwright; tests skip with a reason when either is missing.
+Playwright; tests skip with a reason when either is missing. Serving and launching are
+``nnplay.devtools``'s, shared with the benchmarks in scripts/.
 """
 
 import contextlib
 import os
-import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT
-from . import driver
+from nnplay import devtools
 
-CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+from ..conftest import ROOT
 
 
 @contextlib.contextmanager
 def served_app(home, workspaces: str | None = None, env: dict | None = None):
-    """``driver.served_app`` with the server's output in .pytest_cache/streamlit-<port>.log when that folder exists."""
+    """``devtools.served_app`` with the server's output in .pytest_cache/streamlit-<port>.log when that folder exists."""
     cache = ROOT / ".pytest_cache"
     log = open(cache / f"streamlit-{os.getpid()}-{time.monotonic_ns()}.log", "w") if cache.exists() else subprocess.DEVNULL
-    with driver.served_app(home, workspaces=workspaces, env=env, log=log) as url:
+    with devtools.served_app(home, workspaces=workspaces, env=env, log=log) as url:
         yield url
 
 
@@ -49,10 +47,10 @@ def fresh_app_url(tmp_path):
 @pytest.fixture(scope="session")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    if not Path(devtools.CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {devtools.CHROMIUM}")
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b = devtools.launch_chromium(p)
         yield b
         b.close()
 

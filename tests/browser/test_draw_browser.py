@@ -10,6 +10,10 @@ and the stroke-to-bars latency benchmark (``scripts/bench_draw.py --latency-url`
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.browser
+
 
 def stroke(page, points: list[tuple[float, float]]) -> None:
     """One pen stroke through ``points`` (page coordinates): press, move, release."""

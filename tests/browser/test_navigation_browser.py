@@ -4,11 +4,16 @@ What lives here: one test that starts its own server and asks it first for /draw
 named ``pages/`` beside app.py, Streamlit would run pages/draw.py alone (its legacy multipage
 mode: no sidebar, no shared frame) until some run calls ``st.navigation``;
 ``nnplay.ui.ensure_navigation`` turns that mode off through a private Streamlit flag. If a
-Streamlit upgrade moves the flag, this test fails instead of the bug coming back silently.
+Streamlit upgrade moves the flag, this test fails instead of the bug coming back silently (and so does
+tests/test_hooks.py, which asks a fresh server for /draw over Streamlit's websocket, with no browser).
 What does not live here: drawing on the canvas (test_draw_browser.py).
 """
 
 from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
 
 PAGE_TITLES = ["Train", "Inspect", "Draw", "Activations", "Forward pass", "Experiments", "From scratch"]
 

@@ -11,7 +11,11 @@ What does not live here: the figure's numbers (``tests/test_network_view.py``).
 
 from __future__ import annotations
 
+import pytest
+
 from .test_draw_browser import stroke
+
+pytestmark = pytest.mark.browser
 
 OUTPUTS_JS = """() => {
   const plots = [...document.querySelectorAll('.st-key-draw_network .js-plotly-plot')];

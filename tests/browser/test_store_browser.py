@@ -10,11 +10,13 @@ What does not live here: the page's logic in detail (tests/test_run_link.py, App
 
 from __future__ import annotations
 
-
 import pytest
 
+from nnplay.devtools import wait_until as _wait
+
 from .conftest import served_app
-from .driver import wait_until as _wait
+
+pytestmark = pytest.mark.browser
 
 QUICK = "/train?train_limit=1000&test_limit=200&epochs=1&batch_size=100"
 LOSS_POINTS = """() => Math.max(-1, ...Array.from(document.querySelectorAll('.js-plotly-plot'))

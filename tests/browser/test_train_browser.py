@@ -21,9 +21,10 @@ import time
 
 import pytest
 
+from nnplay.devtools import wait_until as _wait
 from nnplay.jobs.local import machine_cores
 
-from .driver import wait_until as _wait
+pytestmark = pytest.mark.browser
 
 SHOTS = "/tmp/nnplay-train-{}.png"
 # the loss chart's number of points (the largest, should a stale copy linger for a moment)

@@ -12,9 +12,11 @@ What does not live here: the figures' content against the model (tests/test_watc
 
 from __future__ import annotations
 
-import time
+import pytest
 
-from .driver import wait_until as _wait
+from nnplay.devtools import wait_until as _wait
+
+pytestmark = pytest.mark.browser
 
 SHOTS = "/tmp/nnplay-watch-{}.png"
 PLOT_TITLED = """(title) => Array.from(document.querySelectorAll('.nnplay-live .js-plotly-plot'))
@@ -29,6 +31,28 @@ CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').len
 # the new run's view is up: it fetches its snapshots (the previous run's view, on the page until Start's rerun
 # replaces it, was drawn once and fetches nothing; its charts must not be taken for the new run's)
 POLLING = "() => Array.from(document.querySelectorAll('.nnplay-live')).some(v => +(v.dataset.fetched || 0) > 0)"
+FETCHES = "() => Math.max(0, ...Array.from(document.querySelectorAll('.nnplay-live')).map(v => +(v.dataset.fetched || 0)))"
+
+
+def _after_fetches(page, fetches: int, timeout: float = 120) -> None:
+    """Wait until the live view has fetched its snapshot ``fetches`` more times: a span counted by the view
+    itself, so a slow machine waits longer instead of reading too early."""
+    start = page.evaluate(FETCHES)
+    _wait(lambda: page.evaluate(FETCHES) >= start + fetches, timeout, f"{fetches} fetches of the live view")
+
+
+def _settled_step(page, fetches: int = 6, timeout: float = 120) -> int:
+    """The loss chart's newest step once it has stayed the same over ``fetches`` fetches of the live view in a
+    row: every step already on its way (a paused run's last burst) has been drawn."""
+    seen = {"step": None, "at": 0}
+
+    def still():
+        step, fetched = page.evaluate(LOSS_POINTS), page.evaluate(FETCHES)
+        if step != seen["step"]:
+            seen.update(step=step, at=fetched)
+        return fetched - seen["at"] >= fetches and (step,)
+
+    return _wait(still, timeout, f"the loss chart to stay still over {fetches} fetches")[0]
 
 
 def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
@@ -49,13 +73,12 @@ def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     # step mode: Step pauses the run; each further click adds exactly one step and new answers
     page.locator(".st-key-train_step button").first.click()
     _wait(lambda: page.get_by_text("Resume").count() > 0, 30, "the run to pause")
-    time.sleep(1.5)
-    points, answers = page.evaluate(LOSS_POINTS), page.evaluate(PROBE_META)
+    points = _settled_step(page)
+    answers = page.evaluate(PROBE_META)
     page.locator(".st-key-train_step button").first.click()
     _wait(lambda: page.evaluate(LOSS_POINTS) > points, 30, "the step's loss")
     _wait(lambda: page.evaluate(PROBE_META) != answers, 30, "the probe panel after one step")
-    time.sleep(1.0)
-    assert page.evaluate(LOSS_POINTS) == points + 1
+    assert _settled_step(page) == points + 1
     page.screenshot(path=SHOTS.format("stepped"), full_page=True)
 
     # the toggle off: only the loss charts stay
@@ -76,9 +99,9 @@ def test_a_chart_out_of_sight_waits_and_is_drawn_when_scrolled_to(app_url, page)
     page.locator(".st-key-train_start button").click()
     _wait(lambda: page.evaluate(POLLING), 120, "the new run's live view")
     _wait(lambda: page.evaluate(f"({DRAWS})('The network')") >= 1, 120, "the network view's first drawing")
-    time.sleep(1.0)  # the start's scroll has settled
+    _after_fetches(page, 2)  # the start's scroll has settled
     loss, net = page.evaluate(f"({DRAWS})('Loss per step')"), page.evaluate(f"({DRAWS})('The network')")
-    time.sleep(4.0)  # the feed has news twice a second, the network view's weights once a second
+    _after_fetches(page, 8)  # some seconds of fetches: the loss has news at each, the network view about once a second
     assert page.evaluate(f"({DRAWS})('Loss per step')") > loss  # in sight: redrawn as it trains
     assert page.evaluate(f"({DRAWS})('The network')") == net  # out of sight: not redrawn
     page.evaluate(f"() => ({PLOT_TITLED})('The network')[0].scrollIntoView()")
