@@ -66,7 +66,6 @@ def test_a_pause_stops_the_eta_and_the_rate(timed_run):
     burst(run, clock, 5.0)
     burst(run, clock, 1.0)
     before = run.progress()
-    run.control.pause = lambda: None  # the stand-in run has no thread to pause
     run.pause()
     clock.now += 600.0  # ten minutes paused
     assert run.progress() == before
@@ -83,7 +82,7 @@ def test_a_pause_stops_the_eta_and_the_rate(timed_run):
 
 def test_progress_of_a_real_run(tiny_data):
     run = Run("real", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1, batch_size=100, log_every=2))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished" and run.data_source == "sample"
     p = run.progress()
     assert p["step"] == p["total"] == 20 and p["fraction"] == 1.0 and p["samples_per_s"] > 0
@@ -101,7 +100,7 @@ def test_run_names_are_told_apart_by_time():
 def test_run_rows_one_function_for_every_table(tiny_data):
     run = Run("r", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
               TrainConfig(epochs=1, batch_size=100))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     (row,) = run_rows([run], ["run", "status", "data", "epochs of", "test accuracy", "train seconds"])
     assert row["run"] == "r" and row["status"] == "finished" and row["epochs of"] == "1/1"
     assert row["data"] == "MNIST sample (2000/500)"  # the built-in sample says so, not "mnist"
@@ -195,7 +194,7 @@ def test_a_runs_end_hands_the_freed_heap_back(tmp_path):
 
     from .conftest import ROOT
 
-    if runs._MALLOC_TRIM is None:
+    if runs.cache._MALLOC_TRIM is None:
         pytest.skip("no glibc malloc_trim here")
     script = textwrap.dedent("""
         import time
