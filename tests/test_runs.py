@@ -61,6 +61,37 @@ def test_no_eta_until_the_steps_after_the_first_burst_are_timed(timed_run):
     assert "ETA 1 min 38 s · 100 samples/s" in progress_text(run)
 
 
+def test_no_rate_or_eta_from_bursts_that_arrived_together(timed_run):
+    """Events come in batches: bursts that arrive in one batch are a few microseconds apart, and a rate over them
+    said "ETA 0.0 s · 123,707,134 samples/s" at step 20. No rate or ETA until measured over a real interval."""
+    run, clock = timed_run
+    burst(run, clock, 5.0)
+    burst(run, clock, 0.00001)  # the second burst in the same batch as the first
+    burst(run, clock, 0.00001)
+    p = run.progress()
+    assert p["samples_per_s"] is None and p["eta_s"] is None
+    assert "ETA … · … samples/s" in progress_text(run)
+    burst(run, clock, 1.0)  # a real interval: 30 steps since the first burst in ~1 s
+    assert run.progress()["samples_per_s"] == pytest.approx(300.0, rel=1e-3)
+
+
+def test_tables_show_no_none(tiny_data):
+    """A queued run has no accuracies and a loaded one no training time: the table shows an empty cell, the
+    CSV an empty field, never the word None."""
+    import pandas as pd
+
+    from nnplay.engine import seeded_model
+    from nnplay.runs import loaded_run, rows_csv
+
+    queued = Run("q", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig())
+    loaded = loaded_run("l", seeded_model(ModelConfig(hidden=(16,)), 0), ModelConfig(hidden=(16,)))
+    rows = run_rows([queued, loaded], list(RUN_COLUMNS))
+    assert not [(r["run"], k) for r in rows for k, v in r.items() if v is None]
+    assert "None" not in pd.DataFrame(rows).to_string() and "None" not in rows_csv(rows, list(RUN_COLUMNS))
+    assert "nan" not in rows_csv(rows, list(RUN_COLUMNS)).lower()
+    assert pd.isna(rows[0]["test accuracy"]) and pd.isna(rows[1]["train seconds"])
+
+
 def test_a_pause_stops_the_eta_and_the_rate(timed_run):
     run, clock = timed_run
     burst(run, clock, 5.0)

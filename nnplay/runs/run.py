@@ -34,6 +34,7 @@ LIVE_WEIGHTS_FOR_S = 5.0  # a training run sends live weights for this long afte
 LIVE_WEIGHTS_ASK_S = 1.0  # watch_model asks a training run for its live weights again at most this often
 ACTIVE = ("queued", "running", "paused")
 USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
+RATE_MIN_S = 0.5  # s of training between the bursts a rate is measured over: a batch of bursts arrives at once
 
 
 class Run:
@@ -441,8 +442,8 @@ class Run:
         """Step, total steps, epoch, fraction done, samples/s and ETA in seconds, from the history.
 
         The rate is images per second of training time (pauses left out): the last epoch's, else the
-        steps since the end of the first burst over their time. Until that is measured, the rate and
-        the ETA are None. The ETA uses the steps since the first burst (evaluations included).
+        steps since the end of the first burst over their time, once that is at least ``RATE_MIN_S`` (the
+        bursts of one batch of events arrive together). Until that is measured, the rate and the ETA are None. The ETA uses the steps since the first burst (evaluations included).
         """
         start = self.history.start
         steps = self.history.steps
@@ -450,7 +451,7 @@ class Run:
         total = start.epochs * start.steps_per_epoch if start else 0
         images_per_step = start.train_size / max(start.steps_per_epoch, 1) if start else 0
         measured = None  # steps per second of training time, after the first burst
-        if self._first_burst and self._last_burst and self._last_burst[1] > self._first_burst[1]:
+        if self._first_burst and self._last_burst and self._last_burst[1] - self._first_burst[1] >= RATE_MIN_S:
             measured = (self._last_burst[0] - self._first_burst[0]) / (self._last_burst[1] - self._first_burst[1])
         epochs = self.history.epochs
         rate = epochs[-1].samples_per_s if epochs else (measured * images_per_step if measured else None)

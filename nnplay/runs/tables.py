@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..codec import flat_settings
@@ -15,12 +16,13 @@ from .text import data_label, status_text
 
 def rows_csv(rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> str:
     """Rows (one dict each) as CSV text: a header of ``columns``, then one line per row in that
-    order; a missing key or None is an empty cell, a key not in ``columns`` is left out."""
+    order; a missing key, None or ``MISSING`` (NaN) is an empty cell, a key not in ``columns`` is left out."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                         for k, v in row.items()})
     return out.getvalue()
 
 
@@ -56,7 +58,14 @@ def _evaluation_seconds(run: Run) -> float:
     return sum(e.eval_seconds for e in run.history.epochs)
 
 
-# every column a runs table may show: name → value for one run (None where there is nothing yet)
+MISSING = math.nan  # a number a run does not have (yet): a table draws NaN as an empty cell, None as "None"
+
+
+def _number(value):
+    return MISSING if value is None else value
+
+
+# every column a runs table may show: name → value for one run (``MISSING`` where there is nothing yet)
 RUN_COLUMNS = {
     "run": lambda r: r.name,
     "status": status_text,
@@ -70,13 +79,13 @@ RUN_COLUMNS = {
     "epochs": lambda r: r.train_cfg.epochs,
     "epochs done": lambda r: len(r._epochs()),  # the epochs alone: a list of 1,000 stored runs reads no steps
     "epochs of": lambda r: f"{len(r._epochs())}/{r.train_cfg.epochs}" if r.status != "loaded" else "",
-    "train images": lambda r: r.history.start.train_size if r.history.start else r.data_cfg.train_limit,
-    "steps per epoch": lambda r: r.history.start.steps_per_epoch if r.history.start else None,
-    "train accuracy": lambda r: r.final()["train_accuracy"],
-    "test accuracy": lambda r: r.final()["test_accuracy"],
-    "train loss": lambda r: r.final()["train_loss"],
-    "test loss": lambda r: r.final()["test_loss"],
-    "train seconds": lambda r: round(r.final()["seconds"], 2) if r.status != "loaded" else None,
+    "train images": lambda r: _number(r.history.start.train_size if r.history.start else r.data_cfg.train_limit),
+    "steps per epoch": lambda r: _number(r.history.start.steps_per_epoch if r.history.start else None),
+    "train accuracy": lambda r: _number(r.final()["train_accuracy"]),
+    "test accuracy": lambda r: _number(r.final()["test_accuracy"]),
+    "train loss": lambda r: _number(r.final()["train_loss"]),
+    "test loss": lambda r: _number(r.final()["test_loss"]),
+    "train seconds": lambda r: round(r.final()["seconds"], 2) if r.status != "loaded" else MISSING,
     "wall seconds": lambda r: round(r.final()["seconds"] + _evaluation_seconds(r), 2),
 }
 
