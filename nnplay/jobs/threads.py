@@ -19,16 +19,16 @@ import queue
 import threading
 import time
 
+from ..engine import RunControl
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink
 from .commands import Command, Pause, Resume, apply
+from .run_loop import run_job
 
 STOP_AT_EXIT_S = 3.0  # how long the exit waits for the runs it stopped to record their ends
 
 
 class ThreadJob(Job):
     def __init__(self, spec: JobSpec, sink: Sink, backend: "ThreadBackend"):
-        from ..engine import RunControl
-
         super().__init__(spec, sink, backend)
         self.control = RunControl()
         self.thread: threading.Thread | None = None
@@ -63,8 +63,6 @@ class ThreadBackend(Backend):
         return job
 
     def _train(self, job: ThreadJob, data, batches: queue.SimpleQueue) -> None:
-        from .run_loop import run_job
-
         try:
             run_job(job.spec, batches.put, job.control, None, data)
         except BaseException as err:  # run_job ends every run in a JobEnd; this is for what escapes it

@@ -84,11 +84,9 @@ def trim_heap_soon(delay: float = TRIM_DELAY_S) -> bool:
     """Hand the memory a run's end freed back to the system, ``delay`` s from now (once the threads that
     delivered its last events have let go of them); False where the C library cannot.
 
-    Why: a big run's model and checkpoints pass through this process in pieces under glibc's mmap threshold
-    (a 4096×784 layer is 12.8 MB), and the heap keeps the freed pages, so the process stays near its peak.
-    Measured with scripts/bench_store.py --memory (8 runs of 784-4096-4096-10; 76 MB of what is left is the
-    model cache): trained in a worker, this process the server, 123 MB above the start without trims and
-    109 MB with them; trained in this process (NNPLAY_WORKERS=0), 300–440 MB without, 250 MB with."""
+    Why: a big run's model and checkpoints pass through this process in pieces under glibc's mmap threshold,
+    and the heap keeps the freed pages, so the process would stay near its peak (scripts/bench_store.py
+    --memory measures it)."""
     if _MALLOC_TRIM is None:
         return False
     timer = threading.Timer(delay, _MALLOC_TRIM, args=(0,))

@@ -22,8 +22,9 @@ from .run import Run
 
 CALM_WATCH_S = 3.0
 """While the run is calm (``Run.calm``: busy while training takes every core of this machine), the
-figures are rebuilt at most this often: the view redraws them every 3–4 s then anyway (HEAVY_REST), and
-each build (~30 ms for seed-mlp on the 2-core test machine, at the server's priority) is taken from the run."""
+figures are rebuilt at most this often: the view redraws them every few seconds then anyway (HEAVY_REST),
+and each build is time taken from the run."""
+
 
 class WatchView:
     """``render(run, options)`` for the live view: ``live_view_content`` plus, with ``options["watch"]``, the
