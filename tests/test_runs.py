@@ -251,3 +251,28 @@ def test_a_runs_end_hands_the_freed_heap_back(tmp_path):
     before, held, after = map(int, out.stdout.split())
     assert held > before - 20, "the freed pieces went back without a trim: this test shows nothing here"
     assert after < held - 100, f"resident {held} MB before the trim, {after} MB after"
+
+
+def test_a_sweep_over_stored_runs_reads_and_stops_them(tiny_data):
+    """``Sweep(name, runs)`` over runs already stored (a sweep read back after a reload: no data, no store) tells
+    whether they train, how many are done, and stops the one still training."""
+    from nnplay.runs import Sweep, find_run
+    from nnplay.store import open_store
+
+    store = open_store()
+    done = Run("done", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1, batch_size=100))
+    done.bind(store, kind="sweep", group="g").start(tiny_data).wait(60)
+    live = Run("live", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1000, batch_size=100))
+    live.bind(store, kind="sweep", group="g").start(tiny_data)
+    try:
+        runs = [find_run(store, done.id), find_run(store, live.id)]
+        assert runs[1] is live  # the run this process trains, not a copy
+        sweep = Sweep("g", runs)
+        assert sweep.active and sweep.done == 1 and sweep.created == min(done.created, live.created)
+        assert not sweep.wait(0.1)
+        sweep.stop()
+        assert sweep.wait(60) and not sweep.active and sweep.done == 2
+        assert live.status == "stopped" and done.status == "finished"
+    finally:
+        live.stop()
+        live.wait(30)
