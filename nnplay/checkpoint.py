@@ -16,16 +16,14 @@ dicts, so ``torch.load(weights_only=True)`` reads it without running any pickled
 names the file, anything that is not such a file: not a zip, a damaged zip, pickled code, a config
 or weights of the wrong type, weights whose names, shapes or dtypes differ from what the config
 builds (checked on the "meta" device, before any memory is allocated), and NaN or infinite
-weights. ``run_checkpoint_bytes`` and ``run_from_checkpoint`` turn a ``Run`` into bytes and back,
-curves and accuracies included. What does not live here: building models (``models``), training
-(``engine``), showing anything (``pages``).
+weights. What does not live here: building models (``models``), training (``engine``), a ``Run`` as a
+file and back (``runs.files``), showing anything (``pages``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import math
 import os
 import pickle
 import typing
@@ -40,8 +38,7 @@ from torch import nn
 from .config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent
 from .models import build_model, describe, layer_table
-from .names import file_stem, plain_name
-from .runs import Run
+from .names import plain_name
 
 FORMAT = "nnplay-checkpoint/2"
 FORMATS = ("nnplay-checkpoint/1", FORMAT)  # the formats this version reads
@@ -143,20 +140,6 @@ def checkpoint_bytes(model: nn.Module, model_cfg: ModelConfig, meta: dict | None
     buffer = io.BytesIO()
     save_checkpoint(model, model_cfg, buffer, meta, **parts)
     return buffer.getvalue()
-
-
-def run_checkpoint_bytes(run: Run) -> bytes:
-    """A usable run (finished, stopped or loaded) as an nnplay checkpoint file: model, configs, history."""
-    if run.model is None:
-        raise ValueError(f"{run.name} has no model to save yet.")
-    return checkpoint_bytes(run.model, run.model_cfg, {"name": run.name, "status": run.status,
-                                                       "message": run.message},
-                            data_cfg=run.data_cfg, train_cfg=run.train_cfg, history=run.history)
-
-
-def run_file_name(run: Run, extension: str = "pt") -> str:
-    """The file name a run's download gets, e.g. "nnplay-run-3.pt"."""
-    return f"{file_stem(run.name)}.{extension}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,37 +385,3 @@ def load_checkpoint(source, name: str | None = None) -> tuple[nn.Module, ModelCo
     """(model on the CPU in eval mode, its config, meta) from a path, bytes or a file object."""
     checkpoint = read_checkpoint(source, name)
     return checkpoint.model, checkpoint.model_cfg, checkpoint.meta
-
-
-def _accuracy(value) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1:
-        return f"{value:.2%}"
-    return None
-
-
-def run_from_checkpoint(filename: str, data) -> tuple[Run | None, str]:
-    """A "loaded" run (model, configs, curves) for an uploaded file, or None and why it was refused.
-
-    The message is plain text (names cut with ``plain_name``); nothing raises for any bytes.
-    """
-    subject = plain_name(filename) or "the file"
-    try:
-        ck = read_checkpoint(data, "it")
-    except CheckpointError as err:
-        return None, f"{subject} was not loaded: {err}"
-    except Exception as err:  # noqa: BLE001 — a reader bug must not take the page down: say so
-        return None, f"{subject} was not loaded: it could not be read ({type(err).__name__}). {ACCEPTS}"
-    raw_name = ck.meta.get("name")
-    label = plain_name(raw_name) if isinstance(raw_name, str) and plain_name(raw_name) else subject
-    acc = _accuracy(ck.history.epochs[-1].test_accuracy) if ck.history and ck.history.epochs \
-        else _accuracy(ck.meta.get("test_accuracy"))
-    message = f"loaded from {subject}" + (f" (test accuracy {acc} when saved)" if acc else "")
-    run = Run(plain_name(f"{label} (loaded)"), ck.data_cfg or DataConfig(), ck.model_cfg, ck.train_cfg or TrainConfig(),
-              status="loaded", message=message)
-    run.model = ck.model
-    if ck.history is not None:
-        run.history = ck.history
-    curves = " with its curves" if run.history.steps else ""
-    note = f" Left out: {'; '.join(ck.notes)}." if ck.notes else ""
-    return run, (f"Loaded {subject}{curves}: {plain_name(describe(ck.model_cfg), 60)}. It is now the current "
-                 f"model the other pages use.{note}")

@@ -65,6 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .data import DataError, load_mnist
     from .engine import pick_device
     from .models import count_parameters, describe, memory_refusal
+    from .jobs import thread_backend
     from .runs import Run
 
     try:
@@ -84,7 +85,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = Run(f"CLI {args.preset} · {describe(model_cfg)}", data_cfg, model_cfg, train_cfg)
     if not args.no_store:
         _record_in_store(run)
-    run.run_here(data, also=None if args.quiet else _ProgressBar())
+    # trained in a thread of this process through the same path as the app's runs
+    run.start(data, backend=thread_backend(), listener=None if args.quiet else _ProgressBar()).wait()
     if run.status == "error":
         print(f"nnplay: the run failed: {run.message}", file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@ It reads: widgets (every one keyed ``train_<config field>``) → the three confi
 (``codec.configs_from_widgets``, with each refusal beside its field's control) → a library call
 (``runs.start_refusals`` before Start, ``runs.Run`` to train, ``figures.train`` to draw) → draw.
 While a run trains, ``ui.live_run_view`` refreshes its view in the browser from
-``figures.watch.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no rerun of this script. The session's runs are listed,
+``runs.live_view.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no rerun of this script. The session's runs are listed,
 renamed, deleted (after a confirmation), compared, downloaded and uploaded here. Settings live in
 the URL through ``nnplay.codec``.
 What does not live here: parsing and checking settings (``codec``, ``config``), training
@@ -16,7 +16,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from nnplay.checkpoint import run_checkpoint_bytes, run_file_name, run_from_checkpoint
 from nnplay.codec import (CONFIG_OF, PER_LAYER, SAME, apply_preset, cli_command, configs_from_widgets, from_query,
                           layer_count, to_query, widget_values)
 from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, MAX_SEED, OPTIMIZERS, PRESETS, SCHEDULES, DataConfig,
@@ -27,6 +26,7 @@ from nnplay.models import describe, layer_table
 from nnplay.names import escape_markdown, plain_name
 from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, metrics_csv,
                          run_name, run_rows, start_refusals)
+from nnplay.runs import run_checkpoint_bytes, run_file_name, run_from_checkpoint
 from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, folded_code, keep_setting, kept_setting,
                        live_run_view, preload_live_view, remove_run, session_runs)
 from nnplay.ui import run_link

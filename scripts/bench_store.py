@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def bench_training(epochs: int, repeats: int) -> dict:
     from nnplay.config import PRESETS, DataConfig
     from nnplay.data import load_mnist
+    from nnplay.jobs import thread_backend
     from nnplay.runs import Run
     from nnplay.store import Store
 
@@ -59,7 +60,8 @@ def bench_training(epochs: int, repeats: int) -> dict:
 
     runs_mod.Recorder.__call__ = timed_call
     recorder_share = []
-    Run("warm-up", DataConfig(), preset.model, cfg.__class__(**{**cfg.__dict__, "epochs": 1})).run_here(data)
+    warm_up = Run("warm-up", DataConfig(), preset.model, cfg.__class__(**{**cfg.__dict__, "epochs": 1}))
+    warm_up.start(data, backend=thread_backend()).wait()
     for i in range(repeats):
         for mode in ("without", "with"):
             run = Run(f"{mode} {i}", DataConfig(), preset.model, cfg)
@@ -67,7 +69,7 @@ def bench_training(epochs: int, repeats: int) -> dict:
                 run.bind(store)
             spent[0] = 0.0
             t0 = time.perf_counter()
-            run.run_here(data)
+            run.start(data, backend=thread_backend()).wait()
             wall = (time.perf_counter() - t0) / epochs
             loop = statistics.median(e.seconds for e in run.history.epochs)
             results[mode].append((loop, wall))
@@ -179,6 +181,7 @@ def bench_memory(n: int = 8, workers: bool = False) -> dict:
     from nnplay import runs as runs_mod
     from nnplay.config import DataConfig, ModelConfig, TrainConfig
     from nnplay.data import load_sample
+    from nnplay.jobs import thread_backend
     from nnplay.store import Store
 
     data = load_sample().limited(2000, 500)
@@ -198,11 +201,11 @@ def bench_memory(n: int = 8, workers: bool = False) -> dict:
         run = runs_mod.Run(f"big {i}", DataConfig(train_limit=2000, test_limit=500), cfg,
                            TrainConfig(epochs=1, batch_size=256, device="cpu")).bind(store)
         if pool is not None:
-            run.submit(data, backend=pool)
+            run.start(data, backend=pool)
             run.wait(600)
             run.model  # noqa: B018 - shown on a page: loaded from its checkpoint into the bounded cache
         else:
-            run.run_here(data)
+            run.start(data, backend=thread_backend()).wait()
         peak = max(peak, _rss_mb())
         print(f"run {i + 1} ({where}): {run.status}, resident {_rss_mb():.0f} MB", file=sys.stderr)
     del run

@@ -78,18 +78,17 @@ def test_truncated_and_oversized(monkeypatch):
 import random  # noqa: E402
 import zipfile  # noqa: E402
 
-from nnplay.checkpoint import (ACCEPTS, FORMAT, read_checkpoint, run_checkpoint_bytes,  # noqa: E402
-                               run_file_name, run_from_checkpoint)
+from nnplay.checkpoint import ACCEPTS, FORMAT, read_checkpoint  # noqa: E402
 from nnplay.config import DataConfig, TrainConfig, to_dict  # noqa: E402
 from nnplay.engine import History  # noqa: E402
-from nnplay.runs import Run  # noqa: E402
+from nnplay.runs import Run, run_checkpoint_bytes, run_file_name, run_from_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def trained_run(tiny_data):
     run = Run("run 1 · tiny", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
               TrainConfig(epochs=2, batch_size=200, seed=3))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished"
     return run
 

@@ -29,7 +29,7 @@ def test_train_prints_one_json_line_and_saves(capsys, tmp_path):
     assert cfg.hidden == (64, 32) and cfg.activation == ("tanh", "relu")
     assert meta["test_accuracy"] == summary["test_accuracy"]
     # the same writer as the Train page's download: the file brings back the run's settings and curves
-    from nnplay.checkpoint import run_from_checkpoint
+    from nnplay.runs import run_from_checkpoint
 
     run, message = run_from_checkpoint("model.pt", path.read_bytes())
     assert run is not None and len(run.history.epochs) == 2 and run.history.steps

@@ -38,7 +38,7 @@ def stored_run(tiny_data, name: str = "run 1", model_cfg: ModelConfig | None = N
     """A run trained on 2,000 images and kept in this test's run store (local workspace)."""
     train_cfg = TrainConfig(**{"epochs": 1, "batch_size": 200, "seed": 3, **train})
     run = Run(name, DATA, model_cfg or ModelConfig(hidden=(16,)), train_cfg).bind(open_store())
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     return run
 
 

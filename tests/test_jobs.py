@@ -22,7 +22,7 @@ from nnplay.checkpoint import load_checkpoint
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, local
+from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, Weights, local
 from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, fills_cores, pool_size, worker_nice
 
 from .conftest import ROOT
@@ -41,6 +41,7 @@ class Sink:
         self.threads = set()
         self.step_seen = threading.Event()
         self.checkpoint_seen = threading.Event()
+        self.weights_seen = threading.Event()  # a paused run sends its weights as it stops to wait
 
     def __call__(self, event):
         self.events.append(event)
@@ -49,6 +50,8 @@ class Sink:
             self.step_seen.set()
         if isinstance(event, Checkpoint):
             self.checkpoint_seen.set()
+        if isinstance(event, Weights):
+            self.weights_seen.set()
 
     def flush(self):
         self.flushes += 1
@@ -188,7 +191,8 @@ def test_stop_pause_and_resume_reach_a_running_run(pool, monkeypatch):
     job.pause()
     assert job.status == "paused"
     assert not pool.cores_full()  # a paused run holds its worker, not its core
-    time.sleep(1.0)  # the pause lands within one burst
+    # the run sends the steps it holds and its weights as it stops to wait: every step before the pause is here
+    assert sink.weights_seen.wait(30), "the pause did not land"
     steps_paused = len(sink.of(StepEvent))
     time.sleep(1.0)
     assert len(sink.of(StepEvent)) == steps_paused, "steps kept coming while paused"

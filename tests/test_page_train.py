@@ -405,7 +405,7 @@ def test_pause_and_resume(at):
     run = runs(at)[0]
     poll(at, lambda a: len(run.history.steps) >= 10)
     at.button(key="train_pause").click().run()
-    assert run.status == "paused" and run.control.paused
+    assert run.status == "paused" and run.job.status == "paused"
     assert at.button(key="train_pause").label == "Resume"
     steps = len(run.history.steps)
     time.sleep(1.0)

@@ -16,9 +16,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from nnplay.checkpoint import run_checkpoint_bytes
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.runs import Run
+from nnplay.runs import Run, run_checkpoint_bytes
 
 from .test_page_train import at, runs, show_tab  # noqa: F401 - the Train page's fixture, the runs it shows, its tabs
 
@@ -27,7 +26,7 @@ from .test_page_train import at, runs, show_tab  # noqa: F401 - the Train page's
 def saved(tiny_data) -> tuple[Run, bytes]:
     run = Run("run 1 · saved", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
               TrainConfig(epochs=2, batch_size=250))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     return run, run_checkpoint_bytes(run)
 
 

@@ -147,7 +147,7 @@ def array(value) -> np.ndarray:
 def cnn_run(tiny_data) -> Run:
     """A tiny CNN trained for two quick epochs, as the Train page would keep it."""
     run = Run("tiny CNN", DataConfig(), TINY_CNN, TrainConfig(epochs=2, batch_size=200, device="cpu"))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished"
     return run
 

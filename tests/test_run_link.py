@@ -34,7 +34,7 @@ def kept_run(tiny_data, name: str, hidden: int, workspace: str = "local") -> Run
     run = Run(name, DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(hidden,)),
               TrainConfig(epochs=1, batch_size=500, device="cpu", lr=0.05))
     run.bind(open_store(), workspace)
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished"
     return run
 

@@ -61,12 +61,42 @@ def test_no_eta_until_the_steps_after_the_first_burst_are_timed(timed_run):
     assert "ETA 1 min 38 s · 100 samples/s" in progress_text(run)
 
 
+def test_no_rate_or_eta_from_bursts_that_arrived_together(timed_run):
+    """Events come in batches: bursts that arrive in one batch are a few microseconds apart, and a rate over them
+    said "ETA 0.0 s · 123,707,134 samples/s" at step 20. No rate or ETA until measured over a real interval."""
+    run, clock = timed_run
+    burst(run, clock, 5.0)
+    burst(run, clock, 0.00001)  # the second burst in the same batch as the first
+    burst(run, clock, 0.00001)
+    p = run.progress()
+    assert p["samples_per_s"] is None and p["eta_s"] is None
+    assert "ETA … · … samples/s" in progress_text(run)
+    burst(run, clock, 1.0)  # a real interval: 30 steps since the first burst in ~1 s
+    assert run.progress()["samples_per_s"] == pytest.approx(300.0, rel=1e-3)
+
+
+def test_tables_show_no_none(tiny_data):
+    """A queued run has no accuracies and a loaded one no training time: the table shows an empty cell, the
+    CSV an empty field, never the word None."""
+    import pandas as pd
+
+    from nnplay.engine import seeded_model
+    from nnplay.runs import loaded_run, rows_csv
+
+    queued = Run("q", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig())
+    loaded = loaded_run("l", seeded_model(ModelConfig(hidden=(16,)), 0), ModelConfig(hidden=(16,)))
+    rows = run_rows([queued, loaded], list(RUN_COLUMNS))
+    assert not [(r["run"], k) for r in rows for k, v in r.items() if v is None]
+    assert "None" not in pd.DataFrame(rows).to_string() and "None" not in rows_csv(rows, list(RUN_COLUMNS))
+    assert "nan" not in rows_csv(rows, list(RUN_COLUMNS)).lower()
+    assert pd.isna(rows[0]["test accuracy"]) and pd.isna(rows[1]["train seconds"])
+
+
 def test_a_pause_stops_the_eta_and_the_rate(timed_run):
     run, clock = timed_run
     burst(run, clock, 5.0)
     burst(run, clock, 1.0)
     before = run.progress()
-    run.control.pause = lambda: None  # the stand-in run has no thread to pause
     run.pause()
     clock.now += 600.0  # ten minutes paused
     assert run.progress() == before
@@ -83,7 +113,7 @@ def test_a_pause_stops_the_eta_and_the_rate(timed_run):
 
 def test_progress_of_a_real_run(tiny_data):
     run = Run("real", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1, batch_size=100, log_every=2))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished" and run.data_source == "sample"
     p = run.progress()
     assert p["step"] == p["total"] == 20 and p["fraction"] == 1.0 and p["samples_per_s"] > 0
@@ -101,7 +131,7 @@ def test_run_names_are_told_apart_by_time():
 def test_run_rows_one_function_for_every_table(tiny_data):
     run = Run("r", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
               TrainConfig(epochs=1, batch_size=100))
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     (row,) = run_rows([run], ["run", "status", "data", "epochs of", "test accuracy", "train seconds"])
     assert row["run"] == "r" and row["status"] == "finished" and row["epochs of"] == "1/1"
     assert row["data"] == "MNIST sample (2000/500)"  # the built-in sample says so, not "mnist"
@@ -197,7 +227,7 @@ def test_a_runs_end_hands_the_freed_heap_back(tmp_path):
 
     from .conftest import ROOT
 
-    if runs._MALLOC_TRIM is None:
+    if runs.cache._MALLOC_TRIM is None:
         pytest.skip("no glibc malloc_trim here")
     script = textwrap.dedent("""
         import time
@@ -223,3 +253,28 @@ def test_a_runs_end_hands_the_freed_heap_back(tmp_path):
     before, held, after = map(int, out.stdout.split())
     assert held > before - 20, "the freed pieces went back without a trim: this test shows nothing here"
     assert after < held - 100, f"resident {held} MB before the trim, {after} MB after"
+
+
+def test_a_sweep_over_stored_runs_reads_and_stops_them(tiny_data):
+    """``Sweep(name, runs)`` over runs already stored (a sweep read back after a reload: no data, no store) tells
+    whether they train, how many are done, and stops the one still training."""
+    from nnplay.runs import Sweep, find_run
+    from nnplay.store import open_store
+
+    store = open_store()
+    done = Run("done", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1, batch_size=100))
+    done.bind(store, kind="sweep", group="g").start(tiny_data).wait(60)
+    live = Run("live", DataConfig(), ModelConfig(hidden=(16,)), TrainConfig(epochs=1000, batch_size=100))
+    live.bind(store, kind="sweep", group="g").start(tiny_data)
+    try:
+        runs = [find_run(store, done.id), find_run(store, live.id)]
+        assert runs[1] is live  # the run this process trains, not a copy
+        sweep = Sweep("g", runs)
+        assert sweep.active and sweep.done == 1 and sweep.created == min(done.created, live.created)
+        assert not sweep.wait(0.1)
+        sweep.stop()
+        assert sweep.wait(60) and not sweep.active and sweep.done == 2
+        assert live.status == "stopped" and done.status == "finished"
+    finally:
+        live.stop()
+        live.wait(30)

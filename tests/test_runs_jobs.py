@@ -6,7 +6,7 @@ status in the store, a model that loads), the Train page's Start doing the same,
 through the pool, the "queued, position N of M" text, step mode and live weights reaching a worker,
 a calm live view for a busy run on a worker that takes every core, and no worker left behind when the app's process exits. One pool of 1 worker serves the module (its
 workers are warm after the first run). What does not: the pool on its own (tests/test_jobs.py), the
-thread path (tests/test_runs.py, which the rest of the suite uses with ``NNPLAY_WORKERS=0``).
+thread backend (tests/test_runs.py, which the rest of the suite uses with ``NNPLAY_WORKERS=0``).
 """
 
 import json
@@ -24,7 +24,7 @@ import nnplay.jobs as jobs
 from nnplay import runs
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.figures.train import live_view_content
-from nnplay.jobs.local import LocalPool
+from nnplay.jobs.local import LocalJob, LocalPool
 from nnplay.runs import Run, Sweep, find_run, progress_text, status_text, workspace_runs
 from nnplay.store import open_store
 
@@ -91,7 +91,7 @@ def long_run(name="long", workspace="local", log_every=5) -> Run:
 def test_a_run_trains_in_a_worker_and_is_kept_in_the_store(workers, tiny_data):
     run = tiny_run(epochs=2).bind(open_store())
     run.start(tiny_data)
-    assert run.job is not None and run.thread is None, "with NNPLAY_WORKERS=1 the run goes to the pool"
+    assert isinstance(run.job, LocalJob), "with NNPLAY_WORKERS=1 the run goes to the pool"
     assert run.wait(120), "the run did not end"
     assert run.status == "finished", run.message
     assert [e.epoch for e in run.history.epochs] == [1, 2] and len(run.history.steps) == 20

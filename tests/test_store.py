@@ -33,7 +33,7 @@ SMALL = ModelConfig(hidden=(16,))
 def trained(store: Store, tiny_data, name: str = "run", epochs: int = 2, workspace: str = "local", **train) -> Run:
     cfg = TrainConfig(**{"epochs": epochs, "batch_size": 200, "device": "cpu", **train})
     run = Run(name, DataConfig(train_limit=2000, test_limit=500), SMALL, cfg).bind(store, workspace)
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     return run
 
 
@@ -68,7 +68,7 @@ def test_a_run_is_written_and_read_back(private_store, tiny_data):
 @pytest.mark.slow
 def test_events_are_written_in_batches_not_per_step(tiny_data, monkeypatch):
     store = open_store()
-    monkeypatch.setattr(runs_mod, "FLUSH_SECONDS", 3600)  # only the epochs' and the end's batches
+    monkeypatch.setattr(runs_mod.sinks, "FLUSH_SECONDS", 3600)  # only the epochs' and the end's batches
     calls = []
     real = store.record
     monkeypatch.setattr(store, "record", lambda *a, **k: (calls.append(len(k.get("steps") or ())), real(*a, **k))[1])
@@ -186,7 +186,7 @@ def test_a_read_only_file_is_shown_read_only(private_store, tiny_data, monkeypat
         store.create_run("new", DataConfig(), SMALL, TrainConfig())
     # a run started now still trains, in memory, and says it was not kept
     run = Run("not kept", DataConfig(), SMALL, TrainConfig(epochs=1, batch_size=500, device="cpu")).bind(store)
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished" and run.usable and "not kept" in run.message and str(path) in run.message
     assert [r.id for r in workspace_runs(store)] == [kept.id, run.id]
 
@@ -216,7 +216,7 @@ def test_a_full_disk_does_not_stop_training_and_keeps_what_was_written(tiny_data
     real = store._db
     store._db = FullDisk(real)
     try:
-        run.run_here(tiny_data)
+        run.start(tiny_data).wait()
         with pytest.raises(StoreError) as err:
             store.rename(earlier.id, "x")
     finally:
@@ -308,7 +308,7 @@ def test_a_paused_run_keeps_its_heartbeat_so_another_host_leaves_it(private_stor
 
     store = open_store()
     run = Run("resting", DataConfig(), SMALL, TrainConfig(epochs=1, device="cpu")).bind(store)
-    assert runs_mod._beating is not None and runs_mod._beating.is_alive()  # bind of an active run starts it
+    assert runs_mod.registry._beating is not None and runs_mod.registry._beating.is_alive()  # bind of an active run starts it
     run.status = "paused"
     store.set_status(run.id, "paused")
 

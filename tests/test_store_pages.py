@@ -42,7 +42,7 @@ def shown(at: AppTest) -> str:
 def kept_run(tiny_data, name: str, hidden: int, workspace: str = "local") -> Run:
     run = Run(name, DataConfig(), ModelConfig(hidden=(hidden,)), TrainConfig(epochs=1, batch_size=500, device="cpu"))
     run.bind(open_store(), workspace)
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     assert run.status == "finished"
     return run
 

@@ -24,9 +24,10 @@ from streamlit.testing.v1 import AppTest
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.figures.network import first_layer_figure, network_figure
 from nnplay.figures.train import live_view_content
-from nnplay.figures.watch import WATCH_FIGURES, WatchView, probe_spec, typed_array_values, watch_is_cheap
+from nnplay.figures.watch import WATCH_FIGURES, probe_spec, typed_array_values, watch_is_cheap
 from nnplay.lessons.neurons import probe_predictions, probe_set
 from nnplay.runs import Run, workspace_runs
+from nnplay.runs.live_view import WatchView
 from nnplay.store import open_store
 from nnplay.ui import feed as feed_module
 from nnplay.ui.feed import LiveFeed
@@ -90,10 +91,17 @@ def test_watch_model_copies_the_live_weights_only_when_they_changed(tiny_data):
     try:
         wait_for(lambda: reported(run) == [1])
         first = run.watch_model()
-        live = run._model.state_dict()
+        # the weights the run's job sent after its one step, not the initial ones
+        from nnplay.checkpoint import load_checkpoint
+        from nnplay.engine import seeded_model
+
+        assert run._weights.step == 1
+        live = load_checkpoint(run._weights.data)[0].state_dict()
+        initial = seeded_model(run.model_cfg, run.train_cfg.seed).state_dict()
         for name, value in first.state_dict().items():
             assert value.device.type == "cpu"
             assert torch.equal(value, live[name].cpu())
+        assert not torch.equal(first.state_dict()["lin_1.weight"], initial["lin_1.weight"])
         assert run.watch_model() is first  # nothing changed: no new copy
         run.step()
         wait_for(lambda: len(reported(run)) == 2)
@@ -321,7 +329,7 @@ def test_a_calm_runs_pictures_are_rebuilt_every_few_seconds_only(probes, monkeyp
     """Calm (busy while training takes every core): the view redraws them every 3–4 s anyway, so the server builds
     them (and fetches the weights) at most every CALM_WATCH_S; a new choice of digit is built at once."""
     from nnplay.engine import seeded_model
-    from nnplay.figures import watch
+    from nnplay.runs import live_view as watch
 
     class Training:  # a run whose every watch_model() call hands out newer weights
         id, busy, calm, calls = 8, True, True, 0

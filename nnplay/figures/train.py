@@ -1,8 +1,7 @@
 """Figures for the Train page: plotly, headless.
 
 What lives here: pure functions from a run's ``History`` to numbers and ``go.Figure``s that tests
-read through ``fig.data``:
-- ``smooth``: TensorBoard's smoothing (an exponential moving average, debiased at the start);
+read through ``fig.data`` (the curves smoothed by ``curves.smooth``):
 - ``loss_figure``: the loss of every step, raw (faint) and smoothed, with a mark where a run diverged;
 - ``epoch_figure``: train/test loss and accuracy per epoch, side by side;
 - ``compare_figure``: several runs overlaid (smoothed loss, test accuracy) against step, epoch,
@@ -29,6 +28,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from ..curves import smooth
 from ..engine import History
 from ..runs import Run, progress_text, status_text
 
@@ -40,27 +40,6 @@ DIVERGED = "#d62728"
 PALETTE = qualitative.Plotly
 MAX_RAW_POINTS = 5000  # beyond this the raw trace is thinned (the smoothed one keeps every step's trend)
 HEIGHT = 300
-
-
-def smooth(values: Sequence[float], weight: float) -> list[float]:
-    """TensorBoard's scalar smoothing: an exponential moving average with start-up debiasing.
-
-    ``weight`` 0 returns the values; near 1 smooths hard. Debiasing divides by ``1 − weight**n``
-    so the first points are not pulled towards 0 (a constant series stays constant).
-    Non-finite values pass through without entering the average, as TensorBoard does.
-    """
-    if not 0.0 <= weight < 1.0:
-        raise ValueError(f"smoothing weight must be in [0, 1); got {weight}.")
-    out: list[float] = []
-    last, n = 0.0, 0
-    for v in values:
-        if not math.isfinite(v):
-            out.append(v)
-            continue
-        last = last * weight + (1.0 - weight) * v
-        n += 1
-        out.append(last / (1.0 - weight ** n))
-    return out
 
 
 def _thin(xs: list, ys: list, max_points: int) -> tuple[list, list]:

@@ -7,9 +7,6 @@ What lives here (headless, no streamlit):
 - ``first_layer_spec`` and ``network_spec``: ``figures.network.first_layer_figure`` and
   ``network_figure`` (or ``cnn_figure``) as plain specs for the live view (no template, numbers rounded);
 - ``watch_figures(model, probes)``: those three as JSON, in that order;
-- ``WatchView``: a ``render(run, options)`` for ``ui.live_run_view``: ``live_view_content`` plus, when
-  ``options["watch"]`` is true, the three figures of ``run.watch_model()``, rebuilt only when that
-  model changed (at most once a second at full speed, after each step in step mode);
 - ``watch_is_cheap(model_cfg)``: whether watching is on by default for a model.
 Every watch figure says ``layout.meta.heavy``. While a run trains at full speed (the snapshot's ``busy``),
 the live view redraws such figures at most every 25× the time their last drawing took (``live_run.js``'s
@@ -17,13 +14,12 @@ HEAVY_REST), so that drawing them in a browser on the training machine takes ~4%
 (``scripts/bench_train_page.py``); a fast machine still redraws them every second. Paused, stepped or
 slowed, they are redrawn after every change.
 What does not live here: the numbers (``lessons.neurons``), the pictures' builders (``figures.network``),
-the loss charts (``figures.train``), the widgets (``ui.watch``).
+the loss charts (``figures.train``), the renderer that rebuilds these figures as a run learns
+(``runs.live_view.WatchView``), the widgets (``ui.watch``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,15 +29,10 @@ from torch import nn
 from ..config import ModelConfig
 from ..lessons.neurons import Probes, probe_predictions
 from ..models import layer_table
-from ..runs import Run
 from .inspect import RIGHT, WRONG, tile
 from .network import first_layer_figure, network_figure
-from .train import figure_json, live_view_content
+from .train import figure_json
 
-CALM_WATCH_S = 3.0
-"""While the run is calm (``Run.calm``: busy while training takes every core of this machine), the
-figures are rebuilt at most this often: a small machine's view redraws them no sooner then anyway (HEAVY_REST),
-and each build runs at the server's priority, taken from the run (``scripts/bench_train_page.py``)."""
 WATCH_MAX_PARAMETERS = 5_000_000
 """Watching is on by default up to this many parameters: a copy of the weights a second stays a few ms."""
 PROBE_COLUMNS = 8
@@ -182,53 +173,3 @@ def watch_figures(model: nn.Module, probes: Probes, classes: Sequence[str] | Non
     return [figure_json(probe_spec(model, probes, classes, uirevision)),
             figure_json(first_layer_spec(model, uirevision=uirevision)),
             figure_json(network_spec(model, uirevision, image_u8=image, page=page, classes=classes))]
-
-
-class WatchView:
-    """``render(run, options)`` for the live view: ``live_view_content`` plus, with ``options["watch"]``, the
-    watch figures of ``run.watch_model()``.
-
-    The figures are rebuilt only when ``watch_model`` hands out another model, i.e. when the run took
-    steps since: at most once a second while it trains at full speed (``runs.WATCH_INTERVAL``), every
-    ``CALM_WATCH_S`` while it is calm, after each step in step mode. One view per run and page: the live
-    feed keeps calling the same one.
-    """
-
-    def __init__(self, probes: Probes, classes: Sequence[str] | None = None):
-        self.probes = probes
-        self.classes = classes
-        self._model: nn.Module | None = None
-        self._network: tuple[int | None, int] = (None, 0)  # the network view's probe digit and page, as built
-        self._figures: list[str] = []
-        self._built_at = 0.0  # time.monotonic() of the last build
-        self._lock = threading.Lock()
-        self.builds = 0  # how many times the figures were built (tests, benchmarks)
-
-    def figures(self, run: Run, probe: int | None = None, page: int = 0) -> list[str]:
-        with self._lock:
-            if (self._figures and (probe, page) == self._network and run.calm
-                    and time.monotonic() - self._built_at < CALM_WATCH_S):
-                return self._figures  # calm: not even the newest weights are fetched
-        model = run.watch_model()
-        if model is None:
-            return []
-        with self._lock:
-            if model is not self._model or (probe, page) != self._network:
-                self._figures = watch_figures(model, self.probes, self.classes, uirevision=f"watch-{run.id}",
-                                              probe=probe, page=page)
-                self._model, self._network = model, (probe, page)
-                self._built_at = time.monotonic()
-                self.builds += 1
-            return self._figures
-
-    def __call__(self, run: Run, options: dict) -> dict:
-        """``options``: ``watch`` (the figures on), ``net_probe`` (the probe digit the network view runs, None:
-        the weights alone) and ``net_page`` (which page of a wide layer's neurons), besides the loss chart's."""
-        content = live_view_content(run, options)
-        if options.get("watch"):
-            probe = options.get("net_probe")
-            probe = int(probe) if probe is not None and 0 <= int(probe) < len(self.probes.images) else None
-            watch = self.figures(run, probe, int(options.get("net_page") or 0))
-            content["detach"] = list(range(len(content["figures"]), len(content["figures"]) + len(watch)))
-            content["figures"] = list(content["figures"]) + watch
-        return content

@@ -1,4 +1,4 @@
-"""Training as managed jobs: one small interface, a local worker pool by default, Ray when asked.
+"""Training as managed jobs: one small interface, a local worker pool by default, Ray or this process's threads when asked.
 
 The caller builds a ``JobSpec`` (run id, workspace, the three configs) and hands it with a *sink*
 to a backend: ``job = backend().submit(spec, sink)``. The run trains in another process (a local
@@ -9,7 +9,9 @@ The events are the engine's (``RunStart``, ``StepEvent``, ``EpochMetrics``, ``La
 ``RunEnd``; a ``JobSpec.call`` job sends one ``Result`` instead), plus ``Weights`` (the live weights, only while watched: ``job.watch()``), ``Checkpoint`` (the model as an nnplay checkpoint file's bytes, after each
 finished epoch and at the end) and, always last, one ``JobEnd`` (finished, stopped, diverged or
 error, with a sentence). ``job.stop() / pause() / resume()`` reach the run within one log burst,
-as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(steps_per_second)``;
+as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(steps_per_second)``:
+each is a typed command (``commands``: Stop, Pause, Resume, Step, SetRate, Watch) that every backend
+carries to the run's ``RunControl``;
 ``job.position()`` says where a queued run waits and why; ``job.wait(timeout)`` blocks until the
 ``JobEnd`` has been delivered.
 
@@ -18,14 +20,17 @@ as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(
 - ``NNPLAY_RAY_ADDRESS`` (``auto``, ``ray://host:10001`` or a head's ``host:port``): a Ray
   cluster (``ray_backend``), one actor per run; ``NNPLAY_RAY_GPUS_PER_RUN`` (default 1) is the
   GPU share a run asks for when it wants CUDA, ``NNPLAY_RAY_CPUS_PER_RUN`` (default 1) its CPUs.
+- ``NNPLAY_WORKERS=0``: threads of this process (``threads``), one per run, through the same run loop
+  (``thread_backend()`` is that backend whatever the environment: the command line trains through it).
 - otherwise the local pool (``local``): ``NNPLAY_WORKERS`` worker processes (default: one per
   GPU, else sized to the CPU cores), ``NNPLAY_MAX_RUN_MINUTES`` caps a run's length (it ends
   "stopped" with its model kept), ``NNPLAY_WORKER_MEMORY_MB`` caps a worker's memory (a run that
   needs more ends "error: ran out of memory"), ``NNPLAY_ONE_RUN_PER_WORKSPACE=1`` makes the
   one-run-per-workspace rule strict (by default it holds whenever another workspace waits).
 
-What runs inside a worker lives in ``worker``; nothing here imports torch or ray, and nothing in
-this package imports streamlit or knows about the store: the sink is where runs are recorded.
+The run loop every backend shares is ``run_loop``; a pool worker's process is ``pool_worker``, a Ray
+actor's body ``ray_actor``. Nothing here imports torch or ray, and nothing in this package imports
+streamlit or knows about the store: the sink is where runs are recorded.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import DataConfig, ModelConfig, TrainConfig
+from .commands import Command, Pause, Resume, SetRate, Step, Stop, Watch
 
 log = logging.getLogger(__name__)
 
@@ -166,35 +172,32 @@ class Job:
 
     def stop(self) -> None:
         """End the run at its next step (a queued run never starts); its model so far is kept."""
-        if not self.done:
-            self._backend._control(self, "stop")
+        self.send(Stop())
 
     def pause(self) -> None:
-        if not self.done:
-            self._backend._control(self, "pause")
+        self.send(Pause())
 
     def resume(self) -> None:
-        if not self.done:
-            self._backend._control(self, "resume")
+        self.send(Resume())
 
     def step(self, n: int = 1) -> None:
         """Step mode: while paused, let exactly ``n`` more training steps through (then it waits again)."""
         if n < 1:
             raise ValueError(f"step(n) lets n ≥ 1 steps through, got {n}.")
-        if not self.done:
-            self._backend._control(self, "step", int(n))
+        self.send(Step(int(n)))
 
     def set_rate(self, steps_per_second: float | None) -> None:
         """Train at most ``steps_per_second`` steps a second (None: full speed)."""
-        if steps_per_second is not None and not steps_per_second > 0:
-            raise ValueError(f"steps_per_second must be above 0 (or None for full speed), got {steps_per_second}.")
-        if not self.done:
-            self._backend._control(self, "set_rate", None if steps_per_second is None else float(steps_per_second))
+        self.send(SetRate(None if steps_per_second is None else float(steps_per_second)))
 
     def watch(self, seconds: float = 5.0) -> None:
         """Ask for ``Weights`` snapshots (at most one a second) for the next ``seconds``; call again to go on."""
+        self.send(Watch(float(seconds)))
+
+    def send(self, command: Command) -> None:
+        """Send a ``commands`` command (Stop, Pause, Resume, Step, SetRate, Watch) to the run; none once it ended."""
         if not self.done:
-            self._backend._control(self, "watch", float(seconds))
+            self._backend._command(self, command)
 
     def position(self) -> QueuePosition | None:
         """Where this job waits in the queue, or None when it is not waiting."""
@@ -244,10 +247,14 @@ class Job:
 
 
 class Backend:
-    """What every backend offers: ``submit`` and ``close``; jobs call back through ``_control``/``_position``."""
+    """What every backend offers: ``submit`` and ``close``; jobs call back through ``_command``/``_position``."""
 
     name = "backend"
-    def submit(self, spec: JobSpec, sink: Sink) -> Job:
+
+    def submit(self, spec: JobSpec, sink: Sink, data=None, commands: tuple[Command, ...] = ()) -> Job:
+        """Queue ``spec``; ``data``: an ``MnistData`` already loaded for ``spec.data``, which a backend that
+        trains in this process uses instead of loading it again (the others load it where the run trains);
+        ``commands``: what to do before its first step (start paused, step mode, a step rate)."""
         raise NotImplementedError
 
     def close(self, timeout: float = 10.0) -> None:
@@ -263,8 +270,8 @@ class Backend:
         """One line for the sidebar or a log: where runs train."""
         return self.name
 
-    def _control(self, job: Job, action: str, *args) -> None:
-        """Send ``action`` (stop, pause, resume, step, set_rate, watch) with its ``args`` to the job's run."""
+    def _command(self, job: Job, command: Command) -> None:
+        """Send a ``commands`` command (Stop, Pause, Resume, Step, SetRate, Watch) to the job's run."""
         raise NotImplementedError
 
     def _position(self, job: Job) -> QueuePosition | None:
@@ -298,7 +305,8 @@ _failed: tuple[float, Exception] | None = None  # (when, why) the last try faile
 
 
 def backend() -> Backend:
-    """The process's backend, made on first use: Ray when ``NNPLAY_RAY_ADDRESS`` is set, else the local pool.
+    """The process's backend, made on first use: Ray when ``NNPLAY_RAY_ADDRESS`` is set, threads of this process
+    when ``NNPLAY_WORKERS=0`` (``threads_enabled``), else the local pool.
 
     When making it fails (RuntimeError or ValueError: a sentence for the user), the same error is raised at
     once for ``RETRY_S`` seconds, then it is tried again: connecting to an unreachable Ray cluster takes
@@ -315,6 +323,8 @@ def backend() -> Backend:
                     from .ray_backend import RayBackend
 
                     _backend = RayBackend(address)
+                elif threads_enabled():
+                    _backend = thread_backend()
                 else:
                     from .local import LocalPool
 
@@ -324,6 +334,29 @@ def backend() -> Backend:
                 raise
             _failed = None
         return _backend
+
+
+def threads_enabled() -> bool:
+    """Whether ``NNPLAY_WORKERS=0`` asks for runs to train in threads of this process (``threads``)."""
+    return os.environ.get("NNPLAY_WORKERS", "").strip() == "0"
+
+
+_threads: Backend | None = None
+
+
+def thread_backend() -> Backend:
+    """This process's ``threads.ThreadBackend`` (one per process), whatever ``backend()`` is: the command line
+    trains here through it."""
+    global _threads
+    with _threads_lock:
+        if _threads is None or _threads.closed:
+            from .threads import ThreadBackend
+
+            _threads = ThreadBackend()
+        return _threads
+
+
+_threads_lock = threading.Lock()
 
 
 def shutdown(timeout: float = 10.0) -> None:
@@ -336,4 +369,5 @@ def shutdown(timeout: float = 10.0) -> None:
 
 
 __all__ = ["JobSpec", "Checkpoint", "Weights", "Result", "JobEnd", "QueuePosition", "Job", "Backend", "Sink", "FINAL",
-           "backend", "shutdown"]
+           "Command", "Stop", "Pause", "Resume", "Step", "SetRate", "Watch", "backend", "thread_backend",
+           "threads_enabled", "shutdown"]

@@ -9,7 +9,7 @@ a workspace's next run waits behind the runs of workspaces that have nothing tra
 its run as "error" with a sentence, and the pool starts a new worker; the other runs go on.
 Workers exit when the pool closes, when the pool's process exits or is killed (the command
 pipe reaches end-of-file), and when their parent process is gone: no orphans. What a worker
-runs is in ``worker``.
+runs is in ``pool_worker`` (its process) and ``run_loop`` (the training).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import threading
 import time
 
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
+from .commands import Command, Pause, Resume, SetRate, Step, Stop
+from .pool_worker import Batch, Exit, Ready, RunJob, ToJob, worker_main
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def pool_size(workers: int | None = None, cores: int | None = None, gpus: int | 
     cores = cores or machine_cores()
     gpus = gpu_count() if gpus is None else gpus
     if workers is None and os.environ.get("NNPLAY_WORKERS", "").strip() != "0":
-        # NNPLAY_WORKERS=0 means "train in the app's own threads" (nnplay.runs); a pool made anyway fits the machine
+        # NNPLAY_WORKERS=0 means "train in the app's own threads" (jobs.threads); a pool made anyway fits the machine
         env = env_float("NNPLAY_WORKERS")
         if env is not None and env != int(env):
             raise ValueError(f"NNPLAY_WORKERS must be a whole number of workers; it is {env:g}.")
@@ -128,7 +130,7 @@ class LocalJob(Job):
         super().__init__(spec, sink, pool)
         self.key = f"{spec.run_id}#{next(_keys)}"
         self.paused_before_start = False
-        self.early_commands: list[tuple] = []  # step/set_rate sent while it was queued
+        self.early_commands: list[Command] = []  # Step/SetRate sent while it was queued
         self.worker: _Worker | None = None
 
 
@@ -180,8 +182,6 @@ class LocalPool(Backend):
     # -- workers --------------------------------------------------------------------------------
 
     def _start_worker(self, worker: _Worker) -> None:
-        from .worker import worker_main
-
         cmd_recv, cmd_send = self._ctx.Pipe(duplex=False)
         evt_recv, evt_send = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
@@ -209,15 +209,15 @@ class LocalPool(Backend):
             except Exception:  # noqa: BLE001 - an event that cannot be unpickled: skip it, keep reading
                 log.exception("worker %s sent a message that could not be read", worker.index)
                 continue
-            if message[0] == "ready":
+            if isinstance(message, Ready):
                 with self._lock:
                     worker.ready = True
                     self._dispatch()
-            elif message[0] == "events":
+            elif isinstance(message, Batch):
                 job = worker.job
-                if job is None or job.key != message[1]:
+                if job is None or job.key != message.key:
                     continue
-                job._deliver(message[2])
+                job._deliver(message.events)
                 if job.done:
                     with self._lock:
                         worker.job = None
@@ -260,7 +260,7 @@ class LocalPool(Backend):
 
     # -- the queue ------------------------------------------------------------------------------
 
-    def submit(self, spec: JobSpec, sink: Sink) -> LocalJob:
+    def submit(self, spec: JobSpec, sink: Sink, data=None, commands: tuple[Command, ...] = ()) -> LocalJob:
         job = LocalJob(spec, sink, self)
         with self._lock:
             if self._closing:
@@ -268,6 +268,8 @@ class LocalPool(Backend):
             if all(w.dead and w.failed_starts >= MAX_FAILED_STARTS for w in self._workers):
                 raise RuntimeError("the training worker processes cannot start; the server's log says why.")
             self._queue.append(job)
+            for command in commands:  # held with the queued job, sent with it to its worker
+                self._command(job, command)
             self._dispatch()
         return job
 
@@ -318,9 +320,9 @@ class LocalPool(Backend):
                 # assigned before sending: the worker's first batch can arrive before send() returns
                 worker.job, job.worker = job, worker
                 try:
-                    worker.cmd.send(("run", job.key, job.spec, max_seconds, job.paused_before_start))
+                    worker.cmd.send(RunJob(job.key, job.spec, max_seconds, job.paused_before_start))
                     for command in job.early_commands:
-                        worker.cmd.send((command[0], job.key, *command[1:]))
+                        worker.cmd.send(ToJob(job.key, command))
                 except (OSError, EOFError):
                     worker.job, job.worker = None, None
                     self._queue.insert(0, job)  # the reader thread will see this worker's death
@@ -348,28 +350,28 @@ class LocalPool(Backend):
                 reason = f"all {len(workers)} worker{'s are' if len(workers) != 1 else ' is'} busy"
             return QueuePosition(n, m, reason)
 
-    def _control(self, job: Job, action: str, *args) -> None:
+    def _command(self, job: Job, command: Command) -> None:
         with self._lock:
             if job in self._queue:
-                if action == "stop":
+                if isinstance(command, Stop):
                     self._queue.remove(job)
                     job._deliver([JobEnd("stopped", "stopped before it started")])
                     self._dispatch()
-                elif action in ("pause", "resume"):
-                    job.paused_before_start = action == "pause"
-                elif action in ("step", "set_rate"):
-                    job.early_commands.append((action, *args))  # sent once it starts
+                elif isinstance(command, (Pause, Resume)):
+                    job.paused_before_start = isinstance(command, Pause)
+                elif isinstance(command, (Step, SetRate)):
+                    job.early_commands.append(command)  # sent once it starts
                 return
             worker = job.worker
             if worker is None or worker.job is not job:
                 return
             try:
-                worker.cmd.send((action, job.key, *args))
+                worker.cmd.send(ToJob(job.key, command))
             except (OSError, EOFError):
                 return  # the worker died; its reader ends the job
-            if action == "pause" and job.status == "running":
+            if isinstance(command, Pause) and job.status == "running":
                 job.status = "paused"
-            elif action == "resume" and job.status == "paused":
+            elif isinstance(command, Resume) and job.status == "paused":
                 job.status = "running"
 
     # -- reading and closing --------------------------------------------------------------------
@@ -431,7 +433,7 @@ class LocalPool(Backend):
             workers = list(self._workers)
         for worker in workers:
             try:
-                worker.cmd.send(("exit",))
+                worker.cmd.send(Exit())
             except (OSError, EOFError):
                 pass
         for worker in workers:

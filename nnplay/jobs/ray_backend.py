@@ -2,13 +2,13 @@
 
 Used when ``NNPLAY_RAY_ADDRESS`` is set (``auto``, ``ray://host:10001``, or a head's
 ``host:port``). ``ray.init`` is called once per process (a later backend reuses the
-connection). A run becomes a threaded actor (``worker.RayRunner``) asking for
+connection). A run becomes a threaded actor (``ray_actor.RayRunner``) asking for
 ``NNPLAY_RAY_CPUS_PER_RUN`` CPUs (default 1) and, when its config wants CUDA and the cluster has
 GPUs, ``NNPLAY_RAY_GPUS_PER_RUN`` of a GPU (default 1; 0.25 lets four runs share one). Ray's
 scheduler queues actors until a node has room. Each actor loads the data itself (from the
 spec's data dir, else that node's ``NNPLAY_DATA_DIR``, else the built-in sample). One reader
 thread per run long-polls the actor for event batches and hands them to the sink, so the app
-stays the only writer of its store; stop, pause and resume are actor calls. An actor that dies
+stays the only writer of its store; stop, pause, resume (every ``commands`` command) are actor calls. An actor that dies
 (its worker process killed, its node lost) makes the poll raise, and the run ends "error".
 Ray is optional: ``pip install -r requirements-ray.txt``.
 """
@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
+from .commands import Command, Pause, Resume, Stop
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class RayBackend(Backend):
         self.gpus_per_run = gpus_per_run if gpus_per_run is not None else env_float("NNPLAY_RAY_GPUS_PER_RUN", 1.0)
         self.cpus_per_run = cpus_per_run if cpus_per_run is not None else env_float("NNPLAY_RAY_CPUS_PER_RUN", 1.0)
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
-        from .worker import RayRunner
+        from .ray_actor import RayRunner
 
         self._actor_class = self.ray.remote(RayRunner)
         self._lock = threading.Lock()
@@ -102,7 +103,7 @@ class RayBackend(Backend):
             return False
         return self.ray.cluster_resources().get("GPU", 0) > 0
 
-    def submit(self, spec: JobSpec, sink: Sink) -> RayJob:
+    def submit(self, spec: JobSpec, sink: Sink, data=None, commands: tuple[Command, ...] = ()) -> RayJob:
         if self._closing:
             raise RuntimeError("the Ray backend is closed; start a new one.")
         job = RayJob(spec, sink, self)
@@ -112,6 +113,8 @@ class RayBackend(Backend):
         threads = max(1, int(self.cpus_per_run))
         job.actor = self._actor_class.options(max_concurrency=4, max_restarts=0, **job.resources).remote(
             spec, max_seconds, threads)
+        for command in commands:  # sent before the run begins: it loads its data first
+            job.actor.command.remote(command)
         job.run_ref = job.actor.run.remote()
         with self._lock:
             self._jobs.append(job)
@@ -147,15 +150,15 @@ class RayBackend(Backend):
                 if job in self._jobs:
                     self._jobs.remove(job)
 
-    def _control(self, job: Job, action: str, *args) -> None:
-        if job.status == "queued" and action == "stop":
+    def _command(self, job: Job, command: Command) -> None:
+        if job.status == "queued" and isinstance(command, Stop):
             # not placed yet (or no batch yet): end it here; the reader stops on done
             job._deliver([JobEnd("stopped", "stopped before it started")])
             return
-        getattr(job.actor, action).remote(*args)
-        if action == "pause" and job.status == "running":
+        job.actor.command.remote(command)
+        if isinstance(command, Pause) and job.status == "running":
             job.status = "paused"
-        elif action == "resume" and job.status == "paused":
+        elif isinstance(command, Resume) and job.status == "paused":
             job.status = "running"
 
     def _position(self, job: Job) -> QueuePosition | None:

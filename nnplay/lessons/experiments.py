@@ -9,7 +9,7 @@ What lives here:
 - ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time),
   written by ``runs.rows_csv``;
 - ``lr_range_test``: loss against an exponentially rising learning rate over one pass, smoothed
-  by the Train page's ``figures.train.smooth``.
+  by the Train page's ``curves.smooth``.
 What does not live here: training threads (``runs.Sweep``), figures (``nnplay.figures.experiments``),
 widgets (``pages/experiments.py``).
 
@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 
 from ..config import PRESETS, DataConfig, ModelConfig, TrainConfig
+from ..curves import smooth
 from ..data import MnistData, normalise
 from ..engine import make_optimizer, pick_device, seeded_model
-from ..figures.train import smooth
 from ..models import describe, layer_table
 from ..runs import Run, rows_csv
 

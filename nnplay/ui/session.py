@@ -35,7 +35,8 @@ import streamlit as st
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import DataConfig, ModelConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
-from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, jobs_enabled, workspace_runs
+from ..jobs import threads_enabled
+from ..runs import REGISTRY, Run, Sweep, delete_run, find_run, workspace_runs
 from ..store import LOCAL_WORKSPACE, Store, StoreError, open_store_or_fallback
 from .sockets import nodelay_on_server_sockets
 
@@ -50,7 +51,7 @@ def training_backend() -> str:
     with the server (the pool closes at exit, and a worker whose parent is gone exits by itself).
     A backend that cannot start is said in a sentence; runs then end "error" with that sentence.
     """
-    if not jobs_enabled():
+    if threads_enabled():
         return "in the server's process (NNPLAY_WORKERS=0)"
     try:
         return _training_backend()
@@ -463,37 +464,7 @@ def session_sweeps() -> dict[str, Sweep]:
     return st.session_state.setdefault(SWEEPS_KEY, {})
 
 
-class StoredSweep:
-    """A sweep read back from the store (its runs are kept as kind "sweep" in one group): what a page draws
-    of a ``runs.Sweep`` (name, runs, created, active, done, stop, wait), after a reload or in another tab.
-    A run this process still trains is the live ``Run`` object (``runs.REGISTRY``), so a sweep that trains
-    goes on showing live, and ``stop`` stops it and the runs still queued."""
-
-    def __init__(self, name: str, runs: list[Run]):
-        self.name, self.runs = name, runs
-        self.created = min((r.created for r in runs), default=0.0)
-
-    @property
-    def active(self) -> bool:
-        return any(r.active for r in self.runs)
-
-    @property
-    def done(self) -> int:
-        return sum(not r.active for r in self.runs)
-
-    def stop(self) -> None:
-        for run in self.runs:
-            run.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for run in self.runs:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            run.wait(left)
-        return not self.active
-
-
-def restore_sweep(key: str, group: str) -> Sweep | StoredSweep | None:
+def restore_sweep(key: str, group: str) -> Sweep | None:
     """This session's sweep ``key``; after a reload (none in the session), the workspace's latest stored sweep
     whose group is ``group`` or starts with it (``"experiments/lr/"`` matches ``"experiments/lr/quick"``),
     kept in the session under ``key``. None when there is none."""
@@ -511,7 +482,7 @@ def restore_sweep(key: str, group: str) -> Sweep | StoredSweep | None:
         return None
     if not runs:
         return None
-    sweeps[key] = StoredSweep(rows[0][0], runs)
+    sweeps[key] = Sweep(rows[0][0], runs)  # over stored runs: read and stopped, not started again
     return sweeps[key]
 
 

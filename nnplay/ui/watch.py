@@ -1,6 +1,6 @@
 """The Train page's "Watch it learn" controls: the toggle, step mode (one batch per click) and the speed.
 
-What lives here: ``watch_render`` (the live view's ``render`` for a run: ``figures.watch.WatchView``, one
+What lives here: ``watch_render`` (the live view's ``render`` for a run: ``runs.live_view.WatchView``, one
 per run and session, so its figures are built once per change of the model), ``watch_toggle``,
 ``network_options`` and ``network_choice`` (the network view's input digit and neurons page),
 ``step_controls`` (Step and the steps-per-second speed beside Stop/Pause), ``apply_speed`` (a new run
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..figures.watch import WatchView, watch_is_cheap
+from ..figures.watch import watch_is_cheap
 from ..lessons import neurons
 from ..lessons.neurons import Probes, probe_set
 from ..runs import Run
+from ..runs.live_view import WatchView
 from .session import cached_mnist, keep_setting, kept_setting
 
 VIEWS_KEY = "nnplay_watch_views"

@@ -1,0 +1,496 @@
+"""``Run``: one training run, its configs, history, status and model, trained through a ``nnplay.jobs`` backend.
+
+A ``Run`` owns everything a page needs to show it later (configs, the engine's ``History``, the status and
+the model) and the handles to stop, pause, step or slow it. It has one way to train: ``start`` submits it
+as a ``JobSpec`` to a backend (the local pool, Ray, or threads of this process with ``NNPLAY_WORKERS=0``)
+whose ``Job`` sends its events to a ``sinks.JobSink``; ``stop``/``pause``/``resume``/``step``/``set_rate``
+become the job's ``nnplay.jobs.commands``. A page reads the run on every rerun without locks.
+
+A run bound to a ``store.Store`` (``bind``) is a durable record: its events, checkpoints and status changes
+are written as they come; once it has ended its model lives in ``cache.MODELS``. Time spent paused is kept
+apart (``training_seconds``), so rates and the ETA count training time only. Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from torch import nn
+
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..config import DataConfig, ModelConfig, TrainConfig
+from ..data import MnistData
+from ..engine import EpochMetrics, History, StepEvent
+from ..jobs import Command, JobSpec, Pause, Resume, SetRate, Step, Stop
+from ..jobs import backend as default_backend
+from ..store import LOCAL_WORKSPACE, RunRecord, Store, StoreError, new_id
+from .cache import MODELS, trim_heap_soon
+from .registry import keep_beating, register
+from .sinks import JobSink, Recorder
+
+LIVE_WEIGHTS_FOR_S = 5.0  # a training run sends live weights for this long after the last watch_model()
+LIVE_WEIGHTS_ASK_S = 1.0  # watch_model asks a training run for its live weights again at most this often
+ACTIVE = ("queued", "running", "paused")
+USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
+RATE_MIN_S = 0.5  # s of training between the bursts a rate is measured over: a batch of bursts arrives at once
+
+
+class Run:
+    """One training run: its configs, its ``History`` of events, its status and (once trained) its model.
+
+    ``start`` submits it to a ``nnplay.jobs`` backend (a pool worker, Ray, or a thread here); its ``job``
+    sends the events back. ``stop``/``pause``/``resume``/``step``/``set_rate`` become the job's commands
+    (held until the start when given before it) and act between steps; ``watch_model`` gives its live weights;
+    ``progress`` and ``final`` read the history. Time spent paused is kept apart (``training_seconds``),
+    so rates and the ETA count training time only. ``bind`` makes it a record in a ``Store``.
+    """
+
+    def __init__(self, name: str, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                 id: str | None = None, history: History | None = None, status: str = "queued", message: str = "",
+                 model: nn.Module | None = None, created: float | None = None, started: float | None = None):
+        self._name = name
+        self.data_cfg, self.model_cfg, self.train_cfg = data_cfg, model_cfg, train_cfg
+        self.id = id or new_id()
+        self._history = history if history is not None else History()
+        self.status, self.message = status, message
+        self._model = model
+        self.created = created or time.time()
+        self.started = started  # when training began (after the queue), for the ETA
+        self._early: list[Command] = []  # commands given before the start, sent with it
+        self._rate: float | None = None
+        self._start_paused = False
+        self.listener = None  # one more listener for the engine's events (``start``'s)
+        self.store: Store | None = None
+        self.workspace = LOCAL_WORKSPACE
+        self.kind, self.group = "train", ""
+        self.recorder: Recorder | None = None
+        self.owned = True  # trained or loaded in this process (else a record another process wrote)
+        self._last_step = 0
+        self.store_note = ""  # why the store could not keep this run, if it could not
+        self._epoch_cache: tuple[int, list[EpochMetrics]] | None = None
+        self.data_source = ""  # the data's source once started: "full" or "sample"
+        self.paused_seconds = 0.0  # time spent paused so far (a pause in progress not included)
+        self._paused_at: float | None = None
+        # (step, training seconds) at the end of the first burst of steps, and at the latest burst
+        self._first_burst: tuple[int, float] | None = None
+        self._last_burst: tuple[int, float] | None = None
+        self._started_clock: float | None = None
+        self.job = None  # the nnplay.jobs.Job training it, once started
+        self._weights = None  # the latest nnplay.jobs.Weights its job sent
+        self._weights_asked = 0.0  # when watch_model last asked the job for live weights
+        self._live: nn.Module | None = None  # watch_model's model of the latest weights, and their step
+        self._live_step = -1
+        self._live_lock = threading.Lock()
+
+    clock = staticmethod(time.perf_counter)  # tests replace it
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, name={self._name!r}, status={self.status!r})"
+
+    # -- the store ----------------------------------------------------------------------------
+
+    def bind(self, store: Store, workspace: str = LOCAL_WORKSPACE, kind: str | None = None, group: str = "") -> "Run":
+        """Make this run a record in ``store`` (a loaded run's model is written at once); registers it.
+        A store that cannot write leaves the run in memory only, with a message saying so."""
+        kind = kind or ("loaded" if self.status == "loaded" else "train")
+        try:
+            store.create_run(self._name, self.data_cfg, self.model_cfg, self.train_cfg, workspace=workspace,
+                             kind=kind, group=group, status=self.status, message=self.message, run_id=self.id,
+                             created=self.created)
+        except StoreError as err:
+            self.store_note = f"not kept: {err}"
+            self.message = (self.message + " · " if self.message else "") + self.store_note
+            register(self)
+            return self
+        self.store, self.workspace, self.kind, self.group = store, workspace, kind, group
+        if self.active:
+            keep_beating()  # a paused or queued run writes nothing: its heartbeat says its process lives
+        else:  # a run that ended (or was loaded) before it was kept: write what it has
+            h = self.history
+            has_final = self.status in USABLE and self.save_model("final.pt")
+            self._write(steps=h.steps, epochs=h.epochs, layers=h.layer_stats, start=h.start, end=h.end,
+                        status=(self.status, self.message), started=self.started, has_final=has_final)
+        register(self)
+        return self
+
+    @classmethod
+    def from_record(cls, store: Store, record: RunRecord) -> "Run":
+        run = cls(record.name, record.data_cfg, record.model_cfg, record.train_cfg, id=record.id, history=None,
+                  status=record.status, message=record.message, created=record.created, started=record.started)
+        run._history = None  # read from the store when first asked for
+        run.store, run.workspace, run.kind, run.group = store, record.workspace, record.kind, record.group
+        run.owned = False
+        run._last_step = record.last_step
+        return run
+
+    def refresh(self, record: RunRecord) -> None:
+        """Take another process's newer status and curves (a run this process does not train)."""
+        if self.owned:
+            return
+        changed = record.last_step != self._last_step or record.status != self.status
+        self._name, self.status, self.message = record.name, record.status, record.message
+        if changed:  # read the curves again when next asked for
+            self._history, self._last_step, self._epoch_cache = None, record.last_step, None
+
+    def _write(self, **fields) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.record(self.id, **fields)
+        except StoreError as err:
+            if self.recorder is not None:
+                self.recorder.error = str(err)
+
+    def save_model(self, filename: str) -> bool:
+        """Write the model to the run's folder (a temporary file renamed into place); False if it failed."""
+        if self.store is None or self._model is None:
+            return False
+        folder = self.store.run_dir(self.id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{filename}.tmp"
+            save_checkpoint(self._model, self.model_cfg, tmp, meta={"name": self._name, "run": self.id})
+            os.replace(tmp, folder / filename)
+            return True
+        except (OSError, RuntimeError) as err:
+            if self.recorder is not None:
+                self.recorder.error = f"the model could not be saved in {folder}: {err}"
+            return False
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self, data: MnistData | None = None, backend=None, listener=None) -> "Run":
+        """Submit the run to ``backend`` (default ``nnplay.jobs.backend()``: the local pool, Ray, or threads of
+        this process with ``NNPLAY_WORKERS=0``); its events come back through a ``JobSink``. ``data``: the data
+        its ``data_cfg`` names, already loaded (it says the source, full or sample; a backend in this process
+        trains on it, the others load it where the run trains); ``listener``: one more listener for the
+        engine's events (the command line's progress bar). Commands given before (stop, step mode, a rate)
+        go with it. ``wait`` blocks until it ended."""
+        if data is not None:
+            self.data_source = data.source
+        early, self._early = tuple(self._early), []
+        if any(isinstance(c, Stop) for c in early):
+            self.status, self.message = "stopped", "stopped before it started"
+            self._write(status=(self.status, self.message))
+            return self
+        self.listener = listener
+        self.recorder = Recorder(self, self.store) if self.store is not None else None
+        self.status, self.message = "queued", ""
+        self._start_paused = False  # what the commands sent with the start leave it: paused or not
+        for command in early:
+            self._start_paused = isinstance(command, Pause) or (self._start_paused and not isinstance(command, Resume))
+        spec = JobSpec(self.id, self.workspace or LOCAL_WORKSPACE, self.data_cfg, self.model_cfg, self.train_cfg,
+                       name=self._name)
+        try:
+            self.job = (backend or default_backend()).submit(spec, JobSink(self), data=data, commands=early)
+        except (RuntimeError, ValueError, OSError) as err:
+            self.status, self.message = "error", f"it could not be queued for training: {err}"
+            self._write(status=(self.status, self.message))
+            return self
+        late, self._early = self._early, []  # given while it was being submitted
+        for command in late:
+            self.job.send(command)
+        return self
+
+    def _record_end(self, has_final: bool) -> None:
+        """Write the rest of the events, the end and the status; the message says what could not be kept."""
+        if self.recorder is not None:
+            self.recorder.flush(status=(self.status, self.message), end=self.history.end, has_final=has_final)
+            if self.recorder.error:
+                self.message += f" (not all of it was kept: {self.recorder.error})"
+        elif self.store_note:
+            self.message += f" ({self.store_note})"
+
+    def _job_started(self) -> None:
+        """The worker began training (its ``RunStart`` arrived)."""
+        # its first events can come before submit() has returned the job: then the start's commands say
+        paused = self.job.status == "paused" if self.job is not None else self._start_paused
+        self.status = "paused" if paused else "running"
+        self.started = time.time()
+        self._started_clock = self.clock()
+        if self.status == "paused":
+            self._paused_at = self._started_clock
+        self._write(status=(self.status, self.message), started=self.started)
+
+    def _job_ended(self, end, final: bytes | None) -> None:
+        """The job's ``JobEnd``: write the final model (finished or stopped), the rest of the events and the status."""
+        if self._paused_at is not None:
+            self.paused_seconds += self.clock() - self._paused_at
+            self._paused_at = None
+        self.status, self.message = end.status, end.message
+        has_final = self.status in ("finished", "stopped") and final is not None and self.write_file("final.pt", final)
+        self._record_end(has_final)
+        kept_here = self.store is None and self.status in ("finished", "stopped", "diverged")
+        if final is not None and (has_final or kept_here):
+            try:
+                model = load_checkpoint(final)[0]
+            except CheckpointError:
+                model = None
+            if model is not None and has_final:
+                MODELS.put(self.id, model)  # the pages use a run's model once it ended: read it once, here
+            elif model is not None:
+                self._model = model  # not kept in a store: the model stays with the run
+        self._weights, self._live = None, None
+        if self.job is not None:  # its files are written: the job's copy of the last checkpoint is not needed
+            self.job.forget_checkpoint()
+        trim_heap_soon()
+
+    def write_file(self, filename: str, data: bytes) -> bool:
+        """Write a checkpoint file's bytes to the run's folder (a temporary file renamed into place)."""
+        if self.store is None:
+            return False
+        folder = self.store.run_dir(self.id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{filename}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, folder / filename)
+            return True
+        except OSError as err:
+            if self.recorder is not None:
+                self.recorder.error = f"the model could not be saved in {folder}: {err}"
+            return False
+
+    def _send(self, command: Command) -> None:
+        """Send ``command`` to the run's job; before the start, keep it for the start."""
+        if self.job is not None:
+            self.job.send(command)
+        else:
+            self._early.append(command)
+
+    def stop(self) -> None:
+        self._send(Stop())
+
+    def pause(self) -> None:
+        if self.status == "running":
+            self._send(Pause())
+            self._paused_at = self.clock()
+            self.status = "paused"
+            self._write(status=("paused", self.message))
+
+    def resume(self) -> None:
+        if self.status == "paused":
+            if self._paused_at is not None:
+                self.paused_seconds += self.clock() - self._paused_at
+                self._paused_at = None
+            self.status = "running"
+            self._send(Resume())
+            self._write(status=("running", self.message))
+
+    def step(self, n: int = 1) -> None:
+        """Step mode (TensorFlow Playground's step button): pause the run if it runs (or start it paused
+        if it has not started), then let exactly ``n`` more training steps (batches) through."""
+        command = Step(int(n))
+        if self.status == "running":
+            self.pause()
+        elif self.status == "queued":
+            self._send(Pause())
+        if self.job is not None or self.active:
+            self._send(command)
+
+    def set_rate(self, steps_per_second: float | None) -> None:
+        """Train at most ``steps_per_second`` steps a second from now on (None: full speed); while
+        paused it applies once the run resumes."""
+        command = SetRate(None if steps_per_second is None else float(steps_per_second))
+        self._rate = command.steps_per_second
+        self._send(command)
+
+    @property
+    def rate(self) -> float | None:
+        """The step-rate limit (steps per second), or None at full speed."""
+        return self._rate
+
+    def watch_model(self) -> nn.Module | None:
+        """A CPU model with the run's latest weights, for views that watch it learn; None before the model exists.
+
+        While the run trains, its job is asked for live weights for the next ``LIVE_WEIGHTS_FOR_S`` (a page that
+        stops asking stops them; at most one snapshot a second at full speed, after each step in step mode)
+        and the latest becomes a CPU model, made once per snapshot: the same object comes back until a newer
+        one arrives. Until the first arrives, the last epoch's checkpoint. An ended run's own ``model``.
+        """
+        if not self.active:
+            return self.model
+        now = time.monotonic()
+        if self.job is not None and now - self._weights_asked >= LIVE_WEIGHTS_ASK_S:
+            self._weights_asked = now
+            self.job.watch(LIVE_WEIGHTS_FOR_S)
+        weights = self._weights
+        with self._live_lock:
+            if weights is None:
+                return self._live if self._live is not None else self.model
+            if self._live is None or self._live_step != weights.step:
+                try:
+                    self._live, self._live_step = load_checkpoint(weights.data)[0], weights.step
+                except CheckpointError:
+                    pass
+            return self._live
+
+    def training_seconds(self) -> float:
+        """Seconds since training began, less the time spent paused (0 before it began)."""
+        began = self._started_clock
+        if began is None:
+            return 0.0
+        now = self._paused_at if self._paused_at is not None else self.clock()
+        return max(0.0, now - began - self.paused_seconds)
+
+    def record(self, event) -> None:
+        """The engine's listener: the history, and when each burst of steps arrived (for the rate)."""
+        self.history(event)
+        if isinstance(event, StepEvent):
+            start = self.history.start
+            first_burst_end = min(self.train_cfg.log_every, start.steps_per_epoch if start else 1)
+            mark = (event.step, self.training_seconds())
+            if event.step <= first_burst_end:
+                self._first_burst = mark  # the first burst includes start-up costs: measured from its end
+            else:
+                self._last_burst = mark
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run's job has ended and its end is recorded; True if it has."""
+        if self.job is not None:
+            self.job.wait(timeout)
+        return not self.active
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        """Renaming writes to the store too."""
+        self._name = value
+        if self.store is not None:
+            try:
+                self.store.rename(self.id, value)
+            except (StoreError, ValueError):
+                pass
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            try:
+                self._history = self.store.history(self.id) if self.store is not None else History()
+            except StoreError:
+                self._history = History()
+        return self._history
+
+    @history.setter
+    def history(self, value: History) -> None:
+        self._history = value
+
+    def _checkpoint(self):
+        return self.store.checkpoint_path(self.id) if self.store is not None else None
+
+    @property
+    def model(self) -> nn.Module | None:
+        """The model: the live one while it trains, else from the bounded cache or its checkpoint (None when
+        its files are missing)."""
+        if self._model is not None or self.store is None:
+            return self._model
+        model = MODELS.get(self.id)
+        if model is None:
+            path = self._checkpoint()
+            if path is None:
+                return None
+            try:
+                model, _, _ = load_checkpoint(path)
+            except CheckpointError:
+                return None
+            MODELS.put(self.id, model)  # may push an older model out
+            trim_heap_soon()  # the file's bytes just read, and any model pushed out: pages to give back
+        return model
+
+    @model.setter
+    def model(self, value: nn.Module | None) -> None:
+        self._model = value
+
+    @property
+    def has_model(self) -> bool:
+        """A model can be had without loading it: in memory, in the cache, or its file is on disk."""
+        return self._model is not None or MODELS.get(self.id) is not None or self._checkpoint() is not None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def busy(self) -> bool:
+        """Whether it trains at full speed: running, not paused, stepped or slowed."""
+        return self.status == "running" and self.rate is None
+
+    @property
+    def calm(self) -> bool:
+        """Whether its views should refresh less often: it trains at full speed, or waits in the queue, while
+        the runs training take every CPU core of this machine (``jobs.Backend.cores_full``), so that what a
+        view costs here (the app rendering it, a browser on this machine drawing it) comes out of their time."""
+        return (self.busy or self.status == "queued") and self.job is not None and self.job.cores_full
+
+    @property
+    def has_steps(self) -> bool:
+        """Whether any step was recorded, without reading a stored run's curves."""
+        return bool(self._history.steps) if self._history is not None else self._last_step > 0
+
+    @property
+    def usable(self) -> bool:
+        return self.status in USABLE and self.has_model
+
+    def progress(self) -> dict:
+        """Step, total steps, epoch, fraction done, samples/s and ETA in seconds, from the history.
+
+        The rate is images per second of training time (pauses left out): the last epoch's, else the
+        steps since the end of the first burst over their time, once that is at least ``RATE_MIN_S`` (the
+        bursts of one batch of events arrive together). Until that is measured, the rate and the ETA are None. The ETA uses the steps since the first burst (evaluations included).
+        """
+        start = self.history.start
+        steps = self.history.steps
+        step = steps[-1].step if steps else 0
+        total = start.epochs * start.steps_per_epoch if start else 0
+        images_per_step = start.train_size / max(start.steps_per_epoch, 1) if start else 0
+        measured = None  # steps per second of training time, after the first burst
+        if self._first_burst and self._last_burst and self._last_burst[1] - self._first_burst[1] >= RATE_MIN_S:
+            measured = (self._last_burst[0] - self._first_burst[0]) / (self._last_burst[1] - self._first_burst[1])
+        epochs = self.history.epochs
+        rate = epochs[-1].samples_per_s if epochs else (measured * images_per_step if measured else None)
+        eta = (total - step) / measured if measured and self.active else None
+        return {"step": step, "total": total, "epoch": steps[-1].epoch if steps else 0,
+                "epochs": start.epochs if start else self.train_cfg.epochs,
+                "fraction": step / total if total else 0.0, "samples_per_s": rate, "eta_s": eta,
+                "device": start.device if start else ""}
+
+    def _epochs(self) -> list[EpochMetrics]:
+        """The epochs' metrics; for a stored run whose curves are not loaded, read alone (a runs list of
+        1,000 runs does not load their steps)."""
+        if self._history is not None or self.store is None:
+            return self.history.epochs
+        if self._epoch_cache is None or self._epoch_cache[0] != self._last_step:
+            try:
+                self._epoch_cache = (self._last_step, self.store.epochs(self.id))
+            except StoreError:
+                self._epoch_cache = (self._last_step, [])
+        return self._epoch_cache[1]
+
+    def final(self) -> dict:
+        """The last epoch's numbers (or Nones), and the total training time."""
+        epochs = self._epochs()
+        last = epochs[-1] if epochs else None
+        return {
+            "train_accuracy": last.train_accuracy if last else None,
+            "test_accuracy": last.test_accuracy if last else None,
+            "train_loss": last.train_loss if last else None,
+            "test_loss": last.test_loss if last else None,
+            "seconds": sum(e.seconds for e in epochs),
+            "epochs_done": len(epochs),
+        }
+
+
+def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None,
+               data_cfg: DataConfig | None = None, message: str = "") -> Run:
+    """A run for a model that was loaded from a file rather than trained here."""
+    run = Run(name, data_cfg or DataConfig(), model_cfg, train_cfg or TrainConfig(), status="loaded",
+              message=message or "loaded from a file")
+    run.model = model
+    return run

@@ -1,0 +1,78 @@
+"""Work submitted beside runs: ``Sweep`` (several runs, in the jobs backend's queue) and ``call_in_worker`` (one
+function run where runs train, e.g. the learning-rate range test)."""
+
+from __future__ import annotations
+
+import time
+
+from ..config import DataConfig
+from ..data import MnistData
+from ..jobs import JobSpec, Result
+from ..jobs import backend as default_backend
+from ..store import LOCAL_WORKSPACE, Store, new_id
+from .run import Run
+
+
+class Sweep:
+    """Several runs submitted to the jobs backend in order: a free worker takes the next one, so they train in
+    parallel where workers are free (on Ray across the cluster; in threads here, all at once). Stop ends the
+    running ones and the queued ones never start. Made over runs already stored (``data`` None, no store:
+    a sweep read back after a reload), it reads and stops them the same way."""
+
+    def __init__(self, name: str, runs: list[Run], data: MnistData | None = None, store: Store | None = None,
+                 workspace: str = LOCAL_WORKSPACE):
+        """With a store, each run becomes a record of kind "sweep" in group ``name`` (not in the Train list)."""
+        self.name = name
+        self.runs = runs
+        if store is not None:
+            for run in runs:
+                run.bind(store, workspace, kind="sweep", group=name)
+        self.data = data
+        self.created = min((r.created for r in runs), default=time.time())
+
+    def start(self) -> "Sweep":
+        for run in self.runs:
+            run.created = time.time()
+            run.start(self.data)
+        return self
+
+    def stop(self) -> None:
+        for run in reversed(self.runs):  # the queued ones first, so no worker starts one of them meanwhile
+            run.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for run in self.runs:
+            run.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.active
+
+    @property
+    def active(self) -> bool:
+        return any(r.active for r in self.runs)
+
+    @property
+    def done(self) -> int:
+        return sum(not r.active for r in self.runs)
+
+
+def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,
+                   workspace: str = LOCAL_WORKSPACE, timeout: float | None = None, **kwargs):
+    """``function(data=…, **kwargs)`` run where runs train: submitted to the jobs backend like a run (a worker
+    loads the data ``data_cfg`` names; a thread here uses ``data`` when given). Returns its value;
+    a ValueError it raised is raised here as a ValueError with the same text, any other failure (or a worker
+    that died) as a RuntimeError. ``function`` is "nnplay.module:name" (the LR range test:
+    "nnplay.lessons.experiments:lr_range_test")."""
+    results: list = []
+    job = default_backend().submit(JobSpec(f"call-{new_id()}", workspace, data_cfg, call=(function, kwargs),
+                                           name=function), results.append, data=data)
+    if not job.wait(timeout):
+        job.stop()
+        raise RuntimeError(f"{function} did not end within {timeout:g} s; it was stopped.")
+    result = next((r for r in results if isinstance(r, Result)), None)
+    if result is None:
+        raise RuntimeError(job.message or f"{function} ended without a result ({job.status}).")
+    if result.error_type == "ValueError":
+        raise ValueError(result.error)
+    if result.error_type:
+        raise RuntimeError(f"{result.error_type}: {result.error}")
+    return result.value

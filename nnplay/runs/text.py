@@ -1,0 +1,107 @@
+"""What a page says about a run, once: its name, status, progress, data and what stops it before Start.
+
+``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text``,
+``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
+until they were measured over a real interval), ``format_duration``, ``data_label`` and
+``start_refusals`` (a batch larger than the data, a missing device, not enough memory).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..config import ConfigError, ModelConfig, TrainConfig
+from ..engine import pick_device
+from ..models import describe, memory_refusal
+from .run import Run
+
+
+def run_name(model_cfg: ModelConfig, number: int, when: float | None = None) -> str:
+    """ "run 2 · 14:02:31 · MLP 784-256-10 relu": the session's count, the local time it started, the model."""
+    return f"run {number} · {time.strftime('%H:%M:%S', time.localtime(when))} · {describe(model_cfg)}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """ "…" (not known yet), "0.4 s" (under 10 s: a run on a subset can finish in less than one), "35 s" or
+    "7 min 05 s"."""
+    if seconds is None:
+        return "…"
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f} s"
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def queue_text(run: Run) -> str | None:
+    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None."""
+    job = run.job
+    if run.status != "queued" or job is None:
+        return None
+    position = job.position()
+    return str(position) if position is not None else None
+
+
+def status_word(run: Run) -> str:
+    """The run's status in one word: "starting" for a queued run a worker has already taken (its first events
+    are on their way: the sidebar, drawn as Start is pressed, would otherwise say "queued" while it trains)."""
+    if run.status == "queued" and run.job is not None and run.job.position() is None:
+        return "starting"
+    return run.status
+
+
+def status_text(run: Run) -> str:
+    """The run's status as a word, "queued, position N of M: why", or "diverged at step N"."""
+    if run.status == "diverged" and run.history.end is not None:
+        return f"diverged at step {run.history.end.step}"
+    return queue_text(run) or status_word(run)
+
+
+def progress_text(run: Run) -> str:
+    """ "epoch 2/10 · step 300/2,350 · ETA 1 min 05 s · 41,000 samples/s · CPU (2 threads)".
+
+    The ETA and the rate read "…" until the steps after the first burst have been timed; the ETA
+    shows only while the run is active (a paused run's ETA stands still).
+    """
+    if run.history.start is None:
+        if not run.active:
+            return run.status
+        return queue_text(run) or "starting: building the model and moving the data to the device…"
+    p = run.progress()
+    rate = f"{p['samples_per_s']:,.0f} samples/s" if p["samples_per_s"] else "… samples/s"
+    parts = [f"epoch {p['epoch']}/{p['epochs']}", f"step {p['step']:,}/{p['total']:,}"]
+    if run.active:
+        parts.append(f"ETA {format_duration(p['eta_s'])}")
+    parts += [rate, p["device"]]
+    return " · ".join(parts)
+
+
+TRAIN_ACCURACY_NOTE = ("Train accuracy is measured on each batch while the network is still learning during "
+                       "the epoch; test accuracy after the epoch, on the network as it then is. So early on, "
+                       "train accuracy trails test accuracy.")
+
+
+def data_label(run: Run) -> str:
+    """ "MNIST sample", "mnist", "fashion-mnist (5000/all)": which data a run trained on."""
+    d = run.data_cfg
+    name = "MNIST sample" if run.data_source == "sample" else d.dataset
+    return name + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})" if d.train_limit or d.test_limit else "")
+
+
+def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: int | None,
+                   memory_limit: tuple[int | None, str] | None = None) -> dict[str, str]:
+    """What stops these configs from training here, by config field: a batch larger than the training set
+    (``batch_size``), a device this machine lacks (``device``), more memory than is available (``hidden``, or
+    ``channels`` for a CNN). Empty when Start may go ahead. ``memory_limit`` replaces the measured one."""
+    refusals: dict[str, str] = {}
+    if train_size is not None and train_cfg.batch_size > train_size:
+        refusals["batch_size"] = (f"batch size {train_cfg.batch_size:,} is larger than the training set "
+                                  f"({train_size:,} images); choose at most {train_size:,}.")
+    try:
+        device = pick_device(train_cfg.device)
+    except ConfigError as err:
+        refusals[err.field] = str(err)
+        return refusals
+    memory = memory_refusal(model_cfg, train_cfg, device, memory_limit)
+    if memory:
+        refusals["hidden" if model_cfg.family == "mlp" else "channels"] = memory
+    return refusals

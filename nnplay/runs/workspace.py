@@ -1,0 +1,50 @@
+"""A workspace's runs as ``Run`` objects: listed, found by id and deleted, the live one where this process has it."""
+
+from __future__ import annotations
+
+from ..store import LOCAL_WORKSPACE, Store
+from .cache import MODELS
+from .registry import REGISTRY, register, registry_lock
+from .run import Run
+
+
+def workspace_runs(store: Store, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),
+                   ) -> list[Run]:
+    """A workspace's runs, oldest first, as Run objects (the live one where this process trains it), plus
+    this process's runs of the workspace that the store could not keep."""
+    records = store.list_runs(workspace, kinds)
+    runs = []
+    with registry_lock:
+        for record in records:
+            run = REGISTRY.get(record.id)
+            if run is None:
+                run = REGISTRY[record.id] = Run.from_record(store, record)
+            else:
+                run.refresh(record)
+            runs.append(run)
+        seen = {r.id for r in runs}
+        unkept = [r for r in REGISTRY.values() if r.store is None and r.workspace == workspace and r.id not in seen
+                  and (kinds is None or r.kind in kinds)]
+    return sorted(runs + unkept, key=lambda r: r.created)
+
+
+def find_run(store: Store, run_id: str) -> Run | None:
+    """The run with this id (any workspace), or None."""
+    with registry_lock:
+        run = REGISTRY.get(run_id)
+    if run is not None:
+        return run
+    record = store.get(run_id)
+    return register(Run.from_record(store, record)) if record is not None else None
+
+
+def delete_run(run: Run) -> None:
+    """Stop a training run, wait for it, then remove its record and files."""
+    if run.active:
+        run.stop()
+        run.wait(30)
+    MODELS.drop(run.id)
+    with registry_lock:
+        REGISTRY.pop(run.id, None)
+    if run.store is not None:
+        run.store.delete(run.id)
