@@ -128,7 +128,7 @@ def space_page():
 
     from nnplay import ui
 
-    st.markdown(f"space: {ui.session.space_used()}")
+    st.markdown(f"space: {ui.space_used()}")
 
 
 def test_the_disk_space_counts_again_when_a_run_comes_or_ends(tiny_data):
