@@ -114,7 +114,7 @@ def test_the_sample_notice_is_one_line_with_a_way_to_the_full_data(monkeypatch, 
     assert not at.exception
     assert not at.info  # no box of four or five lines
     (line,) = [c.value for c in at.caption]
-    assert "Built-in MNIST sample (10,000 training, 2,000 test images)" in line and "\n" not in line
+    assert "built-in sample of MNIST (10,000 training, 2,000 test images)" in line and "\n" not in line
     (how,) = at.get("popover")
     assert how.proto.popover.label == "How to get the full data"
     said = " ".join(m.value for m in at.markdown)

@@ -35,8 +35,8 @@ def notice_line(data: MnistData) -> str | None:
     if not data.notice:
         return None
     if data.source == "sample":
-        return (f"Built-in MNIST sample ({len(data.train_images):,} training, {len(data.test_images):,} test "
-                "images): the full dataset is not on this machine.")
+        return (f"nnplay's built-in sample of MNIST ({len(data.train_images):,} training, {len(data.test_images):,} "
+                "test images): the full dataset is not on this machine.")
     return data.notice.split(". ")[0].rstrip(".") + "."
 
 
