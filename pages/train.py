@@ -159,23 +159,29 @@ def model_controls(slots: dict) -> None:
 
 def _typed_lr() -> None:
     """The typed learning rate becomes the slider's value (one of its stops, or a stop of its own)."""
-    st.session_state["train_lr"] = float(st.session_state[LR_TYPED])
+    text = st.session_state[LR_TYPED].strip()
+    try:
+        st.session_state["train_lr"] = float(text)
+    except ValueError:
+        st.session_state["_train_lr_refused"] = (f"\"{text}\" is not a number: type a learning rate such as 0.1 "
+                                                 f"or 3e-4; the rate stays {st.session_state['train_lr']:g}.")
 
 
 def training_controls(slots: dict) -> None:
     st.subheader("Training")
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([1.2, 2, 0.9], vertical_alignment="bottom")
     c1.selectbox("Optimiser", OPTIMIZERS, key="train_optimizer", persist_state=KEEP)
     lr = st.session_state["train_lr"]
     options = LR_OPTIONS if lr in LR_OPTIONS else sorted({*LR_OPTIONS, lr})
-    if st.session_state.get(LR_TYPED) != lr:  # a preset, a link or the slider set it: the box shows it too
-        st.session_state[LR_TYPED] = lr
-    s1, s2 = c2.columns([3, 1], vertical_alignment="bottom")
-    s1.select_slider("Learning rate (log scale)", options, key="train_lr", format_func=lambda v: f"{v:g}",
+    st.session_state[LR_TYPED] = f"{lr:g}"  # a preset, a link or the slider set it: the box shows it too
+    c2.select_slider("Learning rate (log scale)", options, key="train_lr", format_func=lambda v: f"{v:g}",
                      persist_state=KEEP)
-    s2.number_input("or type it", key=LR_TYPED, min_value=0.0, step=0.001, format="%g", on_change=_typed_lr,
-                    help="any learning rate, e.g. 0.1 or 0.0007; the slider moves to it")
+    c3.text_input("or type it", key=LR_TYPED, on_change=_typed_lr,
+                  help="any learning rate, e.g. 0.1 or 3e-4; the slider moves to it")
     slots["lr"] = st.empty()
+    refused = st.session_state.pop("_train_lr_refused", None)
+    if refused:
+        st.error(refused, icon=":material/block:")
     if st.session_state["train_optimizer"] in ("sgd", "rmsprop"):
         c1, c2 = st.columns(2)
         c1.slider("Momentum", 0.0, 0.99, step=0.01, key="train_momentum", persist_state=KEEP)

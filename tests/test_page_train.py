@@ -554,17 +554,21 @@ def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
 
 
 def test_the_learning_rate_can_be_typed_as_well_as_slid(at):
-    at.number_input(key="train_lr_typed").set_value(0.1).run()
+    at.text_input(key="train_lr_typed").input("0.1").run()
     assert not at.exception
     assert configs(at)["train"].lr == 0.1 and at.select_slider(key="train_lr").value == 0.1
-    at.number_input(key="train_lr_typed").set_value(0.07).run()  # between the slider's stops: a stop of its own
+    at.text_input(key="train_lr_typed").input("0.07").run()  # between the slider's stops: a stop of its own
     assert configs(at)["train"].lr == 0.07 and at.select_slider(key="train_lr").value == 0.07
     assert at.query_params["lr"] in ("0.07", ["0.07"])  # the link keeps it
     at.select_slider(key="train_lr").set_value(0.003).run()  # the box follows the slider
-    assert at.number_input(key="train_lr_typed").value == 0.003 and configs(at)["train"].lr == 0.003
-    at.number_input(key="train_lr_typed").set_value(0.0).run()
+    assert at.text_input(key="train_lr_typed").value == "0.003" and configs(at)["train"].lr == 0.003
+    at.text_input(key="train_lr_typed").input("0").run()
     assert at.button(key="train_start").disabled  # refused with a sentence beside it
     assert any("Learning rate must be in (0, 10]" in e for e in errors(at)), errors(at)
+    at.text_input(key="train_lr_typed").input("fast").run()
+    assert any('"fast" is not a number' in e and "stays 0" in e for e in errors(at)), errors(at)
+    at.text_input(key="train_lr_typed").input("3e-4").run()
+    assert configs(at)["train"].lr == 0.0003 and not errors(at)
 
 
 def test_the_two_step_buttons_say_which_run_they_step(at):

@@ -164,3 +164,34 @@ def test_the_other_endings_say_what_is_left():
     assert "lower the learning rate" in diverged.text
     assert outcome(ended("error", "out of memory")).text == "The run failed: out of memory"
     assert outcome(ended("running")) is None and outcome(ended("loaded")) is None
+
+
+def test_a_long_model_name_is_said_whole_under_the_picker(tiny_data):
+    from nnplay.config import DataConfig, TrainConfig
+    from nnplay.runs import Run
+
+    name = "run 2 · 09:07:27 · MLP 784-256-10 relu"
+    run = Run(name, DataConfig(), ModelConfig(hidden=(8,)), TrainConfig(epochs=1, batch_size=500, device="cpu"))
+    run.bind(open_store(), "local")
+    run.run_here(tiny_data)
+    at = AppTest.from_function(picker_page, default_timeout=60).run()
+    assert at.selectbox(key="nnplay_model_pick").value == run.id
+    assert [c.value for c in at.caption] == [f"{name} \\(finished\\)"]  # markdown-escaped: shown as typed
+
+
+def test_compare_chips_wrap_instead_of_being_cut(tiny_data):
+    from nnplay.config import DataConfig, TrainConfig
+    from nnplay.runs import Run
+    from nnplay.ui.runs_panel import CHIPS_WRAP
+
+    for seed in (0, 1):
+        run = Run(f"run {seed + 1} · 09:07:1{seed} · MLP 784-256-10 relu", DataConfig(), ModelConfig(hidden=(8,)),
+                  TrainConfig(epochs=1, batch_size=500, device="cpu", seed=seed))
+        run.bind(open_store(), "local")
+        run.run_here(tiny_data)
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    at.session_state["train_tab"] = "Compare"
+    at.run()
+    assert not at.exception
+    assert any(h.proto.body == CHIPS_WRAP for h in at.get("html"))
+    assert "flex-wrap: wrap" in CHIPS_WRAP and ".st-key-train_compare" in CHIPS_WRAP

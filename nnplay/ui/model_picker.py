@@ -15,6 +15,7 @@ import streamlit as st
 
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import ModelConfig
+from ..names import escape_markdown
 from ..runs import Run
 from ..store import StoreError
 from .settings import DEFAULT, LATEST, pick, set_pick
@@ -23,6 +24,7 @@ from .workspace_runs import run_by_id, session_runs
 
 DEFAULT_MODEL_FILE = Path(__file__).parent.parent / "assets" / "default_model.pt"
 PICKER_KEY = "nnplay_model_pick"
+BOX_CHARS = 30  # about what the sidebar's box shows of a name before it cuts it
 _REPEATED = re.compile(r"(.*) (\([a-z]+\)) \2")
 
 
@@ -85,6 +87,8 @@ def model_picker(where=None, key: str = PICKER_KEY) -> None:
                     on_change=lambda: set_pick(st.session_state[key]),
                     help="The model Inspect, Draw and Forward use: any finished, stopped, loaded or interrupted "
                          "run of your workspace, or the shipped default. The choice is kept across reloads.")
+    if len(labels[value]) > BOX_CHARS:  # the box cuts a long name: say it whole under it
+        where.caption(escape_markdown(labels[value]))
 
 
 def picked_model() -> tuple[object, ModelConfig, str] | None:

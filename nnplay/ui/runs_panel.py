@@ -108,6 +108,15 @@ def _delete(run: Run) -> None:
     st.session_state.pop("train_pick", None)
 
 
+# the chips of the runs chosen wrap onto more lines instead of scrolling out of the box: a run's name is never cut
+CHIPS_WRAP = """<style>
+.st-key-train_compare .react-aria-ComboBox > div { height: auto; max-height: none; }
+.st-key-train_compare .react-aria-ComboBox > div > div:first-child { flex-wrap: wrap; overflow: visible; height: auto;
+  row-gap: 0.25rem; padding-block: 0.25rem; }
+.st-key-train_compare .react-aria-ComboBox > div > div:first-child span { max-width: none; }
+</style>"""
+
+
 def compare_section() -> None:
     runs = [r for r in session_runs() if r.has_steps]  # reads no curves: only the chosen runs' are read
     if len(runs) < 2:
@@ -116,6 +125,7 @@ def compare_section() -> None:
     by_id = {r.id: r for r in runs}
     chosen = [i for i in st.session_state.get("train_compare", []) if i in by_id]
     st.session_state["train_compare"] = chosen or [r.id for r in runs[-2:]]
+    st.html(CHIPS_WRAP)
     c1, c2 = st.columns([3, 2])
     c1.multiselect("Runs to compare", list(by_id), key="train_compare", format_func=lambda i: by_id[i].name,
                    persist_state="page")  # kept while another tab is open
