@@ -593,6 +593,6 @@ def test_the_view_the_runs_list_and_the_feed_say_one_status(at):
     (view,) = live_views(at)
     assert view["run_status"] == "paused" and list(runs_table(at)["status"]) == ["paused"]
     deadline = time.time() + 30  # the feed's file says it too: the view compares it with the page's and reruns it
-    while json.loads(feed.path.read_text()).get("run_status") != "paused" and time.time() < deadline:
+    while json.loads(feed.path.read_text()).get("status") != "paused" and time.time() < deadline:
         time.sleep(0.1)
-    assert json.loads(feed.path.read_text())["run_status"] == "paused"
+    assert json.loads(feed.path.read_text())["status"] == "paused"

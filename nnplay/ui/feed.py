@@ -51,7 +51,7 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from ..runs import Run, status_text
+from ..runs import Run
 
 PERIOD_S = 0.3  # more often than the component polls (ui.LIVE_POLL_MS, 0.48 s): each fetch finds news
 CALM_FACTOR = 2  # a calm snapshot (its content says "calm"; the view then polls half as often) comes half as often
@@ -209,7 +209,7 @@ def halt_feeds(timeout: float = 2.0) -> None:
 
 
 def render_content(run: Run, render: Callable[[Run, dict], dict], options: dict) -> dict:
-    """``render(run, options)`` plus ``active`` (read first, so a final state is final) and ``run_status``.
+    """``render(run, options)`` plus ``active`` (read first, so a final state is final).
 
     A render that fails must not end a feed: its error is reported in the snapshot instead.
     """
@@ -219,8 +219,7 @@ def render_content(run: Run, render: Callable[[Run, dict], dict], options: dict)
     except Exception as err:
         log.exception("live view render failed")
         body = {"title": run.name, "status": run.status, "error": f"{type(err).__name__}: {err}"}
-    # the status word the page's other parts (sidebar, runs table) say: the view reruns the page when it changes
-    return {**body, "active": active, "run_status": status_text(run)}
+    return {**body, "active": active}
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

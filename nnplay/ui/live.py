@@ -107,8 +107,9 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     ``smoothing=0.6``) go to it: this session's view moves to the feed of the new options (at once: a new
     feed writes its first snapshot as it starts), and other viewers keep theirs.
     ``scroll=True`` brings the view into the window when it is first drawn (after Start).
-    While the run trains, the view reruns the page when the run's status (``runs.status_text``) is no longer
-    the one the page was drawn with, so the sidebar and the runs list say what the view says.
+    While the run trains, the view reruns the page when its snapshot's ``status`` (``runs.status_text``, as
+    ``figures.train.live_view_content`` gives it) is no longer the one the page was drawn with, so the sidebar
+    and the runs list say what the view says.
     """
     component = _live_component()
     data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}

@@ -7,7 +7,7 @@
 // same <div>, which keeps the user's zoom and pan while layout.uirevision stays the same, and a
 // chart whose figure did not change is not redrawn. When the snapshot says the run is no longer
 // active, the component sets the trigger "ended", which reruns the page once to show the outcome; when
-// the snapshot's run_status is not the one the page was drawn with (data.run_status), it sets "status",
+// the snapshot's status is not the one the page was drawn with (data.run_status), it sets "status",
 // one rerun, so the sidebar and the runs list say what the view says.
 // A finished run comes as data.snapshot and is drawn once.
 //
@@ -378,10 +378,10 @@ function poll(state, data, setTriggerValue) {
         if (state.url !== url) return;
         show(state, snap, data.plotly_url);
         if (snap.calm) next = began + calmPeriod;
-        if (snap.active !== false && snap.run_status && state.drawnStatus
-            && snap.run_status !== state.drawnStatus && state.askedStatus !== snap.run_status) {
-          state.askedStatus = snap.run_status;
-          setTriggerValue("status", snap.run_status); // one rerun: the sidebar and the runs list say it too
+        if (snap.active !== false && snap.status && state.drawnStatus
+            && snap.status !== state.drawnStatus && state.askedStatus !== snap.status) {
+          state.askedStatus = snap.status;
+          setTriggerValue("status", snap.status); // one rerun: the sidebar and the runs list say it too
         }
         if (snap.active === false) {
           stopPolling(state);
