@@ -376,9 +376,8 @@ if data is not None and "model" in configs and "train" in configs:
     n_train = len(data.limited(configs["data"].train_limit, None).train_images)
     errors.update(start_refusals(configs["model"], configs["train"], n_train))
 show_refusals(errors, slots)
-with middle:
-    if data is not None:
-        show_data_notice(data=data)
+if data is not None:
+    show_data_notice(data=data)  # under both columns: one line
 
 network_summary(configs)
 write_url(configs)

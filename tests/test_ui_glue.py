@@ -116,7 +116,7 @@ def test_the_sample_notice_is_one_line_with_a_way_to_the_full_data(monkeypatch, 
     (line,) = [c.value for c in at.caption]
     assert "built-in sample of MNIST (10,000 training, 2,000 test images)" in line and "\n" not in line
     (how,) = at.get("popover")
-    assert how.proto.popover.label == "How to get the full data"
+    assert how.proto.popover.label == "Get the full data"
     said = " ".join(m.value for m in at.markdown)
     assert str(tmp_path / "MNIST" / "raw") in said and "docs/data.md" in said  # a local install: its own folder
 

@@ -2,7 +2,7 @@
 
 What lives here: ``cached_mnist`` (decoded once per process and data folder), ``dataset_or_stop`` (the data,
 or an error box and a stop) and ``show_data_notice`` (one line, e.g. "this is the built-in sample", with a
-popover that says how to get the full data). What does not: reading the files (``nnplay.data``).
+popover that says how to get the full data: "Get the full data"). What does not: reading the files (``nnplay.data``).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _notice(data: MnistData) -> None:
         return
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     row.caption(f":material/info: {line}")
-    with row.popover("How to get the full data", type="tertiary"):
+    with row.popover("Get the full data", type="tertiary"):
         st.markdown(how_to_get_the_data(workspace_mode() == "local"))
 
 
