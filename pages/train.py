@@ -4,11 +4,12 @@ It reads: widgets (every one keyed ``train_<config field>``) → the three confi
 (``codec.configs_from_widgets``, with each refusal beside its field's control) → a library call
 (``runs.start_refusals`` before Start, ``runs.Run`` to train, ``figures.train`` to draw) → draw.
 While a run trains, ``ui.live_run_view`` refreshes its view in the browser from
-``figures.watch.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no rerun of this script. The session's runs are listed,
-renamed, deleted (after a confirmation), compared, downloaded and uploaded here. Settings live in
-the URL through ``nnplay.codec``.
-What does not live here: parsing and checking settings (``codec``, ``config``), training
-(``engine``, ``runs``), figure building (``figures.train``), checkpoint checks (``checkpoint``).
+``figures.watch.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no
+rerun of this script; how the run ended is ``ui.outcome``'s sentence. Settings live in the URL through
+``nnplay.codec``.
+What does not live here: the runs list, Compare and Load a model (``ui.runs_panel``), exports
+(``ui.export_panel``), a run's link (``ui.run_link``), parsing and checking settings (``codec``, ``config``),
+training (``engine``, ``runs``), figure building (``figures.train``), checkpoint checks (``checkpoint``).
 """
 
 from __future__ import annotations
