@@ -9,9 +9,9 @@ import streamlit as st
 
 from nnplay.engine import device_name, pick_device
 from nnplay.names import escape_markdown
-from nnplay.runs import status_word
-from nnplay.ui import (active_run, freeze_long_lived_objects, keep_workspace_cookie, model_picker,
-                       send_replies_at_once, store, training_backend, workspace_link)
+from nnplay.runs import status_text
+from nnplay.ui import (freeze_long_lived_objects, keep_workspace_cookie, model_picker, send_replies_at_once, store,
+                       training_backend, training_run, workspace_link, workspace_mode)
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
 send_replies_at_once()  # once per process: Streamlit's server leaves Nagle's algorithm on (nnplay/ui/sockets.py)
@@ -59,14 +59,15 @@ with st.sidebar:
         st.page_link(page)
     st.divider()
     st.caption(f"Device: **{_device_label()}** · runs train in {where_runs_train}")
-    running = active_run()
-    if running is not None:
-        st.caption(f"Training: **{escape_markdown(running.name)}** ({status_word(running)})")
+    running = training_run()
+    if running is not None:  # the words of the runs list and the live view, which reruns the page when they change
+        st.caption(f"Training: **{escape_markdown(running.name)}** ({status_text(running)})")
     model_picker()
     runs_store = store()
     if runs_store.notice:
         st.warning(runs_store.notice, icon="⚠️")
-    st.caption(f"Runs are kept in `{runs_store.home}`" + (" (read-only)" if runs_store.read_only else ""))
+    if workspace_mode() == "local":  # a shared server's paths are its own, not its learners'
+        st.caption(f"Runs are kept in `{runs_store.home}`" + (" (read-only)" if runs_store.read_only else ""))
     link = workspace_link()
     if link:
         st.caption(f"Your workspace, to open it in another browser: [{link}]({link})")

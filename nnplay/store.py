@@ -31,6 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent
@@ -112,7 +113,14 @@ def _process_start(pid: int) -> float | None:
     return float(fields[19])  # field 22 of stat, counted after the command name
 
 
-_ME = (os.getpid(), _process_start(os.getpid()), socket.gethostname())
+class ProcessIdentity(NamedTuple):
+    """A process as a run's owner is recorded: its pid, its start time (so a reused pid is another process), its host."""
+    pid: int
+    start: float | None
+    host: str
+
+
+THIS_PROCESS = ProcessIdentity(os.getpid(), _process_start(os.getpid()), socket.gethostname())
 
 
 def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbeat: float | None) -> bool:
@@ -121,11 +129,11 @@ def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbe
     (``OWNER_SILENCE_S``; the owner beats every ``runs.HEARTBEAT_S`` while it holds active runs)."""
     if pid is None:
         return False
-    if host != _ME[2]:
+    if host != THIS_PROCESS.host:
         return heartbeat is not None and time.time() - heartbeat < OWNER_SILENCE_S
-    if pid == _ME[0]:
-        return start == _ME[1]
-    if start is not None and _ME[1] is not None:
+    if pid == THIS_PROCESS.pid:
+        return start == THIS_PROCESS.start
+    if start is not None and THIS_PROCESS.start is not None:
         return _process_start(pid) == start
     if os.name == "nt":  # os.kill would end the process there
         return heartbeat is not None and time.time() - heartbeat < OWNER_SILENCE_S
@@ -359,7 +367,7 @@ class Store:
         run_id = run_id or new_id()
         row = (run_id, name, workspace, kind, group, created or time.time(), status, message,
                json.dumps(to_dict(data_cfg)), json.dumps(to_dict(model_cfg)), json.dumps(to_dict(train_cfg)),
-               *_ME[:3], time.time())
+               *THIS_PROCESS, time.time())
         self.write(lambda db: db.execute(
             "INSERT INTO runs (id, name, workspace, kind, grp, created, status, message, data_cfg, model_cfg, "
             "train_cfg, owner_pid, owner_start, owner_host, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
@@ -423,7 +431,7 @@ class Store:
 
         def tx(db):
             return db.execute(f"UPDATE runs SET heartbeat=? WHERE id IN ({marks}) AND status IN ('queued','running',"
-                              f"'paused') AND owner_pid=? AND owner_host=?", (time.time(), *ids, _ME[0], _ME[2])).rowcount
+                              f"'paused') AND owner_pid=? AND owner_host=?", (time.time(), *ids, THIS_PROCESS.pid, THIS_PROCESS.host)).rowcount
         return self.write(tx)
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:

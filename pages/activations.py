@@ -173,7 +173,7 @@ def race_progress(sweep: Sweep) -> None:
 
 
 sweep = ui.restore_sweep(RACE, RACE)  # this session's race, else (after a reload) the last one in the store
-busy = ui.active_run() is not None or any(s.active for s in ui.session_sweeps().values())
+busy = ui.training_run() is not None or any(s.active for s in ui.session_sweeps().values())
 r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
 race_epochs = r1.number_input("Epochs", min_value=1, max_value=20, value=RACE_EPOCHS, key="act_race_epochs")
 st.session_state.setdefault("act_race_images", RACE_IMAGES)

@@ -65,11 +65,11 @@ if chosen is None:
     st.error("No model to draw with: train one on the Train page (the default model file is missing).")
     st.stop()
 model, model_cfg, label, is_default = chosen
-current = ui.current_run()
+current = ui.picked_run()
 dataset = current.data_cfg.dataset if (current is not None and not is_default) else "mnist"
 classes = DATASET_INFO[dataset][1]
 
-running = ui.active_run()
+running = ui.training_run()
 # Everything above the canvas that comes and goes lives in this one container, so the canvas keeps
 # its place in the page and is not remounted (which would wipe the drawing) when it changes.
 with st.container():

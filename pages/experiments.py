@@ -18,7 +18,7 @@ from nnplay.figures import experiments as fx
 from nnplay import ui
 from nnplay.config import DataConfig
 from nnplay.runs import Run, Sweep, call_in_worker, status_text
-from nnplay.ui import active_run, dataset_or_stop, session_sweeps
+from nnplay.ui import dataset_or_stop, session_sweeps, training_run
 
 TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
 PREFIX = "experiments/"
@@ -208,7 +208,7 @@ def study_section(study: ex.Study) -> None:
     log_y = c_log.toggle("Logarithmic loss axis", value=True, key="exp_log_y")
     if busy is not None and busy != study.key:
         st.info(f"The **{ex.STUDIES[busy].title}** study is training; one study at a time (stop it there first).")
-    elif busy is None and active_run() is not None:
+    elif busy is None and training_run() is not None:
         st.caption("A run on the Train page is training too; both share the CPU, so both go slower.")
     live_panel(study, log_y)
 

@@ -27,7 +27,7 @@ if chosen is None:
     st.info("No model yet: train one on the Train page.", icon="ℹ️")
     st.stop()
 model, model_cfg, label, is_default = chosen
-current = None if is_default else ui.current_run()
+current = None if is_default else ui.picked_run()
 key = "default" if current is None else f"run-{current.id}"
 history = None if current is None else current.history
 dataset = "mnist" if current is None else current.data_cfg.dataset

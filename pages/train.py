@@ -4,11 +4,12 @@ It reads: widgets (every one keyed ``train_<config field>``) → the three confi
 (``codec.configs_from_widgets``, with each refusal beside its field's control) → a library call
 (``runs.start_refusals`` before Start, ``runs.Run`` to train, ``figures.train`` to draw) → draw.
 While a run trains, ``ui.live_run_view`` refreshes its view in the browser from
-``runs.live_view.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no rerun of this script. The session's runs are listed,
-renamed, deleted (after a confirmation), compared, downloaded and uploaded here. Settings live in
-the URL through ``nnplay.codec``.
-What does not live here: parsing and checking settings (``codec``, ``config``), training
-(``engine``, ``runs``), figure building (``figures.train``), checkpoint checks (``checkpoint``).
+``runs.live_view.WatchView`` (``figures.train.live_view_content`` and the "Watch it learn" figures), with no
+rerun of this script; how the run ended is ``ui.outcome``'s sentence. Settings live in the URL through
+``nnplay.codec``.
+What does not live here: the runs list, Compare and Load a model (``ui.runs_panel``), exports
+(``ui.export_panel``), a run's link (``ui.run_link``), parsing and checking settings (``codec``, ``config``),
+training (``engine``, ``runs``), figure building (``figures.train``), checkpoint checks (``checkpoint``).
 """
 
 from __future__ import annotations
@@ -21,22 +22,23 @@ from nnplay.codec import (CONFIG_OF, PER_LAYER, SAME, apply_preset, cli_command,
 from nnplay.config import (ACTIVATIONS, DATASETS, DEVICES, INITS, MAX_SEED, OPTIMIZERS, PRESETS, SCHEDULES, DataConfig,
                            ModelConfig, TrainConfig)
 from nnplay.data import DataError
-from nnplay.figures.train import COMPARE_X, compare_figure, live_view_content
+from nnplay.figures.train import live_view_content
 from nnplay.models import describe, layer_table
-from nnplay.names import escape_markdown, plain_name
-from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, metrics_csv,
-                         run_name, run_rows, start_refusals)
-from nnplay.runs import run_checkpoint_bytes, run_file_name, run_from_checkpoint
-from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, folded_code, keep_setting, kept_setting,
-                       live_run_view, preload_live_view, remove_run, session_runs)
+from nnplay.names import escape_markdown
+from nnplay.runs import TRAIN_ACCURACY_NOTE, Run, run_name, start_refusals
+from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, live_run_view, preload_live_view,
+                       restore_setting, save_setting, session_runs, show_data_notice, training_run)
 from nnplay.ui import run_link
-from nnplay.ui.export_panel import export_panel, script_expander
+from nnplay.ui.export_panel import script_expander
+from nnplay.ui.outcome import outcome
+from nnplay.ui.runs_panel import compare_section, runs_section, upload_section
 from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
                              watch_toggle)
 from nnplay.ui.welcome import NOTES, welcome
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
 # learning rates on a log scale: 1, 2, 3, 5 per decade from 1e-5 to 10
+LR_TYPED = "train_lr_typed"  # the box beside the slider: any rate, typed
 LR_OPTIONS = sorted({float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 2, 3, 5)} | {10.0})
 DATASET_LABELS = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST clothes"}
 # the place (slot) beside a control where a refusal of each config field is shown; fields not
@@ -49,10 +51,6 @@ SLOT_OF = {
     "dataset": "data", "train_limit": "data", "test_limit": "data",
 }
 SECTION = {DataConfig: "data", ModelConfig: "model", TrainConfig: "train"}
-RUN_TABLE = {"run": "run", "status": "status", "data": "data", "training": "training", "epochs": "epochs of",
-             "train acc": "train accuracy", "test acc": "test accuracy", "time (s)": "train seconds"}
-ACCURACIES = ("train acc", "test acc", "train accuracy", "test accuracy")
-COMPARE_X_LABELS = {"step": "step", "epoch": "epoch", "images": "images seen", "time": "training time"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,7 +83,7 @@ def init_state() -> None:
     for key, value in widget_values(DataConfig(), ModelConfig(), TrainConfig()).items():
         st.session_state.setdefault(key, value)
     # the workspace's last smoothing, as TensorBoard keeps it
-    kept_setting("train_smoothing", 0.6, valid=lambda v: v is not None and 0.0 <= v <= 0.99)
+    restore_setting("train_smoothing", 0.6, valid=lambda v: v is not None and 0.0 <= v <= 0.99)
 
 
 def write_url(configs: dict) -> None:
@@ -161,15 +159,31 @@ def model_controls(slots: dict) -> None:
 
 
 
+def _typed_lr() -> None:
+    """The typed learning rate becomes the slider's value (one of its stops, or a stop of its own)."""
+    text = st.session_state[LR_TYPED].strip()
+    try:
+        st.session_state["train_lr"] = float(text)
+    except ValueError:
+        st.session_state["_train_lr_refused"] = (f"\"{text}\" is not a number: type a learning rate such as 0.1 "
+                                                 f"or 3e-4; the rate stays {st.session_state['train_lr']:g}.")
+
+
 def training_controls(slots: dict) -> None:
     st.subheader("Training")
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([1.2, 2, 0.9], vertical_alignment="bottom")
     c1.selectbox("Optimiser", OPTIMIZERS, key="train_optimizer", persist_state=KEEP)
     lr = st.session_state["train_lr"]
     options = LR_OPTIONS if lr in LR_OPTIONS else sorted({*LR_OPTIONS, lr})
+    st.session_state[LR_TYPED] = f"{lr:g}"  # a preset, a link or the slider set it: the box shows it too
     c2.select_slider("Learning rate (log scale)", options, key="train_lr", format_func=lambda v: f"{v:g}",
                      persist_state=KEEP)
+    c3.text_input("or type it", key=LR_TYPED, on_change=_typed_lr,
+                  help="any learning rate, e.g. 0.1 or 3e-4; the slider moves to it")
     slots["lr"] = st.empty()
+    refused = st.session_state.pop("_train_lr_refused", None)
+    if refused:
+        st.error(refused, icon=":material/block:")
     if st.session_state["train_optimizer"] in ("sgd", "rmsprop"):
         c1, c2 = st.columns(2)
         c1.slider("Momentum", 0.0, 0.99, step=0.01, key="train_momentum", persist_state=KEEP)
@@ -251,7 +265,7 @@ def network_summary(configs: dict) -> None:
 def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, step_first: bool = False) -> None:
     """Start button callback: stop the active run (the user confirmed), then train a new one (with
     ``step_first``: paused after its first batch, in step mode)."""
-    previous = active_run()
+    previous = training_run()
     refusal = run_link.start_refusal(previous, (data_cfg, model_cfg, train_cfg), st.session_state.get("train_confirm"))
     if refusal:  # a second press (another tab, a reload in between): one run, not two
         st.session_state["_train_note"] = refusal
@@ -278,9 +292,9 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
     run.start(data)
 
 
-def shown_run() -> Run | None:
-    """The run the live view shows: the active one, else the latest trained here (not loaded)."""
-    running = active_run()
+def live_view_run() -> Run | None:
+    """The run the live view shows: the one training, else the latest trained here (not loaded)."""
+    running = training_run()
     if running is not None:
         return running
     return next((r for r in reversed(session_runs()) if r.status != "loaded"), None)
@@ -320,163 +334,13 @@ def run_view(run: Run, mine: bool = True) -> None:
         network_options(run)
     c1, c2 = st.columns(2)
     c1.slider("Smoothing", 0.0, 0.99, step=0.01, key="train_smoothing", persist_state=KEEP,
-              on_change=keep_setting, args=("train_smoothing",),
+              on_change=save_setting, args=("train_smoothing",),
               help="exponential moving average of the loss, as in TensorBoard (0 = raw)")
     c2.caption(TRAIN_ACCURACY_NOTE)
     run_link.link_box(run)
-    final = run.final()
-    if run.status == "finished":
-        st.success(f"Finished {final['epochs_done']} epochs in {format_duration(final['seconds'])}: test accuracy "
-                   f"{final['test_accuracy']:.2%}, train accuracy {final['train_accuracy']:.2%} (measured on "
-                   f"each batch while the network was still learning, so it trails early on). This is now the "
-                   f"current model the other pages use.")
-    elif run.status == "stopped":
-        st.info(f"{run.message[:1].upper()}{run.message[1:]}. The model trained so far is kept"
-                + (" and is now the current model." if run.usable else "."))
-    elif run.status == "interrupted":  # the server stopped under it: say what is left of it
-        st.info(f"{run.message[:1].upper()}{run.message[1:]}"
-                + (" You can pick it in the sidebar's model picker." if run.usable else ""), icon=":material/power_off:")
-    elif run.status == "diverged":
-        st.warning(f"This run {run.message} The curve up to that step is kept above. Hint: a loss that explodes "
-                   f"means the steps are too large; lower the learning rate, or use Adam, which copes with "
-                   f"larger ones.", icon=":material/warning:")
-    elif run.status == "error":
-        st.error(f"The run failed: {run.message}")
-
-
-# ---------------------------------------------------------------------------------------------
-# runs: list, manage, compare, upload
-
-
-def two_decimals(table: pd.DataFrame) -> dict:
-    """Column settings that show accuracies as percentages with two decimals and other decimal numbers with
-    two (a missing one blank). The browser formats them: a pandas Styler would cost the server time and double
-    the table's bytes on every load (``scripts/bench_reload.py`` times /train with 1,000 runs)."""
-    percent = [c for c in ACCURACIES if c in table.columns]
-    decimals = [c for c in table.columns if c not in percent and pd.api.types.is_float_dtype(table[c])]
-    return ({c: st.column_config.NumberColumn(c, format="percent", step=0.0001) for c in percent}  # 4 digits: x.xx%
-            | {c: st.column_config.NumberColumn(c, format="%.2f") for c in decimals})
-
-
-def runs_table(runs: list[Run]) -> pd.DataFrame:
-    table = pd.DataFrame(run_rows(runs, RUN_TABLE))
-    if len(table):  # a run still training has no accuracy yet: NaN shows as a blank cell, None as "None"
-        table = table.astype({"train acc": float, "test acc": float, "time (s)": float})
-    return table
-
-
-def runs_section() -> None:
-    runs = session_runs()
-    if not runs:
-        st.caption("No runs yet: press Start, or load a model file in the next tab.")
-        return
-    table = runs_table(runs)
-    st.dataframe(table, column_config=two_decimals(table), hide_index=True, width="stretch", key="train_runs_table")
-    by_id = {r.id: r for r in runs}
-    if st.session_state.get("train_pick") not in by_id or st.session_state.get("_train_pick_n") != len(runs):
-        st.session_state["train_pick"] = runs[-1].id  # a new run (or a deleted one): show the newest
-        st.session_state["_train_pick_n"] = len(runs)
-    c1, c2 = st.columns([2, 3])
-    c1.selectbox("Run", list(by_id), key="train_pick", format_func=lambda i: by_id[i].name, persist_state="page")
-    run = by_id[st.session_state["train_pick"]]
-    if st.session_state.get("_train_rename_for") != run.id or "train_rename" not in st.session_state:
-        st.session_state["train_rename"] = run.name
-        st.session_state["_train_rename_for"] = run.id
-    c2.text_input("Name", key="train_rename")
-    b1, b2, b3, b4 = st.columns(4)
-    b1.button("Rename", key="train_rename_btn", on_click=_rename, args=(run,), width="stretch")
-    b2.button("Delete", key="train_delete", on_click=_ask_delete, args=(run,), width="stretch",
-              help="forget this run (a training run is stopped first); asks first")
-    b3.download_button("Model (.pt)", data=lambda: run_checkpoint_bytes(run), file_name=run_file_name(run),
-                       mime="application/octet-stream", key="train_dl_model", on_click="ignore", width="stretch",
-                       disabled=not run.usable,
-                       help="state_dict, settings and curves: loadable here and by `python -m nnplay` (finished, "
-                            "stopped or loaded runs)")
-    b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=run_file_name(run, "csv"),
-                       mime="text/csv", key="train_dl_csv", on_click="ignore", width="stretch",
-                       disabled=not run.history.steps)
-    export_panel(run)
-    refused = st.session_state.pop("_train_rename_refused", None)
-    if refused:
-        st.error(refused, icon=":material/block:")
-    if st.session_state.get("_train_delete_for") == run.id:
-        st.warning(f"Delete {escape_markdown(run.name)}? Its curves and model are forgotten" +
-                   (", and it stops training." if run.active else "."), icon=":material/delete:")
-        d1, d2, _ = st.columns([1, 1, 2])
-        d1.button("Yes, delete", key="train_delete_confirm", on_click=_delete, args=(run,), type="primary",
-                  width="stretch")
-        d2.button("Cancel", key="train_delete_cancel", on_click=st.session_state.pop, args=("_train_delete_for",),
-                  width="stretch")
-    if run.message:
-        st.caption(escape_markdown(f"{run.name}: {run.message}"))
-
-
-def _rename(run: Run) -> None:
-    name = plain_name(st.session_state.get("train_rename", ""))
-    if name:
-        run.name = name
-    else:
-        st.session_state["_train_rename_refused"] = (f"A run needs a name: the name is empty, so {escape_markdown(run.name)} keeps "
-                                                     f"its name. Type one, then press Rename.")
-
-
-def _ask_delete(run: Run) -> None:
-    st.session_state["_train_delete_for"] = run.id
-
-
-def _delete(run: Run) -> None:
-    remove_run(run)
-    run_link.forget(run)
-    st.session_state.pop("_train_delete_for", None)
-    st.session_state.pop("train_pick", None)
-
-
-def compare_section() -> None:
-    runs = [r for r in session_runs() if r.has_steps]  # reads no curves: only the chosen runs' are read
-    if len(runs) < 2:
-        st.caption("Train two or more runs to compare them here.")
-        return
-    by_id = {r.id: r for r in runs}
-    chosen = [i for i in st.session_state.get("train_compare", []) if i in by_id]
-    st.session_state["train_compare"] = chosen or [r.id for r in runs[-2:]]
-    c1, c2 = st.columns([3, 2])
-    c1.multiselect("Runs to compare", list(by_id), key="train_compare", format_func=lambda i: by_id[i].name,
-                   persist_state="page")  # kept while another tab is open
-    c2.radio("x axis", list(COMPARE_X), key="train_compare_x", horizontal=True, format_func=COMPARE_X_LABELS.get,
-             persist_state="page",
-             help="step: runs with other batch sizes take other numbers of steps; epoch, images seen and "
-                  "training time (pauses and evaluations left out) line them up")
-    picked = [by_id[i] for i in st.session_state["train_compare"]]
-    if not picked:
-        return
-    smoothing = st.session_state.get("train_smoothing", 0.6)
-    st.plotly_chart(compare_figure([(r.name, r.history) for r in picked], smoothing, uirevision="compare",
-                                   x=st.session_state.get("train_compare_x", "step")),
-                    key="train_compare_chart", config={"displaylogo": False})
-    table = pd.DataFrame(compare_table(picked))
-    st.dataframe(table, column_config=two_decimals(table), hide_index=True, width="stretch",
-                 key="train_compare_table")
-    st.caption("Columns between the run's name and its status are the settings in which the chosen runs differ.")
-
-
-def _on_upload() -> None:
-    file = st.session_state.get("train_upload")
-    if file is None:
-        return
-    run, message = run_from_checkpoint(file.name, file.getvalue())
-    if run is not None:
-        add_run(run)
-    st.session_state["_train_upload_msg"] = ("success" if run else "error", message)
-
-
-def upload_section() -> None:
-    st.file_uploader("A model file saved by nnplay (.pt)", key="train_upload", on_change=_on_upload,
-                     help="state_dict + config, as the Model button above or `python -m nnplay train --save` "
-                          "writes it; read with torch.load(weights_only=True), so no code in the file runs")
-    message = st.session_state.get("_train_upload_msg")
-    if message:
-        (st.success if message[0] == "success" else st.error)(escape_markdown(message[1]))  # names: plain text
-
+    ended = outcome(run)
+    if ended is not None:
+        getattr(st, ended.kind)(ended.text, icon=ended.icon)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,16 +379,15 @@ if data is not None and "model" in configs and "train" in configs:
     n_train = len(data.limited(configs["data"].train_limit, None).train_images)
     errors.update(start_refusals(configs["model"], configs["train"], n_train))
 show_refusals(errors, slots)
-with middle:
-    if data is not None and data.notice:
-        st.info(data.notice)
+if data is not None:
+    show_data_notice(data=data)  # under both columns: one line
 
 network_summary(configs)
 write_url(configs)
 st.session_state["_train_configs"] = configs
 
 ready = len(configs) == 3 and not errors
-running = active_run()
+running = training_run()
 st.divider()
 c1, c2 = st.columns([1, 4], vertical_alignment="center")
 with c2:
@@ -540,11 +403,12 @@ with c2:
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))
-c1.button("Step", key="train_step_start", disabled=not allowed, width="stretch", help="start in step mode: "
-          "train one batch, then wait; Step trains the next one, Resume continues",
+c1.button("Start step by step", key="train_step_start", disabled=not allowed, width="stretch",
+          help="start a new run in step mode: it trains one batch, then waits; \"Next step\" trains the next one, "
+               "Resume continues",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train"), True))
 
-run = linked or shown_run()
+run = linked or live_view_run()
 if run is not None:
     run_view(run, mine=linked is None or linked_mine)
 else:

@@ -146,7 +146,7 @@ def test_format_1_files_still_load(trained_run):
     assert run.train_cfg.lr == 0.05 and run.data_cfg.dataset == "fashion-mnist"
     assert "test accuracy 90.00% when saved" in run.message and run.history.steps == []
     assert read_checkpoint(old).format == "nnplay-checkpoint/1"
-    from nnplay.ui.session import DEFAULT_MODEL_FILE
+    from nnplay.ui.model_picker import DEFAULT_MODEL_FILE
 
     assert read_checkpoint(DEFAULT_MODEL_FILE).model_cfg == PRESETS["seed-mlp"].model  # the shipped /1 model
 

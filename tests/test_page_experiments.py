@@ -161,7 +161,7 @@ def test_the_note_follows_the_data_and_the_chosen_subset(monkeypatch, tmp_path):
     monkeypatch.setattr(nnplay.data, "_download", no_download)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    assert any("built-in sample" in i.value for i in at.info)
+    assert any("built-in sample" in c.value for c in at.caption)  # one line, no box
     assert "5 epochs instead of 50, on all 10,000 training images and all 2,000 test images." in _markdown(at)
     assert "60,000 training images and" not in _markdown(at).split("**Here.**")[1]
     at.number_input(key="exp_train_limit").set_value(500).run()

@@ -272,4 +272,4 @@ def test_draw_shows_the_offline_sample_notice(monkeypatch, tmp_path):
     monkeypatch.setattr(nnplay.data, "_download", no_download)
     at = AppTest.from_file(DRAW, default_timeout=60).run()
     assert not at.exception
-    assert any("built-in sample" in i.value for i in at.info)
+    assert any("built-in sample" in c.value for c in at.caption)  # one line, no box

@@ -221,7 +221,7 @@ def test_activations_race_runs_in_the_background():
 
 def test_activations_page_shows_the_sample_notice_and_translates_the_seed():
     at = run("activations")
-    assert any("built-in sample" in i.value for i in at.info)
+    assert any("built-in sample" in c.value for c in at.caption)  # one line, no box
     page = texts(at)
     assert "*In English:* Output: [0,1] / (drawback)" in page
     assert "be careful with the learning rate" in page

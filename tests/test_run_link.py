@@ -63,7 +63,7 @@ def test_a_run_link_opens_its_settings_view_and_model(tiny_data):
     assert f"/train?run={older.id}" in texts(at)  # its link, copyable
     assert at.query_params["run"] == older.id  # the settings written to the address bar keep the link
     assert "belongs to another workspace" not in texts(at)
-    assert "Finished 1 epochs" in texts(at)
+    assert "Finished 1 epoch in" in texts(at)
 
 
 def test_a_link_to_a_missing_run_says_so():

@@ -316,15 +316,15 @@ def test_a_paused_run_keeps_its_heartbeat_so_another_host_leaves_it(private_stor
         store.write(lambda db: db.execute("UPDATE runs SET heartbeat=? WHERE id=?",
                                           (time.time() - store_mod.OWNER_SILENCE_S - 60, run.id)))
 
-    other_host = (store_mod._ME[0], store_mod._ME[1], store_mod._ME[2] + "-elsewhere")
+    other_host = store_mod.THIS_PROCESS._replace(host=store_mod.THIS_PROCESS.host + "-elsewhere")
     try:
         age_heartbeat()
         assert runs_mod.beat_active_runs() >= 1  # what the thread does every HEARTBEAT_S
-        monkeypatch.setattr(store_mod, "_ME", other_host)  # the store as another host sees it
+        monkeypatch.setattr(store_mod, "THIS_PROCESS", other_host)  # the store as another host sees it
         assert store.mark_interrupted() == 0 and store.get(run.id).status == "paused"
         monkeypatch.undo()
         age_heartbeat()  # and without a beat for two minutes, the other host takes it as gone
-        monkeypatch.setattr(store_mod, "_ME", other_host)
+        monkeypatch.setattr(store_mod, "THIS_PROCESS", other_host)
         assert store.mark_interrupted() == 1 and store.get(run.id).status == "interrupted"
     finally:
         monkeypatch.undo()

@@ -132,7 +132,7 @@ def space_page():
 
     from nnplay import ui
 
-    st.markdown(f"space: {ui.session.space_used()}")
+    st.markdown(f"space: {ui.space_used()}")
 
 
 @pytest.mark.slow

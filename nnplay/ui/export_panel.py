@@ -16,7 +16,7 @@ import streamlit as st
 from ..export import no_model_reason, run_file, training_script
 from ..export.run import DOWNLOAD, file_name, install_sentence
 from ..names import escape_markdown
-from .session import folded_code
+from .widgets import folded_code
 
 # label and help of each button; the checkpoint is the runs section's own "Model (.pt)" button
 BUTTONS = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..runs import Run
+from ..runs import Run, status_text
 from .feed import LiveFeed, halt_feeds, render_content
 
 FEEDS_KEY = "nnplay_live_feeds"
@@ -106,6 +106,9 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     ``smoothing=0.6``) go to it: this session's view moves to the feed of the new options (at once: a new
     feed writes its first snapshot as it starts), and other viewers keep theirs.
     ``scroll=True`` brings the view into the window when it is first drawn (after Start).
+    While the run trains, the view reruns the page when its snapshot's ``status`` (``runs.status_text``, as
+    ``figures.train.live_view_content`` gives it) is no longer the one the page was drawn with, so the sidebar
+    and the runs list say what the view says.
     """
     component = _live_component()
     data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}
@@ -118,11 +121,11 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
             feed = feeds[run.id] = _shared_feed(run, render, options, _viewer(), leaving=feed)
         # the latest snapshot comes with the page, so the view is drawn at once and its first fetch brings news
         data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, calm_period_ms=CALM_POLL_MS,
-                    initial=feed.latest)
+                    initial=feed.latest, run_status=status_text(run))
     else:
         data["snapshot"] = render_content(run, render, options)
         data["snapshot"].pop("detach", None)  # drawn once: every figure comes with the page
-    component(data=data, key=key, on_ended_change=lambda: None)
+    component(data=data, key=key, on_ended_change=lambda: None, on_status_change=lambda: None)
 
 
 _SHARED: dict[tuple[str, str, str], LiveFeed] = {}  # (run id, view, options) → its feed, shared by its viewers

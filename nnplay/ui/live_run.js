@@ -6,14 +6,16 @@
 // browser does not re-render the page twice a second. Charts are updated with Plotly.react on the
 // same <div>, which keeps the user's zoom and pan while layout.uirevision stays the same, and a
 // chart whose figure did not change is not redrawn. When the snapshot says the run is no longer
-// active, the component sets the trigger "ended", which reruns the page once to show the outcome.
+// active, the component sets the trigger "ended", which reruns the page once to show the outcome; when
+// the snapshot's status is not the one the page was drawn with (data.run_status), it sets "status",
+// one rerun, so the sidebar and the runs list say what the view says.
 // A finished run comes as data.snapshot and is drawn once.
 //
 // plotly.js is the copy inside the installed plotly package, loaded once per page from
 // data.plotly_url (Streamlit serves it as a static file).
 //
 // data: {url?: string, initial?: string, snapshot?: object, plotly_url: string, period_ms?: number,
-// calm_period_ms?: number, run: number, scroll?: bool, bare?: bool, clickable?: bool} (initial: the url's JSON text when the page was drawn, shown before
+// calm_period_ms?: number, run: number, scroll?: bool, bare?: bool, clickable?: bool, run_status?: string} (initial: the url's JSON text when the page was drawn, shown before
 // the first fetch; clickable: a click on a point sets the trigger "click" to {curve, point})
 // (scroll: scroll the view into the window once for this run, as it starts; bare: only the charts)
 // snapshot: {version, active, title, status, fraction, progress, figures: [JSON string | {url, heavy}], caption, error?,
@@ -104,6 +106,8 @@ function build(root) {
     timer: null,
     fetching: false,
     ended: null,
+    drawnStatus: null, // the run's status the page was drawn with, and the one a rerun was asked for
+    askedStatus: null,
     gone: false,
     pending: null,
     drawing: false,
@@ -372,6 +376,11 @@ function poll(state, data, setTriggerValue) {
         if (state.url !== url) return;
         show(state, snap, data.plotly_url);
         if (snap.calm) next = began + calmPeriod;
+        if (snap.active !== false && snap.status && state.drawnStatus
+            && snap.status !== state.drawnStatus && state.askedStatus !== snap.status) {
+          state.askedStatus = snap.status;
+          setTriggerValue("status", snap.status); // one rerun: the sidebar and the runs list say it too
+        }
         if (snap.active === false) {
           stopPolling(state);
           if (state.ended !== url) {
@@ -418,6 +427,9 @@ export default function (component) {
   state.root.classList.toggle("nnplay-live-bare", Boolean(data && data.bare));
   state.clickable = Boolean(data && data.clickable);
   state.setTrigger = setTriggerValue;
+  const drawn = (data && data.run_status) || null; // the run's status as the page around the view says it
+  if (drawn !== state.drawnStatus) state.askedStatus = null;
+  state.drawnStatus = drawn;
   if (data && data.scroll && state.scrolledFor !== data.run) {
     // a run just started: bring its view up where the learner looks, with its Stop/Pause row and
     // Streamlit's header above it (scroll-margin-top), once per run

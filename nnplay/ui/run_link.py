@@ -7,7 +7,7 @@ charts are shown, and a usable run of this workspace becomes the picked model), 
 second press of Start (another tab, a reload in between, a double click) from starting a second
 run (``start_refusal``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``)
 and the space the runs take (``space_caption``). The Train page calls these in a few lines.
-What does not live here: the store and the workspace (``session``, ``nnplay.store``), the live view
+What does not live here: the store and the workspace (``workspace``, ``workspace_runs``, ``nnplay.store``), the live view
 itself (``live``), the Train page's own controls and run view (pages/train.py).
 """
 
@@ -23,7 +23,10 @@ from ..names import escape_markdown
 from ..runs import Run
 from ..store import StoreError
 from .live import live_run_view
-from .session import _set_pick, copy_to_my_runs, folded_code, run_by_id, session_runs, space_used, store
+from .settings import set_pick
+from .widgets import folded_code
+from .workspace import store, workspace_mode
+from .workspace_runs import copy_to_my_runs, run_by_id, session_runs, space_used
 
 RUN_PARAM = "run"
 OPENED_KEY = "_run_link_opened"  # the run id whose link this session has already applied
@@ -65,7 +68,7 @@ def open_linked_run(apply_configs) -> tuple[Run | None, bool]:
             st.session_state["train_pick"] = run.id
             st.session_state["_train_pick_n"] = len(session_runs())
             if run.usable:
-                _set_pick(run.id)
+                set_pick(run.id)
                 st.rerun()  # the sidebar's picker was drawn before this page: draw it again with this run
     return run, mine
 
@@ -128,9 +131,10 @@ def _format_bytes(n: int) -> str:
 
 
 def space_caption() -> None:
-    """How much disk the workspace's runs take, and where."""
-    st.caption(f"Your runs take {_format_bytes(space_used())} on disk (models and files, in "
-               f"`{store().runs_dir}`; their records and curves are in `{store().path}`).")
+    """How much disk the workspace's runs take, and where on a local install (a shared server's paths are its own)."""
+    where = (f" (models and files, in `{store().runs_dir}`; their records and curves are in `{store().path}`)"
+             if workspace_mode() == "local" else "")
+    st.caption(f"Your runs take {_format_bytes(space_used())} on disk{where}.")
 
 
 def _copy(run: Run) -> None:
@@ -144,7 +148,7 @@ def _copy(run: Run) -> None:
     st.session_state["train_pick"] = copy.id
     st.session_state["_train_pick_n"] = len(session_runs())
     if copy.usable:
-        _set_pick(copy.id)
+        set_pick(copy.id)
     st.session_state[NOTE_KEY] = (f"Copied: {copy.name} is now one of your runs" +
                                   (", and its model is the current model." if copy.usable else "."))
 

@@ -18,7 +18,8 @@ from ..lessons import neurons
 from ..lessons.neurons import Probes, probe_set
 from ..runs import Run
 from ..runs.live_view import WatchView
-from .session import cached_mnist, keep_setting, kept_setting
+from .data import cached_mnist
+from .settings import restore_setting, save_setting
 
 VIEWS_KEY = "nnplay_watch_views"
 KEEP_VIEWS = 4
@@ -64,7 +65,7 @@ def network_choice() -> dict:
     """The live view's options for its network view as the controls below it last set them (``net_probe``: a
     probe digit's index or None, ``net_page``: 0-based), read before they are drawn."""
     # the workspace's last choice: a reload keeps the digit (one of the 16 probes, or none)
-    kept_setting(PROBE_KEY, NO_PROBE, int, valid=lambda i: i == NO_PROBE or (i is not None and 0 <= i < neurons.PROBES))
+    restore_setting(PROBE_KEY, NO_PROBE, int, valid=lambda i: i == NO_PROBE or (i is not None and 0 <= i < neurons.PROBES))
     page = st.session_state.get(PAGE_KEY)
     probe = st.session_state.get(PROBE_KEY)
     return {"net_probe": None if probe == NO_PROBE else probe, "net_page": int(page) - 1 if page else 0}
@@ -79,7 +80,7 @@ def network_options(run: Run) -> None:
     choices = [NO_PROBE, *range(len(probes.images))]
     left, right, _ = st.columns([2, 1, 2])
     left.selectbox(
-        "Network view: input", choices, key=PROBE_KEY, on_change=keep_setting, args=(PROBE_KEY,),
+        "Network view: input", choices, key=PROBE_KEY, on_change=save_setting, args=(PROBE_KEY,),
         format_func=lambda i: "none: weights only (neurons coloured by bias)" if i == NO_PROBE else
         f"probe digit {i + 1}: a {classes[int(probes.labels[i])]}" + (" (hard)" if probes.kinds[i] == "hard" else ""),
         help="run one of the probe digits through the network as it trains: every neuron coloured by its "
@@ -113,8 +114,8 @@ def step_controls(run: Run) -> None:
     """Step (pause and train one batch per click, as TensorFlow Playground's step button) and the speed.
 
     Call inside the row of Stop and Pause, while the run is active."""
-    st.button("Step", key="train_step", on_click=run.step, width="content",
-              help="train one batch, then wait (the run pauses); Resume continues at the speed chosen")
+    st.button("Next step", key="train_step", on_click=run.step, width="content",
+              help="train this run one batch, then wait (the run pauses); Resume continues at the speed chosen")
     st.selectbox("Speed", list(SPEEDS), key=SPEED_KEY, on_change=_set_speed, args=(run,),
                  label_visibility="collapsed", width=150,
                  help="steps per second while it runs: slow it down to watch every step, full speed to finish")

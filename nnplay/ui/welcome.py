@@ -4,7 +4,7 @@
 lines on what to do first, two buttons to the pages to visit next and one sentence on the notes
 (``NOTES``). It shows only while the workspace has no runs and the learner has not closed it, so a
 returning learner never spends a click on it; closing is kept for the workspace like the smoothing
-(``session.kept_setting``). ``NOTES`` is also the tooltip of the Train page's presets.
+(``ui.settings.restore_setting``). ``NOTES`` is also the tooltip of the Train page's presets.
 What does not live here: the presets themselves (``nnplay.config.PRESETS``) and the runs (``session``).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import keep_setting, kept_setting, session_runs
+from . import restore_setting, save_setting, session_runs
 
 CLOSED = "train_welcome_closed"  # the kept setting: the learner closed the start box
 PAGES = Path(__file__).parent.parent.parent / "pages"  # absolute: the same under app.py and in tests
@@ -37,12 +37,12 @@ def shown(closed: bool, has_runs: bool) -> bool:
 
 def _close() -> None:
     st.session_state[CLOSED] = True
-    keep_setting(CLOSED)
+    save_setting(CLOSED)
 
 
 def welcome() -> None:
     """The start box, when ``shown``; nothing otherwise."""
-    kept_setting(CLOSED, False, parse=lambda text: text == "True", valid=lambda value: isinstance(value, bool))
+    restore_setting(CLOSED, False, parse=lambda text: text == "True", valid=lambda value: isinstance(value, bool))
     if not shown(st.session_state[CLOSED], bool(session_runs())):
         return
     with st.container(border=True, key="train_welcome"):

@@ -42,7 +42,7 @@ def _train_short_run(page, url: str) -> str:
     page.goto(url + QUICK)
     page.wait_for_selector("text=Parameters", timeout=90_000)
     page.locator(".st-key-train_start button").click()
-    _wait(lambda: page.get_by_text("Finished 1 epochs").count(), 180, "the run to finish")
+    _wait(lambda: page.get_by_text("Finished 1 epoch in").count(), 180, "the run to finish")
     name = _wait(lambda: next((line.strip() for line in _text(page, "train_pick").split("\n") if "run 1 ·" in line),
                               ""), 60, "the runs list")
     # the workspace is kept in a cookie, written by the page: wait until the browser holds it

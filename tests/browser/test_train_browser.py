@@ -148,7 +148,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
         page.wait_for_timeout(700)
     _wait(lambda: page.locator(".st-key-train_start button").is_enabled(), 30, "Start to be enabled")
     page.locator(".st-key-train_start button").click()
-    _wait(lambda: page.get_by_text("Finished 1 epochs").count(), 240, "the second run to finish")
+    _wait(lambda: page.get_by_text("Finished 1 epoch in").count(), 240, "the second run to finish")
     # the live view then reruns the whole page once: the runs list is up to date
     _wait(lambda: page.get_by_text("run 2 ·").count() >= 2, 60, "the page to redraw")
     assert page.get_by_text("run 1 ·").count() and not page.get_by_text("run 3 ·").count()

@@ -1,0 +1,61 @@
+"""How a run ended, as the Train page says it under the run's charts: a pure function of the run (no streamlit).
+
+``outcome(run)`` is None while the run trains (or for a loaded run), else an ``Outcome``: the kind of box
+("success", "info", "warning", "error"), its sentence and its icon. ``duration_text`` writes a training time
+so that one that is not zero never reads "0.0 s".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..runs import format_duration
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Literal["success", "info", "warning", "error"]
+    text: str
+    icon: str | None = None
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 epoch", "2 epochs"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def duration_text(seconds: float) -> str:
+    """``runs.format_duration``, but a time under 0.05 s that is not zero keeps its first digit ("0.03 s")."""
+    if 0 < seconds < 0.05:
+        return f"{seconds:.1g} s"
+    return format_duration(seconds)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def outcome(run) -> Outcome | None:
+    """What the page says of a run that ended: finished (its numbers), stopped, interrupted, diverged or failed."""
+    if run.status == "finished":
+        final = run.final()
+        return Outcome("success", f"Finished {plural(final['epochs_done'], 'epoch')} in "
+                                  f"{duration_text(final['seconds'])}: test accuracy {final['test_accuracy']:.2%}, "
+                                  f"train accuracy {final['train_accuracy']:.2%} (measured on each batch while the "
+                                  f"network was still learning, so it trails early on). This is now the current "
+                                  f"model the other pages use.")
+    if run.status == "stopped":
+        return Outcome("info", f"{_sentence(run.message)}. The model trained so far is kept"
+                               + (" and is now the current model." if run.usable else "."))
+    if run.status == "interrupted":  # the server stopped under it: say what is left of it
+        return Outcome("info", _sentence(run.message)
+                       + (" You can pick it in the sidebar's model picker." if run.usable else ""),
+                       ":material/power_off:")
+    if run.status == "diverged":
+        return Outcome("warning", f"This run {run.message} The curve up to that step is kept above. Hint: a loss "
+                                  f"that explodes means the steps are too large; lower the learning rate, or use "
+                                  f"Adam, which copes with larger ones.", ":material/warning:")
+    if run.status == "error":
+        return Outcome("error", f"The run failed: {run.message}")
+    return None

@@ -1,0 +1,91 @@
+"""What the app frame does once per process as the server starts, and the hook that keeps a deep link in the app.
+
+What lives here: ``training_backend`` (the worker pool or Ray, started with the first page), the server's
+torch threads (``SERVER_THREADS``), ``freeze_long_lived_objects`` (a full garbage collection never stalls
+training), ``send_replies_at_once`` (Nagle's algorithm off, see ``sockets``) and ``ensure_navigation``
+(a bookmarked page opens inside app.py's navigation). What does not: the data (``data``), the workspace
+(``workspace``), the runs (``workspace_runs``).
+"""
+
+from __future__ import annotations
+
+import gc
+
+import streamlit as st
+
+from ..jobs import threads_enabled
+from .sockets import nodelay_on_server_sockets
+
+
+def training_backend() -> str:
+    """Start the process's training backend once (app.py calls this on every page load) and say where runs train.
+
+    The local pool's workers start with the first page, so the first Start finds them warm; they exit
+    with the server (the pool closes at exit, and a worker whose parent is gone exits by itself).
+    A backend that cannot start is said in a sentence; runs then end "error" with that sentence.
+    """
+    if threads_enabled():
+        return "in the server's process (NNPLAY_WORKERS=0)"
+    try:
+        return _training_backend()
+    except (RuntimeError, ValueError) as err:
+        return f"nowhere: {err}"
+
+
+SERVER_THREADS = 1
+"""torch's intra-op threads in the server's process once training runs elsewhere (workers or Ray).
+
+What the server computes with torch is small (a drawn digit, 16 probe digits, one layer's weights); with more
+threads its parallel regions wait for cores the workers hold, and their spinning threads slow the training."""
+
+
+@st.cache_resource(show_spinner="Starting the training workers…")
+def _training_backend() -> str:
+    import torch
+
+    from ..jobs import backend
+
+    where = backend().describe()
+    torch.set_num_threads(SERVER_THREADS)  # threads that run their first torch op later take this count too
+    return where
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_long_lived_objects() -> int:
+    """Hide the objects alive now (modules: torch, plotly, pandas…) from the garbage collector; once per process.
+
+    A full collection walks every tracked object (hundreds of thousands once torch is imported) holding the GIL a training
+    thread needs; Python runs one now and then on its own, and Streamlit after every script run unless
+    ``runner.postScriptGC`` is off (it is, in .streamlit/config.toml; not in AppTest). ``gc.freeze()`` moves
+    them to a permanent generation, so a collection only walks what was made since; garbage made later is
+    still collected. Returns how many were frozen.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+@st.cache_resource(show_spinner=False)
+def send_replies_at_once() -> int:
+    """``sockets.nodelay_on_server_sockets`` once per process: the web server's replies and a page's
+    messages go out without waiting for the browser's acknowledgement (see that module)."""
+    return nodelay_on_server_sockets()
+
+
+def ensure_navigation() -> None:
+    """Make a bookmarked page URL open inside app.py's navigation; every page calls this first.
+
+    With a folder named ``pages/`` beside app.py, a fresh Streamlit server runs the first requested
+    page file by itself (its legacy multipage mode) until some run calls ``st.navigation``; a direct
+    link to /draw would then show no sidebar and no shared frame. If that happened, switch the
+    legacy mode off and rerun: the rerun goes through app.py, which opens this same URL path.
+    The flag is private to Streamlit: tests/browser/test_navigation_browser.py opens a deep link on
+    a fresh server, so an upgrade that moves it fails that test instead of bringing the bug back.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()

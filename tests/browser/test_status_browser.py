@@ -1,0 +1,44 @@
+"""Browser test: one status everywhere. A run paused in another tab is "paused" in this tab's sidebar too.
+
+The live view polls the run's snapshot without rerunning the page; when the snapshot's status is no longer
+the one the page was drawn with, the view reruns the page once (nnplay/ui/live_run.js, ``run_status``), so the
+sidebar and the runs list say what the view says. What does not live here: the view's data (AppTest,
+tests/test_page_train.py).
+"""
+
+from __future__ import annotations
+
+from .driver import wait_until as _wait
+
+LONG = "/train?train_limit=5000&test_limit=500&epochs=50&batch_size=8"
+
+
+def _sidebar(page) -> str:
+    return page.locator("section[data-testid=stSidebar]").inner_text()
+
+
+def _view_status(page) -> str:
+    box = page.locator(".nnplay-live-status")
+    return box.first.inner_text() if box.count() else ""
+
+
+def test_a_run_paused_in_another_tab_is_paused_in_this_sidebar(app_url, browser):
+    first = browser.new_context(viewport={"width": 1400, "height": 1000})
+    second = browser.new_context(viewport={"width": 1400, "height": 1000})
+    a, b = first.new_page(), second.new_page()
+    try:
+        a.goto(app_url + LONG)
+        a.wait_for_selector("text=Parameters", timeout=90_000)
+        a.locator(".st-key-train_start button").first.click()
+        _wait(lambda: "running" in _view_status(a), 120, "the live view to say running")
+        _wait(lambda: "(running)" in _sidebar(a), 60, "the sidebar to say running")
+        b.goto(app_url + "/train")  # the same workspace (a local install) in another tab
+        b.wait_for_selector(".st-key-train_pause button", timeout=90_000)
+        b.locator(".st-key-train_pause button").first.click()
+        _wait(lambda: "paused" in _view_status(a), 60, "this tab's live view to say paused")
+        _wait(lambda: "(paused)" in _sidebar(a), 30, "this tab's sidebar to say paused, as its view does")
+        a.locator(".st-key-train_stop button").first.click()
+        _wait(lambda: "(paused)" not in _sidebar(a) and "stopped" in _view_status(a), 60, "the run to stop")
+    finally:
+        first.close()
+        second.close()
