@@ -17,7 +17,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import nnplay.data
-from nnplay.checkpoint import checkpoint_bytes, run_from_checkpoint
+from nnplay.checkpoint import checkpoint_bytes
+from nnplay.runs import run_from_checkpoint
 from nnplay.config import ModelConfig
 from nnplay.engine import seeded_model
 from nnplay.store import open_store
@@ -173,7 +174,7 @@ def test_a_long_model_name_is_said_whole_under_the_picker(tiny_data):
     name = "run 2 · 09:07:27 · MLP 784-256-10 relu"
     run = Run(name, DataConfig(), ModelConfig(hidden=(8,)), TrainConfig(epochs=1, batch_size=500, device="cpu"))
     run.bind(open_store(), "local")
-    run.run_here(tiny_data)
+    run.start(tiny_data).wait()
     at = AppTest.from_function(picker_page, default_timeout=60).run()
     assert at.selectbox(key="nnplay_model_pick").value == run.id
     assert [c.value for c in at.caption] == [f"{name} \\(finished\\)"]  # markdown-escaped: shown as typed
@@ -188,7 +189,7 @@ def test_compare_chips_wrap_instead_of_being_cut(tiny_data):
         run = Run(f"run {seed + 1} · 09:07:1{seed} · MLP 784-256-10 relu", DataConfig(), ModelConfig(hidden=(8,)),
                   TrainConfig(epochs=1, batch_size=500, device="cpu", seed=seed))
         run.bind(open_store(), "local")
-        run.run_here(tiny_data)
+        run.start(tiny_data).wait()
     at = AppTest.from_file(TRAIN, default_timeout=60).run()
     at.session_state["train_tab"] = "Compare"
     at.run()
