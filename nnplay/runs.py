@@ -45,11 +45,12 @@ from collections.abc import Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
+from . import settings
 from .config import DataConfig, ModelConfig, TrainConfig
 from .data import MnistData
 from .engine import EpochMetrics, History, LayerStats, RunControl, RunStart, StepEvent, seeded_model, train
 from .models import build_model, describe
-from .store import LOCAL_WORKSPACE, RunRecord, Store, StoreError, new_id
+from .store import ACTIVE, LOCAL_WORKSPACE, USABLE, RunRecord, Store, StoreError, SETTINGS_UNREADABLE, data_text, new_id
 
 WATCH_SECONDS = 5.0  # a worker sends live weights for this long after the last watch_model()
 WATCH_INTERVAL = 1.0  # s: live weights are at most this old, and copied at most this often
@@ -59,8 +60,6 @@ def jobs_enabled() -> bool:
     """Whether ``Run.start`` trains through ``nnplay.jobs`` (the default) or in a thread here (``NNPLAY_WORKERS=0``)."""
     return os.environ.get("NNPLAY_WORKERS", "").strip() != "0"
 
-ACTIVE = ("queued", "running", "paused")
-USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
 FLUSH_SECONDS = 1.0  # the recorder commits at most this often between epochs
 HEARTBEAT_S = 30.0  # an owner refreshes its active runs' heartbeat this often (another host waits store.OWNER_SILENCE_S)
 
@@ -69,7 +68,7 @@ class ModelCache:
     """The models of ended runs, at most ``max_bytes`` of weights (the most recently used one is kept even when
     larger), least recently used dropped first; a dropped model is loaded again from its run's checkpoint."""
 
-    def __init__(self, max_bytes: int = 128 * 2**20):
+    def __init__(self, max_bytes: int | None = None):  # None: NNPLAY_MODEL_CACHE_MB, read when a model is put
         self.max_bytes = max_bytes
         self._models: OrderedDict[str, tuple[nn.Module, int]] = OrderedDict()
         self._lock = threading.Lock()
@@ -82,7 +81,8 @@ class ModelCache:
         with self._lock:
             self._models[run_id] = (model, self.size_of(model))
             self._models.move_to_end(run_id)
-            while len(self._models) > 1 and self.bytes > self.max_bytes:
+            limit = self.max_bytes if self.max_bytes is not None else settings.value("NNPLAY_MODEL_CACHE_MB") * 2**20
+            while len(self._models) > 1 and self.bytes > limit:
                 self._models.popitem(last=False)
 
     def get(self, run_id: str) -> nn.Module | None:
@@ -109,7 +109,7 @@ class ModelCache:
         return len(self._models)
 
 
-MODELS = ModelCache(int(float(os.environ.get("NNPLAY_MODEL_CACHE_MB", "128")) * 2**20))
+MODELS = ModelCache()
 
 
 def _glibc_malloc_trim():
@@ -188,7 +188,7 @@ class Recorder:
             self.flush(checkpoint_epoch=event.epoch if saved else None)
         elif isinstance(event, RunStart):
             self.start = event
-            self.flush()
+            self.flush(data_source=self.run.data_source or None)  # known once it trains: kept with the run
 
     def flush(self, **extra) -> bool:
         self.last = time.monotonic()
@@ -275,6 +275,7 @@ class Run:
         self.store_note = ""  # why the store could not keep this run, if it could not
         self._epoch_cache: tuple[int, list[EpochMetrics]] | None = None
         self.data_source = ""  # the data's source once started: "full" or "sample"
+        self.unreadable: tuple[str, ...] = ()  # the stored settings this nnplay could not read (store.RunRecord)
         self.paused_seconds = 0.0  # time spent paused so far (a pause in progress not included)
         self._paused_at: float | None = None
         # (step, training seconds) at the end of the first burst of steps, and at the latest burst
@@ -309,7 +310,7 @@ class Run:
         try:
             store.create_run(self._name, self.data_cfg, self.model_cfg, self.train_cfg, workspace=workspace,
                              kind=kind, group=group, status=self.status, message=self.message, run_id=self.id,
-                             created=self.created)
+                             created=self.created, data_source=self.data_source)
         except StoreError as err:
             self.store_note = f"not kept: {err}"
             self.message = (self.message + " · " if self.message else "") + self.store_note
@@ -334,6 +335,7 @@ class Run:
         run.store, run.workspace, run.kind, run.group = store, record.workspace, record.kind, record.group
         run.owned = False
         run._last_step = record.last_step
+        run.data_source, run.unreadable = record.data_source, record.unreadable
         return run
 
     def refresh(self, record: RunRecord) -> None:
@@ -975,7 +977,8 @@ def compare_table(runs: list[Run]) -> list[dict]:
 
 
 def run_name(model_cfg: ModelConfig, number: int, when: float | None = None) -> str:
-    """ "run 2 · 14:02:31 · MLP 784-256-10 relu": the session's count, the local time it started, the model."""
+    """ "run 2 · 14:02:31 · MLP 784-256-10 relu": the workspace's count (``Store.next_run_number``), the local
+    time it started, the model."""
     return f"run {number} · {time.strftime('%H:%M:%S', time.localtime(when))} · {describe(model_cfg)}"
 
 
@@ -1040,8 +1043,10 @@ TRAIN_ACCURACY_NOTE = ("Train accuracy is measured on each batch while the netwo
 
 def data_label(run: Run) -> str:
     """ "MNIST sample", "mnist", "fashion-mnist (5000/all)": which data a run trained on."""
+    if run.unreadable:
+        return SETTINGS_UNREADABLE  # not the data of the defaults that stand in for them
     d = run.data_cfg
-    name = "MNIST sample" if run.data_source == "sample" else d.dataset
+    name = data_text(d.dataset, run.data_source)
     return name + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})" if d.train_limit or d.test_limit else "")
 
 

@@ -14,9 +14,15 @@ batches (``Recorder`` in ``nnplay.runs`` commits once per log burst or epoch, ne
 A run whose owning process is gone (its pid and that process's start time are recorded) is marked
 "interrupted" when the store is opened or listed. A database that cannot be used (damaged, from a
 newer nnplay, read-only, disk full) raises ``StoreError`` with a sentence naming the file and what
-to do; ``open_store_or_fallback`` then gives a read-only or a fresh temporary store so the app still
-opens, and never deletes or overwrites the file. What does not live here: training (``engine``),
-the in-memory ``Run`` (``runs``), anything streamlit.
+to do (a subclass per cause: ``StoreDamaged``, ``StoreTooNew``, ``StoreReadOnly``, ``StoreFull``,
+``StoreBusy``, ``NotAStore``); ``open_store_or_fallback`` then gives a read-only or a fresh temporary
+store so the app still opens, and never deletes or overwrites the file. Run statuses are one typed
+vocabulary (``RunStatus``, with ``ACTIVE``/``USABLE``), which the SQL here is built from too. A run
+keeps its data source ("full" or "sample"; "" for a run older than that column: shown as unknown), and
+a workspace numbers its runs (``next_run_number``). A stored config this nnplay cannot read is kept as
+text and the record says so (``RunRecord.unreadable``), never swapped for the defaults. SQL lives in
+this module only. What does not live here: training (``engine``), the in-memory ``Run`` (``runs``),
+anything streamlit.
 """
 
 from __future__ import annotations
@@ -31,13 +37,30 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from .config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "runs.db"
-ACTIVE = ("queued", "running", "paused")
+
+RunStatus = Literal["queued", "running", "paused", "finished", "stopped", "diverged", "error", "interrupted",
+                    "loaded"]
+STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+ACTIVE: tuple[RunStatus, ...] = ("queued", "running", "paused")  # a process trains (or will train) it
+USABLE: tuple[RunStatus, ...] = ("finished", "stopped", "loaded", "interrupted")  # its model may be used elsewhere
+DataSource = Literal["full", "sample", ""]  # "": not recorded (a run kept before version 3)
+DATA_SOURCES: tuple[DataSource, ...] = get_args(DataSource)
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    """An SQL list of a fixed vocabulary's words, each quoted (``ACTIVE`` becomes the list of its three)."""
+    assert all("'" not in v for v in values)
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"
+
+
+_ACTIVE_SQL = _sql_list(ACTIVE)
 OWNER_SILENCE_S = 120.0  # a run on another host whose heartbeat is older than this is taken as interrupted
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
@@ -79,11 +102,63 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
                "PRIMARY KEY (workspace, key)) WITHOUT ROWID")
 
 
-MIGRATIONS = {1: _migrate_1_to_2}  # from version k to k + 1
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Version 3: runs keep their data source ("full" or "sample"; '' for the runs kept before: unknown);
+    workspaces keep the number of their latest run (started at how many runs they had trained)."""
+    db.execute("ALTER TABLE runs ADD COLUMN data_source TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE TABLE run_numbers (workspace TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT INTO run_numbers SELECT workspace, count(*) FROM runs WHERE kind='train' GROUP BY workspace")
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version k to k + 1
+
+
+def _check_data_source(source: str) -> None:
+    if source not in DATA_SOURCES:
+        raise ValueError(f"a run's data source is one of {', '.join(map(repr, DATA_SOURCES))}; got {source!r}.")
 
 
 class StoreError(Exception):
     """The run store cannot do what was asked; the message names the file and what to do."""
+
+
+class StoreDamaged(StoreError):
+    """The file is not a readable SQLite database (damaged, or another kind of file)."""
+
+
+class StoreTooNew(StoreError):
+    """The file was written by a newer nnplay (a schema version above ``SCHEMA_VERSION``)."""
+
+
+class NotAStore(StoreError):
+    """The file is an SQLite database of something else (its tables are not nnplay's)."""
+
+
+class StoreReadOnly(StoreError):
+    """The file (or its folder) cannot be written, or the store was opened read-only."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the file is full."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the file locked for longer than the busy timeout."""
+
+
+class RunStillActive(StoreError):
+    """The run is still queued, running or paused, and what was asked needs a run that has ended."""
+
+
+_ERROR_CLASSES = {  # sqlite's primary result codes (the low byte of an extended one) to what they mean here
+    sqlite3.SQLITE_FULL: StoreFull,
+    sqlite3.SQLITE_CORRUPT: StoreDamaged,
+    sqlite3.SQLITE_NOTADB: StoreDamaged,
+    sqlite3.SQLITE_READONLY: StoreReadOnly,
+    sqlite3.SQLITE_PERM: StoreReadOnly,
+    sqlite3.SQLITE_BUSY: StoreBusy,
+    sqlite3.SQLITE_LOCKED: StoreBusy,
+}
 
 
 def store_home() -> Path:
@@ -160,14 +235,43 @@ class RunRecord:
     checkpoint_epoch: int | None
     has_final: bool
     test_accuracy: float | None = None
+    data_source: DataSource = ""
+    unreadable: tuple[str, ...] = ()  # which of "data", "model", "training" settings could not be read
 
     @property
     def has_model(self) -> bool:
         return self.has_final or self.checkpoint_epoch is not None
 
+    @property
+    def settings_note(self) -> str:
+        """"" when every setting was read, else a sentence: which could not be, and why they are not guessed."""
+        return unreadable_note(self.unreadable)
+
+
+SETTINGS_UNREADABLE = "settings unreadable"
+
+
+def unreadable_note(parts: tuple[str, ...]) -> str:
+    """"" for no parts, else "settings unreadable: its model settings could not be read (…)"."""
+    if not parts:
+        return ""
+    return (f"{SETTINGS_UNREADABLE}: its {' and '.join(parts)} settings could not be read (an older or newer "
+            f"nnplay wrote values this one refuses), so they are not shown, and it cannot be trained again or "
+            f"exported as if it had the defaults.")
+
+
+def data_text(dataset: str, source: str) -> str:
+    """Which data a run trained on: "MNIST sample" (the built-in sample), "mnist" (the full set), or
+    "mnist (source unknown)" for a run kept before the store recorded it."""
+    if source == "sample":
+        return "MNIST sample"
+    return dataset if source == "full" else f"{dataset} (source unknown)"
+
 
 _COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
             "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
+_RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
+               "LIMIT 1), data_source FROM runs")
 
 
 _parsed: dict[tuple[type, str], object] = {}
@@ -175,15 +279,17 @@ _parsed: dict[tuple[type, str], object] = {}
 
 def _config(cls, text: str):
     """A config from its JSON, validated once per distinct text (a list of 1,000 runs shares a few configs);
-    each run gets its own copy."""
+    each run gets its own copy. None when this nnplay cannot read it (values an older or newer one wrote)."""
     key = (cls, text)
     if key not in _parsed:
         try:
             _parsed[key] = from_dict(cls, json.loads(text))
         except (ValueError, TypeError):
-            _parsed[key] = cls()  # a config an older nnplay wrote with values this one refuses: the defaults
+            _parsed[key] = None
         if len(_parsed) > 4096:
             _parsed.clear()
+    if _parsed[key] is None:
+        return None
     config = object.__new__(cls)  # a copy without validating again
     config.__dict__.update(_parsed[key].__dict__)
     return config
@@ -198,6 +304,7 @@ class Store:
         self.runs_dir = self.home / "runs"
         self.notice = notice  # a sentence for the user when this is a fallback store
         self._lock = threading.RLock()
+        self._numbers: dict[str, int] = {}  # the last run number given per workspace (next_run_number)
         self.read_only = read_only
         if not read_only and self.path.exists() and not os.access(self.path, os.W_OK):
             self.read_only = True
@@ -208,7 +315,7 @@ class Store:
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
             self._check_schema()
-        except sqlite3.DatabaseError as err:
+        except sqlite3.Error as err:
             raise self._error(err) from None
         except OSError as err:
             raise StoreError(f"The run store at {self.home} cannot be created ({err.strerror}). Set NNPLAY_HOME "
@@ -221,7 +328,7 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         if self.read_only:
             if not self.path.exists():
-                raise StoreError(f"{self.path} does not exist, and a read-only store cannot create it.")
+                raise StoreReadOnly(f"{self.path} does not exist, and a read-only store cannot create it.")
             db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
                                  isolation_level=None, timeout=10)
         else:
@@ -236,7 +343,7 @@ class Store:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if version == 0 and not tables:
             if self.read_only:
-                raise StoreError(f"{self.path} is empty and read-only: there are no runs to show.")
+                raise StoreReadOnly(f"{self.path} is empty and read-only: there are no runs to show.")
             with self._write() as db:  # a new store: version 1, then the migrations (so they always run)
                 if db.execute("PRAGMA user_version").fetchone()[0] == 0:  # not made by another process meanwhile
                     for statement in SCHEMA_V1.split(";"):
@@ -245,15 +352,15 @@ class Store:
                     db.execute("PRAGMA user_version=1")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
         elif version == 0:
-            raise StoreError(f"{self.path} is an SQLite file but not an nnplay run store (it has other tables). "
+            raise NotAStore(f"{self.path} is an SQLite file but not an nnplay run store (it has other tables). "
                              "It was left as it is: set NNPLAY_HOME to another folder.")
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer nnplay (store version {version}; this one reads "
+            raise StoreTooNew(f"{self.path} was written by a newer nnplay (store version {version}; this one reads "
                              f"up to {SCHEMA_VERSION}). Upgrade nnplay, or set NNPLAY_HOME to another folder. "
                              "The file was left as it is.")
         if version < SCHEMA_VERSION:
             if self.read_only:
-                raise StoreError(f"{self.path} is from an older nnplay (store version {version}) and is read-only, "
+                raise StoreReadOnly(f"{self.path} is from an older nnplay (store version {version}) and is read-only, "
                                  "so it cannot be upgraded. Make it writable and start nnplay again.")
             self.migrate()
 
@@ -269,22 +376,26 @@ class Store:
                 MIGRATIONS[version](db)
                 db.execute(f"PRAGMA user_version={version + 1}")
 
-    def _error(self, err: Exception) -> StoreError:
-        """A sentence for a sqlite error: which file, what happened, what to do."""
+    def _error(self, err: sqlite3.Error) -> StoreError:
+        """A sentence for a sqlite error, of the class its result code means: which file, what happened, what to do."""
         text = str(err)
-        if "full" in text:
-            return StoreError(f"The disk holding {self.path} is full, so the run store could not write. Free some "
-                              "space (deleting old runs helps: `python -m nnplay runs list`), then try again.")
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
-            return StoreError(f"{self.path} is damaged ({text}); nnplay cannot read runs from it. It was left as "
-                              "it is: move it aside (for example rename it to runs.db.damaged) and start nnplay "
-                              "again for a new store, or set NNPLAY_HOME to another folder.")
-        if "readonly" in text or "read-only" in text or "attempt to write" in text:
-            return StoreError(f"{self.path} is read-only, so new runs cannot be kept. Make the file and its "
-                              "folder writable, or set NNPLAY_HOME to a folder you can write to.")
-        if "locked" in text or "busy" in text:
-            return StoreError(f"{self.path} stayed locked by another process for 10 s. Try again when that "
-                              "process (a CLI run?) is done.")
+        code = getattr(err, "sqlite_errorcode", None)
+        kind = _ERROR_CLASSES.get(code & 0xFF) if code is not None else None
+        if kind is None and type(err) is sqlite3.DatabaseError:
+            kind = StoreDamaged  # a file sqlite cannot read as a database at all
+        if kind is StoreFull:
+            return StoreFull(f"The disk holding {self.path} is full, so the run store could not write. Free some "
+                             "space (deleting old runs helps: `python -m nnplay runs list`), then try again.")
+        if kind is StoreDamaged:
+            return StoreDamaged(f"{self.path} is damaged ({text}); nnplay cannot read runs from it. It was left as "
+                                "it is: move it aside (for example rename it to runs.db.damaged) and start nnplay "
+                                "again for a new store, or set NNPLAY_HOME to another folder.")
+        if kind is StoreReadOnly:
+            return StoreReadOnly(f"{self.path} is read-only, so new runs cannot be kept. Make the file and its "
+                                 "folder writable, or set NNPLAY_HOME to a folder you can write to.")
+        if kind is StoreBusy:
+            return StoreBusy(f"{self.path} stayed locked by another process for 10 s. Try again when that "
+                             "process (a CLI run?) is done.")
         return StoreError(f"The run store {self.path} failed: {text}.")
 
     class _Tx:
@@ -318,7 +429,7 @@ class Store:
 
     def _write(self) -> "_Tx":
         if self.read_only:
-            raise StoreError(f"{self.path} is open read-only, so this change was not kept. Make the file "
+            raise StoreReadOnly(f"{self.path} is open read-only, so this change was not kept. Make the file "
                              "writable, or set NNPLAY_HOME to a folder you can write to.")
         return Store._Tx(self)
 
@@ -330,7 +441,7 @@ class Store:
         except sqlite3.Error as err:
             raise self._error(err) from None
 
-    def read(self, sql: str, args=()) -> list[tuple]:
+    def _read(self, sql: str, args=()) -> list[tuple]:
         try:
             with self._lock:
                 return self._db.execute(sql, args).fetchall()
@@ -350,28 +461,64 @@ class Store:
         with self._lock:
             self._db.close()
 
+    @property
+    def schema_version(self) -> int:
+        return self._read("PRAGMA user_version")[0][0]
+
     # -- runs ------------------------------------------------------------------------------------
 
     def create_run(self, name: str, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
                    workspace: str = LOCAL_WORKSPACE, kind: str = "train", group: str = "", status: str = "queued",
-                   message: str = "", run_id: str | None = None, created: float | None = None) -> str:
-        """A new run record owned by this process; returns its id."""
+                   message: str = "", run_id: str | None = None, created: float | None = None,
+                   data_source: DataSource = "") -> str:
+        """A new run record owned by this process; returns its id. ``data_source``: "full" or "sample" when
+        already known ("" until ``record`` says it)."""
+        _check_data_source(data_source)
         run_id = run_id or new_id()
         row = (run_id, name, workspace, kind, group, created or time.time(), status, message,
                json.dumps(to_dict(data_cfg)), json.dumps(to_dict(model_cfg)), json.dumps(to_dict(train_cfg)),
-               *_ME[:3], time.time())
+               *_ME[:3], time.time(), data_source)
         self.write(lambda db: db.execute(
             "INSERT INTO runs (id, name, workspace, kind, grp, created, status, message, data_cfg, model_cfg, "
-            "train_cfg, owner_pid, owner_start, owner_host, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
+            "train_cfg, owner_pid, owner_start, owner_host, heartbeat, data_source) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
         return run_id
+
+    def next_run_number(self, workspace: str = LOCAL_WORKSPACE) -> int:
+        """The number the workspace's next training run is called by ("run 7 · …"): one more than the last
+        one given, kept in the store so a restart or another session goes on counting. A store that cannot
+        write (read-only, disk full) counts in this process instead, from the runs it holds."""
+        def tx(db):
+            db.execute("INSERT OR IGNORE INTO run_numbers VALUES (?, (SELECT count(*) FROM runs WHERE workspace=? "
+                       "AND kind='train'))", (workspace, workspace))
+            db.execute("UPDATE run_numbers SET last = max(last, ?) + 1 WHERE workspace=?",
+                       (self._numbers.get(workspace, 0), workspace))
+            return db.execute("SELECT last FROM run_numbers WHERE workspace=?", (workspace,)).fetchone()[0]
+        try:
+            number = self.write(tx)
+        except StoreError:
+            try:
+                counted = self._read("SELECT max((SELECT count(*) FROM runs WHERE workspace=? AND kind='train'), "
+                                     "coalesce((SELECT last FROM run_numbers WHERE workspace=?), 0))",
+                                     (workspace, workspace))[0][0]
+            except StoreError:
+                counted = 0
+            number = max(self._numbers.get(workspace, 0), counted) + 1
+        self._numbers[workspace] = number
+        return number
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
 
     def record(self, run_id: str, steps=(), epochs=(), layers=(), start: RunStart | None = None,
                status: tuple[str, str] | None = None, end: RunEnd | None = None,
-               checkpoint_epoch: int | None = None, has_final: bool = False, started: float | None = None) -> None:
-        """Write one batch of a run's events (and its new status) in one transaction."""
+               checkpoint_epoch: int | None = None, has_final: bool = False, started: float | None = None,
+               data_source: DataSource | None = None) -> None:
+        """Write one batch of a run's events (and its new status, or the source of its data once known) in one
+        transaction."""
+        if data_source is not None:
+            _check_data_source(data_source)
+
         def tx(db):
             if start is not None:
                 db.execute("UPDATE runs SET device=?, parameters=?, epochs=?, steps_per_epoch=?, train_size=?, "
@@ -409,6 +556,9 @@ class Store:
                 args.append(checkpoint_epoch)
             if has_final:
                 sets.append("has_final=1")
+            if data_source:
+                sets.append("data_source=?")
+                args.append(data_source)
             db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
         self.write(tx)
 
@@ -422,8 +572,8 @@ class Store:
         marks = ",".join("?" * len(ids))
 
         def tx(db):
-            return db.execute(f"UPDATE runs SET heartbeat=? WHERE id IN ({marks}) AND status IN ('queued','running',"
-                              f"'paused') AND owner_pid=? AND owner_host=?", (time.time(), *ids, _ME[0], _ME[2])).rowcount
+            return db.execute(f"UPDATE runs SET heartbeat=? WHERE id IN ({marks}) AND status IN {_ACTIVE_SQL} "
+                              f"AND owner_pid=? AND owner_host=?", (time.time(), *ids, _ME[0], _ME[2])).rowcount
         return self.write(tx)
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
@@ -451,17 +601,17 @@ class Store:
         import shutil
 
         copy_id = new_id()
-        cols = [r[1] for r in self.read("PRAGMA table_info(runs)")]
+        cols = [r[1] for r in self._read("PRAGMA table_info(runs)")]
         picked = ", ".join("?" if c == "id" else "?" if c == "workspace" else "?" if c == "created" else c
                            for c in cols)
 
         def tx(db):
             n = db.execute(f"INSERT INTO runs ({', '.join(cols)}) SELECT {picked} FROM runs WHERE id=? AND status "
-                           "NOT IN ('queued','running','paused')",
+                           f"NOT IN {_ACTIVE_SQL}",
                            [copy_id if c == "id" else workspace if c == "workspace" else time.time()
                             for c in cols if c in ("id", "workspace", "created")] + [run_id]).rowcount
             if n == 0:
-                raise StoreError("only a run that has ended can be copied: wait for it to finish, or stop it.")
+                raise RunStillActive("only a run that has ended can be copied: wait for it to finish, or stop it.")
             for table in ("steps", "epochs", "layer_stats"):
                 tcols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
                 db.execute(f"INSERT INTO {table} SELECT {', '.join('?' if c == 'run_id' else c for c in tcols)} "
@@ -473,8 +623,8 @@ class Store:
 
     def mark_interrupted(self, workspace: str | None = None) -> int:
         """Runs left "queued/running/paused" by a process that is gone become "interrupted"; how many."""
-        where = "status IN ('queued','running','paused')" + (" AND workspace=?" if workspace else "")
-        rows = self.read(f"SELECT id, owner_pid, owner_start, owner_host, heartbeat, last_step, checkpoint_epoch "
+        where = f"status IN {_ACTIVE_SQL}" + (" AND workspace=?" if workspace else "")
+        rows = self._read(f"SELECT id, owner_pid, owner_start, owner_host, heartbeat, last_step, checkpoint_epoch "
                          f"FROM runs WHERE {where}", (workspace,) if workspace else ())
         dead = [r for r in rows if not _owner_alive(r[1], r[2], r[3], r[4])]
         if not dead or self.read_only:
@@ -483,16 +633,15 @@ class Store:
         def tx(db):
             for run_id, *_, last_step, ckpt in dead:
                 kept = f"epoch {ckpt}'s model is kept" if ckpt else "no epoch had finished, so there is no model"
-                db.execute("UPDATE runs SET status='interrupted', message=?, ended=heartbeat WHERE id=? AND status "
-                           "IN ('queued','running','paused')",
+                db.execute(f"UPDATE runs SET status='interrupted', message=?, ended=heartbeat WHERE id=? AND status "
+                           f"IN {_ACTIVE_SQL}",
                            (f"interrupted at step {last_step}: the process training it ended (server stopped or "
                             f"killed); its curves and {kept}.", run_id))
         self.write(tx)
         return len(dead)
 
     def get(self, run_id: str) -> RunRecord | None:
-        rows = self.read(f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id "
-                         "ORDER BY epoch DESC LIMIT 1) FROM runs WHERE id=?", (run_id,))
+        rows = self._read(f"{_RECORD_SQL} WHERE id=?", (run_id,))
         return self._record(rows[0]) if rows else None
 
     def list_runs(self, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),
@@ -500,46 +649,62 @@ class Store:
         """A workspace's runs, oldest first (kinds=None: sweeps too); active runs of dead processes are
         marked interrupted first."""
         self.mark_interrupted(workspace)
-        sql = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
-               "LIMIT 1) FROM runs WHERE workspace=?")
+        sql = f"{_RECORD_SQL} WHERE workspace=?"
         args: list = [workspace]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
             args += list(kinds)
         if usable_only:
-            sql += " AND (has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN ('queued','running','paused')"
-        return [self._record(r) for r in self.read(sql + " ORDER BY created", args)]
+            sql += f" AND (has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN {_ACTIVE_SQL}"
+        return [self._record(r) for r in self._read(sql + " ORDER BY created", args)]
 
     def picker_choices(self, workspace: str = LOCAL_WORKSPACE) -> list[tuple[str, str]]:
         """(id, label) of every run of the workspace with a usable model, newest first: the model picker's data."""
-        rows = self.read("SELECT id, name, status FROM runs WHERE workspace=? AND kind IN ('train','loaded') AND "
-                         "(has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN ('queued','running','paused') "
-                         "ORDER BY created DESC", (workspace,))
+        rows = self._read(f"SELECT id, name, status FROM runs WHERE workspace=? AND kind IN ('train','loaded') AND "
+                          f"(has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN {_ACTIVE_SQL} "
+                          "ORDER BY created DESC", (workspace,))
         return [(r[0], f"{r[1]} ({r[2]})") for r in rows]
+
+    def ids_starting(self, text: str) -> list[str]:
+        """The ids (any workspace) that are ``text`` or start with it, sorted: how the CLI finds a typed run."""
+        return sorted({r[0] for r in self._read("SELECT id FROM runs WHERE substr(id, 1, length(?)) = ?",
+                                                (text, text))})
+
+    def latest_group(self, workspace: str, group: str, kind: str = "sweep") -> str | None:
+        """The group of the workspace's newest run of ``kind`` whose group is ``group`` or starts with it
+        (``"experiments/lr/"`` matches ``"experiments/lr/quick"``), or None."""
+        rows = self._read("SELECT grp FROM runs WHERE workspace=? AND kind=? AND (grp=? OR substr(grp, 1, ?)=?) "
+                          "ORDER BY created DESC LIMIT 1", (workspace, kind, group, len(group), group))
+        return rows[0][0] if rows else None
 
     @staticmethod
     def _record(r) -> RunRecord:
-        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-                         _config(DataConfig, r[10]), _config(ModelConfig, r[11]), _config(TrainConfig, r[12]),
-                         r[13], r[14], r[15], r[16], bool(r[17]), r[18])
+        configs = [_config(cls, text) for cls, text in zip((DataConfig, ModelConfig, TrainConfig), r[10:13])]
+        unreadable = tuple(part for part, c in zip(("data", "model", "training"), configs) if c is None)
+        # an unreadable config keeps a placeholder (its class's defaults) that nothing may show or use as the
+        # run's: RunRecord.unreadable says so, and every reader checks it
+        data_cfg, model_cfg, train_cfg = (c if c is not None else cls()
+                                          for c, cls in zip(configs, (DataConfig, ModelConfig, TrainConfig)))
+        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], data_cfg, model_cfg, train_cfg,
+                         r[13], r[14], r[15], r[16], bool(r[17]), r[18], r[19], unreadable)
 
     # -- curves ----------------------------------------------------------------------------------
 
     def history(self, run_id: str) -> History:
         """The run's engine.History rebuilt from the store, so every figure works unchanged."""
         h = History()
-        meta = self.read("SELECT epochs, steps_per_epoch, train_size, test_size, parameters, device, status, "
+        meta = self._read("SELECT epochs, steps_per_epoch, train_size, test_size, parameters, device, status, "
                          "message, end_step FROM runs WHERE id=?", (run_id,))
         if not meta:
             return h
         epochs, spe, train_size, test_size, params, device, status, message, end_step = meta[0]
         if spe is not None:
             h.start = RunStart(epochs, spe, train_size, test_size, params or 0, device)
-        h.steps = [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? "
+        h.steps = [StepEvent(*r) for r in self._read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? "
                                                     "ORDER BY step", (run_id,))]
         h.epochs = self.epochs(run_id)
         rows = [(e, layer, json.loads(text)) for e, layer, text in
-                self.read("SELECT epoch, layer, stats FROM layer_stats WHERE run_id=?", (run_id,))]
+                self._read("SELECT epoch, layer, stats FROM layer_stats WHERE run_id=?", (run_id,))]
         for epoch, layer, v in sorted(rows, key=lambda r: (r[0], r[2][8])):  # the model's layer order
             h.layer_stats.append(LayerStats(epoch, layer, v[0], v[1], v[2], tuple(v[3]), v[4], v[5], v[6],
                                             tuple(v[7]) if v[7] is not None else None))
@@ -549,23 +714,23 @@ class Store:
 
     def epochs(self, run_id: str) -> list[EpochMetrics]:
         """The run's epoch metrics only (what a runs list needs, without the steps)."""
-        return [EpochMetrics(*r) for r in self.read(
+        return [EpochMetrics(*r) for r in self._read(
             "SELECT epoch, train_loss, train_accuracy, test_loss, test_accuracy, seconds, eval_seconds, "
             "samples_per_s, step, lr, device FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
 
     def steps_since(self, run_id: str, step: int) -> list[StepEvent]:
         """The steps after ``step``: what a live view has not drawn yet."""
-        return [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND step>? "
+        return [StepEvent(*r) for r in self._read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND step>? "
                                                  "ORDER BY step", (run_id, step))]
 
     def thinned_steps(self, run_id: str, points: int = THIN_POINTS) -> list[StepEvent]:
         """At most ``points`` steps spread evenly over the run (every k-th, and always the last), so a chart
         costs the same at step 1e3 and 1e6, as TensorBoard's scalars do."""
-        (n, last), = self.read("SELECT count(*), max(step) FROM steps WHERE run_id=?", (run_id,))
+        (n, last), = self._read("SELECT count(*), max(step) FROM steps WHERE run_id=?", (run_id,))
         if not n:
             return []
         stride = max(1, -(-n // points))
-        rows = self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND (step % ? = 0 OR step = ?) "
+        rows = self._read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND (step % ? = 0 OR step = ?) "
                          "ORDER BY step", (run_id, stride, last))
         return [StepEvent(*r) for r in rows]
 
@@ -585,7 +750,7 @@ class Store:
             ids = None
             total = sum(p.stat().st_size for p in self.home.glob(DB_NAME + "*") if p.is_file())
         else:
-            ids = [r[0] for r in self.read("SELECT id FROM runs WHERE workspace=?", (workspace,))]
+            ids = [r[0] for r in self._read("SELECT id FROM runs WHERE workspace=?", (workspace,))]
             total = 0
         for folder in (self.run_dir(i) for i in ids) if ids is not None else self.runs_dir.glob("*"):
             if folder.is_dir():
@@ -595,7 +760,7 @@ class Store:
     # -- per-workspace settings ------------------------------------------------------------------
 
     def setting(self, workspace: str, key: str, default: str | None = None) -> str | None:
-        rows = self.read("SELECT value FROM settings WHERE workspace=? AND key=?", (workspace, key))
+        rows = self._read("SELECT value FROM settings WHERE workspace=? AND key=?", (workspace, key))
         return rows[0][0] if rows else default
 
     def set_setting(self, workspace: str, key: str, value: str) -> None:
@@ -623,12 +788,12 @@ def open_store_or_fallback(home: str | os.PathLike | None = None) -> Store:
     try:
         return open_store(key)
     except StoreError as err:
-        problem = str(err)
+        problem, error = str(err), err
     with _stores_lock:
         if key in _stores:
             return _stores[key]
         store = None
-        if "newer" not in problem and "damaged" not in problem:
+        if not isinstance(error, (StoreTooNew, StoreDamaged)):  # those cannot be read at all: a fresh store
             try:
                 store = Store(key, read_only=True, notice=f"{problem} Showing its runs read-only: new runs are "
                                                           "not kept.")

@@ -28,7 +28,7 @@ from nnplay.names import escape_markdown, plain_name
 from nnplay.runs import (TRAIN_ACCURACY_NOTE, Run, compare_table, format_duration, metrics_csv,
                          run_name, run_rows, start_refusals)
 from nnplay.ui import (active_run, add_run, cached_mnist, ensure_navigation, folded_code, keep_setting, kept_setting,
-                       live_run_view, preload_live_view, remove_run, session_runs)
+                       live_run_view, preload_live_view, remove_run, session_runs, store, workspace)
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import export_panel, script_expander
 from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
@@ -264,9 +264,7 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
         st.session_state["_train_note"] = f"The data could not be loaded: {err}"
         return
     data = data.limited(data_cfg.train_limit, data_cfg.test_limit)
-    count = st.session_state.get("_train_count", 0) + 1
-    st.session_state["_train_count"] = count
-    run = Run(run_name(model_cfg, count), data_cfg, model_cfg, train_cfg)
+    run = Run(run_name(model_cfg, store().next_run_number(workspace())), data_cfg, model_cfg, train_cfg)
     add_run(run)
     st.session_state["train_confirm"] = False
     st.session_state["_train_scroll"] = run.id  # bring its live view into the window

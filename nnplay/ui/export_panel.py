@@ -47,7 +47,7 @@ def export_panel(run) -> None:
         notes = []
         for col, (fmt, (label, help_text)) in zip(row, BUTTONS.items()):
             problem = ""
-            if fmt in MODEL_FORMATS and no_model:
+            if no_model and (fmt in MODEL_FORMATS or run.unreadable):  # unreadable settings: no code either
                 problem = no_model
             elif fmt == "tensorboard" and not (run.history.steps or run.history.epochs):
                 problem = f"{run.name} has not trained a step yet, so there is nothing for TensorBoard."
