@@ -50,7 +50,8 @@ from .config import DataConfig, ModelConfig, TrainConfig
 from .data import MnistData
 from .engine import EpochMetrics, History, LayerStats, RunControl, RunStart, StepEvent, seeded_model, train
 from .models import build_model, describe
-from .store import ACTIVE, LOCAL_WORKSPACE, USABLE, RunRecord, Store, StoreError, SETTINGS_UNREADABLE, data_text, new_id
+from .store import (ACTIVE, LOCAL_WORKSPACE, SETTINGS_UNREADABLE, USABLE, RunRecord, Store, StoreError, data_text,
+                    new_id)
 
 WATCH_SECONDS = 5.0  # a worker sends live weights for this long after the last watch_model()
 WATCH_INTERVAL = 1.0  # s: live weights are at most this old, and copied at most this often

@@ -12,46 +12,37 @@ for its model files, under ``store_home()``: ``$NNPLAY_HOME``, else ``$XDG_DATA_
 A run is a record with a short random id, never a folder name to parse. Events are written in
 batches (``Recorder`` in ``nnplay.runs`` commits once per log burst or epoch, never per step).
 A run whose owning process is gone (its pid and that process's start time are recorded) is marked
-"interrupted" when the store is opened or listed. A database that cannot be used (damaged, from a
-newer nnplay, read-only, disk full) raises ``StoreError`` with a sentence naming the file and what
-to do (a subclass per cause: ``StoreDamaged``, ``StoreTooNew``, ``StoreReadOnly``, ``StoreFull``,
-``StoreBusy``, ``NotAStore``); ``open_store_or_fallback`` then gives a read-only or a fresh temporary
-store so the app still opens, and never deletes or overwrites the file. Run statuses are one typed
-vocabulary (``RunStatus``, with ``ACTIVE``/``USABLE``), which the SQL here is built from too. A run
-keeps its data source ("full" or "sample"; "" for a run older than that column: shown as unknown), and
-a workspace numbers its runs (``next_run_number``). A stored config this nnplay cannot read is kept as
-text and the record says so (``RunRecord.unreadable``), never swapped for the defaults. SQL lives in
-this module only. What does not live here: training (``engine``), the in-memory ``Run`` (``runs``),
-anything streamlit.
+"interrupted" when the store is opened or listed. A database that cannot be used raises a
+``StoreError`` of its cause (``store_file``: damaged, newer, read-only, full…); ``open_store_or_fallback``
+then gives a read-only or a fresh temporary store so the app still opens, and never deletes or
+overwrites the file. SQL lives in this module only, built from the status vocabulary of
+``run_record``; a workspace numbers its runs (``next_run_number``). What does not live here: the
+schema and the errors (``store_file``), what a record holds (``run_record``), training (``engine``),
+the in-memory ``Run`` (``runs``), anything streamlit.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
-from .config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from .config import DataConfig, ModelConfig, TrainConfig, to_dict
 from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent
+# the vocabulary, the record and the errors are imported from here by the rest of nnplay
+from .run_record import (ACTIVE, DATA_SOURCES, ID_ALPHABET, SETTINGS_UNREADABLE, STATUSES, USABLE, DataSource,
+                         RunRecord, RunStatus, check_data_source, data_text, new_id, parse_config, unreadable_note)
+from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotAStore, RunStillActive, StoreBusy,
+                         StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, store_error, store_home)
 
-SCHEMA_VERSION = 3
-DB_NAME = "runs.db"
-
-RunStatus = Literal["queued", "running", "paused", "finished", "stopped", "diverged", "error", "interrupted",
-                    "loaded"]
-STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
-ACTIVE: tuple[RunStatus, ...] = ("queued", "running", "paused")  # a process trains (or will train) it
-USABLE: tuple[RunStatus, ...] = ("finished", "stopped", "loaded", "interrupted")  # its model may be used elsewhere
-DataSource = Literal["full", "sample", ""]  # "": not recorded (a run kept before version 3)
-DATA_SOURCES: tuple[DataSource, ...] = get_args(DataSource)
+OWNER_SILENCE_S = 120.0  # a run on another host whose heartbeat is older than this is taken as interrupted
+LOCAL_WORKSPACE = "local"
+THIN_POINTS = 2000  # points per trace in a thinned read
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -61,120 +52,10 @@ def _sql_list(values: tuple[str, ...]) -> str:
 
 
 _ACTIVE_SQL = _sql_list(ACTIVE)
-OWNER_SILENCE_S = 120.0  # a run on another host whose heartbeat is older than this is taken as interrupted
-LOCAL_WORKSPACE = "local"
-THIN_POINTS = 2000  # points per trace in a thinned read
-
-# Version 1, kept to test the migration: no run kinds/groups and no per-workspace settings.
-SCHEMA_V1 = """
-CREATE TABLE runs (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, workspace TEXT NOT NULL,
-    created REAL NOT NULL, started REAL, ended REAL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
-    data_cfg TEXT NOT NULL, model_cfg TEXT NOT NULL, train_cfg TEXT NOT NULL,
-    device TEXT NOT NULL DEFAULT '', parameters INTEGER,
-    epochs INTEGER, steps_per_epoch INTEGER, train_size INTEGER, test_size INTEGER,
-    last_step INTEGER NOT NULL DEFAULT 0, end_step INTEGER,
-    checkpoint_epoch INTEGER, has_final INTEGER NOT NULL DEFAULT 0,
-    owner_pid INTEGER, owner_start REAL, owner_host TEXT, heartbeat REAL
-);
-CREATE INDEX runs_by_workspace ON runs (workspace, created);
-CREATE TABLE steps (
-    run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL, loss REAL NOT NULL, lr REAL NOT NULL,
-    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
-CREATE TABLE epochs (
-    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, test_loss REAL,
-    test_accuracy REAL, seconds REAL, eval_seconds REAL, samples_per_s REAL, step INTEGER, lr REAL, device TEXT,
-    PRIMARY KEY (run_id, epoch)) WITHOUT ROWID;
-CREATE TABLE layer_stats (
-    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, layer TEXT NOT NULL, stats TEXT NOT NULL,
-    PRIMARY KEY (run_id, epoch, layer)) WITHOUT ROWID;
-"""
-
-
-def _migrate_1_to_2(db: sqlite3.Connection) -> None:
-    """Version 2: runs get a kind ("train", "sweep", "loaded") and a group (the sweep's name);
-    workspaces get settings (the picked model)."""
-    db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train'")
-    db.execute("ALTER TABLE runs ADD COLUMN grp TEXT NOT NULL DEFAULT ''")
-    db.execute("UPDATE runs SET kind = 'loaded' WHERE status = 'loaded'")
-    db.execute("CREATE INDEX runs_by_kind ON runs (workspace, kind, created)")
-    db.execute("CREATE TABLE settings (workspace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
-               "PRIMARY KEY (workspace, key)) WITHOUT ROWID")
-
-
-def _migrate_2_to_3(db: sqlite3.Connection) -> None:
-    """Version 3: runs keep their data source ("full" or "sample"; '' for the runs kept before: unknown);
-    workspaces keep the number of their latest run (started at how many runs they had trained)."""
-    db.execute("ALTER TABLE runs ADD COLUMN data_source TEXT NOT NULL DEFAULT ''")
-    db.execute("CREATE TABLE run_numbers (workspace TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID")
-    db.execute("INSERT INTO run_numbers SELECT workspace, count(*) FROM runs WHERE kind='train' GROUP BY workspace")
-
-
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version k to k + 1
-
-
-def _check_data_source(source: str) -> None:
-    if source not in DATA_SOURCES:
-        raise ValueError(f"a run's data source is one of {', '.join(map(repr, DATA_SOURCES))}; got {source!r}.")
-
-
-class StoreError(Exception):
-    """The run store cannot do what was asked; the message names the file and what to do."""
-
-
-class StoreDamaged(StoreError):
-    """The file is not a readable SQLite database (damaged, or another kind of file)."""
-
-
-class StoreTooNew(StoreError):
-    """The file was written by a newer nnplay (a schema version above ``SCHEMA_VERSION``)."""
-
-
-class NotAStore(StoreError):
-    """The file is an SQLite database of something else (its tables are not nnplay's)."""
-
-
-class StoreReadOnly(StoreError):
-    """The file (or its folder) cannot be written, or the store was opened read-only."""
-
-
-class StoreFull(StoreError):
-    """The disk holding the file is full."""
-
-
-class StoreBusy(StoreError):
-    """Another process held the file locked for longer than the busy timeout."""
-
-
-class RunStillActive(StoreError):
-    """The run is still queued, running or paused, and what was asked needs a run that has ended."""
-
-
-_ERROR_CLASSES = {  # sqlite's primary result codes (the low byte of an extended one) to what they mean here
-    sqlite3.SQLITE_FULL: StoreFull,
-    sqlite3.SQLITE_CORRUPT: StoreDamaged,
-    sqlite3.SQLITE_NOTADB: StoreDamaged,
-    sqlite3.SQLITE_READONLY: StoreReadOnly,
-    sqlite3.SQLITE_PERM: StoreReadOnly,
-    sqlite3.SQLITE_BUSY: StoreBusy,
-    sqlite3.SQLITE_LOCKED: StoreBusy,
-}
-
-
-def store_home() -> Path:
-    """Where the store lives: $NNPLAY_HOME, else $XDG_DATA_HOME/nnplay, else ~/.local/share/nnplay."""
-    if os.environ.get("NNPLAY_HOME"):
-        return Path(os.environ["NNPLAY_HOME"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base).expanduser() / "nnplay"
-
-
-ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
-
-
-def new_id() -> str:
-    """A short random URL-safe run id: 10 characters of lowercase letters and digits (50 bits)."""
-    return "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
+_COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
+            "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
+_RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
+               "LIMIT 1), data_source FROM runs")  # the columns of a RunRecord, in its order
 
 
 def _process_start(pid: int) -> float | None:
@@ -212,87 +93,6 @@ def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbe
         return True
     return True
 
-
-@dataclass
-class RunRecord:
-    """One run as the store keeps it (configs rebuilt, no curves)."""
-    id: str
-    name: str
-    workspace: str
-    kind: str
-    group: str
-    created: float
-    started: float | None
-    ended: float | None
-    status: str
-    message: str
-    data_cfg: DataConfig
-    model_cfg: ModelConfig
-    train_cfg: TrainConfig
-    device: str
-    parameters: int | None
-    last_step: int
-    checkpoint_epoch: int | None
-    has_final: bool
-    test_accuracy: float | None = None
-    data_source: DataSource = ""
-    unreadable: tuple[str, ...] = ()  # which of "data", "model", "training" settings could not be read
-
-    @property
-    def has_model(self) -> bool:
-        return self.has_final or self.checkpoint_epoch is not None
-
-    @property
-    def settings_note(self) -> str:
-        """"" when every setting was read, else a sentence: which could not be, and why they are not guessed."""
-        return unreadable_note(self.unreadable)
-
-
-SETTINGS_UNREADABLE = "settings unreadable"
-
-
-def unreadable_note(parts: tuple[str, ...]) -> str:
-    """"" for no parts, else "settings unreadable: its model settings could not be read (…)"."""
-    if not parts:
-        return ""
-    return (f"{SETTINGS_UNREADABLE}: its {' and '.join(parts)} settings could not be read (an older or newer "
-            f"nnplay wrote values this one refuses), so they are not shown, and it cannot be trained again or "
-            f"exported as if it had the defaults.")
-
-
-def data_text(dataset: str, source: str) -> str:
-    """Which data a run trained on: "MNIST sample" (the built-in sample), "mnist" (the full set), or
-    "mnist (source unknown)" for a run kept before the store recorded it."""
-    if source == "sample":
-        return "MNIST sample"
-    return dataset if source == "full" else f"{dataset} (source unknown)"
-
-
-_COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
-            "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
-_RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
-               "LIMIT 1), data_source FROM runs")
-
-
-_parsed: dict[tuple[type, str], object] = {}
-
-
-def _config(cls, text: str):
-    """A config from its JSON, validated once per distinct text (a list of 1,000 runs shares a few configs);
-    each run gets its own copy. None when this nnplay cannot read it (values an older or newer one wrote)."""
-    key = (cls, text)
-    if key not in _parsed:
-        try:
-            _parsed[key] = from_dict(cls, json.loads(text))
-        except (ValueError, TypeError):
-            _parsed[key] = None
-        if len(_parsed) > 4096:
-            _parsed.clear()
-    if _parsed[key] is None:
-        return None
-    config = object.__new__(cls)  # a copy without validating again
-    config.__dict__.update(_parsed[key].__dict__)
-    return config
 
 
 class Store:
@@ -377,26 +177,7 @@ class Store:
                 db.execute(f"PRAGMA user_version={version + 1}")
 
     def _error(self, err: sqlite3.Error) -> StoreError:
-        """A sentence for a sqlite error, of the class its result code means: which file, what happened, what to do."""
-        text = str(err)
-        code = getattr(err, "sqlite_errorcode", None)
-        kind = _ERROR_CLASSES.get(code & 0xFF) if code is not None else None
-        if kind is None and type(err) is sqlite3.DatabaseError:
-            kind = StoreDamaged  # a file sqlite cannot read as a database at all
-        if kind is StoreFull:
-            return StoreFull(f"The disk holding {self.path} is full, so the run store could not write. Free some "
-                             "space (deleting old runs helps: `python -m nnplay runs list`), then try again.")
-        if kind is StoreDamaged:
-            return StoreDamaged(f"{self.path} is damaged ({text}); nnplay cannot read runs from it. It was left as "
-                                "it is: move it aside (for example rename it to runs.db.damaged) and start nnplay "
-                                "again for a new store, or set NNPLAY_HOME to another folder.")
-        if kind is StoreReadOnly:
-            return StoreReadOnly(f"{self.path} is read-only, so new runs cannot be kept. Make the file and its "
-                                 "folder writable, or set NNPLAY_HOME to a folder you can write to.")
-        if kind is StoreBusy:
-            return StoreBusy(f"{self.path} stayed locked by another process for 10 s. Try again when that "
-                             "process (a CLI run?) is done.")
-        return StoreError(f"The run store {self.path} failed: {text}.")
+        return store_error(err, self.path)
 
     class _Tx:
         def __init__(self, store: "Store"):
@@ -473,7 +254,7 @@ class Store:
                    data_source: DataSource = "") -> str:
         """A new run record owned by this process; returns its id. ``data_source``: "full" or "sample" when
         already known ("" until ``record`` says it)."""
-        _check_data_source(data_source)
+        check_data_source(data_source)
         run_id = run_id or new_id()
         row = (run_id, name, workspace, kind, group, created or time.time(), status, message,
                json.dumps(to_dict(data_cfg)), json.dumps(to_dict(model_cfg)), json.dumps(to_dict(train_cfg)),
@@ -517,7 +298,7 @@ class Store:
         """Write one batch of a run's events (and its new status, or the source of its data once known) in one
         transaction."""
         if data_source is not None:
-            _check_data_source(data_source)
+            check_data_source(data_source)
 
         def tx(db):
             if start is not None:
@@ -679,7 +460,7 @@ class Store:
 
     @staticmethod
     def _record(r) -> RunRecord:
-        configs = [_config(cls, text) for cls, text in zip((DataConfig, ModelConfig, TrainConfig), r[10:13])]
+        configs = [parse_config(cls, text) for cls, text in zip((DataConfig, ModelConfig, TrainConfig), r[10:13])]
         unreadable = tuple(part for part, c in zip(("data", "model", "training"), configs) if c is None)
         # an unreadable config keeps a placeholder (its class's defaults) that nothing may show or use as the
         # run's: RunRecord.unreadable says so, and every reader checks it

@@ -421,7 +421,7 @@ def test_a_config_that_cannot_be_read_is_shown_as_unreadable_not_as_the_defaults
 
 def _version_2_store(home, runs_in: dict[str, int]) -> None:
     """A store as nnplay kept it before version 3 (no data source, no run numbers)."""
-    from nnplay.store import _migrate_1_to_2
+    from nnplay.store_file import _migrate_1_to_2
 
     db = sqlite3.connect(home / DB_NAME, isolation_level=None)
     db.executescript(SCHEMA_V1)

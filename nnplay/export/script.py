@@ -195,8 +195,8 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     note = textwrap.fill({"full": FULL_NOTE, "sample": SAMPLE_NOTE, "": UNKNOWN_NOTE}[data_source].format(
         optimizer=train_cfg.optimizer, schedule=train_cfg.schedule, dataset=dataset_name,
         limits=f" ({' and '.join(limits)})" if limits else ""), 96)
-    sample_print = ("    print('nnplay trained this run on its built-in sample of MNIST; this script trains on the full "
-                    "MNIST from torchvision, so its numbers differ from the run\\'s.')\n"
+    sample_print = ("    print('nnplay trained this run on its built-in sample of MNIST; this script trains on the "
+                    "full MNIST from torchvision, so its numbers differ from the run\\'s.')\n"
                     if data_source == "sample" else "")
     per_batch = train_cfg.schedule in ("cosine", "onecycle")
     args = [
