@@ -386,7 +386,7 @@ def runs_section() -> None:
               help="forget this run (a training run is stopped first); asks first")
     b3.download_button("Model (.pt)", data=lambda: run_checkpoint_bytes(run), file_name=run_file_name(run),
                        mime="application/octet-stream", key="train_dl_model", on_click="ignore", width="stretch",
-                       disabled=not run.usable,
+                       disabled=not run.usable or bool(run.unreadable),  # never its settings as the defaults
                        help="state_dict, settings and curves: loadable here and by `python -m nnplay` (finished, "
                             "stopped or loaded runs)")
     b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=run_file_name(run, "csv"),
@@ -532,7 +532,7 @@ with c2:
     elif "model" in configs:
         folded_code("The same run from the command line", "train_cli_open",
                     lambda: cli_command(configs["data"], configs["model"], configs["train"]), language="bash")
-        script_expander(configs["data"], configs["model"], configs["train"])
+        script_expander(configs["data"], configs["model"], configs["train"], data.source)
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))

@@ -214,3 +214,22 @@ def test_a_sample_runs_script_says_it_trains_on_full_mnist_and_promises_no_same_
     runs.REGISTRY.clear()
     assert main(["export", run.id, "--format", "script", "--out", str(tmp_path / "t.py")]) == 0
     assert docstring((tmp_path / "t.py").read_text()) == sample
+
+
+def test_on_the_sample_the_train_pages_script_says_it_trains_on_full_mnist(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    import nnplay.data
+
+    def offline(dataset, root):
+        raise OSError("no network here")
+    monkeypatch.setattr(nnplay.data, "_download", offline)
+    monkeypatch.setenv("NNPLAY_DATA_DIR", str(tmp_path))  # no MNIST files: the app trains on the sample
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "pages" / "train.py"), default_timeout=60)
+    at.session_state["train_script_open"] = True
+    at.run()
+    (code,) = [c.value for c in at.code if c.language == "python"]
+    text = " ".join(ast.get_docstring(ast.parse(code)).split())
+    assert "built-in sample" in text and "will differ" in text and "same numbers" not in text
