@@ -107,14 +107,27 @@ class RunStillActive(StoreError):
     """The run is still queued, running or paused, and what was asked needs a run that has ended."""
 
 
-_ERROR_CLASSES = {  # sqlite's primary result codes (the low byte of an extended one) to what they mean here
-    sqlite3.SQLITE_FULL: StoreFull,
-    sqlite3.SQLITE_CORRUPT: StoreDamaged,
-    sqlite3.SQLITE_NOTADB: StoreDamaged,
-    sqlite3.SQLITE_READONLY: StoreReadOnly,
-    sqlite3.SQLITE_PERM: StoreReadOnly,
-    sqlite3.SQLITE_BUSY: StoreBusy,
-    sqlite3.SQLITE_LOCKED: StoreBusy,
+# sqlite's primary result codes (sqlite.org/rescode.html; the sqlite3 module names them from Python 3.11 on)
+SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
+_ERROR_CLASSES = {  # a primary result code (the low byte of an extended one) to what it means here
+    SQLITE_FULL: StoreFull,
+    SQLITE_CORRUPT: StoreDamaged,
+    SQLITE_NOTADB: StoreDamaged,
+    SQLITE_READONLY: StoreReadOnly,
+    SQLITE_PERM: StoreReadOnly,
+    SQLITE_BUSY: StoreBusy,
+    SQLITE_LOCKED: StoreBusy,
+}
+# Python 3.10's sqlite3 errors carry no code: sqlite's own text for each code (sqlite3_errstr) stands in
+_CODE_OF_ERRSTR = {
+    "access permission denied": SQLITE_PERM,
+    "database is locked": SQLITE_BUSY,
+    "database table is locked": SQLITE_LOCKED,
+    "attempt to write a readonly database": SQLITE_READONLY,
+    "database disk image is malformed": SQLITE_CORRUPT,
+    "database or disk is full": SQLITE_FULL,
+    "file is not a database": SQLITE_NOTADB,
 }
 
 
@@ -123,6 +136,8 @@ def store_error(err: sqlite3.Error, path) -> StoreError:
     what happened, what to do."""
     text = str(err)
     code = getattr(err, "sqlite_errorcode", None)
+    if code is None:
+        code = _CODE_OF_ERRSTR.get(text)
     kind = _ERROR_CLASSES.get(code & 0xFF) if code is not None else None
     if kind is None and type(err) is sqlite3.DatabaseError:
         kind = StoreDamaged  # a file sqlite cannot read as a database at all

@@ -24,6 +24,7 @@ from nnplay.models import build_model
 from nnplay.runs import MODELS, Run, delete_run, find_run, workspace_runs
 from nnplay.store import (DB_NAME, SCHEMA_V1, SCHEMA_VERSION, Store, StoreError, open_store,
                           open_store_or_fallback)
+from nnplay.store_file import SQLITE_FULL
 
 from .conftest import ROOT
 
@@ -192,7 +193,7 @@ def test_a_read_only_file_is_shown_read_only(private_store, tiny_data, monkeypat
 
 def disk_full() -> sqlite3.OperationalError:
     err = sqlite3.OperationalError("database or disk is full")
-    err.sqlite_errorcode = sqlite3.SQLITE_FULL  # as sqlite raises it: the store reads the code, not the text
+    err.sqlite_errorcode = SQLITE_FULL  # as sqlite raises it (Python 3.11+): the store reads the code
     return err
 
 
@@ -367,6 +368,11 @@ def test_errors_are_told_apart_by_class_not_by_their_text(private_store, tiny_da
     with pytest.raises(StoreReadOnly):
         Store(private_store, read_only=True).create_run("x", DataConfig(), SMALL, TrainConfig())
     assert all(issubclass(c, StoreError) for c in (NotAStore, StoreDamaged, StoreFull, StoreReadOnly, StoreTooNew))
+    # Python 3.10's sqlite3 gives no code: sqlite's own text for it stands in; any other text is no class
+    from nnplay.store_file import store_error
+
+    assert type(store_error(sqlite3.OperationalError("database or disk is full"), "f")) is StoreFull
+    assert type(store_error(sqlite3.OperationalError("the disk is full, or so"), "f")) is StoreError
 
     # the fallback reads the class: a newer store whose sentence says nothing of "newer" is still not opened
     def too_new(home=None):
