@@ -10,10 +10,16 @@ import streamlit as st
 from nnplay.engine import device_name, pick_device
 from nnplay.names import escape_markdown
 from nnplay.runs import status_text
+from nnplay.settings import problems as settings_problems
 from nnplay.ui import (freeze_long_lived_objects, keep_workspace_cookie, model_picker, send_replies_at_once, store,
                        training_backend, training_run, workspace_link, workspace_mode)
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
+bad_settings = settings_problems()  # every NNPLAY_* setting, checked before anything uses one
+for sentence in bad_settings:
+    st.error(sentence, icon=":material/settings:")
+if bad_settings:
+    st.stop()
 send_replies_at_once()  # once per process: Streamlit's server leaves Nagle's algorithm on (nnplay/ui/sockets.py)
 freeze_long_lived_objects()  # once per process, whichever page opens first: a full GC then never stalls training
 where_runs_train = training_backend()  # the worker pool starts with the first page, warm for the first Start

@@ -1,7 +1,9 @@
 """The headless command line: ``python -m nnplay train``, ``runs``, ``export`` and ``bench``.
 
 Every field of DataConfig, ModelConfig and TrainConfig is a flag (``--hidden 256,128``,
-``--lr 0.1``), built by ``codec``; a preset fills in the rest. A run that would not fit in the
+``--lr 0.1``), built by ``codec``; ``--preset`` fills in the rest, else the configs' defaults (and the
+JSON line names no preset). Every ``NNPLAY_*`` setting is checked first (``nnplay.settings``): a bad
+one exits 2 with a sentence. A run that would not fit in the
 memory available is refused before anything is built (exit 2), as on the Train page. ``train`` shows a progress bar on stderr and prints one
 JSON line on stdout at the end. ``bench`` times seed 000's own loop against the engine on the
 same data in one process. ``train`` records its run in the local workspace of the run store
@@ -27,9 +29,11 @@ __all__ = ["add_config_flags", "configs_from_args", "main"]
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig, TrainConfig]:
-    """Preset values, overridden by the flags given; ConfigError (a ValueError) with a sentence on bad values."""
-    preset = PRESETS[args.preset]
-    base = dict(zip(CONFIGS, (to_dict(DataConfig()), to_dict(preset.model), to_dict(preset.train))))
+    """The preset's values (the configs' defaults without one), overridden by the flags given; ConfigError
+    (a ValueError) with a sentence on bad values."""
+    preset = PRESETS[args.preset] if getattr(args, "preset", None) else None
+    model, train = (preset.model, preset.train) if preset is not None else (ModelConfig(), TrainConfig())
+    base = dict(zip(CONFIGS, (to_dict(DataConfig()), to_dict(model), to_dict(train))))
     for cls, given in flag_values(args).items():
         base[cls].update(given)
     return tuple(from_dict(cls, base[cls]) for cls in CONFIGS)
@@ -82,7 +86,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     if data.notice:
         print(f"nnplay: {data.notice}", file=sys.stderr)
-    run = Run(f"CLI {args.preset} · {describe(model_cfg)}", data_cfg, model_cfg, train_cfg)
+    # the run's name keeps "seed-mlp" without --preset: its values are seed-mlp's (the configs' defaults)
+    run = Run(f"CLI {args.preset or 'seed-mlp'} · {describe(model_cfg)}", data_cfg, model_cfg, train_cfg)
+    run.data_source = data.source  # kept with the run from its first record
     if not args.no_store:
         _record_in_store(run)
     # trained in a thread of this process through the same path as the app's runs
@@ -138,8 +144,7 @@ def _record_in_store(run) -> None:
 
 def _open_run(store, text: str):
     """The run whose id is or starts with ``text`` (any workspace), or a sentence why none."""
-    rows = store.read("SELECT id FROM runs WHERE substr(id, 1, length(?)) = ?", (text, text))
-    ids = sorted({r[0] for r in rows})
+    ids = store.ids_starting(text)
     if text in ids:
         ids = [text]
     if not ids:
@@ -156,7 +161,7 @@ def _size(n: int) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     import datetime
 
-    from .store import StoreError, open_store
+    from .store import ACTIVE, SETTINGS_UNREADABLE, StoreError, data_text, open_store
 
     try:
         store = open_store()
@@ -167,7 +172,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             for r in records:
                 when = datetime.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
                 acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "-"
-                print(f"{r.id}  {when}  {r.status:<11} test {acc:>7}  {r.name}")
+                data = SETTINGS_UNREADABLE if r.unreadable else data_text(r.data_cfg.dataset, r.data_source)
+                print(f"{r.id}  {when}  {r.status:<11} test {acc:>7}  {data:<22}  {r.name}")
             return 0
         if args.action == "export":
             return _export_runs(store, args)
@@ -184,12 +190,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "ended": record.ended, "steps": len(history.steps),
                 "epochs": [dataclasses.asdict(e) for e in history.epochs],
                 "model_file": str(store.checkpoint_path(record.id) or ""),
-                "config": {"data": to_dict(record.data_cfg), "model": to_dict(record.model_cfg),
-                           "train": to_dict(record.train_cfg)},
+                "data": SETTINGS_UNREADABLE if record.unreadable else data_text(record.data_cfg.dataset,
+                                                                                record.data_source),
+                "data_source": record.data_source or "unknown",
+                # an unreadable run's configs are not shown: they would be the defaults, not its settings
+                "config": record.settings_note or {"data": to_dict(record.data_cfg), "model": to_dict(record.model_cfg),
+                                                   "train": to_dict(record.train_cfg)},
             }, indent=2))
             return 0
         # delete
-        if record.status in ("queued", "running", "paused"):
+        if record.status in ACTIVE:
             print(f"nnplay runs: {record.id} is still training (status {record.status}); stop it where it runs "
                   "(the app's Stop button, or Ctrl-C in its terminal) and delete it then.", file=sys.stderr)
             return 2
@@ -316,6 +326,7 @@ class ExportSource(NamedTuple):
     history: object
     label: str       # how messages name it: the file, or "run <id> (<name>)"
     no_model: str = ""  # a sentence when there is no model to export, else ""
+    data_source: str = ""  # what it trained on: "full", "sample", or "" when not known (the script says so)
 
 
 def _looks_like_a_file(source: str) -> bool:
@@ -340,8 +351,10 @@ def resolve_export_source(source: str) -> ExportSource:
             ckpt = read_checkpoint(source)
         except CheckpointError as err:
             raise ValueError(f"cannot export {source}: {err}") from None
-        return ExportSource(ckpt.model, ckpt.data_cfg or DataConfig(), ckpt.model_cfg, ckpt.train_cfg or TrainConfig(),
-                            ckpt.history, source)
+        data_cfg = ckpt.data_cfg or DataConfig()
+        # a checkpoint does not say which data it trained on, but the built-in sample is of MNIST only
+        return ExportSource(ckpt.model, data_cfg, ckpt.model_cfg, ckpt.train_cfg or TrainConfig(), ckpt.history,
+                            source, data_source="" if data_cfg.dataset == "mnist" else "full")
     from .export import no_model_reason
     from .runs import find_run
     from .store import StoreError, open_store
@@ -353,10 +366,12 @@ def resolve_export_source(source: str) -> ExportSource:
         raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
     if record is None:
         raise ValueError(f"{source} is neither a checkpoint file nor a run: {problem}")
+    if record.unreadable:
+        raise ValueError(f"run {record.id} ({record.name}) cannot be exported: {record.settings_note}")
     run = find_run(store, record.id)
     reason = no_model_reason(run)
     return ExportSource(None if reason else run.model, run.data_cfg, run.model_cfg, run.train_cfg, run.history,
-                        f"run {run.id} ({run.name})", reason)
+                        f"run {run.id} ({run.name})", reason, run.data_source)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -369,7 +384,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         data_cfg, model_cfg, train_cfg, history = source.data_cfg, source.model_cfg, source.train_cfg, source.history
         meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
         if args.format == "script":
-            text = training_script(data_cfg, model_cfg, train_cfg)
+            text = training_script(data_cfg, model_cfg, train_cfg, source.data_source)
             written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
         elif args.format == "tensorboard":
             if history is None:
@@ -395,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnplay", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train a network headless; prints one JSON line at the end")
-    p_train.add_argument("--preset", choices=sorted(PRESETS), default="seed-mlp",
-                         help="start from a network of the lecture notes (flags override its settings): "
+    p_train.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                         help="start from a network of the lecture notes (flags override its settings; default: "
+                              "none, the configs' defaults): "
                               + "; ".join(f"{k} = {p.title}" for k, p in sorted(PRESETS.items())))
     p_train.add_argument("--save", metavar="FILE",
                          help="write a checkpoint here (weights, settings and curves; the Train page loads it)")
@@ -443,4 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     p_export.set_defaults(func=cmd_export)
 
     args = parser.parse_args(argv)
+    from .settings import problems
+
+    bad = problems()
+    if bad:
+        for sentence in bad:
+            print(f"nnplay: {sentence}", file=sys.stderr)
+        return 2
     return args.func(args)

@@ -12,10 +12,12 @@ for its model files, under ``store_home()``: ``$NNPLAY_HOME``, else ``$XDG_DATA_
 A run is a record with a short random id, never a folder name to parse. Events are written in
 batches (``Recorder`` in ``nnplay.runs`` commits once per log burst or epoch, never per step).
 A run whose owning process is gone (its pid and that process's start time are recorded) is marked
-"interrupted" when the store is opened or listed. A database that cannot be used (damaged, from a
-newer nnplay, read-only, disk full) raises ``StoreError`` with a sentence naming the file and what
-to do; ``open_store_or_fallback`` then gives a read-only or a fresh temporary store so the app still
-opens, and never deletes or overwrites the file. What does not live here: training (``engine``),
+"interrupted" when the store is opened or listed. A database that cannot be used raises a
+``StoreError`` of its cause (``store_file``: damaged, newer, read-only, full…); ``open_store_or_fallback``
+then gives a read-only or a fresh temporary store so the app still opens, and never deletes or
+overwrites the file. SQL lives in this module only, built from the status vocabulary of
+``run_record``; a workspace numbers its runs (``next_run_number``). What does not live here: the
+schema and the errors (``store_file``), what a record holds (``run_record``), who owns a run (``owners``), training (``engine``),
 the in-memory ``Run`` (``runs``), anything streamlit.
 """
 
@@ -23,178 +25,36 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
 import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-from .config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from .config import DataConfig, ModelConfig, TrainConfig, to_dict
 from .engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent
+# the vocabulary, the record and the errors are imported from here by the rest of nnplay
+from .run_record import (ACTIVE, DATA_SOURCES, ID_ALPHABET, SETTINGS_UNREADABLE, STATUSES, USABLE, DataSource,
+                         RunRecord, RunStatus, check_data_source, data_text, new_id, parse_config, unreadable_note)
+from .owners import OWNER_SILENCE_S, THIS_PROCESS, ProcessIdentity, owner_alive  # noqa: F401 - re-exported
+from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotAStore, RunStillActive, StoreBusy,
+                         StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, store_error, store_home)
 
-SCHEMA_VERSION = 2
-DB_NAME = "runs.db"
-ACTIVE = ("queued", "running", "paused")
-OWNER_SILENCE_S = 120.0  # a run on another host whose heartbeat is older than this is taken as interrupted
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
 
-# Version 1, kept to test the migration: no run kinds/groups and no per-workspace settings.
-SCHEMA_V1 = """
-CREATE TABLE runs (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, workspace TEXT NOT NULL,
-    created REAL NOT NULL, started REAL, ended REAL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
-    data_cfg TEXT NOT NULL, model_cfg TEXT NOT NULL, train_cfg TEXT NOT NULL,
-    device TEXT NOT NULL DEFAULT '', parameters INTEGER,
-    epochs INTEGER, steps_per_epoch INTEGER, train_size INTEGER, test_size INTEGER,
-    last_step INTEGER NOT NULL DEFAULT 0, end_step INTEGER,
-    checkpoint_epoch INTEGER, has_final INTEGER NOT NULL DEFAULT 0,
-    owner_pid INTEGER, owner_start REAL, owner_host TEXT, heartbeat REAL
-);
-CREATE INDEX runs_by_workspace ON runs (workspace, created);
-CREATE TABLE steps (
-    run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL, loss REAL NOT NULL, lr REAL NOT NULL,
-    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
-CREATE TABLE epochs (
-    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, test_loss REAL,
-    test_accuracy REAL, seconds REAL, eval_seconds REAL, samples_per_s REAL, step INTEGER, lr REAL, device TEXT,
-    PRIMARY KEY (run_id, epoch)) WITHOUT ROWID;
-CREATE TABLE layer_stats (
-    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, layer TEXT NOT NULL, stats TEXT NOT NULL,
-    PRIMARY KEY (run_id, epoch, layer)) WITHOUT ROWID;
-"""
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    """An SQL list of a fixed vocabulary's words, each quoted (``ACTIVE`` becomes the list of its three)."""
+    assert all("'" not in v for v in values)
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"
 
 
-def _migrate_1_to_2(db: sqlite3.Connection) -> None:
-    """Version 2: runs get a kind ("train", "sweep", "loaded") and a group (the sweep's name);
-    workspaces get settings (the picked model)."""
-    db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train'")
-    db.execute("ALTER TABLE runs ADD COLUMN grp TEXT NOT NULL DEFAULT ''")
-    db.execute("UPDATE runs SET kind = 'loaded' WHERE status = 'loaded'")
-    db.execute("CREATE INDEX runs_by_kind ON runs (workspace, kind, created)")
-    db.execute("CREATE TABLE settings (workspace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
-               "PRIMARY KEY (workspace, key)) WITHOUT ROWID")
-
-
-MIGRATIONS = {1: _migrate_1_to_2}  # from version k to k + 1
-
-
-class StoreError(Exception):
-    """The run store cannot do what was asked; the message names the file and what to do."""
-
-
-def store_home() -> Path:
-    """Where the store lives: $NNPLAY_HOME, else $XDG_DATA_HOME/nnplay, else ~/.local/share/nnplay."""
-    if os.environ.get("NNPLAY_HOME"):
-        return Path(os.environ["NNPLAY_HOME"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base).expanduser() / "nnplay"
-
-
-ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
-
-
-def new_id() -> str:
-    """A short random URL-safe run id: 10 characters of lowercase letters and digits (50 bits)."""
-    return "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
-
-
-def _process_start(pid: int) -> float | None:
-    """The start time of process ``pid`` (Linux: clock ticks since boot), or None where unknown."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rfind(")") + 2:].split()
-    return float(fields[19])  # field 22 of stat, counted after the command name
-
-
-class ProcessIdentity(NamedTuple):
-    """A process as a run's owner is recorded: its pid, its start time (so a reused pid is another process), its host."""
-    pid: int
-    start: float | None
-    host: str
-
-
-THIS_PROCESS = ProcessIdentity(os.getpid(), _process_start(os.getpid()), socket.gethostname())
-
-
-def _owner_alive(pid: int | None, start: float | None, host: str | None, heartbeat: float | None) -> bool:
-    """Whether the process that owns a run still runs it: same pid and start time (so a reused pid does
-    not count); without /proc, whether that pid exists; on another host, a heartbeat in the last two minutes
-    (``OWNER_SILENCE_S``; the owner beats every ``runs.HEARTBEAT_S`` while it holds active runs)."""
-    if pid is None:
-        return False
-    if host != THIS_PROCESS.host:
-        return heartbeat is not None and time.time() - heartbeat < OWNER_SILENCE_S
-    if pid == THIS_PROCESS.pid:
-        return start == THIS_PROCESS.start
-    if start is not None and THIS_PROCESS.start is not None:
-        return _process_start(pid) == start
-    if os.name == "nt":  # os.kill would end the process there
-        return heartbeat is not None and time.time() - heartbeat < OWNER_SILENCE_S
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@dataclass
-class RunRecord:
-    """One run as the store keeps it (configs rebuilt, no curves)."""
-    id: str
-    name: str
-    workspace: str
-    kind: str
-    group: str
-    created: float
-    started: float | None
-    ended: float | None
-    status: str
-    message: str
-    data_cfg: DataConfig
-    model_cfg: ModelConfig
-    train_cfg: TrainConfig
-    device: str
-    parameters: int | None
-    last_step: int
-    checkpoint_epoch: int | None
-    has_final: bool
-    test_accuracy: float | None = None
-
-    @property
-    def has_model(self) -> bool:
-        return self.has_final or self.checkpoint_epoch is not None
-
-
+_ACTIVE_SQL = _sql_list(ACTIVE)
 _COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
             "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
-
-
-_parsed: dict[tuple[type, str], object] = {}
-
-
-def _config(cls, text: str):
-    """A config from its JSON, validated once per distinct text (a list of 1,000 runs shares a few configs);
-    each run gets its own copy."""
-    key = (cls, text)
-    if key not in _parsed:
-        try:
-            _parsed[key] = from_dict(cls, json.loads(text))
-        except (ValueError, TypeError):
-            _parsed[key] = cls()  # a config an older nnplay wrote with values this one refuses: the defaults
-        if len(_parsed) > 4096:
-            _parsed.clear()
-    config = object.__new__(cls)  # a copy without validating again
-    config.__dict__.update(_parsed[key].__dict__)
-    return config
+_RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
+               "LIMIT 1), data_source FROM runs")  # the columns of a RunRecord, in its order
 
 
 class Store:
@@ -206,6 +66,7 @@ class Store:
         self.runs_dir = self.home / "runs"
         self.notice = notice  # a sentence for the user when this is a fallback store
         self._lock = threading.RLock()
+        self._numbers: dict[str, int] = {}  # the last run number given per workspace (next_run_number)
         self.read_only = read_only
         if not read_only and self.path.exists() and not os.access(self.path, os.W_OK):
             self.read_only = True
@@ -216,7 +77,7 @@ class Store:
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
             self._check_schema()
-        except sqlite3.DatabaseError as err:
+        except sqlite3.Error as err:
             raise self._error(err) from None
         except OSError as err:
             raise StoreError(f"The run store at {self.home} cannot be created ({err.strerror}). Set NNPLAY_HOME "
@@ -229,7 +90,7 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         if self.read_only:
             if not self.path.exists():
-                raise StoreError(f"{self.path} does not exist, and a read-only store cannot create it.")
+                raise StoreReadOnly(f"{self.path} does not exist, and a read-only store cannot create it.")
             db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
                                  isolation_level=None, timeout=10)
         else:
@@ -244,7 +105,7 @@ class Store:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if version == 0 and not tables:
             if self.read_only:
-                raise StoreError(f"{self.path} is empty and read-only: there are no runs to show.")
+                raise StoreReadOnly(f"{self.path} is empty and read-only: there are no runs to show.")
             with self._write() as db:  # a new store: version 1, then the migrations (so they always run)
                 if db.execute("PRAGMA user_version").fetchone()[0] == 0:  # not made by another process meanwhile
                     for statement in SCHEMA_V1.split(";"):
@@ -253,15 +114,15 @@ class Store:
                     db.execute("PRAGMA user_version=1")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
         elif version == 0:
-            raise StoreError(f"{self.path} is an SQLite file but not an nnplay run store (it has other tables). "
+            raise NotAStore(f"{self.path} is an SQLite file but not an nnplay run store (it has other tables). "
                              "It was left as it is: set NNPLAY_HOME to another folder.")
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer nnplay (store version {version}; this one reads "
+            raise StoreTooNew(f"{self.path} was written by a newer nnplay (store version {version}; this one reads "
                              f"up to {SCHEMA_VERSION}). Upgrade nnplay, or set NNPLAY_HOME to another folder. "
                              "The file was left as it is.")
         if version < SCHEMA_VERSION:
             if self.read_only:
-                raise StoreError(f"{self.path} is from an older nnplay (store version {version}) and is read-only, "
+                raise StoreReadOnly(f"{self.path} is from an older nnplay (store version {version}) and is read-only, "
                                  "so it cannot be upgraded. Make it writable and start nnplay again.")
             self.migrate()
 
@@ -277,23 +138,8 @@ class Store:
                 MIGRATIONS[version](db)
                 db.execute(f"PRAGMA user_version={version + 1}")
 
-    def _error(self, err: Exception) -> StoreError:
-        """A sentence for a sqlite error: which file, what happened, what to do."""
-        text = str(err)
-        if "full" in text:
-            return StoreError(f"The disk holding {self.path} is full, so the run store could not write. Free some "
-                              "space (deleting old runs helps: `python -m nnplay runs list`), then try again.")
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
-            return StoreError(f"{self.path} is damaged ({text}); nnplay cannot read runs from it. It was left as "
-                              "it is: move it aside (for example rename it to runs.db.damaged) and start nnplay "
-                              "again for a new store, or set NNPLAY_HOME to another folder.")
-        if "readonly" in text or "read-only" in text or "attempt to write" in text:
-            return StoreError(f"{self.path} is read-only, so new runs cannot be kept. Make the file and its "
-                              "folder writable, or set NNPLAY_HOME to a folder you can write to.")
-        if "locked" in text or "busy" in text:
-            return StoreError(f"{self.path} stayed locked by another process for 10 s. Try again when that "
-                              "process (a CLI run?) is done.")
-        return StoreError(f"The run store {self.path} failed: {text}.")
+    def _error(self, err: sqlite3.Error) -> StoreError:
+        return store_error(err, self.path)
 
     class _Tx:
         def __init__(self, store: "Store"):
@@ -326,7 +172,7 @@ class Store:
 
     def _write(self) -> "_Tx":
         if self.read_only:
-            raise StoreError(f"{self.path} is open read-only, so this change was not kept. Make the file "
+            raise StoreReadOnly(f"{self.path} is open read-only, so this change was not kept. Make the file "
                              "writable, or set NNPLAY_HOME to a folder you can write to.")
         return Store._Tx(self)
 
@@ -338,7 +184,7 @@ class Store:
         except sqlite3.Error as err:
             raise self._error(err) from None
 
-    def read(self, sql: str, args=()) -> list[tuple]:
+    def _read(self, sql: str, args=()) -> list[tuple]:
         try:
             with self._lock:
                 return self._db.execute(sql, args).fetchall()
@@ -358,28 +204,64 @@ class Store:
         with self._lock:
             self._db.close()
 
+    @property
+    def schema_version(self) -> int:
+        return self._read("PRAGMA user_version")[0][0]
+
     # -- runs ------------------------------------------------------------------------------------
 
     def create_run(self, name: str, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
                    workspace: str = LOCAL_WORKSPACE, kind: str = "train", group: str = "", status: str = "queued",
-                   message: str = "", run_id: str | None = None, created: float | None = None) -> str:
-        """A new run record owned by this process; returns its id."""
+                   message: str = "", run_id: str | None = None, created: float | None = None,
+                   data_source: DataSource = "") -> str:
+        """A new run record owned by this process; returns its id. ``data_source``: "full" or "sample" when
+        already known ("" until ``record`` says it)."""
+        check_data_source(data_source)
         run_id = run_id or new_id()
         row = (run_id, name, workspace, kind, group, created or time.time(), status, message,
                json.dumps(to_dict(data_cfg)), json.dumps(to_dict(model_cfg)), json.dumps(to_dict(train_cfg)),
-               *THIS_PROCESS, time.time())
+               *THIS_PROCESS, time.time(), data_source)
         self.write(lambda db: db.execute(
             "INSERT INTO runs (id, name, workspace, kind, grp, created, status, message, data_cfg, model_cfg, "
-            "train_cfg, owner_pid, owner_start, owner_host, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
+            "train_cfg, owner_pid, owner_start, owner_host, heartbeat, data_source) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
         return run_id
+
+    def next_run_number(self, workspace: str = LOCAL_WORKSPACE) -> int:
+        """The number the workspace's next training run is called by ("run 7 · …"): one more than the last
+        one given, kept in the store so a restart or another session goes on counting. A store that cannot
+        write (read-only, disk full) counts in this process instead, from the runs it holds."""
+        def tx(db):
+            db.execute("INSERT OR IGNORE INTO run_numbers VALUES (?, (SELECT count(*) FROM runs WHERE workspace=? "
+                       "AND kind='train'))", (workspace, workspace))
+            db.execute("UPDATE run_numbers SET last = max(last, ?) + 1 WHERE workspace=?",
+                       (self._numbers.get(workspace, 0), workspace))
+            return db.execute("SELECT last FROM run_numbers WHERE workspace=?", (workspace,)).fetchone()[0]
+        try:
+            number = self.write(tx)
+        except StoreError:
+            try:
+                counted = self._read("SELECT max((SELECT count(*) FROM runs WHERE workspace=? AND kind='train'), "
+                                     "coalesce((SELECT last FROM run_numbers WHERE workspace=?), 0))",
+                                     (workspace, workspace))[0][0]
+            except StoreError:
+                counted = 0
+            number = max(self._numbers.get(workspace, 0), counted) + 1
+        self._numbers[workspace] = number
+        return number
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
 
     def record(self, run_id: str, steps=(), epochs=(), layers=(), start: RunStart | None = None,
                status: tuple[str, str] | None = None, end: RunEnd | None = None,
-               checkpoint_epoch: int | None = None, has_final: bool = False, started: float | None = None) -> None:
-        """Write one batch of a run's events (and its new status) in one transaction."""
+               checkpoint_epoch: int | None = None, has_final: bool = False, started: float | None = None,
+               data_source: DataSource | None = None) -> None:
+        """Write one batch of a run's events (and its new status, or the source of its data once known) in one
+        transaction."""
+        if data_source is not None:
+            check_data_source(data_source)
+
         def tx(db):
             if start is not None:
                 db.execute("UPDATE runs SET device=?, parameters=?, epochs=?, steps_per_epoch=?, train_size=?, "
@@ -417,6 +299,9 @@ class Store:
                 args.append(checkpoint_epoch)
             if has_final:
                 sets.append("has_final=1")
+            if data_source:
+                sets.append("data_source=?")
+                args.append(data_source)
             db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
         self.write(tx)
 
@@ -430,8 +315,9 @@ class Store:
         marks = ",".join("?" * len(ids))
 
         def tx(db):
-            return db.execute(f"UPDATE runs SET heartbeat=? WHERE id IN ({marks}) AND status IN ('queued','running',"
-                              f"'paused') AND owner_pid=? AND owner_host=?", (time.time(), *ids, THIS_PROCESS.pid, THIS_PROCESS.host)).rowcount
+            return db.execute(f"UPDATE runs SET heartbeat=? WHERE id IN ({marks}) AND status IN {_ACTIVE_SQL} "
+                              f"AND owner_pid=? AND owner_host=?",
+                              (time.time(), *ids, THIS_PROCESS.pid, THIS_PROCESS.host)).rowcount
         return self.write(tx)
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
@@ -459,17 +345,17 @@ class Store:
         import shutil
 
         copy_id = new_id()
-        cols = [r[1] for r in self.read("PRAGMA table_info(runs)")]
+        cols = [r[1] for r in self._read("PRAGMA table_info(runs)")]
         picked = ", ".join("?" if c == "id" else "?" if c == "workspace" else "?" if c == "created" else c
                            for c in cols)
 
         def tx(db):
             n = db.execute(f"INSERT INTO runs ({', '.join(cols)}) SELECT {picked} FROM runs WHERE id=? AND status "
-                           "NOT IN ('queued','running','paused')",
+                           f"NOT IN {_ACTIVE_SQL}",
                            [copy_id if c == "id" else workspace if c == "workspace" else time.time()
                             for c in cols if c in ("id", "workspace", "created")] + [run_id]).rowcount
             if n == 0:
-                raise StoreError("only a run that has ended can be copied: wait for it to finish, or stop it.")
+                raise RunStillActive("only a run that has ended can be copied: wait for it to finish, or stop it.")
             for table in ("steps", "epochs", "layer_stats"):
                 tcols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
                 db.execute(f"INSERT INTO {table} SELECT {', '.join('?' if c == 'run_id' else c for c in tcols)} "
@@ -481,26 +367,25 @@ class Store:
 
     def mark_interrupted(self, workspace: str | None = None) -> int:
         """Runs left "queued/running/paused" by a process that is gone become "interrupted"; how many."""
-        where = "status IN ('queued','running','paused')" + (" AND workspace=?" if workspace else "")
-        rows = self.read(f"SELECT id, owner_pid, owner_start, owner_host, heartbeat, last_step, checkpoint_epoch "
+        where = f"status IN {_ACTIVE_SQL}" + (" AND workspace=?" if workspace else "")
+        rows = self._read(f"SELECT id, owner_pid, owner_start, owner_host, heartbeat, last_step, checkpoint_epoch "
                          f"FROM runs WHERE {where}", (workspace,) if workspace else ())
-        dead = [r for r in rows if not _owner_alive(r[1], r[2], r[3], r[4])]
+        dead = [r for r in rows if not owner_alive(r[1], r[2], r[3], r[4], me=THIS_PROCESS)]
         if not dead or self.read_only:
             return 0
 
         def tx(db):
             for run_id, *_, last_step, ckpt in dead:
                 kept = f"epoch {ckpt}'s model is kept" if ckpt else "no epoch had finished, so there is no model"
-                db.execute("UPDATE runs SET status='interrupted', message=?, ended=heartbeat WHERE id=? AND status "
-                           "IN ('queued','running','paused')",
+                db.execute(f"UPDATE runs SET status='interrupted', message=?, ended=heartbeat WHERE id=? AND status "
+                           f"IN {_ACTIVE_SQL}",
                            (f"interrupted at step {last_step}: the process training it ended (server stopped or "
                             f"killed); its curves and {kept}.", run_id))
         self.write(tx)
         return len(dead)
 
     def get(self, run_id: str) -> RunRecord | None:
-        rows = self.read(f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id "
-                         "ORDER BY epoch DESC LIMIT 1) FROM runs WHERE id=?", (run_id,))
+        rows = self._read(f"{_RECORD_SQL} WHERE id=?", (run_id,))
         return self._record(rows[0]) if rows else None
 
     def list_runs(self, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),
@@ -508,46 +393,62 @@ class Store:
         """A workspace's runs, oldest first (kinds=None: sweeps too); active runs of dead processes are
         marked interrupted first."""
         self.mark_interrupted(workspace)
-        sql = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
-               "LIMIT 1) FROM runs WHERE workspace=?")
+        sql = f"{_RECORD_SQL} WHERE workspace=?"
         args: list = [workspace]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
             args += list(kinds)
         if usable_only:
-            sql += " AND (has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN ('queued','running','paused')"
-        return [self._record(r) for r in self.read(sql + " ORDER BY created", args)]
+            sql += f" AND (has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN {_ACTIVE_SQL}"
+        return [self._record(r) for r in self._read(sql + " ORDER BY created", args)]
 
     def picker_choices(self, workspace: str = LOCAL_WORKSPACE) -> list[tuple[str, str]]:
         """(id, label) of every run of the workspace with a usable model, newest first: the model picker's data."""
-        rows = self.read("SELECT id, name, status FROM runs WHERE workspace=? AND kind IN ('train','loaded') AND "
-                         "(has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN ('queued','running','paused') "
-                         "ORDER BY created DESC", (workspace,))
+        rows = self._read(f"SELECT id, name, status FROM runs WHERE workspace=? AND kind IN ('train','loaded') AND "
+                          f"(has_final=1 OR checkpoint_epoch IS NOT NULL) AND status NOT IN {_ACTIVE_SQL} "
+                          "ORDER BY created DESC", (workspace,))
         return [(r[0], f"{r[1]} ({r[2]})") for r in rows]
+
+    def ids_starting(self, text: str) -> list[str]:
+        """The ids (any workspace) that are ``text`` or start with it, sorted: how the CLI finds a typed run."""
+        return sorted({r[0] for r in self._read("SELECT id FROM runs WHERE substr(id, 1, length(?)) = ?",
+                                                (text, text))})
+
+    def latest_group(self, workspace: str, group: str, kind: str = "sweep") -> str | None:
+        """The group of the workspace's newest run of ``kind`` whose group is ``group`` or starts with it
+        (``"experiments/lr/"`` matches ``"experiments/lr/quick"``), or None."""
+        rows = self._read("SELECT grp FROM runs WHERE workspace=? AND kind=? AND (grp=? OR substr(grp, 1, ?)=?) "
+                          "ORDER BY created DESC LIMIT 1", (workspace, kind, group, len(group), group))
+        return rows[0][0] if rows else None
 
     @staticmethod
     def _record(r) -> RunRecord:
-        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-                         _config(DataConfig, r[10]), _config(ModelConfig, r[11]), _config(TrainConfig, r[12]),
-                         r[13], r[14], r[15], r[16], bool(r[17]), r[18])
+        configs = [parse_config(cls, text) for cls, text in zip((DataConfig, ModelConfig, TrainConfig), r[10:13])]
+        unreadable = tuple(part for part, c in zip(("data", "model", "training"), configs) if c is None)
+        # an unreadable config keeps a placeholder (its class's defaults) that nothing may show or use as the
+        # run's: RunRecord.unreadable says so, and every reader checks it
+        data_cfg, model_cfg, train_cfg = (c if c is not None else cls()
+                                          for c, cls in zip(configs, (DataConfig, ModelConfig, TrainConfig)))
+        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], data_cfg, model_cfg, train_cfg,
+                         r[13], r[14], r[15], r[16], bool(r[17]), r[18], r[19], unreadable)
 
     # -- curves ----------------------------------------------------------------------------------
 
     def history(self, run_id: str) -> History:
         """The run's engine.History rebuilt from the store, so every figure works unchanged."""
         h = History()
-        meta = self.read("SELECT epochs, steps_per_epoch, train_size, test_size, parameters, device, status, "
+        meta = self._read("SELECT epochs, steps_per_epoch, train_size, test_size, parameters, device, status, "
                          "message, end_step FROM runs WHERE id=?", (run_id,))
         if not meta:
             return h
         epochs, spe, train_size, test_size, params, device, status, message, end_step = meta[0]
         if spe is not None:
             h.start = RunStart(epochs, spe, train_size, test_size, params or 0, device)
-        h.steps = [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? "
+        h.steps = [StepEvent(*r) for r in self._read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? "
                                                     "ORDER BY step", (run_id,))]
         h.epochs = self.epochs(run_id)
         rows = [(e, layer, json.loads(text)) for e, layer, text in
-                self.read("SELECT epoch, layer, stats FROM layer_stats WHERE run_id=?", (run_id,))]
+                self._read("SELECT epoch, layer, stats FROM layer_stats WHERE run_id=?", (run_id,))]
         for epoch, layer, v in sorted(rows, key=lambda r: (r[0], r[2][8])):  # the model's layer order
             h.layer_stats.append(LayerStats(epoch, layer, v[0], v[1], v[2], tuple(v[3]), v[4], v[5], v[6],
                                             tuple(v[7]) if v[7] is not None else None))
@@ -557,23 +458,23 @@ class Store:
 
     def epochs(self, run_id: str) -> list[EpochMetrics]:
         """The run's epoch metrics only (what a runs list needs, without the steps)."""
-        return [EpochMetrics(*r) for r in self.read(
+        return [EpochMetrics(*r) for r in self._read(
             "SELECT epoch, train_loss, train_accuracy, test_loss, test_accuracy, seconds, eval_seconds, "
             "samples_per_s, step, lr, device FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
 
     def steps_since(self, run_id: str, step: int) -> list[StepEvent]:
         """The steps after ``step``: what a live view has not drawn yet."""
-        return [StepEvent(*r) for r in self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND step>? "
+        return [StepEvent(*r) for r in self._read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND step>? "
                                                  "ORDER BY step", (run_id, step))]
 
     def thinned_steps(self, run_id: str, points: int = THIN_POINTS) -> list[StepEvent]:
         """At most ``points`` steps spread evenly over the run (every k-th, and always the last), so a chart
         costs the same at step 1e3 and 1e6, as TensorBoard's scalars do."""
-        (n, last), = self.read("SELECT count(*), max(step) FROM steps WHERE run_id=?", (run_id,))
+        (n, last), = self._read("SELECT count(*), max(step) FROM steps WHERE run_id=?", (run_id,))
         if not n:
             return []
         stride = max(1, -(-n // points))
-        rows = self.read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND (step % ? = 0 OR step = ?) "
+        rows = self._read("SELECT step, epoch, loss, lr FROM steps WHERE run_id=? AND (step % ? = 0 OR step = ?) "
                          "ORDER BY step", (run_id, stride, last))
         return [StepEvent(*r) for r in rows]
 
@@ -593,7 +494,7 @@ class Store:
             ids = None
             total = sum(p.stat().st_size for p in self.home.glob(DB_NAME + "*") if p.is_file())
         else:
-            ids = [r[0] for r in self.read("SELECT id FROM runs WHERE workspace=?", (workspace,))]
+            ids = [r[0] for r in self._read("SELECT id FROM runs WHERE workspace=?", (workspace,))]
             total = 0
         for folder in (self.run_dir(i) for i in ids) if ids is not None else self.runs_dir.glob("*"):
             if folder.is_dir():
@@ -603,7 +504,7 @@ class Store:
     # -- per-workspace settings ------------------------------------------------------------------
 
     def setting(self, workspace: str, key: str, default: str | None = None) -> str | None:
-        rows = self.read("SELECT value FROM settings WHERE workspace=? AND key=?", (workspace, key))
+        rows = self._read("SELECT value FROM settings WHERE workspace=? AND key=?", (workspace, key))
         return rows[0][0] if rows else default
 
     def set_setting(self, workspace: str, key: str, value: str) -> None:
@@ -631,12 +532,12 @@ def open_store_or_fallback(home: str | os.PathLike | None = None) -> Store:
     try:
         return open_store(key)
     except StoreError as err:
-        problem = str(err)
+        problem, error = str(err), err
     with _stores_lock:
         if key in _stores:
             return _stores[key]
         store = None
-        if "newer" not in problem and "damaged" not in problem:
+        if not isinstance(error, (StoreTooNew, StoreDamaged)):  # those cannot be read at all: a fresh store
             try:
                 store = Store(key, read_only=True, notice=f"{problem} Showing its runs read-only: new runs are "
                                                           "not kept.")

@@ -27,7 +27,8 @@ from nnplay.models import describe, layer_table
 from nnplay.names import escape_markdown
 from nnplay.runs import TRAIN_ACCURACY_NOTE, Run, run_name, start_refusals
 from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, live_run_view, preload_live_view,
-                       restore_setting, save_setting, session_runs, show_data_notice, training_run)
+                       restore_setting, save_setting, session_runs, show_data_notice, store, training_run,
+                       workspace)
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import script_expander
 from nnplay.ui.outcome import outcome
@@ -279,9 +280,7 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
         st.session_state["_train_note"] = f"The data could not be loaded: {err}"
         return
     data = data.limited(data_cfg.train_limit, data_cfg.test_limit)
-    count = st.session_state.get("_train_count", 0) + 1
-    st.session_state["_train_count"] = count
-    run = Run(run_name(model_cfg, count), data_cfg, model_cfg, train_cfg)
+    run = Run(run_name(model_cfg, store().next_run_number(workspace())), data_cfg, model_cfg, train_cfg)
     add_run(run)
     st.session_state["train_confirm"] = False
     st.session_state["_train_scroll"] = run.id  # bring its live view into the window
@@ -399,7 +398,7 @@ with c2:
     elif "model" in configs:
         folded_code("The same run from the command line", "train_cli_open",
                     lambda: cli_command(configs["data"], configs["model"], configs["train"]), language="bash")
-        script_expander(configs["data"], configs["model"], configs["train"])
+        script_expander(configs["data"], configs["model"], configs["train"], data.source)
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))

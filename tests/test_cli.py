@@ -93,3 +93,12 @@ def test_a_network_too_large_for_the_memory_is_refused_before_it_is_built(capsys
 def test_a_seed_out_of_range_is_a_sentence(capsys):
     code, summary, err = run_cli(capsys, "train", "--seed", "99999999999999999999999", "--quiet")
     assert code == 2 and summary is None and "the seed must be a whole number from 0 to 4,294,967,295" in err
+
+
+def test_the_json_line_names_a_preset_only_when_one_was_chosen(capsys):
+    flags = ("--epochs", "1", "--train-limit", "300", "--test-limit", "100", "--quiet", "--no-store")
+    code, summary, _ = run_cli(capsys, "train", "--hidden", "8", *flags)
+    assert code == 0 and summary["preset"] is None
+    assert summary["config"]["model"]["hidden"] == [8] and summary["config"]["train"]["batch_size"] == 256
+    code, summary, _ = run_cli(capsys, "train", "--preset", "model-a", *flags)
+    assert code == 0 and summary["preset"] == "model-a" and summary["config"]["model"]["activation"] == "sigmoid"

@@ -115,7 +115,7 @@ def test_a_finished_run_offers_every_format_and_the_bytes_are_the_run(finished, 
     assert (scripted(images) - ref).abs().max() < 1e-5
 
     assert downloads["nnplay-cnn-run-train.py"]().decode() == training_script(finished.data_cfg, finished.model_cfg,
-                                                                              finished.train_cfg)
+                                                                              finished.train_cfg, finished.data_source)
 
     with zipfile.ZipFile(io.BytesIO(downloads["nnplay-cnn-run-safetensors.zip"]())) as zf:
         assert sorted(zf.namelist()) == ["nnplay-cnn-run.json", "nnplay-cnn-run.safetensors"]
@@ -214,7 +214,8 @@ def test_cli_exports_a_run_by_id(fmt, out, finished, images, tmp_path, capsys):
         model, model_cfg, meta = load_checkpoint(target)
         assert model_cfg == finished.model_cfg and torch.equal(model(images), ref)
     elif fmt == "script":
-        assert target.read_text() == training_script(finished.data_cfg, finished.model_cfg, finished.train_cfg)
+        assert target.read_text() == training_script(finished.data_cfg, finished.model_cfg, finished.train_cfg,
+                                                     finished.data_source)
     else:
         assert list(target.iterdir()) and all(p.name.startswith("events.out.tfevents") for p in target.iterdir())
 

@@ -187,3 +187,50 @@ def test_script_trains_like_the_engine(script_outputs, mnist_dir, name, dataset,
         assert float(loss) == pytest.approx(e.test_loss, abs=1e-4)
         assert float(train_loss) == pytest.approx(e.train_loss, abs=1.5e-3)
         assert float(train_accr) == pytest.approx(e.train_accuracy, abs=1.5e-3)
+
+
+def test_a_sample_runs_script_says_it_trains_on_full_mnist_and_promises_no_same_numbers(tiny_data, tmp_path):
+    from nnplay.cli import main
+    from nnplay.runs import Run
+    from nnplay.store import open_store
+
+    data_cfg, model_cfg, train_cfg = DataConfig(train_limit=2000), ModelConfig(hidden=(8,)), TrainConfig(epochs=1)
+    def docstring(text: str) -> str:  # one line: the notes are wrapped
+        return " ".join(ast.get_docstring(ast.parse(text)).split())
+
+    full = docstring(training_script(data_cfg, model_cfg, train_cfg, "full"))
+    assert "prints the same numbers" in full and "sample" not in full
+    sample_text = training_script(data_cfg, model_cfg, train_cfg, "sample")
+    sample = docstring(sample_text)
+    assert "built-in sample" in sample and "full MNIST" in sample and "will differ" in sample
+    assert "same numbers" not in sample
+    assert "print('nnplay trained this run on its built-in sample" in sample_text  # said when it runs, too
+    unknown = docstring(training_script(data_cfg, model_cfg, train_cfg, ""))
+    assert "did not record" in unknown
+    # a run trained on the sample, exported from the store after a restart
+    run = Run("on the sample", data_cfg, model_cfg, TrainConfig(epochs=1, batch_size=500, device="cpu"))
+    run.bind(open_store()).run_here(tiny_data)
+    from nnplay import runs
+
+    runs.REGISTRY.clear()
+    assert main(["export", run.id, "--format", "script", "--out", str(tmp_path / "t.py")]) == 0
+    assert docstring((tmp_path / "t.py").read_text()) == sample
+
+
+def test_on_the_sample_the_train_pages_script_says_it_trains_on_full_mnist(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    import nnplay.data
+
+    def offline(dataset, root):
+        raise OSError("no network here")
+    monkeypatch.setattr(nnplay.data, "_download", offline)
+    monkeypatch.setenv("NNPLAY_DATA_DIR", str(tmp_path))  # no MNIST files: the app trains on the sample
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "pages" / "train.py"), default_timeout=60)
+    at.session_state["train_script_open"] = True
+    at.run()
+    (code,) = [c.value for c in at.code if c.language == "python"]
+    text = " ".join(ast.get_docstring(ast.parse(code)).split())
+    assert "built-in sample" in text and "will differ" in text and "same numbers" not in text

@@ -24,6 +24,7 @@ from nnplay.models import build_model
 from nnplay.runs import MODELS, Run, delete_run, find_run, workspace_runs
 from nnplay.store import (DB_NAME, SCHEMA_V1, SCHEMA_VERSION, Store, StoreError, open_store,
                           open_store_or_fallback)
+from nnplay.store_file import SQLITE_FULL
 
 from .conftest import ROOT
 
@@ -135,7 +136,7 @@ def test_migration_from_version_1(private_store):
     db.commit()
     db.close()
     store = Store(private_store)
-    assert store.read("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
     old = store.get("old1")
     assert (old.name, old.kind, old.group, old.model_cfg.hidden) == ("from v1", "train", "", (8,))
     assert store.get("old2").kind == "loaded"
@@ -191,6 +192,12 @@ def test_a_read_only_file_is_shown_read_only(private_store, tiny_data, monkeypat
     assert [r.id for r in workspace_runs(store)] == [kept.id, run.id]
 
 
+def disk_full() -> sqlite3.OperationalError:
+    err = sqlite3.OperationalError("database or disk is full")
+    err.sqlite_errorcode = SQLITE_FULL  # as sqlite raises it (Python 3.11+): the store reads the code
+    return err
+
+
 class FullDisk:
     """An sqlite connection whose writes fail as on a full disk (reads still work)."""
 
@@ -199,11 +206,11 @@ class FullDisk:
 
     def execute(self, sql, *args):
         if sql.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
-            raise sqlite3.OperationalError("database or disk is full")
+            raise disk_full()
         return self.db.execute(sql, *args)
 
     def executemany(self, sql, *args):
-        raise sqlite3.OperationalError("database or disk is full")
+        raise disk_full()
 
     def __getattr__(self, name):
         return getattr(self.db, name)
@@ -330,3 +337,168 @@ def test_a_paused_run_keeps_its_heartbeat_so_another_host_leaves_it(private_stor
         monkeypatch.undo()
         run.status = "interrupted"
         assert runs_mod.beat_active_runs() == 0  # not active any more: nothing to refresh
+
+
+# -- issue 22: error classes, one status vocabulary, unreadable settings, data source, run numbers ---------
+
+
+def test_errors_are_told_apart_by_class_not_by_their_text(private_store, tiny_data, monkeypatch):
+    from nnplay import store as store_mod
+    from nnplay.store import NotAStore, StoreDamaged, StoreFull, StoreReadOnly, StoreTooNew
+
+    (private_store / DB_NAME).write_bytes(b"not a database" * 200)
+    with pytest.raises(StoreDamaged):
+        Store(private_store)
+    (private_store / DB_NAME).unlink()
+    other = sqlite3.connect(private_store / DB_NAME)
+    other.execute("CREATE TABLE notes (x)")
+    other.commit()
+    other.close()
+    with pytest.raises(NotAStore):
+        Store(private_store)
+    (private_store / DB_NAME).unlink()
+    store = Store(private_store)
+    store._db.execute("PRAGMA user_version=99")
+    store.close()
+    with pytest.raises(StoreTooNew):
+        Store(private_store)
+    (private_store / DB_NAME).unlink()
+    store = Store(private_store)
+    real = store._db
+    store._db = FullDisk(real)
+    with pytest.raises(StoreFull):
+        store.create_run("x", DataConfig(), SMALL, TrainConfig())
+    store._db = real
+    with pytest.raises(StoreReadOnly):
+        Store(private_store, read_only=True).create_run("x", DataConfig(), SMALL, TrainConfig())
+    assert all(issubclass(c, StoreError) for c in (NotAStore, StoreDamaged, StoreFull, StoreReadOnly, StoreTooNew))
+    # Python 3.10's sqlite3 gives no code: sqlite's own text for it stands in; any other text is no class
+    from nnplay.store_file import store_error
+
+    assert type(store_error(sqlite3.OperationalError("database or disk is full"), "f")) is StoreFull
+    assert type(store_error(sqlite3.OperationalError("the disk is full, or so"), "f")) is StoreError
+
+    # the fallback reads the class: a newer store whose sentence says nothing of "newer" is still not opened
+    def too_new(home=None):
+        raise StoreTooNew("version 99 of the store.")
+    monkeypatch.setattr(store_mod, "open_store", too_new)
+    store_mod.forget_stores()
+    fallback = open_store_or_fallback()
+    assert not fallback.read_only and fallback.home != private_store and "version 99" in fallback.notice
+
+
+def test_run_statuses_are_one_vocabulary_that_the_sql_is_built_from():
+    import inspect
+    import typing
+
+    from nnplay import store as store_mod
+
+    assert runs_mod.ACTIVE is store_mod.ACTIVE and runs_mod.USABLE is store_mod.USABLE
+    assert set(store_mod.ACTIVE) | set(store_mod.USABLE) < set(typing.get_args(store_mod.RunStatus))
+    source = inspect.getsource(store_mod)
+    assert "'queued'" not in source and "'paused'" not in source  # no status spelled out in the SQL
+    assert "('queued'" not in inspect.getsource(runs_mod) and '("queued"' not in inspect.getsource(runs_mod)
+
+
+def test_a_config_that_cannot_be_read_is_shown_as_unreadable_not_as_the_defaults(tiny_data, capsys, tmp_path):
+    from nnplay.cli import main
+    from nnplay.export import no_model_reason, run_file
+    from nnplay.export.formats import ExportError
+    from nnplay.runs import data_label
+
+    store = open_store()
+    run = trained(store, tiny_data, "odd", epochs=1)
+    # a stored config with a value this nnplay refuses (as an older or newer one may have written it)
+    store.write(lambda db: db.execute("UPDATE runs SET model_cfg=? WHERE id=?",
+                                      ('{"hidden": [16], "activation": "swish"}', run.id)))
+    runs_mod.REGISTRY.clear()
+    record = store.get(run.id)
+    assert record.unreadable == ("model",) and "settings unreadable" in record.settings_note
+    assert record.data_cfg.train_limit == 2000  # the readable parts stay
+    reread = find_run(store, run.id)
+    assert reread.unreadable == ("model",) and data_label(reread) == "settings unreadable"
+    assert "settings unreadable" in no_model_reason(reread)
+    with pytest.raises(ExportError, match="settings unreadable"):
+        run_file(reread, "script")
+    assert main(["runs", "list"]) == 0
+    assert "settings unreadable" in capsys.readouterr().out
+    assert main(["runs", "show", run.id]) == 0
+    shown = __import__("json").loads(capsys.readouterr().out)
+    assert "settings unreadable" in shown["config"] and "relu" not in str(shown)
+    assert main(["export", run.id, "--format", "script", "--out", str(tmp_path / "t.py")]) == 2
+    assert "settings unreadable" in capsys.readouterr().err and not (tmp_path / "t.py").exists()
+
+
+def _version_2_store(home, runs_in: dict[str, int]) -> None:
+    """A store as nnplay kept it before version 3 (no data source, no run numbers)."""
+    from nnplay.store_file import _migrate_1_to_2
+
+    db = sqlite3.connect(home / DB_NAME, isolation_level=None)
+    db.executescript(SCHEMA_V1)
+    _migrate_1_to_2(db)
+    for workspace, n in runs_in.items():
+        for i in range(n):
+            db.execute("INSERT INTO runs (id, name, workspace, created, status, data_cfg, model_cfg, train_cfg) "
+                       "VALUES (?, ?, ?, ?, 'finished', '{}', '{\"hidden\": [8]}', '{}')",
+                       (f"{workspace}{i}", f"run {i + 1}", workspace, float(i)))
+    db.execute("PRAGMA user_version=2")
+    db.close()
+
+
+def test_the_data_source_is_kept_and_old_runs_show_unknown(private_store, tiny_data, capsys):
+    import json
+
+    from nnplay.cli import main
+    from nnplay.runs import data_label
+
+    _version_2_store(private_store, {"local": 1})
+    store = open_store()
+    assert store.schema_version == SCHEMA_VERSION and store.get("local0").data_source == ""
+    run = trained(store, tiny_data, "on the sample", epochs=1)
+    assert store.get(run.id).data_source == "sample"
+    runs_mod.REGISTRY.clear()  # a restart: the runs come from the store
+    assert data_label(find_run(store, run.id)) == "MNIST sample (2000/500)"
+    assert data_label(find_run(store, "local0")) == "mnist (source unknown)"
+    assert main(["runs", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "MNIST sample" in next(line for line in lines if run.id in line)
+    assert "mnist (source unknown)" in next(line for line in lines if "local0" in line)
+    assert main(["runs", "show", run.id]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["data_source"] == "sample" and shown["data"] == "MNIST sample"
+    assert main(["runs", "show", "local0"]) == 0
+    assert json.loads(capsys.readouterr().out)["data_source"] == "unknown"
+    with pytest.raises(ValueError, match="data source"):
+        store.create_run("x", DataConfig(), SMALL, TrainConfig(), data_source="mnist")
+
+
+def test_runs_are_numbered_per_workspace_across_restarts(private_store):
+    _version_2_store(private_store, {"local": 2, "other": 1})
+    store = Store(private_store)
+    assert [store.next_run_number("local") for _ in range(2)] == [3, 4]  # after the two it had trained
+    assert store.next_run_number("other") == 2 and store.next_run_number("new") == 1
+    store.close()
+    again = Store(private_store)  # a restart goes on counting
+    assert again.next_run_number("local") == 5
+    again.close()
+    read_only = Store(private_store, read_only=True)  # cannot write: counts in this process
+    assert [read_only.next_run_number("local") for _ in range(2)] == [6, 7]
+
+
+def test_the_train_page_numbers_a_new_sessions_run_after_the_workspaces_last(private_store):
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    store = open_store()
+    store.next_run_number("local")  # an earlier session (or server) started run 1
+    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60).run()
+    at.toggle(key="train_quick").set_value(True).run()
+    at.number_input(key="train_train_limit").set_value(1000)
+    at.number_input(key="train_test_limit").set_value(200)
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (run,) = workspace_runs(store)
+    run.wait(60)
+    assert re.match(r"run 2 · ", run.name)

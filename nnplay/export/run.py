@@ -19,6 +19,7 @@ import zipfile
 
 from ..config import to_dict
 from ..names import file_stem
+from ..store import unreadable_note
 from .formats import INSTALL_HINT, ExportError, model_bytes
 from .script import training_script
 from .tensorboard import tensorboard_zip
@@ -62,6 +63,8 @@ def install_sentence(fmt: str) -> str:
 def no_model_reason(run) -> str:
     """"" when the run has a model to export, else a sentence saying why not and what to do."""
     name = run.name
+    if getattr(run, "unreadable", ()):  # its stored settings could not be read: not exported as the defaults
+        return f"{name} cannot be exported: {unreadable_note(run.unreadable)}"
     if run.active:
         return (f"{name} is still training ({run.status}); its model can be exported when it ends "
                 f"(Stop keeps the model trained so far).")
@@ -91,7 +94,7 @@ def run_meta(run) -> dict:
 
 def run_script(run) -> str:
     """The standalone PyTorch script that trains this run again (``script.training_script``)."""
-    return training_script(run.data_cfg, run.model_cfg, run.train_cfg)
+    return training_script(run.data_cfg, run.model_cfg, run.train_cfg, run.data_source)
 
 
 def _safetensors_zip(run, stem: str) -> bytes:
@@ -110,6 +113,8 @@ def run_file(run, fmt: str) -> bytes:
     when the run has no model (model formats), no history (tensorboard) or a package is missing."""
     if fmt not in RUN_FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(RUN_FORMATS)}.")
+    if getattr(run, "unreadable", ()):
+        raise ExportError(no_model_reason(run))
     if fmt == "script":
         return run_script(run).encode()
     missing = install_sentence(fmt)

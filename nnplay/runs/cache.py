@@ -7,18 +7,19 @@ was dropped. ``trim_heap_soon`` hands the heap a run's end freed back to the sys
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 
 from torch import nn
+
+from .. import settings
 
 
 class ModelCache:
     """The models of ended runs, at most ``max_bytes`` of weights (the most recently used one is kept even when
     larger), least recently used dropped first; a dropped model is loaded again from its run's checkpoint."""
 
-    def __init__(self, max_bytes: int = 128 * 2**20):
+    def __init__(self, max_bytes: int | None = None):  # None: NNPLAY_MODEL_CACHE_MB, read when a model is put
         self.max_bytes = max_bytes
         self._models: OrderedDict[str, tuple[nn.Module, int]] = OrderedDict()
         self._lock = threading.Lock()
@@ -31,7 +32,8 @@ class ModelCache:
         with self._lock:
             self._models[run_id] = (model, self.size_of(model))
             self._models.move_to_end(run_id)
-            while len(self._models) > 1 and self.bytes > self.max_bytes:
+            limit = self.max_bytes if self.max_bytes is not None else settings.value("NNPLAY_MODEL_CACHE_MB") * 2**20
+            while len(self._models) > 1 and self.bytes > limit:
                 self._models.popitem(last=False)
 
     def get(self, run_id: str) -> nn.Module | None:
@@ -58,7 +60,7 @@ class ModelCache:
         return len(self._models)
 
 
-MODELS = ModelCache(int(float(os.environ.get("NNPLAY_MODEL_CACHE_MB", "128")) * 2**20))
+MODELS = ModelCache()
 
 
 def _glibc_malloc_trim():

@@ -25,15 +25,13 @@ from ..data import MnistData
 from ..engine import EpochMetrics, History, StepEvent
 from ..jobs import Command, JobSpec, Pause, Resume, SetRate, Step, Stop
 from ..jobs import backend as default_backend
-from ..store import LOCAL_WORKSPACE, RunRecord, Store, StoreError, new_id
+from ..store import ACTIVE, LOCAL_WORKSPACE, USABLE, RunRecord, Store, StoreError, new_id
 from .cache import MODELS, trim_heap_soon
 from .registry import keep_beating, register
 from .sinks import JobSink, Recorder
 
 LIVE_WEIGHTS_FOR_S = 5.0  # a training run sends live weights for this long after the last watch_model()
 LIVE_WEIGHTS_ASK_S = 1.0  # watch_model asks a training run for its live weights again at most this often
-ACTIVE = ("queued", "running", "paused")
-USABLE = ("finished", "stopped", "loaded", "interrupted")  # statuses whose model the other pages may use
 RATE_MIN_S = 0.5  # s of training between the bursts a rate is measured over: a batch of bursts arrives at once
 
 
@@ -71,6 +69,7 @@ class Run:
         self.store_note = ""  # why the store could not keep this run, if it could not
         self._epoch_cache: tuple[int, list[EpochMetrics]] | None = None
         self.data_source = ""  # the data's source once started: "full" or "sample"
+        self.unreadable: tuple[str, ...] = ()  # the stored settings this nnplay could not read (store.RunRecord)
         self.paused_seconds = 0.0  # time spent paused so far (a pause in progress not included)
         self._paused_at: float | None = None
         # (step, training seconds) at the end of the first burst of steps, and at the latest burst
@@ -98,7 +97,7 @@ class Run:
         try:
             store.create_run(self._name, self.data_cfg, self.model_cfg, self.train_cfg, workspace=workspace,
                              kind=kind, group=group, status=self.status, message=self.message, run_id=self.id,
-                             created=self.created)
+                             created=self.created, data_source=self.data_source)
         except StoreError as err:
             self.store_note = f"not kept: {err}"
             self.message = (self.message + " · " if self.message else "") + self.store_note
@@ -123,6 +122,7 @@ class Run:
         run.store, run.workspace, run.kind, run.group = store, record.workspace, record.kind, record.group
         run.owned = False
         run._last_step = record.last_step
+        run.data_source, run.unreadable = record.data_source, record.unreadable
         return run
 
     def refresh(self, record: RunRecord) -> None:

@@ -50,7 +50,7 @@ class Recorder:
             self.epochs.append(event)  # committed with the epoch's Checkpoint that follows it
         elif isinstance(event, RunStart):
             self.start = event
-            self.flush()
+            self.flush(data_source=self.run.data_source or None)  # known once it trains: kept with the run
 
     def flush(self, **extra) -> bool:
         self.last = time.monotonic()

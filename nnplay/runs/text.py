@@ -13,11 +13,13 @@ import time
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
 from ..models import describe, memory_refusal
+from ..store import SETTINGS_UNREADABLE, data_text
 from .run import Run
 
 
 def run_name(model_cfg: ModelConfig, number: int, when: float | None = None) -> str:
-    """ "run 2 · 14:02:31 · MLP 784-256-10 relu": the session's count, the local time it started, the model."""
+    """ "run 2 · 14:02:31 · MLP 784-256-10 relu": the workspace's count (``Store.next_run_number``), the local
+    time it started, the model."""
     return f"run {number} · {time.strftime('%H:%M:%S', time.localtime(when))} · {describe(model_cfg)}"
 
 
@@ -82,8 +84,10 @@ TRAIN_ACCURACY_NOTE = ("Train accuracy is measured on each batch while the netwo
 
 def data_label(run: Run) -> str:
     """ "MNIST sample", "mnist", "fashion-mnist (5000/all)": which data a run trained on."""
+    if run.unreadable:
+        return SETTINGS_UNREADABLE  # not the data of the defaults that stand in for them
     d = run.data_cfg
-    name = "MNIST sample" if run.data_source == "sample" else d.dataset
+    name = data_text(d.dataset, run.data_source)
     return name + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})" if d.train_limit or d.test_limit else "")
 
 

@@ -47,7 +47,7 @@ def export_panel(run) -> None:
         notes = []
         for col, (fmt, (label, help_text)) in zip(row, BUTTONS.items()):
             problem = ""
-            if fmt in MODEL_FORMATS and no_model:
+            if no_model and (fmt in MODEL_FORMATS or run.unreadable):  # unreadable settings: no code either
                 problem = no_model
             elif fmt == "tensorboard" and not (run.history.steps or run.history.epochs):
                 problem = f"{run.name} has not trained a step yet, so there is nothing for TensorBoard."
@@ -70,10 +70,11 @@ def export_panel(run) -> None:
                    + terminal)
 
 
-def script_expander(data_cfg, model_cfg, train_cfg) -> None:
-    """The settings' standalone PyTorch script (``export.training_script``), shown with a download."""
+def script_expander(data_cfg, model_cfg, train_cfg, data_source: str = "full") -> None:
+    """The settings' standalone PyTorch script (``export.training_script``), shown with a download; on the
+    built-in sample (``data_source``) the script says that it trains on full MNIST instead."""
     def script() -> str:  # built only when shown or downloaded
-        return training_script(data_cfg, model_cfg, train_cfg)
+        return training_script(data_cfg, model_cfg, train_cfg, data_source)
 
     def download(box) -> None:
         box.download_button("Download train_mnist.py", file_name="train_mnist.py", mime="text/x-python",

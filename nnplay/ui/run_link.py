@@ -63,7 +63,8 @@ def open_linked_run(apply_configs) -> tuple[Run | None, bool]:
         return None, False
     if st.session_state.get(OPENED_KEY) != run_id:
         st.session_state[OPENED_KEY] = run_id
-        apply_configs(run.data_cfg, run.model_cfg, run.train_cfg)
+        if not run.unreadable:  # the defaults stand in for settings that could not be read: never train those
+            apply_configs(run.data_cfg, run.model_cfg, run.train_cfg)
         if mine:
             st.session_state["train_pick"] = run.id
             st.session_state["_train_pick_n"] = len(session_runs())

@@ -66,7 +66,7 @@ def runs_section() -> None:
               help="forget this run (a training run is stopped first); asks first")
     b3.download_button("Model (.pt)", data=lambda: run_checkpoint_bytes(run), file_name=run_file_name(run),
                        mime="application/octet-stream", key="train_dl_model", on_click="ignore", width="stretch",
-                       disabled=not run.usable,
+                       disabled=not run.usable or bool(run.unreadable),  # never its settings as the defaults
                        help="state_dict, settings and curves: loadable here and by `python -m nnplay` (finished, "
                             "stopped or loaded runs)")
     b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=run_file_name(run, "csv"),

@@ -37,14 +37,13 @@ def restore_sweep(key: str, group: str) -> Sweep | None:
         return sweeps[key]
     s = store()
     try:
-        rows = s.read("SELECT grp FROM runs WHERE workspace=? AND kind='sweep' AND (grp=? OR substr(grp, 1, ?)=?) "
-                      "ORDER BY created DESC LIMIT 1", (workspace(), group, len(group), group))
-        if not rows:
+        latest = s.latest_group(workspace(), group)
+        if latest is None:
             return None
-        runs = [r for r in workspace_runs(s, workspace(), kinds=("sweep",)) if r.group == rows[0][0]]
+        runs = [r for r in workspace_runs(s, workspace(), kinds=("sweep",)) if r.group == latest]
     except StoreError:
         return None
     if not runs:
         return None
-    sweeps[key] = Sweep(rows[0][0], runs)  # over stored runs: read and stopped, not started again
+    sweeps[key] = Sweep(latest, runs)  # over stored runs: read and stopped, not started again
     return sweeps[key]

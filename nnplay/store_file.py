@@ -1,0 +1,157 @@
+"""The run store's file: where it lives (``store_home``), its schema version, the version-1 schema, the
+migrations, and the errors a file can give (``StoreError`` and a subclass per cause, chosen by sqlite's
+result code: ``StoreDamaged``, ``StoreTooNew``, ``NotAStore``, ``StoreReadOnly``, ``StoreFull``,
+``StoreBusy``, ``RunStillActive``).
+
+Version 1 is kept whole to test the migrations; a new store is made at version 1 and migrated, so the
+migrations always run. What does not live here: reading and writing runs (``store``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from . import settings
+
+SCHEMA_VERSION = 3
+DB_NAME = "runs.db"
+
+def store_home() -> Path:
+    """Where the store lives: $NNPLAY_HOME, else $XDG_DATA_HOME/nnplay, else ~/.local/share/nnplay."""
+    home = settings.value("NNPLAY_HOME")
+    if home:
+        return Path(home).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "nnplay"
+
+
+# Version 1, kept to test the migration: no run kinds/groups and no per-workspace settings.
+SCHEMA_V1 = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, workspace TEXT NOT NULL,
+    created REAL NOT NULL, started REAL, ended REAL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
+    data_cfg TEXT NOT NULL, model_cfg TEXT NOT NULL, train_cfg TEXT NOT NULL,
+    device TEXT NOT NULL DEFAULT '', parameters INTEGER,
+    epochs INTEGER, steps_per_epoch INTEGER, train_size INTEGER, test_size INTEGER,
+    last_step INTEGER NOT NULL DEFAULT 0, end_step INTEGER,
+    checkpoint_epoch INTEGER, has_final INTEGER NOT NULL DEFAULT 0,
+    owner_pid INTEGER, owner_start REAL, owner_host TEXT, heartbeat REAL
+);
+CREATE INDEX runs_by_workspace ON runs (workspace, created);
+CREATE TABLE steps (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL, loss REAL NOT NULL, lr REAL NOT NULL,
+    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+CREATE TABLE epochs (
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, test_loss REAL,
+    test_accuracy REAL, seconds REAL, eval_seconds REAL, samples_per_s REAL, step INTEGER, lr REAL, device TEXT,
+    PRIMARY KEY (run_id, epoch)) WITHOUT ROWID;
+CREATE TABLE layer_stats (
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, layer TEXT NOT NULL, stats TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch, layer)) WITHOUT ROWID;
+"""
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Version 2: runs get a kind ("train", "sweep", "loaded") and a group (the sweep's name);
+    workspaces get settings (the picked model)."""
+    db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train'")
+    db.execute("ALTER TABLE runs ADD COLUMN grp TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE runs SET kind = 'loaded' WHERE status = 'loaded'")
+    db.execute("CREATE INDEX runs_by_kind ON runs (workspace, kind, created)")
+    db.execute("CREATE TABLE settings (workspace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+               "PRIMARY KEY (workspace, key)) WITHOUT ROWID")
+
+
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Version 3: runs keep their data source ("full" or "sample"; '' for the runs kept before: unknown);
+    workspaces keep the number of their latest run (started at how many runs they had trained)."""
+    db.execute("ALTER TABLE runs ADD COLUMN data_source TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE TABLE run_numbers (workspace TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT INTO run_numbers SELECT workspace, count(*) FROM runs WHERE kind='train' GROUP BY workspace")
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version k to k + 1
+
+
+class StoreError(Exception):
+    """The run store cannot do what was asked; the message names the file and what to do."""
+
+
+class StoreDamaged(StoreError):
+    """The file is not a readable SQLite database (damaged, or another kind of file)."""
+
+
+class StoreTooNew(StoreError):
+    """The file was written by a newer nnplay (a schema version above ``SCHEMA_VERSION``)."""
+
+
+class NotAStore(StoreError):
+    """The file is an SQLite database of something else (its tables are not nnplay's)."""
+
+
+class StoreReadOnly(StoreError):
+    """The file (or its folder) cannot be written, or the store was opened read-only."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the file is full."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the file locked for longer than the busy timeout."""
+
+
+class RunStillActive(StoreError):
+    """The run is still queued, running or paused, and what was asked needs a run that has ended."""
+
+
+# sqlite's primary result codes (sqlite.org/rescode.html; the sqlite3 module names them from Python 3.11 on)
+SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
+_ERROR_CLASSES = {  # a primary result code (the low byte of an extended one) to what it means here
+    SQLITE_FULL: StoreFull,
+    SQLITE_CORRUPT: StoreDamaged,
+    SQLITE_NOTADB: StoreDamaged,
+    SQLITE_READONLY: StoreReadOnly,
+    SQLITE_PERM: StoreReadOnly,
+    SQLITE_BUSY: StoreBusy,
+    SQLITE_LOCKED: StoreBusy,
+}
+# Python 3.10's sqlite3 errors carry no code: sqlite's own text for each code (sqlite3_errstr) stands in
+_CODE_OF_ERRSTR = {
+    "access permission denied": SQLITE_PERM,
+    "database is locked": SQLITE_BUSY,
+    "database table is locked": SQLITE_LOCKED,
+    "attempt to write a readonly database": SQLITE_READONLY,
+    "database disk image is malformed": SQLITE_CORRUPT,
+    "database or disk is full": SQLITE_FULL,
+    "file is not a database": SQLITE_NOTADB,
+}
+
+
+def store_error(err: sqlite3.Error, path) -> StoreError:
+    """A sentence for a sqlite error on the store file ``path``, of the class its result code means: which file,
+    what happened, what to do."""
+    text = str(err)
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is None:
+        code = _CODE_OF_ERRSTR.get(text)
+    kind = _ERROR_CLASSES.get(code & 0xFF) if code is not None else None
+    if kind is None and type(err) is sqlite3.DatabaseError:
+        kind = StoreDamaged  # a file sqlite cannot read as a database at all
+    if kind is StoreFull:
+        return StoreFull(f"The disk holding {path} is full, so the run store could not write. Free some "
+                         "space (deleting old runs helps: `python -m nnplay runs list`), then try again.")
+    if kind is StoreDamaged:
+        return StoreDamaged(f"{path} is damaged ({text}); nnplay cannot read runs from it. It was left as "
+                            "it is: move it aside (for example rename it to runs.db.damaged) and start nnplay "
+                            "again for a new store, or set NNPLAY_HOME to another folder.")
+    if kind is StoreReadOnly:
+        return StoreReadOnly(f"{path} is read-only, so new runs cannot be kept. Make the file and its "
+                             "folder writable, or set NNPLAY_HOME to a folder you can write to.")
+    if kind is StoreBusy:
+        return StoreBusy(f"{path} stayed locked by another process for 10 s. Try again when that "
+                         "process (a CLI run?) is done.")
+    return StoreError(f"The run store {path} failed: {text}.")
