@@ -135,3 +135,57 @@ def test_dated_figures_live_in_the_benchmarks_page_only():
         if path.name != "benchmarks.md":
             assert not dated.search(path.read_text()), f"{path.relative_to(ROOT)} holds a dated figure"
     assert dated.search((ROOT / "docs" / "benchmarks.md").read_text()), "docs/benchmarks.md dates no figure"
+
+
+def _readme_section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index(f"## {title}\n")
+    end = readme.find("\n## ", start + 1)
+    return readme[start:] if end < 0 else readme[start:end]
+
+
+def test_the_readme_settings_table_is_nnplay_settings():
+    from nnplay.settings import SETTINGS
+
+    section = _readme_section("Settings")
+    rows = {m.group(1): [c.strip() for c in m.group(2).split(" | ")]
+            for m in re.finditer(r"^\| `(NNPLAY_[A-Z_]+)` \| (.+) \|$", section, re.M)}
+    for s in SETTINGS.values():
+        assert rows.get(s.name) == [s.accepts, s.default_text, s.doc], (
+            f"README.md's settings row for {s.name} is not nnplay.settings.SETTINGS' (accepts, default, doc)")
+    tools_only = {"NNPLAY_CHROMIUM", "NNPLAY_GPU_CHECK_CPU"}
+    assert set(rows) == set(SETTINGS) | tools_only, sorted(set(rows) ^ (set(SETTINGS) | tools_only))
+    assert "exit" in section and "status 2" in section, "the README says a bad setting stops the CLI (exit 2)"
+
+
+def test_the_readme_layout_names_every_module_of_nnplay():
+    section = _readme_section("How it works")
+    rows = dict(re.findall(r"^\| `nnplay/([\w/]*)`[^|]*\| (.+) \|$", section, re.M))
+    packages = {p.name for p in (ROOT / "nnplay").iterdir() if (p / "__init__.py").is_file()}
+    flat = {p.stem for p in (ROOT / "nnplay").glob("*.py")} - {"__init__", "__main__"}
+    missing = [f"nnplay/{m}.py" for m in sorted(flat) if f"`{m}`" not in rows.get("", "")]
+    for package in sorted(packages):
+        row = rows.get(f"{package}/", "")
+        modules = [p.stem for p in (ROOT / "nnplay" / package).glob("*.py")] + ["live_run"] * (package == "ui")
+        missing += [f"nnplay/{package}/{m}" for m in sorted(modules) if m != "__init__" and f"`{m}" not in row]
+        if package not in flat:
+            assert row, f"README.md's layout table has no row for nnplay/{package}/"
+    assert not missing, f"README.md's 'How it works' table does not name: {missing}"
+    # every lowercase name in the table is a module, or a function defined in nnplay (``smooth``)
+    named = {n for row in rows.values() for n in re.findall(r"`([a-z_]+)`", row)}
+    modules = flat | {m.stem for p in packages for m in (ROOT / "nnplay" / p).glob("*.py")}
+    source = "\n".join(path.read_text() for path in (ROOT / "nnplay").rglob("*.py"))
+    gone = sorted(n for n in named - modules if not re.search(rf"^\s*def {n}\(", source, re.M))
+    assert not gone, f"README.md's layout table names modules or functions that do not exist: {gone}"
+
+
+OLD_NAMES = ("ui.session", "jobs/worker.py", "`worker`", "run_here", "figures.watch.WatchView",
+             "figures.watch.CALM_WATCH_S", "kept_setting", "keep_setting", "checkpoint.run_", "seed notes",
+             "seed 00", "StoredSweep")
+
+
+def test_the_docs_name_no_module_or_word_that_is_gone():
+    for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = path.read_text()
+        found = [name for name in OLD_NAMES if name.lower() in text.lower()]
+        assert not found, f"{path.relative_to(ROOT)} still says {found}"
