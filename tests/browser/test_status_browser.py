@@ -8,7 +8,11 @@ tests/test_page_train.py).
 
 from __future__ import annotations
 
-from .driver import wait_until as _wait
+import pytest
+
+from nnplay.devtools import wait_until as _wait
+
+pytestmark = pytest.mark.browser
 
 LONG = "/train?train_limit=5000&test_limit=500&epochs=50&batch_size=8"
 
