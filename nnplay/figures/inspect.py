@@ -29,6 +29,7 @@ from torch import nn
 from ..data import normalise
 from ..engine import LayerStats
 from ..models import evaluating, weight_layers
+from .layout import clears_toolbar
 
 WRONG = "#d62728"
 RIGHT = "#2ca02c"
@@ -84,6 +85,7 @@ def unit_weights(model: nn.Module) -> np.ndarray:
     return found[1].weight.detach().float().cpu().reshape(-1, 28, 28).numpy()
 
 
+@clears_toolbar
 def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8) -> go.Figure:
     """The first ``max_units`` units' weights in a grid; each unit scaled to its own largest
     |weight| so that its pattern shows (red +, blue −, white 0)."""
@@ -105,6 +107,7 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     return weight_layers(model, nn.Conv2d)
 
 
+@clears_toolbar
 def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int = 32,
                         max_in: int = 8) -> go.Figure:
     """A conv layer's kernels: one row per output channel (up to ``max_out``), one column per
@@ -145,6 +148,7 @@ def feature_maps(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> dict[
     return maps
 
 
+@clears_toolbar
 def feature_maps_figure(maps: dict[str, np.ndarray], layer: str, max_maps: int = 32, columns: int = 8) -> go.Figure:
     """The first ``max_maps`` channels of one layer's feature maps, each on its own 0..max scale."""
     m = maps[layer][:max_maps]
@@ -164,6 +168,7 @@ def stats_epochs(layer_stats: Sequence[LayerStats]) -> list[int]:
     return sorted({s.epoch for s in layer_stats})
 
 
+@clears_toolbar
 def histogram_figure(layer_stats: Sequence[LayerStats], epoch: int, kind: str = "weight") -> go.Figure:
     """One histogram per weight layer at ``epoch``: ``kind`` "weight" or "grad" (the gradient of
     the epoch's last step). Empty panels say when a layer had no finite gradient."""
@@ -203,6 +208,7 @@ def stats_table(layer_stats: Sequence[LayerStats], epoch: int) -> list[dict]:
 # predictions on test images
 
 
+@clears_toolbar
 def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence[bool] | None = None,
                       columns: int = 5) -> go.Figure:
     """Small grey images in a grid with a title each; titles of ``wrong`` ones in red."""
@@ -227,6 +233,7 @@ def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence
     return fig
 
 
+@clears_toolbar
 def prediction_grid_figure(images: np.ndarray, predictions: Sequence[int], labels: Sequence[int],
                            classes: Sequence[str]) -> go.Figure:
     """Seed 000's test grid: each image titled "Pred: p / Label: l", the wrong ones in red."""
@@ -289,6 +296,7 @@ def cell_indices(labels, predictions, true_class: int, predicted_class: int) -> 
     return np.flatnonzero((y == true_class) & (p == predicted_class))
 
 
+@clears_toolbar
 def confusion_figure(cm: np.ndarray, classes: Sequence[str], selected: tuple[int, int] | None = None) -> go.Figure:
     """The confusion matrix as a heatmap (log colour, counts written in each cell), with an
     invisible marker on each cell so that a click selects it (Streamlit selection events come
@@ -319,6 +327,7 @@ def confusion_figure(cm: np.ndarray, classes: Sequence[str], selected: tuple[int
     return fig
 
 
+@clears_toolbar
 def per_class_figure(cm: np.ndarray, classes: Sequence[str]) -> go.Figure:
     acc = per_class_accuracy(cm)
     fig = go.Figure(go.Bar(x=[str(c) for c in classes], y=acc, marker_color=ACCENT, cliponaxis=False,

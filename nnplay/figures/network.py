@@ -37,6 +37,7 @@ from ..lessons import neurons as nn_lessons
 from ..lessons.forward import Step
 from .inspect import conv_filters_figure, feature_maps, image_grid_figure, tile, \
     unit_weights_figure
+from .layout import clears_toolbar
 
 POSITIVE = "#e8590c"
 """Edge colour of a positive weight (orange, as TensorFlow Playground)."""
@@ -146,6 +147,7 @@ def _layout(fig: go.Figure, x_max: float, title: str, height: int) -> go.Figure:
     return fig
 
 
+@clears_toolbar
 def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, page: int = 0,
                    classes: Sequence[str] | None = None, max_shown: int = nn_lessons.MAX_SHOWN,
                    height: int = 520) -> go.Figure:
@@ -234,6 +236,7 @@ def cnn_stages(model: nn.Module, image_u8) -> dict[str, np.ndarray]:
     return out
 
 
+@clears_toolbar
 def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, classes: Sequence[str] | None = None,
                max_maps: int = 8, max_shown: int = nn_lessons.MAX_SHOWN, page: int = 0,
                height: int = 520) -> go.Figure:
@@ -303,6 +306,7 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
 # one hidden neuron
 
 
+@clears_toolbar
 def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, classes: Sequence[str] | None = None,
                   k: int = 9, top: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
     """One hidden neuron of an MLP in three panels: its incoming weights (a 28×28 image for the
@@ -357,6 +361,7 @@ def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, clas
 # seed 002's small network, one step highlighted
 
 
+@clears_toolbar
 def small_network_figure(steps: Sequence[Step], current: int, cell: int | None = None, row: int = 0,
                          height: int = 360) -> go.Figure:
     """A small fully connected network drawn from a ``forward_trace`` (seed 002: 2-3-2-2) with its
@@ -425,6 +430,7 @@ def small_network_figure(steps: Sequence[Step], current: int, cell: int | None =
 # watching a run learn
 
 
+@clears_toolbar
 def probe_figure(model: nn.Module, probes: nn_lessons.Probes, classes: Sequence[str] | None = None,
                  columns: int = 8) -> go.Figure:
     """The probe digits, each titled with the model's answer and its probability; wrong answers in
@@ -441,6 +447,7 @@ def probe_figure(model: nn.Module, probes: nn_lessons.Probes, classes: Sequence[
     return fig
 
 
+@clears_toolbar
 def first_layer_figure(model: nn.Module, n: int = 16) -> go.Figure:
     """The first layer as pictures: ``n`` MLP neurons' incoming weights as 28×28 images, or a
     CNN's first ``n`` filters (each scaled to its own largest |weight|; red +, blue −)."""

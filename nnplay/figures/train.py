@@ -31,6 +31,7 @@ from plotly.colors import qualitative
 
 from ..engine import History
 from ..runs import Run, progress_text, status_text
+from .layout import clears_toolbar
 
 RAW = "#a5b4fc"
 SMOOTHED = "#4c6ef5"
@@ -135,12 +136,14 @@ def _panels(**axes: dict) -> dict:
     return {name: {**PANELS[name], **axes.get(name, {})} for name in PANELS}
 
 
+@clears_toolbar
 def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
                 title: str = "Loss per step") -> go.Figure:
     """The loss of every reported step: raw (faint) and smoothed; a red mark where it diverged."""
     return _figure(loss_spec(history, smoothing, uirevision, title))
 
 
+@clears_toolbar
 def loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
               title: str = "Loss per step") -> dict:
     """``loss_figure`` as plain Plotly dicts: every step smoothed, the raw trace thinned past ``MAX_RAW_POINTS``."""
@@ -247,6 +250,7 @@ class LiveLossCurve:
 _live_curves: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@clears_toolbar
 def live_loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
                    title: str = "Loss per step") -> dict:
     """The loss chart for the live view: both traces thinned to a bounded size (``LiveLossCurve``).
@@ -263,11 +267,13 @@ def live_loss_spec(history: History, smoothing: float = 0.6, uirevision: str | i
     return _loss_spec(history, xs, raw, xs, smoothed, smoothing, curve.highest, uirevision, title)
 
 
+@clears_toolbar
 def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Figure:
     """Train and test loss (left) and accuracy (right) after each epoch."""
     return _figure(epoch_spec(history, uirevision))
 
 
+@clears_toolbar
 def epoch_spec(history: History, uirevision: str | int | None = None) -> dict:
     """``epoch_figure`` as plain Plotly dicts."""
     epochs = list(history.epochs)
@@ -330,6 +336,7 @@ def _compare_x(history: History, steps: list, epochs: list, x: str) -> tuple[lis
     return step_x, list(ends[1:])
 
 
+@clears_toolbar
 def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
                    uirevision: str | int | None = None, title: str = "Compare runs", x: str = "step") -> go.Figure:
     """Chosen runs overlaid: smoothed loss (left) and test accuracy after each epoch (right).
