@@ -24,6 +24,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nnplay.figures import inspect as fi
+from nnplay.figures.layout import TOOLBAR_PX
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model
 from nnplay.models import layer_table
@@ -236,7 +237,7 @@ def test_cell_titles_give_the_predicted_and_the_true_probability():
     assert fi.cell_titles([2], probs, 4, 9, classes) == ["#2: 9 62%<br>true 4: 30%"]
     assert fi.cell_titles([2], probs, 9, 9, classes) == ["#2: 9 62%"]  # a correct one: one probability
     fig = fi.image_grid_figure(np.zeros((1, 28, 28)), fi.cell_titles([2], probs, 4, 9, classes), [True])
-    assert fig.layout.margin.t == 45
+    assert fig.layout.margin.t == 45 + TOOLBAR_PX  # two lines of title, under the toolbar's band
 
 
 def test_inspect_a_trained_cnn_run(cnn_run):

@@ -52,6 +52,13 @@ def tile(images: np.ndarray, columns: int, gap: int = 1, fill: float = np.nan) -
     return out
 
 
+def scaled_to_own_max(stack: np.ndarray) -> np.ndarray:
+    """Each (…, h, w) picture of ``stack`` divided by its own largest |value| (an all-zero one stays 0): the
+    scale of every picture of weights, filters and feature maps (red +, blue −, from −1 to 1)."""
+    scale = np.abs(stack).max(axis=(-2, -1), keepdims=True)
+    return stack / np.where(scale > 0, scale, 1)
+
+
 def _tiled_heatmap(tiled: np.ndarray, title: str, colorscale: str, zmid: float | None = None,
                    zmin: float | None = None, zmax: float | None = None, px: int = 4) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=tiled, colorscale=colorscale, zmid=zmid, zmin=zmin, zmax=zmax,
@@ -89,9 +96,7 @@ def unit_weights(model: nn.Module) -> np.ndarray:
 def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8) -> go.Figure:
     """The first ``max_units`` units' weights in a grid; each unit scaled to its own largest
     |weight| so that its pattern shows (red +, blue −, white 0)."""
-    w = unit_weights(model)[:max_units]
-    scale = np.abs(w).max(axis=(1, 2), keepdims=True)
-    w = w / np.where(scale > 0, scale, 1)
+    w = scaled_to_own_max(unit_weights(model)[:max_units])
     name = first_linear(model)[0]
     # two lines: on one, the title was wider than the Train page's half-width picture and cut at both ends
     return _tiled_heatmap(tile(w, columns, gap=2), f"{name}: weights of the first {len(w)} units<br>"
@@ -118,9 +123,7 @@ def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int
     name = layer or next(iter(convs))
     w = convs[name].weight.detach().float().cpu().numpy()  # (out, in, k, k)
     out_c, in_c = min(max_out, w.shape[0]), min(max_in, w.shape[1])
-    w = w[:out_c, :in_c]
-    scale = np.abs(w).max(axis=(2, 3), keepdims=True)
-    w = w / np.where(scale > 0, scale, 1)
+    w = scaled_to_own_max(w[:out_c, :in_c])
     if in_c == 1:  # first layer: lay the single-channel filters out in a square-ish grid
         columns = min(8, out_c)
         flat = w[:, 0]
@@ -150,14 +153,12 @@ def feature_maps(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> dict[
 
 @clears_toolbar
 def feature_maps_figure(maps: dict[str, np.ndarray], layer: str, max_maps: int = 32, columns: int = 8) -> go.Figure:
-    """The first ``max_maps`` channels of one layer's feature maps, each on its own 0..max scale."""
-    m = maps[layer][:max_maps]
-    lo = m.min(axis=(1, 2), keepdims=True)
-    span = m.max(axis=(1, 2), keepdims=True) - lo
-    m = (m - lo) / np.where(span > 0, span, 1)
+    """The first ``max_maps`` channels of one layer's feature maps, each scaled to its own largest |value|
+    (red +, blue −: the scale of the network view's maps and of the filters)."""
+    m = scaled_to_own_max(maps[layer][:max_maps])
     c, h, w = maps[layer].shape
     return _tiled_heatmap(tile(m, min(columns, len(m)), gap=1), f"{layer}: {len(m)} of {c} maps, {h}×{w}",
-                          "Viridis", zmin=0, zmax=1, px=max(3, 84 // h))
+                          "RdBu_r", zmid=0.0, zmin=-1, zmax=1, px=max(3, 84 // h))
 
 
 # ---------------------------------------------------------------------------------------------
