@@ -41,6 +41,10 @@ DIVERGED = "#d62728"
 PALETTE = qualitative.Plotly
 MAX_RAW_POINTS = 5000  # beyond this the raw trace is thinned (the smoothed one keeps every step's trend)
 HEIGHT = 300
+SPEED_HINT = ("Too fast to watch? The speed menu beside Stop and Pause slows a run down "
+              "(starting in step mode lets you choose it before it goes on).")
+"""Where the speed is set: the live view says it while a run trains at full speed or after a quick one."""
+QUICK_RUN_S = 30.0  # a run whose training took less than this was over before one could watch it
 
 
 def smooth(values: Sequence[float], weight: float) -> list[float]:
@@ -169,10 +173,12 @@ def _loss_spec(history: History, raw_x, raw_y, smooth_x, smooth_y, smoothing: fl
               "yaxis": {"title": {"text": "cross-entropy"}}}
     start = history.start
     if start is not None and history.end is None and highest is not None:
-        # while it trains, a still frame the curve grows into: x spans the whole run, y 0 to the
-        # highest loss so far (a loss falls, so this rarely moves); the live view then redraws only
-        # the curves (nnplay/ui/live_run.js), and a finished run's chart fits its data
-        layout["xaxis"]["range"] = [0, start.epochs * start.steps_per_epoch]
+        # while it trains, a still frame the curve grows into: x to a round number past the steps trained
+        # (at most the whole run, so a few stepped points are no sliver), y 0 to the highest loss so far;
+        # both move in rare jumps, so the live view mostly redraws only the curves (nnplay/ui/live_run.js),
+        # and a finished run's chart fits its data
+        trained = max(raw_x[-1] if len(raw_x) else 0, 1)
+        layout["xaxis"]["range"] = [0, min(start.epochs * start.steps_per_epoch, _nice_ceiling(trained * 1.1))]
         layout["yaxis"]["range"] = [0, _nice_ceiling(highest * 1.05)]
     if not len(raw_x):  # before the first burst of steps: sensible empty axes and a word on what comes
         layout["xaxis"]["range"] = [0, 10]
@@ -388,6 +394,8 @@ def live_view_content(run: Run, options: dict) -> dict:
     if epochs:
         caption = ("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
                    + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
+    if run.busy or (run.status == "finished" and sum(e.seconds for e in epochs) < QUICK_RUN_S):
+        caption = f"{caption} · {SPEED_HINT}" if caption else SPEED_HINT
     uirevision = f"run-{run.id}"
     return {
         "title": run.name,
