@@ -61,6 +61,7 @@ PLOT_WIDTH = 1000
 """The plot width (px) the columns are spaced for; the pictures keep their aspect ratio at any width
 (the y axis is tied to the x axis), a narrower plot only adds room above and below."""
 Y_RANGE = (-0.08, 1.05)
+NEURON_LEFT_PX = 55  # the neuron panel's left margin: its weight axis's labels, "−0.25" included
 
 
 def _width_bucket(magnitude: np.ndarray, peak: float) -> np.ndarray:
@@ -372,8 +373,8 @@ def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, clas
     side = int(np.ceil(np.sqrt(len(images)))) or 1
     fig = make_subplots(rows=1, cols=3, column_widths=[0.33, 0.37, 0.30], horizontal_spacing=0.06,
                         subplot_titles=["incoming weights", f"the {len(images)} test images it likes most",
-                                        "what it votes for" + (" (exact)" if layer == len(nn_lessons.linear_layers(model)) - 1
-                                                               else " (through later layers, rough)")])
+                                        "its votes" + (" (exact)" if layer == len(nn_lessons.linear_layers(model)) - 1
+                                                       else " (rough: via later layers)")])
     if w_in.ndim == 2:
         peak = np.abs(w_in).max() or 1.0
         fig.add_trace(go.Heatmap(z=w_in, colorscale="RdBu_r", zmid=0, zmin=-peak, zmax=peak, showscale=False,
@@ -398,7 +399,8 @@ def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, clas
     fig.update_xaxes(visible=False, row=1, col=2)
     fig.update_yaxes(visible=False, row=1, col=2)
     fig.update_xaxes(type="category", row=1, col=3)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=50, b=10), showlegend=False,
+    # room on the left for the weights' tick labels and their minus signs
+    fig.update_layout(height=300, margin=dict(l=NEURON_LEFT_PX, r=10, t=50, b=10), showlegend=False,
                       title=f"hidden {layer} · neuron {index}")
     return fig
 
