@@ -273,3 +273,15 @@ def test_the_live_view_says_where_the_speed_is_set_after_a_quick_run(tiny_data):
     assert live_view_content(run, {})["caption"].startswith("Epoch training times")
     run.history.epochs[0].seconds = 600.0  # a long run: nothing to point to
     assert SPEED_HINT not in live_view_content(run, {})["caption"]
+
+
+def test_an_empty_compare_chart_has_sensible_axes():
+    # the Activations page's race right after Start: the runs exist, no step has been reported yet
+    layout = compare_figure([("A", History()), ("B", History())]).layout
+    assert list(layout.yaxis2.range) == [0, 1]  # accuracy from 0% to 100%, not "−100% to 400%"
+    assert list(layout.xaxis2.range) == [0, 1] and list(layout.xaxis.range) == [0, 10]
+    assert list(layout.yaxis.range) == [0, 2.5]
+    half = history(20, 0)  # steps, no epoch yet: the loss panel fits its data, the accuracy one stays 0–100%
+    layout = compare_figure([("A", half)]).layout
+    assert layout.xaxis.range is None and list(layout.yaxis2.range) == [0, 1]
+    assert compare_figure([("A", history(20, 2))]).layout.yaxis2.range is None  # data: it fits

@@ -271,3 +271,48 @@ def test_draw_shows_the_offline_sample_notice(monkeypatch, tmp_path):
     at = AppTest.from_file(DRAW, default_timeout=60).run()
     assert not at.exception
     assert any("built-in sample" in i.value for i in at.info)
+
+
+# --- Inspect: mistakes only, what the first layer learned (issue 22, point 16) --------------------
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tiny_data) -> Run:
+    """A small MLP trained for one quick epoch, as the Train page would keep it."""
+    cfg = ModelConfig(hidden=(32,))
+    run = Run("small MLP", DataConfig(), cfg, TrainConfig(epochs=1, batch_size=100, lr=0.1, seed=3, device="cpu"))
+    run.run_here(tiny_data)
+    assert run.status == "finished"
+    return run
+
+
+def test_first_layer_pictures_can_show_what_training_changed(mlp_run):
+    start = seeded_model(mlp_run.model_cfg, mlp_run.train_cfg.seed)
+    model = mlp_run.model
+    figure = fi.unit_weights_figure(model, max_units=4, start=start)
+    change = (model.lin_1.weight - start.lin_1.weight).detach().numpy()[0].reshape(28, 28)
+    z = np.asarray(figure.data[0].z, dtype=float)[:28, :28]
+    np.testing.assert_allclose(z, change / np.abs(change).max(), atol=1e-5)
+    assert "what training changed" in figure.layout.title.text
+    border = np.abs(change[0, :]).max()  # MNIST has no ink in the top row: no gradient reaches its weights
+    assert border < 1e-6 < np.abs(change).max()
+
+
+def test_inspect_draws_mistakes_only_and_the_first_layers_changes(mlp_run):
+    mlp_run.bind(open_store())
+    at = AppTest.from_file(INSPECT, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.radio(key="inspect_weights_change").value is True
+    weights = next(s for s in plotly_specs(at) if "units" in s["layout"]["title"]["text"])
+    assert "what training changed" in weights["layout"]["title"]["text"]
+    assert any("random values they started from" in c.value for c in at.caption)
+    at.radio(key="inspect_weights_change").set_value(False).run()
+    assert any("still the random start" in c.value for c in at.caption)
+
+    at.toggle(key="inspect_mistakes_only").set_value(True).run()
+    assert not at.exception
+    grid = next(s for s in plotly_specs(at) if any("Pred: " in a["text"] for a in s["layout"].get("annotations", [])))
+    titles = [a["text"] for a in grid["layout"]["annotations"]]
+    assert len(titles) == 25 and all(t.startswith("<b>✗") for t in titles)  # every one a mistake
+    assert any("mistakes, at random" in c.value for c in at.caption)

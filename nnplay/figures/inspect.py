@@ -2,11 +2,13 @@
 
 What lives here: pure functions from a model (or its run history, or its test predictions) to
 numbers and ``go.Figure``s that tests can read through ``fig.data``:
-- first-layer weights of an MLP as 28×28 images (``unit_weights``, ``unit_weights_figure``);
+- first-layer weights of an MLP as 28×28 images, or what training changed in them (``unit_weights``,
+  ``unit_weights_figure``); every picture of weights or maps scaled to its own max (``scaled_to_own_max``);
 - CNN filters (``conv_filters_figure``) and feature maps of one image (``feature_maps``,
   ``feature_maps_figure``);
 - per-layer histograms of weights or gradients at one epoch (``histogram_figure``);
-- seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``);
+- seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``), drawn from all test images or the
+  mistakes only (``sample_pool``, ``random_indices``);
 - the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
   ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``), each image titled with the
   probability of the predicted class and of the true one (``cell_titles``);
@@ -93,14 +95,27 @@ def unit_weights(model: nn.Module) -> np.ndarray:
 
 
 @clears_toolbar
-def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8) -> go.Figure:
+def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8,
+                        start: nn.Module | None = None) -> go.Figure:
     """The first ``max_units`` units' weights in a grid; each unit scaled to its own largest
-    |weight| so that its pattern shows (red +, blue −, white 0)."""
-    w = scaled_to_own_max(unit_weights(model)[:max_units])
+    |weight| so that its pattern shows (red +, blue −, white 0). With ``start`` (the same model as it was
+    before training: ``engine.seeded_model`` of the run's config and seed), what training changed: each
+    weight minus its random start, which a short training leaves buried under the start's noise."""
+    w = unit_weights(model)[:max_units]
+    if start is not None:
+        w = w - unit_weights(start)[:max_units]
+    w = scaled_to_own_max(w)
     name = first_linear(model)[0]
     # two lines: on one, the title was wider than the Train page's half-width picture and cut at both ends
-    return _tiled_heatmap(tile(w, columns, gap=2), f"{name}: weights of the first {len(w)} units<br>"
-                          f"<sup>each scaled to its own max |w|</sup>", "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
+    title = (f"{name}: what training changed in the first {len(w)} units<br>"
+             "<sup>weights − their random start, each scaled to its own max</sup>" if start is not None else
+             f"{name}: weights of the first {len(w)} units<br><sup>each scaled to its own max |w|</sup>")
+    return _tiled_heatmap(tile(w, columns, gap=2), title, "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
+
+
+def sample_pool(predictions: np.ndarray, labels: np.ndarray, mistakes_only: bool = False) -> np.ndarray:
+    """The test images a random sample is drawn from: all of them, or only those the model got wrong."""
+    return np.flatnonzero(np.asarray(predictions) != np.asarray(labels)) if mistakes_only else np.arange(len(labels))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -371,6 +371,11 @@ def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
                      xaxis2={"title": {"text": right}, **(epoch_ticks(most) if right == "epoch" else {})},
                      yaxis={"title": {"text": f"loss (smoothed {smoothing:g})" if smoothing else "loss"}},
                      yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
+    # no points yet: Plotly's default ranges read "−100% to 400%" accuracy; sensible empty axes instead
+    if not any(len(h.steps) for _, h in runs):
+        layout["xaxis"]["range"], layout["yaxis"]["range"] = [0, 10], [0, 2.5]
+    if not any(len(h.epochs) for _, h in runs):
+        layout["xaxis2"]["range"], layout["yaxis2"]["range"] = [0, 1], [0, 1]
     # the legend goes under the panels: at the top right, Plotly's toolbar covers it
     layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}
     layout["height"] = HEIGHT + 40 + 22 * math.ceil(len(runs) / 3)
