@@ -5,8 +5,8 @@ What lives here (pure plotly builders, headless, read through ``fig.data`` in th
   28×28 picture, at most 64 neurons per hidden layer, page by page, the 10 outputs with their
   classes) joined by its strongest weights, coloured by sign (TensorFlow Playground's orange +,
   blue −) and as wide as their magnitude; with a digit, every neuron coloured by its activation
-  (numpy forward pass) and the outputs by probability; without one, the input picture shows how much
-  layer 1 weighs each pixel (where its edges start). A CNN as its stages: input → each conv layer's
+  (numpy forward pass) and the outputs by probability; without one, the input is an empty frame and no
+  edges leave it (nothing flows in), the neurons show their bias. A CNN as its stages: input → each conv layer's
   feature maps (or filters) as small images → the FC layer's neurons → outputs. Pictures keep square
   pixels at any width (the y axis is tied to the x axis) and use one colour scale per kind of quantity:
   pixels ``PIXELS``, weights, biases, activations and maps ``SIGNED``, probabilities Blues;
@@ -61,6 +61,7 @@ PLOT_WIDTH = 1000
 """The plot width (px) the columns are spaced for; the pictures keep their aspect ratio at any width
 (the y axis is tied to the x axis), a narrower plot only adds room above and below."""
 Y_RANGE = (-0.08, 1.05)
+NO_DIGIT = "no digit:<br>pick one to see<br>what flows in"
 NEURON_LEFT_PX = 55  # the neuron panel's left margin: its weight axis's labels, "−0.25" included
 
 
@@ -101,19 +102,21 @@ def _picture_trace(z: np.ndarray, box: _Box, **style) -> dict:
                 y0=y0 + height / rows / 2, dy=height / rows, **style)
 
 
-def _input_trace(image_u8, box: _Box, looks: np.ndarray | None = None) -> dict:
-    """The input picture: the digit, or without one how much layer 1 weighs each pixel (``looks``, 28×28,
-    Σ|weight| scaled to 0–255: the pixels the edges start from are the bright ones), or an empty frame."""
+def _input_trace(image_u8, box: _Box) -> dict:
+    """The input picture: the digit, or without one an empty frame (``_frame``), not a black box."""
     customdata = np.stack(np.meshgrid(np.arange(27, -1, -1), np.arange(28), indexing="ij"), -1)
-    if image_u8 is not None:
-        z, what = np.asarray(image_u8, dtype=np.float64), "%{z}"
-    elif looks is not None:
-        z, what = 255 * looks / max(float(looks.max()), 1e-12), "layer 1 weighs it %{z:.0f} of 255"
-    else:
-        z, what = np.full((28, 28), np.nan), ""
+    z = np.full((28, 28), np.nan) if image_u8 is None else np.asarray(image_u8, dtype=np.float64)
     return _picture_trace(z, box, colorscale=PIXELS, zmin=0, zmax=255, showscale=False, name="input",
                           hoverongaps=False, customdata=customdata,
-                          hovertemplate=f"pixel (%{{customdata[0]}}, %{{customdata[1]}}): {what}<extra>input</extra>")
+                          hovertemplate="pixel (%{customdata[0]}, %{customdata[1]}): %{z}<extra>input</extra>")
+
+
+def _frame(fig: go.Figure, box: _Box) -> None:
+    """Without a digit: the input's outline and a word on what it would show."""
+    x0, y0, width, height = box
+    fig.add_shape(type="rect", x0=x0, y0=y0, x1=x0 + width, y1=y0 + height, line=dict(color="#adb5bd", dash="dot"))
+    fig.add_annotation(x=x0 + width / 2, y=y0 + height / 2, text=NO_DIGIT, showarrow=False,
+                       font=dict(size=11, color="#868e96"))
 
 
 def _pixel_xy(flat_index: np.ndarray, box: _Box) -> tuple[np.ndarray, np.ndarray]:
@@ -217,8 +220,7 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
     run = nn_lessons.mlp_forward(model, image_u8) if image_u8 is not None else None
     values = run.values if run is not None else [None] * (len(layers) + 1)
     box = _picture_box(28, 28, 0.5, _aspect(0.4 + COLUMN_GAP * len(layers), height))
-    looks = np.abs(layers[0][1]).sum(axis=0).reshape(28, 28) if run is None else None
-    traces = [_input_trace(image_u8, box, looks)]
+    traces = [_input_trace(image_u8, box)]
     shown: list[np.ndarray] = [np.arange(784)]
     xs = [0.0]
     node_traces, segments, notes = [], [], []
@@ -243,7 +245,8 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
         sub = w[np.ix_(idx, src)]  # (shown here, shown before)
         incoming = values[l - 1]
         score = np.abs(sub * incoming[src][None, :]) if incoming is not None else np.abs(sub)
-        pick = _strongest(score, top_edges)
+        # without a digit nothing flows in: no edges from pixels (the largest input weights are mostly the init's)
+        pick = _strongest(score, top_edges if l > 1 or incoming is not None else 0)
         pick = pick[score.ravel()[pick] > 0] if incoming is not None else pick
         ti, si = np.divmod(pick, len(src))
         if l == 1:
@@ -257,8 +260,9 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
         shown.append(idx)
         xs.append(x)
     fig = _figure(traces + _edge_traces(segments) + node_traces)
-    notes.append(dict(x=0.5, y=1.04, text="input (28×28)" if run is not None else "input: where layer 1 looks",
-                      showarrow=False, font=dict(size=12)))
+    notes.append(dict(x=0.5, y=1.04, text="input (28×28)", showarrow=False, font=dict(size=12)))
+    if run is None:
+        _frame(fig, box)
     for note in notes:
         fig.add_annotation(**note)
     what = "activations for this digit" if run is not None else "weights only (colour: bias)"
@@ -299,9 +303,9 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
         raise ValueError("This model has neither a first layer reading the 784 pixels nor conv layers.")
     stages = cnn_stages(model, image_u8) if image_u8 is not None else None
     aspect = _aspect(0.4 + COLUMN_GAP * (len(convs) + 2), height)
-    traces = [_input_trace(image_u8, _picture_box(28, 28, 0.5, aspect))]
-    notes = [dict(x=0.5, y=1.04, text="input (28×28)" if stages is not None else "input: no digit",
-                  showarrow=False, font=dict(size=12))]
+    box = _picture_box(28, 28, 0.5, aspect)
+    traces = [_input_trace(image_u8, box)]
+    notes = [dict(x=0.5, y=1.04, text="input (28×28)", showarrow=False, font=dict(size=12))]
     x = 0.0
     for i, (name, conv) in enumerate(convs, start=1):
         x = 0.4 + COLUMN_GAP * i
@@ -312,8 +316,7 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
             maps = conv.weight.detach().cpu().double().numpy().mean(axis=1)[:max_maps]
             what = f"conv {i}: {len(maps)} of {conv.out_channels} filters"
         tiled = tile(scaled_to_own_max(maps), 2 if len(maps) > 4 else 1, gap=1)
-        box = _picture_box(*tiled.shape, x, aspect)
-        traces.append(_picture_trace(tiled, box, colorscale=SIGNED, zmid=0, zmin=-1, zmax=1, showscale=False,
+        traces.append(_picture_trace(tiled, _picture_box(*tiled.shape, x, aspect), colorscale=SIGNED, zmid=0, zmin=-1, zmax=1, showscale=False,
                                      name=f"conv {i}", hoverongaps=False, meta={"maps": maps.shape[0]},
                                      hovertemplate=f"{what}<br>%{{z:.2f}} of its largest |value|<extra></extra>"))
         notes.append(dict(x=x, y=1.04, text=what, showarrow=False, font=dict(size=12)))
@@ -345,6 +348,8 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
               dict(x=x_out, y=1.04, text="output", showarrow=False, font=dict(size=12))]
     for note in notes:
         fig.add_annotation(**note)
+    if stages is None:
+        _frame(fig, box)
     what = "stages for this digit" if stages is not None else "filters and weights only"
     return _layout(fig, x_out, f"The network: {what}", height)
 
