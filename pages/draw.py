@@ -201,7 +201,7 @@ st.caption(f"**{escape_markdown(label)}** with your digit flowing through it: ev
            "blue −) and width. Hover a neuron for its layer, index, activation and bias; click one to see it "
            "below.")
 widest = max((m.out_features for _, m in neurons.linear_layers(model)[:-1]), default=0)
-controls = st.columns([2, 1, 3])
+controls = st.columns([2, 1.4, 2.6])  # room for "Neurons page (of 4)" on one line
 top_edges = controls[0].slider("Strongest edges shown (per pair of layers)", 10, 400, 120, step=10,
                                key="draw_top_edges")
 page = 0

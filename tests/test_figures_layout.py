@@ -116,6 +116,17 @@ def test_experiments_figures_keep_their_titles_clear():
     _assert_clear(fx.study_loss_figure(runs))
 
 
+def test_a_title_sits_above_subplot_titles(mlp):
+    from nnplay.figures.network import neuron_figure
+
+    images = np.zeros((20, 28, 28), dtype=np.uint8)
+    layout = neuron_figure(mlp, 1, 0, images).layout.to_plotly_json()
+    highest = max(TITLE_LINE_PX * (a["text"].count("<br>") + 1) for a in layout["annotations"]
+                  if a.get("yref", "").startswith("paper") and a.get("y", 0) >= 1)
+    assert layout["title"]["pad"]["b"] >= highest  # "hidden 1 · neuron 0" over "the 9 test images…"
+    _assert_clear(neuron_figure(mlp, 1, 0, images))
+
+
 def test_the_band_is_added_once_and_only_above_something():
     spec = loss_spec(history(20, 2))
     before = (spec["layout"]["margin"]["t"], spec["layout"]["height"])

@@ -88,11 +88,25 @@ def toolbar_changes(layout: Any, traces: Any = ()) -> dict:
         changes["height"] = height + TOOLBAR_PX  # the plot keeps its size
     text = _title_text(layout)
     if text:
-        # pinned to the plot where Plotly's "auto" put it (the middle of the old top margin), not to the page
+        # pinned to the plot where Plotly's "auto" put it (the middle of the old top margin), not to the page,
+        # and above any subplot titles
         lines = text.count("<br>") + 1
-        changes["title"] = {"text": text, "yref": "paper", "y": 1, "yanchor": "bottom",
-                            "pad": {"b": max(2, round(top / 2 - TITLE_LINE_PX * lines / 2))}}
+        pad = max(2, round(top / 2 - TITLE_LINE_PX * lines / 2), _subplot_titles_px(layout))
+        changes["title"] = {"text": text, "yref": "paper", "y": 1, "yanchor": "bottom", "pad": {"b": pad}}
+        grow = max(0, pad + TITLE_LINE_PX * lines + 4 - top)  # what the title needs beyond the old margin
+        changes["margin"]["t"] += grow
+        if height is not None:
+            changes["height"] += grow
     return changes
+
+
+def _subplot_titles_px(layout: Any) -> int:
+    """How far above the plot the annotations at its top (subplot titles) reach, in px (estimated)."""
+    reach = 0
+    for note in _get(layout, "annotations") or ():
+        if (_get(note, "yref") or "y").startswith("paper") and (_get(note, "y") or 0) >= 1:
+            reach = max(reach, TITLE_LINE_PX * (str(_get(note, "text") or "").count("<br>") + 1) + 4)
+    return reach
 
 
 def _merge(target: dict, changes: dict) -> None:
