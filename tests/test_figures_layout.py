@@ -135,3 +135,8 @@ def test_the_band_is_added_once_and_only_above_something():
     assert clear_of_toolbar(plain)["layout"] == {"margin": {"t": 5}, "height": 100}
     titled = clear_of_toolbar({"data": [], "layout": {"title": "hi", "margin": {"t": 40}, "height": 200}})
     assert titled["layout"]["margin"]["t"] == 40 + TOOLBAR_PX and titled["layout"]["height"] == 200 + TOOLBAR_PX
+
+
+def test_a_legend_below_the_plot_leaves_the_axis_title_alone():
+    layout = fx.accuracy_figure(_runs()).layout
+    assert layout.legend.yanchor == "top" and layout.legend.y <= -0.25  # under "epoch", not on it

@@ -32,7 +32,8 @@ def run_color(i: int) -> str:
 def _layout(fig: go.Figure, title: str, x: str, y: str, revision: str, height: int = 380,
             hovermode: str = "x unified") -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, uirevision=revision, height=height,
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2),
+                      # the legend below the x axis's title, not over it
+                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.3, yanchor="top"),
                       hovermode=hovermode)
     return fig
 
