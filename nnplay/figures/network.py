@@ -316,7 +316,8 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
             maps = conv.weight.detach().cpu().double().numpy().mean(axis=1)[:max_maps]
             what = f"conv {i}: {len(maps)} of {conv.out_channels} filters"
         tiled = tile(scaled_to_own_max(maps), 2 if len(maps) > 4 else 1, gap=1)
-        traces.append(_picture_trace(tiled, _picture_box(*tiled.shape, x, aspect), colorscale=SIGNED, zmid=0, zmin=-1, zmax=1, showscale=False,
+        maps_box = _picture_box(*tiled.shape, x, aspect)
+        traces.append(_picture_trace(tiled, maps_box, colorscale=SIGNED, zmid=0, zmin=-1, zmax=1, showscale=False,
                                      name=f"conv {i}", hoverongaps=False, meta={"maps": maps.shape[0]},
                                      hovertemplate=f"{what}<br>%{{z:.2f}} of its largest |value|<extra></extra>"))
         notes.append(dict(x=x, y=1.04, text=what, showarrow=False, font=dict(size=12)))

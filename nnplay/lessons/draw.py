@@ -1,8 +1,8 @@
 """From a drawing on the canvas to an MNIST-like digit, a prediction and a saliency map.
 
 What lives here: ``to_mnist`` (crop, scale to 20 px, centre by mass in a 28×28 field, the way
-MNIST itself was made; ``preprocessing_text`` says what it did), ``mnist_drawings`` / ``mnist_roundtrip`` (MNIST test digits drawn on the
-canvas and pushed through that same path), ``predict``, the attributions ``input_gradient`` /
+MNIST itself was made; ``preprocessing_text`` says what it did), ``mnist_drawings`` /
+``mnist_roundtrip`` (MNIST test digits drawn on the canvas and pushed through that same path), ``predict``, the attributions ``input_gradient`` /
 ``integrated_gradients`` with their display forms ``saliency`` / ``saliency_overlay`` and, sign
 kept (for and against a class), ``signed_saliency`` / ``signed_overlay``; whether a drawing is a
 digit at all (``ink_shape``, ``entropy``, ``drawing_hint`` with thresholds measured by
