@@ -41,9 +41,9 @@ DIVERGED = "#d62728"
 PALETTE = qualitative.Plotly
 MAX_RAW_POINTS = 5000  # beyond this the raw trace is thinned (the smoothed one keeps every step's trend)
 HEIGHT = 300
-SPEED_HINT = ("Too fast to watch? The speed menu beside Stop and Pause slows a run down "
-              "(starting in step mode lets you choose it before it goes on).")
-"""Where the speed is set: the live view says it while a run trains at full speed or after a quick one."""
+SPEED_HINT = "Too fast to watch? Slow it down with the speed menu beside Stop and Pause."
+"""Where the speed is set: the live view's caption starts with it (the caption is one line, cut at the right)
+while a run trains at full speed or after a quick one."""
 QUICK_RUN_S = 30.0  # a run whose training took less than this was over before one could watch it
 
 
@@ -400,7 +400,7 @@ def live_view_content(run: Run, options: dict) -> dict:
         caption = ("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
                    + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
     if run.busy or (run.status == "finished" and sum(e.seconds for e in epochs) < QUICK_RUN_S):
-        caption = f"{caption} · {SPEED_HINT}" if caption else SPEED_HINT
+        caption = f"{SPEED_HINT} · {caption}" if caption else SPEED_HINT
     uirevision = f"run-{run.id}"
     return {
         "title": run.name,
