@@ -174,9 +174,7 @@ with col_bars:  # first, so the answer shows before the saliency is computed
 with col_input:
     st.markdown("**Model input** (28×28)")
     st.image(np.kron(prep.image, np.ones((6, 6), dtype=np.uint8)), width=168, clamp=True)
-    box_top, box_left, box_bottom, box_right = prep.bbox
-    st.caption(f"ink box {box_bottom - box_top}×{box_right - box_left} px → ×{prep.scale:.3f} → "
-               f"{prep.size[0]}×{prep.size[1]} px, centre-of-mass shift {prep.shift}")
+    st.caption(draw.preprocessing_text(prep))
     target = st.selectbox("Saliency for class", [-1, *range(len(classes))], key="draw_saliency_class",
                           format_func=lambda c: "the prediction" if c < 0 else classes[c])  # which one: just below
     target = top if target < 0 else int(target)
@@ -203,7 +201,7 @@ st.caption(f"**{escape_markdown(label)}** with your digit flowing through it: ev
            "blue −) and width. Hover a neuron for its layer, index, activation and bias; click one to see it "
            "below.")
 widest = max((m.out_features for _, m in neurons.linear_layers(model)[:-1]), default=0)
-controls = st.columns([2, 1, 3])
+controls = st.columns([2, 1.4, 2.6])  # room for "Neurons page (of 4)" on one line
 top_edges = controls[0].slider("Strongest edges shown (per pair of layers)", 10, 400, 120, step=10,
                                key="draw_top_edges")
 page = 0
@@ -226,7 +224,7 @@ if click is not None and 0 <= int(click.get("curve", -1)) < len(net_fig.data):
 
 if neurons.is_mlp(model):
     hidden_sizes = [m.out_features for _, m in neurons.linear_layers(model)[:-1]]
-    pick_layer, pick_neuron, _ = st.columns([1, 1, 3])
+    pick_layer, pick_neuron, _ = st.columns([2, 2, 3])  # wide enough for "hidden 1 (256 neurons)"
     layer_no = pick_layer.selectbox("Hidden layer", range(1, len(hidden_sizes) + 1), key="draw_neuron_layer",
                                     format_func=lambda l: f"hidden {l} ({hidden_sizes[l - 1]} neurons)")
     values = neurons.mlp_forward(model, prep.image).values[layer_no]

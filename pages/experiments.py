@@ -1,4 +1,4 @@
-"""Experiments: seed 003's hyperparameter studies at a glance, and a learning-rate range test.
+"""Experiments: note 003's hyperparameter studies at a glance, and a learning-rate range test.
 
 Each study is one click: its runs train one after another in a background ``Sweep`` kept in the
 session's sweeps, drawn live on shared axes by a fragment that reruns every second while the
@@ -17,7 +17,7 @@ from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
 from nnplay.config import DataConfig
-from nnplay.runs import Run, Sweep, call_in_worker, status_text
+from nnplay.runs import Run, Sweep, call_in_worker, format_duration, status_text
 from nnplay.ui import dataset_or_stop, session_sweeps, training_run
 
 TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
@@ -45,42 +45,33 @@ def running_study() -> str | None:
 
 ui.ensure_navigation()
 st.title("🧪 Experiments: the studies of note 003")
-st.markdown(
-    "Lecture note 003 (hyperparameters, MLP and CNN) trains an MLP on MNIST again and again, changing one hyperparameter at a time, and then a "
-    "CNN. Each study below is one click: its runs train one after another in the background, drawn "
-    "live on the same axes, with a results table to download.\n\n"
-    "**The MLP.** The note does not print it, so nnplay infers it: **784-256-256-10** (two hidden layers, "
-    "as its activation pairs need), weights drawn from **N(0, 1)** (`torch.nn.init.normal_` with the "
-    "defaults the note quotes, mean 0.0 and std 1.0), biases 0, **Adam**, batch 100, 50 epochs. Adam, not "
-    "SGD, because it fits what the note saw: plain SGD trains this MLP well at lr 0.1 and hardly moves at "
-    "0.0001, while the note saw the opposite. **The CNN** is the one the note prints. Every run of a study "
-    "starts from the same weights (seed 0) and sees the batches in the same order."
-)
+st.caption("Pick a study and run it: its runs train one after another in the background, drawn live on the same "
+           "axes, with a results table to download. What each study changes and what the note saw is beside the "
+           "button; the models are described at the foot of the page.")
 
 data = dataset_or_stop()
+n_train, n_test = len(data.train_images), len(data.test_images)
+labels = {key: s.title for key, s in ex.STUDIES.items()} | {RANGE: "LR range test"}
+choice = st.radio("Study", list(labels), format_func=labels.get, horizontal=True, key="exp_study")
+for _key in ex.STUDIES:  # after a reload: each study's last sweep, read back from the store
+    ui.restore_sweep(sweep_key(_key), f"{sweep_key(_key)}/")
 
 c_mode, c_size = st.columns([1, 2])
-n_train, n_test = len(data.train_images), len(data.test_images)
 full = c_mode.toggle("Full settings of the note", value=False, key="exp_full",
-                     help="Off: a quick version of each study (under a minute on an idle 2-core CPU). "
-                          f"On: the note's epochs on all {n_train:,} training images, which takes minutes.")
+                     help="Off: a quick version of each study (a few epochs on fewer images). "
+                          f"On: the note's epochs on all {n_train:,} training images, which takes far longer.")
 mode = "full" if full else "quick"
 train_limit = test_limit = None
 if full:
-    c_size.warning(f"Full settings of the note: all {n_train:,} training images and the note's epochs. On a 2-core CPU a "
-                   "study takes about 6 to 13 minutes when nothing else runs (the estimate is below), far longer "
-                   "when the CPU is busy; a GPU is much faster.", icon="⏳")
+    c_size.warning(f"Full settings of the note: all {n_train:,} training images and the note's epochs, many times the "
+                   "quick mode's time on a CPU (the estimate beside the button comes from a run measured here); "
+                   "a GPU is much faster.", icon="⏳")
 else:
     with c_size.expander("Quick mode: use fewer images"):
         train_limit = st.number_input("Training images (empty: the study's default)", min_value=100,
                                       max_value=n_train, value=None, step=1000, key="exp_train_limit")
         test_limit = st.number_input("Test images (empty: the study's default)", min_value=100,
                                      max_value=n_test, value=None, step=1000, key="exp_test_limit")
-
-labels = {key: s.title for key, s in ex.STUDIES.items()} | {RANGE: "LR range test"}
-choice = st.radio("Study", list(labels), format_func=labels.get, horizontal=True, key="exp_study")
-for _key in ex.STUDIES:  # after a reload: each study's last sweep, read back from the store
-    ui.restore_sweep(sweep_key(_key), f"{sweep_key(_key)}/")
 st.divider()
 
 
@@ -168,44 +159,51 @@ def live_panel(study: ex.Study, log_y: bool) -> None:
     panel()
 
 
+def estimate_caption(study: ex.Study, planned: list[ex.StudyRun]) -> str:
+    """How long the study should take here, from its last sweep on this machine (no number before one)."""
+    sweep = session_sweeps().get(sweep_key(study.key))
+    seconds = ex.estimate_seconds(planned, sweep.runs if sweep is not None else [], n_train)
+    if seconds is None:
+        return ("⏱️ No estimate yet: the first run of this study times this machine, and the estimate here "
+                "comes from it.")
+    return (f"⏱️ About {format_duration(seconds)} here, from this study's last run on this machine; longer "
+            "while other programs keep the CPU busy.")
+
+
 def study_section(study: ex.Study) -> None:
     st.subheader(study.title)
-    st.markdown(f"**The note's setup.** {study.seed_setup}\n\n**What the note saw.** {study.seed_saw}\n\n"
-                f"**Here.** {study.note_for(n_train, n_test, train_limit, test_limit)}")
-    measured = ex.MEASURED_QUICK.get(study.key)
-    if mode == "quick" and measured and not (train_limit or test_limit):
-        st.caption(f"⏱️ Quick mode takes {measured} on an idle 2-core CPU (measured on nnplay's test machine); "
-                   "several times longer while other programs keep the CPU busy.")
-    if mode == "full":
-        st.caption(f"⏱️ Full settings on an idle 2-core CPU: {ex.ESTIMATED_FULL.get(study.key, 'not measured')} "
-                   "(estimated from the quick runs' time per image); a GPU is far faster.")
     try:
         planned = study.runs(mode, train_limit, test_limit)
         plan = ex.plan_rows(planned)
     except ValueError as err:
         st.error(f"This study cannot be set up: {err}")
         return
-    with st.expander(f"The {len(planned)} runs", expanded=False):
-        st.dataframe(plan, hide_index=True)
-        if planned[0].model.family == "cnn":
-            cols = st.columns(len(planned))
-            for col, r in zip(cols, planned):
-                col.markdown(f"**{r.label}**: output of each layer")
-                col.dataframe(ex.shape_rows(r.model), hide_index=True)
-
+    controls, about = st.columns([2, 3], gap="large")
     busy = running_study()
     sweep = session_sweeps().get(sweep_key(study.key))
-    c_run, c_stop, c_log = st.columns([1, 1, 2])
-    if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary", disabled=busy is not None):
-        try:
-            start_study(study, planned)
-        except Exception as err:  # keep the page alive and say what happened
-            st.error(f"The study could not start: {type(err).__name__}: {err}")
-        else:
-            st.rerun()
-    if c_stop.button("Stop", key=f"exp_stop_{study.key}", disabled=sweep is None or not sweep.active):
-        sweep.stop()
-    log_y = c_log.toggle("Logarithmic loss axis", value=True, key="exp_log_y")
+    with controls:
+        c_run, c_stop = st.columns(2)
+        if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary", disabled=busy is not None,
+                        width="stretch"):
+            try:
+                start_study(study, planned)
+            except Exception as err:  # keep the page alive and say what happened
+                st.error(f"The study could not start: {type(err).__name__}: {err}")
+            else:
+                st.rerun()
+        if c_stop.button("Stop", key=f"exp_stop_{study.key}", disabled=sweep is None or not sweep.active,
+                         width="stretch"):
+            sweep.stop()
+        st.caption(estimate_caption(study, planned))
+        log_y = st.toggle("Logarithmic loss axis", value=True, key="exp_log_y")
+        with st.expander(f"The {len(planned)} runs", expanded=False):
+            st.dataframe(plan, hide_index=True)
+            if planned[0].model.family == "cnn":
+                for r in planned:
+                    st.markdown(f"**{r.label}**: output of each layer")
+                    st.dataframe(ex.shape_rows(r.model), hide_index=True)
+    about.markdown(f"**The note's setup.** {study.seed_setup}\n\n**What the note saw.** {study.seed_saw}\n\n"
+                   f"**Here.** {study.note_for(n_train, n_test, train_limit, test_limit)}")
     if busy is not None and busy != study.key:
         st.info(f"The **{ex.STUDIES[busy].title}** study is training; one study at a time (stop it there first).")
     elif busy is None and training_run() is not None:
@@ -278,3 +276,16 @@ if choice == RANGE:
     range_section()
 else:
     study_section(ex.STUDIES[choice])
+
+st.divider()
+with st.expander("The models of note 003's studies", expanded=choice != RANGE):
+    st.markdown(
+        "Lecture note 003 (hyperparameters, MLP and CNN) trains an MLP on MNIST again and again, changing one hyperparameter at a time, and then a "
+        "CNN.\n\n"
+        "**The MLP.** The note does not print it, so nnplay infers it: **784-256-256-10** (two hidden layers, "
+        "as its activation pairs need), weights drawn from **N(0, 1)** (`torch.nn.init.normal_` with the "
+        "defaults the note quotes, mean 0.0 and std 1.0), biases 0, **Adam**, batch 100, 50 epochs. Adam, not "
+        "SGD, because it fits what the note saw: plain SGD trains this MLP well at lr 0.1 and hardly moves at "
+        "0.0001, while the note saw the opposite. **The CNN** is the one the note prints. Every run of a study "
+        "starts from the same weights (seed 0) and sees the batches in the same order."
+    )

@@ -13,8 +13,24 @@ import streamlit as st
 
 from nnplay import ui
 from nnplay.figures import inspect as fig
-from nnplay.engine import evaluate
+from nnplay.engine import evaluate, seeded_model
 from nnplay.models import count_parameters, describe, parameter_listing
+
+
+
+def weights_caption(changes: bool, known_start: bool) -> str:
+    """What the first layer's pictures show, and why plain weights look like noise."""
+    if changes:
+        return ("Each first-layer unit's 784 weights minus the random values they started from, laid out as the "
+                "28×28 image they multiply: red where training raised a weight (ink there now pushes the unit "
+                "up), blue where it lowered it. Strokes and blobs are what the unit learned to look for; the "
+                "border stays white, as MNIST has no ink there and those weights get no gradient.")
+    return ("Each first-layer unit's 784 weights laid out as the 28×28 image they multiply: red pixels push the "
+            "unit up, blue ones down. They start random and a short training moves each only a little, so most "
+            "of a picture is still the random start: noise. "
+            + ("Show *what training changed* to see what each unit learned." if known_start else
+               "This model's random start is not known here (it was loaded or shipped), so the noise stays."))
+
 
 ui.ensure_navigation()
 st.title("Inspect a model")
@@ -64,10 +80,16 @@ with tab_params:
 with tab_weights:
     if model_cfg.family == "mlp":
         units = fig.unit_weights(model).shape[0]
+        # a run trained here started from seeded_model(config, seed): its random start can be taken away
+        known_start = current is not None and current.status != "loaded"
+        changes = known_start and st.radio(
+            "Show", [True, False], key="inspect_weights_change", horizontal=True,
+            format_func=lambda c: "what training changed" if c else "the weights",
+            help="what training changed: each weight minus the random value it started from") is True
         shown = st.slider("Units shown", min_value=1, max_value=units, value=min(64, units), key="inspect_units")
-        st.plotly_chart(fig.unit_weights_figure(model, max_units=shown), key="inspect_units_fig")
-        st.caption("Each first-layer unit's 784 weights laid out as the 28×28 image they multiply: "
-                   "red pixels push the unit up, blue ones down.")
+        start = seeded_model(current.model_cfg, current.train_cfg.seed) if changes else None
+        st.plotly_chart(fig.unit_weights_figure(model, max_units=shown, start=start), key="inspect_units_fig")
+        st.caption(weights_caption(changes, known_start))
     else:
         convs = [name for name, _ in fig.conv_layers(model)]
         layer = st.selectbox("Conv layer", convs, key="inspect_conv")
@@ -103,13 +125,21 @@ with tab_hist:
 # -- seed 000's 25 random test images ------------------------------------------------------------
 
 with tab_samples:
-    if st.button("Another 25", key="inspect_another"):
+    c_another, c_mistakes = st.columns([1, 3], vertical_alignment="center")
+    if c_another.button("Another 25", key="inspect_another"):
         st.session_state["inspect_sample_seed"] = st.session_state.get("inspect_sample_seed", 0) + 1
-    idx = fig.random_indices(len(labels), 25, seed=st.session_state.get("inspect_sample_seed", 0))
-    wrong = int((predictions[idx] != labels[idx]).sum())
-    st.caption(f"{wrong} of these {len(idx)} are wrong (marked ✗ in red).")
-    st.plotly_chart(fig.prediction_grid_figure(data.test_images[idx].numpy(), predictions[idx], labels[idx], classes),
-                    key="inspect_grid_fig")
+    mistakes_only = c_mistakes.toggle("Mistakes only", key="inspect_mistakes_only",
+                                      help="draw the 25 from the test images the model got wrong")
+    pool = fig.sample_pool(predictions, labels, mistakes_only)
+    if not len(pool):
+        st.info("No mistakes: the model gets every test image right.", icon="✅")
+    else:
+        idx = pool[fig.random_indices(len(pool), 25, seed=st.session_state.get("inspect_sample_seed", 0))]
+        wrong = int((predictions[idx] != labels[idx]).sum())
+        st.caption(f"{len(idx)} of the {len(pool):,} mistakes, at random (marked ✗ in red)." if mistakes_only else
+                   f"{wrong} of these {len(idx)} are wrong (marked ✗ in red).")
+        st.plotly_chart(fig.prediction_grid_figure(data.test_images[idx].numpy(), predictions[idx], labels[idx],
+                                                   classes), key="inspect_grid_fig")
 
 # -- confusion matrix; a cell's images -----------------------------------------------------------
 

@@ -146,8 +146,10 @@ with st.expander("Mistakes in the note's code, fixed in the code below"):
 # -- the code ------------------------------------------------------------------------------------
 
 st.header("The code")
-for tab, (n, version) in zip(st.tabs([labels[n] for n in VERSIONS]), VERSIONS.items()):
+# short labels: six full titles overflow one row of tabs and the last ones hide behind a scroll arrow
+for tab, (n, version) in zip(st.tabs([f"{n}. {VERSIONS[n].short}" for n in VERSIONS]), VERSIONS.items()):
     with tab:
+        st.markdown(f"**{labels[n]}**")
         lr = curves[n][0]
         st.caption(f"As the note runs it: {SEED_RECIPES[n].label}; here with lr = {lr:g} and {int(steps)} steps, "
                    "the rate and steps chosen above.")

@@ -287,3 +287,22 @@ def test_empty_runs_draw_empty_traces():
     run = Run("queued", ex.lr_study()[0].data, ex.SEED003_MLP, TrainConfig())
     assert list(fx.study_loss_figure([run]).data[0].x) == []
     assert list(fx.accuracy_figure([run]).data[0].x) == []
+
+
+def test_the_time_estimate_comes_from_the_study_measured_here():
+    planned = ex.lr_study("quick")
+    assert ex.estimate_seconds(planned, [], 60_000) is None  # nothing measured: no number
+    measured = []
+    for i, r in enumerate(planned):  # each run took 2 s an epoch of 1,000 images, plus 0.5 s to evaluate
+        run = Run(r.label, r.data, r.model, replace(r.train, epochs=2))
+        run.history(RunStart(2, 10, 1000, 100, 123, "CPU"))
+        for e in (1, 2):
+            run.history(EpochMetrics(e, 1.0, 0.5, 1.0, 0.5, 2.0, 0.5, 500.0, e * 10, 0.1, "CPU"))
+        run.status = "finished" if i else "stopped"  # a stopped run measures nothing
+        measured.append(run)
+    rate = 2.5 / 1000  # wall seconds per training image and epoch
+    images = [min(r.data.train_limit or 60_000, 60_000) for r in planned]
+    expected = sum(rate * n * r.train.epochs for n, r in zip(images, planned))
+    assert ex.estimate_seconds(planned, measured, 60_000) == pytest.approx(expected)
+    full = ex.lr_study("full")  # the seed's 50 epochs on every image, from the quick runs' rate
+    assert ex.estimate_seconds(full, measured, 60_000) == pytest.approx(rate * 60_000 * 50 * len(full))

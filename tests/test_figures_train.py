@@ -242,3 +242,47 @@ def test_live_loss_spec_reads_each_step_once_and_restarts_on_a_new_smoothing():
     spec = ft.live_loss_spec(h, 0.0)  # another smoothing: read again from the start
     assert ft._live_curves[h] is not curve and list(spec["data"][1]["y"]) == list(spec["data"][0]["y"])
     assert "0.6" not in spec["data"][1]["name"]
+
+
+def test_the_loss_axis_spans_what_has_been_trained_not_the_whole_run():
+    h = history(0, 10)  # 10 epochs planned
+    h.start = RunStart(10, 40, 4000, 1000, 7850, "CPU")  # 400 steps in all
+    for i in range(1, 7):  # six steps taken one at a time
+        h(StepEvent(i, 1, 2.3 - i / 10, 0.1))
+    x_range = loss_spec(h, 0.6)["layout"]["xaxis"]["range"]
+    assert 6 <= x_range[1] <= 10  # six points fill the chart, not 6/400 of it
+    grown = [x_range[1]]
+    for i in range(7, 401):
+        h(StepEvent(i, 1 + (i - 1) // 40, 1.0, 0.1))
+        grown.append(loss_spec(h, 0.6)["layout"]["xaxis"]["range"][1])
+    assert grown == sorted(grown) and grown[-1] == 400  # it grows with the run, up to the whole run
+    assert len(set(grown)) <= 25  # in rare jumps: the live view mostly redraws the curves only
+
+
+def test_the_live_view_says_where_the_speed_is_set_after_a_quick_run(tiny_data):
+    from nnplay.config import DataConfig
+    from nnplay.figures.train import SPEED_HINT, live_view_content
+    from nnplay.runs import Run
+
+    cfg = TrainConfig(epochs=1, batch_size=100, lr=0.01, log_every=1)
+    run = Run("quick", DataConfig(), ModelConfig(hidden=(32,)), cfg)
+    run.history = train(seeded_model(ModelConfig(hidden=(32,)), 0), tiny_data, cfg).history
+    run.status = "finished"  # over in a second or two: before one could watch it
+    assert "speed menu beside Stop and Pause" in SPEED_HINT
+    caption = live_view_content(run, {})["caption"]
+    assert caption.startswith(SPEED_HINT) and len(SPEED_HINT) <= 80  # first: the caption is one line, cut at the right
+    assert "Epoch training times" in caption
+    run.history.epochs[0].seconds = 600.0  # a long run: nothing to point to
+    assert SPEED_HINT not in live_view_content(run, {})["caption"]
+
+
+def test_an_empty_compare_chart_has_sensible_axes():
+    # the Activations page's race right after Start: the runs exist, no step has been reported yet
+    layout = compare_figure([("A", History()), ("B", History())]).layout
+    assert list(layout.yaxis2.range) == [0, 1]  # accuracy from 0% to 100%, not "−100% to 400%"
+    assert list(layout.xaxis2.range) == [0, 1] and list(layout.xaxis.range) == [0, 10]
+    assert list(layout.yaxis.range) == [0, 2.5]
+    half = history(20, 0)  # steps, no epoch yet: the loss panel fits its data, the accuracy one stays 0–100%
+    layout = compare_figure([("A", half)]).layout
+    assert layout.xaxis.range is None and list(layout.yaxis2.range) == [0, 1]
+    assert compare_figure([("A", history(20, 2))]).layout.yaxis2.range is None  # data: it fits

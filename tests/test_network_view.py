@@ -12,10 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from plotly.colors import get_colorscale
 
 from nnplay.config import ModelConfig
 from nnplay.engine import seeded_model
 from nnplay.figures import network as nv
+from nnplay.figures.inspect import feature_maps_figure
 from nnplay.lessons import neurons
 from nnplay.lessons.forward import forward_trace, seed_network
 
@@ -226,3 +228,62 @@ def test_small_network_highlights_the_current_step_and_shows_its_numbers():
     assert all("Z1=?" in text for text in layer1.text)  # not computed yet at step 1
     last = nv.small_network_figure(steps, len(steps) - 1)
     assert all("?" not in text for t in last.data if t.name.startswith("layer") for text in t.text)
+
+
+# -- pictures keep their aspect ratio, one colour scale per kind of quantity ------------------------
+
+
+def _scale(colorscale) -> tuple:
+    """A colour scale by name or as pairs, as pairs (plotly's validation turns names into pairs)."""
+    pairs = get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale
+    return tuple((round(float(at), 6), str(colour).replace(" ", "")) for at, colour in pairs)
+
+
+def _pixel_aspect(fig, trace) -> float:
+    """A picture's pixel height over its width, in screen pixels (the y axis is tied to the x axis)."""
+    assert fig.layout.yaxis.scaleanchor == "x"
+    return trace.dy * fig.layout.yaxis.scaleratio / trace.dx
+
+
+@pytest.mark.parametrize("with_digit", [True, False])
+def test_pictures_keep_their_aspect_ratio_on_mlp_and_cnn(mlp, cnn, digit, with_digit):
+    image = digit if with_digit else None
+    for model in (mlp, cnn):
+        fig = nv.network_figure(model, image)
+        pictures = [t for t in fig.data if t.type == "heatmap"]
+        assert len(pictures) == (1 if model is mlp else 3)
+        for trace in pictures:
+            assert trace.x is None and trace.y is None  # scalars x0/dx, y0/dy only
+            assert _pixel_aspect(fig, trace) == pytest.approx(1.0)  # square pixels, not a tall strip
+            assert np.asarray(trace.z).shape[1] * trace.dx <= 1.0 + 1e-9  # at most one column wide
+
+
+def test_one_colour_scale_per_kind_of_quantity(cnn, digit):
+    network = nv.network_figure(cnn, digit)
+    weights_only = nv.network_figure(cnn, None)
+    filters = nv.first_layer_figure(cnn)  # the conv_1 picture
+    maps = feature_maps_figure(nv.feature_maps(cnn, digit), "act_1")  # Inspect's maps
+    pictures = ([t for t in network.data + weights_only.data if t.type == "heatmap" and t.name.startswith("conv")]
+                + [filters.data[0], maps.data[0]])
+    scales = {(_scale(t.colorscale), t.zmid, t.zmin, t.zmax) for t in pictures}
+    assert scales == {(_scale("RdBu_r"), 0, -1, 1)}
+    for t in pictures:  # each scaled to its own largest |value|
+        z = np.asarray(t.z, dtype=float)
+        assert np.nanmax(np.abs(z)) == pytest.approx(1.0)
+    (conv1,) = [t for t in weights_only.data if t.name == "conv 1"]
+    kernel = cnn.conv_1.weight.detach().double().numpy().mean(axis=1)[0]
+    np.testing.assert_allclose(np.asarray(conv1.z, dtype=float)[::-1][:3, :3], kernel / np.abs(kernel).max(), atol=TOL)
+    inputs = by_name(network, "input") + by_name(weights_only, "input")
+    assert {(_scale(t.colorscale), t.zmin, t.zmax) for t in inputs} == {(_scale("gray"), 0, 255)}  # pixels
+
+
+def test_without_a_digit_the_input_is_an_empty_frame_with_no_edges_from_its_pixels(mlp, cnn):
+    for model in (mlp, cnn):
+        fig = nv.network_figure(model, None, top_edges=30)
+        (picture,) = by_name(fig, "input")
+        assert np.isnan(np.asarray(picture.z, dtype=float)).all()  # no black box
+        (frame,) = fig.layout.shapes
+        assert (frame.x0, frame.y0) == pytest.approx((picture.x0 - picture.dx / 2, picture.y0 - picture.dy / 2))
+        assert any(a.text == nv.NO_DIGIT for a in fig.layout.annotations)
+    (edges,) = by_name(nv.network_figure(mlp, None, top_edges=30), "edge weights")
+    assert set(edges.customdata[:, 0].astype(int)) == {2, 3}  # hidden → hidden → output only

@@ -107,3 +107,54 @@ def test_the_network_view_can_be_switched_off():
     assert not at.exception
     assert chart_named(at, "edge weights") is None and chart_named(at, "votes") is None
     assert at.metric[0].value == "1"
+
+
+# -- labels that fit (issue 22, point 15) -----------------------------------------------------------
+
+CHAR_PX = 8.0  # a generous width of one character of Streamlit's 14-16 px font
+MAIN_PX = 880  # the main column at a 1280 px window with the sidebar open
+
+
+def _fits(text: str, share: float, chrome_px: float) -> bool:
+    """Whether ``text`` fits a column of ``share`` of the main width beside ``chrome_px`` of widget chrome."""
+    return len(text) * CHAR_PX + chrome_px <= share * MAIN_PX
+
+
+def _row_holding(block, key: str):
+    """The row of columns (``st.columns``) one of whose columns holds the widget ``key``."""
+    for child in getattr(block, "children", {}).values():
+        if getattr(child, "type", None) == "column" and any(getattr(w, "key", None) == key
+                                                           for w in child.children.values()):
+            return block
+        found = _row_holding(child, key)
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_ink_box_reads_width_by_height():
+    line = np.zeros((280, 280, 4), dtype=np.uint8)
+    line[..., 3] = 255
+    line[130:150, 20:262, :3] = 255  # a horizontal stroke: 242 px wide, 20 px high
+    at = drawn(line)
+    assert not at.exception
+    (text,) = [c.value for c in at.caption if c.value.startswith("ink box")]
+    assert text.startswith("ink box 242 × 20 px (width × height)")
+    assert "→ 20 × " in text  # the scaled crop: 20 px wide, a few px high
+
+
+def test_the_neuron_pickers_and_panel_keep_their_labels_whole():
+    at = drawn(one_on_canvas())
+    layer = at.selectbox(key="draw_neuron_layer")
+    row = _row_holding(at.main, "draw_neuron_layer")
+    weights = [c.weight for c in row.children.values()]
+    share = weights[0] / sum(weights)
+    assert _fits(layer.format_func(layer.value), share, chrome_px=60)  # "hidden 1 (256 neurons)" and the arrow
+    neuron = at.number_input(key="draw_neuron_1")
+    assert _fits(neuron.placeholder, weights[1] / sum(weights), chrome_px=100)  # "93 (most active)", − and +
+    panel = chart_named(at, "incoming", "top images", "votes")
+    assert panel["layout"]["margin"]["l"] >= 45  # the weight axis's "−0.25" keeps its minus sign
+    domains = [panel["layout"][f"xaxis{n}"]["domain"] for n in ("", "2", "3")]
+    titles = [a["text"] for a in panel["layout"]["annotations"] if a.get("yref") == "paper"]
+    for title, (lo, hi) in zip(titles[:3], domains):
+        assert len(title) * 7 <= (hi - lo) * (MAIN_PX - 65), title  # a subplot title within its panel

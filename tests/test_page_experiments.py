@@ -64,6 +64,36 @@ def test_page_opens_in_quick_mode_with_the_seeds_setup_and_numbers():
     assert at.button(key="exp_stop_lr").disabled is True
 
 
+def _walk(node):
+    """The page's elements in the order they are drawn (into columns and expanders too)."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+@pytest.mark.parametrize("study", ["lr", "stride"])
+def test_the_controls_come_first_and_the_explanation_beside_or_below(study):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.radio(key="exp_study").set_value(study).run()
+    nodes = list(_walk(at.main))
+    button = next(i for i, n in enumerate(nodes) if getattr(n, "label", None) == "Run the study")
+    above = [n.value for n in nodes[:button] if n.type == "markdown"]
+    assert sum(len(text) for text in above) < 400, above  # a title, a line, the choices: then the button
+    assert not any("What the seed saw" in text or "784-256-256-10" in text for text in above)
+    assert any("What the seed saw" in n.value for n in nodes[button:] if n.type == "markdown")
+
+
+def test_no_time_estimate_before_one_was_measured_here():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    timing = [c.value for c in at.caption if "⏱️" in c.value]
+    assert len(timing) == 1 and not any(ch.isdigit() for ch in timing[0])  # no number from another machine
+    at.toggle(key="exp_full").set_value(True).run()
+    timing = [c.value for c in at.caption if "⏱️" in c.value] + [w.value for w in at.warning]
+    assert not any(ch.isdigit() for text in timing for ch in text.replace("60,000", "").replace("2,000", ""))
+
+
 @pytest.mark.parametrize("study, facts", [
     ("epochs", ["+0.0918", "+0.009", "+0.0054", "5, 30, 50 or 100 epochs"]),
     ("batch", ["15 min 53 s", "8 min 22 s", "5 min 26 s", "6,000 steps", "2,000 steps", "600 steps", "60 steps"]),
@@ -93,6 +123,8 @@ def test_learning_rate_study_runs_in_the_background_and_fills_the_table():
     assert list(table["run"]) == ["lr 0.1", "lr 0.01", "lr 0.001", "lr 0.0001"]
     assert set(table["status"]) == {"finished"}
     assert set(table["train images"]) == {300}
+    timing = next(c.value for c in at.caption if "⏱️" in c.value)
+    assert "from this study's last run on this machine" in timing  # the estimate is what was measured
     assert table["test accuracy"].between(0, 1).all()
     charts = [c for c in at.get("plotly_chart")]
     assert len(charts) >= 2

@@ -24,6 +24,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nnplay.figures import inspect as fi
+from nnplay.figures.layout import TOOLBAR_PX
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import seeded_model
 from nnplay.models import layer_table
@@ -238,7 +239,7 @@ def test_cell_titles_give_the_predicted_and_the_true_probability():
     assert fi.cell_titles([2], probs, 4, 9, classes) == ["#2: 9 62%<br>true 4: 30%"]
     assert fi.cell_titles([2], probs, 9, 9, classes) == ["#2: 9 62%"]  # a correct one: one probability
     fig = fi.image_grid_figure(np.zeros((1, 28, 28)), fi.cell_titles([2], probs, 4, 9, classes), [True])
-    assert fig.layout.margin.t == 45
+    assert fig.layout.margin.t == 45 + TOOLBAR_PX  # two lines of title, under the toolbar's band
 
 
 @pytest.mark.slow
@@ -273,3 +274,48 @@ def test_draw_shows_the_offline_sample_notice(monkeypatch, tmp_path):
     at = AppTest.from_file(DRAW, default_timeout=60).run()
     assert not at.exception
     assert any("built-in sample" in c.value for c in at.caption)  # one line, no box
+
+
+# --- Inspect: mistakes only, what the first layer learned (issue 22, point 16) --------------------
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tiny_data) -> Run:
+    """A small MLP trained for one quick epoch, as the Train page would keep it."""
+    cfg = ModelConfig(hidden=(32,))
+    run = Run("small MLP", DataConfig(), cfg, TrainConfig(epochs=1, batch_size=100, lr=0.1, seed=3, device="cpu"))
+    run.start(tiny_data).wait()
+    assert run.status == "finished"
+    return run
+
+
+def test_first_layer_pictures_can_show_what_training_changed(mlp_run):
+    start = seeded_model(mlp_run.model_cfg, mlp_run.train_cfg.seed)
+    model = mlp_run.model
+    figure = fi.unit_weights_figure(model, max_units=4, start=start)
+    change = (model.lin_1.weight - start.lin_1.weight).detach().numpy()[0].reshape(28, 28)
+    z = np.asarray(figure.data[0].z, dtype=float)[:28, :28]
+    np.testing.assert_allclose(z, change / np.abs(change).max(), atol=1e-5)
+    assert "what training changed" in figure.layout.title.text
+    border = np.abs(change[0, :]).max()  # MNIST has no ink in the top row: no gradient reaches its weights
+    assert border < 1e-6 < np.abs(change).max()
+
+
+def test_inspect_draws_mistakes_only_and_the_first_layers_changes(mlp_run):
+    mlp_run.bind(open_store())
+    at = AppTest.from_file(INSPECT, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.radio(key="inspect_weights_change").value is True
+    weights = next(s for s in plotly_specs(at) if "units" in s["layout"]["title"]["text"])
+    assert "what training changed" in weights["layout"]["title"]["text"]
+    assert any("random values they started from" in c.value for c in at.caption)
+    at.radio(key="inspect_weights_change").set_value(False).run()
+    assert any("still the random start" in c.value for c in at.caption)
+
+    at.toggle(key="inspect_mistakes_only").set_value(True).run()
+    assert not at.exception
+    grid = next(s for s in plotly_specs(at) if any("Pred: " in a["text"] for a in s["layout"].get("annotations", [])))
+    titles = [a["text"] for a in grid["layout"]["annotations"]]
+    assert len(titles) == 25 and all(t.startswith("<b>✗") for t in titles)  # every one a mistake
+    assert any("mistakes, at random" in c.value for c in at.caption)

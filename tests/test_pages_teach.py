@@ -259,6 +259,15 @@ def test_scratch_page_seed_rate_makes_no_visible_progress():
     assert set(table["visible progress"]) == {"yes"}
 
 
+def test_scratch_page_code_tabs_fit_in_one_row():
+    at = run("scratch", scr_steps=100)
+    labels = [tab.label for tab in at.tabs]
+    assert len(labels) == 6 and [label.split(".")[0] for label in labels] == ["1", "2", "3", "4", "5", "6"]
+    # 8 px a character and 32 px of padding a tab: all six in the 880 px main column, none behind a "›"
+    assert sum(8 * len(label) + 32 for label in labels) <= 880, labels
+    assert "1. numpy, gradient by hand" in texts(at)  # the full title, inside its tab
+
+
 def test_scratch_page_same_math_curves_agree():
     at = run("scratch", scr_steps=300)
     at.radio(key="scr_mode").set_value("same").run()

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from ..runs import Run
+from .layout import clears_toolbar
 
 PALETTE = qualitative.D3
 SUGGESTION = "#d62728"
@@ -31,7 +32,8 @@ def run_color(i: int) -> str:
 def _layout(fig: go.Figure, title: str, x: str, y: str, revision: str, height: int = 380,
             hovermode: str = "x unified") -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, uirevision=revision, height=height,
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2),
+                      # the legend below the x axis's title, not over it
+                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.3, yanchor="top"),
                       hovermode=hovermode)
     return fig
 
@@ -59,6 +61,7 @@ def loss_curve(run: Run, max_points: int = 200) -> tuple[list[float], list[float
     return binned([s.step / per_epoch for s in steps], [s.loss for s in steps], max_points)
 
 
+@clears_toolbar
 def study_loss_figure(runs: Sequence[Run], log_y: bool = True, max_points: int = 200,
                       revision: str = "loss") -> go.Figure:
     """One line per run: training loss (batch means, binned) against epochs, on shared axes."""
@@ -75,6 +78,7 @@ def study_loss_figure(runs: Sequence[Run], log_y: bool = True, max_points: int =
                    revision)
 
 
+@clears_toolbar
 def accuracy_figure(runs: Sequence[Run], revision: str = "accuracy") -> go.Figure:
     """Per run: test accuracy after each epoch (solid, markers) and train accuracy (dotted)."""
     fig = go.Figure()
@@ -91,6 +95,7 @@ def accuracy_figure(runs: Sequence[Run], revision: str = "accuracy") -> go.Figur
     return _layout(fig, "Accuracy after each epoch (solid: test, dotted: train)", "epoch", "accuracy", revision)
 
 
+@clears_toolbar
 def time_figure(runs: Sequence[Run], revision: str = "time") -> go.Figure:
     """Stacked bars per run: seconds of training steps and of evaluation, the total written on top."""
     names = [run.name for run in runs]
@@ -105,6 +110,7 @@ def time_figure(runs: Sequence[Run], revision: str = "time") -> go.Figure:
     return _layout(fig, "Time of the finished epochs", "", "seconds", revision)
 
 
+@clears_toolbar
 def range_test_figure(lrs: Sequence[float], losses: Sequence[float], suggested_lr: float | None,
                       revision: str = "range") -> go.Figure:
     """Smoothed loss against the learning rate (log x), the suggested rate as a dashed vertical line."""

@@ -2,11 +2,13 @@
 
 What lives here: pure functions from a model (or its run history, or its test predictions) to
 numbers and ``go.Figure``s that tests can read through ``fig.data``:
-- first-layer weights of an MLP as 28×28 images (``unit_weights``, ``unit_weights_figure``);
+- first-layer weights of an MLP as 28×28 images, or what training changed in them (``unit_weights``,
+  ``unit_weights_figure``); every picture of weights or maps scaled to its own max (``scaled_to_own_max``);
 - CNN filters (``conv_filters_figure``) and feature maps of one image (``feature_maps``,
   ``feature_maps_figure``);
 - per-layer histograms of weights or gradients at one epoch (``histogram_figure``);
-- seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``);
+- seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``), drawn from all test images or the
+  mistakes only (``sample_pool``, ``random_indices``);
 - the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
   ``per_class_accuracy``, ``cell_indices``, ``confusion_figure``), each image titled with the
   probability of the predicted class and of the true one (``cell_titles``);
@@ -29,6 +31,7 @@ from torch import nn
 from ..data import normalise
 from ..engine import LayerStats
 from ..models import evaluating, weight_layers
+from .layout import clears_toolbar
 
 WRONG = "#d62728"
 RIGHT = "#2ca02c"
@@ -49,6 +52,13 @@ def tile(images: np.ndarray, columns: int, gap: int = 1, fill: float = np.nan) -
         r, c = divmod(i, columns)
         out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = img
     return out
+
+
+def scaled_to_own_max(stack: np.ndarray) -> np.ndarray:
+    """Each (…, h, w) picture of ``stack`` divided by its own largest |value| (an all-zero one stays 0): the
+    scale of every picture of weights, filters and feature maps (red +, blue −, from −1 to 1)."""
+    scale = np.abs(stack).max(axis=(-2, -1), keepdims=True)
+    return stack / np.where(scale > 0, scale, 1)
 
 
 def _tiled_heatmap(tiled: np.ndarray, title: str, colorscale: str, zmid: float | None = None,
@@ -84,16 +94,28 @@ def unit_weights(model: nn.Module) -> np.ndarray:
     return found[1].weight.detach().float().cpu().reshape(-1, 28, 28).numpy()
 
 
-def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8) -> go.Figure:
+@clears_toolbar
+def unit_weights_figure(model: nn.Module, max_units: int = 64, columns: int = 8,
+                        start: nn.Module | None = None) -> go.Figure:
     """The first ``max_units`` units' weights in a grid; each unit scaled to its own largest
-    |weight| so that its pattern shows (red +, blue −, white 0)."""
+    |weight| so that its pattern shows (red +, blue −, white 0). With ``start`` (the same model as it was
+    before training: ``engine.seeded_model`` of the run's config and seed), what training changed: each
+    weight minus its random start, which a short training leaves buried under the start's noise."""
     w = unit_weights(model)[:max_units]
-    scale = np.abs(w).max(axis=(1, 2), keepdims=True)
-    w = w / np.where(scale > 0, scale, 1)
+    if start is not None:
+        w = w - unit_weights(start)[:max_units]
+    w = scaled_to_own_max(w)
     name = first_linear(model)[0]
     # two lines: on one, the title was wider than the Train page's half-width picture and cut at both ends
-    return _tiled_heatmap(tile(w, columns, gap=2), f"{name}: weights of the first {len(w)} units<br>"
-                          f"<sup>each scaled to its own max |w|</sup>", "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
+    title = (f"{name}: what training changed in the first {len(w)} units<br>"
+             "<sup>weights − their random start, each scaled to its own max</sup>" if start is not None else
+             f"{name}: weights of the first {len(w)} units<br><sup>each scaled to its own max |w|</sup>")
+    return _tiled_heatmap(tile(w, columns, gap=2), title, "RdBu_r", zmid=0.0, zmin=-1, zmax=1)
+
+
+def sample_pool(predictions: np.ndarray, labels: np.ndarray, mistakes_only: bool = False) -> np.ndarray:
+    """The test images a random sample is drawn from: all of them, or only those the model got wrong."""
+    return np.flatnonzero(np.asarray(predictions) != np.asarray(labels)) if mistakes_only else np.arange(len(labels))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +127,7 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     return weight_layers(model, nn.Conv2d)
 
 
+@clears_toolbar
 def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int = 32,
                         max_in: int = 8) -> go.Figure:
     """A conv layer's kernels: one row per output channel (up to ``max_out``), one column per
@@ -115,9 +138,7 @@ def conv_filters_figure(model: nn.Module, layer: str | None = None, max_out: int
     name = layer or next(iter(convs))
     w = convs[name].weight.detach().float().cpu().numpy()  # (out, in, k, k)
     out_c, in_c = min(max_out, w.shape[0]), min(max_in, w.shape[1])
-    w = w[:out_c, :in_c]
-    scale = np.abs(w).max(axis=(2, 3), keepdims=True)
-    w = w / np.where(scale > 0, scale, 1)
+    w = scaled_to_own_max(w[:out_c, :in_c])
     if in_c == 1:  # first layer: lay the single-channel filters out in a square-ish grid
         columns = min(8, out_c)
         flat = w[:, 0]
@@ -145,15 +166,14 @@ def feature_maps(model: nn.Module, image_u8: np.ndarray | torch.Tensor) -> dict[
     return maps
 
 
+@clears_toolbar
 def feature_maps_figure(maps: dict[str, np.ndarray], layer: str, max_maps: int = 32, columns: int = 8) -> go.Figure:
-    """The first ``max_maps`` channels of one layer's feature maps, each on its own 0..max scale."""
-    m = maps[layer][:max_maps]
-    lo = m.min(axis=(1, 2), keepdims=True)
-    span = m.max(axis=(1, 2), keepdims=True) - lo
-    m = (m - lo) / np.where(span > 0, span, 1)
+    """The first ``max_maps`` channels of one layer's feature maps, each scaled to its own largest |value|
+    (red +, blue −: the scale of the network view's maps and of the filters)."""
+    m = scaled_to_own_max(maps[layer][:max_maps])
     c, h, w = maps[layer].shape
     return _tiled_heatmap(tile(m, min(columns, len(m)), gap=1), f"{layer}: {len(m)} of {c} maps, {h}×{w}",
-                          "Viridis", zmin=0, zmax=1, px=max(3, 84 // h))
+                          "RdBu_r", zmid=0.0, zmin=-1, zmax=1, px=max(3, 84 // h))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +184,7 @@ def stats_epochs(layer_stats: Sequence[LayerStats]) -> list[int]:
     return sorted({s.epoch for s in layer_stats})
 
 
+@clears_toolbar
 def histogram_figure(layer_stats: Sequence[LayerStats], epoch: int, kind: str = "weight") -> go.Figure:
     """One histogram per weight layer at ``epoch``: ``kind`` "weight" or "grad" (the gradient of
     the epoch's last step). Empty panels say when a layer had no finite gradient."""
@@ -203,6 +224,7 @@ def stats_table(layer_stats: Sequence[LayerStats], epoch: int) -> list[dict]:
 # predictions on test images
 
 
+@clears_toolbar
 def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence[bool] | None = None,
                       columns: int = 5) -> go.Figure:
     """Small grey images in a grid with a title each; titles of ``wrong`` ones in red."""
@@ -227,6 +249,7 @@ def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence
     return fig
 
 
+@clears_toolbar
 def prediction_grid_figure(images: np.ndarray, predictions: Sequence[int], labels: Sequence[int],
                            classes: Sequence[str]) -> go.Figure:
     """Seed 000's test grid: each image titled "Pred: p / Label: l", the wrong ones in red."""
@@ -289,6 +312,7 @@ def cell_indices(labels, predictions, true_class: int, predicted_class: int) -> 
     return np.flatnonzero((y == true_class) & (p == predicted_class))
 
 
+@clears_toolbar
 def confusion_figure(cm: np.ndarray, classes: Sequence[str], selected: tuple[int, int] | None = None) -> go.Figure:
     """The confusion matrix as a heatmap (log colour, counts written in each cell), with an
     invisible marker on each cell so that a click selects it (Streamlit selection events come
@@ -319,6 +343,7 @@ def confusion_figure(cm: np.ndarray, classes: Sequence[str], selected: tuple[int
     return fig
 
 
+@clears_toolbar
 def per_class_figure(cm: np.ndarray, classes: Sequence[str]) -> go.Figure:
     acc = per_class_accuracy(cm)
     fig = go.Figure(go.Bar(x=[str(c) for c in classes], y=acc, marker_color=ACCENT, cliponaxis=False,

@@ -5,8 +5,11 @@ What lives here (pure plotly builders, headless, read through ``fig.data`` in th
   28×28 picture, at most 64 neurons per hidden layer, page by page, the 10 outputs with their
   classes) joined by its strongest weights, coloured by sign (TensorFlow Playground's orange +,
   blue −) and as wide as their magnitude; with a digit, every neuron coloured by its activation
-  (numpy forward pass) and the outputs by probability. A CNN as its stages: input → each conv
-  layer's feature maps as small images → the FC layer's neurons → outputs;
+  (numpy forward pass) and the outputs by probability; without one, the input is an empty frame and no
+  edges leave it (nothing flows in), the neurons show their bias. A CNN as its stages: input → each conv layer's
+  feature maps (or filters) as small images → the FC layer's neurons → outputs. Pictures keep square
+  pixels at any width (the y axis is tied to the x axis) and use one colour scale per kind of quantity:
+  pixels ``PIXELS``, weights, biases, activations and maps ``SIGNED``, probabilities Blues;
 - ``neuron_figure``: one hidden neuron, its incoming weights (a 28×28 image for the first layer),
   the test images that excite it most and what it votes for among the 10 classes;
 - ``small_network_figure``: seed 002's 2-3-2-2 network with its numbers, one step of
@@ -35,8 +38,9 @@ from ..data import normalise
 from ..models import evaluating
 from ..lessons import neurons as nn_lessons
 from ..lessons.forward import Step
-from .inspect import conv_filters_figure, feature_maps, image_grid_figure, tile, \
+from .inspect import conv_filters_figure, feature_maps, image_grid_figure, scaled_to_own_max, tile, \
     unit_weights_figure
+from .layout import clears_toolbar
 
 POSITIVE = "#e8590c"
 """Edge colour of a positive weight (orange, as TensorFlow Playground)."""
@@ -48,6 +52,17 @@ COLUMN_GAP = 1.6
 """Horizontal distance between two columns of neurons; the input picture spans x ∈ [0, 1]."""
 NODE_SIZE = 11
 TOP_EDGES = 120
+PIXELS = "gray"
+"""The colour scale of pixels (black 0 to white 255), as the digit is seen everywhere."""
+SIGNED = "RdBu_r"
+"""The colour scale of weights, biases, activations and feature maps: red +, blue −, white 0 (each picture
+of weights or maps scaled to its own largest |value|, as ``figures.inspect``'s pictures)."""
+PLOT_WIDTH = 1000
+"""The plot width (px) the columns are spaced for; the pictures keep their aspect ratio at any width
+(the y axis is tied to the x axis), a narrower plot only adds room above and below."""
+Y_RANGE = (-0.08, 1.05)
+NO_DIGIT = "no digit:<br>pick one to see<br>what flows in"
+NEURON_LEFT_PX = 55  # the neuron panel's left margin: its weight axis's labels, "−0.25" included
 
 
 def _width_bucket(magnitude: np.ndarray, peak: float) -> np.ndarray:
@@ -62,17 +77,52 @@ def _column_y(n: int) -> np.ndarray:
     return 1 - (np.arange(n) + 0.5) / max(n, 1)
 
 
-def _input_trace(image_u8, x0: float = 0.0, width: float = 1.0) -> dict:
-    img = np.zeros((28, 28)) if image_u8 is None else np.asarray(image_u8, dtype=np.float64)
-    return dict(type="heatmap", z=img[::-1], x=x0 + (np.arange(28) + 0.5) / 28 * width, y=(np.arange(28) + 0.5) / 28,
-                      colorscale="gray", zmin=0, zmax=255, showscale=False, name="input",
-                      hovertemplate="pixel (%{customdata[0]}, %{customdata[1]}): %{z}<extra>input</extra>",
-                      customdata=np.stack(np.meshgrid(np.arange(27, -1, -1), np.arange(28), indexing="ij"), -1))
+_Box = tuple[float, float, float, float]  # where a picture sits in the figure's coordinates: x0, y0, width, height
 
 
-def _pixel_xy(flat_index: np.ndarray, x0: float = 0.0, width: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _aspect(x_max: float, height: int) -> float:
+    """The y axis's ``scaleratio``: a y unit in pixels over an x unit in pixels, for a plot ``PLOT_WIDTH`` wide."""
+    plot_height = height - 50  # the margins of ``_layout`` (the toolbar's band comes on top of the height)
+    return (plot_height / (Y_RANGE[1] - Y_RANGE[0])) / (PLOT_WIDTH / (x_max + 0.55))
+
+
+def _picture_box(rows: int, columns: int, x_centre: float, aspect: float, max_width: float = 1.0) -> _Box:
+    """The box of a ``rows``×``columns`` picture with square pixels, at most ``max_width`` x units wide and
+    1 y unit tall, centred on (``x_centre``, 0.5)."""
+    cell = min(max_width / columns, aspect / rows)  # one pixel, in x units (a y unit spans ``aspect`` x units)
+    width, height = columns * cell, rows * cell / aspect
+    return x_centre - width / 2, 0.5 - height / 2, width, height
+
+
+def _picture_trace(z: np.ndarray, box: _Box, **style) -> dict:
+    """A heatmap of ``z`` (first row on top) filling ``box``; scalar x0/dx and y0/dy, no coordinate arrays."""
+    rows, columns = z.shape
+    x0, y0, width, height = box
+    return dict(type="heatmap", z=z[::-1], x0=x0 + width / columns / 2, dx=width / columns,
+                y0=y0 + height / rows / 2, dy=height / rows, **style)
+
+
+def _input_trace(image_u8, box: _Box) -> dict:
+    """The input picture: the digit, or without one an empty frame (``_frame``), not a black box."""
+    customdata = np.stack(np.meshgrid(np.arange(27, -1, -1), np.arange(28), indexing="ij"), -1)
+    z = np.full((28, 28), np.nan) if image_u8 is None else np.asarray(image_u8, dtype=np.float64)
+    return _picture_trace(z, box, colorscale=PIXELS, zmin=0, zmax=255, showscale=False, name="input",
+                          hoverongaps=False, customdata=customdata,
+                          hovertemplate="pixel (%{customdata[0]}, %{customdata[1]}): %{z}<extra>input</extra>")
+
+
+def _frame(fig: go.Figure, box: _Box) -> None:
+    """Without a digit: the input's outline and a word on what it would show."""
+    x0, y0, width, height = box
+    fig.add_shape(type="rect", x0=x0, y0=y0, x1=x0 + width, y1=y0 + height, line=dict(color="#adb5bd", dash="dot"))
+    fig.add_annotation(x=x0 + width / 2, y=y0 + height / 2, text=NO_DIGIT, showarrow=False,
+                       font=dict(size=11, color="#868e96"))
+
+
+def _pixel_xy(flat_index: np.ndarray, box: _Box) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0, width, height = box
     r, c = np.divmod(flat_index, 28)
-    return x0 + (c + 0.5) / 28 * width, 1 - (r + 0.5) / 28
+    return x0 + (c + 0.5) / 28 * width, y0 + height - (r + 0.5) / 28 * height
 
 
 def _node_trace(name: str, x: float, ys: np.ndarray, indices: np.ndarray, values: np.ndarray | None,
@@ -139,13 +189,15 @@ def _figure(traces: list[dict]) -> go.Figure:
 
 
 def _layout(fig: go.Figure, x_max: float, title: str, height: int) -> go.Figure:
+    # the y axis tied to the x axis: the pictures keep their aspect ratio at any width (the ranges grow instead)
     fig.update_xaxes(visible=False, range=[-0.05, x_max + 0.5])
-    fig.update_yaxes(visible=False, range=[-0.08, 1.05])
+    fig.update_yaxes(visible=False, range=list(Y_RANGE), scaleanchor="x", scaleratio=_aspect(x_max, height))
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
                       showlegend=False, hovermode="closest")
     return fig
 
 
+@clears_toolbar
 def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, page: int = 0,
                    classes: Sequence[str] | None = None, max_shown: int = nn_lessons.MAX_SHOWN,
                    height: int = 520) -> go.Figure:
@@ -167,7 +219,8 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
     layers = nn_lessons.weights_numpy(model)
     run = nn_lessons.mlp_forward(model, image_u8) if image_u8 is not None else None
     values = run.values if run is not None else [None] * (len(layers) + 1)
-    traces = [_input_trace(image_u8)]
+    box = _picture_box(28, 28, 0.5, _aspect(0.4 + COLUMN_GAP * len(layers), height))
+    traces = [_input_trace(image_u8, box)]
     shown: list[np.ndarray] = [np.arange(784)]
     xs = [0.0]
     node_traces, segments, notes = [], [], []
@@ -192,11 +245,12 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
         sub = w[np.ix_(idx, src)]  # (shown here, shown before)
         incoming = values[l - 1]
         score = np.abs(sub * incoming[src][None, :]) if incoming is not None else np.abs(sub)
-        pick = _strongest(score, top_edges)
+        # without a digit nothing flows in: no edges from pixels (the largest input weights are mostly the init's)
+        pick = _strongest(score, top_edges if l > 1 or incoming is not None else 0)
         pick = pick[score.ravel()[pick] > 0] if incoming is not None else pick
         ti, si = np.divmod(pick, len(src))
         if l == 1:
-            sx, sy = _pixel_xy(src[si])
+            sx, sy = _pixel_xy(src[si], box)
         else:
             sx, sy = np.full(len(si), xs[-1]), _column_y(len(src))[si]
         weight = sub[ti, si]
@@ -207,6 +261,8 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
         xs.append(x)
     fig = _figure(traces + _edge_traces(segments) + node_traces)
     notes.append(dict(x=0.5, y=1.04, text="input (28×28)", showarrow=False, font=dict(size=12)))
+    if run is None:
+        _frame(fig, box)
     for note in notes:
         fig.add_annotation(**note)
     what = "activations for this digit" if run is not None else "weights only (colour: bias)"
@@ -234,6 +290,7 @@ def cnn_stages(model: nn.Module, image_u8) -> dict[str, np.ndarray]:
     return out
 
 
+@clears_toolbar
 def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, classes: Sequence[str] | None = None,
                max_maps: int = 8, max_shown: int = nn_lessons.MAX_SHOWN, page: int = 0,
                height: int = 520) -> go.Figure:
@@ -245,7 +302,9 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
     if not convs:
         raise ValueError("This model has neither a first layer reading the 784 pixels nor conv layers.")
     stages = cnn_stages(model, image_u8) if image_u8 is not None else None
-    traces = [_input_trace(image_u8)]
+    aspect = _aspect(0.4 + COLUMN_GAP * (len(convs) + 2), height)
+    box = _picture_box(28, 28, 0.5, aspect)
+    traces = [_input_trace(image_u8, box)]
     notes = [dict(x=0.5, y=1.04, text="input (28×28)", showarrow=False, font=dict(size=12))]
     x = 0.0
     for i, (name, conv) in enumerate(convs, start=1):
@@ -256,16 +315,11 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
         else:
             maps = conv.weight.detach().cpu().double().numpy().mean(axis=1)[:max_maps]
             what = f"conv {i}: {len(maps)} of {conv.out_channels} filters"
-        lo = maps.min(axis=(1, 2), keepdims=True)
-        span = maps.max(axis=(1, 2), keepdims=True) - lo
-        scaled = (maps - lo) / np.where(span > 0, span, 1)
-        tiled = tile(scaled, 1, gap=1)  # one column of small images
-        h, w = tiled.shape
-        column_w = min(1.0, w / h)  # keep the pixels square-ish inside a 1 × 1 box
-        traces.append(dict(type="heatmap", z=tiled[::-1], x=x - column_w / 2 + (np.arange(w) + 0.5) / w * column_w,
-                                 y=(np.arange(h) + 0.5) / h, colorscale="Viridis", zmin=0, zmax=1, showscale=False,
-                                 name=f"conv {i}", hoverongaps=False, meta={"maps": maps.shape[0]},
-                                 hovertemplate=f"{what}<extra></extra>"))
+        tiled = tile(scaled_to_own_max(maps), 2 if len(maps) > 4 else 1, gap=1)
+        maps_box = _picture_box(*tiled.shape, x, aspect)
+        traces.append(_picture_trace(tiled, maps_box, colorscale=SIGNED, zmid=0, zmin=-1, zmax=1, showscale=False,
+                                     name=f"conv {i}", hoverongaps=False, meta={"maps": maps.shape[0]},
+                                     hovertemplate=f"{what}<br>%{{z:.2f}} of its largest |value|<extra></extra>"))
         notes.append(dict(x=x, y=1.04, text=what, showarrow=False, font=dict(size=12)))
     fc = dict(model.named_children())["fc_1"]
     out = dict(model.named_children())["fc_2"]
@@ -295,6 +349,8 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
               dict(x=x_out, y=1.04, text="output", showarrow=False, font=dict(size=12))]
     for note in notes:
         fig.add_annotation(**note)
+    if stages is None:
+        _frame(fig, box)
     what = "stages for this digit" if stages is not None else "filters and weights only"
     return _layout(fig, x_out, f"The network: {what}", height)
 
@@ -303,6 +359,7 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
 # one hidden neuron
 
 
+@clears_toolbar
 def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, classes: Sequence[str] | None = None,
                   k: int = 9, top: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
     """One hidden neuron of an MLP in three panels: its incoming weights (a 28×28 image for the
@@ -322,8 +379,8 @@ def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, clas
     side = int(np.ceil(np.sqrt(len(images)))) or 1
     fig = make_subplots(rows=1, cols=3, column_widths=[0.33, 0.37, 0.30], horizontal_spacing=0.06,
                         subplot_titles=["incoming weights", f"the {len(images)} test images it likes most",
-                                        "what it votes for" + (" (exact)" if layer == len(nn_lessons.linear_layers(model)) - 1
-                                                               else " (through later layers, rough)")])
+                                        "its votes" + (" (exact)" if layer == len(nn_lessons.linear_layers(model)) - 1
+                                                       else " (rough: via later layers)")])
     if w_in.ndim == 2:
         peak = np.abs(w_in).max() or 1.0
         fig.add_trace(go.Heatmap(z=w_in, colorscale="RdBu_r", zmid=0, zmin=-peak, zmax=peak, showscale=False,
@@ -348,7 +405,8 @@ def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, clas
     fig.update_xaxes(visible=False, row=1, col=2)
     fig.update_yaxes(visible=False, row=1, col=2)
     fig.update_xaxes(type="category", row=1, col=3)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=50, b=10), showlegend=False,
+    # room on the left for the weights' tick labels and their minus signs
+    fig.update_layout(height=300, margin=dict(l=NEURON_LEFT_PX, r=10, t=50, b=10), showlegend=False,
                       title=f"hidden {layer} · neuron {index}")
     return fig
 
@@ -357,6 +415,7 @@ def neuron_figure(model: nn.Module, layer: int, index: int, test_images_u8, clas
 # seed 002's small network, one step highlighted
 
 
+@clears_toolbar
 def small_network_figure(steps: Sequence[Step], current: int, cell: int | None = None, row: int = 0,
                          height: int = 360) -> go.Figure:
     """A small fully connected network drawn from a ``forward_trace`` (seed 002: 2-3-2-2) with its
@@ -425,6 +484,7 @@ def small_network_figure(steps: Sequence[Step], current: int, cell: int | None =
 # watching a run learn
 
 
+@clears_toolbar
 def probe_figure(model: nn.Module, probes: nn_lessons.Probes, classes: Sequence[str] | None = None,
                  columns: int = 8) -> go.Figure:
     """The probe digits, each titled with the model's answer and its probability; wrong answers in
@@ -441,6 +501,7 @@ def probe_figure(model: nn.Module, probes: nn_lessons.Probes, classes: Sequence[
     return fig
 
 
+@clears_toolbar
 def first_layer_figure(model: nn.Module, n: int = 16) -> go.Figure:
     """The first layer as pictures: ``n`` MLP neurons' incoming weights as 28×28 images, or a
     CNN's first ``n`` filters (each scaled to its own largest |weight|; red +, blue −)."""

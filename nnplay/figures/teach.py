@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..lessons.activations import get_activation
+from .layout import clears_toolbar
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
 HIGHLIGHT = "background-color: #ffe8a3"
@@ -57,6 +58,7 @@ def parse_numbers(text: str, name: str = "the input") -> np.ndarray:
 # /activations
 
 
+@clears_toolbar
 def activation_figure(name: str, lo: float = -6.0, hi: float = 6.0, points: int = 401) -> go.Figure:
     """f(z) on the left and f'(z) (hand-written closed form) on the right."""
     act = get_activation(name)
@@ -74,6 +76,7 @@ def activation_figure(name: str, lo: float = -6.0, hi: float = 6.0, points: int 
     return fig
 
 
+@clears_toolbar
 def gradient_norms_figure(series: Mapping[str, Sequence[float]]) -> go.Figure:
     """Per-layer ||dL/dW|| at initialisation, one line per model; layer 1 is nearest the input."""
     fig = go.Figure()
@@ -91,6 +94,7 @@ def gradient_norms_figure(series: Mapping[str, Sequence[float]]) -> go.Figure:
 # /scratch
 
 
+@clears_toolbar
 def loss_curves_figure(curves: Mapping[str, Sequence[float]], log_y: bool = True,
                        dashed: Sequence[str] = ()) -> go.Figure:
     """Several loss curves against the step; ``dashed`` names get a dash so overlaps show."""

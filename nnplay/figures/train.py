@@ -31,6 +31,7 @@ from plotly.colors import qualitative
 from ..curves import smooth
 from ..engine import History
 from ..runs import Run, progress_text, status_text
+from .layout import clears_toolbar
 
 RAW = "#a5b4fc"
 SMOOTHED = "#4c6ef5"
@@ -40,6 +41,10 @@ DIVERGED = "#d62728"
 PALETTE = qualitative.Plotly
 MAX_RAW_POINTS = 5000  # beyond this the raw trace is thinned (the smoothed one keeps every step's trend)
 HEIGHT = 300
+SPEED_HINT = "Too fast to watch? Slow it down with the speed menu beside Stop and Pause."
+"""Where the speed is set: the live view's caption starts with it (the caption is one line, cut at the right)
+while a run trains at full speed or after a quick one."""
+QUICK_RUN_S = 30.0  # a run whose training took less than this was over before one could watch it
 
 
 def _thin(xs: list, ys: list, max_points: int) -> tuple[list, list]:
@@ -114,12 +119,14 @@ def _panels(**axes: dict) -> dict:
     return {name: {**PANELS[name], **axes.get(name, {})} for name in PANELS}
 
 
+@clears_toolbar
 def loss_figure(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
                 title: str = "Loss per step") -> go.Figure:
     """The loss of every reported step: raw (faint) and smoothed; a red mark where it diverged."""
     return _figure(loss_spec(history, smoothing, uirevision, title))
 
 
+@clears_toolbar
 def loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
               title: str = "Loss per step") -> dict:
     """``loss_figure`` as plain Plotly dicts: every step smoothed, the raw trace thinned past ``MAX_RAW_POINTS``."""
@@ -145,10 +152,12 @@ def _loss_spec(history: History, raw_x, raw_y, smooth_x, smooth_y, smoothing: fl
               "yaxis": {"title": {"text": "cross-entropy"}}}
     start = history.start
     if start is not None and history.end is None and highest is not None:
-        # while it trains, a still frame the curve grows into: x spans the whole run, y 0 to the
-        # highest loss so far (a loss falls, so this rarely moves); the live view then redraws only
-        # the curves (nnplay/ui/live_run.js), and a finished run's chart fits its data
-        layout["xaxis"]["range"] = [0, start.epochs * start.steps_per_epoch]
+        # while it trains, a still frame the curve grows into: x to a round number past the steps trained
+        # (at most the whole run, so a few stepped points are no sliver), y 0 to the highest loss so far;
+        # both move in rare jumps, so the live view mostly redraws only the curves (nnplay/ui/live_run.js),
+        # and a finished run's chart fits its data
+        trained = max(raw_x[-1] if len(raw_x) else 0, 1)
+        layout["xaxis"]["range"] = [0, min(start.epochs * start.steps_per_epoch, _nice_ceiling(trained * 1.1))]
         layout["yaxis"]["range"] = [0, _nice_ceiling(highest * 1.05)]
     if not len(raw_x):  # before the first burst of steps: sensible empty axes and a word on what comes
         layout["xaxis"]["range"] = [0, 10]
@@ -226,6 +235,7 @@ class LiveLossCurve:
 _live_curves: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@clears_toolbar
 def live_loss_spec(history: History, smoothing: float = 0.6, uirevision: str | int | None = None,
                    title: str = "Loss per step") -> dict:
     """The loss chart for the live view: both traces thinned to a bounded size (``LiveLossCurve``).
@@ -242,11 +252,13 @@ def live_loss_spec(history: History, smoothing: float = 0.6, uirevision: str | i
     return _loss_spec(history, xs, raw, xs, smoothed, smoothing, curve.highest, uirevision, title)
 
 
+@clears_toolbar
 def epoch_figure(history: History, uirevision: str | int | None = None) -> go.Figure:
     """Train and test loss (left) and accuracy (right) after each epoch."""
     return _figure(epoch_spec(history, uirevision))
 
 
+@clears_toolbar
 def epoch_spec(history: History, uirevision: str | int | None = None) -> dict:
     """``epoch_figure`` as plain Plotly dicts."""
     epochs = list(history.epochs)
@@ -309,6 +321,7 @@ def _compare_x(history: History, steps: list, epochs: list, x: str) -> tuple[lis
     return step_x, list(ends[1:])
 
 
+@clears_toolbar
 def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
                    uirevision: str | int | None = None, title: str = "Compare runs", x: str = "step") -> go.Figure:
     """Chosen runs overlaid: smoothed loss (left) and test accuracy after each epoch (right).
@@ -337,6 +350,11 @@ def compare_figure(runs: Sequence[tuple[str, History]], smoothing: float = 0.6,
                      xaxis2={"title": {"text": right}, **(epoch_ticks(most) if right == "epoch" else {})},
                      yaxis={"title": {"text": f"loss (smoothed {smoothing:g})" if smoothing else "loss"}},
                      yaxis2={"title": {"text": "test accuracy"}, "tickformat": ".1%"})
+    # no points yet: Plotly's default ranges read "−100% to 400%" accuracy; sensible empty axes instead
+    if not any(len(h.steps) for _, h in runs):
+        layout["xaxis"]["range"], layout["yaxis"]["range"] = [0, 10], [0, 2.5]
+    if not any(len(h.epochs) for _, h in runs):
+        layout["xaxis2"]["range"], layout["yaxis2"]["range"] = [0, 1], [0, 1]
     # the legend goes under the panels: at the top right, Plotly's toolbar covers it
     layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}
     layout["height"] = HEIGHT + 40 + 22 * math.ceil(len(runs) / 3)
@@ -360,6 +378,8 @@ def live_view_content(run: Run, options: dict) -> dict:
     if epochs:
         caption = ("Epoch training times (s): " + ", ".join(f"{e.seconds:.2f}" for e in epochs)
                    + f" · last evaluation {epochs[-1].eval_seconds:.2f} s")
+    if run.busy or (run.status == "finished" and sum(e.seconds for e in epochs) < QUICK_RUN_S):
+        caption = f"{SPEED_HINT} · {caption}" if caption else SPEED_HINT
     uirevision = f"run-{run.id}"
     return {
         "title": run.name,

@@ -30,6 +30,7 @@ from ..config import ModelConfig
 from ..lessons.neurons import Probes, probe_predictions
 from ..models import layer_table
 from .inspect import RIGHT, WRONG, tile
+from .layout import TOOLBAR_PX, clears_toolbar
 from .network import first_layer_figure, network_figure
 from .train import figure_json
 
@@ -109,6 +110,7 @@ def _probe_grid(images: np.ndarray) -> tuple[list, tuple[int, int]]:
     return cells, z.shape
 
 
+@clears_toolbar
 def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None = None,
                uirevision: str | int | None = None) -> dict:
     """The probe digits with the model's answers: one grey heatmap of the digits side by side (8 a row)
@@ -147,13 +149,16 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
     return dict(data=[trace], layout=layout)
 
 
+@clears_toolbar
 def first_layer_spec(model: nn.Module, n: int = 16, uirevision: str | int | None = None) -> dict:
     """``first_layer_figure`` (16 MLP neurons' weights as 28×28 images, or a CNN's first filters) as a spec."""
     spec = plain_spec(first_layer_figure(model, n), uirevision)
-    spec["layout"]["height"] = min(spec["layout"].get("height") or 300, 300)
+    band = TOOLBAR_PX if spec["layout"]["meta"].get("toolbar_clear") else 0  # the toolbar's band comes on top
+    spec["layout"]["height"] = min(spec["layout"].get("height") or 300, 300 + band)
     return spec
 
 
+@clears_toolbar
 def network_spec(model: nn.Module, uirevision: str | int | None = None, height: int = 440, image_u8=None,
                  page: int = 0, classes: Sequence[str] | None = None) -> dict:
     """``network_figure`` of the model (an MLP's neurons and strongest weights, a CNN's stages), as a spec that

@@ -1,8 +1,8 @@
 """From a drawing on the canvas to an MNIST-like digit, a prediction and a saliency map.
 
 What lives here: ``to_mnist`` (crop, scale to 20 px, centre by mass in a 28×28 field, the way
-MNIST itself was made), ``mnist_drawings`` / ``mnist_roundtrip`` (MNIST test digits drawn on the
-canvas and pushed through that same path), ``predict``, the attributions ``input_gradient`` /
+MNIST itself was made; ``preprocessing_text`` says what it did), ``mnist_drawings`` /
+``mnist_roundtrip`` (MNIST test digits drawn on the canvas and pushed through that same path), ``predict``, the attributions ``input_gradient`` /
 ``integrated_gradients`` with their display forms ``saliency`` / ``saliency_overlay`` and, sign
 kept (for and against a class), ``signed_saliency`` / ``signed_overlay``; whether a drawing is a
 digit at all (``ink_shape``, ``entropy``, ``drawing_hint`` with thresholds measured by
@@ -57,6 +57,15 @@ class Preprocessed:
     """(row, col) where the scaled crop's top-left corner lands in the 28×28 field."""
     size: tuple[int, int]
     """(height, width) of the scaled crop in the 28×28 field."""
+
+
+def preprocessing_text(prep: Preprocessed) -> str:
+    """What ``to_mnist`` did, in a line: the ink box and the scaled crop as width × height (a horizontal stroke
+    is wide and low), the scale and the centre-of-mass shift."""
+    top, left, bottom, right = prep.bbox
+    height, width = prep.size
+    return (f"ink box {right - left} × {bottom - top} px (width × height) → ×{prep.scale:.3f} → "
+            f"{width} × {height} px, centre-of-mass shift {prep.shift}")
 
 
 def ink(drawing: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ What lives here:
   each study turns a mode, "quick" (about a minute on a small CPU) or "full" (the seed's
   settings), into a list of ``StudyRun(label, DataConfig, ModelConfig, TrainConfig)``; a study's
   ``note_for`` names the images its quick mode really uses (``images_phrase``);
+- ``estimate_seconds``: how long a study's runs should take here, from its last sweep on this machine;
 - ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time),
   written by ``runs.rows_csv``;
 - ``lr_range_test``: loss against an exponentially rising learning rate over one pass, smoothed
@@ -71,16 +72,6 @@ QUICK_EPOCHS = (1, 3, 5, 10)
 QUICK_BATCH_EPOCHS = 3
 QUICK_CNN = dict(train_limit=20_000, test_limit=2_000, epochs=3)
 
-# What the page says each study takes, quick and full (how they were timed: docs/benchmarks.md)
-MEASURED_QUICK: dict[str, str] = {
-    "lr": "about 35 s", "epochs": "about 30 s", "batch": "about 50 s", "activations": "about 35 s",
-    "stride": "about 30 s", "filter": "about 45 s",
-}
-ESTIMATED_FULL: dict[str, str] = {
-    "lr": "about 7 minutes", "epochs": "about 6 minutes", "batch": "about 13 minutes",
-    "activations": "about 7 minutes", "stride": "about 9 minutes", "filter": "about 13 minutes",
-}
-
 ACT_NAMES = {"sigmoid": "sigmoid", "relu": "ReLU"}
 
 
@@ -124,6 +115,23 @@ class Study:
         """``note`` with the images the quick mode really uses, out of ``train_total``/``test_total``."""
         data = shared_data_config(self.runs("quick", train_limit, test_limit))
         return self.note.replace(IMAGES, images_phrase(data, train_total, test_total))
+
+
+def estimate_seconds(planned: Sequence[StudyRun], measured: Sequence[Run], train_total: int) -> float | None:
+    """How long ``planned`` should take on this machine, from ``measured`` (the study's last sweep here, in
+    either mode): each finished run's wall seconds per training image and epoch, times the images and epochs
+    of the planned run with its label (their mean for a label not measured). None when none finished."""
+    rates: dict[str, float] = {}
+    for run in measured:
+        epochs, start = list(run.history.epochs), run.history.start
+        if run.status != "finished" or not epochs or start is None or not start.train_size:
+            continue
+        rates[run.name] = sum(e.seconds + e.eval_seconds for e in epochs) / (len(epochs) * start.train_size)
+    if not rates:
+        return None
+    mean = sum(rates.values()) / len(rates)
+    return sum(rates.get(r.label, mean) * min(r.data.train_limit or train_total, train_total) * r.train.epochs
+               for r in planned)
 
 
 def images_phrase(data: DataConfig, train_total: int, test_total: int) -> str:

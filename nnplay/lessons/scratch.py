@@ -419,6 +419,8 @@ class Version:
     run: Callable[[ScratchProblem, Recipe, int, float], list[float]]
     code: str
     """The seed's code for this version, cleaned (typos fixed, loss recorded), runnable."""
+    short: str
+    """The title in a word or two: a tab's label (six full titles do not fit in one row of tabs)."""
 
     @property
     def seed_recipe(self) -> Recipe:
@@ -433,12 +435,12 @@ class Version:
 
 
 VERSIONS: dict[int, Version] = {
-    1: Version(1, "numpy, gradient by hand", version_1_numpy, CODE_1),
-    2: Version(2, "torch tensors, gradient by hand", version_2_torch_manual, CODE_2),
-    3: Version(3, "torch autograd", version_3_autograd, CODE_3),
-    4: Version(4, "nn.Sequential, update by hand", version_4_sequential, CODE_4),
-    5: Version(5, "nn.Sequential + optimiser", version_5_optimizer, CODE_5),
-    6: Version(6, "nn.Module + optimiser", version_6_module, CODE_6),
+    1: Version(1, "numpy, gradient by hand", version_1_numpy, CODE_1, "numpy"),
+    2: Version(2, "torch tensors, gradient by hand", version_2_torch_manual, CODE_2, "torch by hand"),
+    3: Version(3, "torch autograd", version_3_autograd, CODE_3, "autograd"),
+    4: Version(4, "nn.Sequential, update by hand", version_4_sequential, CODE_4, "Sequential"),
+    5: Version(5, "nn.Sequential + optimiser", version_5_optimizer, CODE_5, "optimiser"),
+    6: Version(6, "nn.Module + optimiser", version_6_module, CODE_6, "nn.Module"),
 }
 
 
