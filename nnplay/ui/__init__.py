@@ -19,7 +19,7 @@ from .drawn import DRAWN_KEY, drawn_digit, remember_drawn_digit
 from .live import FEEDS_KEY, drop_live_feed, live_run_view, plotly_figure, preload_live_view
 from .model_picker import default_model, model_for_page, model_picker, picked_model, picked_run
 from .server import ensure_navigation, freeze_long_lived_objects, send_replies_at_once, training_backend
-from .settings import restore_setting, save_setting
+from .kept_choices import restore_setting, save_setting
 from .sweeps import SWEEPS_KEY, restore_sweep, session_sweeps, sweep_store
 from .widgets import folded_code
 from .workspace import keep_workspace_cookie, store, workspace, workspace_link, workspace_mode

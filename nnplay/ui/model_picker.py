@@ -18,7 +18,7 @@ from ..config import ModelConfig
 from ..names import escape_markdown
 from ..runs import Run
 from ..store import StoreError
-from .settings import DEFAULT, LATEST, pick, set_pick
+from .kept_choices import DEFAULT, LATEST, pick, set_pick
 from .workspace import store, workspace
 from .workspace_runs import run_by_id, session_runs
 

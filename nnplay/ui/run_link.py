@@ -23,7 +23,7 @@ from ..names import escape_markdown
 from ..runs import Run
 from ..store import StoreError
 from .live import live_run_view
-from .settings import set_pick
+from .kept_choices import set_pick
 from .widgets import folded_code
 from .workspace import store, workspace_mode
 from .workspace_runs import copy_to_my_runs, run_by_id, session_runs, space_used

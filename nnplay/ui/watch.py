@@ -19,7 +19,7 @@ from ..lessons.neurons import Probes, probe_set
 from ..runs import Run
 from ..runs.live_view import WatchView
 from .data import cached_mnist
-from .settings import restore_setting, save_setting
+from .kept_choices import restore_setting, save_setting
 
 VIEWS_KEY = "nnplay_watch_views"
 KEEP_VIEWS = 4

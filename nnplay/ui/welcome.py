@@ -4,7 +4,7 @@
 lines on what to do first, two buttons to the pages to visit next and one sentence on the notes
 (``NOTES``). It shows only while the workspace has no runs and the learner has not closed it, so a
 returning learner never spends a click on it; closing is kept for the workspace like the smoothing
-(``ui.settings.restore_setting``). ``NOTES`` is also the tooltip of the Train page's presets.
+(``ui.kept_choices.restore_setting``). ``NOTES`` is also the tooltip of the Train page's presets.
 What does not live here: the presets themselves (``nnplay.config.PRESETS``) and the runs (``ui.workspace_runs``).
 """
 

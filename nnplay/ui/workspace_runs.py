@@ -15,7 +15,7 @@ import streamlit as st
 
 from ..runs import REGISTRY, Run, delete_run, find_run, workspace_runs
 from ..store import StoreError
-from .settings import LATEST, set_pick
+from .kept_choices import LATEST, set_pick
 from .workspace import store, workspace
 
 _LISTED: dict[str, tuple[tuple, float, list[Run]]] = {}  # workspace → (store's changes, when, its runs)
