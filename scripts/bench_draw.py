@@ -41,6 +41,7 @@ from nnplay.config import DataConfig  # noqa: E402
 from nnplay.data import load_mnist  # noqa: E402
 from nnplay.lessons.draw import mnist_roundtrip  # noqa: E402
 from nnplay.engine import evaluate  # noqa: E402
+from nnplay.devtools import CHROMIUM_ARGS  # noqa: E402
 
 DEFAULT_CHECKPOINT = ROOT / "nnplay" / "assets" / "default_model.pt"
 
@@ -83,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ratio >= args.target else 1
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 BARS_TEXT = "() => { const c = document.querySelector('.st-key-draw_bars'); return c ? c.textContent : ''; }"
 
 

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,8 +44,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("NNPLAY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+sys.path.insert(0, str(ROOT))
+from nnplay.devtools import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 TIMES = re.compile(r"Epoch training times \(s\): ([0-9., ]+)")
 THREADS = re.compile(r"CPU \((\d+) threads?\)")  # the run's device, as its progress line says it
 FINISHED = "document.querySelector('[data-testid=stAlertContentSuccess]') !== null"
@@ -57,12 +56,6 @@ VIEW_COUNTS = """() => { const d = document.querySelector('.nnplay-live')?.datas
             chart_draws: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.draws || 0)),
             curves_moved: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.moved || 0)),
             draw_ms: Array.from(document.querySelectorAll('.nnplay-live-chart')).map(c => +(c.dataset.drawMs || 0))}; }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(env: dict, extra: list[str]) -> tuple[subprocess.Popen, str]:
