@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# for the whole process, not only inside each test: a thread a test left behind (a page script, a feed) that
+# asks for the jobs backend between two tests must get the thread backend too, never a pool for the rest
+os.environ["NNPLAY_WORKERS"] = "0"
 SLOW_LANES = ("browser", "ray", "pool")  # markers whose tests are slow as well
 
 
@@ -30,8 +33,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(autouse=True)
 def private_store(tmp_path_factory, monkeypatch):
     """A fresh, empty run store for each test (and the process's open stores, runs and models forgotten)."""
-    from nnplay import runs, store
+    from nnplay import jobs, runs, store
 
+    backend_before = jobs._backend
     home = tmp_path_factory.mktemp("nnplay-home")
     monkeypatch.setenv("NNPLAY_HOME", str(home))
     monkeypatch.setenv("NNPLAY_WORKERS", "0")
@@ -39,6 +43,8 @@ def private_store(tmp_path_factory, monkeypatch):
     runs.REGISTRY.clear()
     runs.MODELS.clear()
     yield home
+    if jobs._backend not in (backend_before, jobs._threads):  # a pool this test made and left as the process's
+        jobs.shutdown()
     store.forget_stores()
     runs.REGISTRY.clear()
     runs.MODELS.clear()

@@ -209,7 +209,7 @@ def test_a_sample_runs_script_says_it_trains_on_full_mnist_and_promises_no_same_
     assert "did not record" in unknown
     # a run trained on the sample, exported from the store after a restart
     run = Run("on the sample", data_cfg, model_cfg, TrainConfig(epochs=1, batch_size=500, device="cpu"))
-    run.bind(open_store()).run_here(tiny_data)
+    run.bind(open_store()).start(tiny_data).wait()
     from nnplay import runs
 
     runs.REGISTRY.clear()

@@ -80,8 +80,8 @@ def test_the_controls_come_first_and_the_explanation_beside_or_below(study):
     button = next(i for i, n in enumerate(nodes) if getattr(n, "label", None) == "Run the study")
     above = [n.value for n in nodes[:button] if n.type == "markdown"]
     assert sum(len(text) for text in above) < 400, above  # a title, a line, the choices: then the button
-    assert not any("What the seed saw" in text or "784-256-256-10" in text for text in above)
-    assert any("What the seed saw" in n.value for n in nodes[button:] if n.type == "markdown")
+    assert not any("What the note saw" in text or "784-256-256-10" in text for text in above)
+    assert any("What the note saw" in n.value for n in nodes[button:] if n.type == "markdown")
 
 
 def test_no_time_estimate_before_one_was_measured_here():

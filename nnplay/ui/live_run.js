@@ -149,6 +149,32 @@ function watchSight(state, plot) {
 }
 
 // Returns whether a heavy figure was left for later (see HEAVY_REST).
+// A range the figure sets (the loss chart's x grows with the steps trained) would undo the user's zoom on the
+// next Plotly.react, as uirevision keeps only what the figure leaves as it was: the axes the user zoomed or
+// panned keep the user's range until a double-click gives them back or another run's chart comes.
+function keepUserZoom(plot, layout) {
+  if (plot.nnplayRevision !== layout.uirevision) plot.nnplayZoomed = {};
+  plot.nnplayRevision = layout.uirevision;
+  for (const key of Object.keys(plot.nnplayZoomed || {})) {
+    const shown = plot._fullLayout && plot._fullLayout[key];
+    if (shown && Array.isArray(shown.range)) layout[key] = { ...(layout[key] || {}), range: shown.range.slice(), autorange: false };
+  }
+}
+
+function watchUserZoom(plot) {
+  if (plot.nnplayZoomWatch || !plot.on) return;
+  plot.nnplayZoomWatch = true;
+  plot.on("plotly_relayout", (event) => {
+    for (const key of Object.keys(event || {})) {
+      const match = /^([xy]axis\d*)\.(range|autorange)/.exec(key);
+      if (!match) continue;
+      plot.nnplayZoomed = plot.nnplayZoomed || {};
+      if (match[2] === "autorange") delete plot.nnplayZoomed[match[1]];
+      else plot.nnplayZoomed[match[1]] = true;
+    }
+  });
+}
+
 async function drawFigures(state, figures, plotlyUrl, busy) {
   const Plotly = await loadPlotly(plotlyUrl);
   let deferred = false;
@@ -216,7 +242,9 @@ async function drawFigures(state, figures, plotlyUrl, busy) {
         state.revisions[i] = (state.revisions[i] || 0) + 1;
       }
       const themedLayout = { ...themed(layout, plot), datarevision: state.revisions[i] };
+      keepUserZoom(plot, themedLayout);
       await Plotly.react(plot, data, themedLayout, { responsive: true, displaylogo: false });
+      watchUserZoom(plot);
       state.frames[i] = frame;
       if (state.clickable && !plot.nnplayClicks) {
         // a click on a point reruns the page with {curve, point} (ui.live.plotly_figure(clickable=True))

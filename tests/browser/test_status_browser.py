@@ -32,7 +32,7 @@ def test_a_run_paused_in_another_tab_is_paused_in_this_sidebar(app_url, browser)
     a, b = first.new_page(), second.new_page()
     try:
         a.goto(app_url + LONG)
-        a.wait_for_selector("text=Parameters", timeout=90_000)
+        a.wait_for_selector('text="Parameters"', timeout=90_000)
         a.locator(".st-key-train_start button").first.click()
         _wait(lambda: "running" in _view_status(a), 120, "the live view to say running")
         _wait(lambda: "(running)" in _sidebar(a), 60, "the sidebar to say running")

@@ -40,7 +40,7 @@ def _text(page, key: str) -> str:
 def _train_short_run(page, url: str) -> str:
     """Train one epoch of 1,000 images; returns the run's name as the runs list shows it."""
     page.goto(url + QUICK)
-    page.wait_for_selector("text=Parameters", timeout=90_000)
+    page.wait_for_selector('text="Parameters"', timeout=90_000)
     page.locator(".st-key-train_start button").click()
     _wait(lambda: page.get_by_text("Finished 1 epoch in").count(), 180, "the run to finish")
     name = _wait(lambda: next((line.strip() for line in _text(page, "train_pick").split("\n") if "run 1 ·" in line),
@@ -56,7 +56,7 @@ def test_a_run_comes_back_after_a_reload_with_its_chart_and_model(shared_server_
     try:
         name = _train_short_run(page, shared_server_url)
         page.goto(f"{shared_server_url}/train")  # a reload, without the run's link in the address
-        page.wait_for_selector("text=Parameters", timeout=90_000)
+        page.wait_for_selector('text="Parameters"', timeout=90_000)
         _wait(lambda: name in _text(page, "train_pick"), 60, "the run in the runs list after the reload")
         _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 60, "the run's loss chart")
         page.goto(f"{shared_server_url}/draw")
@@ -77,7 +77,7 @@ def test_another_browser_sees_none_of_the_runs_and_a_link_is_read_only(shared_se
 
         theirs = other.new_page()
         theirs.goto(f"{shared_server_url}/train")
-        theirs.wait_for_selector("text=Parameters", timeout=90_000)
+        theirs.wait_for_selector('text="Parameters"', timeout=90_000)
         _wait(lambda: theirs.get_by_text("No runs yet").count(), 30, "an empty runs list")
         assert name not in theirs.content()
         assert "default model" in _text(theirs, "nnplay_model_pick")

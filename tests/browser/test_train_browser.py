@@ -40,7 +40,7 @@ LOSS_DRAG_BOX = f"""() => {{ const r = {LOSS_PLOTS}[0].querySelector('.nsewdrag'
 
 def _open(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_selector("text=Parameters", timeout=90_000)
+    page.wait_for_selector('text="Parameters"', timeout=90_000)
     # /train is the page's own bookmarkable address: no "Page not found" dialog, and the URL stays
     assert page.get_by_text("Page not found").count() == 0
     assert "/train" in page.url
@@ -129,7 +129,7 @@ def test_train_page_trains_live_in_chromium(app_url, page):
     page.wait_for_url("**/inspect**")
     page.wait_for_timeout(1000)
     page.locator("[data-testid=stSidebarUserContent] a").filter(has_text=re.compile(r"\btrain$", re.I)).click()
-    page.wait_for_selector("text=Parameters", timeout=60_000)
+    page.wait_for_selector('text="Parameters"', timeout=60_000)
     _wait(lambda: "epoch" in _progress(page), 30, "the live view after coming back")
     assert page.locator(".st-key-train_batch_size input").input_value() == "16"  # the settings are still there
     # a control changed during training neither stops nor restarts the run

@@ -58,7 +58,7 @@ def _settled_step(page, fetches: int = 6, timeout: float = 120) -> int:
 def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     page.set_viewport_size({"width": 1400, "height": 2600})
     page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
-    page.wait_for_selector("text=Parameters", timeout=90_000)
+    page.wait_for_selector('text="Parameters"', timeout=90_000)
     page.locator(".st-key-train_start button").click()
     _wait(lambda: page.evaluate(POLLING), 120, "the new run's live view")
 
@@ -95,7 +95,7 @@ DRAWS = f"""(title) => {{ const d = ({PLOT_TITLED})(title)[0]; return d ? +(d.da
 def test_a_chart_out_of_sight_waits_and_is_drawn_when_scrolled_to(app_url, page):
     page.set_viewport_size({"width": 1400, "height": 500})  # the network view, last, is well below the window
     page.goto(f"{app_url}/train?train_limit=6000&test_limit=1000&batch_size=16&epochs=300")
-    page.wait_for_selector("text=Parameters", timeout=90_000)
+    page.wait_for_selector('text="Parameters"', timeout=90_000)
     page.locator(".st-key-train_start button").click()
     _wait(lambda: page.evaluate(POLLING), 120, "the new run's live view")
     _wait(lambda: page.evaluate(f"({DRAWS})('The network')") >= 1, 120, "the network view's first drawing")
