@@ -238,6 +238,9 @@ def _export_runs(store, args: argparse.Namespace) -> int:
         if record.id not in {r.id for r in records}:
             records.append(record)
     runs = [find_run(store, r.id) for r in records]
+    for run in runs:  # read here, so that a store that fails says so rather than an empty history
+        if not run.owned:
+            run.history = store.history(run.id)
     if args.csv:
         if len(runs) > 1:
             print(f"nnplay runs: --csv writes one run's metrics to one file, and {len(runs)} runs were given; "
@@ -369,6 +372,11 @@ def resolve_export_source(source: str) -> ExportSource:
     if record.unreadable:
         raise ValueError(f"run {record.id} ({record.name}) cannot be exported: {record.settings_note}")
     run = find_run(store, record.id)
+    if not run.owned:  # read here, so that a store that fails says so rather than "no step yet"
+        try:
+            run.history = store.history(run.id)
+        except StoreError as err:
+            raise ValueError(f"the history of run {run.id} cannot be read: {err}") from None
     reason = no_model_reason(run)
     return ExportSource(None if reason else run.model, run.data_cfg, run.model_cfg, run.train_cfg, run.history,
                         f"run {run.id} ({run.name})", reason, run.data_source)
