@@ -237,3 +237,28 @@ def test_the_temporary_store_folder_is_removed_at_exit(private_store, tmp_path):
     folder = Path(done.stdout.strip())
     assert folder.parent == tmp_path and folder.name.startswith("nnplay-store-")
     assert not folder.exists() and not list(tmp_path.glob("nnplay-store-*"))
+
+
+def test_a_run_the_full_store_could_not_take_says_so(private_store, tiny_data, monkeypatch):
+    store = open_store()
+    trained(store, tiny_data, "earlier")
+    SmallDisk(private_store, 0, monkeypatch).wrap(store)
+    run = trained(store, tiny_data, "late")  # its record cannot even be made: it trains in memory
+    said = outcome(run)
+    assert run.status == "finished" and store.get(run.id) is None
+    assert "current model" not in said.text and said.kind == "warning"
+    assert "It was not kept in the run store: the disk holding" in said.text and "Model (.pt)" in said.text
+
+
+def test_the_outcome_says_what_was_kept_and_what_was_not():
+    from types import SimpleNamespace
+
+    final = {"epochs_done": 3, "seconds": 2.0, "test_accuracy": 0.9, "train_accuracy": 0.8}
+    note = "the disk holding /x is full. Free some space and train it again."
+    stopped = SimpleNamespace(status="stopped", message=f"stopped at step 40 (its model was not kept: {note})",
+                              usable=False, store=object(), model_note=note, final=lambda: final)
+    assert outcome(stopped).text == f"Stopped at step 40. Its model was not kept: {note}"
+    epoch_kept = SimpleNamespace(status="finished", message="", usable=True, store=object(), model_note=note,
+                                 kept_epoch=2, final=lambda: final)
+    assert outcome(epoch_kept).text.endswith(f"Its final model was not kept: {note} Epoch 2's model is kept and is "
+                                             "now the current model the other pages use.")

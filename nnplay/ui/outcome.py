@@ -49,8 +49,10 @@ def not_kept(run) -> str:
     if getattr(run, "store", True) is None and getattr(run, "store_note", ""):  # never written to the store
         why = run.store_note.removeprefix("not kept: ")
         current = (" It is now the current model the other pages use, until the server stops."
-                   if getattr(run, "unkept_offered", False) and run.usable else "")
-        return f"It was not kept in the run store: {why}{current}"
+                   if getattr(run, "unkept_offered", False) and run.usable else
+                   " Its model lasts until the server stops: download it with Model (.pt) to keep it."
+                   if run.usable else "")
+        return f"It was not kept in the run store: {why[:1].lower() + why[1:]}{current}"
     note = getattr(run, "model_note", "")
     if not note:
         return ""
