@@ -14,8 +14,9 @@ batches (``Recorder`` in ``nnplay.runs`` commits once per log burst or epoch, ne
 A run whose owning process is gone (its pid and that process's start time are recorded) is marked
 "interrupted" when the store is opened or listed. A database that cannot be used raises a
 ``StoreError`` of its cause (``store_file``: damaged, newer, read-only, full…); ``open_store_or_fallback``
-then gives a read-only or a fresh temporary store so the app still opens, and never deletes or
-overwrites the file. SQL lives in this module only, built from the status vocabulary of
+then gives a read-only or a fresh temporary store (removed at exit) so the app still opens, and never
+deletes or overwrites the file. A full disk leaves reading and ``delete`` working, and a run's end that
+could not be written is written with the next write that goes through (``record_end``). SQL lives in this module only, built from the status vocabulary of
 ``run_record``; a workspace numbers its runs (``next_run_number``). What does not live here: the
 schema and the errors (``store_file``), what a record holds (``run_record``), who owns a run (``owners``), training (``engine``),
 the in-memory ``Run`` (``runs``), anything streamlit.
@@ -23,7 +24,6 @@ the in-memory ``Run`` (``runs``), anything streamlit.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import sqlite3
@@ -40,7 +40,7 @@ from .run_record import (ACTIVE, DATA_SOURCES, ID_ALPHABET, SETTINGS_UNREADABLE,
 from .owners import OWNER_SILENCE_S, THIS_PROCESS, ProcessIdentity, owner_alive  # noqa: F401 - re-exported
 from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotAStore, RunStillActive, StoreBusy,
                          StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, check_file, connect,
-                         interrupted_message, store_error, store_home)
+                         interrupted_message, remove_at_exit, store_error, store_home)
 
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
@@ -572,20 +572,9 @@ def open_store_or_fallback(home: str | os.PathLike | None = None) -> Store:
             folder = tempfile.mkdtemp(prefix="nnplay-store-")
             store = Store(folder, notice=f"{problem} Runs are kept in a temporary folder ({folder}) until the "
                                          "server stops.")
-            atexit.register(_remove_temporary, store)
+            remove_at_exit(store)
         _stores[key] = store
         return store
-
-
-def _remove_temporary(store: Store) -> None:
-    """At exit: close a temporary fallback store and remove its folder (its notice said it lasts till then)."""
-    import shutil
-
-    try:
-        store.close()
-    except sqlite3.Error:
-        pass
-    shutil.rmtree(store.home, ignore_errors=True)
 
 
 def forget_stores() -> None:

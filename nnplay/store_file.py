@@ -1,5 +1,6 @@
 """The run store's file: where it lives (``store_home``), its schema version, the version-1 schema, the
-migrations, how the file is opened (``connect``, ``check_file``: read-only or immutable, checked for damage),
+migrations, how the file is opened (``connect``, ``check_file``: read-only or immutable, checked for damage), a
+temporary store's removal at exit (``remove_at_exit``),
 and the errors a file can give (``StoreError`` and a subclass per cause, chosen by sqlite's
 result code: ``StoreDamaged``, ``StoreTooNew``, ``NotAStore``, ``StoreReadOnly``, ``StoreFull``,
 ``StoreBusy``, ``RunStillActive``).
@@ -10,7 +11,9 @@ migrations always run. What does not live here: reading and writing runs (``stor
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -170,6 +173,18 @@ def interrupted_message(last_step: int, checkpoint_epoch: int | None) -> str:
             else "no epoch had finished, so there is no model")
     return (f"interrupted at step {last_step}: the process training it ended (server stopped or killed); its "
             f"curves and {kept}.")
+
+
+def remove_at_exit(store) -> None:
+    """Close a temporary fallback store and remove its folder when the process exits (its notice says its
+    runs last until then)."""
+    def remove():
+        try:
+            store.close()
+        except sqlite3.Error:
+            pass
+        shutil.rmtree(store.home, ignore_errors=True)
+    atexit.register(remove)
 
 
 def store_error(err: sqlite3.Error, path) -> StoreError:

@@ -262,3 +262,17 @@ def test_the_outcome_says_what_was_kept_and_what_was_not():
                                  kept_epoch=2, final=lambda: final)
     assert outcome(epoch_kept).text.endswith(f"Its final model was not kept: {note} Epoch 2's model is kept and is "
                                              "now the current model the other pages use.")
+
+
+def test_a_finished_run_whose_curves_cannot_be_read_prints_no_number(private_store, tiny_data, monkeypatch):
+    store = open_store()
+    run_id = trained(store, tiny_data, "done").id
+    REGISTRY.clear()
+    MODELS.clear()
+    damaged = StoreDamaged(f"{store.path} is damaged (database disk image is malformed); nnplay cannot read runs "
+                           "from it.")
+    monkeypatch.setattr(Store, "epochs", lambda self, run_id: (_ for _ in ()).throw(damaged))
+    monkeypatch.setattr(Store, "history", lambda self, run_id: (_ for _ in ()).throw(damaged))
+    run = Run.from_record(store, store.get(run_id))  # as a run's link opens it
+    said = outcome(run)  # was: TypeError, unsupported format string passed to NoneType.__format__
+    assert said.kind == "warning" and "is damaged" in said.text and "%" not in said.text

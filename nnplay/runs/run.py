@@ -71,6 +71,7 @@ class Run:
         self.unkept_offered = False  # not kept, but the model picker offers it (a read-only store's run)
         self.model_note = ""  # why its model file could not be written, if it could not
         self.kept_epoch: int | None = None  # the epoch whose model epoch.pt holds, once written
+        self.read_error = ""  # why its curves could not be read from the store (shown empty), if they could not
         self._epoch_cache: tuple[int, list[EpochMetrics]] | None = None
         self.data_source = ""  # the data's source once started: "full" or "sample"
         self.unreadable: tuple[str, ...] = ()  # the stored settings this nnplay could not read (store.RunRecord)
@@ -385,8 +386,8 @@ class Run:
         if self._history is None:
             try:
                 self._history = self.store.history(self.id) if self.store is not None else History()
-            except StoreError:
-                self._history = History()
+            except StoreError as err:
+                self._history, self.read_error = History(), str(err)
         return self._history
 
     @history.setter
@@ -480,8 +481,8 @@ class Run:
         if self._epoch_cache is None or self._epoch_cache[0] != self._last_step:
             try:
                 self._epoch_cache = (self._last_step, self.store.epochs(self.id))
-            except StoreError:
-                self._epoch_cache = (self._last_step, [])
+            except StoreError as err:
+                self._epoch_cache, self.read_error = (self._last_step, []), str(err)
         return self._epoch_cache[1]
 
     def final(self) -> dict:

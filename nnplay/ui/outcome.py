@@ -68,6 +68,10 @@ def outcome(run) -> Outcome | None:
     lost = not_kept(run) if run.status in ("finished", "stopped") else ""
     if run.status == "finished":
         final = run.final()
+        if final["test_accuracy"] is None:  # its numbers were not read: print none
+            why = getattr(run, "read_error", "") or "no epoch's numbers were kept."
+            return Outcome("warning", f"This run finished, but its curves cannot be shown: {why}",
+                           ":material/warning:")
         return Outcome("warning" if lost else "success",
                        f"Finished {plural(final['epochs_done'], 'epoch')} in "
                        f"{duration_text(final['seconds'])}: test accuracy {final['test_accuracy']:.2%}, "
