@@ -142,6 +142,21 @@ def _record_in_store(run) -> None:
         print(f"nnplay: {run.message}", file=sys.stderr)
 
 
+def _open_to_read():
+    """The run store, or where it cannot be opened to write (a full disk, a read-only folder) but its file is
+    whole, the same file read-only, said on stderr: reading it needs no write."""
+    from .store import NotAStore, Store, StoreDamaged, StoreError, StoreTooNew, open_store
+
+    try:
+        return open_store()
+    except (StoreDamaged, StoreTooNew, NotAStore):
+        raise
+    except StoreError as err:
+        store = Store(read_only=True)
+        print(f"nnplay runs: {err} Reading it read-only.", file=sys.stderr)
+        return store
+
+
 def _open_run(store, text: str):
     """The run whose id is or starts with ``text`` (any workspace), or a sentence why none."""
     ids = store.ids_starting(text)
@@ -164,7 +179,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from .store import ACTIVE, SETTINGS_UNREADABLE, StoreError, data_text, open_store
 
     try:
-        store = open_store()
+        store = _open_to_read() if args.action in ("list", "show", "export") else open_store()
         if args.action == "list":
             records = store.list_runs(args.workspace, kinds=None if args.all else ("train", "loaded"))
             print(f"{len(records)} runs in workspace {args.workspace!r} of {store.path} "

@@ -276,3 +276,21 @@ def test_a_finished_run_whose_curves_cannot_be_read_prints_no_number(private_sto
     run = Run.from_record(store, store.get(run_id))  # as a run's link opens it
     said = outcome(run)  # was: TypeError, unsupported format string passed to NoneType.__format__
     assert said.kind == "warning" and "is damaged" in said.text and "%" not in said.text
+
+
+def test_runs_list_reads_a_store_that_cannot_be_opened_to_write(private_store, tiny_data, monkeypatch, capsys):
+    kept = trained(open_store(), tiny_data, "kept")
+    forget_stores()
+    REGISTRY.clear()
+    real_connect = sqlite3.connect
+
+    def no_room_for_the_shm(target, *args, **kwargs):  # a full disk: sqlite cannot make the -shm to write
+        if str(private_store) in str(target) and not str(target).startswith("file:"):
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_connect(target, *args, **kwargs)
+    monkeypatch.setattr(sqlite3, "connect", no_room_for_the_shm)
+    assert cli.main(["runs", "list"]) == 0
+    said = capsys.readouterr()
+    assert said.out.startswith("1 runs") and kept.id in said.out and "Reading it read-only" in said.err
+    assert cli.main(["runs", "delete", kept.id, "--yes"]) == 2  # deleting needs the write it cannot do: said
+    assert "disk I/O error" in capsys.readouterr().err
