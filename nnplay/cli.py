@@ -142,6 +142,21 @@ def _record_in_store(run) -> None:
         print(f"nnplay: {run.message}", file=sys.stderr)
 
 
+def _open_to_read():
+    """The run store, or where it cannot be opened to write (a full disk, a read-only folder) but its file is
+    whole, the same file read-only, said on stderr: reading it needs no write."""
+    from .store import NotAStore, Store, StoreDamaged, StoreError, StoreTooNew, open_store
+
+    try:
+        return open_store()
+    except (StoreDamaged, StoreTooNew, NotAStore):
+        raise
+    except StoreError as err:
+        store = Store(read_only=True)
+        print(f"nnplay runs: {err} Reading it read-only.", file=sys.stderr)
+        return store
+
+
 def _open_run(store, text: str):
     """The run whose id is or starts with ``text`` (any workspace), or a sentence why none."""
     ids = store.ids_starting(text)
@@ -164,7 +179,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from .store import ACTIVE, SETTINGS_UNREADABLE, StoreError, data_text, open_store
 
     try:
-        store = open_store()
+        store = _open_to_read() if args.action in ("list", "show", "export") else open_store()
         if args.action == "list":
             records = store.list_runs(args.workspace, kinds=None if args.all else ("train", "loaded"))
             print(f"{len(records)} runs in workspace {args.workspace!r} of {store.path} "
@@ -238,6 +253,9 @@ def _export_runs(store, args: argparse.Namespace) -> int:
         if record.id not in {r.id for r in records}:
             records.append(record)
     runs = [find_run(store, r.id) for r in records]
+    for run in runs:  # read here, so that a store that fails says so rather than an empty history
+        if not run.owned:
+            run.history = store.history(run.id)
     if args.csv:
         if len(runs) > 1:
             print(f"nnplay runs: --csv writes one run's metrics to one file, and {len(runs)} runs were given; "
@@ -369,6 +387,11 @@ def resolve_export_source(source: str) -> ExportSource:
     if record.unreadable:
         raise ValueError(f"run {record.id} ({record.name}) cannot be exported: {record.settings_note}")
     run = find_run(store, record.id)
+    if not run.owned:  # read here, so that a store that fails says so rather than "no step yet"
+        try:
+            run.history = store.history(run.id)
+        except StoreError as err:
+            raise ValueError(f"the history of run {run.id} cannot be read: {err}") from None
     reason = no_model_reason(run)
     return ExportSource(None if reason else run.model, run.data_cfg, run.model_cfg, run.train_cfg, run.history,
                         f"run {run.id} ({run.name})", reason, run.data_source)

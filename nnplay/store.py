@@ -14,8 +14,9 @@ batches (``Recorder`` in ``nnplay.runs`` commits once per log burst or epoch, ne
 A run whose owning process is gone (its pid and that process's start time are recorded) is marked
 "interrupted" when the store is opened or listed. A database that cannot be used raises a
 ``StoreError`` of its cause (``store_file``: damaged, newer, read-only, full…); ``open_store_or_fallback``
-then gives a read-only or a fresh temporary store so the app still opens, and never deletes or
-overwrites the file. SQL lives in this module only, built from the status vocabulary of
+then gives a read-only or a fresh temporary store (removed at exit) so the app still opens, and never
+deletes or overwrites the file. A full disk leaves reading and ``delete`` working, and a run's end that
+could not be written is written with the next write that goes through (``record_end``). SQL lives in this module only, built from the status vocabulary of
 ``run_record``; a workspace numbers its runs (``next_run_number``). What does not live here: the
 schema and the errors (``store_file``), what a record holds (``run_record``), who owns a run (``owners``), training (``engine``),
 the in-memory ``Run`` (``runs``), anything streamlit.
@@ -38,7 +39,8 @@ from .run_record import (ACTIVE, DATA_SOURCES, ID_ALPHABET, SETTINGS_UNREADABLE,
                          RunRecord, RunStatus, check_data_source, data_text, new_id, parse_config, unreadable_note)
 from .owners import OWNER_SILENCE_S, THIS_PROCESS, ProcessIdentity, owner_alive  # noqa: F401 - re-exported
 from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotAStore, RunStillActive, StoreBusy,
-                         StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, store_error, store_home)
+                         StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, check_file, connect,
+                         interrupted_message, remove_at_exit, store_error, store_home)
 
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
@@ -54,7 +56,7 @@ _ACTIVE_SQL = _sql_list(ACTIVE)
 _COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
             "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
 _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
-               "LIMIT 1), data_source FROM runs")  # the columns of a RunRecord, in its order
+               "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat FROM runs")  # RunRecord's, then its owner
 
 
 class Store:
@@ -67,6 +69,7 @@ class Store:
         self.notice = notice  # a sentence for the user when this is a fallback store
         self._lock = threading.RLock()
         self._numbers: dict[str, int] = {}  # the last run number given per workspace (next_run_number)
+        self._ends: dict[str, dict] = {}  # run id -> the end a full disk kept out of the file (record_end)
         self.read_only = read_only
         if not read_only and self.path.exists() and not os.access(self.path, os.W_OK):
             self.read_only = True
@@ -88,16 +91,15 @@ class Store:
     # -- opening ---------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        if self.read_only:
-            if not self.path.exists():
-                raise StoreReadOnly(f"{self.path} does not exist, and a read-only store cannot create it.")
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
-                                 isolation_level=None, timeout=10)
-        else:
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crashed process
-        db.execute("PRAGMA busy_timeout=10000")
+        if self.read_only and not self.path.exists():
+            raise StoreReadOnly(f"{self.path} does not exist, and a read-only store cannot create it.")
+        db = connect(self.path, self.read_only)
+        try:
+            db.execute("PRAGMA busy_timeout=10000")
+            check_file(db, self.path)
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _check_schema(self) -> None:
@@ -180,9 +182,14 @@ class Store:
         """Run ``fn(db, *args)`` in one transaction; sqlite errors become StoreError sentences."""
         try:
             with self._write() as db:
-                return fn(db, *args)
+                result = fn(db, *args)
         except sqlite3.Error as err:
             raise self._error(err) from None
+        while self._ends:  # a write went through: there is room for the ends kept out before
+            run_id, fields = self._ends.popitem()
+            if not self.record_end(run_id, **fields):
+                break
+        return result
 
     def _read(self, sql: str, args=()) -> list[tuple]:
         try:
@@ -305,6 +312,16 @@ class Store:
             db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
         self.write(tx)
 
+    def record_end(self, run_id: str, **fields) -> bool:
+        """``record`` a run's end (its status and message); one that cannot be written (a full disk) is kept
+        and written with the next write that goes through, so the record does not stay "running"."""
+        try:
+            self.record(run_id, **fields)
+            return True
+        except StoreError:
+            self._ends[run_id] = fields
+            return False
+
     def beat(self, run_ids) -> int:
         """Refresh the heartbeat of those of ``run_ids`` that are still queued, running or paused and owned by
         this process; how many. A run that writes no events (paused, or waiting in the queue) still shows that
@@ -330,14 +347,19 @@ class Store:
         self.write(lambda db: db.execute("UPDATE runs SET name=? WHERE id=?", (name, run_id)))
 
     def delete(self, run_id: str) -> None:
-        """Remove a run's record, curves and files (the caller stops a training run first)."""
+        """Remove a run's record, curves and files (the caller stops a training run first). On a full disk the
+        files go first, so that the record's deletion has room to be written."""
         import shutil
 
         def tx(db):
             for table in ("steps", "epochs", "layer_stats"):
                 db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM runs WHERE id=?", (run_id,))
-        self.write(tx)
+        try:
+            self.write(tx)
+        except StoreFull:
+            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+            self.write(tx)
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     def copy_run(self, run_id: str, workspace: str) -> str:
@@ -376,12 +398,12 @@ class Store:
 
         def tx(db):
             for run_id, *_, last_step, ckpt in dead:
-                kept = f"epoch {ckpt}'s model is kept" if ckpt else "no epoch had finished, so there is no model"
                 db.execute(f"UPDATE runs SET status='interrupted', message=?, ended=heartbeat WHERE id=? AND status "
-                           f"IN {_ACTIVE_SQL}",
-                           (f"interrupted at step {last_step}: the process training it ended (server stopped or "
-                            f"killed); its curves and {kept}.", run_id))
-        self.write(tx)
+                           f"IN {_ACTIVE_SQL}", (interrupted_message(last_step, ckpt), run_id))
+        try:
+            self.write(tx)
+        except (StoreFull, StoreBusy):
+            return 0  # marked by a later open; meanwhile records show such runs as interrupted (_record)
         return len(dead)
 
     def get(self, run_id: str) -> RunRecord | None:
@@ -429,8 +451,11 @@ class Store:
         # run's: RunRecord.unreadable says so, and every reader checks it
         data_cfg, model_cfg, train_cfg = (c if c is not None else cls()
                                           for c, cls in zip(configs, (DataConfig, ModelConfig, TrainConfig)))
-        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], data_cfg, model_cfg, train_cfg,
-                         r[13], r[14], r[15], r[16], bool(r[17]), r[18], r[19], unreadable)
+        status, message = r[8], r[9]
+        if status in ACTIVE and not owner_alive(*r[20:24], me=THIS_PROCESS):  # a store that could not mark it
+            status, message = "interrupted", interrupted_message(r[15], r[16])
+        return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], status, message, data_cfg, model_cfg,
+                         train_cfg, r[13], r[14], r[15], r[16], bool(r[17]), r[18], r[19], unreadable)
 
     # -- curves ----------------------------------------------------------------------------------
 
@@ -547,6 +572,7 @@ def open_store_or_fallback(home: str | os.PathLike | None = None) -> Store:
             folder = tempfile.mkdtemp(prefix="nnplay-store-")
             store = Store(folder, notice=f"{problem} Runs are kept in a temporary folder ({folder}) until the "
                                          "server stops.")
+            remove_at_exit(store)
         _stores[key] = store
         return store
 

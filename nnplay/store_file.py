@@ -1,5 +1,7 @@
 """The run store's file: where it lives (``store_home``), its schema version, the version-1 schema, the
-migrations, and the errors a file can give (``StoreError`` and a subclass per cause, chosen by sqlite's
+migrations, how the file is opened (``connect``, ``check_file``: read-only or immutable, checked for damage), a
+temporary store's removal at exit (``remove_at_exit``),
+and the errors a file can give (``StoreError`` and a subclass per cause, chosen by sqlite's
 result code: ``StoreDamaged``, ``StoreTooNew``, ``NotAStore``, ``StoreReadOnly``, ``StoreFull``,
 ``StoreBusy``, ``RunStillActive``).
 
@@ -9,7 +11,9 @@ migrations always run. What does not live here: reading and writing runs (``stor
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -129,6 +133,58 @@ _CODE_OF_ERRSTR = {
     "database or disk is full": SQLITE_FULL,
     "file is not a database": SQLITE_NOTADB,
 }
+
+
+def connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    """A connection to the store file: WAL mode to write; ``mode=ro`` to read, else ``immutable=1`` where
+    sqlite cannot make the -shm file beside it (a read-only mount) and no -wal file holds data."""
+    if not read_only:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crashed process
+        return db
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, isolation_level=None, timeout=10)
+        db.execute("PRAGMA user_version")  # a WAL file's reader needs its -shm: this is where that fails
+        return db
+    except sqlite3.OperationalError:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:  # commits still in the -wal: immutable=1 would not see them
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False, isolation_level=None)
+
+
+def check_file(db: sqlite3.Connection, path) -> None:
+    """``PRAGMA quick_check``: a file whose pages sqlite cannot read raises StoreDamaged (its runs would read
+    as empty or wrong)."""
+    try:
+        rows = db.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.DatabaseError as err:
+        raise store_error(err, path) from None
+    if rows != [("ok",)]:
+        found = " ".join(line for line in str(rows[0][0]).splitlines() if not line.startswith("***"))
+        raise store_error(sqlite3.DatabaseError(f"its pages fail sqlite's check: {found[:200]}"), path)
+
+
+def interrupted_message(last_step: int, checkpoint_epoch: int | None) -> str:
+    """The message of a run whose process ended while it trained."""
+    kept = (f"epoch {checkpoint_epoch}'s model is kept" if checkpoint_epoch
+            else "no epoch had finished, so there is no model")
+    return (f"interrupted at step {last_step}: the process training it ended (server stopped or killed); its "
+            f"curves and {kept}.")
+
+
+def remove_at_exit(store) -> None:
+    """Close a temporary fallback store and remove its folder when the process exits (its notice says its
+    runs last until then)."""
+    def remove():
+        try:
+            store.close()
+        except sqlite3.Error:
+            pass
+        shutil.rmtree(store.home, ignore_errors=True)
+    atexit.register(remove)
 
 
 def store_error(err: sqlite3.Error, path) -> StoreError:

@@ -13,6 +13,7 @@ apart (``training_seconds``), so rates and the ETA count training time only. Not
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -67,6 +68,10 @@ class Run:
         self.owned = True  # trained or loaded in this process (else a record another process wrote)
         self._last_step = 0
         self.store_note = ""  # why the store could not keep this run, if it could not
+        self.unkept_offered = False  # not kept, but the model picker offers it (a read-only store's run)
+        self.model_note = ""  # why its model file could not be written, if it could not
+        self.kept_epoch: int | None = None  # the epoch whose model epoch.pt holds, once written
+        self.read_error = ""  # why its curves could not be read from the store (shown empty), if they could not
         self._epoch_cache: tuple[int, list[EpochMetrics]] | None = None
         self.data_source = ""  # the data's source once started: "full" or "sample"
         self.unreadable: tuple[str, ...] = ()  # the stored settings this nnplay could not read (store.RunRecord)
@@ -99,7 +104,7 @@ class Run:
                              kind=kind, group=group, status=self.status, message=self.message, run_id=self.id,
                              created=self.created, data_source=self.data_source)
         except StoreError as err:
-            self.store_note = f"not kept: {err}"
+            self.store_note, self.unkept_offered = f"not kept: {err}", store.read_only
             self.message = (self.message + " · " if self.message else "") + self.store_note
             register(self)
             return self
@@ -147,17 +152,8 @@ class Run:
         """Write the model to the run's folder (a temporary file renamed into place); False if it failed."""
         if self.store is None or self._model is None:
             return False
-        folder = self.store.run_dir(self.id)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{filename}.tmp"
-            save_checkpoint(self._model, self.model_cfg, tmp, meta={"name": self._name, "run": self.id})
-            os.replace(tmp, folder / filename)
-            return True
-        except (OSError, RuntimeError) as err:
-            if self.recorder is not None:
-                self.recorder.error = f"the model could not be saved in {folder}: {err}"
-            return False
+        return self._write_model(filename, lambda tmp: save_checkpoint(self._model, self.model_cfg, tmp, meta={
+            "name": self._name, "run": self.id}))
 
     # -- running ------------------------------------------------------------------------------
 
@@ -195,11 +191,17 @@ class Run:
         return self
 
     def _record_end(self, has_final: bool) -> None:
-        """Write the rest of the events, the end and the status; the message says what could not be kept."""
+        """Write the rest of the events, the end and the status; the message says what could not be kept.
+        When the events cannot be written (a full disk), the end alone is: the record never stays "running"
+        (``Store.record_end`` keeps trying at each later write while not a byte can be written)."""
+        if self.model_note:
+            self.message += f" (its model was not kept: {self.model_note})"
         if self.recorder is not None:
-            self.recorder.flush(status=(self.status, self.message), end=self.history.end, has_final=has_final)
-            if self.recorder.error:
+            fields = dict(status=(self.status, self.message), end=self.history.end, has_final=has_final)
+            if not self.recorder.flush(**fields):
                 self.message += f" (not all of it was kept: {self.recorder.error})"
+                self.recorder.drop()  # the curves the disk had no room for: the end matters more
+                self.store.record_end(self.id, **{**fields, "status": (self.status, self.message)})
         elif self.store_note:
             self.message += f" ({self.store_note})"
 
@@ -241,17 +243,27 @@ class Run:
         """Write a checkpoint file's bytes to the run's folder (a temporary file renamed into place)."""
         if self.store is None:
             return False
+        return self._write_model(filename, lambda tmp: tmp.write_bytes(data))
+
+    def _write_model(self, filename: str, write) -> bool:
+        """``write(tmp)`` then rename it to ``filename`` in the run's folder; False, ``model_note`` saying why,
+        and no temporary file left when it failed (a full disk gets its space back)."""
         folder = self.store.run_dir(self.id)
+        tmp = folder / f".{filename}.tmp"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{filename}.tmp"
-            tmp.write_bytes(data)
+            write(tmp)
             os.replace(tmp, folder / filename)
-            return True
-        except OSError as err:
-            if self.recorder is not None:
-                self.recorder.error = f"the model could not be saved in {folder}: {err}"
+        except (OSError, RuntimeError) as err:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self.model_note = file_problem(folder, err)
             return False
+        if filename == "final.pt":
+            self.model_note = ""
+        return True
 
     def _send(self, command: Command) -> None:
         """Send ``command`` to the run's job; before the start, keep it for the start."""
@@ -374,8 +386,8 @@ class Run:
         if self._history is None:
             try:
                 self._history = self.store.history(self.id) if self.store is not None else History()
-            except StoreError:
-                self._history = History()
+            except StoreError as err:
+                self._history, self.read_error = History(), str(err)
         return self._history
 
     @history.setter
@@ -469,8 +481,8 @@ class Run:
         if self._epoch_cache is None or self._epoch_cache[0] != self._last_step:
             try:
                 self._epoch_cache = (self._last_step, self.store.epochs(self.id))
-            except StoreError:
-                self._epoch_cache = (self._last_step, [])
+            except StoreError as err:
+                self._epoch_cache, self.read_error = (self._last_step, []), str(err)
         return self._epoch_cache[1]
 
     def final(self) -> dict:
@@ -485,6 +497,15 @@ class Run:
             "seconds": sum(e.seconds for e in epochs),
             "epochs_done": len(epochs),
         }
+
+
+def file_problem(folder, err: BaseException) -> str:
+    """Why a model file could not be written to ``folder``, as a sentence a user can act on."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "No space left" in str(err):
+        return (f"the disk holding {folder} is full. Free some space (deleting old runs helps: `python -m nnplay "
+                "runs list`) and train it again.")
+    why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return f"it could not be written to {folder} ({why})."
 
 
 def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None,

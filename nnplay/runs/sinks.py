@@ -38,6 +38,7 @@ class Recorder:
         self.start: RunStart | None = None
         self.last = time.monotonic()
         self.error = ""
+        self.extra: dict = {}  # fields a failed flush was given (the epoch of a checkpoint): written with the next
 
     def __call__(self, event) -> None:
         if isinstance(event, StepEvent):
@@ -54,15 +55,20 @@ class Recorder:
 
     def flush(self, **extra) -> bool:
         self.last = time.monotonic()
+        self.extra.update(extra)
         try:
             self.store.record(self.run.id, steps=self.steps, epochs=self.epochs, layers=self.layers,
-                              start=self.start, **extra)
+                              start=self.start, **self.extra)
         except StoreError as err:
             self.error = str(err)
             return False
-        self.steps, self.epochs, self.layers, self.start = [], [], [], None
+        self.drop()
         self.error = ""
         return True
+
+    def drop(self) -> None:
+        """Forget what is buffered (written, or given up on)."""
+        self.steps, self.epochs, self.layers, self.start, self.extra = [], [], [], None, {}
 
 
 class JobSink:
@@ -86,8 +92,10 @@ class JobSink:
         elif isinstance(event, Checkpoint):
             if event.final:
                 self.final = event.data
-            elif run.write_file("epoch.pt", event.data) and recorder is not None:
-                recorder.flush(checkpoint_epoch=event.epoch)
+            elif run.write_file("epoch.pt", event.data):
+                run.kept_epoch = event.epoch
+                if recorder is not None:
+                    recorder.flush(checkpoint_epoch=event.epoch)
         elif isinstance(event, JobEnd):
             run._job_ended(event, self.final)
             self.final = None

@@ -36,16 +36,52 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
+def _without_notes(message: str) -> str:
+    """A run's message without the notes of what was not kept (``not_kept`` says them once)."""
+    for note in (" (its model was not kept", " (not all of it was kept", " (not kept:"):
+        message = message.split(note)[0]
+    return message
+
+
+def not_kept(run) -> str:
+    """What a run that ended lost to the store (a full disk, a read-only store), as a sentence; "" when its model
+    was kept. Never claims a model the other pages cannot use."""
+    if getattr(run, "store", True) is None and getattr(run, "store_note", ""):  # never written to the store
+        why = run.store_note.removeprefix("not kept: ")
+        current = (" It is now the current model the other pages use, until the server stops."
+                   if getattr(run, "unkept_offered", False) and run.usable else
+                   " Its model lasts until the server stops: download it with Model (.pt) to keep it."
+                   if run.usable else "")
+        return f"It was not kept in the run store: {why[:1].lower() + why[1:]}{current}"
+    note = getattr(run, "model_note", "")
+    if not note:
+        return ""
+    epoch = getattr(run, "kept_epoch", None)
+    if run.usable and epoch:
+        return (f"Its final model was not kept: {note} Epoch {epoch}'s model is kept and is now the current model "
+                "the other pages use.")
+    return f"Its model was not kept: {note}"
+
+
 def outcome(run) -> Outcome | None:
     """What the page says of a run that ended: finished (its numbers), stopped, interrupted, diverged or failed."""
+    lost = not_kept(run) if run.status in ("finished", "stopped") else ""
     if run.status == "finished":
         final = run.final()
-        return Outcome("success", f"Finished {plural(final['epochs_done'], 'epoch')} in "
-                                  f"{duration_text(final['seconds'])}: test accuracy {final['test_accuracy']:.2%}, "
-                                  f"train accuracy {final['train_accuracy']:.2%} (measured on each batch while the "
-                                  f"network was still learning, so it trails early on). This is now the current "
-                                  f"model the other pages use.")
+        if final["test_accuracy"] is None:  # its numbers were not read: print none
+            why = getattr(run, "read_error", "") or "no epoch's numbers were kept."
+            return Outcome("warning", f"This run finished, but its curves cannot be shown: {why}",
+                           ":material/warning:")
+        return Outcome("warning" if lost else "success",
+                       f"Finished {plural(final['epochs_done'], 'epoch')} in "
+                       f"{duration_text(final['seconds'])}: test accuracy {final['test_accuracy']:.2%}, "
+                       f"train accuracy {final['train_accuracy']:.2%} (measured on each batch while the "
+                       f"network was still learning, so it trails early on). "
+                       + (lost or "This is now the current model the other pages use."),
+                       ":material/warning:" if lost else None)
     if run.status == "stopped":
+        if lost:
+            return Outcome("warning", f"{_sentence(_without_notes(run.message))}. {lost}", ":material/warning:")
         return Outcome("info", f"{_sentence(run.message)}. The model trained so far is kept"
                                + (" and is now the current model." if run.usable else "."))
     if run.status == "interrupted":  # the server stopped under it: say what is left of it
