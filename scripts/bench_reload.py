@@ -57,7 +57,7 @@ def bench_reload(browser, reloads: int) -> dict:
             page = browser.new_context(viewport={"width": 1400, "height": 1200}).new_page()
             page.add_init_script(MARKS)
             page.goto(url + LONG_RUN)
-            page.wait_for_selector("text=Parameters", timeout=120_000)
+            page.wait_for_selector('text="Parameters"', timeout=120_000)
             page.locator(".st-key-train_start button").click()
             wait_until(lambda: "moved" in page.evaluate("() => window.__nnplayMarks"), 120, "the run's progress")
             for i in range(reloads):

@@ -88,7 +88,7 @@ def page_epochs(browser, url: str, epochs: int, train_limit: int | None, timeout
     page = context.new_page()
     try:
         page.goto(f"{url}/train?epochs={epochs}" + (f"&train_limit={train_limit}" if train_limit else ""))
-        page.wait_for_selector("text=Parameters", timeout=120_000)
+        page.wait_for_selector('text="Parameters"', timeout=120_000)
         page.wait_for_timeout(1000)
         page.locator(".st-key-train_start button").click()
         toggle = page.locator("[class*='st-key-train_watch_'] input")
