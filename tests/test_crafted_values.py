@@ -54,3 +54,35 @@ def test_a_time_limited_run_says_once_that_its_model_is_kept(tiny_data):
                            "stopped at step ")
     assert said.endswith("; the model so far is kept and is now the current model."), said
     assert said.lower().count("kept") == 1 and ".." not in said
+
+
+# -- point 10: an export never overwrites a file silently -----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["script", "checkpoint", "safetensors"])
+def test_export_refuses_an_existing_file_unless_forced(tiny_data, tmp_path, capsys, fmt):
+    run = kept_run(tiny_data, "exported")
+    out = tmp_path / f"mine.{ {'script': 'py', 'checkpoint': 'pt', 'safetensors': 'safetensors'}[fmt] }"
+    # the file the user already has: for safetensors, the .json beside the weights is theirs too
+    kept = out.with_suffix(".json") if fmt == "safetensors" else out
+    kept.write_text("my own file")
+    capsys.readouterr()
+    assert main(["export", run.id, "--format", fmt, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{kept} already exists; nothing was written" in err and "--force" in err
+    assert kept.read_text() == "my own file"
+    assert main(["export", run.id, "--format", fmt, "--out", str(out), "--force"]) == 0
+    assert kept.read_bytes() != b"my own file"
+
+
+def test_runs_export_csv_refuses_an_existing_file_unless_forced(tiny_data, tmp_path, capsys):
+    run = kept_run(tiny_data, "exported")
+    out = tmp_path / "metrics.csv"
+    out.write_text("my own file")
+    capsys.readouterr()
+    assert main(["runs", "export", run.id, "--csv", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} already exists; nothing was written. Choose another file, or add --force" in err
+    assert out.read_text() == "my own file"
+    assert main(["runs", "export", run.id, "--csv", str(out), "--force"]) == 0
+    assert out.read_text() != "my own file" and "steps of" in capsys.readouterr().err
