@@ -86,3 +86,28 @@ def test_runs_export_csv_refuses_an_existing_file_unless_forced(tiny_data, tmp_p
     assert out.read_text() == "my own file"
     assert main(["runs", "export", run.id, "--csv", str(out), "--force"]) == 0
     assert out.read_text() != "my own file" and "steps of" in capsys.readouterr().err
+
+
+# -- point 8: a seed the page cannot take disables Start and says why ------------------------------------
+
+
+def test_a_seed_of_2_to_the_53_or_more_disables_start_with_a_sentence():
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    assert not at.exception and not at.button(key="train_start").disabled
+    # a number box in the browser drops 2**53 and more (JavaScript's safe integers) and keeps the old seed: the
+    # Seed box must hand the page whatever was typed
+    box = at.text_input(key="train_seed")
+    assert box.value == "0"
+    box.set_value(str(2**53 + 1)).run()
+    assert not at.exception
+    said = [e.value for e in at.error]
+    assert "The seed must be a whole number from 0 to 4,294,967,295; got 9007199254740993." in said, said
+    assert at.button(key="train_start").disabled and at.button(key="train_step_start").disabled
+    assert "train" not in at.session_state["_train_configs"]
+    at.text_input(key="train_seed").set_value("seven").run()
+    assert "Seed: write a whole number, e.g. 10; got 'seven'." in [e.value for e in at.error]
+    at.text_input(key="train_seed").set_value("1" * 5000).run()  # a pasted page of digits: a short sentence
+    assert any(e.value.startswith("Seed: write a whole number") and len(e.value) < 120 for e in at.error)
+    at.text_input(key="train_seed").set_value(" 42 ").run()
+    assert not at.error and not at.button(key="train_start").disabled
+    assert at.session_state["_train_configs"]["train"].seed == 42 and at.query_params["seed"] == "42"
