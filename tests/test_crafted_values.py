@@ -111,3 +111,35 @@ def test_a_seed_of_2_to_the_53_or_more_disables_start_with_a_sentence():
     at.text_input(key="train_seed").set_value(" 42 ").run()
     assert not at.error and not at.button(key="train_start").disabled
     assert at.session_state["_train_configs"]["train"].seed == 42 and at.query_params["seed"] == "42"
+
+
+# -- point 9: ids and names are plain text, cut when long ------------------------------------------------
+
+# how Streamlit's markdown (remark-gfm) finds a bare link in text, escapes read: http(s)://, www., an e-mail's @
+AUTOLINK = re.compile(r"(?i)(https?://|www\.)|[-.\w+]@[-\w]")
+
+
+def bare_links(markdown: str) -> list[str]:
+    return AUTOLINK.findall(re.sub(r"\\(.)", r"\1", markdown))
+
+
+def test_a_crafted_run_link_is_printed_as_cut_plain_text():
+    crafted = "http://evil.example/" + "x" * 100_000
+    at = AppTest.from_file(TRAIN, default_timeout=60)
+    at.query_params["run"] = crafted
+    at.run()
+    assert not at.exception
+    (said,) = [w.value for w in at.warning if "No run has the id" in w.value]
+    assert not bare_links(said), said[:200]
+    shown = said.split("No run has the id ", 1)[1].split(":", 1)[0]  # the id, up to the sentence's colon
+    assert len(shown) <= 85 and said.count("x") < 100 and "…" in said
+
+
+def test_a_run_name_with_urls_is_no_link(tiny_data):
+    run = kept_run(tiny_data, "kept")
+    run.name = "see http://evil.example/a, www.evil.example and me@evil.example"
+    run.message = "its message"  # the runs list's caption says the picked run's name and message
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    (caption,) = [c.value for c in at.caption if "its message" in c.value]
+    assert "evil.example" in caption and not bare_links(caption), caption

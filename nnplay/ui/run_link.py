@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from ..codec import cli_command, to_query
-from ..names import escape_markdown
+from ..names import escape_markdown, plain_name
 from ..runs import Run
 from ..store import StoreError
 from .live import live_run_view
@@ -32,6 +32,11 @@ RUN_PARAM = "run"
 OPENED_KEY = "_run_link_opened"  # the run id whose link this session has already applied
 NOTE_KEY = "_train_note"  # the Train page shows (and clears) this note at its top
 SAME_START_SECONDS = 30.0  # Start with the very settings of a run started this recently is a repeated press
+
+
+def _shown(text: str) -> str:
+    """An id or a name inside a markdown sentence: plain text (no markup, no link), cut at 80 characters."""
+    return escape_markdown(plain_name(text))
 
 
 def run_url(run_id: str, page: str = "train") -> str:
@@ -58,7 +63,8 @@ def open_linked_run(apply_configs) -> tuple[Run | None, bool]:
         return None, False
     run, mine = run_by_id(run_id)
     if run is None:
-        st.warning(f"No run has the id {escape_markdown(run_id)}: it was deleted, or the link was cut short. "
+        # plain text, cut: a crafted link holds URLs to click, or 100,000 characters to print
+        st.warning(f"No run has the id {_shown(run_id)}: it was deleted, or the link was cut short. "
                    "Your own runs are listed below.", icon=":material/link_off:")
         return None, False
     if st.session_state.get(OPENED_KEY) != run_id:
@@ -115,11 +121,11 @@ def start_refusal(active: Run | None, configs: tuple, confirmed: bool, now: floa
     age = (now or time.time()) - active.created
     if age < SAME_START_SECONDS and None not in configs and to_query(*configs) == to_query(
             active.data_cfg, active.model_cfg, active.train_cfg):
-        return (f"{active.name} started {age:.0f} s ago with these same settings and is training (shown below), "
-                "so Start did not begin a second one.")
+        return (f"{_shown(active.name)} started {age:.0f} s ago with these same settings and is training (shown "
+                "below), so Start did not begin a second one.")
     if not confirmed:
-        return (f"{active.name} is training (started in another tab, or before the page was reloaded), so Start "
-                "did not begin a new run. To replace it, tick \"Stop it and start the new run\" and press Start.")
+        return (f"{_shown(active.name)} is training (started in another tab, or before the page was reloaded), so "
+                "Start did not begin a new run. To replace it, tick \"Stop it and start the new run\" and press Start.")
     return None
 
 
@@ -150,13 +156,13 @@ def _copy(run: Run) -> None:
     st.session_state["_train_pick_n"] = len(session_runs())
     if copy.usable:
         set_pick(copy.id)
-    st.session_state[NOTE_KEY] = (f"Copied: {copy.name} is now one of your runs" +
+    st.session_state[NOTE_KEY] = (f"Copied: {_shown(copy.name)} is now one of your runs" +
                                   (", and its model is the current model." if copy.usable else "."))
 
 
 def foreign_run_view(run: Run, render, **options) -> None:
     """Another workspace's run, read-only: what it is, its status and charts, its settings, and Copy to my runs."""
-    st.info(f"This run, {escape_markdown(run.name)}, belongs to another workspace: you see it read-only (its "
+    st.info(f"This run, {_shown(run.name)}, belongs to another workspace: you see it read-only (its "
             "status, charts and settings). Copy it to your runs to keep it, compare it or use its model.",
             icon=":material/visibility:")
     st.button("Copy to my runs", key="train_copy_run", type="primary", on_click=_copy, args=(run,),
