@@ -74,6 +74,8 @@ def on_preset(key: str) -> None:
 
 def init_state() -> None:
     """Widgets' values from the link (when it changed), else kept from before, else the defaults."""
+    if run_link.undo_stale_address(st.session_state.get("_train_url_written")):  # a rerun sent before Start's link
+        st.session_state["_train_url_written"] = st.query_params.to_dict()  # the widgets keep their values
     query = st.query_params.to_dict()
     if query and query != st.session_state.get("_train_url_written"):
         data_cfg, model_cfg, train_cfg, notes = from_query(query)

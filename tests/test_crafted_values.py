@@ -143,3 +143,80 @@ def test_a_run_name_with_urls_is_no_link(tiny_data):
     assert not at.exception
     (caption,) = [c.value for c in at.caption if "its message" in c.value]
     assert "evil.example" in caption and not bare_links(caption), caption
+
+
+# -- point 12: a run's link and name are right at once ---------------------------------------------------
+
+
+def _quick_settings(at: AppTest, seed: str) -> None:
+    at.toggle(key="train_quick").set_value(True).run()
+    for key, value in (("train_train_limit", 1000), ("train_test_limit", 200), ("train_epochs", 1),
+                       ("train_batch_size", 100)):
+        at.number_input(key=key).set_value(value)
+    at.text_input(key="train_seed").set_value(seed)
+    at.run()
+    assert not at.exception
+
+
+def _wait_ended(at: AppTest, run) -> None:
+    assert run.wait(120)
+    at.run()
+    assert not at.exception
+
+
+def test_after_start_the_link_names_the_new_run_even_after_a_stale_rerun():
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    _quick_settings(at, "1")
+    before = dict(at.query_params)  # the address bar when Start is pressed
+    at.button(key="train_start").click().run()
+    (first,) = workspace_runs(open_store())
+    assert at.query_params["run"] == first.id
+    # a rerun the browser sent before it heard of the new link (the previous view ending, another click)
+    # carries the old address: the session's own link stands
+    at.query_params.clear()
+    at.query_params.update(before)
+    at.number_input(key="train_epochs").set_value(2)  # a change sent with the stale address is kept
+    at.run()
+    assert not at.exception and at.query_params["run"] == first.id
+    assert at.number_input(key="train_epochs").value == 2 and at.query_params["epochs"] == "2"
+    _wait_ended(at, first)
+    assert at.query_params["run"] == first.id
+    _quick_settings(at, "2")
+    before = dict(at.query_params)
+    assert before["run"] == first.id
+    at.button(key="train_start").click().run()
+    second = workspace_runs(open_store())[-1]
+    assert second.id != first.id and at.query_params["run"] == second.id
+    at.query_params.clear()
+    at.query_params.update(before)  # a stale rerun that names the previous run
+    at.run()
+    assert not at.exception and at.query_params["run"] == second.id
+    assert at.text_input(key="train_seed").value == "2"  # the controls keep the new run's settings
+    _wait_ended(at, second)
+    assert at.query_params["run"] == second.id
+
+
+def test_a_link_opened_in_the_session_still_opens_its_run(tiny_data):
+    """The session's link stands against stale reruns, not against a link the user opens: a new session (a
+    reload, a pasted link) opens what its address names."""
+    older, newer = kept_run(tiny_data, "older", 8), kept_run(tiny_data, "newer", 12)
+    at = AppTest.from_file(TRAIN, default_timeout=60)
+    at.query_params["run"] = older.id
+    at.run()
+    assert at.query_params["run"] == older.id and at.text_input(key="train_hidden").value == "8"
+    reload = AppTest.from_file(TRAIN, default_timeout=60)
+    reload.query_params["run"] = newer.id
+    reload.run()
+    assert reload.query_params["run"] == newer.id and reload.text_input(key="train_hidden").value == "12"
+
+
+def test_a_renamed_run_shows_its_new_name_in_the_same_rerun(tiny_data):
+    run = kept_run(tiny_data, "old name")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert at.selectbox(key="train_pick").options == ["old name"]
+    at.text_input(key="train_rename").set_value("new name")
+    at.button(key="train_rename_btn").click().run()
+    assert not at.exception
+    assert at.selectbox(key="train_pick").options == ["new name"]
+    assert at.sidebar.selectbox(key="nnplay_model_pick").options[0] == "new name (finished)"
+    assert open_store().get(run.id).name == "new name"

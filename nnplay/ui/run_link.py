@@ -5,7 +5,8 @@ charts are shown, and a usable run of this workspace becomes the picked model), 
 (``run_url``, ``link_box``: a link under the run's charts), the read-only view of another workspace's run
 (``foreign_run_view``: status, charts and settings, and "Copy to my runs"), the guard that keeps a
 second press of Start (another tab, a reload in between, a double click) from starting a second
-run (``start_refusal``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``)
+run (``start_refusal``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``, and
+``undo_stale_address`` against a rerun the browser sent before it heard of the link)
 and the space the runs take (``space_caption``). The Train page calls these in a few lines.
 What does not live here: the store and the workspace (``workspace``, ``workspace_runs``, ``nnplay.store``), the live view
 itself (``live``), the Train page's own controls and run view (pages/train.py).
@@ -32,6 +33,8 @@ RUN_PARAM = "run"
 OPENED_KEY = "_run_link_opened"  # the run id whose link this session has already applied
 NOTE_KEY = "_train_note"  # the Train page shows (and clears) this note at its top
 SAME_START_SECONDS = 30.0  # Start with the very settings of a run started this recently is a repeated press
+# a widget of the Train page only (no persist_state): in the session state only when the last run drew this page
+PAGE_WIDGET = "train_start"
 
 
 def _shown(text: str) -> str:
@@ -78,6 +81,33 @@ def open_linked_run(apply_configs) -> tuple[Run | None, bool]:
                 set_pick(run.id)
                 st.rerun()  # the sidebar's picker was drawn before this page: draw it again with this run
     return run, mine
+
+
+def _history_navigation() -> bool:
+    """Whether this run comes from the browser's back or forward button (Streamlit's own flag; False without it)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:
+        return False
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def undo_stale_address(written: dict | None) -> bool:
+    """Put this session's address back when a rerun brings an older one (``written``: the page's settings as it
+    last wrote them); True when it did.
+
+    The browser sends its address with every rerun. One it sent before it applied a newer link (the previous
+    run's view ending, or another click, just after Start) names the previous run, or none: within a session
+    the page's own link wins, as it does for Streamlit's widgets bound to the URL. A page opened afresh, a
+    switch from another page, and the browser's back and forward buttons still open what the address names.
+    """
+    own = st.session_state.get(OPENED_KEY)
+    if own is None or PAGE_WIDGET not in st.session_state or _history_navigation():
+        return False
+    if st.query_params.get(RUN_PARAM) == own:
+        return False
+    st.query_params.from_dict({**(written or {}), RUN_PARAM: own})
+    return True
 
 
 def follow(run: Run) -> None:
