@@ -220,3 +220,8 @@ def test_a_renamed_run_shows_its_new_name_in_the_same_rerun(tiny_data):
     assert at.selectbox(key="train_pick").options == ["new name"]
     assert at.sidebar.selectbox(key="nnplay_model_pick").options[0] == "new name (finished)"
     assert open_store().get(run.id).name == "new name"
+    # a select box's choice travels as its label: the browser shows the new one only when it is sent the value
+    # again (else it keeps the old label until the next rerun); tests/browser/test_crafted_browser.py sees it
+    for box, label in ((at.selectbox(key="train_pick"), "new name"),
+                       (at.sidebar.selectbox(key="nnplay_model_pick"), "new name (finished)")):
+        assert box.proto.set_value and box.proto.raw_value == label, box.proto

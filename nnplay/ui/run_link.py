@@ -5,7 +5,7 @@ charts are shown, and a usable run of this workspace becomes the picked model), 
 (``run_url``, ``link_box``: a link under the run's charts), the read-only view of another workspace's run
 (``foreign_run_view``: status, charts and settings, and "Copy to my runs"), the guard that keeps a
 second press of Start (another tab, a reload in between, a double click) from starting a second
-run (``start_refusal``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``, and
+run (``start_refusal``), a renamed run's new name in the select boxes at once (``show_new_name``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``, and
 ``undo_stale_address`` against a rerun the browser sent before it heard of the link)
 and the space the runs take (``space_caption``). The Train page calls these in a few lines.
 What does not live here: the store and the workspace (``workspace``, ``workspace_runs``, ``nnplay.store``), the live view
@@ -157,6 +157,17 @@ def start_refusal(active: Run | None, configs: tuple, confirmed: bool, now: floa
         return (f"{_shown(active.name)} is training (started in another tab, or before the page was reloaded), so "
                 "Start did not begin a new run. To replace it, tick \"Stop it and start the new run\" and press Start.")
     return None
+
+
+def show_new_name() -> None:
+    """A run was renamed: the runs list's and Compare's boxes and the sidebar's picker show its new name in this
+    rerun. A select box sends its choice back as its label, so the browser keeps the old label until the value
+    is given to it again (which setting the key does)."""
+    from .model_picker import PICKER_KEY
+
+    for key in ("train_pick", "train_compare", PICKER_KEY):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def _format_bytes(n: int) -> str:
