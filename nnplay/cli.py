@@ -10,8 +10,8 @@ same data in one process. ``train`` records its run in the local workspace of th
 (``nnplay.store``; ``--no-store`` skips it), where the app shows it; ``runs list | show | export |
 delete`` read and manage that store (``runs export --csv FILE`` or ``--tensorboard DIR``). ``export``
 writes a checkpoint file's or a stored run's model as ONNX, TorchScript, safetensors or a checkpoint,
-its training script, or its TensorBoard files (``nnplay.export``). The functions called are the
-ones the pages call.
+its training script, or its TensorBoard files (``nnplay.export``); neither export overwrites an existing
+file unless given ``--force``. The functions called are the ones the pages call.
 """
 
 from __future__ import annotations
@@ -264,6 +264,11 @@ def _export_runs(store, args: argparse.Namespace) -> int:
         (run,) = runs
         from .export import atomic_write
 
+        taken = _taken([args.csv], args.force)
+        if taken:
+            print(f"nnplay runs: {taken}", file=sys.stderr)
+            return 2
+
         text = metrics_csv(run)
         try:
             atomic_write(args.csv, lambda tmp: Path(tmp).write_text(text, newline=""))
@@ -397,12 +402,28 @@ def resolve_export_source(source: str) -> ExportSource:
                         f"run {run.id} ({run.name})", reason, run.data_source)
 
 
+def _taken(paths: list, force: bool) -> str:
+    """Why writing ``paths`` would overwrite a file the user has (say it, unless ``--force``), or ""."""
+    from pathlib import Path
+
+    existing = [str(p) for p in paths if Path(p).is_file()]
+    if not existing or force:
+        return ""
+    return (f"{' and '.join(existing)} already {'exists' if len(existing) == 1 else 'exist'}; nothing was written. "
+            f"Choose another file, or add --force to overwrite it.")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .export import ExportError, atomic_write, export_model, training_script, write_tensorboard
 
     try:
+        if args.format != "tensorboard":  # a TensorBoard folder is refused unless new or empty (write_tensorboard)
+            taken = _taken([args.out] + ([Path(args.out).with_suffix(".json")] if args.format == "safetensors" else []),
+                           args.force)
+            if taken:
+                raise ExportError(taken)
         source = resolve_export_source(args.source)
         data_cfg, model_cfg, train_cfg, history = source.data_cfg, source.model_cfg, source.train_cfg, source.history
         meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
@@ -459,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--tensorboard", metavar="DIR",
                       help="write each run's history as TensorBoard files in DIR/<name>-<id> "
                            "(tensorboard --logdir DIR)")
+    p_export.add_argument("--force", action="store_true", help="overwrite the --csv file if it exists")
     p_delete = runs_sub.add_parser("delete", help="remove a run's record and files")
     p_delete.add_argument("run", help="run id (or its start)")
     p_delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
@@ -479,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     p_export.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
     p_export.add_argument("--out", required=True, metavar="FILE",
                           help="the file to write (a new or empty folder for --format tensorboard)")
+    p_export.add_argument("--force", action="store_true",
+                          help="overwrite the --out file if it exists (without it, an existing file is refused)")
     p_export.set_defaults(func=cmd_export)
 
     args = parser.parse_args(argv)

@@ -59,6 +59,9 @@ EXPECTED = {
     "str|strs": "one name, or one per layer separated by commas", "str": "a name", "str?": "a folder",
 }
 WIDGET_PREFIX = "train_"
+# number fields whose widget is a text box: a number box drops a value it cannot hold (a seed of 2**53 or more)
+# and keeps the old one without a word, where a text box hands the page every value, to accept or refuse
+TYPED = {"seed"}
 QUICK_TRAIN, QUICK_TEST = 5000, 1000  # the quick subset's sizes when a link or preset names none
 PER_LAYER, SAME = "per layer", "whole net"  # the activation mode widget's two values
 
@@ -147,7 +150,8 @@ def parse_value(name: str, text: str):
             return parts[0] if len(parts) == 1 else tuple(parts)
         return text
     except ValueError:
-        raise ConfigError(name, f"{name}: write {EXPECTED[kind]}; got {text!r}.") from None
+        shown = text if len(text) <= 40 else text[:39] + "…"  # a pasted page of digits is not printed whole
+        raise ConfigError(name, f"{name}: write {EXPECTED[kind]}; got {shown!r}.") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,8 +249,8 @@ def widget_values(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Train
                   prefix: str = WIDGET_PREFIX) -> dict:
     """Session-state values that make the widgets show these configs.
 
-    Every public field has the key ``<prefix><field>``: list fields are text ("256,128"), numbers
-    are numbers. Three widget-only keys go with them: ``<prefix>quick`` (a data subset is used),
+    Every public field has the key ``<prefix><field>``: list fields and the ``TYPED`` numbers are text
+    ("256,128", "7"), other numbers are numbers. Three widget-only keys go with them: ``<prefix>quick`` (a data subset is used),
     ``<prefix>act_mode`` (``SAME`` or ``PER_LAYER``) and ``<prefix>act_<i>`` (layer i's activation).
     """
     values: dict = {}
@@ -254,7 +258,7 @@ def widget_values(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Train
         for name in FIELDS[type(cfg)]:
             value = getattr(cfg, name)
             kind = KINDS[name]
-            if kind in ("ints", "int|ints"):
+            if kind in ("ints", "int|ints") or name in TYPED:
                 value = format_value(value)
             elif kind == "float":
                 value = float(value)

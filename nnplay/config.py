@@ -225,7 +225,8 @@ class TrainConfig:
         if not 0 < self.gamma <= 1:
             raise ConfigError("gamma", f"the step schedule needs 0 < gamma ≤ 1; got {self.gamma}.")
         if not 0 <= self.seed <= MAX_SEED:
-            raise ConfigError("seed", f"the seed must be a whole number from 0 to {MAX_SEED:,}; got {self.seed}.")
+            got = str(self.seed) if len(str(self.seed)) <= 30 else f"a number of {len(str(self.seed)):,} digits"
+            raise ConfigError("seed", f"the seed must be a whole number from 0 to {MAX_SEED:,}; got {got}.")
         if not self.max_loss > 0:
             raise ConfigError("max_loss", f"max_loss must be positive; got {self.max_loss}.")
         if self.log_every < 1:

@@ -5,7 +5,8 @@ overrides), folds runs of white space, and cuts a long name at ``limit`` charact
 a 2 MB name from a shared file cannot freeze a page. ``escape_markdown`` backslash-escapes the characters
 that markdown reads as markup, so a name placed inside a Streamlit markdown string (``st.success``,
 ``st.caption``, ``st.markdown``…) shows as typed: ``![t](http://…)`` stays text and fetches
-nothing. ``file_stem`` turns a name into a short, portable file name. Nothing here imports streamlit.
+nothing, and a bare URL is no link. ``file_stem`` turns a name into a short, portable file name. Nothing here
+imports streamlit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import unicodedata
 
 NAME_LIMIT = 80
 _MARKUP = set("\\`*_[]()<>!$|#~{}")
+# where markdown's autolinks begin (http://, www., an e-mail's @): a word joiner there keeps them text
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+WORD_JOINER = "\u2060"
 
 
 def plain_name(text: object, limit: int = NAME_LIMIT) -> str:
@@ -33,9 +37,15 @@ def escape_markdown(text: str) -> str:
     Links and images (``[ ] ( ) !``), emphasis and code (``* _ ~ ` ``), HTML (``< >``), math
     (``$``), colour directives (their ``[``), headings and tables (``# |``), and a list marker at
     the start; ".", "-" and ":" inside a sentence stay as they are, so "run-3.pt: loaded" reads the
-    same in the source as on screen (a ``:smile:`` shortcode may still become an emoji: harmless).
+    same in the source as on screen (a ``:smile:`` shortcode may still become an emoji: harmless). A bare
+    URL or e-mail address (``http://…``, ``www.…``, ``a@b.c``) would still become a link, so it gets an
+    invisible word joiner (U+2060) inside "://", before the "." of "www." and after "@": it shows as typed,
+    and is not a link.
     """
     escaped = "".join("\\" + c if c in _MARKUP else c for c in text)
+    # a backslash cannot stop a bare URL or e-mail address from becoming a link (GFM finds them in the text
+    # after escapes are read): an invisible word joiner inside "://", "www." and after "@" does
+    escaped = _AUTOLINK.sub(WORD_JOINER, escaped)
     return re.sub(r"^(\s*)([-+=]|\d+[.)])", lambda m: m[1] + "\\" + m[2] if m[2][0] in "-+=" else
                   m[1] + m[2][:-1] + "\\" + m[2][-1], escaped)
 

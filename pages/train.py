@@ -74,6 +74,8 @@ def on_preset(key: str) -> None:
 
 def init_state() -> None:
     """Widgets' values from the link (when it changed), else kept from before, else the defaults."""
+    if run_link.undo_stale_address(st.session_state.get("_train_url_written")):  # a rerun sent before Start's link
+        st.session_state["_train_url_written"] = st.query_params.to_dict()  # the widgets keep their values
     query = st.query_params.to_dict()
     if query and query != st.session_state.get("_train_url_written"):
         data_cfg, model_cfg, train_cfg, notes = from_query(query)
@@ -194,8 +196,9 @@ def training_controls(slots: dict) -> None:
     c1, c2, c3 = st.columns(3)
     c1.number_input("Batch size", key="train_batch_size", min_value=1, step=32, persist_state=KEEP)
     c2.number_input("Epochs", key="train_epochs", min_value=0, step=1, persist_state=KEEP)
-    c3.number_input("Seed", key="train_seed", min_value=0, step=1, persist_state=KEEP,
-                    help=f"0 to {MAX_SEED:,}: the same seed on the CPU gives the same numbers")
+    # a text box: a number box would drop a seed it cannot hold (2**53 or more) and keep the old one silently
+    c3.text_input("Seed", key="train_seed", persist_state=KEEP,
+                  help=f"a whole number from 0 to {MAX_SEED:,}: the same seed on the CPU gives the same numbers")
     slots["batch"] = st.empty()
     slots["epochs"] = st.empty()
     slots["seed"] = st.empty()

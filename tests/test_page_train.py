@@ -138,7 +138,7 @@ def test_controls_build_the_config_and_the_link(at):
     at.number_input(key="train_batch_size").set_value(100)
     at.number_input(key="train_epochs").set_value(3)
     at.number_input(key="train_weight_decay").set_value(0.0005)
-    at.number_input(key="train_seed").set_value(7)
+    at.text_input(key="train_seed").set_value("7")
     at.selectbox(key="train_schedule").set_value("step").run()
     at.number_input(key="train_step_size").set_value(2)
     at.selectbox(key="train_dataset").set_value("fashion-mnist")
@@ -336,7 +336,7 @@ def test_one_run_at_a_time_start_asks_first(at):
     assert at.button(key="train_start").disabled  # asks first
     assert any("still training" in w.value for w in at.warning)
     # changing a control does not stop or restart the run
-    at.number_input(key="train_seed").set_value(3).run()
+    at.text_input(key="train_seed").set_value("3").run()
     assert first.active and len(runs(at)) == 1
     at.checkbox(key="train_confirm").check().run()
     assert not at.button(key="train_start").disabled
@@ -423,7 +423,7 @@ def _two_runs(app: AppTest) -> list:
     app.number_input(key="train_batch_size").set_value(100).run()
     app.button(key="train_start").click().run()
     poll(app, lambda a: not runs(a)[-1].active)
-    app.number_input(key="train_seed").set_value(1).run()
+    app.text_input(key="train_seed").set_value("1").run()
     app.button(key="train_start").click().run()
     poll(app, lambda a: len(runs(a)) == 2 and not runs(a)[-1].active)
     return runs(app)
@@ -478,7 +478,7 @@ def test_an_oversized_upload_is_refused(at, monkeypatch):
 
 def test_a_preset_sets_every_field_it_names_and_says_which_it_left(at):
     quick(at, train=5000)
-    at.number_input(key="train_seed").set_value(7).run()
+    at.text_input(key="train_seed").set_value("7").run()
     at.button(key="train_preset_model-a").click().run()
     c = configs(at)
     assert c["data"] == DataConfig()  # the quick subset is gone: the seeds train on all of it
@@ -490,7 +490,7 @@ def test_a_preset_sets_every_field_it_names_and_says_which_it_left(at):
 
 
 def test_a_seed_out_of_range_is_refused_beside_its_control(at):
-    at.number_input(key="train_seed").set_value(2**40).run()
+    at.text_input(key="train_seed").set_value(str(2**40)).run()
     assert not at.exception
     assert any("seed must be a whole number from 0 to 4,294,967,295" in e for e in errors(at))
     assert at.button(key="train_start").disabled and "train" not in configs(at)

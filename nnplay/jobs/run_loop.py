@@ -19,6 +19,8 @@ import time
 
 from . import Checkpoint, JobEnd, JobSpec, Result, Weights
 
+MODEL_KEPT = "the model so far is kept"  # a stopped run's message that says it (the page then does not say it again)
+
 MIN_INTERVAL = 0.05  # s between two step batches: a fast GPU run does not flood the pipe
 WEIGHTS_INTERVAL = 1.0  # s between two weights snapshots while someone watches the run
 
@@ -146,7 +148,7 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
             if limited.is_set() and result.status == "stopped":
                 minutes = max_seconds / 60
                 end = JobEnd("stopped", f"time limit: the operator caps a run at {minutes:g} minutes "
-                                        f"(NNPLAY_MAX_RUN_MINUTES); {result.message}. The model so far is kept.")
+                                        f"(NNPLAY_MAX_RUN_MINUTES); {result.message}; {MODEL_KEPT}")
     except Exception as err:  # noqa: BLE001 - every failure (MemoryError too) becomes the run's "error" sentence
         end = JobEnd("error", _error_sentence(err, spec, model_ref[0], count_parameters))
     finally:

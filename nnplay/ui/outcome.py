@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..jobs.run_loop import MODEL_KEPT
 from ..runs import format_duration
 
 
@@ -82,8 +83,9 @@ def outcome(run) -> Outcome | None:
     if run.status == "stopped":
         if lost:
             return Outcome("warning", f"{_sentence(_without_notes(run.message))}. {lost}", ":material/warning:")
-        return Outcome("info", f"{_sentence(run.message)}. The model trained so far is kept"
-                               + (" and is now the current model." if run.usable else "."))
+        said = run.message.rstrip(" .")
+        kept = "" if MODEL_KEPT in said else ". The model trained so far is kept"  # a time limit's message says it
+        return Outcome("info", f"{_sentence(said)}{kept}" + (" and is now the current model." if run.usable else "."))
     if run.status == "interrupted":  # the server stopped under it: say what is left of it
         return Outcome("info", _sentence(run.message)
                        + (" You can pick it in the sidebar's model picker." if run.usable else ""),

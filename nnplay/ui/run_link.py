@@ -5,7 +5,8 @@ charts are shown, and a usable run of this workspace becomes the picked model), 
 (``run_url``, ``link_box``: a link under the run's charts), the read-only view of another workspace's run
 (``foreign_run_view``: status, charts and settings, and "Copy to my runs"), the guard that keeps a
 second press of Start (another tab, a reload in between, a double click) from starting a second
-run (``start_refusal``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``)
+run (``start_refusal``), a renamed run's new name in the select boxes at once (``show_new_name``), keeping the link in the address bar (``follow``, ``kept_params``, ``forget``, and
+``undo_stale_address`` against a rerun the browser sent before it heard of the link)
 and the space the runs take (``space_caption``). The Train page calls these in a few lines.
 What does not live here: the store and the workspace (``workspace``, ``workspace_runs``, ``nnplay.store``), the live view
 itself (``live``), the Train page's own controls and run view (pages/train.py).
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from ..codec import cli_command, to_query
-from ..names import escape_markdown
+from ..names import escape_markdown, plain_name
 from ..runs import Run
 from ..store import StoreError
 from .live import live_run_view
@@ -32,6 +33,13 @@ RUN_PARAM = "run"
 OPENED_KEY = "_run_link_opened"  # the run id whose link this session has already applied
 NOTE_KEY = "_train_note"  # the Train page shows (and clears) this note at its top
 SAME_START_SECONDS = 30.0  # Start with the very settings of a run started this recently is a repeated press
+# a widget of the Train page only (no persist_state): in the session state only when the last run drew this page
+PAGE_WIDGET = "train_start"
+
+
+def _shown(text: str) -> str:
+    """An id or a name inside a markdown sentence: plain text (no markup, no link), cut at 80 characters."""
+    return escape_markdown(plain_name(text))
 
 
 def run_url(run_id: str, page: str = "train") -> str:
@@ -58,7 +66,8 @@ def open_linked_run(apply_configs) -> tuple[Run | None, bool]:
         return None, False
     run, mine = run_by_id(run_id)
     if run is None:
-        st.warning(f"No run has the id {escape_markdown(run_id)}: it was deleted, or the link was cut short. "
+        # plain text, cut: a crafted link holds URLs to click, or 100,000 characters to print
+        st.warning(f"No run has the id {_shown(run_id)}: it was deleted, or the link was cut short. "
                    "Your own runs are listed below.", icon=":material/link_off:")
         return None, False
     if st.session_state.get(OPENED_KEY) != run_id:
@@ -72,6 +81,33 @@ def open_linked_run(apply_configs) -> tuple[Run | None, bool]:
                 set_pick(run.id)
                 st.rerun()  # the sidebar's picker was drawn before this page: draw it again with this run
     return run, mine
+
+
+def _history_navigation() -> bool:
+    """Whether this run comes from the browser's back or forward button (Streamlit's own flag; False without it)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:
+        return False
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def undo_stale_address(written: dict | None) -> bool:
+    """Put this session's address back when a rerun brings an older one (``written``: the page's settings as it
+    last wrote them); True when it did.
+
+    The browser sends its address with every rerun. One it sent before it applied a newer link (the previous
+    run's view ending, or another click, just after Start) names the previous run, or none: within a session
+    the page's own link wins, as it does for Streamlit's widgets bound to the URL. A page opened afresh, a
+    switch from another page, and the browser's back and forward buttons still open what the address names.
+    """
+    own = st.session_state.get(OPENED_KEY)
+    if own is None or PAGE_WIDGET not in st.session_state or _history_navigation():
+        return False
+    if st.query_params.get(RUN_PARAM) == own:
+        return False
+    st.query_params.from_dict({**(written or {}), RUN_PARAM: own})
+    return True
 
 
 def follow(run: Run) -> None:
@@ -115,12 +151,23 @@ def start_refusal(active: Run | None, configs: tuple, confirmed: bool, now: floa
     age = (now or time.time()) - active.created
     if age < SAME_START_SECONDS and None not in configs and to_query(*configs) == to_query(
             active.data_cfg, active.model_cfg, active.train_cfg):
-        return (f"{active.name} started {age:.0f} s ago with these same settings and is training (shown below), "
-                "so Start did not begin a second one.")
+        return (f"{_shown(active.name)} started {age:.0f} s ago with these same settings and is training (shown "
+                "below), so Start did not begin a second one.")
     if not confirmed:
-        return (f"{active.name} is training (started in another tab, or before the page was reloaded), so Start "
-                "did not begin a new run. To replace it, tick \"Stop it and start the new run\" and press Start.")
+        return (f"{_shown(active.name)} is training (started in another tab, or before the page was reloaded), so "
+                "Start did not begin a new run. To replace it, tick \"Stop it and start the new run\" and press Start.")
     return None
+
+
+def show_new_name() -> None:
+    """A run was renamed: the runs list's and Compare's boxes and the sidebar's picker show its new name in this
+    rerun. A select box sends its choice back as its label, so the browser keeps the old label until the value
+    is given to it again (which setting the key does)."""
+    from .model_picker import PICKER_KEY
+
+    for key in ("train_pick", "train_compare", PICKER_KEY):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def _format_bytes(n: int) -> str:
@@ -150,13 +197,13 @@ def _copy(run: Run) -> None:
     st.session_state["_train_pick_n"] = len(session_runs())
     if copy.usable:
         set_pick(copy.id)
-    st.session_state[NOTE_KEY] = (f"Copied: {copy.name} is now one of your runs" +
+    st.session_state[NOTE_KEY] = (f"Copied: {_shown(copy.name)} is now one of your runs" +
                                   (", and its model is the current model." if copy.usable else "."))
 
 
 def foreign_run_view(run: Run, render, **options) -> None:
     """Another workspace's run, read-only: what it is, its status and charts, its settings, and Copy to my runs."""
-    st.info(f"This run, {escape_markdown(run.name)}, belongs to another workspace: you see it read-only (its "
+    st.info(f"This run, {_shown(run.name)}, belongs to another workspace: you see it read-only (its "
             "status, charts and settings). Copy it to your runs to keep it, compare it or use its model.",
             icon=":material/visibility:")
     st.button("Copy to my runs", key="train_copy_run", type="primary", on_click=_copy, args=(run,),

@@ -92,6 +92,7 @@ def _rename(run: Run) -> None:
     name = plain_name(st.session_state.get("train_rename", ""))
     if name:
         run.name = name
+        run_link.show_new_name()
     else:
         st.session_state["_train_rename_refused"] = (f"A run needs a name: the name is empty, so {escape_markdown(run.name)} keeps "
                                                      f"its name. Type one, then press Rename.")
