@@ -186,3 +186,16 @@ def test_a_real_killed_worker_leaves_a_model_that_can_be_used(tiny_data):
         assert again.usable and again.model is not None and no_model_reason(again) == ""
     finally:
         pool.close()
+
+
+def test_inspect_opens_a_killed_runs_kept_model(tiny_data):
+    older, killed = trained(tiny_data, "older", 12), trained(tiny_data, "killed", 8)
+    at = AppTest.from_function(picker_page, default_timeout=60).run()
+    at.selectbox(key="nnplay_model_pick").set_value(killed.id).run()  # picked while it was whole
+    as_killed(killed)
+    inspect = AppTest.from_file(str(ROOT / "pages" / "inspect.py"), default_timeout=120).run()
+    assert not inspect.exception
+    assert inspect.selectbox(key="inspect_model").value == killed.id
+    assert any(m.value == f"**Total: {sum(p.numel() for p in killed.model.parameters()):,} parameters**"
+               for m in inspect.markdown)
+    assert not inspect.warning

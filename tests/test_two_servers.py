@@ -102,3 +102,20 @@ def test_the_train_page_stops_a_run_another_server_trains(private_store):
         if owner.poll() is None:
             owner.kill()
             owner.communicate()
+
+
+def test_deleting_a_run_another_server_trains_stops_it_first(private_store, tiny_data):
+    from nnplay.runs import delete_run
+
+    owner = Run("long", DataConfig(), ModelConfig(hidden=(8,)),
+                TrainConfig(epochs=1000, batch_size=100, device="cpu", log_every=2)).bind(open_store())
+    owner.start(tiny_data)
+    try:
+        assert wait_for(lambda: owner.status == "running" and owner.history.steps, 60)
+        other = Store(private_store)
+        delete_run(Run.from_record(other, other.get(owner.id)))
+        assert owner.status == "stopped", "the owner stopped it before its record went"
+        assert other.get(owner.id) is None and not other.run_dir(owner.id).exists()
+    finally:
+        owner.stop()
+        owner.wait(30)
