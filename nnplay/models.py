@@ -7,7 +7,7 @@ Shapes are computed layer by layer before anything is built, so a CNN that would
 map below 1×1 is refused with a sentence naming the layer (a ``ConfigError`` on ``kernel_size``).
 ``estimate_memory`` adds up what training a config needs (weights, gradients, optimiser state,
 activations for one batch) from that table, before anything is built, and ``memory_refusal`` says
-when it does not fit in the memory available (``available_memory``). ``weight_layers`` lists a model's
+when it does not fit in the memory available (``available_memory``) beside what runs already admitted hold. ``weight_layers`` lists a model's
 Linear/Conv2d layers by name; ``evaluating`` puts a (possibly shared) model in eval mode for a
 block and restores its mode after. Training lives in ``engine``.
 """
@@ -283,15 +283,21 @@ def available_memory(device: torch.device | str = "cpu") -> tuple[int | None, st
 
 
 def memory_refusal(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device | str = "cpu",
-                   limit: tuple[int | None, str] | None = None) -> str | None:
+                   limit: tuple[int | None, str] | None = None, reserved: int = 0, reserved_for: str = "") -> str | None:
     """None when training fits in the memory available on ``device``, else the sentence that refuses it.
 
-    ``limit`` (bytes, what they are) replaces ``available_memory(device)``.
+    ``limit`` (bytes, what they are) replaces ``available_memory(device)``. ``reserved``: bytes that runs
+    already queued or starting will take and the measurement does not hold yet; ``reserved_for`` names them.
     """
     available, what = limit if limit is not None else available_memory(device)
     estimate = estimate_memory(model_cfg, train_cfg)
-    if available is None or estimate.total <= available:
+    if available is None or estimate.total + reserved <= available:
         return None
-    return (f"This network needs about {format_bytes(estimate.total)} to train ({estimate.breakdown()}), more "
-            f"than the {format_bytes(available)} of {what}; use fewer or narrower layers (or channels), or a "
-            f"smaller batch.")
+    needs = f"This network needs about {format_bytes(estimate.total)} to train ({estimate.breakdown()})"
+    if reserved and estimate.total <= available:  # it would fit alone: the runs before it hold the rest
+        left = max(available - reserved, 0)
+        return (f"{needs}, but of the {format_bytes(available)} of {what}, {format_bytes(reserved)} is held for "
+                f"{reserved_for}, which leaves {format_bytes(left)}. Wait until it has ended (or stop it), or "
+                f"use fewer or narrower layers (or channels), or a smaller batch.")
+    return (f"{needs}, more than the {format_bytes(available)} of {what}; use fewer or narrower layers (or "
+            f"channels), or a smaller batch.")

@@ -32,7 +32,7 @@ from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, li
 from nnplay.ui import run_link
 from nnplay.ui.export_panel import script_expander
 from nnplay.ui.outcome import outcome
-from nnplay.ui.runs_panel import compare_section, runs_section, upload_section
+from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
 from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
                              watch_toggle)
 from nnplay.ui.welcome import NOTES, welcome
@@ -274,6 +274,11 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
     if refusal:  # a second press (another tab, a reload in between): one run, not two
         st.session_state["_train_note"] = refusal
         return
+    # checked again as it starts: another workspace may have started a run since this page was drawn
+    refused = start_refusals(model_cfg, train_cfg, None, replacing=previous.id if previous is not None else None)
+    if refused:
+        st.session_state["_train_note"] = escape_markdown("Start did not begin the run. " + " ".join(refused.values()))
+        return
     if previous is not None:
         previous.stop()
         previous.wait(10)
@@ -318,7 +323,9 @@ def run_view(run: Run, mine: bool = True) -> None:
     if not mine:  # another workspace's run, from its link: read-only
         run_link.foreign_run_view(run, live_view_content, smoothing=st.session_state.get("train_smoothing", 0.6))
         return
-    if run.active:
+    if run.elsewhere:  # another server (or the command line) on this store trains it: reached through the store
+        elsewhere_controls(run)
+    elif run.active:
         with st.container(horizontal=True, horizontal_alignment="right"):
             st.button("Stop", key="train_stop", on_click=run.stop, width="content",
                       help="end the run at the next step and keep the model trained so far")
@@ -379,7 +386,9 @@ if "data" in configs:
         errors["dataset"] = f"The {configs['data'].dataset} data could not be loaded. {err}"
 if data is not None and "model" in configs and "train" in configs:
     n_train = len(data.limited(configs["data"].train_limit, None).train_images)
-    errors.update(start_refusals(configs["model"], configs["train"], n_train))
+    replacing = training_run()  # Start stops it first: its memory is not counted against the new run
+    errors.update(start_refusals(configs["model"], configs["train"], n_train,
+                                 replacing=replacing.id if replacing is not None else None))
 show_refusals(errors, slots)
 if data is not None:
     show_data_notice(data=data)  # under both columns: one line

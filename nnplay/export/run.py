@@ -2,11 +2,13 @@
 
 The Train page's Export panel and ``python -m nnplay export RUN`` / ``runs export --tensorboard``
 call these: ``no_model_reason(run)`` says in a sentence why a run has no model to export (still
-training, diverged, failed, its file gone), ``missing_packages(fmt)`` which optional packages a
-format needs that are not installed (checked without importing them), and ``run_file(run, fmt)``
-the bytes of one download (the safetensors weights and their config JSON as one zip). A run is
-read by attribute (``model``, ``model_cfg``, ``data_cfg``, ``train_cfg``, ``history``, ``name``,
-``status``, ``message``, ``active``, ``usable``), so any ``nnplay.runs.Run`` works. The writers
+training, diverged, failed before an epoch was kept, its file gone or unreadable; a failed run's
+last kept epoch is exported, as is the epoch kept before a final file that cannot be read),
+``missing_packages(fmt)`` which optional packages a format needs that are not installed (checked
+without importing them), and ``run_file(run, fmt)`` the bytes of one download (the safetensors
+weights and their config JSON as one zip). A run is read by attribute (``model``, ``model_cfg``,
+``data_cfg``, ``train_cfg``, ``history``, ``name``, ``status``, ``message``, ``active``, ``usable``),
+so any ``nnplay.runs.Run`` works. The writers
 themselves live in ``formats``, ``script`` and ``tensorboard``; nothing here imports streamlit.
 """
 
@@ -72,7 +74,7 @@ def no_model_reason(run) -> str:
         why = (run.message or "diverged").rstrip(". ")
         return (f"{name} {why}. A run that diverged has no usable model to export: change its settings and "
                 f"train it again.")
-    if run.status == "error":
+    if run.status == "error" and not run.usable:
         return f"{name} failed ({run.message}), so it has no model to export. Train it again."
     if run.status == "interrupted" and not run.has_model:
         return (f"{name} was interrupted before its first epoch ended, so no model was kept. "
@@ -84,6 +86,9 @@ def no_model_reason(run) -> str:
             return (f"the model file of {name} is gone (deleted from the run store's folder), so there is "
                     f"nothing to export; its curves and settings are still here. Train it again.")
         return f"{name} has no model to export (status {run.status})."
+    if run.model is None:  # its files are there but none can be read (damaged, or weights that are not numbers)
+        why = run.why_not_usable() if hasattr(run, "why_not_usable") else "its model file cannot be read."
+        return f"{name} has no model to export: {why} Train it again."
     return ""
 
 

@@ -456,5 +456,6 @@ def death_sentence(exitcode: int | None, pid: int | None) -> str:
         why = "stopped answering"
     else:
         why = f"exited with code {exitcode}"
-    return (f"the worker process training this run (pid {pid}) {why}. Its curves up to then and its "
-            f"last finished epoch's checkpoint are kept; the pool started a new worker.")
+    # what model is left the run says itself (``Run``): only it knows whether an epoch had finished
+    return f"the worker process training this run (pid {pid}) {why}. Its curves up to then are kept; the pool " \
+           "started a new worker."

@@ -4,11 +4,15 @@ A ``Run`` owns everything a page needs to show it later (configs, the engine's `
 the model) and the handles to stop, pause, step or slow it. It has one way to train: ``start`` submits it
 as a ``JobSpec`` to a backend (the local pool, Ray, or threads of this process with ``NNPLAY_WORKERS=0``)
 whose ``Job`` sends its events to a ``sinks.JobSink``; ``stop``/``pause``/``resume``/``step``/``set_rate``
-become the job's ``nnplay.jobs.commands``. A page reads the run on every rerun without locks.
+become the job's ``nnplay.jobs.commands``; for a run another process trains (``elsewhere``: a second server on
+the same store) Stop, Pause and Resume are requests through the store that its owner carries out
+(``registry.take_requests``). A page reads the run on every rerun without locks.
 
 A run bound to a ``store.Store`` (``bind``) is a durable record: its events, checkpoints and status changes
-are written as they come; once it has ended its model lives in ``cache.MODELS``. Time spent paused is kept
-apart (``training_seconds``), so rates and the ETA count training time only. Nothing here imports streamlit.
+are written as they come; once it has ended its model lives in ``cache.MODELS``, read from ``final.pt`` or, when
+that is missing or cannot be read, from the last finished epoch's ``epoch.pt`` (a failed run's kept model too).
+Time spent paused is kept apart (``training_seconds``), so rates and the ETA count training time only.
+Nothing here imports streamlit.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from ..jobs import Command, JobSpec, Pause, Resume, SetRate, Step, Stop
 from ..jobs import backend as default_backend
 from ..store import ACTIVE, LOCAL_WORKSPACE, USABLE, RunRecord, Store, StoreError, new_id
 from .cache import MODELS, trim_heap_soon
-from .registry import keep_beating, register
+from .registry import keep_beating, register, request_key
 from .sinks import JobSink, Recorder
 
 LIVE_WEIGHTS_FOR_S = 5.0  # a training run sends live weights for this long after the last watch_model()
 LIVE_WEIGHTS_ASK_S = 1.0  # watch_model asks a training run for its live weights again at most this often
+MODEL_FILES = ("final.pt", "epoch.pt")  # a run's model files, in the order they are tried
 RATE_MIN_S = 0.5  # s of training between the bursts a rate is measured over: a batch of bursts arrives at once
 
 
@@ -87,6 +92,9 @@ class Run:
         self._live: nn.Module | None = None  # watch_model's model of the latest weights, and their step
         self._live_step = -1
         self._live_lock = threading.Lock()
+        self._bad_files: dict[str, str] = {}  # model files found unreadable (NaN weights, damaged) and why
+        self.model_note = ""  # why the model used is not final.pt's, when it is not
+        self.request_note = ""  # what became of the last Stop/Pause/Resume sent to another process (``elsewhere``)
 
     clock = staticmethod(time.perf_counter)  # tests replace it
 
@@ -222,6 +230,8 @@ class Run:
             self.paused_seconds += self.clock() - self._paused_at
             self._paused_at = None
         self.status, self.message = end.status, end.message
+        if self.status == "error" and self.store is not None:  # say what is left: a killed worker's last epoch
+            self.message = self.message.rstrip() + " " + self._kept_sentence()
         has_final = self.status in ("finished", "stopped") and final is not None and self.write_file("final.pt", final)
         self._record_end(has_final)
         kept_here = self.store is None and self.status in ("finished", "stopped", "diverged")
@@ -238,6 +248,14 @@ class Run:
         if self.job is not None:  # its files are written: the job's copy of the last checkpoint is not needed
             self.job.forget_checkpoint()
         trim_heap_soon()
+
+    def _kept_sentence(self) -> str:
+        """What a failed run left that can be used: its last finished epoch's model, or nothing."""
+        epochs = self.history.epochs
+        if epochs and (self.store.run_dir(self.id) / "epoch.pt").is_file():
+            return (f"Epoch {epochs[-1].epoch}'s model is kept: pick it in the model picker, download it or "
+                    "export it.")
+        return "No epoch had finished, so no model was kept."
 
     def write_file(self, filename: str, data: bytes) -> bool:
         """Write a checkpoint file's bytes to the run's folder (a temporary file renamed into place)."""
@@ -272,10 +290,34 @@ class Run:
         else:
             self._early.append(command)
 
+    def _request(self, word: str) -> None:
+        """Ask the process that trains this run (another server sharing the store) to ``word`` it, through the
+        store (``registry.take_requests`` there); ``request_note`` says it was sent, or why it could not be."""
+        try:
+            self.store.set_setting(self.workspace, request_key(self.id), word)
+        except StoreError as err:
+            self.request_note = f"{word.title()} could not reach {self._name}: {err}"
+            return
+        self.request_note = (f"{word.title()} was sent to the process that trains {self._name} (another server or "
+                             f"the command line, sharing this run store); it acts on it within a few seconds.")
+
+    @property
+    def elsewhere(self) -> bool:
+        """Whether another process trains it (a second server or the command line on this store): its Stop, Pause
+        and Resume are requests through the store."""
+        return not self.owned and self.active and self.store is not None
+
     def stop(self) -> None:
+        if self.elsewhere:
+            self._request("stop")
+            return
         self._send(Stop())
 
     def pause(self) -> None:
+        if self.elsewhere:
+            if self.status == "running":
+                self._request("pause")
+            return
         if self.status == "running":
             self._send(Pause())
             self._paused_at = self.clock()
@@ -283,6 +325,10 @@ class Run:
             self._write(status=("paused", self.message))
 
     def resume(self) -> None:
+        if self.elsewhere:
+            if self.status == "paused":
+                self._request("resume")
+            return
         if self.status == "paused":
             if self._paused_at is not None:
                 self.paused_seconds += self.clock() - self._paused_at
@@ -394,24 +440,38 @@ class Run:
     def history(self, value: History) -> None:
         self._history = value
 
+    def _model_files(self) -> list:
+        """The run's model files on disk that were not found unreadable, in the order they are tried."""
+        if self.store is None:
+            return []
+        folder = self.store.run_dir(self.id)
+        return [folder / name for name in MODEL_FILES if name not in self._bad_files and (folder / name).is_file()]
+
     def _checkpoint(self):
-        return self.store.checkpoint_path(self.id) if self.store is not None else None
+        files = self._model_files()
+        return files[0] if files else None
 
     @property
     def model(self) -> nn.Module | None:
-        """The model: the live one while it trains, else from the bounded cache or its checkpoint (None when
-        its files are missing)."""
+        """The model: the live one while it trains, else from the bounded cache or its files: ``final.pt``, else
+        the last finished epoch's ``epoch.pt`` (a final file that cannot be read is passed over, and
+        ``model_note`` says so). None when no file is left that can be read."""
         if self._model is not None or self.store is None:
             return self._model
         model = MODELS.get(self.id)
         if model is None:
-            path = self._checkpoint()
-            if path is None:
+            for path in self._model_files():
+                try:
+                    model, _, _ = load_checkpoint(path)
+                    break
+                except CheckpointError as err:
+                    self._bad_files[path.name] = str(err)
+            if model is None:
                 return None
-            try:
-                model, _, _ = load_checkpoint(path)
-            except CheckpointError:
-                return None
+            if self._bad_files:
+                self.model_note = "; ".join(f"{name} could not be read ({why.rstrip('.')})"
+                                            for name, why in self._bad_files.items()) + \
+                    ", so the model used is the last finished epoch's (epoch.pt)."
             MODELS.put(self.id, model)  # may push an older model out
             trim_heap_soon()  # the file's bytes just read, and any model pushed out: pages to give back
         return model
@@ -448,7 +508,27 @@ class Run:
 
     @property
     def usable(self) -> bool:
-        return self.status in USABLE and self.has_model
+        """Its model may be used by the other pages: it ended usably, or failed (a killed worker) after an epoch
+        whose model was kept; and a model file is there."""
+        return (self.status in USABLE or self.status == "error") and self.has_model
+
+    def why_not_usable(self) -> str:
+        """"" when the run's model can be used, else a sentence saying why not (for the picker and the pages)."""
+        if self.usable and self.model is not None:
+            return ""
+        if self.active:
+            return f"{self._name} is still training ({self.status}); its model can be used when it ends."
+        if self._bad_files:
+            return (f"the model files of {self._name} cannot be read: "
+                    + "; ".join(f"{name}: {why.rstrip('.')}" for name, why in self._bad_files.items()) + ".")
+        if self.status not in USABLE and self.status != "error":
+            return f"{self._name} has no model to use ({self.status})."
+        if self.store is not None and not self.store.run_dir(self.id).is_dir():
+            return (f"the model files of {self._name} are gone (its folder {self.store.run_dir(self.id)} was "
+                    "deleted), so it cannot be picked; its curves and settings are still on the Train page.")
+        if self.status == "error":
+            return f"{self._name} failed before its first epoch ended, so no model was kept."
+        return f"{self._name} has no model file left in {self.store.run_dir(self.id) if self.store else 'memory'}."
 
     def progress(self) -> dict:
         """Step, total steps, epoch, fraction done, samples/s and ETA in seconds, from the history.

@@ -3,7 +3,8 @@
 ``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text``,
 ``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
 until they were measured over a real interval), ``format_duration``, ``data_label`` and
-``start_refusals`` (a batch larger than the data, a missing device, not enough memory).
+``start_refusals`` (a batch larger than the data, a missing device, not enough memory beside the runs already
+admitted: ``admitted_runs``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import time
 
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
-from ..models import describe, memory_refusal
+from ..models import describe, estimate_memory, memory_refusal
+from ..names import plain_name
 from ..store import SETTINGS_UNREADABLE, data_text
+from .registry import REGISTRY, registry_lock
 from .run import Run
 
 
@@ -91,11 +94,28 @@ def data_label(run: Run) -> str:
     return name + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})" if d.train_limit or d.test_limit else "")
 
 
+def admitted_runs(device, exclude: str | None = None) -> list[Run]:
+    """This process's runs (any workspace) whose memory on ``device``'s kind is promised but not yet taken: queued,
+    or started without a step. A run that has trained a step holds its memory, so the measurement counts it."""
+    with registry_lock:
+        runs = [r for r in REGISTRY.values() if r.owned and r.active and not r.has_steps and r.id != exclude]
+    kept = []
+    for run in runs:
+        try:
+            if pick_device(run.train_cfg.device).type == device.type:
+                kept.append(run)
+        except ConfigError:
+            pass
+    return kept
+
+
 def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: int | None,
-                   memory_limit: tuple[int | None, str] | None = None) -> dict[str, str]:
+                   memory_limit: tuple[int | None, str] | None = None, replacing: str | None = None) -> dict[str, str]:
     """What stops these configs from training here, by config field: a batch larger than the training set
-    (``batch_size``), a device this machine lacks (``device``), more memory than is available (``hidden``, or
-    ``channels`` for a CNN). Empty when Start may go ahead. ``memory_limit`` replaces the measured one."""
+    (``batch_size``), a device this machine lacks (``device``), more memory than is available beside the runs
+    already queued or starting in this process, from any workspace (``hidden``, or ``channels`` for a CNN).
+    Empty when Start may go ahead. ``memory_limit`` replaces the measured one; ``replacing``: the id of the
+    run this Start stops first (not counted)."""
     refusals: dict[str, str] = {}
     if train_size is not None and train_cfg.batch_size > train_size:
         refusals["batch_size"] = (f"batch size {train_cfg.batch_size:,} is larger than the training set "
@@ -105,7 +125,12 @@ def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: i
     except ConfigError as err:
         refusals[err.field] = str(err)
         return refusals
-    memory = memory_refusal(model_cfg, train_cfg, device, memory_limit)
+    before = admitted_runs(device, exclude=replacing)
+    reserved = sum(estimate_memory(r.model_cfg, r.train_cfg).total for r in before)
+    names = ", ".join(plain_name(r.name, 60) for r in before[:2]) + (f" and {len(before) - 2} more" if len(before) > 2 else "")
+    held_for = (f"{'the run' if len(before) == 1 else f'the {len(before)} runs'} already queued or starting "
+                f"({names})") if before else ""
+    memory = memory_refusal(model_cfg, train_cfg, device, memory_limit, reserved, held_for)
     if memory:
         refusals["hidden" if model_cfg.family == "mlp" else "channels"] = memory
     return refusals

@@ -1,11 +1,16 @@
-"""A workspace's runs as ``Run`` objects: listed, found by id and deleted, the live one where this process has it."""
+"""A workspace's runs as ``Run`` objects: listed, found by id and deleted (stopped first, also where another process
+trains it), the live one where this process has it."""
 
 from __future__ import annotations
 
-from ..store import LOCAL_WORKSPACE, Store
+import time
+
+from ..store import ACTIVE, LOCAL_WORKSPACE, RunStillActive, Store
 from .cache import MODELS
 from .registry import REGISTRY, register, registry_lock
 from .run import Run
+
+ELSEWHERE_STOP_S = 30.0  # how long deleting a run another process trains waits for that process to stop it
 
 
 def workspace_runs(store: Store, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),
@@ -39,8 +44,18 @@ def find_run(store: Store, run_id: str) -> Run | None:
 
 
 def delete_run(run: Run) -> None:
-    """Stop a training run, wait for it, then remove its record and files."""
-    if run.active:
+    """Stop a training run, wait for it, then remove its record and files. A run another process trains
+    (``Run.elsewhere``) is asked to stop through the store and removed once the store says it ended;
+    ``RunStillActive`` when it did not end within ``ELSEWHERE_STOP_S``."""
+    if run.elsewhere:
+        run.stop()
+        deadline = time.monotonic() + ELSEWHERE_STOP_S
+        while (record := run.store.get(run.id)) is not None and record.status in ACTIVE:
+            if time.monotonic() > deadline:
+                raise RunStillActive(f"{run.name} trains in another process that did not stop within "
+                                     f"{ELSEWHERE_STOP_S:.0f} s, so it was not deleted; delete it once it has ended.")
+            time.sleep(0.2)
+    elif run.active:
         run.stop()
         run.wait(30)
     MODELS.drop(run.id)

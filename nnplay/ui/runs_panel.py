@@ -1,7 +1,8 @@
 """The Train page's runs panel: the runs list (rename, delete, download), Compare and Load a model.
 
 What lives here: ``runs_section`` (the table of the workspace's runs, a picked run's rename, delete after a
-confirmation, model and metrics downloads and its export panel), ``compare_section`` (the chosen runs' curves
+confirmation, model and metrics downloads and its export panel), ``elsewhere_controls`` (Stop and Pause of a
+run another process trains, as requests through the store), ``compare_section`` (the chosen runs' curves
 on one chart and a table of where their settings differ) and ``upload_section`` (a model file becomes a
 "loaded" run). What does not: the table's columns (``runs.run_rows``, ``runs.compare_table``), the figure
 (``figures.train.compare_figure``), reading a model file (``checkpoint.run_from_checkpoint``).
@@ -66,9 +67,10 @@ def runs_section() -> None:
               help="forget this run (a training run is stopped first); asks first")
     b3.download_button("Model (.pt)", data=lambda: run_checkpoint_bytes(run), file_name=run_file_name(run),
                        mime="application/octet-stream", key="train_dl_model", on_click="ignore", width="stretch",
-                       disabled=not run.usable or bool(run.unreadable),  # never its settings as the defaults
+                       # never its settings as the defaults; a model file that cannot be read is not offered
+                       disabled=not run.usable or bool(run.unreadable) or run.model is None,
                        help="state_dict, settings and curves: loadable here and by `python -m nnplay` (finished, "
-                            "stopped or loaded runs)")
+                            "stopped, loaded or interrupted runs, and a failed run's last kept epoch)")
     b4.download_button("Metrics (.csv)", data=lambda: metrics_csv(run), file_name=run_file_name(run, "csv"),
                        mime="text/csv", key="train_dl_csv", on_click="ignore", width="stretch",
                        disabled=not run.history.steps)
@@ -86,6 +88,22 @@ def runs_section() -> None:
                   width="stretch")
     if run.message:
         st.caption(escape_markdown(f"{run.name}: {run.message}"))
+    if run.model_note:  # its final file could not be read: the model offered is the last epoch's
+        st.caption(escape_markdown(f"{run.name}: {run.model_note}"))
+
+
+def elsewhere_controls(run: Run) -> None:
+    """Stop and Pause (or Resume) for a run another process trains (a second server or the command line sharing
+    this store): each is a request recorded in the store, which that process carries out within seconds."""
+    st.caption(escape_markdown(f"{run.name} trains in another nnplay process that shares this run store (another "
+                               "server or the command line). Stop and Pause are sent to it through the store."))
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        st.button("Stop", key="train_stop", on_click=run.stop, width="content",
+                  help="ask the process that trains it to end the run at its next step, keeping its model")
+        st.button("Resume" if run.status == "paused" else "Pause", key="train_pause", width="content",
+                  on_click=run.resume if run.status == "paused" else run.pause)
+    if run.request_note:
+        st.info(escape_markdown(run.request_note), icon=":material/send:")
 
 
 def _rename(run: Run) -> None:

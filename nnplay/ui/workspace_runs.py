@@ -22,7 +22,7 @@ _LISTED: dict[str, tuple[tuple, float, list[Run]]] = {}  # workspace → (store'
 LIST_SECONDS = 5.0  # a listing is read again at least this often (a run whose process died is then marked)
 
 
-def session_runs() -> list[Run]:
+def session_runs(say_errors: bool = True) -> list[Run]:
     """This workspace's runs (Train page and CLI runs; not the sweeps), oldest first.
 
     A page asks for them several times a run (the list, the training run, compare, the sidebar): the listing
@@ -38,7 +38,8 @@ def session_runs() -> list[Run]:
         _LISTED[ws] = ((str(s.path), s.changes(), len(REGISTRY)), time.monotonic(), runs)
         return list(runs)
     except StoreError as err:
-        st.error(str(err))
+        if say_errors:  # the sidebar's picker asks quietly: the page says it once
+            st.error(str(err))
         return []
 
 

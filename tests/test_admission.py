@@ -1,0 +1,72 @@
+"""Admission: a run is accepted only if it fits in memory beside the runs already queued or starting here.
+
+What lives here: ``runs.start_refusals`` counting what this process's runs (any workspace) will take and the
+measurement does not hold yet, with the memory limit injected (no big run is built), and the Train page
+refusing Start with a sentence when another workspace started a run after the page was drawn. What does
+not live here: the estimate itself (test_models.py), the per-run refusals (test_runs.py).
+"""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from nnplay import models, runs
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.engine import StepEvent
+from nnplay.models import estimate_memory
+from nnplay.runs import Run, start_refusals
+from nnplay.store import open_store
+
+from .conftest import ROOT
+
+TRAIN = str(ROOT / "pages" / "train.py")
+BILLION = ModelConfig(hidden=(8192,) * 16)  # 1.01 billion parameters: about 16.5 GB to train with Adam
+RAM = (21 * 10**9, "available RAM")  # the machine of the report: 21 GB available
+
+
+def queued(name: str, workspace: str, model_cfg: ModelConfig = BILLION) -> Run:
+    """A run of another workspace, accepted and waiting (or starting): in this process's registry, no step yet."""
+    return Run(name, DataConfig(), model_cfg, TrainConfig(device="cpu")).bind(open_store(), workspace)
+
+
+def test_a_second_billion_parameter_run_does_not_fit_beside_the_first():
+    assert 16.4e9 < estimate_memory(BILLION, TrainConfig()).total < 16.6e9
+    assert start_refusals(BILLION, TrainConfig(device="cpu"), 60000, memory_limit=RAM) == {}  # alone it fits
+    first = queued("first billion", "workspace-a")
+    refused = start_refusals(BILLION, TrainConfig(device="cpu"), 60000, memory_limit=RAM)
+    assert list(refused) == ["hidden"]
+    assert refused["hidden"].startswith("This network needs about 16.5 GB to train (")
+    assert refused["hidden"].endswith(
+        "but of the 21.0 GB of available RAM, 16.5 GB is held for the run already queued or starting (first "
+        "billion), which leaves 4.5 GB. Wait until it has ended (or stop it), or use fewer or narrower layers (or "
+        "channels), or a smaller batch."), refused["hidden"]
+    small = ModelConfig(hidden=(32,))
+    assert start_refusals(small, TrainConfig(device="cpu"), 60000, memory_limit=RAM) == {}  # a small one fits beside
+    # the run this Start replaces (the workspace's own, stopped first) is not counted
+    assert start_refusals(BILLION, TrainConfig(device="cpu"), 60000, memory_limit=RAM, replacing=first.id) == {}
+    # once it trains its memory is taken, and the measured memory holds it: not counted twice
+    first.history(StepEvent(1, 0, 2.3, 0.001))
+    assert start_refusals(BILLION, TrainConfig(device="cpu"), 60000, memory_limit=RAM) == {}
+    first.status = "stopped"  # an ended run holds nothing
+    first.history.steps.clear()
+    assert start_refusals(BILLION, TrainConfig(device="cpu"), 60000, memory_limit=RAM) == {}
+
+
+def test_the_train_page_refuses_start_when_another_workspace_took_the_memory_meanwhile(monkeypatch):
+    default = estimate_memory(ModelConfig(hidden=(256,)), TrainConfig()).total
+    other = ModelConfig(hidden=(1024,))
+    room = estimate_memory(other, TrainConfig()).total + default // 2  # room for one of the two, not both
+    monkeypatch.setattr(models, "available_memory", lambda device="cpu": (room, "available RAM"))
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    assert not at.exception
+    assert not at.button(key="train_start").disabled  # drawn while nothing else was queued
+    queued("someone's run", "workspace-b", other)  # another browser presses Start first
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert not [r for r in runs.REGISTRY.values() if r.workspace == "local"], "no run was started"
+    said = " ".join(i.value for i in at.info).replace("\\", "")
+    assert said.startswith("Start did not begin the run. This network needs about") and \
+        "is held for the run already queued or starting (someone's run)" in said, said
+    # drawn again, the page marks the field and keeps Start disabled
+    assert at.button(key="train_start").disabled
+    assert any("is held for the run already queued or starting" in e.value for e in at.error)
