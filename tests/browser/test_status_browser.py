@@ -41,6 +41,8 @@ def test_a_run_paused_in_another_tab_is_paused_in_this_sidebar(app_url, browser)
         b.locator(".st-key-train_pause button").first.click()
         _wait(lambda: "paused" in _view_status(a), 60, "this tab's live view to say paused")
         _wait(lambda: "(paused)" in _sidebar(a), 30, "this tab's sidebar to say paused, as its view does")
+        # the status change reran this page: Stop is pressed on the page as it is now, not on one being replaced
+        a.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=30_000)
         a.locator(".st-key-train_stop button").first.click()
         _wait(lambda: "(paused)" not in _sidebar(a) and "stopped" in _view_status(a), 60, "the run to stop")
     finally:
