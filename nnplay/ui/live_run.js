@@ -404,9 +404,13 @@ function poll(state, data, setTriggerValue) {
         if (state.url !== url) return;
         show(state, snap, data.plotly_url);
         if (snap.calm) next = began + calmPeriod;
+        // a page redrawn before the server saw the new status (still "starting") may ask again, 3 times at most
+        const again = state.askedStatus === snap.status && state.redrawn && (state.asks || 0) < 3;
         if (snap.active !== false && snap.status && state.drawnStatus
-            && snap.status !== state.drawnStatus && state.askedStatus !== snap.status) {
+            && snap.status !== state.drawnStatus && (state.askedStatus !== snap.status || again)) {
+          state.asks = state.askedStatus === snap.status ? (state.asks || 0) + 1 : 1;
           state.askedStatus = snap.status;
+          state.redrawn = false;
           setTriggerValue("status", snap.status); // one rerun: the sidebar and the runs list say it too
         }
         if (snap.active === false) {
@@ -458,6 +462,7 @@ export default function (component) {
   const drawn = (data && data.run_status) || null; // the run's status as the page around the view says it
   if (drawn !== state.drawnStatus) state.askedStatus = null;
   state.drawnStatus = drawn;
+  state.redrawn = true; // the page ran again since the last ask
   if (data && data.scroll && state.scrolledFor !== data.run) {
     // a run just started: bring its view up where the learner looks, with its Stop/Pause row and
     // Streamlit's header above it (scroll-margin-top), once per run
