@@ -291,3 +291,36 @@ def test_a_seed_group_is_one_mean_curve_with_a_band():
     assert list(mean.y) == pytest.approx([0.775, 0.85]) and mean.name == "lr 1e-3 (mean of 2)"
     assert list(upper.y - mean.y) == pytest.approx([0.025, 0.05]) and list(mean.y - lower.y) == pytest.approx([0.025, 0.05])
     assert single.name == "single" and mean.line.color != single.line.color
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def test_csv_and_parquet_hold_every_row_and_column(sweep_frame, tmp_path):
+    from nnplay.compare.files import to_csv, to_parquet, write_table
+
+    back = pd.read_parquet(__import__("io").BytesIO(to_parquet(sweep_frame)))
+    pd.testing.assert_frame_equal(back, sweep_frame, check_dtype=False)
+    assert str(back["batch_size"].dtype) == "Int64" and back["created"].dtype.kind == "M"
+    text = to_csv(sweep_frame)
+    csv = pd.read_csv(__import__("io").StringIO(text))
+    assert list(csv.columns) == list(sweep_frame.columns) and len(csv) == 13
+    assert list(csv["lr"][:3]) == [1e-4, 1e-3, 1e-2] and csv["test_accuracy"].isna().sum() == 1
+    groups = group_seeds(sweep_frame, "test_accuracy")
+    cells = pd.read_csv(__import__("io").StringIO(to_csv(groups)))["run_ids"]
+    assert cells[0] == " ".join(groups["run_ids"][0]) and len(groups["run_ids"][0]) == 2  # a group's ids, one cell
+    with pytest.raises(ValueError, match="csv or parquet"):
+        write_table(None, "local", tmp_path / "x.xlsx", "xlsx")
+
+
+def test_write_table_refuses_an_empty_workspace(store, tmp_path):
+    from nnplay.compare.files import write_table
+
+    with pytest.raises(ValueError, match="workspace 'local' has no runs"):
+        write_table(store, "local", tmp_path / "t.csv", "csv")
+    assert not (tmp_path / "t.csv").exists()
+    add_run(store, (0.5, 0.6, 0.9))
+    assert write_table(store, "local", tmp_path / "t.csv", "csv", k=2) == 1
+    row = pd.read_csv(tmp_path / "t.csv").iloc[0]
+    assert row["test_accuracy_last"] == 0.9 and row["test_accuracy_mean_last_2"] == pytest.approx(0.75)
+    assert row["test_loss_best"] == pytest.approx(0.1) and row["test_accuracy_min"] == 0.5

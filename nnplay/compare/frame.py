@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -134,11 +135,10 @@ def summarize(epochs: pd.DataFrame, summaries: str | Mapping[str, str] = "last",
 def all_summaries(epochs: pd.DataFrame, k: int = DEFAULT_K) -> pd.DataFrame:
     """Every summary of every metric, one column each (``test_accuracy_best``, ``test_loss_mean_last_3``…):
     what a download of the whole view holds."""
-    parts = []
-    for summary in SUMMARIES:
-        name = f"mean_last_{k}" if summary == "mean_last" else summary
-        parts.append(summarize(epochs, summary, k).add_suffix(f"_{name}"))
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame()
+    parts = {summary: summarize(epochs, summary, k) for summary in SUMMARIES}
+    names = {summary: f"mean_last_{k}" if summary == "mean_last" else summary for summary in SUMMARIES}
+    return pd.DataFrame({f"{metric}_{names[summary]}": parts[summary][metric]
+                         for metric in METRICS for summary in SUMMARIES}, index=parts["last"].index)
 
 
 def frame_from(records: Sequence[RunRecord], epochs: pd.DataFrame, summaries: str | Mapping[str, str] = "last",
@@ -152,6 +152,7 @@ def frame_from(records: Sequence[RunRecord], epochs: pd.DataFrame, summaries: st
                      "seed_group": _seed_group(r), **settings_row(r)})
     frame = pd.DataFrame.from_records(rows, columns=["id", "name", "kind", "status", "created", "seed_group",
                                                      *SETTINGS])
+    frame["created"] = pd.to_datetime(frame["created"].map(datetime.fromtimestamp)).dt.floor("s")  # local time
     frame = frame.join(done, on="id")
     frame["epochs_done"] = frame["epochs_done"].fillna(0).astype(int)
     frame["train_seconds"] = frame["train_seconds"].fillna(0.0)
