@@ -324,3 +324,21 @@ def test_write_table_refuses_an_empty_workspace(store, tmp_path):
     row = pd.read_csv(tmp_path / "t.csv").iloc[0]
     assert row["test_accuracy_last"] == 0.9 and row["test_accuracy_mean_last_2"] == pytest.approx(0.75)
     assert row["test_loss_best"] == pytest.approx(0.1) and row["test_accuracy_min"] == 0.5
+
+
+def test_curve_histories_read_the_chosen_runs_curves_with_steps_thinned(store):
+    from nnplay.compare import curve_histories
+    from nnplay.engine import RunStart, StepEvent
+    from nnplay.figures.compare import curves_figure
+
+    a, b = add_run(store, (0.5, 0.7)), add_run(store, (0.6,))
+    store.record(a, start=RunStart(2, 50, 1000, 100, 7850, "cpu"),
+                 steps=[StepEvent(i, 1 + (i - 1) // 50, 2.3 / i, 1e-3) for i in range(1, 101)])
+    got = curve_histories(store, [b, a, "nosuchrun", a], points=10)
+    assert list(got) == [b, a]
+    full = store.history(a)
+    assert got[a].epochs == full.epochs and got[a].start == full.start and got[b].start is None
+    assert len(got[a].steps) <= 11 and got[a].steps[-1] == full.steps[-1]
+    assert curve_histories(store, [a])[a].steps == full.steps  # fewer steps than points: all of them
+    fig = curves_figure([("a", got[a])], x="images")
+    assert fig.data[1].x[-1] == 2000  # 100 steps of 20 images (1,000 per epoch of 50 steps)
