@@ -171,14 +171,15 @@ def test_importance_finds_the_setting_that_decides_the_metric(store):
         lr = (1e-4, 1e-3, 1e-2)[i % 3]
         act = ("relu", "tanh")[i // 3 % 2]
         acc = 0.6 + 10 * lr + rng.normal(0, 0.001)  # the learning rate decides, the activation is noise
-        add_run(store, (acc,), model=ModelConfig(hidden=(16,), activation=act),
-                train=TrainConfig(lr=lr, epochs=1, seed=i // 6))
+        add_run(store, (acc,), model=ModelConfig(hidden=(16,), activation=act), train=TrainConfig(lr=lr, epochs=1,
+                seed=i // 6), data=DataConfig(train_limit=None if i >= 12 else 500))  # None: all images
     add_run(store, (math.nan,), train=TrainConfig(lr=1e-3, epochs=1, seed=9))  # no accuracy: left out
     result = importance(runs_frame(store, "local"), "test_accuracy")
     assert result.runs == 24 and "Rests on 24 runs" in result.sentence and "1 of the 25 runs" in result.sentence
     top = result.table.iloc[0]
     assert top["setting"] == "lr" and top["importance"] > 0.8 and top["correlation"] > 0.9
-    assert set(result.table["feature"]) == {"lr", "activation = relu", "activation = tanh", "seed"}
+    assert set(result.table["feature"]) == {"lr", "activation = relu", "activation = tanh", "seed",
+                                            "train_limit = 500", "train_limit = all"}
     assert result.table["importance"].sum() == pytest.approx(1.0)
     assert "model" in result.constant and "one-hot" in result.sentence
     again = importance(runs_frame(store, "local"), "test_accuracy")
@@ -213,6 +214,9 @@ def test_parallel_coordinates_axes(sweep_frame):
     assert list(act.ticktext) == ["relu", "tanh"] and list(act.values) == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
     assert list(seed.tickvals) == [0, 1]
     assert metric.label == "test accuracy" and list(trace.line.color) == list(metric.values)
+    limit = parallel_figure(sweep_frame.assign(train_limit=pd.array([500, None] * 6 + [500], dtype="Int64")),
+                            ["train_limit"], "test_accuracy").data[0].dimensions[0]
+    assert list(limit.ticktext) == ["500", "all"] and list(limit.values) == [0, 1] * 6  # no limit: every image
     assert len(trace.meta["ids"]) == 12 and "1 without a test accuracy left out" in fig.layout.title.text
     loss = parallel_figure(sweep_frame, ["lr"], "test_loss").data[0]
     assert loss.line.reversescale and not trace.line.reversescale  # the better end is bright for both

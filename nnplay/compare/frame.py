@@ -173,6 +173,13 @@ def runs_frame(store, workspace: str, sweep: str | None = None, summaries: str |
     return frame_from(records, read_epochs(store, workspace, sweep), summaries, k, every_summary)
 
 
+def category_text(column: pd.Series, name: str) -> pd.Series:
+    """A setting's values as category names: the value as text, a missing one "all" for ``train_limit`` (no
+    limit: every image) and "(none)" otherwise (a setting that could not be read)."""
+    missing = "all" if name == "train_limit" else "(none)"
+    return column.astype(object).where(column.notna(), missing).astype(str)
+
+
 def varying_settings(frame: pd.DataFrame, settings: Sequence[str] = SETTINGS) -> list[str]:
     """The settings in which the table's runs differ (more than one value, a missing one counting as a value)."""
     return [s for s in settings if s in frame and frame[s].astype(object).where(frame[s].notna(), None)
