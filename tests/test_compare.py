@@ -163,6 +163,8 @@ def test_importance_needs_runs_and_a_setting_that_varies(store):
         add_run(store, (0.9,), train=TrainConfig(epochs=1, seed=seed))
     only_seed = importance(runs_frame(store, "local"), "test_accuracy", settings=["lr", "optimizer"])
     assert only_seed.table.empty and "same settings" in only_seed.sentence and only_seed.constant == ["lr", "optimizer"]
+    flat = importance(runs_frame(store, "local").assign(test_accuracy=0.9), "test_accuracy")
+    assert flat.table.empty and "is 0.9 in all 6 runs" in flat.sentence
 
 
 def test_importance_finds_the_setting_that_decides_the_metric(store):

@@ -136,6 +136,9 @@ def importance(frame: pd.DataFrame, metric: str, settings: Sequence[str] | None 
                           f"matter: vary a setting (a sweep) to rate it.", empty, constant)
     x, labels = _features(usable, varying)
     y = usable[metric].astype(float).to_numpy()
+    if np.ptp(y) == 0:
+        return Importance(metric, n, f"The {label} is {y[0]:g} in all {n} runs{left_out}, so no setting can be said "
+                          f"to have changed it.", empty, constant)
     from sklearn.ensemble import RandomForestRegressor
 
     forest = RandomForestRegressor(n_estimators=FOREST_TREES, random_state=FOREST_SEED, n_jobs=1).fit(x, y)
