@@ -2,8 +2,9 @@
 
 ``compare_records`` (the records of every kind, or of one sweep), ``workspace_epochs`` (every epoch of those
 runs in one query, not one per run, so a view of 1,000 runs costs two queries), ``sweep_names`` (the
-sweeps a view can be filtered by) and ``curve_histories`` (the chosen runs' curves, steps thinned). The SQL beside ``store``'s (which is full); what does not live here:
-the tables and summaries built from these rows (``nnplay.compare``), writing (``store``).
+sweeps a view can be filtered by) and ``curve_histories`` (the chosen runs' curves, steps thinned). The SQL
+beside ``store``'s (which is full); what does not live here: the tables and summaries built from these rows
+(``nnplay.compare``), writing (``store``).
 """
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ def test_summaries_of_each_metric_by_hand():
     assert summarize(epochs, "min").loc["a", "test_accuracy"] == 0.50
     assert summarize(epochs, "max").loc["a", "test_loss"] == 1.0
     mean2 = summarize(epochs, "mean_last", k=2)
-    assert mean2.loc["a", "test_accuracy"] == pytest.approx(0.75) and mean2.loc["a", "train_loss"] == pytest.approx(1.25)
+    assert mean2.loc["a", "test_accuracy"] == pytest.approx(0.75)
+    assert mean2.loc["a", "train_loss"] == pytest.approx(1.25)
     assert summarize(epochs, "mean_last", k=10).loc["a", "test_loss"] == pytest.approx(2.2 / 3)  # fewer epochs: all
     mixed = summarize(epochs, {"test_accuracy": "best", "test_loss": "mean_last"}, k=2)
     assert mixed.loc["a", "test_accuracy"] == 0.80 and mixed.loc["a", "test_loss"] == pytest.approx(0.6)
@@ -295,7 +296,8 @@ def test_a_seed_group_is_one_mean_curve_with_a_band():
     raw_a, raw_b, upper, lower, mean, raw_single, single = fig.data
     assert raw_a.opacity < 0.5 and raw_b.opacity < 0.5 and lower.fill == "tonexty"
     assert list(mean.y) == pytest.approx([0.775, 0.85]) and mean.name == "lr 1e-3 (mean of 2)"
-    assert list(upper.y - mean.y) == pytest.approx([0.025, 0.05]) and list(mean.y - lower.y) == pytest.approx([0.025, 0.05])
+    assert list(upper.y - mean.y) == pytest.approx([0.025, 0.05])
+    assert list(mean.y - lower.y) == pytest.approx([0.025, 0.05])
     assert single.name == "single" and mean.line.color != single.line.color
 
 

@@ -32,11 +32,10 @@ def to_csv(frame: pd.DataFrame) -> str:
 
 def to_parquet(frame: pd.DataFrame) -> bytes:
     """The table as a Parquet file's bytes (pyarrow, which streamlit brings), column types kept."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise ValueError("writing Parquet needs the package pyarrow (streamlit installs it): pip install pyarrow") \
-            from None
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise ValueError("writing Parquet needs the package pyarrow (streamlit installs it): pip install pyarrow")
     out = io.BytesIO()
     _plain(frame).to_parquet(out, index=False)
     return out.getvalue()
