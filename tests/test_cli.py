@@ -102,3 +102,18 @@ def test_the_json_line_names_a_preset_only_when_one_was_chosen(capsys):
     assert summary["config"]["model"]["hidden"] == [8] and summary["config"]["train"]["batch_size"] == 256
     code, summary, _ = run_cli(capsys, "train", "--preset", "model-a", *flags)
     assert code == 0 and summary["preset"] == "model-a" and summary["config"]["model"]["activation"] == "sigmoid"
+
+
+def test_counts_read_one_run_one_step_not_1_runs(capsys, tmp_path, tiny_data):
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+    from nnplay.runs import Run
+    from nnplay.store import open_store
+
+    run = Run("one", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(8,)),
+              TrainConfig(epochs=1, batch_size=2000, device="cpu")).bind(open_store(), "local")
+    run.start(tiny_data).wait()
+    assert run.status == "finished" and len(run.history.steps) == 1
+    assert main(["runs", "list"]) == 0
+    assert capsys.readouterr().out.startswith("1 run in workspace 'local'")
+    assert main(["runs", "export", run.id, "--csv", str(tmp_path / "one.csv")]) == 0
+    assert f"wrote 1 step of {run.id}" in capsys.readouterr().err
