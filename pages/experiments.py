@@ -2,8 +2,10 @@
 
 Each study is one click: its runs train one after another in a background ``Sweep`` kept in the
 session's sweeps, drawn live on shared axes by a fragment that reruns every second while the
-sweep trains. The studies, the results table and the range test live in ``nnplay.lessons.experiments``;
-the figures in ``nnplay.figures.experiments``. This script reads widgets and draws.
+sweep trains. A study (or the range test) that does not fit in memory beside the runs queued or starting
+here is refused with a sentence (``runs.refusal_for``) and nothing of it is queued. The studies, the results
+table and the range test live in ``nnplay.lessons.experiments``; the figures in ``nnplay.figures.experiments``.
+This script reads widgets and draws.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import streamlit as st
 from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
-from nnplay.config import DataConfig
-from nnplay.runs import Run, Sweep, call_in_worker, format_duration, status_text
+from nnplay.config import DataConfig, TrainConfig
+from nnplay.names import escape_markdown
+from nnplay.runs import Run, Sweep, call_in_worker, format_duration, refusal_for, status_text
 from nnplay.ui import dataset_or_stop, session_sweeps, training_run
 
 TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
@@ -79,12 +82,23 @@ st.divider()
 # a study
 
 
-def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> None:
+def study_refusal(planned: list[ex.StudyRun]) -> str | None:
+    """Why the study's runs cannot start now (they do not fit in memory beside the runs queued or starting here,
+    from any workspace), else None."""
+    return refusal_for([(r.model, r.train) for r in planned])
+
+
+def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> str | None:
+    """Queue the study's runs as one sweep; the sentence that refused them instead (nothing queued), if any."""
+    refusal = study_refusal(planned)  # checked again as it starts: another workspace may have queued meanwhile
+    if refusal:
+        return refusal
     dcfg = ex.shared_data_config(planned)
     subset = data.limited(dcfg.train_limit, dcfg.test_limit)
     runs = [Run(r.label, r.data, r.model, r.train) for r in planned]
     session_sweeps()[sweep_key(study.key)] = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset,
                                                    **ui.sweep_store()).start()  # kept as sweep runs
+    return None
 
 
 def draw_progress(sweep: Sweep) -> None:
@@ -181,16 +195,22 @@ def study_section(study: ex.Study) -> None:
     controls, about = st.columns([2, 3], gap="large")
     busy = running_study()
     sweep = session_sweeps().get(sweep_key(study.key))
+    refusal = study_refusal(planned) if busy is None else None
     with controls:
         c_run, c_stop = st.columns(2)
-        if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary", disabled=busy is not None,
-                        width="stretch"):
+        if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary",
+                        disabled=busy is not None or refusal is not None, width="stretch"):
             try:
-                start_study(study, planned)
+                refused = start_study(study, planned)
             except Exception as err:  # keep the page alive and say what happened
                 st.error(f"The study could not start: {type(err).__name__}: {err}")
             else:
-                st.rerun()
+                if refused:
+                    refusal = refused
+                else:
+                    st.rerun()
+        if refusal:
+            st.error(escape_markdown(f"The study cannot start: {refusal}"), icon=":material/block:")
         if c_stop.button("Stop", key=f"exp_stop_{study.key}", disabled=sweep is None or not sweep.active,
                          width="stretch"):
             sweep.stop()
@@ -237,7 +257,15 @@ def range_section() -> None:
     end = c6.select_slider("End rate", [0.1, 1.0, 10.0], value=10.0, format_func="{:g}".format, key="exp_range_end")
     if model_key == "cnn":
         st.caption("The CNN's range test takes several seconds on a CPU (about 10,000 images through the CNN).")
-    if st.button("Run the range test", key="exp_range_run", type="primary"):
+    # what it trains, for the memory check: one pass of the model with this optimiser and batch
+    trains = (MODELS[model_key][1], TrainConfig(optimizer=optimizer, batch_size=int(batch_size)))
+    refusal = refusal_for([trains])
+    clicked = st.button("Run the range test", key="exp_range_run", type="primary", disabled=refusal is not None)
+    if clicked:
+        refusal = refusal_for([trains])  # checked again as it starts: another workspace may have queued meanwhile
+    if refusal:
+        st.error(escape_markdown(f"The range test cannot run: {refusal}"), icon=":material/block:")
+    elif clicked:
         subset = data.limited(train_limit, None)
         try:
             with st.spinner("Raising the learning rate step by step…"):
