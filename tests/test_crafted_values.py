@@ -150,9 +150,9 @@ def test_a_run_name_with_urls_is_no_link(tiny_data):
 
 def _quick_settings(at: AppTest, seed: str) -> None:
     at.toggle(key="train_quick").set_value(True).run()
-    for key, value in (("train_train_limit", 1000), ("train_test_limit", 200), ("train_epochs", 1),
-                       ("train_batch_size", 100)):
-        at.number_input(key=key).set_value(value)
+    for key, value in (("train_train_limit", "1000"), ("train_test_limit", "200"), ("train_epochs", "1"),
+                       ("train_batch_size", "100")):
+        at.text_input(key=key).set_value(value)
     at.text_input(key="train_seed").set_value(seed)
     at.run()
     assert not at.exception
@@ -175,10 +175,10 @@ def test_after_start_the_link_names_the_new_run_even_after_a_stale_rerun():
     # carries the old address: the session's own link stands
     at.query_params.clear()
     at.query_params.update(before)
-    at.number_input(key="train_epochs").set_value(2)  # a change sent with the stale address is kept
+    at.text_input(key="train_epochs").set_value("2")  # a change sent with the stale address is kept
     at.run()
     assert not at.exception and at.query_params["run"] == first.id
-    assert at.number_input(key="train_epochs").value == 2 and at.query_params["epochs"] == "2"
+    assert at.text_input(key="train_epochs").value == "2" and at.query_params["epochs"] == "2"
     _wait_ended(at, first)
     assert at.query_params["run"] == first.id
     _quick_settings(at, "2")
@@ -225,3 +225,36 @@ def test_a_renamed_run_shows_its_new_name_in_the_same_rerun(tiny_data):
     for box, label in ((at.selectbox(key="train_pick"), "new name"),
                        (at.sidebar.selectbox(key="nnplay_model_pick"), "new name (finished)")):
         assert box.proto.set_value and box.proto.raw_value == label, box.proto
+
+
+@pytest.mark.parametrize("key, typed, said", [
+    ("train_epochs", str(2**53 + 1), "At most 1000 epochs; got 9007199254740993."),
+    ("train_batch_size", str(2**53), "Batch size 9,007,199,254,740,992 is larger than the training set"),
+    ("train_epochs", "1e3", "Epochs: write a whole number, e.g. 10; got '1e3'."),
+    ("train_weight_decay", "1e400", "Weight decay: write a finite number, e.g. 0.001; got '1e400'."),
+    ("train_max_loss", "inf", "Max loss: write a finite number, e.g. 0.001; got 'inf'."),
+    ("train_log_every", "nan", "Log every: write a whole number, e.g. 10; got 'nan'."),
+    ("train_train_limit", "-5", "Train_limit must be at least 1 image (or empty for all); got -5."),
+])
+def test_every_number_box_of_the_train_page_hands_the_page_what_was_typed(key, typed, said):
+    """A number box in the browser drops what it cannot hold (2**53 and more, 1e400, a value above its max) and
+    keeps the old value with Start enabled: every number of the Train page is a text box the page checks."""
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    if key.endswith("_limit"):
+        at.toggle(key="train_quick").set_value(True).run()
+    assert not at.exception and not at.button(key="train_start").disabled
+    at.text_input(key=key).set_value(typed).run()
+    assert not at.exception
+    assert any(e.value.startswith(said) for e in at.error), [e.value for e in at.error]
+    assert at.button(key="train_start").disabled and at.button(key="train_step_start").disabled
+
+
+def test_the_train_page_has_no_number_box_left():
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    for family, schedule, init in (("mlp", "step", "normal"), ("cnn", "step", "constant")):
+        at.radio(key="train_family").set_value(family).run()
+        at.selectbox(key="train_schedule").set_value(schedule).run()
+        at.selectbox(key="train_init").set_value(init).run()
+        at.toggle(key="train_quick").set_value(True).run()
+        assert not at.exception
+        assert not at.number_input, [n.key for n in at.number_input]
