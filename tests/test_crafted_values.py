@@ -258,3 +258,41 @@ def test_the_train_page_has_no_number_box_left():
         at.toggle(key="train_quick").set_value(True).run()
         assert not at.exception
         assert not at.number_input, [n.key for n in at.number_input]
+
+
+def test_read_number_refuses_what_a_number_box_would_drop():
+    from nnplay.ui.number_box import read_number
+
+    assert read_number("Steps", " 40 ", 10, 1000) == 40 and read_number("Images", "", 100, 500, optional=True) is None
+    assert read_number("Rate", "0.5", 0, 1, whole=False) == 0.5
+    for typed, got in ((str(2**53 + 1), "'9007199254740993'"), ("5000", "'5000'"), ("4.5", "'4.5'"),
+                       ("", "''"), ("1" * 5000, "'" + "1" * 39 + "…'")):
+        with pytest.raises(ValueError) as err:
+            read_number("Steps", typed, 10, 1000)
+        assert str(err.value) == f"Steps: write a whole number from 10 to 1,000; got {got}.", str(err.value)
+    for typed in ("1e400", "inf", "nan"):
+        with pytest.raises(ValueError, match="Rate: write a number from 0 to 1; got"):
+            read_number("Rate", typed, 0, 1, whole=False)
+
+
+def test_the_experiments_and_race_buttons_wait_for_a_number_they_can_take():
+    at = AppTest.from_file(str(ROOT / "pages" / "experiments.py"), default_timeout=60).run()
+    assert not at.exception and not at.button(key="exp_run_lr").disabled
+    at.text_input(key="exp_train_limit").set_value(str(2**53)).run()  # a number box kept the old count silently
+    assert not at.exception and at.button(key="exp_run_lr").disabled
+    assert any(e.value.startswith("Training images (empty: the study's default): write a whole number from 100 to")
+               and "got '9007199254740992'" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="exp_train_limit").set_value("").run()  # empty: the study's default
+    assert not at.error and not at.button(key="exp_run_lr").disabled
+    at.radio(key="exp_study").set_value("range").run()
+    at.text_input(key="exp_range_steps").set_value("5000").run()
+    assert at.button(key="exp_range_run").disabled
+    assert "Steps: write a whole number from 10 to 1,000; got '5000'." in [e.value for e in at.error]
+    at.text_input(key="exp_range_steps").set_value("40").run()
+    assert not at.error and not at.button(key="exp_range_run").disabled
+
+    race = AppTest.from_file(str(ROOT / "pages" / "activations.py"), default_timeout=60).run()
+    assert not race.exception and not race.button(key="act_race_start").disabled
+    race.text_input(key="act_race_epochs").set_value("21").run()
+    assert race.button(key="act_race_start").disabled
+    assert "Epochs: write a whole number from 1 to 20; got '21'." in [e.value for e in race.error]
