@@ -179,8 +179,8 @@ r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
 # text boxes: a number box would drop a value out of its range and start the race with the old one
 race_epochs, epochs_refused = number_box(r1, "Epochs", "act_race_epochs", RACE_EPOCHS, 1, 20)
 race_images, images_refused = number_box(r2, "Training images", "act_race_images", RACE_IMAGES, 500, 60_000)
-r3.button("Start the race", key="act_race_start", type="primary", disabled=busy or bool(epochs_refused or images_refused),
-          on_click=start_race, args=(race_epochs, race_images))
+r3.button("Start the race", key="act_race_start", type="primary",
+          disabled=busy or bool(epochs_refused or images_refused), on_click=start_race, args=(race_epochs, race_images))
 st.caption("All four start from the same seed and see the same images (SGD, lr 0.1, batch 100, "
            "PyTorch's default init), one after another in the background; 2,000 test images are "
            "scored after each epoch." + (" Another training is running in this session." if busy and

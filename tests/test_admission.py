@@ -4,7 +4,8 @@ What lives here: ``runs.start_refusals`` counting what this process's runs (any 
 measurement does not hold yet, with the memory limit injected (no big run is built), and the Train page
 refusing Start with a sentence when another workspace started a run after the page was drawn;
 ``runs.refusal_for`` admitting several runs at once (a study, a sweep) and the Experiments page refusing a
-study or the range test that does not fit, with nothing of it queued. What does not live here: the estimate itself (test_models.py), the per-run refusals (test_runs.py).
+study or the range test that does not fit, with nothing of it queued. What does not live here: the estimate
+itself (test_models.py), the per-run refusals (test_runs.py).
 """
 
 from __future__ import annotations

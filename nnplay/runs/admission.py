@@ -45,7 +45,9 @@ def held_by(runs: list[Run]) -> str:
     more)"; "" for none."""
     if not runs:
         return ""
-    names = ", ".join(plain_name(r.name, 60) for r in runs[:2]) + (f" and {len(runs) - 2} more" if len(runs) > 2 else "")
+    names = ", ".join(plain_name(r.name, 60) for r in runs[:2])
+    if len(runs) > 2:
+        names += f" and {len(runs) - 2} more"
     return f"{'the run' if len(runs) == 1 else f'the {len(runs)} runs'} already queued or starting ({names})"
 
 
