@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from .codec import CONFIGS, add_config_flags, flag_values
 from .config import PRESETS, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from .names import plural
 
 __all__ = ["add_config_flags", "configs_from_args", "main"]
 
@@ -166,7 +167,7 @@ def _open_run(store, text: str):
     if not ids:
         return None, f"no run with id {text!r} in {store.path} (see `python -m nnplay runs list`)."
     if len(ids) > 1:
-        return None, f"{text!r} matches {len(ids)} runs ({', '.join(ids[:5])}); type more of the id."
+        return None, f"{text!r} matches {plural(len(ids), 'run')} ({', '.join(ids[:5])}); type more of the id."
     return store.get(ids[0]), ""
 
 
@@ -183,7 +184,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         store = _open_to_read() if args.action in ("list", "show", "export") else open_store()
         if args.action == "list":
             records = store.list_runs(args.workspace, kinds=None if args.all else ("train", "loaded"))
-            print(f"{len(records)} runs in workspace {args.workspace!r} of {store.path} "
+            print(f"{plural(len(records), 'run')} in workspace {args.workspace!r} of {store.path} "
                   f"({_size(store.disk_usage(args.workspace))} of model files)")
             for r in records:
                 when = datetime.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
@@ -265,8 +266,8 @@ def _export_runs(store, args: argparse.Namespace) -> int:
             run.history = store.history(run.id)
     if args.csv:
         if len(runs) > 1:
-            print(f"nnplay runs: --csv writes one run's metrics to one file, and {len(runs)} runs were given; "
-                  f"export them one at a time, or use --tensorboard DIR for all of them.", file=sys.stderr)
+            print(f"nnplay runs: --csv writes one run's metrics to one file, and {plural(len(runs), 'run')} were "
+                  f"given; export them one at a time, or use --tensorboard DIR for all of them.", file=sys.stderr)
             return 2
         (run,) = runs
         from .export import atomic_write
@@ -282,7 +283,7 @@ def _export_runs(store, args: argparse.Namespace) -> int:
         except ExportError as err:
             print(f"nnplay runs: {err}", file=sys.stderr)
             return 2
-        print(f"wrote {len(run.history.steps)} steps of {run.id} to {args.csv}", file=sys.stderr)
+        print(f"wrote {plural(len(run.history.steps), 'step')} of {run.id} to {args.csv}", file=sys.stderr)
         return 0
     if missing_packages("tensorboard"):
         print("nnplay runs: writing TensorBoard files needs the optional package 'tensorboard', which is not "
@@ -322,8 +323,8 @@ def _export_runs(store, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     for run, folder in zip(runs, written):
-        print(f"wrote {len(run.history.steps)} steps and {len(run.history.epochs)} epochs of {run.id} to {folder}",
-              file=sys.stderr)
+        print(f"wrote {plural(len(run.history.steps), 'step')} and {plural(len(run.history.epochs), 'epoch')} "
+              f"of {run.id} to {folder}", file=sys.stderr)
     print(f"see them with: tensorboard --logdir {top}", file=sys.stderr)
     return 0
 

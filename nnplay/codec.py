@@ -59,9 +59,11 @@ EXPECTED = {
     "str|strs": "one name, or one per layer separated by commas", "str": "a name", "str?": "a folder",
 }
 WIDGET_PREFIX = "train_"
-# number fields whose widget is a text box: a number box drops a value it cannot hold (a seed of 2**53 or more)
-# and keeps the old one without a word, where a text box hands the page every value, to accept or refuse
-TYPED = {"seed"}
+# number fields whose widget is a text box: a number box drops a value outside its range (2**53 or more, a
+# float too large to be finite, above its max) and keeps the old one without a word, where a text box hands the
+# page every value, to accept or refuse with a sentence
+TYPED = {"seed", "batch_size", "epochs", "fc_width", "step_size", "log_every", "train_limit", "test_limit",
+         "init_std", "init_value", "weight_decay", "gamma", "max_loss"}
 QUICK_TRAIN, QUICK_TEST = 5000, 1000  # the quick subset's sizes when a link or preset names none
 PER_LAYER, SAME = "per layer", "whole net"  # the activation mode widget's two values
 
@@ -151,7 +153,7 @@ def parse_value(name: str, text: str):
         return text
     except ValueError:
         shown = text if len(text) <= 40 else text[:39] + "…"  # a pasted page of digits is not printed whole
-        raise ConfigError(name, f"{name}: write {EXPECTED[kind]}; got {shown!r}.") from None
+        raise ConfigError(name, f"{name.replace('_', ' ')}: write {EXPECTED[kind]}; got {shown!r}.") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,8 +268,9 @@ def widget_values(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Train
                 value = int(value)
             values[widget_key(name, prefix)] = value
     values[widget_key("quick", prefix)] = data_cfg.train_limit is not None or data_cfg.test_limit is not None
-    values[widget_key("train_limit", prefix)] = data_cfg.train_limit or QUICK_TRAIN
-    values[widget_key("test_limit", prefix)] = data_cfg.test_limit or QUICK_TEST
+    for name, quick in (("train_limit", QUICK_TRAIN), ("test_limit", QUICK_TEST)):
+        limit = getattr(data_cfg, name) or quick
+        values[widget_key(name, prefix)] = format_value(limit) if name in TYPED else limit
     acts = model_cfg.activations()
     per_layer = not isinstance(model_cfg.activation, str) and len(set(acts)) > 1
     values[widget_key("act_mode", prefix)] = PER_LAYER if per_layer else SAME

@@ -5,8 +5,8 @@ overrides), folds runs of white space, and cuts a long name at ``limit`` charact
 a 2 MB name from a shared file cannot freeze a page. ``escape_markdown`` backslash-escapes the characters
 that markdown reads as markup, so a name placed inside a Streamlit markdown string (``st.success``,
 ``st.caption``, ``st.markdown``…) shows as typed: ``![t](http://…)`` stays text and fetches
-nothing, and a bare URL is no link. ``file_stem`` turns a name into a short, portable file name. Nothing here
-imports streamlit.
+nothing, and a bare URL is no link. ``file_stem`` turns a name into a short, portable file name;
+``plural`` counts a thing in words ("1 run", "2 runs"). Nothing here imports streamlit.
 """
 
 from __future__ import annotations
@@ -54,3 +54,8 @@ def file_stem(name: str, prefix: str = "nnplay-", limit: int = 60) -> str:
     """A file name stem from a run name: letters and digits kept, the rest one "-", e.g. "nnplay-run-3"."""
     stem = re.sub(r"[^0-9A-Za-z]+", "-", name.split("·")[0][: limit * 4]).strip("-")[:limit].strip("-")
     return prefix + (stem or "model")
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 run", "2 runs", "1,000 steps": ``n`` and ``word``, with an "s" unless ``n`` is 1."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")

@@ -20,6 +20,7 @@ from nnplay.config import ACTIVATIONS, INITS, PRESETS, DataConfig
 from nnplay.figures.teach import activation_figure, gradient_norms_figure
 from nnplay.figures.train import compare_figure
 from nnplay.runs import Run, Sweep
+from nnplay.ui.number_box import number_box
 
 RACE = "activation race (models A-D)"
 RACE_PRESETS = ("model-a", "model-b", "model-c", "model-d")
@@ -175,11 +176,11 @@ def race_progress(sweep: Sweep) -> None:
 sweep = ui.restore_sweep(RACE, RACE)  # this session's race, else (after a reload) the last one in the store
 busy = ui.training_run() is not None or any(s.active for s in ui.session_sweeps().values())
 r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
-race_epochs = r1.number_input("Epochs", min_value=1, max_value=20, value=RACE_EPOCHS, key="act_race_epochs")
-st.session_state.setdefault("act_race_images", RACE_IMAGES)
-race_images = r2.number_input("Training images", min_value=500, max_value=60_000, step=500, key="act_race_images")
-r3.button("Start the race", key="act_race_start", type="primary", disabled=busy,
-          on_click=start_race, args=(int(race_epochs), int(race_images)))
+# text boxes: a number box would drop a value out of its range and start the race with the old one
+race_epochs, epochs_refused = number_box(r1, "Epochs", "act_race_epochs", RACE_EPOCHS, 1, 20)
+race_images, images_refused = number_box(r2, "Training images", "act_race_images", RACE_IMAGES, 500, 60_000)
+r3.button("Start the race", key="act_race_start", type="primary",
+          disabled=busy or bool(epochs_refused or images_refused), on_click=start_race, args=(race_epochs, race_images))
 st.caption("All four start from the same seed and see the same images (SGD, lr 0.1, batch 100, "
            "PyTorch's default init), one after another in the background; 2,000 test images are "
            "scored after each epoch." + (" Another training is running in this session." if busy and

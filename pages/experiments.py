@@ -2,8 +2,10 @@
 
 Each study is one click: its runs train one after another in a background ``Sweep`` kept in the
 session's sweeps, drawn live on shared axes by a fragment that reruns every second while the
-sweep trains. The studies, the results table and the range test live in ``nnplay.lessons.experiments``;
-the figures in ``nnplay.figures.experiments``. This script reads widgets and draws.
+sweep trains. A study (or the range test) that does not fit in memory beside the runs queued or starting
+here is refused with a sentence (``runs.refusal_for``) and nothing of it is queued. The studies, the results
+table and the range test live in ``nnplay.lessons.experiments``; the figures in ``nnplay.figures.experiments``.
+This script reads widgets and draws.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import streamlit as st
 from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
-from nnplay.config import DataConfig
-from nnplay.runs import Run, Sweep, call_in_worker, format_duration, status_text
+from nnplay.config import DataConfig, TrainConfig
+from nnplay.names import escape_markdown
+from nnplay.runs import Run, Sweep, call_in_worker, format_duration, refusal_for, status_text
 from nnplay.ui import dataset_or_stop, session_sweeps, training_run
+from nnplay.ui.number_box import number_box
 
 TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the same under app.py and in tests
 PREFIX = "experiments/"
@@ -62,16 +66,19 @@ full = c_mode.toggle("Full settings of the note", value=False, key="exp_full",
                           f"On: the note's epochs on all {n_train:,} training images, which takes far longer.")
 mode = "full" if full else "quick"
 train_limit = test_limit = None
+limit_refused = ""  # the sentence that refuses a typed number of images (the study's button waits for a fix)
 if full:
     c_size.warning(f"Full settings of the note: all {n_train:,} training images and the note's epochs, many times the "
                    "quick mode's time on a CPU (the estimate beside the button comes from a run measured here); "
                    "a GPU is much faster.", icon="⏳")
 else:
     with c_size.expander("Quick mode: use fewer images"):
-        train_limit = st.number_input("Training images (empty: the study's default)", min_value=100,
-                                      max_value=n_train, value=None, step=1000, key="exp_train_limit")
-        test_limit = st.number_input("Test images (empty: the study's default)", min_value=100,
-                                     max_value=n_test, value=None, step=1000, key="exp_test_limit")
+        # text boxes: a number box would drop a count out of its range and run the study on the old one
+        train_limit, train_refused = number_box(st, "Training images (empty: the study's default)", "exp_train_limit",
+                                                None, 100, n_train, optional=True)
+        test_limit, test_refused = number_box(st, "Test images (empty: the study's default)", "exp_test_limit", None,
+                                              100, n_test, optional=True)
+        limit_refused = train_refused or test_refused
 st.divider()
 
 
@@ -79,12 +86,23 @@ st.divider()
 # a study
 
 
-def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> None:
+def study_refusal(planned: list[ex.StudyRun]) -> str | None:
+    """Why the study's runs cannot start now (they do not fit in memory beside the runs queued or starting here,
+    from any workspace), else None."""
+    return refusal_for([(r.model, r.train) for r in planned])
+
+
+def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> str | None:
+    """Queue the study's runs as one sweep; the sentence that refused them instead (nothing queued), if any."""
+    refusal = study_refusal(planned)  # checked again as it starts: another workspace may have queued meanwhile
+    if refusal:
+        return refusal
     dcfg = ex.shared_data_config(planned)
     subset = data.limited(dcfg.train_limit, dcfg.test_limit)
     runs = [Run(r.label, r.data, r.model, r.train) for r in planned]
     session_sweeps()[sweep_key(study.key)] = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset,
                                                    **ui.sweep_store()).start()  # kept as sweep runs
+    return None
 
 
 def draw_progress(sweep: Sweep) -> None:
@@ -181,16 +199,24 @@ def study_section(study: ex.Study) -> None:
     controls, about = st.columns([2, 3], gap="large")
     busy = running_study()
     sweep = session_sweeps().get(sweep_key(study.key))
+    refusal = study_refusal(planned) if busy is None and not limit_refused else None
     with controls:
         c_run, c_stop = st.columns(2)
-        if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary", disabled=busy is not None,
-                        width="stretch"):
+        if c_run.button("Run the study", key=f"exp_run_{study.key}", type="primary",
+                        disabled=busy is not None or refusal is not None or bool(limit_refused), width="stretch"):
             try:
-                start_study(study, planned)
+                refused = start_study(study, planned)
             except Exception as err:  # keep the page alive and say what happened
                 st.error(f"The study could not start: {type(err).__name__}: {err}")
             else:
-                st.rerun()
+                if refused:
+                    refusal = refused
+                else:
+                    st.rerun()
+        if refusal:
+            st.error(escape_markdown(f"The study cannot start: {refusal}"), icon=":material/block:")
+        elif limit_refused:
+            st.caption("Fix the number of images above to run the study.")
         if c_stop.button("Stop", key=f"exp_stop_{study.key}", disabled=sweep is None or not sweep.active,
                          width="stretch"):
             sweep.stop()
@@ -229,15 +255,28 @@ def range_section() -> None:
     c1, c2, c3, c4 = st.columns(4)
     model_key = c1.selectbox("Model", list(MODELS), format_func=lambda k: MODELS[k][0], key="exp_range_model")
     optimizer = c2.selectbox("Optimiser", ["adam", "sgd"], key="exp_range_optimizer")
-    batch_size = c3.number_input("Batch size", min_value=1, max_value=10_000, value=100, key="exp_range_batch")
-    steps = c4.number_input("Steps", min_value=10, max_value=1000, value=100, step=10, key="exp_range_steps")
+    batch_size, batch_refused = number_box(c3, "Batch size", "exp_range_batch", 100, 1, 10_000)
+    steps, steps_refused = number_box(c4, "Steps", "exp_range_steps", 100, 10, 1000)
+    typed_refused = limit_refused or batch_refused or steps_refused
     c5, c6, _ = st.columns([1, 1, 2])
     start = c5.select_slider("Start rate", [1e-7, 1e-6, 1e-5, 1e-4], value=1e-6, format_func="{:.0e}".format,
                              key="exp_range_start")
     end = c6.select_slider("End rate", [0.1, 1.0, 10.0], value=10.0, format_func="{:g}".format, key="exp_range_end")
     if model_key == "cnn":
         st.caption("The CNN's range test takes several seconds on a CPU (about 10,000 images through the CNN).")
-    if st.button("Run the range test", key="exp_range_run", type="primary"):
+    # what it trains, for the memory check: one pass of the model with this optimiser and batch
+    trains = (MODELS[model_key][1], TrainConfig(optimizer=optimizer, batch_size=int(batch_size or 1)))
+    refusal = None if typed_refused else refusal_for([trains])
+    clicked = st.button("Run the range test", key="exp_range_run", type="primary",
+                        disabled=refusal is not None or bool(typed_refused))
+    if typed_refused:
+        st.caption("Fix the numbers marked above to run the range test.")
+        clicked = False
+    if clicked:
+        refusal = refusal_for([trains])  # checked again as it starts: another workspace may have queued meanwhile
+    if refusal:
+        st.error(escape_markdown(f"The range test cannot run: {refusal}"), icon=":material/block:")
+    elif clicked:
         subset = data.limited(train_limit, None)
         try:
             with st.spinner("Raising the learning rate step by step…"):

@@ -124,8 +124,8 @@ def model_controls(slots: dict) -> None:
         c1, c2 = st.columns(2)
         c1.text_input("Conv channels", key="train_channels", persist_state=KEEP,
                       help="output channels of each conv layer; each is followed by the activation and 2×2 max-pool")
-        c2.number_input("FC width", key="train_fc_width", min_value=0, step=1, persist_state=KEEP,
-                        help="units of the fully connected layer before the output (note 003: 625)")
+        c2.text_input("FC width", key="train_fc_width", persist_state=KEEP,
+                      help="units of the fully connected layer before the output (note 003: 625)")
         c1, c2, c3 = st.columns(3)
         c1.text_input("Kernel", key="train_kernel_size", persist_state=KEEP,
                       help="one size for all layers, or one per layer")
@@ -151,9 +151,9 @@ def model_controls(slots: dict) -> None:
     c1.selectbox("Init", INITS, key="train_init", persist_state=KEEP,
                  help="he: Kaiming normal (note 000) · xavier: uniform (note 003) · default: PyTorch's own")
     if st.session_state["train_init"] == "normal":
-        c2.number_input("std", key="train_init_std", min_value=0.0, step=0.005, format="%g", persist_state=KEEP)
+        c2.text_input("std", key="train_init_std", persist_state=KEEP, help="a positive number, e.g. 0.01")
     elif st.session_state["train_init"] == "constant":
-        c2.number_input("value", key="train_init_value", step=0.01, format="%g", persist_state=KEEP)
+        c2.text_input("value", key="train_init_value", persist_state=KEEP, help="a number, e.g. 0.01")
     slots["init"] = st.empty()
     st.slider("Dropout", 0.0, 0.9, step=0.05, key="train_dropout", persist_state=KEEP,
               help="probability of zeroing a unit after each hidden activation (CNN: before the last layer)")
@@ -194,31 +194,31 @@ def training_controls(slots: dict) -> None:
                     disabled=st.session_state["train_optimizer"] != "sgd")
     slots["momentum"] = st.empty()
     c1, c2, c3 = st.columns(3)
-    c1.number_input("Batch size", key="train_batch_size", min_value=1, step=32, persist_state=KEEP)
-    c2.number_input("Epochs", key="train_epochs", min_value=0, step=1, persist_state=KEEP)
-    # a text box: a number box would drop a seed it cannot hold (2**53 or more) and keep the old one silently
+    # text boxes (codec.TYPED): a number box would drop a value out of its range (a seed of 2**53 or more, 1e400)
+    # and keep the old one silently, where the page must refuse it beside the box and disable Start
+    c1.text_input("Batch size", key="train_batch_size", persist_state=KEEP, help="images per step, e.g. 64")
+    c2.text_input("Epochs", key="train_epochs", persist_state=KEEP, help="passes over the training set: 1 to 1,000")
     c3.text_input("Seed", key="train_seed", persist_state=KEEP,
                   help=f"a whole number from 0 to {MAX_SEED:,}: the same seed on the CPU gives the same numbers")
     slots["batch"] = st.empty()
     slots["epochs"] = st.empty()
     slots["seed"] = st.empty()
     c1, c2 = st.columns(2)
-    c1.number_input("Weight decay", key="train_weight_decay", min_value=0.0, step=1e-4, format="%g", persist_state=KEEP)
+    c1.text_input("Weight decay", key="train_weight_decay", persist_state=KEEP, help="0 or more, e.g. 0.0005")
     c2.selectbox("LR schedule", SCHEDULES, key="train_schedule", persist_state=KEEP)
     slots["wd"] = st.empty()
     if st.session_state["train_schedule"] == "step":
         c1, c2 = st.columns(2)
-        c1.number_input("Step every (epochs)", key="train_step_size", min_value=1, step=1, persist_state=KEEP)
-        c2.number_input("Gamma", key="train_gamma", min_value=0.0, max_value=1.0, step=0.05, format="%g",
-                        persist_state=KEEP)
+        c1.text_input("Step every (epochs)", key="train_step_size", persist_state=KEEP)
+        c2.text_input("Gamma", key="train_gamma", persist_state=KEEP,
+                      help="the rate is multiplied by gamma at each step: more than 0, at most 1")
     slots["schedule"] = st.empty()
     with st.expander("Advanced"):
         st.selectbox("Device", DEVICES, key="train_device", persist_state=KEEP,
                      help="auto: CUDA, then Apple MPS, else the CPU")
-        st.number_input("Report the loss every N steps", key="train_log_every", min_value=1, step=1,
-                        persist_state=KEEP)
-        st.number_input("Diverged when a batch loss exceeds", key="train_max_loss", min_value=0.0, step=10.0,
-                        format="%g", persist_state=KEEP, help="chance level is ln 10 ≈ 2.3")
+        st.text_input("Report the loss every N steps", key="train_log_every", persist_state=KEEP)
+        st.text_input("Diverged when a batch loss exceeds", key="train_max_loss", persist_state=KEEP,
+                      help="chance level is ln 10 ≈ 2.3")
     slots["advanced"] = st.empty()
     slots["train"] = st.empty()
 
@@ -231,8 +231,9 @@ def data_controls(slots: dict) -> None:
               help="train and test on the first N images only: seconds instead of minutes")
     if st.session_state["train_quick"]:
         c1, c2 = st.columns(2)
-        c1.number_input("Training images", key="train_train_limit", min_value=1, step=1000, persist_state=KEEP)
-        c2.number_input("Test images", key="train_test_limit", min_value=1, step=500, persist_state=KEEP)
+        c1.text_input("Training images", key="train_train_limit", persist_state=KEEP,
+                      help="the first N training images (empty: all)")
+        c2.text_input("Test images", key="train_test_limit", persist_state=KEEP, help="the first N test images (empty: all)")
     slots["data"] = st.empty()
 
 

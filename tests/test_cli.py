@@ -147,3 +147,18 @@ def test_runs_export_all_refuses_what_it_cannot_do_with_a_sentence(capsys, tmp_p
     assert main(["runs", "export", *argv]) == 2
     assert words in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_counts_read_one_run_one_step_not_1_runs(capsys, tmp_path, tiny_data):
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+    from nnplay.runs import Run
+    from nnplay.store import open_store
+
+    run = Run("one", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(8,)),
+              TrainConfig(epochs=1, batch_size=2000, device="cpu")).bind(open_store(), "local")
+    run.start(tiny_data).wait()
+    assert run.status == "finished" and len(run.history.steps) == 1
+    assert main(["runs", "list"]) == 0
+    assert capsys.readouterr().out.startswith("1 run in workspace 'local'")
+    assert main(["runs", "export", run.id, "--csv", str(tmp_path / "one.csv")]) == 0
+    assert f"wrote 1 step of {run.id}" in capsys.readouterr().err

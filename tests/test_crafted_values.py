@@ -150,9 +150,9 @@ def test_a_run_name_with_urls_is_no_link(tiny_data):
 
 def _quick_settings(at: AppTest, seed: str) -> None:
     at.toggle(key="train_quick").set_value(True).run()
-    for key, value in (("train_train_limit", 1000), ("train_test_limit", 200), ("train_epochs", 1),
-                       ("train_batch_size", 100)):
-        at.number_input(key=key).set_value(value)
+    for key, value in (("train_train_limit", "1000"), ("train_test_limit", "200"), ("train_epochs", "1"),
+                       ("train_batch_size", "100")):
+        at.text_input(key=key).set_value(value)
     at.text_input(key="train_seed").set_value(seed)
     at.run()
     assert not at.exception
@@ -175,10 +175,10 @@ def test_after_start_the_link_names_the_new_run_even_after_a_stale_rerun():
     # carries the old address: the session's own link stands
     at.query_params.clear()
     at.query_params.update(before)
-    at.number_input(key="train_epochs").set_value(2)  # a change sent with the stale address is kept
+    at.text_input(key="train_epochs").set_value("2")  # a change sent with the stale address is kept
     at.run()
     assert not at.exception and at.query_params["run"] == first.id
-    assert at.number_input(key="train_epochs").value == 2 and at.query_params["epochs"] == "2"
+    assert at.text_input(key="train_epochs").value == "2" and at.query_params["epochs"] == "2"
     _wait_ended(at, first)
     assert at.query_params["run"] == first.id
     _quick_settings(at, "2")
@@ -225,3 +225,74 @@ def test_a_renamed_run_shows_its_new_name_in_the_same_rerun(tiny_data):
     for box, label in ((at.selectbox(key="train_pick"), "new name"),
                        (at.sidebar.selectbox(key="nnplay_model_pick"), "new name (finished)")):
         assert box.proto.set_value and box.proto.raw_value == label, box.proto
+
+
+@pytest.mark.parametrize("key, typed, said", [
+    ("train_epochs", str(2**53 + 1), "At most 1000 epochs; got 9007199254740993."),
+    ("train_batch_size", str(2**53), "Batch size 9,007,199,254,740,992 is larger than the training set"),
+    ("train_epochs", "1e3", "Epochs: write a whole number, e.g. 10; got '1e3'."),
+    ("train_weight_decay", "1e400", "Weight decay: write a finite number, e.g. 0.001; got '1e400'."),
+    ("train_max_loss", "inf", "Max loss: write a finite number, e.g. 0.001; got 'inf'."),
+    ("train_log_every", "nan", "Log every: write a whole number, e.g. 10; got 'nan'."),
+    ("train_train_limit", "-5", "Train_limit must be at least 1 image (or empty for all); got -5."),
+])
+def test_every_number_box_of_the_train_page_hands_the_page_what_was_typed(key, typed, said):
+    """A number box in the browser drops what it cannot hold (2**53 and more, 1e400, a value above its max) and
+    keeps the old value with Start enabled: every number of the Train page is a text box the page checks."""
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    if key.endswith("_limit"):
+        at.toggle(key="train_quick").set_value(True).run()
+    assert not at.exception and not at.button(key="train_start").disabled
+    at.text_input(key=key).set_value(typed).run()
+    assert not at.exception
+    assert any(e.value.startswith(said) for e in at.error), [e.value for e in at.error]
+    assert at.button(key="train_start").disabled and at.button(key="train_step_start").disabled
+
+
+def test_the_train_page_has_no_number_box_left():
+    at = AppTest.from_file(TRAIN, default_timeout=60).run()
+    for family, schedule, init in (("mlp", "step", "normal"), ("cnn", "step", "constant")):
+        at.radio(key="train_family").set_value(family).run()
+        at.selectbox(key="train_schedule").set_value(schedule).run()
+        at.selectbox(key="train_init").set_value(init).run()
+        at.toggle(key="train_quick").set_value(True).run()
+        assert not at.exception
+        assert not at.number_input, [n.key for n in at.number_input]
+
+
+def test_read_number_refuses_what_a_number_box_would_drop():
+    from nnplay.ui.number_box import read_number
+
+    assert read_number("Steps", " 40 ", 10, 1000) == 40 and read_number("Images", "", 100, 500, optional=True) is None
+    assert read_number("Rate", "0.5", 0, 1, whole=False) == 0.5
+    for typed, got in ((str(2**53 + 1), "'9007199254740993'"), ("5000", "'5000'"), ("4.5", "'4.5'"),
+                       ("", "''"), ("1" * 5000, "'" + "1" * 39 + "…'")):
+        with pytest.raises(ValueError) as err:
+            read_number("Steps", typed, 10, 1000)
+        assert str(err.value) == f"Steps: write a whole number from 10 to 1,000; got {got}.", str(err.value)
+    for typed in ("1e400", "inf", "nan"):
+        with pytest.raises(ValueError, match="Rate: write a number from 0 to 1; got"):
+            read_number("Rate", typed, 0, 1, whole=False)
+
+
+def test_the_experiments_and_race_buttons_wait_for_a_number_they_can_take():
+    at = AppTest.from_file(str(ROOT / "pages" / "experiments.py"), default_timeout=60).run()
+    assert not at.exception and not at.button(key="exp_run_lr").disabled
+    at.text_input(key="exp_train_limit").set_value(str(2**53)).run()  # a number box kept the old count silently
+    assert not at.exception and at.button(key="exp_run_lr").disabled
+    assert any(e.value.startswith("Training images (empty: the study's default): write a whole number from 100 to")
+               and "got '9007199254740992'" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="exp_train_limit").set_value("").run()  # empty: the study's default
+    assert not at.error and not at.button(key="exp_run_lr").disabled
+    at.radio(key="exp_study").set_value("range").run()
+    at.text_input(key="exp_range_steps").set_value("5000").run()
+    assert at.button(key="exp_range_run").disabled
+    assert "Steps: write a whole number from 10 to 1,000; got '5000'." in [e.value for e in at.error]
+    at.text_input(key="exp_range_steps").set_value("40").run()
+    assert not at.error and not at.button(key="exp_range_run").disabled
+
+    race = AppTest.from_file(str(ROOT / "pages" / "activations.py"), default_timeout=60).run()
+    assert not race.exception and not race.button(key="act_race_start").disabled
+    race.text_input(key="act_race_epochs").set_value("21").run()
+    assert race.button(key="act_race_start").disabled
+    assert "Epochs: write a whole number from 1 to 20; got '21'." in [e.value for e in race.error]

@@ -351,3 +351,30 @@ def test_ray_address_without_ray_installed_says_what_to_install(monkeypatch):
     with pytest.raises(ZeroDivisionError):
         jobs.backend()
     assert tries == ["auto"]
+
+
+def test_a_dead_ray_worker_claims_only_what_is_on_disk():
+    """Without a cluster: the sentence the Ray backend ends a run with, and what the run adds from its files."""
+    from nnplay.jobs import Backend, Job
+    from nnplay.jobs.ray_backend import death_sentence as ray_death_sentence
+    from nnplay.runs import Run
+    from nnplay.store import open_store
+
+    said = ray_death_sentence(RuntimeError("The actor died unexpectedly\nworker log: …"))
+    assert said == ("the Ray worker training this run died (RuntimeError: The actor died unexpectedly). Its curves "
+                    "up to then are kept.")
+    assert "checkpoint" not in said and "no details" in ray_death_sentence(RuntimeError(""))
+
+    class DiesAtOnce(Backend):
+        """A backend whose worker dies before the first epoch ends, as the Ray reader reports it."""
+
+        def submit(self, spec, sink, data=None, commands=()):
+            job = Job(spec, sink, self)
+            job._deliver([RunStart(1, 10, 1000, 200, 6370, "cpu"), JobEnd("error", ray_death_sentence(RuntimeError("gone")))])
+            return job
+
+    run = Run("ray run", TINY, ModelConfig(hidden=(8,)), TrainConfig(epochs=1, device="cpu")).bind(open_store())
+    run.start(backend=DiesAtOnce())
+    assert run.status == "error"
+    assert run.message == ("the Ray worker training this run died (RuntimeError: gone). Its curves up to then are "
+                           "kept. No epoch had finished, so no model was kept."), run.message

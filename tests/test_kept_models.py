@@ -21,22 +21,16 @@ from nnplay import runs
 from nnplay.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from nnplay.cli import main as cli_main
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.devtools import wait_until
 from nnplay.export import no_model_reason, run_file
 from nnplay.jobs.local import death_sentence
 from nnplay.runs import Run, find_run, run_checkpoint_bytes
 from nnplay.store import open_store
 
 from .conftest import ROOT
+from .store_helpers import kept_run, picker_page, shown
 
 TRAIN = str(ROOT / "pages" / "train.py")
-
-
-def trained(tiny_data, name: str, hidden: int = 8) -> Run:
-    run = Run(name, DataConfig(), ModelConfig(hidden=(hidden,)), TrainConfig(epochs=1, batch_size=500, device="cpu"))
-    run.bind(open_store())
-    run.start(tiny_data).wait()
-    assert run.status == "finished", run.message
-    return run
 
 
 def forget() -> None:
@@ -65,22 +59,8 @@ def with_nan_final(run: Run) -> None:
     forget()
 
 
-def picker_page():
-    import streamlit as st
-
-    from nnplay import ui
-
-    ui.model_picker()
-    model, cfg, label, is_default = ui.model_for_page()
-    st.markdown(f"model: {label} / default: {is_default} / hidden: {cfg.hidden}")
-
-
-def shown(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("model: "))
-
-
 def test_a_killed_workers_kept_epoch_can_be_picked_downloaded_and_exported(tiny_data, tmp_path, capsys):
-    older, killed = trained(tiny_data, "older", 12), trained(tiny_data, "killed", 8)
+    older, killed = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "killed", 8)
     as_killed(killed)
     run = find_run(open_store(), killed.id)
     assert run.usable and run.model is not None and run.why_not_usable() == ""
@@ -101,7 +81,7 @@ def test_a_killed_workers_kept_epoch_can_be_picked_downloaded_and_exported(tiny_
 
 
 def test_the_train_page_offers_a_killed_runs_kept_model(tiny_data):
-    killed = trained(tiny_data, "killed", 8)
+    killed = kept_run(tiny_data, "killed", 8)
     as_killed(killed)
     at = AppTest.from_file(TRAIN, default_timeout=60).run()
     assert not at.exception
@@ -110,7 +90,7 @@ def test_the_train_page_offers_a_killed_runs_kept_model(tiny_data):
 
 
 def test_a_final_file_that_is_not_numbers_falls_back_to_the_last_epoch(tiny_data, tmp_path, capsys):
-    run = trained(tiny_data, "nan final", 8)
+    run = kept_run(tiny_data, "nan final", 8)
     with_nan_final(run)
     again = find_run(open_store(), run.id)
     assert again.usable and again.model is not None
@@ -126,7 +106,7 @@ def test_a_final_file_that_is_not_numbers_falls_back_to_the_last_epoch(tiny_data
 
 
 def test_a_run_with_only_an_unreadable_file_says_why_and_is_not_listed(tiny_data):
-    older, broken = trained(tiny_data, "older", 12), trained(tiny_data, "broken", 8)
+    older, broken = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "broken", 8)
     with_nan_final(broken)
     (open_store().run_dir(broken.id) / "epoch.pt").unlink()
     again = find_run(open_store(), broken.id)
@@ -141,7 +121,7 @@ def test_a_run_with_only_an_unreadable_file_says_why_and_is_not_listed(tiny_data
 
 
 def test_a_run_whose_folder_was_deleted_is_not_listed_and_its_pick_says_why(tiny_data):
-    older, gone = trained(tiny_data, "older", 12), trained(tiny_data, "gone", 8)
+    older, gone = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "gone", 8)
     at = AppTest.from_function(picker_page, default_timeout=60).run()
     at.selectbox(key="nnplay_model_pick").set_value(older.id).run()
     at.selectbox(key="nnplay_model_pick").set_value(gone.id).run()  # picked, not just the newest
@@ -168,14 +148,12 @@ def test_a_run_whose_folder_was_deleted_is_not_listed_and_its_pick_says_why(tiny
 def test_a_real_killed_worker_leaves_a_model_that_can_be_used(tiny_data):
     from nnplay.jobs.local import LocalPool
 
-    from .test_runs_jobs import wait_for
-
     pool = LocalPool(1)
     try:
         run = Run("killed", DataConfig(), ModelConfig(hidden=(8,)),
                   TrainConfig(epochs=50, batch_size=100, device="cpu", log_every=1)).bind(open_store())
         run.start(tiny_data, backend=pool)
-        assert wait_for(lambda: len(run.history.epochs) >= 1, 120), "the run did not finish an epoch"
+        wait_until(lambda: len(run.history.epochs) >= 1, 120, "the run to finish an epoch")
         [pid] = pool.worker_pids()
         os.kill(pid, signal.SIGKILL)
         assert run.wait(30) and run.status == "error"
@@ -189,7 +167,7 @@ def test_a_real_killed_worker_leaves_a_model_that_can_be_used(tiny_data):
 
 
 def test_inspect_opens_a_killed_runs_kept_model(tiny_data):
-    older, killed = trained(tiny_data, "older", 12), trained(tiny_data, "killed", 8)
+    older, killed = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "killed", 8)
     at = AppTest.from_function(picker_page, default_timeout=60).run()
     at.selectbox(key="nnplay_model_pick").set_value(killed.id).run()  # picked while it was whole
     as_killed(killed)

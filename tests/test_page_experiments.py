@@ -21,8 +21,8 @@ def _page(train_limit: int = 300, test_limit: int = 200) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
     assert not at.exception
-    at.number_input(key="exp_train_limit").set_value(train_limit)
-    at.number_input(key="exp_test_limit").set_value(test_limit)
+    at.text_input(key="exp_train_limit").set_value(str(train_limit))
+    at.text_input(key="exp_test_limit").set_value(str(test_limit))
     at.run()
     return at
 
@@ -167,14 +167,14 @@ def test_full_mode_warns_and_hides_the_subset_inputs():
     at.toggle(key="exp_full").set_value(True).run()
     assert not at.exception
     assert any("Full settings of the note" in w.value for w in at.warning)
-    assert not [n for n in at.number_input if n.key == "exp_train_limit"]
+    assert not [n for n in at.text_input if n.key == "exp_train_limit"]
     assert "50" in " ".join(str(v) for v in at.dataframe[0].value["epochs"])
 
 
 def test_range_test_marks_a_suggested_rate():
     at = _page(train_limit=500)
     at.radio(key="exp_study").set_value("range").run()
-    at.number_input(key="exp_range_steps").set_value(40).run()
+    at.text_input(key="exp_range_steps").set_value("40").run()
     at.button(key="exp_range_run").click().run()
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
@@ -196,7 +196,7 @@ def test_the_note_follows_the_data_and_the_chosen_subset(monkeypatch, tmp_path):
     assert any("built-in sample" in c.value for c in at.caption)  # one line, no box
     assert "5 epochs instead of 50, on all 10,000 training images and all 2,000 test images." in _markdown(at)
     assert "60,000 training images and" not in _markdown(at).split("**Here.**")[1]
-    at.number_input(key="exp_train_limit").set_value(500).run()
+    at.text_input(key="exp_train_limit").set_value("500").run()
     assert "on the first 500 of the 10,000 training images and all 2,000 test images." in _markdown(at)
     at.toggle(key="exp_full").set_value(True).run()
     assert any("all 10,000 training images" in w.value for w in at.warning)
@@ -210,7 +210,7 @@ def test_range_test_rate_can_be_used_on_the_train_page(monkeypatch):
     at = _page(train_limit=500)
     at.radio(key="exp_study").set_value("range").run()
     at.selectbox(key="exp_range_optimizer").set_value("sgd").run()
-    at.number_input(key="exp_range_steps").set_value(30).run()
+    at.text_input(key="exp_range_steps").set_value("30").run()
     at.button(key="exp_range_run").click().run()
     assert not at.exception and not at.error
     rate = float(f"{float({m.label: m.value for m in at.metric}['Suggested learning rate']):.2g}")

@@ -61,9 +61,9 @@ def errors(app: AppTest) -> list[str]:
 
 def quick(app: AppTest, train: int = 2000, test: int = 500, epochs: int = 1) -> AppTest:
     app.toggle(key="train_quick").set_value(True).run()
-    app.number_input(key="train_train_limit").set_value(train)
-    app.number_input(key="train_test_limit").set_value(test)
-    app.number_input(key="train_epochs").set_value(epochs)
+    app.text_input(key="train_train_limit").set_value(str(train))
+    app.text_input(key="train_test_limit").set_value(str(test))
+    app.text_input(key="train_epochs").set_value(str(epochs))
     return app.run()
 
 
@@ -84,7 +84,7 @@ def runs_table(app: AppTest):
 def start_long_run(app: AppTest) -> AppTest:
     """Start a run long enough (50 epochs of 5,000 images, batch 8) to act on while it trains."""
     quick(app, train=5000, epochs=50)
-    app.number_input(key="train_batch_size").set_value(8).run()
+    app.text_input(key="train_batch_size").set_value("8").run()
     return app.button(key="train_start").click().run()
 
 
@@ -135,12 +135,12 @@ def test_controls_build_the_config_and_the_link(at):
     at.select_slider(key="train_lr").set_value(0.05)
     at.slider(key="train_momentum").set_value(0.9)
     at.checkbox(key="train_nesterov").set_value(True)
-    at.number_input(key="train_batch_size").set_value(100)
-    at.number_input(key="train_epochs").set_value(3)
-    at.number_input(key="train_weight_decay").set_value(0.0005)
+    at.text_input(key="train_batch_size").set_value("100")
+    at.text_input(key="train_epochs").set_value("3")
+    at.text_input(key="train_weight_decay").set_value("0.0005")
     at.text_input(key="train_seed").set_value("7")
     at.selectbox(key="train_schedule").set_value("step").run()
-    at.number_input(key="train_step_size").set_value(2)
+    at.text_input(key="train_step_size").set_value("2")
     at.selectbox(key="train_dataset").set_value("fashion-mnist")
     at.run()
     assert not at.exception and not errors(at)
@@ -161,7 +161,7 @@ def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
     at.text_input(key="train_channels").set_value("16,32")
     at.text_input(key="train_kernel_size").set_value("5")
     at.text_input(key="train_padding").set_value("2")
-    at.number_input(key="train_fc_width").set_value(128)
+    at.text_input(key="train_fc_width").set_value("128")
     at.run()
     assert not errors(at)
     assert configs(at)["model"] == ModelConfig(family="cnn", channels=(16, 32), kernel_size=5, padding=2,
@@ -176,24 +176,24 @@ def test_cnn_controls_and_a_cnn_that_leaves_no_pixels(at):
 @pytest.mark.parametrize("key, value, words", [
     ("train_hidden", "256,0", "width 0"),
     ("train_hidden", "256,x", "whole numbers"),
-    ("train_epochs", 0, "at least 1 epoch"),
-    ("train_batch_size", 60001, "larger than the training set"),
+    ("train_epochs", "0", "at least 1 epoch"),
+    ("train_batch_size", "60001", "larger than the training set"),
 ])
 def test_invalid_settings_say_why_and_disable_start(at, key, value, words):
-    widget = at.text_input(key=key) if key == "train_hidden" else at.number_input(key=key)
+    widget = at.text_input(key=key)
     widget.set_value(value).run()
     assert not at.exception
     assert any(words in e for e in errors(at)), errors(at)
     assert at.button(key="train_start").disabled
     # fixing it enables Start again
-    widget.set_value({"train_hidden": "256", "train_epochs": 1, "train_batch_size": 256}[key]).run()
+    widget.set_value({"train_hidden": "256", "train_epochs": "1", "train_batch_size": "256"}[key]).run()
     assert not errors(at)
     assert not at.button(key="train_start").disabled
 
 
 def test_batch_larger_than_the_quick_subset_is_refused(at):
     quick(at, train=500)
-    at.number_input(key="train_batch_size").set_value(512).run()
+    at.text_input(key="train_batch_size").set_value("512").run()
     assert any("larger than the training set (500 images)" in e for e in errors(at))
     assert at.button(key="train_start").disabled
 
@@ -244,7 +244,7 @@ def test_a_bad_link_falls_back_with_a_note():
 
 def test_a_one_epoch_run_finishes_and_is_listed(at):
     quick(at)
-    at.number_input(key="train_batch_size").set_value(64).run()  # 32 steps: enough to learn something real
+    at.text_input(key="train_batch_size").set_value("64").run()  # 32 steps: enough to learn something real
     at.button(key="train_start").click().run()
     assert not at.exception
     assert len(runs(at)) == 1
@@ -420,7 +420,7 @@ def test_pause_and_resume(at):
 
 def _two_runs(app: AppTest) -> list:
     quick(app, train=1000, test=200)
-    app.number_input(key="train_batch_size").set_value(100).run()
+    app.text_input(key="train_batch_size").set_value("100").run()
     app.button(key="train_start").click().run()
     poll(app, lambda a: not runs(a)[-1].active)
     app.text_input(key="train_seed").set_value("1").run()
@@ -535,7 +535,7 @@ def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
 
     monkeypatch.setattr(nnplay.ui.feed, "LINGER_S", 0.2)
     quick(at, train=1000, test=200)
-    at.number_input(key="train_batch_size").set_value(100).run()
+    at.text_input(key="train_batch_size").set_value("100").run()
     at.button(key="train_start").click().run()
     (run,) = runs(at)
     assert re.fullmatch(r"run 1 · \d\d:\d\d:\d\d · MLP 784-256-10 relu", run.name)  # told apart by time

@@ -203,7 +203,7 @@ def test_activations_page_composes_what_you_type():
 
 @pytest.mark.slow
 def test_activations_race_runs_in_the_background():
-    at = run("activations", act_race_images=500)
+    at = run("activations", act_race_images="500")
     at.button(key="act_race_start").click().run()
     assert not at.exception
     sweep = at.session_state["nnplay_sweeps"]["activation race (models A-D)"]
@@ -214,8 +214,8 @@ def test_activations_race_runs_in_the_background():
     assert list(final["model"]) == ["A: sigmoid 100", "B: tanh 100", "C: relu 100", "D: relu 100-100"]
     assert set(final["status"]) == {"finished"}
     # by default enough epochs for a curve per model, not one dot; seconds to a tenth
-    assert at.number_input(key="act_race_epochs").value >= 3
-    assert all(len(run.history.epochs) == at.number_input(key="act_race_epochs").value for run in sweep.runs)
+    assert int(at.text_input(key="act_race_epochs").value) >= 3
+    assert all(len(run.history.epochs) == int(at.text_input(key="act_race_epochs").value) for run in sweep.runs)
     assert all(s == round(s, 1) for s in final["seconds"])
 
 

@@ -56,7 +56,7 @@ def test_a_run_link_opens_its_settings_view_and_model(tiny_data):
     kept_run(tiny_data, "newer", 12)
     at = train_page(run=older.id)
     assert at.text_input(key="train_hidden").value == "8"  # the controls show its configs
-    assert at.number_input(key="train_train_limit").value == 2000
+    assert at.text_input(key="train_train_limit").value == "2000"
     assert at.select_slider(key="train_lr").value == 0.05
     assert at.selectbox(key="train_pick").value == older.id  # the runs list selects it
     assert open_store().setting("local", "model") == older.id  # and its model is the picked one
@@ -99,9 +99,9 @@ def test_another_workspaces_run_is_read_only_and_can_be_copied(tiny_data, monkey
 
 def _long_run_settings(at: AppTest) -> None:
     at.toggle(key="train_quick").set_value(True).run()
-    for key, value in (("train_train_limit", 5000), ("train_test_limit", 500), ("train_epochs", 50),
-                       ("train_batch_size", 8)):
-        at.number_input(key=key).set_value(value)
+    for key, value in (("train_train_limit", "5000"), ("train_test_limit", "500"), ("train_epochs", "50"),
+                       ("train_batch_size", "8")):
+        at.text_input(key=key).set_value(value)
     at.run()
 
 

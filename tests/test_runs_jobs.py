@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 import nnplay.jobs as jobs
 from nnplay import runs
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.devtools import wait_until
 from nnplay.figures.train import live_view_content
 from nnplay.jobs.local import LocalJob, LocalPool
 from nnplay.runs import Run, Sweep, find_run, progress_text, status_text, workspace_runs
@@ -47,15 +48,6 @@ def alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +94,8 @@ def test_a_run_trains_in_a_worker_and_is_kept_in_the_store(workers, tiny_data):
     from nnplay.jobs import Checkpoint
 
     assert run.job.last_checkpoint is None
-    assert wait_for(lambda: not [o for o in gc.get_objects() if isinstance(o, Checkpoint)], 10), \
-        "a checkpoint of the ended run is still held"
+    wait_until(lambda: not [o for o in gc.get_objects() if isinstance(o, Checkpoint)], 10,
+               "the ended run's checkpoints to be let go")
     # a fresh look at the store (as after a reload or a restart) finds it all
     runs.REGISTRY.clear()
     runs.MODELS.clear()
@@ -121,9 +113,9 @@ def test_the_train_page_trains_in_a_worker(workers):
     app = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not app.exception
     app.toggle(key="train_quick").set_value(True).run()
-    app.number_input(key="train_train_limit").set_value(1000)
-    app.number_input(key="train_test_limit").set_value(200)
-    app.number_input(key="train_epochs").set_value(1)
+    app.text_input(key="train_train_limit").set_value("1000")
+    app.text_input(key="train_test_limit").set_value("200")
+    app.text_input(key="train_epochs").set_value("1")
     app.run()
     app.button(key="train_start").click().run()
     assert not app.exception
@@ -144,7 +136,7 @@ def test_the_train_page_trains_in_a_worker(workers):
 def test_a_killed_worker_ends_its_run_as_an_error_with_its_curves(workers, tiny_data):
     run = long_run()
     run.start(tiny_data)
-    assert wait_for(lambda: len(run.history.epochs) >= 1, 120), "the run did not finish an epoch"
+    wait_until(lambda: len(run.history.epochs) >= 1, 120, "the run to finish an epoch")
     [pid] = workers.worker_pids()
     os.kill(pid, signal.SIGKILL)
     assert run.wait(30), "the run did not end after its worker was killed"
@@ -182,7 +174,7 @@ def test_a_queued_run_says_where_it_waits_and_step_mode_reaches_the_worker(worke
     monkeypatch.setattr(local, "machine_cores", lambda: 1)  # this pool's 1 worker of 1 thread takes every core
     first = long_run("first", log_every=1)  # the engine reports steps per burst: 1 step a burst here
     first.start(tiny_data)
-    assert wait_for(lambda: first.status == "running" and first.history.steps, 120)
+    wait_until(lambda: first.status == "running" and first.history.steps, 120, "the first run to train")
     waiting = long_run("second", workspace="another")
     waiting.start(tiny_data)
     assert status_text(waiting) == "queued, position 1 of 1: all 1 worker is busy"
@@ -192,14 +184,15 @@ def test_a_queued_run_says_where_it_waits_and_step_mode_reaches_the_worker(worke
     # step mode on the running one: pause, then exactly 3 more steps, with their weights
     first.pause()
     assert not waiting.calm  # the paused run leaves its core
-    assert wait_for(lambda: _steady(first), 30)
+    wait_until(lambda: _steady(first), 30, "the first run to pause on a step")
     before = first.history.steps[-1].step
     assert first.watch_model() is not None  # asks the worker for live weights
     first.step(3)
-    assert wait_for(lambda: first.history.steps[-1].step == before + 3, 30)
+    wait_until(lambda: first.history.steps[-1].step == before + 3, 30, "the three steps asked for")
     time.sleep(0.5)
     assert first.history.steps[-1].step == before + 3, "step(3) lets exactly 3 steps through"
-    assert wait_for(lambda: first._weights is not None and first._weights.step == before + 3, 30)
+    wait_until(lambda: first._weights is not None and first._weights.step == before + 3, 30,
+               "the weights after the three steps")
     live = first.watch_model()
     from nnplay.checkpoint import load_checkpoint
 
@@ -207,11 +200,11 @@ def test_a_queued_run_says_where_it_waits_and_step_mode_reaches_the_worker(worke
     assert all((live.state_dict()[k] == v).all() for k, v in expected.items())
     first.set_rate(50.0)
     first.resume()
-    assert wait_for(lambda: first.history.steps[-1].step > before + 10, 30)
+    wait_until(lambda: first.history.steps[-1].step > before + 10, 30, "steps after resume")
     first.stop()
     assert first.wait(30) and first.status == "stopped"
     # the queued run now trains
-    assert wait_for(lambda: waiting.status == "running", 60), status_text(waiting)
+    wait_until(lambda: waiting.status == "running", 60, "the waiting run to start")
     waiting.stop()
     assert waiting.wait(30) and waiting.status == "stopped"
 
@@ -249,7 +242,7 @@ def test_no_worker_outlives_the_app_process(tmp_path):
         assert pids and all(alive(p) for p in pids)
         owner.send_signal(signal.SIGINT)  # what Ctrl-C on `streamlit run` sends
         owner.wait(30)
-        assert wait_for(lambda: not any(alive(p) for p in pids), 15), "workers outlived the app's process"
+        wait_until(lambda: not any(alive(p) for p in pids), 15, "the workers to end with the app's process")
     finally:
         owner.kill()
 
@@ -279,7 +272,7 @@ def test_a_run_gets_a_calm_live_view_while_training_takes_every_core(workers, ti
     run = long_run("calm")
     run.start(tiny_data)
     try:
-        assert wait_for(lambda: run.history.steps, 120)
+        wait_until(lambda: run.history.steps, 120, "the run's first steps")
         monkeypatch.setattr(local, "machine_cores", lambda: 2)
         content = live_view_content(run, {})
         assert content["busy"] is True and content["calm"] is False  # a core is left

@@ -494,9 +494,9 @@ def test_the_train_page_numbers_a_new_sessions_run_after_the_workspaces_last(pri
     store.next_run_number("local")  # an earlier session (or server) started run 1
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60).run()
     at.toggle(key="train_quick").set_value(True).run()
-    at.number_input(key="train_train_limit").set_value(1000)
-    at.number_input(key="train_test_limit").set_value(200)
-    at.number_input(key="train_epochs").set_value(1).run()
+    at.text_input(key="train_train_limit").set_value("1000")
+    at.text_input(key="train_test_limit").set_value("200")
+    at.text_input(key="train_epochs").set_value("1").run()
     at.button(key="train_start").click().run()
     assert not at.exception
     (run,) = workspace_runs(store)

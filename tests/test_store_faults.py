@@ -4,8 +4,8 @@ Each test reproduces a fault as a user met it and checks what is said and what i
 small file system simulated around the store (``SmallDisk``: the store's writes and the model files' fail
 as on a full disk while the run files use up its room, and go through again once space is freed); a
 read-only mount is simulated where sqlite cannot make the files beside ``runs.db`` (the tests run as root,
-where chmod stops nothing); a damaged file has its middle pages garbled. What does not live here: the
-store's ordinary faults (tests/test_store.py).
+where chmod stops nothing); a damaged file has its middle pages garbled; the Export panel of a run whose
+curves cannot be read says so. What does not live here: the store's ordinary faults (tests/test_store.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from nnplay import cli
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
@@ -291,6 +292,36 @@ def test_runs_list_reads_a_store_that_cannot_be_opened_to_write(private_store, t
     monkeypatch.setattr(sqlite3, "connect", no_room_for_the_shm)
     assert cli.main(["runs", "list"]) == 0
     said = capsys.readouterr()
-    assert said.out.startswith("1 runs") and kept.id in said.out and "Reading it read-only" in said.err
+    assert said.out.startswith("1 run in workspace") and kept.id in said.out and "Reading it read-only" in said.err
     assert cli.main(["runs", "delete", kept.id, "--yes"]) == 2  # deleting needs the write it cannot do: said
     assert "disk I/O error" in capsys.readouterr().err
+
+
+def export_page(run_id: str):
+    from nnplay.runs import find_run
+    from nnplay.store import open_store
+    from nnplay.ui.export_panel import export_panel
+
+    export_panel(find_run(open_store(), run_id))
+
+
+def test_the_export_panel_says_why_a_run_whose_curves_cannot_be_read_has_no_tensorboard(private_store, tiny_data,
+                                                                                         monkeypatch):
+    store = open_store()
+    run_id = trained(store, tiny_data, "done").id
+    REGISTRY.clear()
+    MODELS.clear()
+    damaged = StoreDamaged(f"{store.path} is damaged (database disk image is malformed); nnplay cannot read runs "
+                           "from it.")
+    monkeypatch.setattr(Store, "epochs", lambda self, run_id: (_ for _ in ()).throw(damaged))
+    monkeypatch.setattr(Store, "history", lambda self, run_id: (_ for _ in ()).throw(damaged))
+    at = AppTest.from_function(export_page, args=(run_id,), default_timeout=60).run()
+    assert not at.exception
+    buttons = {b.key: b for b in at.get("download_button")}
+    tensorboard = buttons["train_export_tensorboard"].proto
+    assert tensorboard.disabled  # was: offered, or "has not trained a step yet"
+    assert "cannot be read" in tensorboard.help and "is damaged" in tensorboard.help
+    assert "not trained a step" not in tensorboard.help
+    said = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "The curves of done cannot be read from the run store" in said and "is damaged" in said, said
+    assert not buttons["train_export_script"].proto.disabled  # its settings were read: its code still downloads

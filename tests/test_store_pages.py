@@ -16,35 +16,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.cli import main as cli_main
-from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.runs import Run
 from nnplay.store import open_store
+
+from .store_helpers import kept_run, picker_page, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")
 APP = str(ROOT / "app.py")
-
-
-def picker_page():
-    import streamlit as st
-
-    from nnplay import ui
-
-    ui.model_picker()
-    model, cfg, label, is_default = ui.model_for_page()
-    st.markdown(f"model: {label} / default: {is_default} / hidden: {cfg.hidden}")
-
-
-def shown(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("model: "))
-
-
-def kept_run(tiny_data, name: str, hidden: int, workspace: str = "local") -> Run:
-    run = Run(name, DataConfig(), ModelConfig(hidden=(hidden,)), TrainConfig(epochs=1, batch_size=500, device="cpu"))
-    run.bind(open_store(), workspace)
-    run.start(tiny_data).wait()
-    assert run.status == "finished"
-    return run
 
 
 @pytest.mark.slow

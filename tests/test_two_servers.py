@@ -13,12 +13,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.devtools import wait_until
 from nnplay.runs import Run
 from nnplay.store import Store, open_store
 
@@ -27,31 +27,22 @@ from .conftest import ROOT
 TRAIN = str(ROOT / "pages" / "train.py")
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_a_second_store_stops_pauses_and_resumes_the_owners_run(private_store, tiny_data):
     owner = Run("long", DataConfig(), ModelConfig(hidden=(8,)),
                 TrainConfig(epochs=1000, batch_size=100, device="cpu", log_every=2)).bind(open_store())
     owner.start(tiny_data)
     try:
-        assert wait_for(lambda: owner.status == "running" and owner.history.steps, 60)
+        wait_until(lambda: owner.status == "running" and owner.history.steps, 60, "the owner's first steps")
         other = Store(private_store)  # the second server's own connection to the same folder
         seen = Run.from_record(other, other.get(owner.id))
         assert not seen.owned and seen.elsewhere
         seen.pause()
         assert seen.request_note.startswith("Pause was sent to the process that trains long")
-        assert wait_for(lambda: owner.status == "paused", 15), "the owner did not pause"
+        wait_until(lambda: owner.status == "paused", 15, "the owner to pause")
         seen.refresh(other.get(owner.id))
         assert seen.status == "paused"
         seen.resume()
-        assert wait_for(lambda: owner.status == "running", 15), "the owner did not resume"
+        wait_until(lambda: owner.status == "running", 15, "the owner to resume")
         seen.refresh(other.get(owner.id))
         seen.stop()
         assert owner.wait(30) and owner.status == "stopped", owner.status
@@ -86,7 +77,7 @@ def test_the_train_page_stops_a_run_another_server_trains(private_store):
     try:
         run_id = owner.stdout.readline().strip()
         assert run_id, owner.stderr.read()
-        assert wait_for(lambda: open_store().get(run_id).last_step > 0, 60)
+        wait_until(lambda: open_store().get(run_id).last_step > 0, 60, "the other process's first steps")
         at = AppTest.from_file(TRAIN, default_timeout=60).run()
         assert not at.exception
         assert any(c.value.startswith("trained elsewhere trains in another nnplay process") for c in at.caption), \
@@ -111,7 +102,7 @@ def test_deleting_a_run_another_server_trains_stops_it_first(private_store, tiny
                 TrainConfig(epochs=1000, batch_size=100, device="cpu", log_every=2)).bind(open_store())
     owner.start(tiny_data)
     try:
-        assert wait_for(lambda: owner.status == "running" and owner.history.steps, 60)
+        wait_until(lambda: owner.status == "running" and owner.history.steps, 60, "the owner's first steps")
         other = Store(private_store)
         delete_run(Run.from_record(other, other.get(owner.id)))
         assert owner.status == "stopped", "the owner stopped it before its record went"

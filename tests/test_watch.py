@@ -257,9 +257,9 @@ def test_page_step_buttons_advance_one_step_per_click():
     app = AppTest.from_file(PAGE, default_timeout=60)
     app.run()
     app.toggle(key="train_quick").set_value(True).run()
-    app.number_input(key="train_train_limit").set_value(2000).run()
-    app.number_input(key="train_test_limit").set_value(500).run()
-    app.number_input(key="train_epochs").set_value(1).run()
+    app.text_input(key="train_train_limit").set_value("2000").run()
+    app.text_input(key="train_test_limit").set_value("500").run()
+    app.text_input(key="train_epochs").set_value("1").run()
     try:
         app.button(key="train_step_start").click().run()
         assert not app.exception

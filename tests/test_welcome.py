@@ -72,9 +72,9 @@ def test_the_start_goes_with_the_first_run_and_stays_gone():
     at = page()
     assert has_start_box(at)
     at.toggle(key="train_quick").set_value(True).run()
-    at.number_input(key="train_train_limit").set_value(500)
-    at.number_input(key="train_test_limit").set_value(200)
-    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_train_limit").set_value("500")
+    at.text_input(key="train_test_limit").set_value("200")
+    at.text_input(key="train_epochs").set_value("1")
     at.button(key="train_start").click().run()
     try:
         assert not at.exception

@@ -80,7 +80,7 @@ def no_model_reason(run) -> str:
         return (f"{name} was interrupted before its first epoch ended, so no model was kept. "
                 f"Train it again.")
     if not run.usable:
-        if run.status != "loaded" and not run.history.steps:
+        if run.status != "loaded" and not run.history.steps and not getattr(run, "read_error", ""):
             return f"{name} ended before it trained a step ({run.status}), so it has no model to export."
         if run.status in ("finished", "stopped", "loaded", "interrupted"):
             return (f"the model file of {name} is gone (deleted from the run store's folder), so there is "

@@ -9,7 +9,8 @@ scheduler queues actors until a node has room. Each actor loads the data itself 
 spec's data dir, else that node's ``NNPLAY_DATA_DIR``, else the built-in sample). One reader
 thread per run long-polls the actor for event batches and hands them to the sink, so the app
 stays the only writer of its store; stop, pause, resume (every ``commands`` command) are actor calls. An actor that dies
-(its worker process killed, its node lost) makes the poll raise, and the run ends "error".
+(its worker process killed, its node lost) makes the poll raise, and the run ends "error" with
+``death_sentence``.
 Ray is optional: ``pip install -r requirements-ray.txt``.
 """
 
@@ -137,10 +138,7 @@ class RayBackend(Backend):
                         job.started = True
                     job._deliver(batch)
         except Exception as err:  # noqa: BLE001 - RayActorError and friends: the actor is gone
-            cause = str(err).strip().splitlines()
-            job._deliver([JobEnd("error", f"the Ray worker training this run died "
-                                          f"({type(err).__name__}: {cause[0][:200] if cause else 'no details'}). "
-                                          f"Its curves up to then and its last finished epoch's checkpoint are kept.")])
+            job._deliver([JobEnd("error", death_sentence(err))])
         finally:
             try:
                 ray.kill(job.actor)
@@ -194,3 +192,11 @@ class RayBackend(Backend):
         for job in jobs:
             if not job.wait(timeout):
                 job._deliver([JobEnd("stopped", "the Ray backend shut down")])
+
+
+def death_sentence(err: BaseException) -> str:
+    """Why a run's Ray actor is gone, as a sentence for the run (``err``: what the poll raised). It claims only the
+    curves: what model is left the run says itself (``Run``), from what is on disk."""
+    cause = str(err).strip().splitlines()
+    return (f"the Ray worker training this run died ({type(err).__name__}: "
+            f"{cause[0][:200] if cause else 'no details'}). Its curves up to then are kept.")

@@ -4,7 +4,7 @@
 ``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
 until they were measured over a real interval), ``format_duration``, ``data_label`` and
 ``start_refusals`` (a batch larger than the data, a missing device, not enough memory beside the runs already
-admitted: ``admitted_runs``).
+admitted: ``admission.refusal_for``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import time
 
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
-from ..models import describe, estimate_memory, memory_refusal
-from ..names import plain_name
+from ..models import describe
 from ..store import SETTINGS_UNREADABLE, data_text
-from .registry import REGISTRY, registry_lock
+from .admission import refusal_for
 from .run import Run
 
 
@@ -94,21 +93,6 @@ def data_label(run: Run) -> str:
     return name + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})" if d.train_limit or d.test_limit else "")
 
 
-def admitted_runs(device, exclude: str | None = None) -> list[Run]:
-    """This process's runs (any workspace) whose memory on ``device``'s kind is promised but not yet taken: queued,
-    or started without a step. A run that has trained a step holds its memory, so the measurement counts it."""
-    with registry_lock:
-        runs = [r for r in REGISTRY.values() if r.owned and r.active and not r.has_steps and r.id != exclude]
-    kept = []
-    for run in runs:
-        try:
-            if pick_device(run.train_cfg.device).type == device.type:
-                kept.append(run)
-        except ConfigError:
-            pass
-    return kept
-
-
 def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: int | None,
                    memory_limit: tuple[int | None, str] | None = None, replacing: str | None = None) -> dict[str, str]:
     """What stops these configs from training here, by config field: a batch larger than the training set
@@ -121,16 +105,11 @@ def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: i
         refusals["batch_size"] = (f"batch size {train_cfg.batch_size:,} is larger than the training set "
                                   f"({train_size:,} images); choose at most {train_size:,}.")
     try:
-        device = pick_device(train_cfg.device)
+        pick_device(train_cfg.device)
     except ConfigError as err:
         refusals[err.field] = str(err)
         return refusals
-    before = admitted_runs(device, exclude=replacing)
-    reserved = sum(estimate_memory(r.model_cfg, r.train_cfg).total for r in before)
-    names = ", ".join(plain_name(r.name, 60) for r in before[:2]) + (f" and {len(before) - 2} more" if len(before) > 2 else "")
-    held_for = (f"{'the run' if len(before) == 1 else f'the {len(before)} runs'} already queued or starting "
-                f"({names})") if before else ""
-    memory = memory_refusal(model_cfg, train_cfg, device, memory_limit, reserved, held_for)
+    memory = refusal_for([(model_cfg, train_cfg)], memory_limit, replacing)
     if memory:
         refusals["hidden" if model_cfg.family == "mlp" else "channels"] = memory
     return refusals

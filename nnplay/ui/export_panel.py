@@ -4,9 +4,10 @@
 download buttons (ONNX, TorchScript, safetensors, the training script, TensorBoard); the files are
 built only when a button is clicked (``data=callable``, ``on_click="ignore"``: no rerun). A format
 whose optional package is missing, or a run with no model, says so instead of offering a broken
-button. ``script_expander(data_cfg, model_cfg, train_cfg)`` shows the PyTorch script of the
-settings beside "the same run from the command line", with a download. What builds the files
-(``nnplay.export.run``) and what writes them (``nnplay.export``) does not live here.
+button; so does a run whose curves the run store cannot give (``Run.read_error``): no TensorBoard files.
+``script_expander(data_cfg, model_cfg, train_cfg)`` shows the PyTorch script of the settings beside "the
+same run from the command line", with a download. What builds the files (``nnplay.export.run``) and what
+writes them (``nnplay.export``) does not live here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def _download(run, fmt: str):
 def export_panel(run) -> None:
     """An "Export" expander for ``run``: model formats, its training script and its TensorBoard files."""
     no_model = no_model_reason(run)
+    history = run.history  # read once here: a store that cannot give the curves says why in ``run.read_error``
+    unread = getattr(run, "read_error", "")
     with st.expander("Export: ONNX, TorchScript, safetensors, code, TensorBoard"):
         row = st.columns(len(BUTTONS))
         notes = []
@@ -49,7 +52,9 @@ def export_panel(run) -> None:
             problem = ""
             if no_model and (fmt in MODEL_FORMATS or run.unreadable):  # unreadable settings: no code either
                 problem = no_model
-            elif fmt == "tensorboard" and not (run.history.steps or run.history.epochs):
+            elif fmt == "tensorboard" and unread:
+                problem = f"The curves of {run.name} cannot be read, so there is nothing for TensorBoard: {unread}"
+            elif fmt == "tensorboard" and not (history.steps or history.epochs):
                 problem = f"{run.name} has not trained a step yet, so there is nothing for TensorBoard."
             missing = install_sentence(fmt)
             if missing and not problem:
@@ -59,8 +64,11 @@ def export_panel(run) -> None:
                                 mime=DOWNLOAD[fmt][1], key=f"train_export_{fmt}", on_click="ignore",
                                 width="stretch", disabled=bool(problem),
                                 help=escape_markdown(problem) if problem else help_text)
+        if unread:
+            st.caption(escape_markdown(f"The curves of {run.name} cannot be read from the run store, so its "
+                                       f"TensorBoard files cannot be made: {unread}"))
         if no_model:
-            still = "its code and its curves" if run.history.steps else "its code"
+            still = "its code and its curves" if history.steps else "its code"
             st.caption(escape_markdown(no_model[:1].upper() + no_model[1:]) + f" You can still download {still}.")
         for note in notes:
             st.caption(note)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..jobs.run_loop import MODEL_KEPT
+from ..names import plural
 from ..runs import format_duration
 
 
@@ -19,11 +20,6 @@ class Outcome:
     kind: Literal["success", "info", "warning", "error"]
     text: str
     icon: str | None = None
-
-
-def plural(n: int, word: str) -> str:
-    """ "1 epoch", "2 epochs"."""
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def duration_text(seconds: float) -> str:
