@@ -13,7 +13,7 @@ import gc
 
 import streamlit as st
 
-from ..jobs import threads_enabled
+from ..jobs import backend, threads_enabled
 from .sockets import nodelay_on_server_sockets
 
 
@@ -27,7 +27,8 @@ def training_backend() -> str:
     if threads_enabled():
         return "in the server's process (NNPLAY_WORKERS=0)"
     try:
-        return _training_backend()
+        _training_backend()
+        return backend().describe()  # asked on each page load: a Ray cluster being reached says how it goes
     except (RuntimeError, ValueError) as err:
         return f"nowhere: {err}"
 
@@ -40,14 +41,12 @@ threads its parallel regions wait for cores the workers hold, and their spinning
 
 
 @st.cache_resource(show_spinner="Starting the training workers…")
-def _training_backend() -> str:
+def _training_backend() -> bool:
     import torch
 
-    from ..jobs import backend
-
-    where = backend().describe()
+    backend()  # a Ray backend returns at once and reaches its cluster in a thread of its own
     torch.set_num_threads(SERVER_THREADS)  # threads that run their first torch op later take this count too
-    return where
+    return True
 
 
 @st.cache_resource(show_spinner=False)
