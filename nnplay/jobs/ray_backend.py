@@ -276,9 +276,11 @@ class RayBackend(Backend):
                 self._connect()
                 return
             except Exception as err:  # noqa: BLE001 - Unreachable, or Ray itself failing: say it, try again
-                self.problem = str(err) if isinstance(err, RuntimeError) else str(Unreachable(
+                problem = str(err) if isinstance(err, RuntimeError) else str(Unreachable(
                     self.address, f"{type(err).__name__}: {str(err).strip()[:200]}"))
-                log.warning("%s", self.problem)
+                if problem != self.problem:  # the server's log says it once, not every few seconds
+                    log.warning("%s", problem)
+                self.problem = problem
             time.sleep(RETRY_SECONDS)
 
     @property
