@@ -43,6 +43,12 @@ class RayRunner:
         """This actor's process id; the first call returns once the actor has warmed up."""
         return os.getpid()
 
+    def decoded(self) -> int:
+        """How many datasets this actor has decoded (each once, kept for its runs)."""
+        from ..data import _cache
+
+        return len(_cache)
+
     def _control(self, key: str):
         from ..engine import RunControl
 

@@ -349,6 +349,17 @@ class RayBackend(Backend):
         with self._lock:
             return len(self._workers)
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until connected and every actor has imported torch and decoded the data; True if they have."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._connected.wait(timeout):
+            return False
+        with self._lock:
+            handles = [w.handle for w in self._workers]
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _ = self.ray.wait([h.pid.remote() for h in handles], num_returns=len(handles), timeout=left)
+        return len(ready) == len(handles)
+
     # -- the queue ------------------------------------------------------------------------------
 
     def submit(self, spec: JobSpec, sink: Sink, data=None, commands: tuple[Command, ...] = ()) -> RayJob:
