@@ -165,7 +165,9 @@ def connect(address: str):
     """``ray.init`` for the cluster at ``address``, once per process (later calls reuse the connection).
     Returns the ray module; ``Unreachable`` (a RuntimeError) with a sentence when it cannot."""
     if address != "auto":
-        host_port(address)  # a malformed address: a ValueError with a sentence
+        why = knock(*host_port(address))  # before importing ray (seconds): nothing listening is said at once
+        if why:
+            raise Unreachable(address, why)
     ray = import_ray()
     with _init_lock:
         if ray.is_initialized():

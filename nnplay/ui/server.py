@@ -1,6 +1,7 @@
 """What the app frame does once per process as the server starts, and the hook that keeps a deep link in the app.
 
-What lives here: ``training_backend`` (the worker pool or Ray, started with the first page), the server's
+What lives here: ``training_backend`` (the worker pool or Ray, started with the first page) and its sidebar line
+(``training_backend_caption``), the server's
 torch threads (``SERVER_THREADS``), ``freeze_long_lived_objects`` (a full garbage collection never stalls
 training), ``send_replies_at_once`` (Nagle's algorithm off, see ``sockets``) and ``ensure_navigation``
 (a bookmarked page opens inside app.py's navigation). What does not: the data (``data``), the workspace
@@ -31,6 +32,34 @@ def training_backend() -> str:
         return backend().describe()  # asked on each page load: a Ray cluster being reached says how it goes
     except (RuntimeError, ValueError) as err:
         return f"nowhere: {err}"
+
+
+def _reaching() -> str:
+    """How reaching the training backend goes: "connected" (or a backend that needs no reaching), "connecting" or
+    "unreachable" (a Ray cluster that has not answered)."""
+    try:
+        made = backend()
+    except (RuntimeError, ValueError):
+        return "connected"  # nothing to wait for: the sentence is said as it is
+    if getattr(made, "connected", True):
+        return "connected"
+    return "unreachable" if made.unreachable() else "connecting"
+
+
+def training_backend_caption(device: str) -> None:
+    """The sidebar's "Device: … · runs train in …" line. While a Ray cluster is being reached it redraws itself
+    every ``REDRAW_S`` seconds (a fragment), so that it says without a click when the cluster cannot be reached,
+    and when it answers."""
+    def line() -> None:
+        st.caption(f"{device} · runs train in {training_backend()}")
+
+    if threads_enabled() or _reaching() == "connected":
+        line()
+    else:
+        st.fragment(line, run_every=REDRAW_S)()
+
+
+REDRAW_S = 1.0  # while a Ray cluster is being reached, how often the sidebar's line looks again
 
 
 SERVER_THREADS = 1
