@@ -108,7 +108,7 @@ _SETTINGS = [
             "local on a server only this machine reaches, else browser",
             "local: one workspace for everyone; browser: one workspace per browser (kept in a cookie)"),
     Setting("NNPLAY_RAY_ADDRESS", "a Ray address (auto, ray://host:10001 or host:port)", _text, None,
-            "unset: the local worker pool", "train runs on this Ray cluster, in warm actors kept on its nodes"),
+            "unset: the local worker pool", "train runs on this Ray cluster, one actor per run"),
     Setting("NNPLAY_RAY_CPUS_PER_RUN", "a number of CPUs greater than 0", _number(0, False), 1.0, "1",
             "the CPUs a run asks of the Ray cluster"),
     Setting("NNPLAY_RAY_GPUS_PER_RUN", "a share of a GPU greater than 0", _number(0, False), 1.0, "1",
