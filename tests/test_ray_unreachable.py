@@ -84,9 +84,17 @@ def test_a_run_started_meanwhile_waits_saying_why_and_can_be_stopped(unreachable
         backend.close(5)
 
 
-def test_a_malformed_address_is_said_at_once(monkeypatch):
+def test_a_malformed_address_is_said_at_once():
     from nnplay.jobs.ray_backend import RayBackend
+    from nnplay.settings import problems
 
     with pytest.raises(ValueError, match="NNPLAY_RAY_ADDRESS must be auto, ray://host:port or host:port; "
                                          "it is 'localhost'"):
         RayBackend("localhost", background=True)
+    # the app checks it at start, as every setting
+    for bad in ("localhost", "127.0.0.1:", "http://127.0.0.1:6379", ":6379"):
+        assert problems({"NNPLAY_RAY_ADDRESS": bad}) == [
+            f"NNPLAY_RAY_ADDRESS must be a Ray address (auto, ray://host:10001 or host:port); it is {bad!r}. "
+            f"Unset it for the default (unset: the local worker pool)."]
+    for good in ("auto", "127.0.0.1:6379", "ray://head:10001", "[::1]:6379"):
+        assert problems({"NNPLAY_RAY_ADDRESS": good}) == []
