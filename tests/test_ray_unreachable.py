@@ -1,6 +1,7 @@
 """An unreachable Ray cluster (nothing listens at NNPLAY_RAY_ADDRESS; no cluster is started): the app's pages
 render at once, the sidebar says within 10 s that the cluster cannot be reached, naming the address and what
-to do, and a run started meanwhile waits in the queue saying why, and can be stopped there.
+to do, and a run started meanwhile waits in the queue saying why, and can be stopped there (a function call,
+whose caller waits for its answer, is refused with the sentence).
 Skipped when ray is not installed."""
 
 import socket
@@ -80,6 +81,11 @@ def test_a_run_started_meanwhile_waits_saying_why_and_can_be_stopped(unreachable
                                           f"NNPLAY_RAY_ADDRESS=127.0.0.1:{unreachable}")
         job.stop()
         assert job.wait(5) and job.status == "stopped" and job.message == "stopped before it started"
+        # a function call waits for its answer (the LR range test's page): it is refused with the sentence at once
+        call = JobSpec("call", "w", DataConfig(download=False), call=("nnplay.lessons.experiments:lr_range_test", {}))
+        with pytest.raises(RuntimeError, match=f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS=127.0.0.1:"
+                                               f"{unreachable} .nothing answers"):
+            backend.submit(call, Sink())
     finally:
         backend.close(5)
 

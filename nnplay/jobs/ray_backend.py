@@ -367,6 +367,9 @@ class RayBackend(Backend):
     def submit(self, spec: JobSpec, sink: Sink, data=None, commands: tuple[Command, ...] = ()) -> RayJob:
         if self._closing:
             raise RuntimeError("the Ray backend is closed; start a new one.")
+        problem = None if self.connected else self.unreachable()
+        if spec.call is not None and problem:
+            raise RuntimeError(problem)  # its caller waits for the answer: a run may wait for the cluster, a call not
         job = RayJob(spec, sink, self)
         with self._lock:
             self._jobs.append(job)
