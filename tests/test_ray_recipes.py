@@ -150,3 +150,18 @@ def test_the_two_node_recipe_trains_through_the_loopback_and_through_the_registe
         trained(outcome)
     finally:
         shell(lines[4], port)
+
+
+def test_a_head_started_without_the_variable_is_joined_under_its_registered_address():
+    """The recipe issue 23 found broken: the head started without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (so Ray
+    registers it under the machine's network address), the app with it and the loopback address."""
+    port = free_port()
+    head = f".venv/bin/ray start --head --node-ip-address=127.0.0.1 --port={DOC_PORT} --include-dashboard=false"
+    try:
+        shell(head, port)
+        outcome = result(app(f"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 NNPLAY_RAY_ADDRESS=127.0.0.1:{DOC_PORT} "
+                             + " ".join(APP), port))
+        trained(outcome)
+        assert "1 node," in outcome["describe"], outcome
+    finally:
+        shell(".venv/bin/ray stop --force", port)
