@@ -12,7 +12,7 @@ from nnplay.names import escape_markdown
 from nnplay.runs import status_text
 from nnplay.settings import problems as settings_problems
 from nnplay.ui import (freeze_long_lived_objects, keep_workspace_cookie, model_picker, send_replies_at_once, store,
-                       training_backend, training_run, workspace_link, workspace_mode)
+                       training_backend, training_backend_caption, training_run, workspace_link, workspace_mode)
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
 bad_settings = settings_problems()  # every NNPLAY_* setting, checked before anything uses one
@@ -22,7 +22,7 @@ if bad_settings:
     st.stop()
 send_replies_at_once()  # once per process: Streamlit's server leaves Nagle's algorithm on (nnplay/ui/sockets.py)
 freeze_long_lived_objects()  # once per process, whichever page opens first: a full GC then never stalls training
-where_runs_train = training_backend()  # the worker pool starts with the first page, warm for the first Start
+training_backend()  # the worker pool starts with the first page, warm for the first Start
 
 PAGES_DIR = Path(__file__).parent / "pages"
 # (file, title, icon, url path): a page is registered when its file exists
@@ -64,7 +64,7 @@ with st.sidebar:
     for page in pages:
         st.page_link(page)
     st.divider()
-    st.caption(f"Device: **{_device_label()}** · runs train in {where_runs_train}")
+    training_backend_caption(f"Device: **{_device_label()}**")  # redraws itself while a Ray cluster is reached
     running = training_run()
     if running is not None:  # the words of the runs list and the live view, which reruns the page when they change
         st.caption(f"Training: **{escape_markdown(running.name)}** ({status_text(running)})")

@@ -85,6 +85,16 @@ def _text(text: str) -> str:
     return text
 
 
+def _ray_address(text: str) -> str:
+    """auto, ray://host:port or host:port (what ``ray.init`` takes; the jobs backend knocks on it)."""
+    if text == "auto":
+        return text
+    host, _, port = text.split("://", 1)[-1].rpartition(":")
+    if "://" in text and not text.startswith("ray://") or not host.strip("[]") or not port.isdigit():
+        raise ValueError(text)
+    return text
+
+
 _SETTINGS = [
     Setting("NNPLAY_HOME", "a folder path", _text, None, "$XDG_DATA_HOME/nnplay, else ~/.local/share/nnplay",
             "where the run store lives (runs.db and one folder of model files per run)"),
@@ -107,8 +117,8 @@ _SETTINGS = [
     Setting("NNPLAY_WORKSPACES", "local or browser", _choice("local", "browser"), None,
             "local on a server only this machine reaches, else browser",
             "local: one workspace for everyone; browser: one workspace per browser (kept in a cookie)"),
-    Setting("NNPLAY_RAY_ADDRESS", "a Ray address (auto, ray://host:10001 or host:port)", _text, None,
-            "unset: the local worker pool", "train runs on this Ray cluster, one actor per run"),
+    Setting("NNPLAY_RAY_ADDRESS", "a Ray address (auto, ray://host:10001 or host:port)", _ray_address, None,
+            "unset: the local worker pool", "train runs on this Ray cluster, in warm actors kept on its nodes"),
     Setting("NNPLAY_RAY_CPUS_PER_RUN", "a number of CPUs greater than 0", _number(0, False), 1.0, "1",
             "the CPUs a run asks of the Ray cluster"),
     Setting("NNPLAY_RAY_GPUS_PER_RUN", "a share of a GPU greater than 0", _number(0, False), 1.0, "1",

@@ -343,7 +343,7 @@ def test_ray_address_without_ray_installed_says_what_to_install(monkeypatch):
     import nnplay.jobs.ray_backend as ray_backend
 
     tries = []
-    monkeypatch.setattr(ray_backend, "RayBackend", lambda address: tries.append(address) or 1 / 0)
+    monkeypatch.setattr(ray_backend, "RayBackend", lambda address, **_: tries.append(address) or 1 / 0)
     with pytest.raises(RuntimeError, match="requirements-ray.txt"):
         jobs.backend()
     assert tries == []

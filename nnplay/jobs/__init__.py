@@ -18,7 +18,9 @@ carries to the run's ``RunControl``;
 ``backend()`` picks the backend from the environment, once per process:
 
 - ``NNPLAY_RAY_ADDRESS`` (``auto``, ``ray://host:10001`` or a head's ``host:port``): a Ray
-  cluster (``ray_backend``), one actor per run; ``NNPLAY_RAY_GPUS_PER_RUN`` (default 1) is the
+  cluster (``ray_backend``), reached in the background (no page waits for it; while it cannot be reached,
+  ``describe()`` says why and runs wait), its runs trained by warm actors kept on its nodes;
+  ``NNPLAY_RAY_GPUS_PER_RUN`` (default 1) is the
   GPU share a run asks for when it wants CUDA, ``NNPLAY_RAY_CPUS_PER_RUN`` (default 1) its CPUs.
 - ``NNPLAY_WORKERS=0``: threads of this process (``threads``), one per run, through the same run loop
   (``thread_backend()`` is that backend whatever the environment: the command line trains through it).
@@ -300,7 +302,7 @@ _backend: Backend | None = None
 _backend_lock = threading.Lock()
 
 
-RETRY_S = 60.0  # a backend that could not be made (e.g. an unreachable Ray cluster) is tried again after this
+RETRY_S = 60.0  # a backend that could not be made (a bad setting, Ray not installed) is tried again after this
 _failed: tuple[float, Exception] | None = None  # (when, why) the last try failed
 
 
@@ -309,8 +311,8 @@ def backend() -> Backend:
     when ``NNPLAY_WORKERS=0`` (``threads_enabled``), else the local pool.
 
     When making it fails (RuntimeError or ValueError: a sentence for the user), the same error is raised at
-    once for ``RETRY_S`` seconds, then it is tried again: connecting to an unreachable Ray cluster takes
-    about a minute, and every page load and every Start would otherwise wait that long.
+    once for ``RETRY_S`` seconds, then it is tried again. A Ray backend is made at once: it reaches its
+    cluster in a thread of its own (``RayBackend(background=True)``).
     """
     global _backend, _failed
     with _backend_lock:
@@ -322,7 +324,7 @@ def backend() -> Backend:
                 if address:
                     from .ray_backend import RayBackend
 
-                    _backend = RayBackend(address)
+                    _backend = RayBackend(address, background=True)  # connects in a thread, and keeps trying
                 elif threads_enabled():
                     _backend = thread_backend()
                 else:

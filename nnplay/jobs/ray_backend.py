@@ -1,24 +1,36 @@
-"""The Ray backend: each run trains in its own Ray actor on a cluster; events come back to this process.
+"""The Ray backend: runs train in warm Ray actors on a cluster; events come back to this process.
 
-Used when ``NNPLAY_RAY_ADDRESS`` is set (``auto``, ``ray://host:10001``, or a head's
-``host:port``). ``ray.init`` is called once per process (a later backend reuses the
-connection). A run becomes a threaded actor (``ray_actor.RayRunner``) asking for
-``NNPLAY_RAY_CPUS_PER_RUN`` CPUs (default 1) and, when its config wants CUDA and the cluster has
-GPUs, ``NNPLAY_RAY_GPUS_PER_RUN`` of a GPU (default 1; 0.25 lets four runs share one). Ray's
-scheduler queues actors until a node has room. Each actor loads the data itself (from the
-spec's data dir, else that node's ``NNPLAY_DATA_DIR``, else the built-in sample). One reader
-thread per run long-polls the actor for event batches and hands them to the sink, so the app
-stays the only writer of its store; stop, pause, resume (every ``commands`` command) are actor calls. An actor that dies
-(its worker process killed, its node lost) makes the poll raise, and the run ends "error" with
-``death_sentence``.
+Used when ``NNPLAY_RAY_ADDRESS`` is set (``auto``, ``ray://host:10001``, or a head's ``host:port``).
+Reaching the cluster (``connect``): first a plain TCP knock on the address (nothing listening is said at
+once), then the cluster's own list of live nodes, read from its GCS: the app's process must sit on one of
+them, and it joins under the address that node registered (the loopback for a one-machine cluster started
+with ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, else the machine's network address, whatever address the app
+was given); then ``ray.init``, once per process (a later backend reuses the connection). The app's backend
+(``background=True``) does this in a thread and keeps trying every ``RETRY_SECONDS``: no page waits for it,
+``describe()`` says within ``SILENT_SECONDS`` that the cluster cannot be reached and why, and runs started
+meanwhile wait in the queue and train once it answers.
+
+Actors are warm workers (``ray_actor.RayRunner``), kept as the local pool keeps its worker processes: once
+connected, the backend starts as many as the cluster's CPUs hold (``NNPLAY_RAY_CPUS_PER_RUN`` each, default
+1; Ray spreads them over the nodes); each imports torch and decodes the data once, then trains one run
+after another. A run that wants CUDA on a cluster with GPUs gets an actor that also asks for
+``NNPLAY_RAY_GPUS_PER_RUN`` of a GPU (default 1; 0.25 lets four share one), made in place of an idle CPU
+one. Runs wait in this backend's queue, first come first served, for a free actor. One reader thread per
+run long-polls its actor for event batches and hands them to the sink, so the app stays the only writer
+of its store; stop, pause, resume (every ``commands`` command) are actor calls. An actor that dies (its
+worker process killed, its node lost) makes the poll raise: the run ends "error" (or, if it had not begun,
+goes back to the queue once; the message is ``death_sentence``) and the actor is replaced.
 Ray is optional: ``pip install -r requirements-ray.txt``.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import socket
 import threading
+import time
 from pathlib import Path
 
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
@@ -27,7 +39,14 @@ from .commands import Command, Pause, Resume, Stop
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+RETRY_SECONDS = 5.0  # between two tries to reach a cluster that did not answer
+SILENT_SECONDS = 10.0  # a try still unanswered after this is said to have failed (it goes on in the background)
+KNOCK_SECONDS = 3.0  # the TCP knock on the cluster's address
+RUN_END_SECONDS = 120.0  # how long an actor (maybe still warming up) may take to return from an ended run
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _init_lock = threading.Lock()
+_keys = itertools.count(1)
 
 
 def import_ray():
@@ -40,121 +59,415 @@ def import_ray():
     return ray
 
 
+class Unreachable(RuntimeError):
+    """The cluster at NNPLAY_RAY_ADDRESS cannot be used from here; the message says why and what to do."""
+
+    def __init__(self, address: str, why: str):
+        super().__init__(f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS={address} ({why}). Start it "
+                         f"(the commands for one machine and for two nodes are in docs/workers-and-ray.md), "
+                         f"or unset NNPLAY_RAY_ADDRESS to train in the local worker pool.")
+        self.why = why
+
+
+def host_port(address: str) -> tuple[str, int]:
+    """``host:port`` (or ``ray://host:port``) split; a ValueError with a sentence when it is neither."""
+    rest = address.split("://", 1)[-1]
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        raise ValueError(f"NNPLAY_RAY_ADDRESS must be auto, ray://host:port or host:port; it is {address!r}.")
+    return host, int(port)
+
+
+def knock(host: str, port: int, timeout: float = KNOCK_SECONDS) -> str | None:
+    """None when something accepts a TCP connection at host:port, else why not (a few words)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.timeout:
+        return f"nothing answered at {host}:{port} within {timeout:g} s"
+    except OSError as err:
+        return f"nothing answers at {host}:{port}: {err.strerror or err}"
+
+
+def is_local(ip: str) -> bool:
+    """Whether ``ip`` is an address of this machine (a socket can be bound to it)."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.bind((ip, 0))
+        return True
+    except OSError:
+        return False
+
+
+def live_nodes(ray, gcs_address: str) -> list[str]:
+    """The addresses the cluster's live nodes registered under, read from its GCS."""
+    from ray._raylet import GcsClient  # the client `ray status` uses; no ray.init needed
+
+    infos = GcsClient(address=gcs_address).get_all_node_info(timeout=KNOCK_SECONDS)
+    return sorted({info.node_manager_address for info in infos.values() if info.state == 0})  # 0: ALIVE
+
+
+def _auto_address(address: str) -> str:
+    """The head address ``auto`` stands for: the cluster last started on this machine."""
+    from ray._private.services import get_ray_address_from_environment
+
+    try:
+        found = get_ray_address_from_environment("auto", None)
+    except Exception:  # noqa: BLE001 - no cluster recorded on this machine
+        found = None
+    if not found or found == "auto":
+        raise Unreachable(address, "no Ray cluster was started on this machine: `ray start --head` records one")
+    return found
+
+
+def plan(ray, address: str) -> dict:
+    """How to join the cluster at ``address`` from this machine: ``ray.init``'s address and node address, and
+    whether the cluster lives on the loopback. Raises ``Unreachable`` with the reason."""
+    if address.startswith("ray://"):  # Ray Client: the client server does the rest
+        why = knock(*host_port(address))
+        if why:
+            raise Unreachable(address, why)
+        return {"address": address}
+    host, port = host_port(_auto_address(address) if address == "auto" else address)
+    why = knock(host, port)
+    if why:
+        raise Unreachable(address, why)
+    try:
+        nodes = live_nodes(ray, f"{host}:{port}")
+    except Exception as err:  # noqa: BLE001 - something answers, but not a Ray head
+        raise Unreachable(address, f"{host}:{port} answers but is not a Ray head ({type(err).__name__})") from None
+    if not nodes:
+        raise Unreachable(address, f"the head at {host}:{port} has no live node")
+    here = [ip for ip in nodes if ip in LOOPBACK or is_local(ip)]
+    if not here:
+        raise Unreachable(address, f"its nodes registered under {', '.join(nodes)}, none of them this machine: "
+                                   f"the app must run on one of them (`ray start --address={nodes[0]}:{port}` "
+                                   f"here), or reach the cluster through Ray Client (ray://HEAD:10001)")
+    node = next((ip for ip in here if ip in LOOPBACK), here[0])
+    loopback = node in LOOPBACK
+    # the head's GCS listens on the loopback only when the cluster lives there; else on every address
+    return {"address": f"{'127.0.0.1' if loopback else node}:{port}", "node": "127.0.0.1" if loopback else node,
+            "loopback": loopback, "registered": node}
+
+
+def _cluster_mode(ray, loopback: bool) -> None:
+    """Tell Ray whether the cluster lives on the loopback: it rewrites 127.0.0.1 to the machine's network
+    address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` is 0, which it reads once, at import."""
+    os.environ[CLUSTER_SWITCH] = "0" if loopback else "1"
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        constants.ENABLE_RAY_CLUSTER = not loopback
+
+
 def connect(address: str):
-    """``ray.init(address)`` once per process; later calls reuse the connection. Returns the ray module."""
-    host = address.split("://")[-1].rsplit(":", 1)[0]
-    loopback = host in ("127.0.0.1", "localhost")
-    if loopback:
-        # Ray rewrites 127.0.0.1 to the machine's network address unless told this is a one-machine
-        # cluster (read when ray is first imported); a head started with --node-ip-address=127.0.0.1
-        # listens only on the loopback
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    """``ray.init`` for the cluster at ``address``, once per process (later calls reuse the connection).
+    Returns the ray module; ``Unreachable`` (a RuntimeError) with a sentence when it cannot."""
+    if address != "auto":
+        why = knock(*host_port(address))  # before importing ray (seconds): nothing listening is said at once
+        if why:
+            raise Unreachable(address, why)
     ray = import_ray()
     with _init_lock:
-        if not ray.is_initialized():
-            package = Path(__file__).resolve().parent.parent
-            # ship nnplay itself, so nodes on other machines run this code (they need torch installed)
-            # and the app's data folder, so a run reads the dataset the app shows (a node without it at that
-            # path loads it as the app would: torchvision's download, else the built-in sample)
-            data_dir = {"NNPLAY_DATA_DIR": os.environ["NNPLAY_DATA_DIR"]} if os.environ.get("NNPLAY_DATA_DIR") else {}
-            runtime_env = {"py_modules": [str(package)],
-                           "env_vars": {"PYTHONUNBUFFERED": "1", **data_dir}}
-            options = {} if address.startswith("ray://") else {  # Ray Client takes only the runtime env
-                "log_to_driver": False, "configure_logging": False, "include_dashboard": False,
-                **({"_node_ip_address": "127.0.0.1"} if loopback else {})}
+        if ray.is_initialized():
+            return ray
+        target = plan(ray, address)
+        package = Path(__file__).resolve().parent.parent
+        # ship nnplay itself, so nodes on other machines run this code (they need torch installed)
+        # and the app's data folder, so a run reads the dataset the app shows (a node without it at that
+        # path loads it as the app would: torchvision's download, else the built-in sample)
+        data_dir = {"NNPLAY_DATA_DIR": os.environ["NNPLAY_DATA_DIR"]} if os.environ.get("NNPLAY_DATA_DIR") else {}
+        runtime_env = {"py_modules": [str(package)], "env_vars": {"PYTHONUNBUFFERED": "1", **data_dir}}
+        options = {}
+        if "node" in target:  # Ray Client takes only the runtime env
+            _cluster_mode(ray, target["loopback"])
+            options = {"log_to_driver": False, "configure_logging": False, "include_dashboard": False,
+                       "_node_ip_address": target["node"]}
+        try:
+            ray.init(address=target["address"], runtime_env=runtime_env, **options)
+        except Exception as err:  # noqa: BLE001 - ConnectionError, RpcError, TimeoutError…: say it, try again later
             try:
-                ray.init(address=address, runtime_env=runtime_env, **options)
-            except ConnectionError as err:
-                raise RuntimeError(f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS={address!r} ({err}). "
-                                   f"Start it with `ray start --head` (and `ray start --address=...` on the "
-                                   f"other machines), or unset NNPLAY_RAY_ADDRESS.") from None
+                ray.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+            first = str(err).strip().splitlines()
+            raise Unreachable(address, f"ray.init failed: {type(err).__name__}: "
+                                       f"{first[0][:200] if first else 'no details'}") from None
     return ray
 
 
 class RayJob(Job):
     def __init__(self, spec: JobSpec, sink: Sink, backend: "RayBackend"):
         super().__init__(spec, sink, backend)
-        self.actor = None
-        self.run_ref = None
+        self.key = f"{spec.run_id}#{next(_keys)}"
+        self.actor = None   # the Ray actor handle training it, once it has one
+        self.worker: _Worker | None = None
         self.started = False
         self.resources: dict = {}
+        self.early: list[Command] = []  # commands sent while it waited for an actor
+        self.tries = 0
+
+
+class _Worker:
+    """One warm actor as the backend sees it."""
+
+    def __init__(self, handle, gpu: bool):
+        self.handle = handle
+        self.gpu = gpu
+        self.job: RayJob | None = None
 
 
 class RayBackend(Backend):
-    """Runs as Ray actors on the cluster at ``address``."""
+    """Runs in warm Ray actors on the cluster at ``address``.
+
+    ``background=False`` (tests, scripts) connects now and raises ``Unreachable`` when it cannot;
+    ``background=True`` (the app) connects in a thread and keeps trying. ``preload``: the ``DataConfig``
+    every actor decodes as it starts (True: the default one; None: none); ``warm``: how many actors to start
+    once connected (default: as many as the cluster's CPUs hold).
+    """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, gpus_per_run: float | None = None,
-                 cpus_per_run: float | None = None, max_run_minutes: float | None = None):
+                 cpus_per_run: float | None = None, max_run_minutes: float | None = None,
+                 background: bool = False, preload=True, warm: int | None = None):
+        from ..config import DataConfig
+
         self.address = address or os.environ.get("NNPLAY_RAY_ADDRESS", "auto")
-        self.ray = connect(self.address)
+        if self.address != "auto":
+            host_port(self.address)  # a malformed address is said at once
+        import_ray()  # so is Ray not installed: no retry would help
         self.gpus_per_run = gpus_per_run if gpus_per_run is not None else env_float("NNPLAY_RAY_GPUS_PER_RUN", 1.0)
         self.cpus_per_run = cpus_per_run if cpus_per_run is not None else env_float("NNPLAY_RAY_CPUS_PER_RUN", 1.0)
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
+        self.preload = DataConfig() if preload is True else (preload or None)
+        self.warm = warm
+        self.ray = None
+        self.problem = ""  # why the last try to reach the cluster failed
+        self._connected = threading.Event()
+        self._since = time.monotonic()
+        self._lock = threading.RLock()
+        self._jobs: list[RayJob] = []      # every job not yet ended
+        self._waiting: list[RayJob] = []   # those without an actor, in order
+        self._workers: list[_Worker] = []
+        self._closing = False
+        self._described = (0.0, "")
+        if background:
+            threading.Thread(target=self._keep_trying, daemon=True, name="nnplay-ray-connect").start()
+        else:
+            self._connect()
+
+    # -- reaching the cluster -------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        ray = connect(self.address)
         from .ray_actor import RayRunner
 
-        self._actor_class = self.ray.remote(RayRunner)
-        self._lock = threading.Lock()
-        self._jobs: list[RayJob] = []
-        self._closing = False
+        with self._lock:
+            self.ray = ray
+            self._actor_class = ray.remote(RayRunner)
+            self.problem = ""
+            self._connected.set()
+            if not self._closing:
+                self._start_warm_workers()
+        self._dispatch()
 
-    def _wants_gpu(self, spec: JobSpec) -> bool:
+    def _keep_trying(self) -> None:
+        while not self._closing:
+            try:
+                self._connect()
+                return
+            except Exception as err:  # noqa: BLE001 - Unreachable, or Ray itself failing: say it, try again
+                problem = str(err) if isinstance(err, RuntimeError) else str(Unreachable(
+                    self.address, f"{type(err).__name__}: {str(err).strip()[:200]}"))
+                if problem != self.problem:  # the server's log says it once, not every few seconds
+                    log.warning("%s", problem)
+                self.problem = problem
+            time.sleep(RETRY_SECONDS)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def unreachable(self) -> str | None:
+        """Why the cluster cannot be reached yet (a sentence), None once connected or while a first try is young."""
+        if self.connected:
+            return None
+        if self.problem:
+            return f"{self.problem} Trying again every {RETRY_SECONDS:g} s; runs started meanwhile wait for it."
+        waited = time.monotonic() - self._since
+        if waited >= SILENT_SECONDS:
+            return str(Unreachable(self.address, f"it has not answered for {waited:.0f} s")) + \
+                " Still trying; runs started meanwhile wait for it."
+        return None
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    # -- warm actors ----------------------------------------------------------------------------
+
+    def _resources(self) -> dict:
+        return self.ray.cluster_resources()
+
+    def _capacity(self, resources: dict, gpu: bool) -> int:
+        """How many actors the cluster holds: its CPUs by the CPUs a run asks (and GPUs, for a GPU actor)."""
+        n = int(resources.get("CPU", 0) // self.cpus_per_run)
+        if gpu:
+            n = min(n, int(resources.get("GPU", 0) // self.gpus_per_run))
+        return max(1, n)
+
+    def _wants_gpu(self, spec: JobSpec, resources: dict | None = None) -> bool:
         if spec.train.device not in ("auto", "cuda"):
             return False
-        return self.ray.cluster_resources().get("GPU", 0) > 0
+        return (resources if resources is not None else self._resources()).get("GPU", 0) > 0
+
+    def _new_worker(self, gpu: bool) -> _Worker:
+        threads = max(1, int(self.cpus_per_run))
+        handle = self._actor_class.options(
+            num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run if gpu else 0, max_concurrency=8,
+            max_restarts=0).remote(threads, self.preload)
+        worker = _Worker(handle, gpu)
+        self._workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        try:
+            self.ray.kill(worker.handle)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    def _start_warm_workers(self) -> None:
+        from ..config import TrainConfig
+
+        resources = self._resources()
+        gpu = self._wants_gpu(JobSpec("warm", "warm", train=TrainConfig()), resources)
+        n = self.warm if self.warm is not None else self._capacity(resources, gpu)
+        for _ in range(max(0, n - len(self._workers))):
+            self._new_worker(gpu)
+
+    def worker_count(self) -> int:
+        with self._lock:
+            return len(self._workers)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until connected and every actor has imported torch and decoded the data; True if they have."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._connected.wait(timeout):
+            return False
+        with self._lock:
+            handles = [w.handle for w in self._workers]
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _ = self.ray.wait([h.pid.remote() for h in handles], num_returns=len(handles), timeout=left)
+        return len(ready) == len(handles)
+
+    # -- the queue ------------------------------------------------------------------------------
 
     def submit(self, spec: JobSpec, sink: Sink, data=None, commands: tuple[Command, ...] = ()) -> RayJob:
         if self._closing:
             raise RuntimeError("the Ray backend is closed; start a new one.")
+        problem = None if self.connected else self.unreachable()
+        if spec.call is not None and problem:
+            raise RuntimeError(problem)  # its caller waits for the answer: a run may wait for the cluster, a call not
         job = RayJob(spec, sink, self)
-        job.resources = {"num_cpus": self.cpus_per_run,
-                         "num_gpus": self.gpus_per_run if self._wants_gpu(spec) else 0}
-        max_seconds = self.max_run_minutes * 60 if self.max_run_minutes else None
-        threads = max(1, int(self.cpus_per_run))
-        job.actor = self._actor_class.options(max_concurrency=4, max_restarts=0, **job.resources).remote(
-            spec, max_seconds, threads)
-        for command in commands:  # sent before the run begins: it loads its data first
-            job.actor.command.remote(command)
-        job.run_ref = job.actor.run.remote()
         with self._lock:
             self._jobs.append(job)
-        threading.Thread(target=self._read, args=(job,), daemon=True, name=f"nnplay-ray-{spec.run_id}").start()
+            self._waiting.append(job)
+            job.early.extend(commands)  # sent before its run begins (start paused, step mode, a rate)
+        self._dispatch()
         return job
 
-    def _read(self, job: RayJob) -> None:
-        """Long-poll the actor for batches until its JobEnd arrives or it dies."""
+    def _dispatch(self) -> None:
+        """Give each waiting job, in order, an idle actor of its kind, a new one while the cluster has room,
+        or an idle actor of the other kind's place."""
+        with self._lock:
+            if self._closing or not self.connected or not self._waiting:
+                return
+            resources = self._resources()
+            for job in list(self._waiting):
+                gpu = self._wants_gpu(job.spec, resources)
+                worker = next((w for w in self._workers if w.job is None and w.gpu == gpu), None)
+                if worker is None:
+                    same = sum(w.gpu == gpu for w in self._workers)
+                    room = not gpu or same < self._capacity(resources, True)
+                    idle = next((w for w in self._workers if w.job is None), None)
+                    if room and len(self._workers) < self._capacity(resources, False):
+                        worker = self._new_worker(gpu)
+                    elif room and idle is not None:
+                        self._retire(idle)
+                        worker = self._new_worker(gpu)
+                    else:
+                        continue
+                self._waiting.remove(job)
+                worker.job, job.worker, job.actor = job, worker, worker.handle
+                job.resources = {"num_cpus": self.cpus_per_run, "num_gpus": self.gpus_per_run if gpu else 0}
+                job.tries += 1
+                threading.Thread(target=self._read, args=(job, worker), daemon=True,
+                                 name=f"nnplay-ray-{job.spec.run_id}").start()
+
+    def _read(self, job: RayJob, worker: _Worker) -> None:
+        """Start the run on its actor and long-poll it for batches until its JobEnd arrives or it dies."""
         ray = self.ray
+        handle = worker.handle
+        free = False
+        again = False
         try:
+            max_seconds = self.max_run_minutes * 60 if self.max_run_minutes else None
+            for command in job.early:
+                handle.command.remote(job.key, command)
+            run_ref = handle.run.remote(job.key, job.spec, max_seconds)
             while not job.done:
-                ref = job.actor.poll.remote(POLL_SECONDS)
+                ref = handle.poll.remote(job.key, POLL_SECONDS)
                 ready: list = []
                 while not ready and not job.done:
-                    ready, _ = ray.wait([ref], timeout=POLL_SECONDS + 1)  # an actor not yet placed waits here
+                    ready, _ = ray.wait([ref], timeout=POLL_SECONDS + 1)  # an actor warming up waits here
                 if job.done:
                     break
                 for batch in ray.get(ref):
                     if not job.started:
                         job.started = True
                     job._deliver(batch)
+            ray.get(run_ref, timeout=RUN_END_SECONDS)  # its run returned: the actor is free for the next
+            free = True
         except Exception as err:  # noqa: BLE001 - RayActorError and friends: the actor is gone
-            job._deliver([JobEnd("error", death_sentence(err))])
+            if not job.started and not job.done and job.tries < 2 and not self._closing:
+                again = True  # an actor that died before this run began (a lost node): give it another
+            elif not job.done:
+                job._deliver([JobEnd("error", death_sentence(err))])
         finally:
-            try:
-                ray.kill(job.actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
             with self._lock:
-                if job in self._jobs:
+                job.worker, job.actor = None, None
+                if free and not self._closing:
+                    worker.job = None
+                    handle.forget.remote(job.key)
+                else:
+                    self._retire(worker)
+                if again:
+                    self._waiting.insert(0, job)
+                elif job in self._jobs:
                     self._jobs.remove(job)
+            self._dispatch()
 
     def _command(self, job: Job, command: Command) -> None:
-        if job.status == "queued" and isinstance(command, Stop):
-            # not placed yet (or no batch yet): end it here; the reader stops on done
-            job._deliver([JobEnd("stopped", "stopped before it started")])
+        with self._lock:
+            if job in self._waiting:
+                if isinstance(command, Stop):
+                    self._waiting.remove(job)
+                    self._jobs.remove(job)
+                    job._deliver([JobEnd("stopped", "stopped before it started")])
+                else:
+                    job.early.append(command)
+                return
+            handle = job.actor
+        if handle is None:
             return
-        job.actor.command.remote(command)
-        if isinstance(command, Pause) and job.status == "running":
+        handle.command.remote(job.key, command)
+        if job.status == "queued" and isinstance(command, Stop):
+            # its actor has not begun it: end it here; the run ends at once there, and the actor is kept
+            job._deliver([JobEnd("stopped", "stopped before it started")])
+        elif isinstance(command, Pause) and job.status == "running":
             job.status = "paused"
         elif isinstance(command, Resume) and job.status == "paused":
             job.status = "running"
@@ -164,8 +477,11 @@ class RayBackend(Backend):
             waiting = [j for j in self._jobs if not j.started and not j.done]
         if job not in waiting:
             return None
+        if not self.connected:
+            why = self.unreachable() or f"connecting to the Ray cluster at {self.address}"
+            return QueuePosition(waiting.index(job) + 1, len(waiting), f"waiting for the Ray cluster: {why}")
         gpu = job.resources.get("num_gpus") or 0
-        ask = f"{job.resources.get('num_cpus', 1):g} CPU" + (f" and {gpu:g} GPU" if gpu else "")
+        ask = f"{job.resources.get('num_cpus', self.cpus_per_run):g} CPU" + (f" and {gpu:g} GPU" if gpu else "")
         return QueuePosition(waiting.index(job) + 1, len(waiting),
                              f"waiting for room on the Ray cluster (each run asks for {ask})")
 
@@ -174,24 +490,42 @@ class RayBackend(Backend):
         return self.ray.get(job.actor.pid.remote(), timeout=timeout)
 
     def describe(self) -> str:
+        if not self.connected:
+            problem = self.unreachable()
+            return f"nowhere yet: {problem}" if problem else f"the Ray cluster at {self.address} (connecting…)"
+        when, text = self._described
+        if time.monotonic() - when < 5.0:  # the sidebar asks on every page load
+            return text
         try:
             res = self.ray.cluster_resources()
-            nodes = len([n for n in self.ray.nodes() if n.get("Alive")])
-            return (f"Ray cluster at {self.address}: {nodes} node{'s' if nodes != 1 else ''}, "
+            alive = [n for n in self.ray.nodes() if n.get("Alive")]
+            ips = sorted({n.get("NodeManagerAddress", "") for n in alive})
+            host = self.address.split("://")[-1].rsplit(":", 1)[0]
+            under = f" (its nodes registered as {', '.join(ips)})" if ips and host not in ips else ""
+            text = (f"Ray cluster at {self.address}{under}: {len(alive)} node{'s' if len(alive) != 1 else ''}, "
                     f"{res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs")
         except Exception:  # noqa: BLE001
-            return f"Ray cluster at {self.address}"
+            text = f"Ray cluster at {self.address}"
+        self._described = (time.monotonic(), text)
+        return text
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop every run and wait for their ends; the Ray connection stays for the process."""
-        self._closing = True
+        """Stop every run and wait for their ends, then let the actors go; the Ray connection stays."""
         with self._lock:
+            self._closing = True  # no new run, and no waiting one starts
             jobs = list(self._jobs)
         for job in jobs:
             job.stop()
         for job in jobs:
             if not job.wait(timeout):
                 job._deliver([JobEnd("stopped", "the Ray backend shut down")])
+        with self._lock:
+            workers, self._workers = list(self._workers), []
+        for worker in workers:
+            try:
+                self.ray.kill(worker.handle)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
 
 
 def death_sentence(err: BaseException) -> str:

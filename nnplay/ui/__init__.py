@@ -19,7 +19,8 @@ from .data import cached_mnist, dataset_or_stop, show_data_notice
 from .drawn import DRAWN_KEY, drawn_digit, remember_drawn_digit
 from .live import FEEDS_KEY, drop_live_feed, live_run_view, plotly_figure, preload_live_view
 from .model_picker import default_model, model_for_page, model_picker, picked_model, picked_run
-from .server import ensure_navigation, freeze_long_lived_objects, send_replies_at_once, training_backend
+from .server import (ensure_navigation, freeze_long_lived_objects, send_replies_at_once, training_backend,
+                     training_backend_caption)
 from .kept_choices import restore_setting, save_setting
 from .sweeps import SWEEPS_KEY, restore_sweep, session_sweeps, sweep_store
 from .widgets import folded_code
@@ -30,7 +31,8 @@ __all__ = [
     "fast_canvas", "cached_mnist", "dataset_or_stop", "show_data_notice", "DRAWN_KEY", "drawn_digit",
     "remember_drawn_digit", "FEEDS_KEY", "drop_live_feed", "live_run_view", "plotly_figure", "preload_live_view",
     "default_model", "model_for_page", "model_picker", "picked_model", "picked_run", "ensure_navigation",
-    "freeze_long_lived_objects", "send_replies_at_once", "training_backend", "restore_setting", "save_setting",
+    "freeze_long_lived_objects", "send_replies_at_once", "training_backend", "training_backend_caption",
+    "restore_setting", "save_setting",
     "SWEEPS_KEY", "restore_sweep", "session_sweeps", "sweep_store", "folded_code", "keep_workspace_cookie", "store",
     "workspace", "workspace_link", "workspace_mode", "add_run", "copy_to_my_runs", "remove_run", "run_by_id",
     "session_runs", "space_used", "training_run",

@@ -1,6 +1,7 @@
 """What the app frame does once per process as the server starts, and the hook that keeps a deep link in the app.
 
-What lives here: ``training_backend`` (the worker pool or Ray, started with the first page), the server's
+What lives here: ``training_backend`` (the worker pool or Ray, started with the first page) and its sidebar line
+(``training_backend_caption``), the server's
 torch threads (``SERVER_THREADS``), ``freeze_long_lived_objects`` (a full garbage collection never stalls
 training), ``send_replies_at_once`` (Nagle's algorithm off, see ``sockets``) and ``ensure_navigation``
 (a bookmarked page opens inside app.py's navigation). What does not: the data (``data``), the workspace
@@ -13,7 +14,7 @@ import gc
 
 import streamlit as st
 
-from ..jobs import threads_enabled
+from ..jobs import backend, threads_enabled
 from .sockets import nodelay_on_server_sockets
 
 
@@ -27,9 +28,38 @@ def training_backend() -> str:
     if threads_enabled():
         return "in the server's process (NNPLAY_WORKERS=0)"
     try:
-        return _training_backend()
+        _training_backend()
+        return backend().describe()  # asked on each page load: a Ray cluster being reached says how it goes
     except (RuntimeError, ValueError) as err:
         return f"nowhere: {err}"
+
+
+def _reaching() -> str:
+    """How reaching the training backend goes: "connected" (or a backend that needs no reaching), "connecting" or
+    "unreachable" (a Ray cluster that has not answered)."""
+    try:
+        made = backend()
+    except (RuntimeError, ValueError):
+        return "connected"  # nothing to wait for: the sentence is said as it is
+    if getattr(made, "connected", True):
+        return "connected"
+    return "unreachable" if made.unreachable() else "connecting"
+
+
+def training_backend_caption(device: str) -> None:
+    """The sidebar's "Device: … · runs train in …" line. While a Ray cluster is being reached it redraws itself
+    every ``REDRAW_S`` seconds (a fragment), so that it says without a click when the cluster cannot be reached,
+    and when it answers."""
+    def line() -> None:
+        st.caption(f"{device} · runs train in {training_backend()}")
+
+    if threads_enabled() or _reaching() == "connected":
+        line()
+    else:
+        st.fragment(line, run_every=REDRAW_S)()
+
+
+REDRAW_S = 1.0  # while a Ray cluster is being reached, how often the sidebar's line looks again
 
 
 SERVER_THREADS = 1
@@ -40,14 +70,12 @@ threads its parallel regions wait for cores the workers hold, and their spinning
 
 
 @st.cache_resource(show_spinner="Starting the training workers…")
-def _training_backend() -> str:
+def _training_backend() -> bool:
     import torch
 
-    from ..jobs import backend
-
-    where = backend().describe()
+    backend()  # a Ray backend returns at once and reaches its cluster in a thread of its own
     torch.set_num_threads(SERVER_THREADS)  # threads that run their first torch op later take this count too
-    return where
+    return True
 
 
 @st.cache_resource(show_spinner=False)
