@@ -9,7 +9,7 @@ from ..config import DataConfig
 from ..data import MnistData
 from ..jobs import JobSpec, Result
 from ..jobs import backend as default_backend
-from ..store import LOCAL_WORKSPACE, Store, new_id
+from ..store import LOCAL_WORKSPACE, Store, StoreError, new_id
 from .run import Run
 
 
@@ -17,26 +17,48 @@ class Sweep:
     """Several runs submitted to the jobs backend in order: a free worker takes the next one, so they train in
     parallel where workers are free (on Ray across the cluster; in threads here, all at once). Stop ends the
     running ones and the queued ones never start. Made over runs already stored (``data`` None, no store:
-    a sweep read back after a reload), it reads and stops them the same way."""
+    a sweep read back after a reload), it reads and stops them the same way.
+
+    A sweep made from a plan (``nnplay.sweeps.start_sweep``) has an ``id`` (its record in the store's sweeps
+    table, and its runs' group), its ``plan`` and a ``listener`` called as ``listener(run, event)`` with each
+    engine event of its runs (successive halving). ``Sweep.load`` finds it again after a reload (the live
+    object where this process trains it), ``continue_sweep`` queues the runs of its plan that did not end."""
 
     def __init__(self, name: str, runs: list[Run], data: MnistData | None = None, store: Store | None = None,
-                 workspace: str = LOCAL_WORKSPACE):
-        """With a store, each run becomes a record of kind "sweep" in group ``name`` (not in the Train list)."""
+                 workspace: str = LOCAL_WORKSPACE, sweep_id: str | None = None, plan=None, listener=None):
+        """With a store, each run becomes a record of kind "sweep" in group ``sweep_id`` or, without one, ``name``
+        (not in the Train list)."""
         self.name = name
         self.runs = runs
+        self.id, self.plan, self.listener = sweep_id, plan, listener
+        self.store, self.workspace = store, workspace
+        self.stopped = False  # Stop was pressed (and not continued since)
         if store is not None:
             for run in runs:
-                run.bind(store, workspace, kind="sweep", group=name)
+                run.bind(store, workspace, kind="sweep", group=sweep_id or name)
         self.data = data
         self.created = min((r.created for r in runs), default=time.time())
 
-    def start(self) -> "Sweep":
+    def start(self, backend=None) -> "Sweep":
+        """Submit every run that has not started (to ``backend``, default the process's jobs backend)."""
         for run in self.runs:
-            run.created = time.time()
-            run.start(self.data)
+            if run.job is None and run.status == "queued":
+                run.created = time.time()
+                run.start(self.data, backend=backend, listener=self._listener(run))
         return self
 
+    def _listener(self, run: Run):
+        if self.listener is None:
+            return None
+        return lambda event: self.listener(run, event)
+
     def stop(self) -> None:
+        self.stopped = True
+        if self.id is not None and self.store is not None:
+            try:
+                self.store.set_sweep_stopped(self.id, True)
+            except StoreError:
+                pass  # the runs' own records still say each one stopped
         for run in reversed(self.runs):  # the queued ones first, so no worker starts one of them meanwhile
             run.stop()
 
@@ -53,6 +75,33 @@ class Sweep:
     @property
     def done(self) -> int:
         return sum(not r.active for r in self.runs)
+
+    @property
+    def status(self) -> str:
+        """running (a run is queued, running or paused), stopped (Stop was pressed), interrupted (a run's process
+        ended while it trained), finished (every run ended), or empty."""
+        if self.active:
+            return "running"
+        if self.stopped:
+            return "stopped"
+        if any(r.status == "interrupted" for r in self.runs):
+            return "interrupted"
+        return "finished" if self.runs else "empty"
+
+    @classmethod
+    def load(cls, store: Store, sweep_id: str) -> "Sweep | None":
+        """The sweep ``sweep_id`` of the store's sweeps table: the live one where this process trains it, else
+        one over its stored runs; None when there is no such sweep."""
+        from ..sweeps.live import load_sweep  # the plans' package builds on this one
+
+        return load_sweep(store, sweep_id)
+
+    def continue_sweep(self, data: MnistData | None = None, backend=None) -> "Sweep":
+        """Queue the runs of its plan that have no ended record (interrupted, stopped by Stop, failed, never
+        kept); what finished is kept. ValueError with a sentence when it cannot (see ``sweeps.live``)."""
+        from ..sweeps.live import continue_sweep
+
+        return continue_sweep(self, data=data, backend=backend)
 
 
 def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,
