@@ -103,13 +103,10 @@ class SweepTables:
 
     def sweep_runs(self: "Store", sweep_id: str) -> list[RunRecord]:
         """The sweep's runs, oldest first."""
-        from .store import _RECORD_SQL  # the one SELECT a RunRecord is read with (store imports this module)
-
-        record = self.get_sweep(sweep_id)  # marks the runs of dead processes interrupted
-        if record is None:
+        if self.get_sweep(sweep_id) is None:  # (which marks the runs of dead processes interrupted)
             return []
-        return [self._record(r) for r in self._read(f"{_RECORD_SQL} WHERE grp=? AND kind=? ORDER BY created",
-                                                    (sweep_id, SWEEP_KIND))]
+        ids = self._read("SELECT id FROM runs WHERE grp=? AND kind=? ORDER BY created", (sweep_id, SWEEP_KIND))
+        return [record for (run_id,) in ids if (record := self.get(run_id)) is not None]
 
     def set_sweep_stopped(self: "Store", sweep_id: str, stopped: bool = True, message: str = "") -> None:
         self.write(lambda db: db.execute("UPDATE sweeps SET stopped=?, message=? WHERE id=?",

@@ -8,9 +8,8 @@ import pytest
 
 from nnplay import models, runs as runs_mod
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
-from nnplay.runs import Sweep
 from nnplay.store import forget_stores, open_store
-from nnplay.sweeps import (LIVE, MAX_ACTIVE_SWEEPS, Axis, SweepPlan, estimate_seconds, load_sweep, measured_runs,
+from nnplay.sweeps import (LIVE, MAX_ACTIVE_SWEEPS, Axis, PlannedSweep, SweepPlan, estimate_seconds, load_sweep, measured_runs,
                            seed_values, start_sweep)
 from nnplay.sweeps.halving import PREFIX
 
@@ -50,7 +49,7 @@ def test_a_sweep_trains_its_runs_keeps_them_and_a_reload_finds_it_live(data):
     assert SweepPlan.from_json(record.plan) == p
     assert [r.id for r in store.sweep_runs(sweep.id)] == [r.id for r in sweep.runs]
     assert all(r.kind == "sweep" and r.group == sweep.id for r in store.sweep_runs(sweep.id))
-    assert Sweep.load(store, sweep.id) is sweep  # this process's live object, halving hook and all
+    assert PlannedSweep.load(store, sweep.id) is sweep  # this process's live object, halving hook and all
     assert store.list_runs("local") == []  # out of the Train list
     # the time estimate from what was measured: about what the four runs took, over the workers
     seconds = estimate_seconds(p, measured_runs(store, "local"), 10_000, workers=2)
@@ -104,7 +103,7 @@ def test_after_a_restart_unfinished_runs_are_interrupted_and_continue_queues_onl
     runs_mod.REGISTRY.clear()
     forget_stores()
     store = open_store()  # the next start marks them interrupted
-    restored = Sweep.load(store, sweep.id)
+    restored = PlannedSweep.load(store, sweep.id)
     assert [r.status for r in restored.runs] == ["finished", "finished", "interrupted", "interrupted"]
     assert restored.status == "interrupted" and store.get_sweep(sweep.id).status == "interrupted"
     restored.continue_sweep(data)

@@ -9,7 +9,7 @@ from ..config import DataConfig
 from ..data import MnistData
 from ..jobs import JobSpec, Result
 from ..jobs import backend as default_backend
-from ..store import LOCAL_WORKSPACE, Store, StoreError, new_id
+from ..store import LOCAL_WORKSPACE, Store, new_id
 from .run import Run
 
 
@@ -19,23 +19,20 @@ class Sweep:
     running ones and the queued ones never start. Made over runs already stored (``data`` None, no store:
     a sweep read back after a reload), it reads and stops them the same way.
 
-    A sweep made from a plan (``nnplay.sweeps.start_sweep``) has an ``id`` (its record in the store's sweeps
-    table, and its runs' group), its ``plan`` and a ``listener`` called as ``listener(run, event)`` with each
-    engine event of its runs (successive halving). ``Sweep.load`` finds it again after a reload (the live
-    object where this process trains it), ``continue_sweep`` queues the runs of its plan that did not end."""
+    ``listener``, when given, is called as ``listener(run, event)`` with each engine event of its runs (a plan's
+    successive halving: ``nnplay.sweeps.PlannedSweep``, the sweep made from a plan and kept in the store)."""
 
     def __init__(self, name: str, runs: list[Run], data: MnistData | None = None, store: Store | None = None,
-                 workspace: str = LOCAL_WORKSPACE, sweep_id: str | None = None, plan=None, listener=None):
-        """With a store, each run becomes a record of kind "sweep" in group ``sweep_id`` or, without one, ``name``
-        (not in the Train list)."""
+                 workspace: str = LOCAL_WORKSPACE, listener=None):
+        """With a store, each run becomes a record of kind "sweep" in group ``name`` (not in the Train list)."""
         self.name = name
         self.runs = runs
-        self.id, self.plan, self.listener = sweep_id, plan, listener
+        self.listener = listener
         self.store, self.workspace = store, workspace
         self.stopped = False  # Stop was pressed (and not continued since)
         if store is not None:
             for run in runs:
-                run.bind(store, workspace, kind="sweep", group=sweep_id or name)
+                run.bind(store, workspace, kind="sweep", group=name)
         self.data = data
         self.created = min((r.created for r in runs), default=time.time())
 
@@ -54,11 +51,6 @@ class Sweep:
 
     def stop(self) -> None:
         self.stopped = True
-        if self.id is not None and self.store is not None:
-            try:
-                self.store.set_sweep_stopped(self.id, True)
-            except StoreError:
-                pass  # the runs' own records still say each one stopped
         for run in reversed(self.runs):  # the queued ones first, so no worker starts one of them meanwhile
             run.stop()
 
@@ -87,21 +79,6 @@ class Sweep:
         if any(r.status == "interrupted" for r in self.runs):
             return "interrupted"
         return "finished" if self.runs else "empty"
-
-    @classmethod
-    def load(cls, store: Store, sweep_id: str) -> "Sweep | None":
-        """The sweep ``sweep_id`` of the store's sweeps table: the live one where this process trains it, else
-        one over its stored runs; None when there is no such sweep."""
-        from ..sweeps.live import load_sweep  # the plans' package builds on this one
-
-        return load_sweep(store, sweep_id)
-
-    def continue_sweep(self, data: MnistData | None = None, backend=None) -> "Sweep":
-        """Queue the runs of its plan that have no ended record (interrupted, stopped by Stop, failed, never
-        kept); what finished is kept. ValueError with a sentence when it cannot (see ``sweeps.live``)."""
-        from ..sweeps.live import continue_sweep
-
-        return continue_sweep(self, data=data, backend=backend)
 
 
 def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,

@@ -5,7 +5,8 @@ passes (a plan that does not expand, a CNN that runs out of pixels, a batch larg
 largest run not fitting in memory, more than ``MAX_ACTIVE_SWEEPS`` sweeps training in the workspace), then
 makes the sweep's record (``store.create_sweep``) and one run record per planned run (kind "sweep", group
 the sweep's id) and submits them to the jobs backend (the local pool, Ray with ``NNPLAY_RAY_ADDRESS``, or
-threads with ``NNPLAY_WORKERS=0``) like any run. ``LIVE`` keeps this process's sweeps by id, so
+threads with ``NNPLAY_WORKERS=0``) like any run, as a ``PlannedSweep`` (a ``runs.Sweep`` with an id and its
+plan). ``LIVE`` keeps this process's sweeps by id, so
 ``load_sweep`` after a reload finds the live object (its runs still training, its halving hook); another
 process's sweep, or one from before a restart, is read back over its stored runs (the unfinished ones
 interrupted). ``continue_sweep`` queues only the plan's runs that have no ended record. With
@@ -30,7 +31,7 @@ from .halving import PREFIX, decide
 from .plan import PlannedRun, SweepPlan, largest_run, run_key
 
 MAX_ACTIVE_SWEEPS = 3  # sweeps training at once in one workspace; a fourth is refused until one ends
-LIVE: dict[str, Sweep] = {}  # this process's sweeps made from a plan, by id: a reload finds the live one
+LIVE: dict[str, "PlannedSweep"] = {}  # this process's sweeps made from a plan, by id: a reload finds the live one
 _start_lock = threading.Lock()  # the active-sweep count and the records of a new sweep, as one step
 
 
@@ -70,6 +71,41 @@ class Halver:
             if isinstance(run, SweepRun):
                 run.halted = halt.sentence()
             run.stop()
+
+
+class PlannedSweep(Sweep):
+    """A sweep made from a plan (``start_sweep``), kept in the store's sweeps table: ``id`` (its record, and its
+    runs' group), ``plan``. ``PlannedSweep.load`` finds it again after a reload (the live object where this
+    process trains it), ``continue_sweep`` queues the runs of its plan that did not end for good, ``stop``
+    also records that Stop was pressed."""
+
+    def __init__(self, name: str, runs: list[Run], sweep_id: str, plan: SweepPlan | None,
+                 data: MnistData | None = None, workspace: str = LOCAL_WORKSPACE, listener=None):
+        """Over runs already made (bound to the store by ``start_sweep``, or read back by ``load_sweep``)."""
+        super().__init__(name, runs, data, None, workspace, listener)
+        self.id, self.plan = sweep_id, plan
+
+    def stop(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.set_sweep_stopped(self.id, True)
+            except StoreError:
+                pass  # the runs' own records still say each one stopped
+        super().stop()
+
+    @classmethod
+    def load(cls, store: Store, sweep_id: str) -> "PlannedSweep | None":
+        """``load_sweep``."""
+        return load_sweep(store, sweep_id)
+
+    @property
+    def missing(self) -> list[PlannedRun]:
+        """``missing_runs``: what ``continue_sweep`` would queue."""
+        return missing_runs(self)
+
+    def continue_sweep(self, data: MnistData | None = None, backend=None) -> "PlannedSweep":
+        """``continue_sweep``."""
+        return continue_sweep(self, data, backend)
 
 
 def ended_for_good(run: Run) -> bool:
@@ -159,7 +195,7 @@ def _forget(runs: list[Run]) -> None:
 
 
 def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LOCAL_WORKSPACE,
-                data: MnistData | None = None, backend=None, name: str | None = None) -> Sweep:
+                data: MnistData | None = None, backend=None, name: str | None = None) -> PlannedSweep:
     """Check the plan, keep it and its runs in ``store`` (None: in this process only), and queue every run on
     ``backend`` (default the process's jobs backend). All or nothing: any refusal raises ValueError with a
     sentence and queues nothing. ``data``: the data the plan names, already loaded (a backend in this process
@@ -178,9 +214,8 @@ def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LO
             except StoreError as err:
                 raise ValueError(f"The sweep could not be kept in the run store ({err}); nothing was queued.") from None
         runs: list[Run] = [SweepRun(p.name, p.data, p.model, p.train) for p in planned]
-        sweep = Sweep(name, runs, data, sweep_id=sweep_id, plan=plan,
-                      listener=Halver(plan.eta) if plan.halving else None)
-        sweep.workspace = workspace
+        sweep = PlannedSweep(name, runs, sweep_id, plan, data, workspace,
+                             listener=Halver(plan.eta) if plan.halving else None)
         if store is not None:
             try:
                 _bind_all(runs, store, workspace, sweep_id)
@@ -199,7 +234,7 @@ def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LO
     return sweep.start(backend)
 
 
-def load_sweep(store: Store, sweep_id: str) -> Sweep | None:
+def load_sweep(store: Store, sweep_id: str) -> PlannedSweep | None:
     """The sweep ``sweep_id``: this process's live one, else one over its stored runs (each the live ``Run``
     where this process trains it); None when the store has no such sweep. A plan this nnplay cannot read leaves
     ``plan`` None (the sweep is shown, not continued)."""
@@ -221,12 +256,12 @@ def load_sweep(store: Store, sweep_id: str) -> Sweep | None:
             else:
                 run.refresh(r)
             runs.append(run)
-    sweep = Sweep(record.name, runs, sweep_id=sweep_id, plan=plan)
-    sweep.store, sweep.workspace, sweep.stopped, sweep.created = store, record.workspace, record.stopped, record.created
+    sweep = PlannedSweep(record.name, runs, sweep_id, plan, workspace=record.workspace)
+    sweep.store, sweep.stopped, sweep.created = store, record.stopped, record.created
     return sweep
 
 
-def missing_runs(sweep: Sweep) -> list[PlannedRun]:
+def missing_runs(sweep: PlannedSweep) -> list[PlannedRun]:
     """The runs of the sweep's plan that have no ended record (``ended_for_good``), in the plan's order."""
     if sweep.plan is None:
         return []
@@ -234,7 +269,7 @@ def missing_runs(sweep: Sweep) -> list[PlannedRun]:
     return [p for p in sweep.plan.expand() if p.key not in done]
 
 
-def continue_sweep(sweep: Sweep, data: MnistData | None = None, backend=None) -> Sweep:
+def continue_sweep(sweep: PlannedSweep, data: MnistData | None = None, backend=None) -> PlannedSweep:
     """Queue the runs of the sweep's plan that did not end for good (interrupted by a restart, stopped by Stop,
     failed, or never kept), in place of their records; what finished stays. The same checks as a start; a
     ValueError sentence when the sweep still trains, has no plan, or lacks nothing."""
