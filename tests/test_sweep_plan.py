@@ -148,8 +148,9 @@ def test_seeds_and_eta_are_checked():
         seed_values(0)
     with pytest.raises(ValueError, match="η"):
         SweepPlan(axes, halving=True, eta=1)
-    with pytest.raises(ValueError, match="at least one setting to vary"):
+    with pytest.raises(ValueError, match="A sweep needs a setting with two or more values, or two or more seeds."):
         SweepPlan(())
+    assert [r.name for r in SweepPlan((), seeds=(3, 4)).expand()] == ["seed=3", "seed=4"]
     with pytest.raises(ValueError, match="Learning rate is varied twice"):
         SweepPlan((Axis.of_list("lr", "1e-3"), Axis.of_list("lr", "1e-2")))
 

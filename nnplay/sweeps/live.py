@@ -115,7 +115,8 @@ def ended_for_good(run: Run) -> bool:
 
 
 def default_name(plan: SweepPlan) -> str:
-    return plan.name or f"{' × '.join(a.label.lower() for a in plan.axes)} ({plan.count()} runs)"
+    varied = " × ".join(a.label.lower() for a in plan.axes) or "seeds"
+    return plan.name or f"{varied} ({plan.count()} runs)"
 
 
 def refusal(plan: SweepPlan, runs: list[PlannedRun], data: MnistData | None = None) -> str | None:

@@ -71,6 +71,7 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("momentum", "Momentum", "mom", "float", 0, high=1, high_open=True, example="0, 0.9"),
 )}
 LAYER_SETTINGS = ("width", "depth", "hidden")  # they set an MLP's hidden layers
+MODEL_SETTINGS = ("activation", "init", "family", "dropout")  # ModelConfig's fields; the others are TrainConfig's
 
 
 def _setting(key: str) -> Setting:
@@ -295,7 +296,7 @@ def run_key(model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """A sweep: the axes, the base configs the axes change, grid or ``draws`` random draws (``draw_seed``
+    """A sweep: the axes (none: the base configs with each seed), the base configs the axes change, grid or ``draws`` random draws (``draw_seed``
     makes them repeatable), the seeds each setting trains with, and early stopping by successive halving
     (``halving``, rungs every ``eta``× epochs; off by default). Checked when made: a ValueError sentence."""
 
@@ -314,9 +315,10 @@ class SweepPlan:
     def __post_init__(self):
         object.__setattr__(self, "axes", tuple(self.axes))
         object.__setattr__(self, "seeds", tuple(self.seeds))
-        if not self.axes:
-            raise ValueError("A sweep needs at least one setting to vary (for one setting with several seeds, "
-                             "vary it over one value).")
+        if not self.seeds:
+            raise ValueError("Seeds: give at least one seed.")
+        if not self.axes and len(self.seeds) < 2:
+            raise ValueError("A sweep needs a setting with two or more values, or two or more seeds.")
         keys = [a.setting for a in self.axes]
         for key in keys:
             if keys.count(key) > 1:
@@ -329,8 +331,6 @@ class SweepPlan:
             what = "the model kind varies" if "family" in keys else "the base model is a CNN"
             raise ValueError(f"{SETTINGS[layered[0]].label} sets an MLP's hidden layers, and {what}; vary the "
                              f"layers of an MLP only.")
-        if not self.seeds:
-            raise ValueError("Seeds: give at least one seed.")
         if len(set(self.seeds)) < len(self.seeds):
             raise ValueError("Seeds: a seed is given twice; give each seed once.")
         if len(self.seeds) > MAX_SEEDS:
@@ -397,7 +397,7 @@ class SweepPlan:
         for key, value in point.items():
             if key in ("width", "depth", "hidden"):
                 continue
-            (model if key in ("activation", "init", "family", "dropout") else train)[key] = value
+            (model if key in MODEL_SETTINGS else train)[key] = value
         if any(k in point for k in LAYER_SETTINGS):
             base = tuple(self.model.hidden)
             if "hidden" in point:
