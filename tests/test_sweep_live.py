@@ -96,24 +96,27 @@ def test_after_a_restart_unfinished_runs_are_interrupted_and_continue_queues_onl
     sweep = start_sweep(plan(Axis.of_list("lr", "1e-3, 3e-3, 1e-2, 3e-2")), store, "local", data)
     assert sweep.wait(120)
     ids = [r.id for r in sweep.runs]
-    # the process died while the last two trained: their records say running, their owner is gone
+    # the process died while the first two trained: their records say running, their owner is gone
     store.write(lambda db: db.executemany("UPDATE runs SET status='running', owner_pid=? WHERE id=?",
-                                          [(2**22 + 4321, i) for i in ids[2:]]))
+                                          [(2**22 + 4321, i) for i in ids[:2]]))
     LIVE.clear()
     runs_mod.REGISTRY.clear()
     forget_stores()
     store = open_store()  # the next start marks them interrupted
     restored = PlannedSweep.load(store, sweep.id)
-    assert [r.status for r in restored.runs] == ["finished", "finished", "interrupted", "interrupted"]
+    assert [r.status for r in restored.runs] == ["interrupted", "interrupted", "finished", "finished"]
     assert restored.status == "interrupted" and store.get_sweep(sweep.id).status == "interrupted"
+    assert [p.name for p in restored.missing] == ["lr=0.001", "lr=0.003"]
     restored.continue_sweep(data)
     assert restored.wait(120) and restored.status == "finished"
     now = [r.id for r in restored.runs]
-    assert now[:2] == ids[:2] and not set(now[2:]) & set(ids)  # only the missing ones trained again
+    assert now[2:] == ids[2:] and not set(now[:2]) & set(ids)  # only the missing ones trained again
     assert [r.name for r in restored.runs] == ["lr=0.001", "lr=0.003", "lr=0.01", "lr=0.03"]
     assert store.get_sweep(sweep.id).counts == {"finished": 4} and len(store.sweep_runs(sweep.id)) == 4
     with pytest.raises(ValueError, match="nothing to continue"):
         restored.continue_sweep(data)
+    LIVE.clear()  # read back once more: in the plan's order, though the first two were made after the others
+    assert [r.id for r in PlannedSweep.load(store, sweep.id).runs] == now
 
 
 @pytest.mark.parametrize("make, sentence", [

@@ -257,6 +257,9 @@ def load_sweep(store: Store, sweep_id: str) -> PlannedSweep | None:
             else:
                 run.refresh(r)
             runs.append(run)
+    if plan is not None:  # the plan's order (a continued run was made after the others)
+        order = {p.key: i for i, p in enumerate(plan.expand())}
+        runs.sort(key=lambda r: order.get(run_key(r.model_cfg, r.train_cfg), len(order)))
     sweep = PlannedSweep(record.name, runs, sweep_id, plan, workspace=record.workspace)
     sweep.store, sweep.stopped, sweep.created = store, record.stopped, record.created
     return sweep
