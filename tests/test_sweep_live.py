@@ -201,3 +201,67 @@ def test_successive_halving_stops_hopeless_runs_with_the_reason_and_keeps_their_
     with pytest.raises(ValueError, match="nothing to continue"):
         sweep.continue_sweep(data)  # the halted runs ended for good
     assert not plan(Axis.of_list("lr", "1e-3")).halving  # off by default
+
+
+@pytest.mark.slow
+def test_a_killed_cli_sweep_is_interrupted_and_the_app_continues_only_what_is_missing(private_store, tmp_path, data):
+    """``python -m nnplay sweep`` killed while two of its four runs train: the next process reads the sweep back,
+    its two finished runs kept, the two others interrupted; continuing queues those two only."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "NNPLAY_HOME": str(private_store), "NNPLAY_WORKERS": "0", "PYTHONPATH": str(root),
+           "NNPLAY_DATA_DIR": str(tmp_path / "no-data")}
+    cli = subprocess.Popen([sys.executable, "-m", "nnplay", "sweep", "--epochs", "1,1000", "--lr", "1e-3,1e-2",
+                            "--train-limit", "300", "--test-limit", "100", "--hidden", "8", "--batch-size", "100",
+                            "--device", "cpu", "--download", "false", "--quiet"],
+                           env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [cli.stdout.readline(), cli.stdout.readline()]  # the two one-epoch runs ended
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait(30)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    import json
+
+    finished = {json.loads(line)["run"] for line in lines}
+    sweep_id = json.loads(lines[0])["sweep"]
+    forget_stores()
+    store = open_store()
+    sweep = PlannedSweep.load(store, sweep_id)
+    assert {r.id for r in sweep.runs if r.status == "finished"} == finished
+    assert [r.status for r in sweep.runs].count("interrupted") == 2 and sweep.status == "interrupted"
+    assert [p.name for p in sweep.missing] == ["lr=0.001 epochs=1000", "lr=0.01 epochs=1000"]
+    sweep.continue_sweep(data)
+    assert {r.id for r in sweep.runs if r.status == "finished"} == finished
+    assert [r.active for r in sweep.runs].count(True) == 2 and len(store.sweep_runs(sweep_id)) == 4
+    sweep.stop()
+    assert sweep.wait(60) and sweep.status == "stopped"
+
+
+@pytest.mark.pool
+def test_a_sweep_with_halving_on_the_local_pool(tmp_path):
+    """The runs queue on the pool's two workers like any run; the halving hook gets their epochs from the workers
+    and stops the hopeless ones there."""
+    from nnplay.jobs.local import LocalPool
+
+    sample = DataConfig(data_dir=str(tmp_path / "no-data"), download=False, train_limit=300, test_limit=100)
+    pool = LocalPool(workers=2, threads=1, preload=sample, max_run_minutes=0, memory_mb=0)
+    try:
+        assert pool.wait_ready(180), "the workers did not start"
+        p = plan(Axis.of_list("lr", "1e-5, 2e-5, 1e-2, 2e-2"), data=sample,
+                 train=TrainConfig(epochs=4, batch_size=10, device="cpu"), halving=True)
+        sweep = start_sweep(p, open_store(), "local", backend=pool)
+        assert all(r.job is not None and r.job._backend is pool for r in sweep.runs)
+        assert sweep.wait(240)
+        statuses = [r.status for r in sweep.runs]
+        assert "stopped" in statuses and "finished" in statuses and set(statuses) <= {"stopped", "finished"}
+        assert all(r.message.startswith(PREFIX) for r in sweep.runs if r.status == "stopped")
+        assert open_store().get_sweep(sweep.id).status == "finished"
+    finally:
+        pool.close(timeout=10)
