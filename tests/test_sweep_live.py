@@ -265,3 +265,16 @@ def test_a_sweep_with_halving_on_the_local_pool(tmp_path):
         assert open_store().get_sweep(sweep.id).status == "finished"
     finally:
         pool.close(timeout=10)
+
+
+def test_a_backend_that_cannot_be_made_queues_nothing(data, monkeypatch):
+    from nnplay import jobs
+
+    def unreachable():
+        raise RuntimeError("The Ray cluster at 10.0.0.9:6379 could not be reached.")
+
+    monkeypatch.setattr(jobs, "backend", unreachable)
+    with pytest.raises(ValueError, match="The sweep cannot be queued: The Ray cluster at 10.0.0.9:6379 could not be "
+                                         "reached. Nothing was queued."):
+        start_sweep(plan(Axis.of_list("lr", "1e-3, 1e-2")), open_store(), "local", data)
+    assert open_store().list_sweeps("local") == [] and open_store().list_runs("local", kinds=None) == []

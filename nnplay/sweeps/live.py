@@ -195,6 +195,19 @@ def _forget(runs: list[Run]) -> None:
                 pass
 
 
+def _backend(backend):
+    """``backend``, else the process's jobs backend; one that cannot be made (an unreachable Ray cluster) is a
+    ValueError sentence before anything is queued, not an error in every run."""
+    if backend is not None:
+        return backend
+    from ..jobs import backend as default_backend
+
+    try:
+        return default_backend()
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"The sweep cannot be queued: {err} Nothing was queued.") from None
+
+
 def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LOCAL_WORKSPACE,
                 data: MnistData | None = None, backend=None, name: str | None = None) -> PlannedSweep:
     """Check the plan, keep it and its runs in ``store`` (None: in this process only), and queue every run on
@@ -205,6 +218,7 @@ def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LO
     problem = refusal(plan, planned, data)
     if problem:
         raise ValueError(problem)
+    backend = _backend(backend)
     name = (name or "").strip() or default_name(plan)
     with _start_lock:
         _check_active(store, workspace)
@@ -288,6 +302,7 @@ def continue_sweep(sweep: PlannedSweep, data: MnistData | None = None, backend=N
     problem = refusal(sweep.plan, missing, data)
     if problem:
         raise ValueError(problem)
+    backend = _backend(backend)
     wanted = {p.key for p in missing}
     with _start_lock:
         _check_active(sweep.store, sweep.workspace, leave_out=sweep.id)
