@@ -176,3 +176,17 @@ def test_every_setting_has_a_label_and_an_example_that_parses():
         assert parse_values(key, setting.example)
     assert run_name({"lr": 0.001, "batch_size": 64}, 1) == "lr=0.001 bs=64 seed=1"
     assert math.isclose(SweepPlan((Axis.of_range("lr", 1e-3, 1e-1, 3),)).expand()[1].train.lr, 1e-2)
+
+
+def test_a_refusal_names_the_setting_at_fault_for_the_control_beside_it():
+    from nnplay.sweeps import PlanError
+
+    cases = [(lambda: Axis.of_list("batch_size", "abc"), "batch_size"),
+             (lambda: Axis.of_range("lr", 0.1, 0.001, 3), "lr"),
+             (lambda: SweepPlan((Axis.of_list("lr", "1e-3"),), seeds=(1, 1)), "seeds"),
+             (lambda: SweepPlan((Axis.of_range("lr", 1e-5, 1, 200),), seeds=seed_values(3)), ""),
+             (lambda: SweepPlan((Axis.of_list("lr", "1e-3"),), mode="random", draws=0), "draws")]
+    for make, setting in cases:
+        with pytest.raises(PlanError) as err:
+            make()
+        assert err.value.setting == setting and isinstance(err.value, ValueError)

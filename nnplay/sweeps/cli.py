@@ -3,9 +3,10 @@
 ``--lr 1e-4,1e-3,1e-2 --batch-size 64,256 --seeds 3 --epochs 5``: a flag of a setting a sweep varies (learning
 rate, batch size, epochs, activation, init, optimizer, family, dropout, weight decay, momentum; and ``--width``,
 ``--depth``) given two or more values, or a range ``LOW:HIGH:COUNT[:log|linear]``, becomes an axis of the plan;
-given one value it sets that setting for every run (``--lr 1e-3 --seeds 5`` is a sweep over seeds alone). ``--hidden 256;256,128`` (alternatives separated
-by ``;``) varies the hidden sizes; ``--hidden 256,128`` alone is one network, as for ``train``. Every other
-flag is ``train``'s. ``--random N`` draws N settings instead of the grid, ``--halving`` stops hopeless runs
+given one value it sets that setting for every run (``--lr 1e-3 --seeds 5`` is a sweep over seeds alone).
+``--hidden "256;256,128"`` (alternatives separated by ``;``) varies the hidden sizes; ``--hidden 256,128`` alone
+is one network, as for ``train``. Every other flag is ``train``'s; the axes come in the order of the configs'
+fields (the learning rate before the batch size), whatever the order of the flags. ``--random N`` draws N settings instead of the grid, ``--halving`` stops hopeless runs
 by successive halving, ``--name`` names the sweep. The runs queue on the jobs backend (the local pool; Ray
 with ``NNPLAY_RAY_ADDRESS``) and are kept in the local workspace of the run store, where the app shows them.
 A progress bar goes to stderr and one JSON line per ended run to stdout. Bad input exits 2 with a sentence.
