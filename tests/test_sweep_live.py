@@ -87,8 +87,14 @@ def test_stop_keeps_what_finished_and_continue_queues_the_rest(data):
     assert not store.get_sweep(sweep.id).stopped and store.get_sweep(sweep.id).status == "running"
     with pytest.raises(ValueError, match="is still training"):
         sweep.continue_sweep(data)
+    with pytest.raises(ValueError, match="stop it first, then delete it"):
+        sweep.delete()
     sweep.stop()
     sweep.wait(60)
+    ids = [r.id for r in sweep.runs]
+    sweep.delete()
+    assert store.get_sweep(sweep.id) is None and all(store.get(i) is None for i in ids)
+    assert sweep.id not in LIVE and not set(ids) & set(runs_mod.REGISTRY)
 
 
 def test_after_a_restart_unfinished_runs_are_interrupted_and_continue_queues_only_them(data):

@@ -77,7 +77,7 @@ class PlannedSweep(Sweep):
     """A sweep made from a plan (``start_sweep``), kept in the store's sweeps table: ``id`` (its record, and its
     runs' group), ``plan``. ``PlannedSweep.load`` finds it again after a reload (the live object where this
     process trains it), ``continue_sweep`` queues the runs of its plan that did not end for good, ``stop``
-    also records that Stop was pressed."""
+    also records that Stop was pressed, ``delete`` removes it and its runs."""
 
     def __init__(self, name: str, runs: list[Run], sweep_id: str, plan: SweepPlan | None,
                  data: MnistData | None = None, workspace: str = LOCAL_WORKSPACE, listener=None):
@@ -106,6 +106,17 @@ class PlannedSweep(Sweep):
     def continue_sweep(self, data: MnistData | None = None, backend=None) -> "PlannedSweep":
         """``continue_sweep``."""
         return continue_sweep(self, data, backend)
+
+    def delete(self) -> None:
+        """Remove the sweep, its runs' records, curves and files, and this process's objects of them; a
+        ValueError sentence while it trains."""
+        if self.active:
+            raise ValueError(f"The sweep {self.name} is still training; stop it first, then delete it.")
+        _forget(self.runs)
+        if self.store is not None:
+            self.store.delete_sweep(self.id)
+        LIVE.pop(self.id, None)
+        self.runs = []
 
 
 def ended_for_good(run: Run) -> bool:
