@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError, ModelConfig, TrainConfig
+from .names import plural
 from .data import MnistData, normalise
 from .models import build_model, count_parameters, evaluating, weight_layers
 
@@ -400,7 +401,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
     step = 0
     losses = torch.zeros(cfg.log_every, device=device)  # this burst's per-step losses
     limit = [cfg.max_loss]  # the divergence bound, raised once the first step's loss is known
-    status, message = "finished", f"finished {cfg.epochs} epochs"
+    status, message = "finished", f"finished {plural(cfg.epochs, 'epoch')}"
 
     def flush(k: int, epoch: int, lr: float) -> int | None:
         """Report the last k steps' losses; return (step, loss) of the first diverged one, if any.

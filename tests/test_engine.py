@@ -152,3 +152,11 @@ def test_a_network_that_starts_high_is_not_called_diverged(tiny_data):
     cfg = ModelConfig(hidden=(256, 256), init="normal", init_std=1.0)
     result = train(seeded_model(cfg, 0), tiny_data, quick(lr=1e-3))
     assert result.history.steps[0].loss > 100 and result.status == "finished"
+
+
+def test_a_one_epoch_run_says_one_epoch(tiny_data):
+    """Its message reads "finished 1 epoch" (the sweep CLI's JSON lines and the runs table show it)."""
+    result = train(seeded_model(ModelConfig(hidden=(8,)), 0), tiny_data, quick(epochs=1))
+    assert result.status == "finished" and result.message == "finished 1 epoch"
+    result = train(seeded_model(ModelConfig(hidden=(8,)), 0), tiny_data, quick(epochs=2))
+    assert result.message == "finished 2 epochs"
