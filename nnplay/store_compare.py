@@ -1,0 +1,43 @@
+"""The run store's reads for comparing many runs: a workspace's records and all their epochs, one query each.
+
+``compare_records`` (the records of every kind, or of one sweep), ``workspace_epochs`` (every epoch of those
+runs in one query, not one per run, so a view of 1,000 runs costs two queries) and ``sweep_names`` (the
+sweeps a view can be filtered by). The SQL beside ``store``'s (which is full); what does not live here:
+the tables and summaries built from these rows (``nnplay.compare``), writing (``store``).
+"""
+
+from __future__ import annotations
+
+from .run_record import RunRecord
+from .store import Store
+
+EPOCH_COLUMNS = ("run_id", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
+                 "eval_seconds", "samples_per_s", "step", "lr")
+
+
+def _where(workspace: str, sweep: str | None) -> tuple[str, list]:
+    if sweep is None:
+        return "workspace=?", [workspace]
+    return "workspace=? AND grp=?", [workspace, sweep]
+
+
+def compare_records(store: Store, workspace: str, sweep: str | None = None) -> list[RunRecord]:
+    """The workspace's runs of every kind (train, loaded, sweep), oldest first; with ``sweep``, only the runs of
+    that sweep (its group)."""
+    records = store.list_runs(workspace, kinds=None)
+    return records if sweep is None else [r for r in records if r.group == sweep]
+
+
+def workspace_epochs(store: Store, workspace: str, sweep: str | None = None) -> list[tuple]:
+    """Every epoch of the workspace's runs (of ``sweep`` only, when given) as rows of ``EPOCH_COLUMNS``, in one
+    query, ordered by run and epoch."""
+    where, args = _where(workspace, sweep)
+    return store._read(f"SELECT {', '.join('e.' + c for c in EPOCH_COLUMNS)} FROM epochs e "
+                       f"WHERE e.run_id IN (SELECT id FROM runs WHERE {where}) ORDER BY e.run_id, e.epoch", args)
+
+
+def sweep_names(store: Store, workspace: str) -> list[str]:
+    """The groups of the workspace's sweep runs, newest sweep first."""
+    rows = store._read("SELECT grp, max(created) AS newest FROM runs WHERE workspace=? AND kind='sweep' AND grp!='' "
+                       "GROUP BY grp ORDER BY newest DESC", (workspace,))
+    return [r[0] for r in rows]

@@ -1,0 +1,187 @@
+"""Comparing runs: the table of every run (settings, metric summaries), seed groups, importance, figures, files."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnplay.compare import (SETTINGS, epochs_frame, group_seeds, importance, runs_frame, summarize,
+                            varying_settings)
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.engine import EpochMetrics
+from nnplay.store import Store
+
+
+def add_run(store: Store, accuracies=(0.5, 0.7, 0.6), losses=None, model=None, train=None, data=None,
+            kind="train", group="", status="finished", workspace="local", name="run") -> str:
+    """A stored run whose epochs have these test accuracies (train accuracy = test + 0.01; losses 1 − accuracy
+    unless given)."""
+    run_id = store.create_run(name, data or DataConfig(train_limit=500), model or ModelConfig(hidden=(16,)),
+                              train or TrainConfig(epochs=len(accuracies)), workspace=workspace, kind=kind,
+                              group=group, status="running", data_source="sample")
+    losses = losses or [1 - a for a in accuracies]
+    epochs = [EpochMetrics(i, loss + 0.1, acc + 0.01, loss, acc, 1.5, 0.2, 1000.0, i * 4, 1e-3, "cpu")
+              for i, (acc, loss) in enumerate(zip(accuracies, losses), start=1)]
+    store.record(run_id, epochs=epochs, status=(status, ""))
+    return run_id
+
+
+@pytest.fixture
+def store(private_store):
+    s = Store(private_store)
+    yield s
+    s.close()
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+
+def test_summaries_of_each_metric_by_hand():
+    rows = [("a", 1, 2.0, 0.40, 1.0, 0.50, 1, 0, 0, 1, 1e-3),
+            ("a", 2, 1.0, 0.60, 0.5, 0.80, 1, 0, 0, 2, 1e-3),
+            ("a", 3, 1.5, 0.70, 0.7, 0.70, 1, 0, 0, 3, 1e-3),
+            ("b", 1, 3.0, 0.20, 2.0, math.nan, 1, 0, 0, 1, 1e-3)]
+    epochs = epochs_frame(rows)
+    last = summarize(epochs, "last")
+    assert last.loc["a", "test_accuracy"] == 0.70 and last.loc["a", "train_loss"] == 1.5
+    assert math.isnan(last.loc["b", "test_accuracy"])  # its last (only) epoch has none
+    best = summarize(epochs, "best")
+    assert best.loc["a", "test_accuracy"] == 0.80 and best.loc["a", "test_loss"] == 0.5  # highest acc, lowest loss
+    assert summarize(epochs, "min").loc["a", "test_accuracy"] == 0.50
+    assert summarize(epochs, "max").loc["a", "test_loss"] == 1.0
+    mean2 = summarize(epochs, "mean_last", k=2)
+    assert mean2.loc["a", "test_accuracy"] == pytest.approx(0.75) and mean2.loc["a", "train_loss"] == pytest.approx(1.25)
+    assert summarize(epochs, "mean_last", k=10).loc["a", "test_loss"] == pytest.approx(2.2 / 3)  # fewer epochs: all
+    mixed = summarize(epochs, {"test_accuracy": "best", "test_loss": "mean_last"}, k=2)
+    assert mixed.loc["a", "test_accuracy"] == 0.80 and mixed.loc["a", "test_loss"] == pytest.approx(0.6)
+    assert mixed.loc["a", "train_accuracy"] == 0.70  # not named: last
+    assert list(summarize(epochs_frame([])).columns) == ["test_accuracy", "test_loss", "train_accuracy", "train_loss"]
+
+
+@pytest.mark.parametrize("summaries, k, words", [("median", 3, "one of last, best"), ({"accuracy": "last"}, 3,
+                         "test_accuracy"), ("mean_last", 0, "at least 1")])
+def test_bad_summary_choices_are_sentences(summaries, k, words):
+    with pytest.raises(ValueError, match=words):
+        summarize(epochs_frame([]), summaries, k)
+
+
+def test_runs_frame_holds_every_kind_with_its_settings(store):
+    a = add_run(store, (0.5, 0.9), model=ModelConfig(hidden=(64, 32), activation=("tanh", "relu")),
+                train=TrainConfig(lr=3e-3, batch_size=64, epochs=2, seed=7, optimizer="sgd"))
+    b = add_run(store, (0.8,), kind="loaded", status="loaded")
+    c = add_run(store, (0.6, 0.7), kind="sweep", group="lr-sweep",
+                model=ModelConfig(family="cnn", channels=(8, 16), fc_width=32))
+    add_run(store, (0.6,), workspace="elsewhere")
+    frame = runs_frame(store, "local")
+    assert list(frame["id"]) == [a, b, c]
+    assert set(SETTINGS) <= set(frame.columns)
+    row = frame.set_index("id").loc[a]
+    assert (row["model"], row["hidden"], row["depth"], row["width"], row["activation"]) == ("mlp", "64,32", 2, 64,
+                                                                                           "tanh,relu")
+    assert (row["optimizer"], row["lr"], row["batch_size"], row["epochs"], row["seed"]) == ("sgd", 3e-3, 64, 2, 7)
+    assert row["data"] == "MNIST sample" and row["train_limit"] == 500 and row["sweep"] == ""
+    assert row["test_accuracy"] == 0.9 and row["epochs_done"] == 2 and row["train_seconds"] == 3.0
+    cnn = frame.set_index("id").loc[c]
+    assert (cnn["model"], cnn["hidden"], cnn["depth"], cnn["width"], cnn["sweep"]) == ("cnn", "8,16", 2, 32,
+                                                                                       "lr-sweep")
+    only = runs_frame(store, "local", sweep="lr-sweep")
+    assert list(only["id"]) == [c]
+    best = runs_frame(store, "local", summaries={"test_accuracy": "best"})
+    assert best.set_index("id").loc[a, "test_accuracy"] == 0.9
+
+
+def test_a_run_without_epochs_and_an_unreadable_one(store):
+    empty = store.create_run("queued", DataConfig(), ModelConfig(), TrainConfig(), status="queued")
+    broken = add_run(store, (0.4,))
+    store.write(lambda db: db.execute("UPDATE runs SET model_cfg=? WHERE id=?", ('{"hidden": [-3]}', broken)))
+    frame = runs_frame(store, "local").set_index("id")
+    assert frame.loc[empty, "epochs_done"] == 0 and math.isnan(frame.loc[empty, "test_accuracy"])
+    # unreadable settings are missing, never the defaults
+    assert pd.isna(frame.loc[broken, "hidden"]) and pd.isna(frame.loc[broken, "depth"])
+    assert frame.loc[broken, "lr"] == 1e-3 and frame.loc[broken, "test_accuracy"] == 0.4
+
+
+def _statements(store: Store, fn) -> int:
+    count = 0
+
+    def trace(sql):
+        nonlocal count
+        count += sql.lstrip().upper().startswith("SELECT")
+
+    store._db.set_trace_callback(trace)
+    try:
+        fn()
+    finally:
+        store._db.set_trace_callback(None)
+    return count
+
+
+def test_the_table_costs_the_same_queries_for_3_runs_and_for_30(store):
+    for _ in range(3):
+        add_run(store)
+    few = _statements(store, lambda: runs_frame(store, "local"))
+    for _ in range(27):
+        add_run(store)
+    assert _statements(store, lambda: runs_frame(store, "local")) == few <= 3
+
+
+def test_varying_settings(store):
+    for lr in (1e-3, 1e-2):
+        add_run(store, train=TrainConfig(lr=lr, epochs=3))
+    assert varying_settings(runs_frame(store, "local")) == ["lr"]
+
+
+# -- seed groups and importance ------------------------------------------------------------------
+
+
+def test_runs_that_differ_only_in_their_seed_are_one_group(store):
+    ids = [add_run(store, (0.5, acc), train=TrainConfig(epochs=2, seed=seed)) for seed, acc in
+           ((0, 0.90), (1, 0.92), (2, 0.94))]
+    other = add_run(store, (0.5, 0.80), train=TrainConfig(epochs=2, lr=1e-2, seed=0))
+    frame = runs_frame(store, "local")
+    groups = group_seeds(frame, "test_accuracy").set_index("lr")
+    assert len(groups) == 2 and "seed" not in groups.columns
+    g = groups.loc[1e-3]
+    assert g["n"] == 3 and g["run_ids"] == ids and g["seeds"] == "0,1,2"
+    assert (g["test_accuracy_mean"], g["test_accuracy_std"]) == (pytest.approx(0.92), pytest.approx(0.02))
+    assert (g["test_accuracy_min"], g["test_accuracy_max"]) == (0.90, 0.94)
+    single = groups.loc[1e-2]
+    assert single["n"] == 1 and single["run_ids"] == [other] and math.isnan(single["test_accuracy_std"])
+    with pytest.raises(ValueError, match="no column 'accuracy'"):
+        group_seeds(frame, "accuracy")
+
+
+def test_importance_needs_runs_and_a_setting_that_varies(store):
+    for seed in range(3):
+        add_run(store, (0.9 + seed / 100,), train=TrainConfig(epochs=1, seed=seed))
+    few = importance(runs_frame(store, "local"), "test_accuracy")
+    assert few.table.empty and few.runs == 3 and "Only 3 runs" in few.sentence and "at least 5" in few.sentence
+    for seed in range(3, 6):
+        add_run(store, (0.9,), train=TrainConfig(epochs=1, seed=seed))
+    only_seed = importance(runs_frame(store, "local"), "test_accuracy", settings=["lr", "optimizer"])
+    assert only_seed.table.empty and "same settings" in only_seed.sentence and only_seed.constant == ["lr", "optimizer"]
+
+
+def test_importance_finds_the_setting_that_decides_the_metric(store):
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        lr = (1e-4, 1e-3, 1e-2)[i % 3]
+        act = ("relu", "tanh")[i // 3 % 2]
+        acc = 0.6 + 10 * lr + rng.normal(0, 0.001)  # the learning rate decides, the activation is noise
+        add_run(store, (acc,), model=ModelConfig(hidden=(16,), activation=act),
+                train=TrainConfig(lr=lr, epochs=1, seed=i // 6))
+    add_run(store, (math.nan,), train=TrainConfig(lr=1e-3, epochs=1, seed=9))  # no accuracy: left out
+    result = importance(runs_frame(store, "local"), "test_accuracy")
+    assert result.runs == 24 and "Rests on 24 runs" in result.sentence and "1 of the 25 runs" in result.sentence
+    top = result.table.iloc[0]
+    assert top["setting"] == "lr" and top["importance"] > 0.8 and top["correlation"] > 0.9
+    assert set(result.table["feature"]) == {"lr", "activation = relu", "activation = tanh", "seed"}
+    assert result.table["importance"].sum() == pytest.approx(1.0)
+    assert "model" in result.constant and "one-hot" in result.sentence
+    again = importance(runs_frame(store, "local"), "test_accuracy")
+    assert again.table.equals(result.table)  # a fixed random state
+    assert list(result.by_setting()["setting"])[0] == "lr"
+
