@@ -185,3 +185,109 @@ def test_importance_finds_the_setting_that_decides_the_metric(store):
     assert again.table.equals(result.table)  # a fixed random state
     assert list(result.by_setting()["setting"])[0] == "lr"
 
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sweep_frame(store):
+    """12 runs: learning rates 1e-4, 1e-3, 1e-2 × activations relu, tanh × seeds 0, 1; one without an accuracy."""
+    for seed in (0, 1):
+        for act in ("relu", "tanh"):
+            for lr in (1e-4, 1e-3, 1e-2):
+                add_run(store, (0.5, 0.8 + 5 * lr + seed / 100), model=ModelConfig(hidden=(16,), activation=act),
+                        train=TrainConfig(lr=lr, epochs=2, seed=seed), kind="sweep", group="s")
+    add_run(store, (math.nan,), train=TrainConfig(lr=1e-3, epochs=1))
+    return runs_frame(store, "local")
+
+
+def test_parallel_coordinates_axes(sweep_frame):
+    from nnplay.figures.compare import parallel_figure
+
+    fig = parallel_figure(sweep_frame, ["lr", "activation", "seed"], "test_accuracy")
+    (trace,) = fig.data
+    lr, act, seed, metric = trace.dimensions
+    assert lr.label == "learning rate" and list(lr.values) == pytest.approx([-4, -3, -2] * 4)  # log10 values
+    assert list(lr.ticktext) == ["0.0001", "0.001", "0.01"] and list(lr.tickvals) == pytest.approx([-4, -3, -2])
+    assert list(act.ticktext) == ["relu", "tanh"] and list(act.values) == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
+    assert list(seed.tickvals) == [0, 1]
+    assert metric.label == "test accuracy" and list(trace.line.color) == list(metric.values)
+    assert len(trace.meta["ids"]) == 12 and "1 without a test accuracy left out" in fig.layout.title.text
+    loss = parallel_figure(sweep_frame, ["lr"], "test_loss").data[0]
+    assert loss.line.reversescale and not trace.line.reversescale  # the better end is bright for both
+    with pytest.raises(ValueError, match="no column 'width_'"):
+        parallel_figure(sweep_frame, ["width_"], "test_accuracy")
+
+
+def test_a_brush_keeps_the_runs_in_its_ranges(sweep_frame):
+    from nnplay.figures.compare import brushed_ids
+
+    frame = sweep_frame.set_index("id", drop=False)
+    kept = brushed_ids(sweep_frame, {"lr": [-3.2, -2.8]}, metric="test_accuracy")  # around log10(1e-3)
+    assert len(kept) == 4 and set(frame.loc[kept, "lr"]) == {1e-3}
+    both = brushed_ids(sweep_frame, {"lr": [[-4.1, -3.9], [-2.1, -1.9]], "activation": [0.9, 1.1]},
+                       metric="test_accuracy")
+    assert len(both) == 4 and set(frame.loc[both, "activation"]) == {"tanh"}
+    assert len(brushed_ids(sweep_frame, {"test_accuracy": [0.0, 0.81]}, metric="test_accuracy")) == 4
+
+
+def test_scatter_groups_seeds_into_one_point_with_an_error_bar(sweep_frame):
+    from nnplay.figures.compare import scatter_figure
+
+    fig = scatter_figure(sweep_frame, "lr", "test_accuracy")
+    runs, groups = fig.data
+    assert fig.layout.xaxis.type == "log" and len(runs.x) == 12 and runs.marker.opacity < 1
+    assert len(groups.x) == 6 and list(groups.error_y.array) == pytest.approx([np.std([0, 0.01], ddof=1)] * 6)
+    assert list(groups.y[:3]) == pytest.approx([0.8 + 5 * lr + 0.005 for lr in (1e-4, 1e-3, 1e-2)])
+    every = scatter_figure(sweep_frame, "activation", "test_accuracy", seeds="every")
+    assert len(every.data) == 1 and every.layout.xaxis.type == "category"
+    with pytest.raises(ValueError, match="'group'"):
+        scatter_figure(sweep_frame, "lr", "test_accuracy", seeds="all")
+
+
+def _history(n_steps=20, n_epochs=2, scale=1.0):
+    from nnplay.engine import History, RunStart, StepEvent
+
+    h = History()
+    h(RunStart(n_epochs, n_steps // n_epochs, 1000, 100, 7850, "cpu"))
+    for i in range(1, n_steps + 1):
+        h(StepEvent(i, 1 + (i - 1) * n_epochs // n_steps, scale * 2.3 / i, 0.1))
+    for e in range(1, n_epochs + 1):
+        h(EpochMetrics(e, 1.0 / e, 0.8, 1.1 / e, 0.7 + e / 10 * scale, 2.0, 0.1, 1000.0, e * n_steps // n_epochs,
+                       0.1, "cpu"))
+    return h
+
+
+def test_curves_keep_the_raw_curve_faint_under_the_smoothed_one():
+    from nnplay.curves import smooth
+    from nnplay.figures.compare import curves_figure
+
+    h = _history()
+    raw, smoothed = curves_figure([("a", h)], smoothing=0.6).data
+    assert list(raw.y) == pytest.approx([s.loss for s in h.steps]) and raw.opacity < 0.5 and not raw.showlegend
+    assert list(smoothed.y) == pytest.approx(smooth([s.loss for s in h.steps], 0.6)) and smoothed.name == "a"
+    by_images = curves_figure([("a", h)], metric="test_accuracy", x="images").data[1]
+    assert list(by_images.x) == [1000, 2000] and fig_axis(curves_figure([("a", h)], x="time")) == "training time (s)"
+    by_epoch = curves_figure([("a", h)], metric="test_accuracy", x="epoch", smoothing=0).data[1]
+    assert list(by_epoch.x) == [1, 2] and list(by_epoch.y) == pytest.approx([0.8, 0.9])
+    with pytest.raises(ValueError, match="metric is one of"):
+        curves_figure([("a", h)], metric="accuracy")
+    with pytest.raises(ValueError, match="x must be one of"):
+        curves_figure([("a", h)], x="wall")
+
+
+def fig_axis(fig) -> str:
+    return fig.layout.xaxis.title.text
+
+
+def test_a_seed_group_is_one_mean_curve_with_a_band():
+    from nnplay.figures.compare import curves_figure
+
+    group = [_history(scale=1.0), _history(scale=0.5)]
+    fig = curves_figure([("lr 1e-3", group), ("single", _history())], metric="test_accuracy", smoothing=0)
+    raw_a, raw_b, upper, lower, mean, raw_single, single = fig.data
+    assert raw_a.opacity < 0.5 and raw_b.opacity < 0.5 and lower.fill == "tonexty"
+    assert list(mean.y) == pytest.approx([0.775, 0.85]) and mean.name == "lr 1e-3 (mean of 2)"
+    assert list(upper.y - mean.y) == pytest.approx([0.025, 0.05]) and list(mean.y - lower.y) == pytest.approx([0.025, 0.05])
+    assert single.name == "single" and mean.line.color != single.line.color
