@@ -1,16 +1,16 @@
-"""The Compare page's choices as a query string, and the brush as a filter (no streamlit).
+"""The Compare page's choices as a query string (no streamlit).
 
 What lives here: ``CompareView`` (the sweep filter, the metric, each metric's summary and k, the parallel
 coordinates' axes, the brushed ranges, the scatter's setting, seed groups, the curves' x and smoothing),
 ``view_to_query`` / ``view_from_query`` (a link shows the same picture; a bad value is dropped with a
-sentence saying so), and ``brushed`` (which rows every brushed axis keeps). What does not: the widgets and
-the page (``compare_view``, pages/compare.py), the table and its summaries (``nnplay.compare``).
+sentence saying so). What does not: the widgets and the page (``compare_view``, pages/compare.py), the table and
+its summaries (``nnplay.compare``), which runs a brush keeps (``nnplay.figures.compare.brushed_ids``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SUMMARIES = ("last", "best", "min", "max", "mean_last")  # as nnplay.compare names them
@@ -144,18 +144,3 @@ def view_from_query(query: Mapping[str, str]) -> tuple[CompareView, list[str]]:
             notes.append(f"The link's smooth={query['smooth'][:20]!r} is not a number from 0 to 0.99, so the "
                          f"curves are smoothed by {DEFAULT_SMOOTHING}.")
     return view, notes
-
-
-def brushed(values: Mapping[str, Sequence[float]], brush: Ranges, rows: int) -> list[bool]:
-    """For each of ``rows`` rows, whether every brushed axis keeps it: its value (``values[column][row]``, the
-    value the axis draws) lies in one of the axis's ranges. An axis not drawn now filters nothing; a row with
-    no value on a brushed axis is left out, as the plot leaves out its line."""
-    keep = [True] * rows
-    for col, pairs in brush.items():
-        column = values.get(col)
-        if column is None or not pairs:
-            continue
-        for i, v in enumerate(column):
-            if keep[i]:
-                keep[i] = v is not None and math.isfinite(v) and any(lo <= v <= hi for lo, hi in pairs)
-    return keep

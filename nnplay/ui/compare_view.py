@@ -55,15 +55,17 @@ def open_view() -> list[str]:
     return notes
 
 
-def current_view(axes_default: list[str] | None = None) -> CompareView:
-    """The view the widgets show now (axes None while they are the page's default)."""
+def current_view(axes_default: list[str] | None = None, setting_default: str = "", metric_default: str = ""
+                 ) -> CompareView:
+    """The view the widgets show now (the axes and the scatter's setting left out while they are the page's
+    default, so the link follows the runs shown)."""
     s = st.session_state
-    axes = s.get("compare_axes")
+    axes, setting, metric = s.get("compare_axes"), s.get("compare_setting") or "", s.get("compare_metric") or ""
     return CompareView(
-        sweep=s.get("compare_sweep") or "", metric=s.get("compare_metric") or "",
+        sweep=s.get("compare_sweep") or "", metric="" if metric == metric_default else metric,
         summaries={str(k).removeprefix(SUMMARY_PREFIX): v for k, v in s.items() if str(k).startswith(SUMMARY_PREFIX)},
         k=int(s.get("compare_k", 3)), axes=None if axes is None or axes == axes_default else tuple(axes),
-        brush=kept_brush(), setting=s.get("compare_setting") or "", seeds=bool(s.get("compare_seeds", True)),
+        brush=kept_brush(), setting="" if setting == setting_default else setting, seeds=bool(s.get("compare_seeds", True)),
         x=s.get("compare_x", "epoch"), smoothing=float(s.get("compare_smoothing", 0.6)))
 
 
@@ -140,3 +142,19 @@ def parcoords_brush(figure, keys: list[str], height: int = 420) -> None:
     data = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "figure": json.loads(to_json_plotly(fig)),
             "keys": list(keys), "height": height}
     _component()(data=data, key=COMPONENT_KEY, on_ranges_change=_take_brush)
+
+
+def curves_of(runs_store, runs, group_seeds: bool, settings: list[str]) -> list[tuple[str, object]]:
+    """(label, history) per run of the table ``runs``, or with ``group_seeds`` (label, [histories]) per seed
+    group (its runs that are in ``runs``), labelled by its ``settings`` (the seed and the sweep left out): what
+    ``figures.compare.curves_figure`` draws."""
+    histories = {run_id: runs_store.history(run_id) for run_id in runs["id"]}
+    if not group_seeds:
+        return [(name, histories[run_id]) for run_id, name in zip(runs["id"], runs["name"])]
+    out = []
+    named = [c for c in settings if c not in ("seed", "sweep")]
+    for _, members in runs.groupby("seed_group", sort=False):
+        first = members.iloc[0]
+        label = " · ".join(f"{c} {first[c]:g}" if isinstance(first[c], float) else f"{c} {first[c]}" for c in named)
+        out.append((label or first["name"], [histories[run_id] for run_id in members["id"]]))
+    return out
