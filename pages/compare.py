@@ -74,7 +74,7 @@ for col, m in zip(summary_cols, cmp.METRICS):
 summaries = {m: st.session_state[view.SUMMARY_PREFIX + m] for m in cmp.METRICS}
 
 try:
-    frame = cmp.runs_frame(runs_store, ws, st.session_state["compare_sweep"] or None, summaries, int(k))
+    frame = view.runs_table(runs_store, ws, st.session_state["compare_sweep"] or None, summaries, int(k))
 except StoreError as err:
     st.error(f"The run store could not be read: {err}")
     st.stop()
@@ -119,7 +119,7 @@ with c_scatter:
     st.plotly_chart(fc.scatter_figure(selected, setting, metric, seeds="group" if seeds else "every"),
                     key="compare_scatter")
 with c_importance:
-    rated = cmp.importance(selected, metric, [a for a in axes if a != "sweep"] or None)
+    rated = view.rated(selected, metric, tuple(a for a in axes if a != "sweep"))
     st.markdown("**Which settings mattered**")
     st.caption(rated.sentence)
     if len(rated.table):

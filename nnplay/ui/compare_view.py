@@ -144,6 +144,30 @@ def parcoords_brush(figure, keys: list[str], height: int = 420) -> None:
     _component()(data=data, key=COMPONENT_KEY, on_ranges_change=_take_brush)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _table(home: str, ws: str, sweep: str | None, summaries: tuple, k: int, changes: tuple, _store):
+    """``home`` and ``changes`` key the cache: a write to the store (a run that trains) makes a new table."""
+    from ..compare import runs_frame
+
+    return runs_frame(_store, ws, sweep, dict(summaries), k)
+
+
+def runs_table(runs_store, ws: str, sweep: str | None, summaries: dict, k: int):
+    """``compare.runs_frame``, kept while the store has not changed: a rerun that only moves the brush or picks
+    another setting does not read and summarise every epoch of every run again."""
+    return _table(str(runs_store.path), ws, sweep, tuple(sorted(summaries.items())), k, runs_store.changes(),
+                  runs_store)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def rated(frame, metric: str, settings: tuple[str, ...]):
+    """``compare.importance`` of these runs, kept while they, the metric and the settings are the same (its
+    random forest is the page's slowest part)."""
+    from ..compare import importance
+
+    return importance(frame, metric, list(settings) or None)
+
+
 def curves_of(runs_store, runs, group_seeds: bool, settings: list[str]) -> list[tuple[str, object]]:
     """(label, history) per run of the table ``runs``, or with ``group_seeds`` (label, [histories]) per seed
     group (its runs that are in ``runs``), labelled by its ``settings`` (the seed and the sweep left out): what
