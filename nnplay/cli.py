@@ -8,7 +8,8 @@ memory available is refused before anything is built (exit 2), as on the Train p
 JSON line on stdout at the end. ``bench`` times seed 000's own loop against the engine on the
 same data in one process. ``train`` records its run in the local workspace of the run store
 (``nnplay.store``; ``--no-store`` skips it), where the app shows it; ``runs list | show | export |
-delete`` read and manage that store (``runs export --csv FILE`` or ``--tensorboard DIR``). ``export``
+delete`` read and manage that store (``runs export --csv FILE`` or ``--tensorboard DIR``; ``--all --csv FILE``
+or ``--parquet FILE``: every run as one table row, ``nnplay.compare``). ``export``
 writes a checkpoint file's or a stored run's model as ONNX, TorchScript, safetensors or a checkpoint,
 its training script, or its TensorBoard files (``nnplay.export``); neither export overwrites an existing
 file unless given ``--force``. The functions called are the ones the pages call.
@@ -244,6 +245,12 @@ def _export_runs(store, args: argparse.Namespace) -> int:
     from .names import file_stem
     from .runs import find_run, metrics_csv
 
+    if args.all or args.parquet:
+        return _export_table(store, args)
+    if not args.run:
+        print("nnplay runs: name the runs to export (their ids), or add --all for every run as one table.",
+              file=sys.stderr)
+        return 2
     records = []
     for text in dict.fromkeys(args.run):  # each run once, in the order given
         record, problem = _open_run(store, text)
@@ -318,6 +325,29 @@ def _export_runs(store, args: argparse.Namespace) -> int:
         print(f"wrote {len(run.history.steps)} steps and {len(run.history.epochs)} epochs of {run.id} to {folder}",
               file=sys.stderr)
     print(f"see them with: tensorboard --logdir {top}", file=sys.stderr)
+    return 0
+
+
+def _export_table(store, args: argparse.Namespace) -> int:
+    """``runs export --all --csv FILE | --parquet FILE``: every run of the workspace, a row each (nnplay.compare)."""
+    from .compare.files import write_table
+    from .export import ExportError
+
+    path = args.csv or args.parquet
+    problem = ("--all exports every run of the workspace: leave out the run ids, or leave out --all." if args.run else
+               "--parquet writes the table of every run: add --all." if not args.all else
+               "--all writes one table (--csv FILE or --parquet FILE), not TensorBoard files." if not path else
+               _taken([path], args.force))
+    if problem:
+        print(f"nnplay runs: {problem}", file=sys.stderr)
+        return 2
+    try:
+        n = write_table(store, args.workspace, path, "csv" if args.csv else "parquet", sweep=args.sweep)
+    except (ValueError, ExportError) as err:
+        print(f"nnplay runs: {err}", file=sys.stderr)
+        return 2
+    which = f"sweep {args.sweep!r} of workspace" if args.sweep is not None else "workspace"
+    print(f"wrote {n} runs of {which} {args.workspace!r} (settings and metric summaries) to {path}", file=sys.stderr)
     return 0
 
 
@@ -472,15 +502,21 @@ def main(argv: list[str] | None = None) -> int:
     p_list.add_argument("--workspace", default="local", help="workspace (default: local, the CLI's and a local app's)")
     p_list.add_argument("--all", action="store_true", help="include the experiments' sweep runs")
     runs_sub.add_parser("show", help="a run's record, configs and epochs as JSON").add_argument("run", help="run id (or its start)")
-    p_export = runs_sub.add_parser("export", help="a run's step losses and epoch metrics as CSV, or runs as "
-                                                  "TensorBoard event files")
-    p_export.add_argument("run", nargs="+", help="run id (or its start); several with --tensorboard")
+    p_export = runs_sub.add_parser("export", help="a run's step losses and epoch metrics as CSV, runs as "
+                                                  "TensorBoard event files, or --all runs as one table")
+    p_export.add_argument("run", nargs="*", help="run id (or its start); several with --tensorboard")
     what = p_export.add_mutually_exclusive_group(required=True)
-    what.add_argument("--csv", metavar="FILE", help="the CSV file to write (one run)")
+    what.add_argument("--csv", metavar="FILE", help="the CSV file to write (one run, or the table with --all)")
+    what.add_argument("--parquet", metavar="FILE", help="the Parquet file to write the table to (with --all)")
     what.add_argument("--tensorboard", metavar="DIR",
                       help="write each run's history as TensorBoard files in DIR/<name>-<id> "
                            "(tensorboard --logdir DIR)")
-    p_export.add_argument("--force", action="store_true", help="overwrite the --csv file if it exists")
+    p_export.add_argument("--all", action="store_true", help="every run of the workspace (sweeps too) as one "
+                          "table: a row per run with its settings and each metric's last, best, min, max and "
+                          "mean of the last 3 epochs")
+    p_export.add_argument("--workspace", default="local", help="with --all: the workspace (default: local)")
+    p_export.add_argument("--sweep", metavar="NAME", help="with --all: only this sweep's runs")
+    p_export.add_argument("--force", action="store_true", help="overwrite the --csv or --parquet file if it exists")
     p_delete = runs_sub.add_parser("delete", help="remove a run's record and files")
     p_delete.add_argument("run", help="run id (or its start)")
     p_delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")

@@ -1,15 +1,19 @@
 """The run store's reads for comparing many runs: a workspace's records and all their epochs, one query each.
 
 ``compare_records`` (the records of every kind, or of one sweep), ``workspace_epochs`` (every epoch of those
-runs in one query, not one per run, so a view of 1,000 runs costs two queries) and ``sweep_names`` (the
-sweeps a view can be filtered by). The SQL beside ``store``'s (which is full); what does not live here:
-the tables and summaries built from these rows (``nnplay.compare``), writing (``store``).
+runs in one query, not one per run, so a view of 1,000 runs costs two queries), ``sweep_names`` (the
+sweeps a view can be filtered by) and ``curve_histories`` (the chosen runs' curves, steps thinned). The SQL
+beside ``store``'s (which is full); what does not live here: the tables and summaries built from these rows
+(``nnplay.compare``), writing (``store``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from .engine import EpochMetrics, History, RunStart
 from .run_record import RunRecord
-from .store import Store
+from .store import THIN_POINTS, Store
 
 EPOCH_COLUMNS = ("run_id", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
                  "eval_seconds", "samples_per_s", "step", "lr")
@@ -41,3 +45,26 @@ def sweep_names(store: Store, workspace: str) -> list[str]:
     rows = store._read("SELECT grp, max(created) AS newest FROM runs WHERE workspace=? AND kind='sweep' AND grp!='' "
                        "GROUP BY grp ORDER BY newest DESC", (workspace,))
     return [r[0] for r in rows]
+
+
+def curve_histories(store: Store, run_ids: Sequence[str], points: int = THIN_POINTS) -> dict[str, History]:
+    """The curves of the chosen runs, by id: each run's start, its epochs and at most ``points`` of its steps
+    (``Store.thinned_steps``), without its layer statistics: what overlaid curves need. An id the store does
+    not hold is left out."""
+    ids = list(dict.fromkeys(run_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    histories: dict[str, History] = {}
+    for run_id, epochs, spe, train_size, test_size, params, device in store._read(
+            f"SELECT id, epochs, steps_per_epoch, train_size, test_size, parameters, device FROM runs "
+            f"WHERE id IN ({marks})", ids):
+        h = histories[run_id] = History()
+        if spe is not None:
+            h.start = RunStart(epochs, spe, train_size, test_size, params or 0, device)
+    for row in store._read(f"SELECT {', '.join(EPOCH_COLUMNS)}, device FROM epochs WHERE run_id IN ({marks}) "
+                           "ORDER BY run_id, epoch", ids):
+        histories[row[0]].epochs.append(EpochMetrics(*row[1:]))
+    for run_id, h in histories.items():
+        h.steps = store.thinned_steps(run_id, points)
+    return {i: histories[i] for i in ids if i in histories}

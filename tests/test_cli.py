@@ -102,3 +102,48 @@ def test_the_json_line_names_a_preset_only_when_one_was_chosen(capsys):
     assert summary["config"]["model"]["hidden"] == [8] and summary["config"]["train"]["batch_size"] == 256
     code, summary, _ = run_cli(capsys, "train", "--preset", "model-a", *flags)
     assert code == 0 and summary["preset"] == "model-a" and summary["config"]["model"]["activation"] == "sigmoid"
+
+
+def test_runs_export_all_writes_one_row_per_run(capsys, tmp_path):
+    """``runs export --all --csv FILE`` (and ``--parquet``): every run of the workspace, sweeps too, with its
+    settings and each metric's summaries; --force as for one run's CSV."""
+    import pandas as pd
+
+    from nnplay.config import ModelConfig, TrainConfig
+    from nnplay.store import open_store
+    from tests.test_compare import add_run
+
+    store = open_store()
+    trained = add_run(store, (0.5, 0.9), train=TrainConfig(lr=1e-2, epochs=2))
+    swept = [add_run(store, (0.6, 0.7), model=ModelConfig(hidden=(32,), activation="tanh"),
+                     train=TrainConfig(epochs=2, seed=s), kind="sweep", group="widths") for s in (0, 1)]
+    out = tmp_path / "runs.csv"
+    assert main(["runs", "export", "--all", "--csv", str(out)]) == 0
+    assert "wrote 3 runs" in capsys.readouterr().err
+    table = pd.read_csv(out).set_index("id")
+    assert list(table.index) == [trained, *swept]
+    assert table.loc[trained, "lr"] == 1e-2 and table.loc[swept[1], "activation"] == "tanh"
+    assert table.loc[swept[1], "sweep"] == "widths" and table.loc[swept[1], "seed"] == 1
+    assert table.loc[trained, "test_accuracy_best"] == 0.9 and table.loc[trained, "test_accuracy_min"] == 0.5
+    before = out.read_bytes()
+    assert main(["runs", "export", "--all", "--csv", str(out), "--workspace", "other"]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_bytes() == before
+    assert main(["runs", "export", "--all", "--csv", str(out), "--force", "--sweep", "widths"]) == 0
+    assert list(pd.read_csv(out)["id"]) == swept
+    parquet = tmp_path / "runs.parquet"
+    assert main(["runs", "export", "--all", "--parquet", str(parquet)]) == 0
+    assert list(pd.read_parquet(parquet)["id"]) == [trained, *swept]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--csv", "X"], "or add --all"),
+    (["--all", "RUN", "--csv", "X"], "leave out the run ids"),
+    (["--parquet", "X"], "add --all"),
+    (["--all", "--tensorboard", "X"], "not TensorBoard files"),
+    (["--all", "--csv", "X", "--workspace", "empty"], "workspace 'empty' has no runs"),
+])
+def test_runs_export_all_refuses_what_it_cannot_do_with_a_sentence(capsys, tmp_path, argv, words):
+    argv = [str(tmp_path / a) if a == "X" else a for a in argv]
+    assert main(["runs", "export", *argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

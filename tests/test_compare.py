@@ -53,7 +53,8 @@ def test_summaries_of_each_metric_by_hand():
     assert summarize(epochs, "min").loc["a", "test_accuracy"] == 0.50
     assert summarize(epochs, "max").loc["a", "test_loss"] == 1.0
     mean2 = summarize(epochs, "mean_last", k=2)
-    assert mean2.loc["a", "test_accuracy"] == pytest.approx(0.75) and mean2.loc["a", "train_loss"] == pytest.approx(1.25)
+    assert mean2.loc["a", "test_accuracy"] == pytest.approx(0.75)
+    assert mean2.loc["a", "train_loss"] == pytest.approx(1.25)
     assert summarize(epochs, "mean_last", k=10).loc["a", "test_loss"] == pytest.approx(2.2 / 3)  # fewer epochs: all
     mixed = summarize(epochs, {"test_accuracy": "best", "test_loss": "mean_last"}, k=2)
     assert mixed.loc["a", "test_accuracy"] == 0.80 and mixed.loc["a", "test_loss"] == pytest.approx(0.6)
@@ -163,6 +164,8 @@ def test_importance_needs_runs_and_a_setting_that_varies(store):
         add_run(store, (0.9,), train=TrainConfig(epochs=1, seed=seed))
     only_seed = importance(runs_frame(store, "local"), "test_accuracy", settings=["lr", "optimizer"])
     assert only_seed.table.empty and "same settings" in only_seed.sentence and only_seed.constant == ["lr", "optimizer"]
+    flat = importance(runs_frame(store, "local").assign(test_accuracy=0.9), "test_accuracy")
+    assert flat.table.empty and "is 0.9 in all 6 runs" in flat.sentence
 
 
 def test_importance_finds_the_setting_that_decides_the_metric(store):
@@ -171,14 +174,15 @@ def test_importance_finds_the_setting_that_decides_the_metric(store):
         lr = (1e-4, 1e-3, 1e-2)[i % 3]
         act = ("relu", "tanh")[i // 3 % 2]
         acc = 0.6 + 10 * lr + rng.normal(0, 0.001)  # the learning rate decides, the activation is noise
-        add_run(store, (acc,), model=ModelConfig(hidden=(16,), activation=act),
-                train=TrainConfig(lr=lr, epochs=1, seed=i // 6))
+        add_run(store, (acc,), model=ModelConfig(hidden=(16,), activation=act), train=TrainConfig(lr=lr, epochs=1,
+                seed=i // 6), data=DataConfig(train_limit=None if i >= 12 else 500))  # None: all images
     add_run(store, (math.nan,), train=TrainConfig(lr=1e-3, epochs=1, seed=9))  # no accuracy: left out
     result = importance(runs_frame(store, "local"), "test_accuracy")
     assert result.runs == 24 and "Rests on 24 runs" in result.sentence and "1 of the 25 runs" in result.sentence
     top = result.table.iloc[0]
     assert top["setting"] == "lr" and top["importance"] > 0.8 and top["correlation"] > 0.9
-    assert set(result.table["feature"]) == {"lr", "activation = relu", "activation = tanh", "seed"}
+    assert set(result.table["feature"]) == {"lr", "activation = relu", "activation = tanh", "seed",
+                                            "train_limit = 500", "train_limit = all"}
     assert result.table["importance"].sum() == pytest.approx(1.0)
     assert "model" in result.constant and "one-hot" in result.sentence
     again = importance(runs_frame(store, "local"), "test_accuracy")
@@ -213,6 +217,9 @@ def test_parallel_coordinates_axes(sweep_frame):
     assert list(act.ticktext) == ["relu", "tanh"] and list(act.values) == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
     assert list(seed.tickvals) == [0, 1]
     assert metric.label == "test accuracy" and list(trace.line.color) == list(metric.values)
+    limit = parallel_figure(sweep_frame.assign(train_limit=pd.array([500, None] * 6 + [500], dtype="Int64")),
+                            ["train_limit"], "test_accuracy").data[0].dimensions[0]
+    assert list(limit.ticktext) == ["500", "all"] and list(limit.values) == [0, 1] * 6  # no limit: every image
     assert len(trace.meta["ids"]) == 12 and "1 without a test accuracy left out" in fig.layout.title.text
     loss = parallel_figure(sweep_frame, ["lr"], "test_loss").data[0]
     assert loss.line.reversescale and not trace.line.reversescale  # the better end is bright for both
@@ -289,5 +296,57 @@ def test_a_seed_group_is_one_mean_curve_with_a_band():
     raw_a, raw_b, upper, lower, mean, raw_single, single = fig.data
     assert raw_a.opacity < 0.5 and raw_b.opacity < 0.5 and lower.fill == "tonexty"
     assert list(mean.y) == pytest.approx([0.775, 0.85]) and mean.name == "lr 1e-3 (mean of 2)"
-    assert list(upper.y - mean.y) == pytest.approx([0.025, 0.05]) and list(mean.y - lower.y) == pytest.approx([0.025, 0.05])
+    assert list(upper.y - mean.y) == pytest.approx([0.025, 0.05])
+    assert list(mean.y - lower.y) == pytest.approx([0.025, 0.05])
     assert single.name == "single" and mean.line.color != single.line.color
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def test_csv_and_parquet_hold_every_row_and_column(sweep_frame, tmp_path):
+    from nnplay.compare.files import to_csv, to_parquet, write_table
+
+    back = pd.read_parquet(__import__("io").BytesIO(to_parquet(sweep_frame)))
+    pd.testing.assert_frame_equal(back, sweep_frame, check_dtype=False)
+    assert str(back["batch_size"].dtype) == "Int64" and back["created"].dtype.kind == "M"
+    text = to_csv(sweep_frame)
+    csv = pd.read_csv(__import__("io").StringIO(text))
+    assert list(csv.columns) == list(sweep_frame.columns) and len(csv) == 13
+    assert list(csv["lr"][:3]) == [1e-4, 1e-3, 1e-2] and csv["test_accuracy"].isna().sum() == 1
+    groups = group_seeds(sweep_frame, "test_accuracy")
+    cells = pd.read_csv(__import__("io").StringIO(to_csv(groups)))["run_ids"]
+    assert cells[0] == " ".join(groups["run_ids"][0]) and len(groups["run_ids"][0]) == 2  # a group's ids, one cell
+    with pytest.raises(ValueError, match="csv or parquet"):
+        write_table(None, "local", tmp_path / "x.xlsx", "xlsx")
+
+
+def test_write_table_refuses_an_empty_workspace(store, tmp_path):
+    from nnplay.compare.files import write_table
+
+    with pytest.raises(ValueError, match="workspace 'local' has no runs"):
+        write_table(store, "local", tmp_path / "t.csv", "csv")
+    assert not (tmp_path / "t.csv").exists()
+    add_run(store, (0.5, 0.6, 0.9))
+    assert write_table(store, "local", tmp_path / "t.csv", "csv", k=2) == 1
+    row = pd.read_csv(tmp_path / "t.csv").iloc[0]
+    assert row["test_accuracy_last"] == 0.9 and row["test_accuracy_mean_last_2"] == pytest.approx(0.75)
+    assert row["test_loss_best"] == pytest.approx(0.1) and row["test_accuracy_min"] == 0.5
+
+
+def test_curve_histories_read_the_chosen_runs_curves_with_steps_thinned(store):
+    from nnplay.compare import curve_histories
+    from nnplay.engine import RunStart, StepEvent
+    from nnplay.figures.compare import curves_figure
+
+    a, b = add_run(store, (0.5, 0.7)), add_run(store, (0.6,))
+    store.record(a, start=RunStart(2, 50, 1000, 100, 7850, "cpu"),
+                 steps=[StepEvent(i, 1 + (i - 1) // 50, 2.3 / i, 1e-3) for i in range(1, 101)])
+    got = curve_histories(store, [b, a, "nosuchrun", a], points=10)
+    assert list(got) == [b, a]
+    full = store.history(a)
+    assert got[a].epochs == full.epochs and got[a].start == full.start and got[b].start is None
+    assert len(got[a].steps) <= 11 and got[a].steps[-1] == full.steps[-1]
+    assert curve_histories(store, [a])[a].steps == full.steps  # fewer steps than points: all of them
+    fig = curves_figure([("a", got[a])], x="images")
+    assert fig.data[1].x[-1] == 2000  # 100 steps of 20 images (1,000 per epoch of 50 steps)

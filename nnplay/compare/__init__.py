@@ -7,12 +7,16 @@ importance), ``files`` writes the table. Headless: the figures live in ``nnplay.
 in ``pages/``.
 """
 
-from .frame import (CATEGORICAL, DEFAULT_K, METRICS, RUN_INFO, SETTINGS, SUMMARIES, all_summaries, epochs_frame,
-                    frame_from, read_epochs, runs_frame, settings_row, summarize, summary_label, varying_settings)
+from ..store_compare import curve_histories, sweep_names
+from .files import to_csv, to_parquet, write_table
+from .frame import (CATEGORICAL, DEFAULT_K, METRICS, RUN_INFO, SETTINGS, SUMMARIES, all_summaries, category_text,
+                    epochs_frame, frame_from, read_epochs, runs_frame, settings_row, summarize, summary_label,
+                    varying_settings)
 from .groups import MIN_RUNS, Importance, group_seeds, importance
 
 __all__ = [
-    "CATEGORICAL", "DEFAULT_K", "METRICS", "RUN_INFO", "SETTINGS", "SUMMARIES", "all_summaries", "epochs_frame",
-    "frame_from", "read_epochs", "runs_frame", "settings_row", "summarize", "summary_label", "varying_settings",
-    "MIN_RUNS", "Importance", "group_seeds", "importance",
+    "CATEGORICAL", "DEFAULT_K", "METRICS", "RUN_INFO", "SETTINGS", "SUMMARIES", "all_summaries", "category_text",
+    "epochs_frame", "frame_from", "read_epochs", "runs_frame", "settings_row", "summarize", "summary_label",
+    "varying_settings", "MIN_RUNS", "Importance", "group_seeds", "importance", "to_csv", "to_parquet", "write_table",
+    "sweep_names", "curve_histories",
 ]

@@ -12,12 +12,11 @@ seed and importance (``groups``), figures (``nnplay.figures.compare``), files (`
 from __future__ import annotations
 
 import hashlib
-import json
+from datetime import datetime
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ..config import to_dict
 from ..run_record import RunRecord, data_text
 from ..store_compare import EPOCH_COLUMNS, compare_records, workspace_epochs
 
@@ -55,10 +54,10 @@ def _seed_group(record: RunRecord) -> str:
     could not be read is a group of its own)."""
     if record.unreadable:
         return "run-" + record.id
-    flat = {k: v for cfg in (record.data_cfg, record.model_cfg, record.train_cfg)
-            for k, v in to_dict(cfg).items() if k not in _NOT_LEARNING}
+    flat = {k: v for cfg in (record.data_cfg, record.model_cfg, record.train_cfg)  # vars: asdict's copies are slow
+            for k, v in vars(cfg).items() if k not in _NOT_LEARNING}
     flat["data_source"] = record.data_source
-    return hashlib.blake2b(json.dumps(flat, sort_keys=True).encode(), digest_size=5).hexdigest()
+    return hashlib.blake2b(repr(sorted(flat.items())).encode(), digest_size=5).hexdigest()
 
 
 def settings_row(record: RunRecord) -> dict:
@@ -134,11 +133,10 @@ def summarize(epochs: pd.DataFrame, summaries: str | Mapping[str, str] = "last",
 def all_summaries(epochs: pd.DataFrame, k: int = DEFAULT_K) -> pd.DataFrame:
     """Every summary of every metric, one column each (``test_accuracy_best``, ``test_loss_mean_last_3``…):
     what a download of the whole view holds."""
-    parts = []
-    for summary in SUMMARIES:
-        name = f"mean_last_{k}" if summary == "mean_last" else summary
-        parts.append(summarize(epochs, summary, k).add_suffix(f"_{name}"))
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame()
+    parts = {summary: summarize(epochs, summary, k) for summary in SUMMARIES}
+    names = {summary: f"mean_last_{k}" if summary == "mean_last" else summary for summary in SUMMARIES}
+    return pd.DataFrame({f"{metric}_{names[summary]}": parts[summary][metric]
+                         for metric in METRICS for summary in SUMMARIES}, index=parts["last"].index)
 
 
 def frame_from(records: Sequence[RunRecord], epochs: pd.DataFrame, summaries: str | Mapping[str, str] = "last",
@@ -152,6 +150,7 @@ def frame_from(records: Sequence[RunRecord], epochs: pd.DataFrame, summaries: st
                      "seed_group": _seed_group(r), **settings_row(r)})
     frame = pd.DataFrame.from_records(rows, columns=["id", "name", "kind", "status", "created", "seed_group",
                                                      *SETTINGS])
+    frame["created"] = pd.to_datetime(frame["created"].map(datetime.fromtimestamp)).dt.floor("s")  # local time
     frame = frame.join(done, on="id")
     frame["epochs_done"] = frame["epochs_done"].fillna(0).astype(int)
     frame["train_seconds"] = frame["train_seconds"].fillna(0.0)
@@ -172,6 +171,13 @@ def runs_frame(store, workspace: str, sweep: str | None = None, summaries: str |
     its settings and its metrics summarised (see ``frame_from``). Two queries, whatever the number of runs."""
     records = compare_records(store, workspace, sweep)
     return frame_from(records, read_epochs(store, workspace, sweep), summaries, k, every_summary)
+
+
+def category_text(column: pd.Series, name: str) -> pd.Series:
+    """A setting's values as category names: the value as text, a missing one "all" for ``train_limit`` (no
+    limit: every image) and "(none)" otherwise (a setting that could not be read)."""
+    missing = "all" if name == "train_limit" else "(none)"
+    return column.astype(object).where(column.notna(), missing).astype(str)
 
 
 def varying_settings(frame: pd.DataFrame, settings: Sequence[str] = SETTINGS) -> list[str]:

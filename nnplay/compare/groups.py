@@ -6,7 +6,8 @@ difference can be read. ``importance(frame, metric)``: per setting, the Spearman
 metric and a random forest's importance (scikit-learn's ``RandomForestRegressor``, a fixed
 ``random_state``), with a sentence saying how many runs that rests on, or why there are no numbers.
 Numeric settings enter as they are (Spearman and the forest only use their order); categorical ones
-are one-hot: one row per value ("activation = tanh"). What does not live here: the table itself
+are one-hot: one row per value ("activation = tanh"), as are numeric ones with a missing value
+("train_limit = all"). What does not live here: the table itself
 (``frame``), figures (``nnplay.figures.compare``).
 """
 
@@ -18,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .frame import CATEGORICAL, SETTINGS
+from .frame import CATEGORICAL, SETTINGS, category_text
 
 MIN_RUNS = 5  # fewer runs than this with the metric: no numbers, a sentence
-FOREST_TREES = 100
+FOREST_TREES = 50  # the importances settle well before this on a sweep's few settings; 100 costs twice the time
 FOREST_SEED = 0
 GROUP_STATS = ("mean", "std", "min", "max")
 
@@ -95,8 +96,9 @@ def _features(frame: pd.DataFrame, settings: list[str]) -> tuple[np.ndarray, lis
     columns, labels = [], []
     for s in settings:
         column = frame[s]
-        if s in CATEGORICAL or not pd.api.types.is_numeric_dtype(column):
-            text = column.astype(object).where(column.notna(), "(none)").astype(str)
+        # a missing value (all images, an unreadable setting) is a category of its own
+        if s in CATEGORICAL or not pd.api.types.is_numeric_dtype(column) or column.isna().any():
+            text = category_text(column, s)
             for value in sorted(text.unique()):
                 columns.append((text == value).to_numpy(dtype=float))
                 labels.append((s, value))
@@ -109,7 +111,8 @@ def _features(frame: pd.DataFrame, settings: list[str]) -> tuple[np.ndarray, lis
 def importance(frame: pd.DataFrame, metric: str, settings: Sequence[str] | None = None,
                min_runs: int = MIN_RUNS) -> Importance:
     """Per setting (``SETTINGS`` but the sweep's name, or those given), Spearman's correlation with ``metric``
-    and a random forest's importance over the runs that have a finite ``metric`` and every such setting;
+    and a random forest's importance over the runs that have a finite ``metric`` (a missing setting counts
+    as a value of its own, as in ``_features``);
     the settings that never vary among them are left out (``constant``). Fewer than ``min_runs`` runs, or
     no setting that varies: a sentence and no numbers."""
     _check_metric(frame, metric)
@@ -120,21 +123,22 @@ def importance(frame: pd.DataFrame, metric: str, settings: Sequence[str] | None 
         raise ValueError(f"the table has no setting {', '.join(map(repr, unknown))}.")
     values = frame[metric].astype(float)
     usable = frame[np.isfinite(values)]
-    usable = usable[usable[wanted].notna().all(axis=1)] if wanted else usable
     n, total = len(usable), len(frame)
-    left_out = f" ({total - n} of the {total} runs have no {label} or an unreadable setting and are left out)" \
-        if n < total else ""
+    left_out = f" ({total - n} of the {total} runs have no {label} and are left out)" if n < total else ""
     empty = pd.DataFrame(columns=["setting", "value", "feature", "correlation", "importance"])
     if n < min_runs:
         return Importance(metric, n, f"Only {n} run{'s' if n != 1 else ''} with a {label}{left_out}: at least "
                           f"{min_runs} are needed to say which settings mattered.", empty)
-    varying = [s for s in wanted if usable[s].astype(object).map(repr).nunique() > 1]
+    varying = [s for s in wanted if usable[s].astype(object).where(usable[s].notna(), None).map(repr).nunique() > 1]
     constant = [s for s in wanted if s not in varying]
     if not varying:
         return Importance(metric, n, f"These {n} runs{left_out} all have the same settings, so none can be said to "
                           f"matter: vary a setting (a sweep) to rate it.", empty, constant)
     x, labels = _features(usable, varying)
     y = usable[metric].astype(float).to_numpy()
+    if np.ptp(y) == 0:
+        return Importance(metric, n, f"The {label} is {y[0]:g} in all {n} runs{left_out}, so no setting can be said "
+                          f"to have changed it.", empty, constant)
     from sklearn.ensemble import RandomForestRegressor
 
     forest = RandomForestRegressor(n_estimators=FOREST_TREES, random_state=FOREST_SEED, n_jobs=1).fit(x, y)

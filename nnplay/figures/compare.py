@@ -22,14 +22,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..compare import CATEGORICAL, METRICS, group_seeds
+from ..compare import CATEGORICAL, METRICS, category_text, group_seeds
 from ..curves import smooth
 from ..engine import History
 from .layout import clears_toolbar
 from .train import COMPARE_X, MAX_RAW_POINTS, PALETTE, _compare_x, _thin
 
 LOG_SETTINGS = ("lr",)  # always on a log axis; another positive setting goes log when it spans 100× or more
-NONE = "(none)"  # a category's name for a missing value
 CURVE_METRICS = ("loss", *METRICS)  # "loss": every reported step's; the others once per epoch
 RAW_OPACITY = 0.3
 BAND_OPACITY = 0.18
@@ -51,14 +50,15 @@ def _log(column: pd.Series, name: str) -> bool:
     return name in LOG_SETTINGS or values.max() / values.min() >= 100
 
 
-def _categories(column: pd.Series) -> list:
-    """The column's distinct values, numbers in numeric order, a missing value last (as ``NONE``)."""
+def _categories(column: pd.Series, name: str) -> list:
+    """The column's distinct values as category names (``category_text``), numbers in numeric order, a missing
+    value last."""
     present = list(column.dropna().unique())
     try:
         present.sort(key=float)
     except (TypeError, ValueError):
         present.sort(key=str)
-    return [str(v) for v in present] + ([NONE] if column.isna().any() else [])
+    return [str(v) for v in present] + list(category_text(column[column.isna()], name).unique())
 
 
 def _tick(value: float) -> str:
@@ -69,8 +69,8 @@ def axis_values(column: pd.Series, name: str) -> tuple[np.ndarray, dict]:
     """A column as a parallel-coordinates axis: its values in axis units (log10 on a log axis, the category's
     index for a category) and the axis's tick settings."""
     if _categorical(column, name):
-        names = _categories(column)
-        text = column.astype(object).where(column.notna(), NONE).astype(str)
+        names = _categories(column, name)
+        text = category_text(column, name)
         codes = text.map({n: i for i, n in enumerate(names)}).to_numpy(dtype=float)
         return codes, {"tickvals": list(range(len(names))), "ticktext": names,
                        "range": [0, max(1, len(names) - 1)]}
@@ -164,7 +164,7 @@ def scatter_figure(frame: pd.DataFrame, setting: str, metric: str, seeds: str = 
 
     def xs(column: pd.Series) -> list:
         if categorical:
-            return list(column.astype(object).where(column.notna(), NONE).astype(str))
+            return list(category_text(column, setting))
         return list(column.astype(float))
 
     percent = metric.endswith("accuracy")
@@ -189,7 +189,7 @@ def scatter_figure(frame: pd.DataFrame, setting: str, metric: str, seeds: str = 
     figure = go.Figure(traces)
     xaxis: dict = {"title": {"text": axis_title(setting)}}
     if categorical:
-        xaxis |= {"type": "category", "categoryorder": "array", "categoryarray": _categories(kept[setting])}
+        xaxis |= {"type": "category", "categoryorder": "array", "categoryarray": _categories(kept[setting], setting)}
     elif _log(kept[setting], setting):
         xaxis["type"] = "log"
     figure.update_layout(title={"text": title or f"{label} against {axis_title(setting)}: {count}", "x": 0,
