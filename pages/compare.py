@@ -19,7 +19,6 @@ from nnplay import compare as cmp
 from nnplay.figures import compare as fc
 from nnplay.names import escape_markdown, plain_name
 from nnplay.store import StoreError
-from nnplay.store_compare import sweep_names
 from nnplay.ui import ensure_navigation, store, workspace
 from nnplay.ui import compare_view as view
 from nnplay.ui.compare_query import SUMMARIES, X_AXES
@@ -39,7 +38,7 @@ for note in view.open_view():
 
 runs_store, ws = store(), workspace()
 try:
-    sweeps = sweep_names(runs_store, ws)
+    sweeps = cmp.sweep_names(runs_store, ws)
 except StoreError as err:
     st.error(f"The run store could not be read: {err}")
     st.stop()
@@ -81,7 +80,7 @@ except StoreError as err:
 if frame.empty:
     st.info("No runs to compare yet. Train a few on the **Train** page (or with `python -m nnplay train`), or start "
             "a sweep, and they appear here, one row each.", icon=":material/info:")
-    view.write_view(view.current_view())
+    view.write_view(view.current_view(metric_default=list(cmp.METRICS)[0]))
     st.stop()
 
 # -- parallel coordinates, brushed -----------------------------------------------------------------
@@ -138,15 +137,12 @@ st.plotly_chart(fc.curves_figure(view.curves_of(runs_store, shown, seeds, axes),
                 key="compare_curves")
 
 # -- downloads: made when pressed ------------------------------------------------------------------------
-def everything(sweep=st.session_state["compare_sweep"] or None, k=int(k)):
-    return cmp.runs_frame(runs_store, ws, sweep, k=k, every_summary=True)
-
-
 c_csv, c_parquet = st.columns(2)
-c_csv.download_button("Download CSV", lambda: cmp.to_csv(everything()), "nnplay-runs.csv", "text/csv",
+shown_runs = (runs_store, ws, st.session_state["compare_sweep"] or None, int(k))
+c_csv.download_button("Download CSV", lambda: view.download(*shown_runs, "csv"), "nnplay-runs.csv", "text/csv",
                       key="compare_csv", help="one row per run (every run shown above the brush): its settings "
                                               "and every summary of every metric")
-c_parquet.download_button("Download Parquet", lambda: cmp.to_parquet(everything()), "nnplay-runs.parquet",
+c_parquet.download_button("Download Parquet", lambda: view.download(*shown_runs, "parquet"), "nnplay-runs.parquet",
                           "application/vnd.apache.parquet", key="compare_parquet")
 
 view.write_view(view.current_view(axes_default=settings, setting_default=options[0],

@@ -141,6 +141,22 @@ def test_bad_values_in_the_link_get_a_sentence(runs):
     assert at.selectbox(key="compare_metric").value == "test_accuracy" and len(table(at)) == 6
 
 
+def test_the_downloads_hold_every_run_shown_with_every_summary(runs):
+    import io
+
+    import pandas as pd
+
+    from nnplay.ui.compare_view import download
+
+    at = page(sweep="lr-study")
+    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download Parquet"]
+    csv = pd.read_csv(io.StringIO(download(open_store(), "local", "lr-study", 2, "csv")))
+    parquet = pd.read_parquet(io.BytesIO(download(open_store(), "local", None, 3, "parquet")))
+    assert sorted(csv["name"]) == ["fast a", "fast b", "slow a", "slow b"] and len(parquet) == 6
+    assert csv.set_index("name")["test_loss_mean_last_2"]["fast a"] == pytest.approx(0.06)
+    assert {"lr", "seed", "test_accuracy_best", "train_loss_last"} <= set(parquet.columns)
+
+
 def test_an_empty_workspace_says_what_to_do():
     at = page()
     assert not at.exception

@@ -168,17 +168,29 @@ def rated(frame, metric: str, settings: tuple[str, ...]):
     return importance(frame, metric, list(settings) or None)
 
 
+def download(runs_store, ws: str, sweep: str | None, k: int, fmt: str):
+    """The file a download button gives, made when it is pressed: every run shown (the whole workspace or the
+    sweep), one row each, with its settings and every summary of every metric, as "csv" text or "parquet"
+    bytes."""
+    from ..compare import runs_frame, to_csv, to_parquet
+
+    frame = runs_frame(runs_store, ws, sweep, k=k, every_summary=True)
+    return to_csv(frame) if fmt == "csv" else to_parquet(frame)
+
+
 def curves_of(runs_store, runs, group_seeds: bool, settings: list[str]) -> list[tuple[str, object]]:
     """(label, history) per run of the table ``runs``, or with ``group_seeds`` (label, [histories]) per seed
     group (its runs that are in ``runs``), labelled by its ``settings`` (the seed and the sweep left out): what
     ``figures.compare.curves_figure`` draws."""
-    histories = {run_id: runs_store.history(run_id) for run_id in runs["id"]}
+    from ..compare import curve_histories
+
+    histories = curve_histories(runs_store, list(runs["id"]))
     if not group_seeds:
-        return [(name, histories[run_id]) for run_id, name in zip(runs["id"], runs["name"])]
+        return [(name, histories[run_id]) for run_id, name in zip(runs["id"], runs["name"]) if run_id in histories]
     out = []
     named = [c for c in settings if c not in ("seed", "sweep")]
     for _, members in runs.groupby("seed_group", sort=False):
         first = members.iloc[0]
         label = " · ".join(f"{c} {first[c]:g}" if isinstance(first[c], float) else f"{c} {first[c]}" for c in named)
-        out.append((label or first["name"], [histories[run_id] for run_id in members["id"]]))
+        out.append((label or first["name"], [histories[run_id] for run_id in members["id"] if run_id in histories]))
     return out
