@@ -123,6 +123,20 @@ def test_the_view_round_trips_through_the_url(runs):
     assert {k: again.query_params[k] for k in again.query_params} == link
 
 
+def test_another_page_and_back_keeps_the_view(runs):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="compare_metric").set_value("train_loss").run()
+    at.radio(key="compare_x").set_value("time").run()
+    at.switch_page("pages/experiments.py").run()
+    assert not at.exception
+    at.query_params.clear()  # the navigation's link to /compare has no query string
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert at.selectbox(key="compare_metric").value == "train_loss" and at.radio(key="compare_x").value == "time"
+    assert at.query_params["metric"] == "train_loss"
+
+
 def test_a_brush_in_the_link_filters_the_table_and_says_how_many_it_keeps(runs):
     at = page(brush="test_accuracy:0.91..1")
     assert not at.exception

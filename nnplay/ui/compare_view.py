@@ -34,9 +34,13 @@ _CSS = """
 
 def open_view() -> list[str]:
     """Apply the link's choices to the widgets when the link is new to this session (a fresh page, a pasted
-    link, the sweep page's "Compare its runs"); returns the sentences on its bad values."""
-    query = st.query_params.to_dict()
-    if query == st.session_state.get(WRITTEN_KEY):
+    link, the sweep page's "Compare its runs"), or the view the session left when it comes back from another
+    page; returns the sentences on the link's bad values."""
+    query, written = st.query_params.to_dict(), st.session_state.get(WRITTEN_KEY)
+    if not query and written:  # back from another page (its link has no query): the view this session left
+        st.query_params.from_dict(written)
+        query = dict(written)
+    if query == written and "compare_k" in st.session_state:  # a widget's value goes when another page runs
         return st.session_state.pop(NOTES_KEY, [])
     view, notes = view_from_query(query)
     for key in [k for k in st.session_state if str(k).startswith(SUMMARY_PREFIX)]:
