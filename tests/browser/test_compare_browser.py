@@ -3,8 +3,8 @@
 The app is served over a store of crafted runs (tests/test_page_compare.py's ``crafted_run``); the test drags
 the mouse along the metric's axis as a learner does, waits for the page's rerun, and checks that the table
 (Streamlit's grid, whose ``aria-rowcount`` counts its header row too) shrank, that the link holds the brush,
-and that the link opened afresh draws the same brush and the same table. What does not live here: the page's
-AppTests (tests/test_page_compare.py).
+and that the link opened afresh draws the same brush and the same table, which "Clear the brush" takes away. What does not live here: the page's AppTests
+(tests/test_page_compare.py).
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ def test_brushing_an_axis_filters_the_table_and_a_link_keeps_the_brush(page, com
     page.wait_for_function(f"() => ({ROWS})() === 12", timeout=30_000)
     axes = page.locator(f"{PLOT} .axis-brush").count()
     drag_along_axis(page, axes - 1, 0.02, 0.45)  # the metric's axis, the best half of the runs at its top
-    page.wait_for_function(f"() => ({ROWS})() < 12", timeout=60_000)
-    page.get_by_text("The brush keeps").wait_for(timeout=30_000)
-    kept = page.evaluate(ROWS)
+    page.get_by_text("The brush keeps").wait_for(timeout=60_000)
+    # the grid is drawn anew by the rerun: its row count once it is there again
+    kept = page.wait_for_function(f"() => {{ const n = ({ROWS})(); return n > 0 && n < 12 ? n : 0; }}",
+                                  timeout=30_000).json_value()
     assert 0 < kept < 12
     assert f"keeps {kept} of 12 runs" in page.get_by_text("The brush keeps").inner_text()
     page.wait_for_function("() => window.location.search.includes('brush=test_accuracy')", timeout=30_000)
@@ -68,3 +69,9 @@ def test_brushing_an_axis_filters_the_table_and_a_link_keeps_the_brush(page, com
     brushed = page.evaluate(f"() => document.querySelector('{PLOT}').data[0].dimensions"
                             ".filter((d) => d.constraintrange).length")
     assert brushed == 1
+
+    page.get_by_role("button", name="Clear the brush").click()  # the brush goes from the plot and the table
+    page.wait_for_function(f"() => ({ROWS})() === 12", timeout=60_000)
+    page.wait_for_function(f"() => document.querySelector('{PLOT}').data[0].dimensions"
+                           ".every((d) => !d.constraintrange)", timeout=30_000)
+    assert "brush=" not in page.url
