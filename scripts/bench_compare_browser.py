@@ -98,10 +98,10 @@ def browser_times(home: Path, brush: tuple[float, float]) -> dict:
         t0 = time.perf_counter()
         page.evaluate(f"() => {{ const p = document.querySelector('{PLOT}'); const last = p.data[0].dimensions.length - 1;"
                       f" return Plotly.restyle(p, {{[`dimensions[${{last}}].constraintrange`]: [[{brush[0]}, {brush[1]}]]}}, [0]); }}")
-        page.wait_for_function(f"() => ({ROWS})() > 0 && ({ROWS})() < {before}", timeout=120_000)
+        # the grid is drawn anew by the rerun: its row count once it is there again
+        after = page.wait_for_function(f"() => {{ const n = ({ROWS})(); return n > 0 && n < {before} ? n : 0; }}",
+                                       timeout=120_000).json_value()
         brush_s = time.perf_counter() - t0
-        page.wait_for_function(f"() => ({ROWS})() > 0", timeout=120_000)  # the rerun may redraw the grid meanwhile
-        after = page.evaluate(ROWS)
         browser.close()
     return {"draw_ms": draw_ms, "reload_to_drawn_s": shown_s, "brush_to_table_s": brush_s, "rows_before": before,
             "rows_after": after}
