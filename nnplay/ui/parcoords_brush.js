@@ -5,8 +5,8 @@
 // it has written the dimension's constraintrange; this component listens for it and sends every axis's
 // ranges back to the page as the state value "ranges", which reruns it (the table and curves follow).
 //
-// data: {plotly_url: string, figure: {data, layout}, keys: [string] (one per dimension, the frame's column),
-// height?: number}. The figure's dimensions carry the brushed ranges the page keeps (constraintrange), so a
+// data: {plotly_url: string, figure: {data, layout}, keys: [string] (one per dimension, the frame's column; the
+// dimensions' labels differ), height?: number}. The figure's dimensions carry the brushed ranges the page keeps (constraintrange), so a
 // rerun draws the same brush. A figure that differs from the one shown only by ranges the plot already
 // shows is not drawn again (the brush the learner is dragging stays where it is).
 // State sent back: ranges = {key: [[lo, hi], ...]} (axes without a brush left out).
@@ -48,12 +48,20 @@ function pairs(range) {
     .sort((p, q) => p[0] - q[0]);
 }
 
-function shownRanges(plot, keys) {
+// keys: the frame's column of each dimension, by the dimension's label (a learner may drag an axis to another
+// place, which reorders the plot's dimensions)
+function keysByLabel(figure, keys) {
+  const dims = (figure.data && figure.data[0] && figure.data[0].dimensions) || [];
+  return new Map(dims.map((dim, i) => [dim.label, keys[i]]));
+}
+
+function shownRanges(plot, keyOf) {
   const trace = plot.data && plot.data[0];
   const out = {};
-  ((trace && trace.dimensions) || []).forEach((dim, i) => {
+  ((trace && trace.dimensions) || []).forEach((dim) => {
     const list = pairs(dim.constraintrange);
-    if (list.length && keys[i] !== undefined) out[keys[i]] = list;
+    const key = keyOf.get(dim.label);
+    if (list.length && key !== undefined) out[key] = list;
   });
   return out;
 }
@@ -81,14 +89,14 @@ function afterPaint() {
 
 async function draw(state, data) {
   const figure = data.figure || { data: [], layout: {} };
-  const keys = data.keys || [];
+  const keyOf = keysByLabel(figure, data.keys || []);
   const shape = withoutRanges(figure);
-  const wanted = JSON.stringify(shownRanges(figure, keys));
+  const wanted = JSON.stringify(shownRanges(figure, keyOf));
   const Plotly = await loadPlotly(data.plotly_url);
   if (state.gone) return;
   const plot = state.plot;
-  if (plot._fullLayout && state.shape === shape && JSON.stringify(shownRanges(plot, keys)) === wanted) {
-    state.keys = keys; // already shows this figure with these ranges
+  if (plot._fullLayout && state.shape === shape && JSON.stringify(shownRanges(plot, keyOf)) === wanted) {
+    state.keyOf = keyOf; // already shows this figure with these ranges
     return;
   }
   plot.style.height = `${data.height || (figure.layout && figure.layout.height) || 420}px`;
@@ -98,7 +106,7 @@ async function draw(state, data) {
   plot.dataset.drawMs = (performance.now() - t0).toFixed(1);
   plot.dataset.draws = String(Number(plot.dataset.draws || 0) + 1);
   state.shape = shape;
-  state.keys = keys;
+  state.keyOf = keyOf;
   state.sent = wanted; // the page knows these ranges already
   if (!state.listening) {
     state.listening = true;
@@ -106,7 +114,7 @@ async function draw(state, data) {
       if (state.timer !== null) clearTimeout(state.timer);
       state.timer = setTimeout(() => {
         state.timer = null;
-        const ranges = shownRanges(plot, state.keys);
+        const ranges = shownRanges(plot, state.keyOf);
         const text = JSON.stringify(ranges);
         if (text === state.sent || state.gone) return;
         state.sent = text;
@@ -124,7 +132,7 @@ export default function (component) {
     const root = parentElement.querySelector(".nnplay-parcoords");
     root.innerHTML = '<div class="nnplay-parcoords-plot"></div><div class="nnplay-parcoords-error"></div>';
     state = { plot: root.querySelector(".nnplay-parcoords-plot"), error: root.querySelector(".nnplay-parcoords-error"),
-      shape: null, keys: [], sent: null, timer: null, listening: false, gone: false, queue: Promise.resolve() };
+      shape: null, keyOf: new Map(), sent: null, timer: null, listening: false, gone: false, queue: Promise.resolve() };
     STATES.set(parentElement, state);
   }
   state.setState = setStateValue;
