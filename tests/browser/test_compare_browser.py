@@ -75,3 +75,22 @@ def test_brushing_an_axis_filters_the_table_and_a_link_keeps_the_brush(page, com
     page.wait_for_function(f"() => document.querySelector('{PLOT}').data[0].dimensions"
                            ".every((d) => !d.constraintrange)", timeout=30_000)
     assert "brush=" not in page.url
+
+
+def test_an_axis_dragged_to_another_place_still_filters_its_own_column(page, compare_url):
+    page.goto(f"{compare_url}/compare?sweep=study")
+    page.wait_for_selector(f"{PLOT}[data-draws]", timeout=90_000)
+    page.wait_for_function(f"() => ({ROWS})() === 12", timeout=30_000)
+    titles = page.locator(f"{PLOT} .axis-title")
+    first, last = titles.first.bounding_box(), titles.last.bounding_box()
+    y = last["y"] + last["height"] / 2
+    page.mouse.move(last["x"] + last["width"] / 2, y)  # the metric's axis, dragged by its title to the front
+    page.mouse.down()
+    page.mouse.move(first["x"] - 40, y, steps=15)
+    page.mouse.up()
+    order = f"() => document.querySelector('{PLOT}').data[0].dimensions.map((d) => d.label)"
+    page.wait_for_function(f"() => ({order})()[0] === 'test accuracy'", timeout=30_000)
+    drag_along_axis(page, 0, 0.02, 0.45)  # the axis now first in the plot
+    page.get_by_text("The brush keeps").wait_for(timeout=60_000)
+    page.wait_for_function("() => window.location.search.includes('brush=test_accuracy')", timeout=30_000)
+    assert "(test_accuracy)" in page.get_by_text("The brush keeps").inner_text()
