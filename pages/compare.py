@@ -51,7 +51,7 @@ if chosen_sweep and chosen_sweep not in sweeps:
     st.session_state["compare_sweep"] = ""
 st.selectbox("Runs", ["", *sweeps], key="compare_sweep",
              format_func=lambda s: f"sweep {s}" if s else "every run of the workspace",
-             help="all your runs, or the runs of one sweep (the sweep page's \"Compare its runs\" opens this one)")
+             help="all your runs, or the runs of one sweep (a link with ?sweep=<its name> opens it chosen)")
 
 notes = [view.keep_valid("compare_metric", list(cmp.METRICS), "metric")]
 notes += [view.keep_valid(view.SUMMARY_PREFIX + m, list(SUMMARIES), f"summary of {m}") for m in cmp.METRICS]

@@ -110,15 +110,21 @@ def test_the_view_round_trips_through_the_url(runs):
     at.slider(key="compare_smoothing").set_value(0.3).run()
     at.toggle(key="compare_seeds").set_value(False).run()
     assert not at.exception
+    assert at.multiselect(key="compare_axes").value == ["lr", "seed"]  # what varies in the sweep
+    assert "axes" not in at.query_params and "setting" not in at.query_params  # the page's own choice
+    at.multiselect(key="compare_axes").set_value(["seed", "lr"]).run()
+    at.selectbox(key="compare_setting").set_value("lr").run()
     link = {k: at.query_params[k] for k in at.query_params}
     assert link == {"sweep": "lr-study", "metric": "test_loss", "summary": "test_loss:min", "x": "images",
-                    "smooth": "0.3", "seeds": "0"}
+                    "smooth": "0.3", "seeds": "0", "axes": "seed,lr", "setting": "lr"}
     again = page(**link)  # the link, opened in another browser
     assert again.selectbox(key="compare_sweep").value == "lr-study"
     assert again.selectbox(key="compare_metric").value == "test_loss"
     assert again.selectbox(key="compare_summary_test_loss").value == "min"
     assert again.radio(key="compare_x").value == "images" and again.slider(key="compare_smoothing").value == 0.3
     assert again.toggle(key="compare_seeds").value is False
+    assert again.multiselect(key="compare_axes").value == ["seed", "lr"]
+    assert again.selectbox(key="compare_setting").value == "lr"
     assert table(again)["test_loss"].tolist() == table(at)["test_loss"].tolist()
     assert {k: again.query_params[k] for k in again.query_params} == link
 

@@ -34,7 +34,7 @@ _CSS = """
 
 def open_view() -> list[str]:
     """Apply the link's choices to the widgets when the link is new to this session (a fresh page, a pasted
-    link, the sweep page's "Compare its runs"), or the view the session left when it comes back from another
+    link, a sweep's link to its runs), or the view the session left when it comes back from another
     page; returns the sentences on the link's bad values."""
     query, written = st.query_params.to_dict(), st.session_state.get(WRITTEN_KEY)
     if not query and written:  # back from another page (its link has no query): the view this session left
