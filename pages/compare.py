@@ -101,8 +101,10 @@ if brush:
     c_clear.button("Clear the brush", key="compare_clear", on_click=view.clear_brush)
 
 # -- the table ---------------------------------------------------------------------------------------
-st.dataframe(selected.assign(created=pd.to_datetime(selected["created"], unit="s")), hide_index=True,
-             key="compare_table", column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+with st.container(key="compare_table_box"):  # the box's key names it in the page (a grid has no key of its own)
+    st.dataframe(selected.assign(created=pd.to_datetime(selected["created"], unit="s")), hide_index=True,
+                 key="compare_table",
+                 column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 # -- one setting against the metric, and which settings mattered ------------------------------------
 c_scatter, c_importance = st.columns([3, 2])

@@ -35,7 +35,7 @@ from nnplay.engine import EpochMetrics, RunStart, StepEvent  # noqa: E402
 from nnplay.store import Store  # noqa: E402
 
 PLOT = ".nnplay-parcoords-plot"
-ROWS = ("() => { const t = document.querySelector('[data-testid=stDataFrame] table'); "
+ROWS = ("() => { const t = document.querySelector('.st-key-compare_table_box table'); "
         "return t ? Number(t.getAttribute('aria-rowcount')) - 1 : -1; }")
 
 

@@ -19,8 +19,8 @@ from .conftest import served_app
 pytestmark = pytest.mark.browser
 
 PLOT = ".nnplay-parcoords-plot"
-# the first grid is the runs table; -1 before it is drawn
-ROWS = ("() => { const t = document.querySelector('[data-testid=stDataFrame] table'); "
+# the runs table's rows; -1 while it is not drawn
+ROWS = ("() => { const t = document.querySelector('.st-key-compare_table_box table'); "
         "return t ? Number(t.getAttribute('aria-rowcount')) - 1 : -1; }")
 
 
