@@ -12,7 +12,6 @@ figures (``nnplay.figures.compare``), the URL's text form and the brush as a fil
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from nnplay import compare as cmp
@@ -102,8 +101,7 @@ if brush:
 
 # -- the table ---------------------------------------------------------------------------------------
 with st.container(key="compare_table_box"):  # the box's key names it in the page (a grid has no key of its own)
-    st.dataframe(selected.assign(created=pd.to_datetime(selected["created"], unit="s")), hide_index=True,
-                 key="compare_table",
+    st.dataframe(selected, hide_index=True, key="compare_table",
                  column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 # -- one setting against the metric, and which settings mattered ------------------------------------
