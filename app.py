@@ -33,6 +33,7 @@ PAGES = [
     ("activations.py", "Activations", "📈", "activations"),
     ("forward.py", "Forward pass", "🧮", "forward"),
     ("experiments.py", "Experiments", "🧪", "experiments"),
+    ("compare.py", "Compare runs", "📊", "compare"),
     ("scratch.py", "From scratch", "🪜", "scratch"),
 ]
 
