@@ -101,7 +101,9 @@ if brush:
 
 # -- the table ---------------------------------------------------------------------------------------
 with st.container(key="compare_table_box"):  # the box's key names it in the page (a grid has no key of its own)
-    st.dataframe(selected, hide_index=True, key="compare_table",
+    shown_first = ["name", *(c for c in selected.columns if c not in cmp.RUN_INFO and c not in cmp.SETTINGS), *axes]
+    st.dataframe(selected, hide_index=True, key="compare_table",  # the name, the metrics, the axes, then the rest
+                 column_order=[*shown_first, *(c for c in selected.columns if c not in shown_first)],
                  column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 # -- one setting against the metric, and which settings mattered ------------------------------------

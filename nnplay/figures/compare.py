@@ -124,8 +124,8 @@ def parallel_figure(frame: pd.DataFrame, settings: Sequence[str], metric: str, m
                                "reversescale": METRICS.get(metric) == "min", "colorbar": {"title": {"text": label}}})
     figure = go.Figure(trace)
     figure.update_layout(title={"text": title or f"{label} by setting: {count}", "x": 0, "xanchor": "left",
-                                "font": {"size": 14}},
-                         height=420, margin={"l": 60, "r": 40, "t": 90, "b": 30})
+                                "y": 0.98, "yanchor": "top", "font": {"size": 14}},  # above the axes' labels
+                         height=440, margin={"l": 60, "r": 40, "t": 110, "b": 40})
     return figure
 
 
