@@ -16,7 +16,7 @@ A run whose owning process is gone (its pid and that process's start time are re
 ``StoreError`` of its cause (``store_file``: damaged, newer, read-only, full…); ``open_store_or_fallback``
 then gives a read-only or a fresh temporary store (removed at exit) so the app still opens, and never
 deletes or overwrites the file. A full disk leaves reading and ``delete`` working, and a run's end that
-could not be written is written with the next write that goes through (``record_end``). SQL lives in this module only, built from the status vocabulary of
+could not be written is written with the next write that goes through (``record_end``). SQL lives in this module only (and the sweeps' in ``store_sweeps``), built from the status vocabulary of
 ``run_record``; a workspace numbers its runs (``next_run_number``). What does not live here: the
 schema and the errors (``store_file``), what a record holds (``run_record``), who owns a run (``owners``), training (``engine``),
 the in-memory ``Run`` (``runs``), anything streamlit.
@@ -41,6 +41,7 @@ from .owners import OWNER_SILENCE_S, THIS_PROCESS, ProcessIdentity, owner_alive 
 from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotAStore, RunStillActive, StoreBusy,
                          StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, check_file, connect,
                          interrupted_message, remove_at_exit, store_error, store_home)
+from .store_sweeps import SWEEP_KIND, SweepRecord, SweepTables  # noqa: F401 - re-exported
 
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
@@ -59,8 +60,9 @@ _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.
                "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat FROM runs")  # RunRecord's, then its owner
 
 
-class Store:
-    """The run store at ``home``; ``read_only`` opens the file without writing to it."""
+class Store(SweepTables):
+    """The run store at ``home``; ``read_only`` opens the file without writing to it. Its sweeps' methods are
+    ``store_sweeps.SweepTables``'s."""
 
     def __init__(self, home: str | os.PathLike | None = None, read_only: bool = False, notice: str = ""):
         self.home = Path(home) if home is not None else store_home()

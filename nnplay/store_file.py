@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import settings
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "runs.db"
 
 def store_home() -> Path:
@@ -76,7 +76,17 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO run_numbers SELECT workspace, count(*) FROM runs WHERE kind='train' GROUP BY workspace")
 
 
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version k to k + 1
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Version 4: sweeps are records of their own (``store_sweeps``: their plan as JSON, planned run count,
+    stopped flag); their runs keep kind "sweep" and group = the sweep's id."""
+    db.execute("CREATE TABLE sweeps (id TEXT PRIMARY KEY, workspace TEXT NOT NULL, name TEXT NOT NULL, "
+               "plan TEXT NOT NULL, created REAL NOT NULL, planned INTEGER NOT NULL DEFAULT 0, "
+               "stopped INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '')")
+    db.execute("CREATE INDEX sweeps_by_workspace ON sweeps (workspace, created)")
+    db.execute("CREATE INDEX runs_by_group ON runs (grp)")
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}  # from version k to k + 1
 
 
 class StoreError(Exception):

@@ -17,26 +17,40 @@ class Sweep:
     """Several runs submitted to the jobs backend in order: a free worker takes the next one, so they train in
     parallel where workers are free (on Ray across the cluster; in threads here, all at once). Stop ends the
     running ones and the queued ones never start. Made over runs already stored (``data`` None, no store:
-    a sweep read back after a reload), it reads and stops them the same way."""
+    a sweep read back after a reload), it reads and stops them the same way.
+
+    ``listener``, when given, is called as ``listener(run, event)`` with each engine event of its runs (a plan's
+    successive halving: ``nnplay.sweeps.PlannedSweep``, the sweep made from a plan and kept in the store)."""
 
     def __init__(self, name: str, runs: list[Run], data: MnistData | None = None, store: Store | None = None,
-                 workspace: str = LOCAL_WORKSPACE):
+                 workspace: str = LOCAL_WORKSPACE, listener=None):
         """With a store, each run becomes a record of kind "sweep" in group ``name`` (not in the Train list)."""
         self.name = name
         self.runs = runs
+        self.listener = listener
+        self.store, self.workspace = store, workspace
+        self.stopped = False  # Stop was pressed (and not continued since)
         if store is not None:
             for run in runs:
                 run.bind(store, workspace, kind="sweep", group=name)
         self.data = data
         self.created = min((r.created for r in runs), default=time.time())
 
-    def start(self) -> "Sweep":
+    def start(self, backend=None) -> "Sweep":
+        """Submit every run that has not started (to ``backend``, default the process's jobs backend)."""
         for run in self.runs:
-            run.created = time.time()
-            run.start(self.data)
+            if run.job is None and run.status == "queued":
+                run.created = time.time()
+                run.start(self.data, backend=backend, listener=self._listener(run))
         return self
 
+    def _listener(self, run: Run):
+        if self.listener is None:
+            return None
+        return lambda event: self.listener(run, event)
+
     def stop(self) -> None:
+        self.stopped = True
         for run in reversed(self.runs):  # the queued ones first, so no worker starts one of them meanwhile
             run.stop()
 
@@ -53,6 +67,18 @@ class Sweep:
     @property
     def done(self) -> int:
         return sum(not r.active for r in self.runs)
+
+    @property
+    def status(self) -> str:
+        """running (a run is queued, running or paused), stopped (Stop was pressed), interrupted (a run's process
+        ended while it trained), finished (every run ended), or empty."""
+        if self.active:
+            return "running"
+        if self.stopped:
+            return "stopped"
+        if any(r.status == "interrupted" for r in self.runs):
+            return "interrupted"
+        return "finished" if self.runs else "empty"
 
 
 def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,

@@ -428,12 +428,8 @@ class SweepPlan:
         return runs
 
     def largest(self) -> PlannedRun:
-        """The run that needs the most memory to train (widest layers, largest batch): what admission checks."""
-        def size(run: PlannedRun):
-            m = run.model
-            width = sum(m.hidden) if m.family == "mlp" else sum(m.channels) * 16 + m.fc_width
-            return (width, run.train.batch_size)
-        return max(self.expand(), key=size)
+        """The run that needs the most memory to train: what admission checks (``largest_run``)."""
+        return largest_run(self.expand())
 
     def describe(self) -> str:
         """One line: what varies, over which values, how many runs."""
@@ -475,6 +471,15 @@ class SweepPlan:
                        d.get("name", ""))
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as err:
             raise ValueError(f"This is not a sweep plan nnplay can read ({type(err).__name__}: {err}).") from None
+
+
+def largest_run(runs: list[PlannedRun]) -> PlannedRun:
+    """Of these runs, the one that needs the most memory to train: the widest layers, then the largest batch."""
+    def size(run: PlannedRun):
+        m = run.model
+        width = sum(m.hidden) if m.family == "mlp" else sum(m.channels) * 16 + m.fc_width
+        return (width, run.train.batch_size)
+    return max(runs, key=size)
 
 
 def run_name(point: dict, seed: int, with_seed: bool = True) -> str:
