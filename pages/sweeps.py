@@ -20,7 +20,6 @@ from nnplay.runs import format_duration
 from nnplay.store import StoreError
 from nnplay.sweeps import (MAX_SEEDS, SETTINGS, continue_sweep, estimate_seconds, load_sweep, measured_runs,
                            missing_runs, run_key, start_sweep, worker_count)
-from nnplay.sweeps.halving import PREFIX as HALT_PREFIX
 from nnplay.sweeps.live import refusal
 from nnplay.ui import dataset_or_stop, ensure_navigation, store, workspace
 from nnplay.ui import sweep_builder as sb
@@ -193,20 +192,15 @@ def pick_sweep() -> str | None:
     return chosen
 
 
-def halted(run) -> str:
-    """Why successive halving stopped the run (its message), else ""."""
-    return run.message.split(": ", 1)[-1] if run.message.startswith(HALT_PREFIX) else ""
-
-
 def entries(sweep) -> list[tuple]:
     """(settings, seed, run or None, why halted) for each run of the sweep's plan, in its order."""
     by_key = {run_key(r.model_cfg, r.train_cfg): r for r in sweep.runs}
     if sweep.plan is None:  # no plan to read: the runs as they are
-        return [({}, r.train_cfg.seed, r, halted(r)) for r in sweep.runs]
+        return [({}, r.train_cfg.seed, r, sb.halted(r)) for r in sweep.runs]
     out = []
     for planned in sweep.plan.expand():
         run = by_key.get(planned.key)
-        out.append((planned.settings, planned.seed, run, halted(run) if run is not None else ""))
+        out.append((planned.settings, planned.seed, run, sb.halted(run) if run is not None else ""))
     return out
 
 
@@ -229,7 +223,8 @@ def sweep_panel(sweep_id: str) -> None:
         if current is None:
             st.warning("This sweep is no longer in the store.")
             return
-        rows = sb.sweep_rows(entries(current))
+        found = entries(current)
+        rows = sb.sweep_rows(found)
         st.progress(sum(r["status"] == "finished" for r in rows) / max(1, len(rows)),
                     text=sb.progress_sentence(current.runs) + (f" · {len(rows) - len(current.runs)} not started"
                                                                if len(rows) > len(current.runs) else ""))
@@ -248,6 +243,13 @@ def sweep_panel(sweep_id: str) -> None:
             st.info("The server stopped while this sweep trained: its unfinished runs show as interrupted. "
                     "**Continue the sweep** queues only what is missing.")
         st.dataframe(rows, hide_index=True, key="sweep_table")
+        grouped = sb.by_setting(found)
+        best = sb.best_sentence(grouped)
+        if best:
+            st.markdown(best)
+        if grouped and current.plan is not None and len(current.plan.seeds) > 1:
+            st.caption("Each setting over its seeds (finished runs only), best first:")
+            st.dataframe(grouped, hide_index=True, key="sweep_by_setting")
         if was_active and not current.active:
             st.rerun()  # the whole page: Stop disabled, Continue offered, the list's status
 

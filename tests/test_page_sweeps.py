@@ -8,13 +8,15 @@ process on a few hundred images of the built-in sample, so the shared CPU stays 
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.runs import REGISTRY
 from nnplay.store import open_store
-from nnplay.sweeps import LIVE, SETTINGS, load_sweep
+from nnplay.sweeps import LIVE, MAX_ACTIVE_SWEEPS, SETTINGS, Halt, load_sweep
+from nnplay.ui import sweep_builder as sb
 
 from .conftest import ROOT
 
@@ -162,17 +164,24 @@ def test_no_setting_to_vary_is_refused():
 
 
 def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and_result():
-    at = _three_settings(_page())
+    at = _three_settings(_page(), seeds=2)
     sweep_id = _start(at)
     _finish(at, sweep_id)
     table = _table(at)
-    assert len(table) == 4
-    assert sorted(zip(table["Learning rate"], table["Activation"])) == [
-        ("0.001", "relu"), ("0.001", "tanh"), ("0.01", "relu"), ("0.01", "tanh")]
+    assert len(table) == 8
+    assert sorted(zip(table["Learning rate"], table["Activation"], table["seed"])) == [
+        (lr, act, seed) for lr in ("0.001", "0.01") for act in ("relu", "tanh") for seed in (0, 1)]
+    grouped = at.dataframe[1].value  # each setting over its two seeds, best mean first
+    assert len(grouped) == 4 and set(grouped["seeds"]) == {2}
+    assert list(grouped["mean test accuracy %"]) == sorted(grouped["mean test accuracy %"], reverse=True)
+    best = grouped.iloc[0]
+    assert (best["lowest %"] <= best["mean test accuracy %"] <= best["highest %"])
+    assert (f"{best['mean test accuracy %']:.2f}% test accuracy (mean of 2 seeds; the seed alone moves it from "
+            f"{best['lowest %']:.2f}% to {best['highest %']:.2f}%)") in _text(at)
     assert set(table["status"]) == {"finished"}
     assert table["test accuracy %"].between(0, 100).all() and table["test loss"].gt(0).all()
     assert table["test accuracy %"].gt(20).any()  # 1 epoch on 300 images learns something: above chance (10%)
-    assert "4 of 4 runs finished" in _progress(at)
+    assert "8 of 8 runs finished" in _progress(at)
     assert at.button(key="sweep_stop").disabled is True
     assert f"/compare?sweep={sweep_id}" in _text(at)
 
@@ -245,3 +254,64 @@ def test_after_a_restart_the_unfinished_runs_show_as_interrupted_and_continue_fi
     again = _finish(after, sweep_id)
     assert set(_table(after)["status"]) == {"finished"}
     assert kept in {r.id for r in again.runs}
+
+
+def test_a_run_stopped_by_successive_halving_says_so_and_why_in_the_table():
+    run = SimpleNamespace(status="stopped", history=SimpleNamespace(epochs=[]),
+                          message=Halt("r1", 1, 0.5, 0.8, 6, 3).sentence() + " It stopped at step 12.")
+    early = sb.halted(run)
+    rows = sb.sweep_rows([({"lr": 1e-5}, 0, run, early), ({"lr": 1e-3}, 0, None, "")])
+    assert rows[0]["status"].startswith("stopped early: at epoch 1 its test accuracy 50.0% was below the top third")
+    assert rows[0]["Learning rate"] == "1e-05" and rows[1]["status"] == "not started"
+
+
+def test_a_sweep_past_the_workspaces_limit_of_training_sweeps_is_refused_with_a_sentence_and_nothing_queued():
+    at = _page()
+    at.multiselect(key="sweep_vary").set_value(["epochs"]).run()
+    at.text_input(key="sweep_values_epochs").set_value("500").run()  # long enough to be training at the 4th Start
+    started = [_start(at) for _ in range(MAX_ACTIVE_SWEEPS)]
+    try:
+        at.button(key="sweep_start").click().run()
+        assert not at.exception
+        said = [w.value for w in at.warning]
+        assert any(f"at most {MAX_ACTIVE_SWEEPS} train at once" in w for w in said), said
+        assert len(open_store().list_sweeps("local")) == MAX_ACTIVE_SWEEPS  # nothing queued half
+    finally:
+        for sweep_id in started:
+            sweep = load_sweep(open_store(), sweep_id)
+            sweep.stop()
+            sweep.wait(60)
+
+
+def test_random_draws_count_the_draws_and_a_range_draws_between_its_ends():
+    at = _page()
+    at.multiselect(key="sweep_vary").set_value(["lr"]).run()
+    at.segmented_control(key="sweep_kind_lr").set_value("range").run()
+    at.segmented_control(key="sweep_search").set_value("random").run()
+    at.number_input(key="sweep_draws").set_value(5)
+    at.number_input(key="sweep_seeds").set_value(2).run()
+    assert not at.exception and not _errors(at)
+    assert "**10 runs** (5 random draws × seeds (2))" in _text(at)
+
+
+def test_the_train_pages_settings_can_be_the_base_of_a_sweep():
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+
+    train_page = {"data": DataConfig(), "model": ModelConfig(hidden=(64, 32), activation="tanh"),
+                  "train": TrainConfig(optimizer="sgd", lr=0.1, momentum=0.9)}
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.session_state["_train_configs"] = train_page  # what the Train page keeps of its widgets
+    at.run()
+    assert "the Train page's settings" in at.selectbox(key="sweep_base").options
+    at.selectbox(key="sweep_base").set_value(sb.TRAIN_BASE)
+    at.number_input(key="sweep_epochs").set_value(1)
+    at.number_input(key="sweep_train_limit").set_value(300)
+    at.number_input(key="sweep_test_limit").set_value(100)
+    at.multiselect(key="sweep_vary").set_value(["lr"]).run()
+    at.text_input(key="sweep_values_lr").set_value("0.05, 0.1").run()
+    assert not at.exception and not _errors(at)
+    sweep = _finish(at, _start(at))
+    for run in sweep.runs:  # every run has the Train page's settings but the learning rate, which the sweep varies
+        assert (run.model_cfg.hidden, run.model_cfg.activation) == ((64, 32), "tanh")
+        assert (run.train_cfg.optimizer, run.train_cfg.momentum, run.train_cfg.epochs) == ("sgd", 0.9, 1)
+    assert sorted(r.train_cfg.lr for r in sweep.runs) == [0.05, 0.1]
