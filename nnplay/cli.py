@@ -1,4 +1,5 @@
-"""The headless command line: ``python -m nnplay train``, ``runs``, ``export`` and ``bench``.
+"""The headless command line: ``python -m nnplay train``, ``sweep`` (``nnplay.sweeps.cli``), ``runs``, ``export``
+and ``bench``.
 
 Every field of DataConfig, ModelConfig and TrainConfig is a flag (``--hidden 256,128``,
 ``--lr 0.1``), built by ``codec``; ``--preset`` fills in the rest, else the configs' defaults (and the
@@ -24,6 +25,7 @@ from typing import NamedTuple
 
 from .codec import CONFIGS, add_config_flags, flag_values
 from .config import PRESETS, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from .sweeps.cli import add_sweep_parser
 
 __all__ = ["add_config_flags", "configs_from_args", "main"]
 
@@ -493,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--train-limit", type=int, default=None, metavar="N",
                          help="train both loops on the first N images only (a quick check; default all 60,000)")
     p_bench.set_defaults(func=cmd_bench)
+
+    add_sweep_parser(sub)
 
     p_export = sub.add_parser("export", help="a saved model or a stored run as ONNX, TorchScript, safetensors, "
                                              "a training script or TensorBoard files")

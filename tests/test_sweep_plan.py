@@ -148,8 +148,9 @@ def test_seeds_and_eta_are_checked():
         seed_values(0)
     with pytest.raises(ValueError, match="η"):
         SweepPlan(axes, halving=True, eta=1)
-    with pytest.raises(ValueError, match="at least one setting to vary"):
+    with pytest.raises(ValueError, match="A sweep needs a setting with two or more values, or two or more seeds."):
         SweepPlan(())
+    assert [r.name for r in SweepPlan((), seeds=(3, 4)).expand()] == ["seed=3", "seed=4"]
     with pytest.raises(ValueError, match="Learning rate is varied twice"):
         SweepPlan((Axis.of_list("lr", "1e-3"), Axis.of_list("lr", "1e-2")))
 
@@ -175,3 +176,17 @@ def test_every_setting_has_a_label_and_an_example_that_parses():
         assert parse_values(key, setting.example)
     assert run_name({"lr": 0.001, "batch_size": 64}, 1) == "lr=0.001 bs=64 seed=1"
     assert math.isclose(SweepPlan((Axis.of_range("lr", 1e-3, 1e-1, 3),)).expand()[1].train.lr, 1e-2)
+
+
+def test_a_refusal_names_the_setting_at_fault_for_the_control_beside_it():
+    from nnplay.sweeps import PlanError
+
+    cases = [(lambda: Axis.of_list("batch_size", "abc"), "batch_size"),
+             (lambda: Axis.of_range("lr", 0.1, 0.001, 3), "lr"),
+             (lambda: SweepPlan((Axis.of_list("lr", "1e-3"),), seeds=(1, 1)), "seeds"),
+             (lambda: SweepPlan((Axis.of_range("lr", 1e-5, 1, 200),), seeds=seed_values(3)), ""),
+             (lambda: SweepPlan((Axis.of_list("lr", "1e-3"),), mode="random", draws=0), "draws")]
+    for make, setting in cases:
+        with pytest.raises(PlanError) as err:
+            make()
+        assert err.value.setting == setting and isinstance(err.value, ValueError)

@@ -77,7 +77,7 @@ class PlannedSweep(Sweep):
     """A sweep made from a plan (``start_sweep``), kept in the store's sweeps table: ``id`` (its record, and its
     runs' group), ``plan``. ``PlannedSweep.load`` finds it again after a reload (the live object where this
     process trains it), ``continue_sweep`` queues the runs of its plan that did not end for good, ``stop``
-    also records that Stop was pressed."""
+    also records that Stop was pressed, ``delete`` removes it and its runs."""
 
     def __init__(self, name: str, runs: list[Run], sweep_id: str, plan: SweepPlan | None,
                  data: MnistData | None = None, workspace: str = LOCAL_WORKSPACE, listener=None):
@@ -107,6 +107,17 @@ class PlannedSweep(Sweep):
         """``continue_sweep``."""
         return continue_sweep(self, data, backend)
 
+    def delete(self) -> None:
+        """Remove the sweep, its runs' records, curves and files, and this process's objects of them; a
+        ValueError sentence while it trains."""
+        if self.active:
+            raise ValueError(f"The sweep {self.name} is still training; stop it first, then delete it.")
+        _forget(self.runs)
+        if self.store is not None:
+            self.store.delete_sweep(self.id)
+        LIVE.pop(self.id, None)
+        self.runs = []
+
 
 def ended_for_good(run: Run) -> bool:
     """Whether a sweep's run needs no second try: it finished, diverged (it would again), or successive halving
@@ -115,7 +126,8 @@ def ended_for_good(run: Run) -> bool:
 
 
 def default_name(plan: SweepPlan) -> str:
-    return plan.name or f"{' × '.join(a.label.lower() for a in plan.axes)} ({plan.count()} runs)"
+    varied = " × ".join(a.label.lower() for a in plan.axes) or "seeds"
+    return plan.name or f"{varied} ({plan.count()} runs)"
 
 
 def refusal(plan: SweepPlan, runs: list[PlannedRun], data: MnistData | None = None) -> str | None:
@@ -194,6 +206,19 @@ def _forget(runs: list[Run]) -> None:
                 pass
 
 
+def _backend(backend):
+    """``backend``, else the process's jobs backend; one that cannot be made (an unreachable Ray cluster) is a
+    ValueError sentence before anything is queued, not an error in every run."""
+    if backend is not None:
+        return backend
+    from ..jobs import backend as default_backend
+
+    try:
+        return default_backend()
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"The sweep cannot be queued: {err} Nothing was queued.") from None
+
+
 def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LOCAL_WORKSPACE,
                 data: MnistData | None = None, backend=None, name: str | None = None) -> PlannedSweep:
     """Check the plan, keep it and its runs in ``store`` (None: in this process only), and queue every run on
@@ -204,6 +229,7 @@ def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LO
     problem = refusal(plan, planned, data)
     if problem:
         raise ValueError(problem)
+    backend = _backend(backend)
     name = (name or "").strip() or default_name(plan)
     with _start_lock:
         _check_active(store, workspace)
@@ -256,6 +282,9 @@ def load_sweep(store: Store, sweep_id: str) -> PlannedSweep | None:
             else:
                 run.refresh(r)
             runs.append(run)
+    if plan is not None:  # the plan's order (a continued run was made after the others)
+        order = {p.key: i for i, p in enumerate(plan.expand())}
+        runs.sort(key=lambda r: order.get(run_key(r.model_cfg, r.train_cfg), len(order)))
     sweep = PlannedSweep(record.name, runs, sweep_id, plan, workspace=record.workspace)
     sweep.store, sweep.stopped, sweep.created = store, record.stopped, record.created
     return sweep
@@ -284,6 +313,7 @@ def continue_sweep(sweep: PlannedSweep, data: MnistData | None = None, backend=N
     problem = refusal(sweep.plan, missing, data)
     if problem:
         raise ValueError(problem)
+    backend = _backend(backend)
     wanted = {p.key for p in missing}
     with _start_lock:
         _check_active(sweep.store, sweep.workspace, leave_out=sweep.id)

@@ -6,9 +6,9 @@ handled apart, as ``seeds``), ``Axis`` (one setting's values, given as a list of
 range: low, high, count, log or linear scale), ``SweepPlan`` (the axes, the base configs, grid or N random
 draws with a draw seed, the seeds, the successive-halving switch) and its expansion into ``PlannedRun``s
 (configs and a readable name, "lr=0.001 bs=64 seed=1"), JSON in and out (the store keeps plans as JSON).
-Every value is checked as the Train page checks that field, and a refusal is a ``ValueError`` whose
-sentence names the field ("Learning rate: 0 is not above 0."). A plan of more than ``MAX_RUNS`` runs is
-refused with a sentence saying how many it would be.
+Every value is checked as the Train page checks that field, and a refusal is a ``PlanError`` (a
+``ValueError``) whose ``setting`` is the field at fault and whose sentence names it ("Learning rate: 0 is not
+above 0."). A plan of more than ``MAX_RUNS`` runs is refused with a sentence saying how many it would be.
 What does not live here: queueing runs (``nnplay.sweeps.live``), early stopping (``halving``), the time
 estimate (``estimate``), memory admission (``nnplay.models``). No torch, no streamlit.
 """
@@ -31,6 +31,15 @@ MAX_VALUES = 1000  # values of one axis (before the run count's own limit)
 PLAN_VERSION = 1  # the JSON's version: a newer one is refused with a sentence
 Scale = Literal["log", "linear"]
 Mode = Literal["grid", "random"]
+
+
+class PlanError(ValueError):
+    """A plan refused: ``setting`` is the setting at fault (a key of ``SETTINGS``, or "seeds", "draws", "eta"; ""
+    for the plan as a whole), ``str(err)`` the sentence to show beside its control."""
+
+    def __init__(self, setting: str, message: str):
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,12 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("momentum", "Momentum", "mom", "float", 0, high=1, high_open=True, example="0, 0.9"),
 )}
 LAYER_SETTINGS = ("width", "depth", "hidden")  # they set an MLP's hidden layers
+MODEL_SETTINGS = ("activation", "init", "family", "dropout")  # ModelConfig's fields; the others are TrainConfig's
 
 
 def _setting(key: str) -> Setting:
     if key not in SETTINGS:
-        raise ValueError(f"A sweep cannot vary {key!r}; it varies: "
+        raise PlanError(str(key), f"A sweep cannot vary {key!r}; it varies: "
                          f"{', '.join(s.label for s in SETTINGS.values())}.")
     return SETTINGS[key]
 
@@ -99,32 +109,32 @@ def check_value(key: str, value):
     s = _setting(key)
     if s.kind == "choice":
         if value not in s.choices:
-            raise ValueError(f"{s.label}: {_shown(str(value))!r} is not one of {', '.join(s.choices)}.")
+            raise PlanError(s.key, f"{s.label}: {_shown(str(value))!r} is not one of {', '.join(s.choices)}.")
         return value
     if s.kind == "layers":
         widths = tuple(value)
         if len(widths) > MAX_HIDDEN_LAYERS:
-            raise ValueError(f"{s.label}: {len(widths)} hidden layers is more than {MAX_HIDDEN_LAYERS}.")
+            raise PlanError(s.key, f"{s.label}: {len(widths)} hidden layers is more than {MAX_HIDDEN_LAYERS}.")
         for w in widths:
             if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_WIDTH:
-                raise ValueError(f"{s.label}: a layer of width {w} is not a whole number from 1 to {MAX_WIDTH:,}.")
+                raise PlanError(s.key, f"{s.label}: a layer of width {w} is not a whole number from 1 to {MAX_WIDTH:,}.")
         return widths
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{s.label}: {_shown(str(value))!r} is not a number.")
+        raise PlanError(s.key, f"{s.label}: {_shown(str(value))!r} is not a number.")
     if s.kind == "int":
         if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"{s.label}: {value:g} is not a whole number.")
+            raise PlanError(s.key, f"{s.label}: {value:g} is not a whole number.")
         value = int(value)
     else:
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f"{s.label}: {value} is not a finite number.")
+            raise PlanError(s.key, f"{s.label}: {value} is not a finite number.")
     shown = format_setting(value)
     if s.low is not None and (value <= s.low if s.low_open else value < s.low):
-        raise ValueError(f"{s.label}: {shown} is not above {s.low:g}." if s.low_open
+        raise PlanError(s.key, f"{s.label}: {shown} is not above {s.low:g}." if s.low_open
                          else f"{s.label}: {shown} is below {s.low:g}.")
     if s.high is not None and (value >= s.high if s.high_open else value > s.high):
-        raise ValueError(f"{s.label}: {shown} is not below {s.high:g}." if s.high_open
+        raise PlanError(s.key, f"{s.label}: {shown} is not below {s.high:g}." if s.high_open
                          else f"{s.label}: {shown} is above {s.high:g}, the most the Train page takes.")
     return value
 
@@ -139,7 +149,7 @@ def parse_values(key: str, text: str) -> tuple:
     else:
         parts = split_list(text)
     if not parts:
-        raise ValueError(f"{s.label}: no values given; write one or more, e.g. {s.example}.")
+        raise PlanError(s.key, f"{s.label}: no values given; write one or more, e.g. {s.example}.")
     values = []
     for part in parts:
         try:
@@ -153,7 +163,7 @@ def parse_values(key: str, text: str) -> tuple:
                 value = part
         except ValueError:
             what = {"int": "a whole number", "float": "a number", "layers": "layer widths such as 256,128"}[s.kind]
-            raise ValueError(f"{s.label}: {_shown(part)!r} is not {what}.") from None
+            raise PlanError(s.key, f"{s.label}: {_shown(part)!r} is not {what}.") from None
         values.append(check_value(key, value))
     return _distinct(s, values)
 
@@ -162,10 +172,10 @@ def _distinct(s: Setting, values: list) -> tuple:
     seen = set()
     for value in values:
         if value in seen:
-            raise ValueError(f"{s.label}: {format_setting(value)} is given twice; give each value once.")
+            raise PlanError(s.key, f"{s.label}: {format_setting(value)} is given twice; give each value once.")
         seen.add(value)
     if len(values) > MAX_VALUES:
-        raise ValueError(f"{s.label}: {len(values):,} values is more than {MAX_VALUES:,}.")
+        raise PlanError(s.key, f"{s.label}: {len(values):,} values is more than {MAX_VALUES:,}.")
     return tuple(values)
 
 
@@ -175,22 +185,22 @@ def range_values(key: str, low, high, count, scale: Scale = "log") -> tuple:
     scale that reaches 0, a count below 2 or rounding that gives a value twice."""
     s = _setting(key)
     if not s.numeric:
-        raise ValueError(f"{s.label}: a range needs numbers; give its values as a list, e.g. {s.example}.")
+        raise PlanError(s.key, f"{s.label}: a range needs numbers; give its values as a list, e.g. {s.example}.")
     if scale not in ("log", "linear"):
-        raise ValueError(f"{s.label}: a range's scale is log or linear; got {scale!r}.")
+        raise PlanError(s.key, f"{s.label}: a range's scale is log or linear; got {scale!r}.")
     if isinstance(count, bool) or not isinstance(count, int) or count < 2:
-        raise ValueError(f"{s.label}: a range needs a count of at least 2 values; got {count!r}. "
+        raise PlanError(s.key, f"{s.label}: a range needs a count of at least 2 values; got {count!r}. "
                          f"For one value give a list.")
     if count > MAX_VALUES:
-        raise ValueError(f"{s.label}: a range of {count:,} values is more than {MAX_VALUES:,}.")
+        raise PlanError(s.key, f"{s.label}: a range of {count:,} values is more than {MAX_VALUES:,}.")
     low, high = check_value(key, low), check_value(key, high)
     if low > high:
-        raise ValueError(f"{s.label}: the range's ends are swapped (from {format_setting(low)} to "
+        raise PlanError(s.key, f"{s.label}: the range's ends are swapped (from {format_setting(low)} to "
                          f"{format_setting(high)}); give the lower end first.")
     if low == high:
-        raise ValueError(f"{s.label}: the range's ends are both {format_setting(low)}; give two different ends.")
+        raise PlanError(s.key, f"{s.label}: the range's ends are both {format_setting(low)}; give two different ends.")
     if scale == "log" and low <= 0:
-        raise ValueError(f"{s.label}: a log scale cannot start at {format_setting(low)}; start above 0, or use "
+        raise PlanError(s.key, f"{s.label}: a log scale cannot start at {format_setting(low)}; start above 0, or use "
                          f"a linear scale.")
     if scale == "log":
         a, b = math.log(low), math.log(high)
@@ -203,7 +213,7 @@ def range_values(key: str, low, high, count, scale: Scale = "log") -> tuple:
         if len(set(points)) < len(points):
             twice = sorted({p for p in points if points.count(p) > 1})
             shown = ", ".join(map(str, twice[:5])) + (" …" if len(twice) > 5 else "")
-            raise ValueError(f"{s.label}: {count} whole numbers from {low} to {high} on a {scale} scale give "
+            raise PlanError(s.key, f"{s.label}: {count} whole numbers from {low} to {high} on a {scale} scale give "
                              f"some twice ({shown}); use fewer values or a wider range.")
     else:
         points = [float(f"{p:.6g}") for p in points]  # 0.0001, not 0.00010000000000000009
@@ -230,7 +240,7 @@ class Axis:
             values = parse_values(self.setting, self.text)
         else:
             if self.low is None or self.high is None or self.count is None:
-                raise ValueError(f"{SETTINGS[self.setting].label}: give its values as a list, or a range's low "
+                raise PlanError(self.setting, f"{SETTINGS[self.setting].label}: give its values as a list, or a range's low "
                                  f"end, high end and count.")
             values = range_values(self.setting, self.low, self.high, self.count, self.scale)
         object.__setattr__(self, "values", values)
@@ -295,9 +305,10 @@ def run_key(model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """A sweep: the axes, the base configs the axes change, grid or ``draws`` random draws (``draw_seed``
-    makes them repeatable), the seeds each setting trains with, and early stopping by successive halving
-    (``halving``, rungs every ``eta``× epochs; off by default). Checked when made: a ValueError sentence."""
+    """A sweep: the axes (none: the base configs with each seed), the base configs the axes change, grid or
+    ``draws`` random draws (``draw_seed`` makes them repeatable), the seeds each setting trains with, and early
+    stopping by successive halving (``halving``, rungs every ``eta``× epochs; off by default). Checked when made:
+    a ``PlanError`` sentence."""
 
     axes: tuple[Axis, ...]
     data: DataConfig = field(default_factory=DataConfig)
@@ -314,43 +325,42 @@ class SweepPlan:
     def __post_init__(self):
         object.__setattr__(self, "axes", tuple(self.axes))
         object.__setattr__(self, "seeds", tuple(self.seeds))
-        if not self.axes:
-            raise ValueError("A sweep needs at least one setting to vary (for one setting with several seeds, "
-                             "vary it over one value).")
+        if not self.seeds:
+            raise PlanError("seeds", "Seeds: give at least one seed.")
+        if not self.axes and len(self.seeds) < 2:
+            raise PlanError("", "A sweep needs a setting with two or more values, or two or more seeds.")
         keys = [a.setting for a in self.axes]
         for key in keys:
             if keys.count(key) > 1:
-                raise ValueError(f"{SETTINGS[key].label} is varied twice; give all its values in one list or range.")
+                raise PlanError(key, f"{SETTINGS[key].label} is varied twice; give all its values in one list or range.")
         layered = [k for k in keys if k in LAYER_SETTINGS]
         if "hidden" in layered and len(layered) > 1:
-            raise ValueError("Hidden sizes and Width or Hidden layers all set the hidden layers; vary either the "
+            raise PlanError("hidden", "Hidden sizes and Width or Hidden layers all set the hidden layers; vary either the "
                              "hidden sizes, or the width and the number of hidden layers.")
         if layered and ("family" in keys or self.model.family == "cnn"):
             what = "the model kind varies" if "family" in keys else "the base model is a CNN"
-            raise ValueError(f"{SETTINGS[layered[0]].label} sets an MLP's hidden layers, and {what}; vary the "
+            raise PlanError(layered[0], f"{SETTINGS[layered[0]].label} sets an MLP's hidden layers, and {what}; vary the "
                              f"layers of an MLP only.")
-        if not self.seeds:
-            raise ValueError("Seeds: give at least one seed.")
         if len(set(self.seeds)) < len(self.seeds):
-            raise ValueError("Seeds: a seed is given twice; give each seed once.")
+            raise PlanError("seeds", "Seeds: a seed is given twice; give each seed once.")
         if len(self.seeds) > MAX_SEEDS:
-            raise ValueError(f"Seeds: {len(self.seeds)} seeds per setting is more than {MAX_SEEDS}.")
+            raise PlanError("seeds", f"Seeds: {len(self.seeds)} seeds per setting is more than {MAX_SEEDS}.")
         for seed in self.seeds:
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-                raise ValueError(f"Seeds: {seed!r} is not a whole number from 0 to {MAX_SEED:,}.")
+                raise PlanError("seeds", f"Seeds: {seed!r} is not a whole number from 0 to {MAX_SEED:,}.")
         if self.mode not in ("grid", "random"):
-            raise ValueError(f"A sweep is a grid or random draws; got {self.mode!r}.")
+            raise PlanError("draws", f"A sweep is a grid or random draws; got {self.mode!r}.")
         if self.mode == "random":
             if isinstance(self.draws, bool) or not isinstance(self.draws, int) or self.draws < 1:
-                raise ValueError(f"Random draws: give how many, at least 1; got {self.draws!r}.")
+                raise PlanError("draws", f"Random draws: give how many, at least 1; got {self.draws!r}.")
             if isinstance(self.draw_seed, bool) or not isinstance(self.draw_seed, int) or self.draw_seed < 0:
-                raise ValueError(f"Random draws: the draw seed is a whole number from 0; got {self.draw_seed!r}.")
+                raise PlanError("draws", f"Random draws: the draw seed is a whole number from 0; got {self.draw_seed!r}.")
         if isinstance(self.eta, bool) or not isinstance(self.eta, int) or not 2 <= self.eta <= 10:
-            raise ValueError(f"Successive halving: η (keep the top 1/η at each rung) is a whole number from 2 "
+            raise PlanError("eta", f"Successive halving: η (keep the top 1/η at each rung) is a whole number from 2 "
                              f"to 10; got {self.eta!r}.")
         n = self.count()
         if n > MAX_RUNS:
-            raise ValueError(f"This sweep would be {n:,} runs ({self.count_text()}); a sweep holds at most "
+            raise PlanError("", f"This sweep would be {n:,} runs ({self.count_text()}); a sweep holds at most "
                              f"{MAX_RUNS}. Give fewer values or seeds, or use random draws.")
 
     # -- size ------------------------------------------------------------------------------------
@@ -387,7 +397,7 @@ class SweepPlan:
                 drawn.append(point)
                 if len(drawn) == self.draws:
                     return drawn
-        raise ValueError(f"Random draws: only {len(drawn)} different settings could be drawn from these values, "
+        raise PlanError("draws", f"Random draws: only {len(drawn)} different settings could be drawn from these values, "
                          f"not {self.draws}; ask for fewer draws, give more values, or use a grid.")
 
     def configs(self, point: dict, seed: int) -> tuple[DataConfig, ModelConfig, TrainConfig]:
@@ -397,7 +407,7 @@ class SweepPlan:
         for key, value in point.items():
             if key in ("width", "depth", "hidden"):
                 continue
-            (model if key in ("activation", "init", "family", "dropout") else train)[key] = value
+            (model if key in MODEL_SETTINGS else train)[key] = value
         if any(k in point for k in LAYER_SETTINGS):
             base = tuple(self.model.hidden)
             if "hidden" in point:
@@ -414,7 +424,7 @@ class SweepPlan:
         try:
             return self.data, from_dict(ModelConfig, model), from_dict(TrainConfig, train)
         except ConfigError as err:
-            raise ValueError(f"The run {run_name(point, seed, len(self.seeds) > 1)} cannot train: {err}") from None
+            raise PlanError("", f"The run {run_name(point, seed, len(self.seeds) > 1)} cannot train: {err}") from None
 
     def expand(self) -> list[PlannedRun]:
         """Every run of the plan, in order (each point with each seed), with readable names; a ValueError
@@ -458,7 +468,7 @@ class SweepPlan:
         try:
             d = json.loads(text) if isinstance(text, str) else dict(text)
             if d.get("version", 0) > PLAN_VERSION:
-                raise ValueError(f"this sweep plan was written by a newer nnplay (version {d['version']}).")
+                raise PlanError("", f"This sweep plan was written by a newer nnplay (version {d['version']}).")
             axes = []
             for a in d["axes"]:
                 if "values" in a:
@@ -470,7 +480,7 @@ class SweepPlan:
                        d.get("draws", 0), d.get("draw_seed", 0), bool(d.get("halving", False)), d.get("eta", 3),
                        d.get("name", ""))
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as err:
-            raise ValueError(f"This is not a sweep plan nnplay can read ({type(err).__name__}: {err}).") from None
+            raise PlanError("", f"This is not a sweep plan nnplay can read ({type(err).__name__}: {err}).") from None
 
 
 def largest_run(runs: list[PlannedRun]) -> PlannedRun:
@@ -493,8 +503,8 @@ def run_name(point: dict, seed: int, with_seed: bool = True) -> str:
 def seed_values(count: int, first: int = 0) -> tuple[int, ...]:
     """``count`` seeds from ``first`` on (0, 1, 2 for 3 seeds); a ValueError sentence for a bad count."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SEEDS:
-        raise ValueError(f"Seeds: give how many seeds per setting, 1 to {MAX_SEEDS}; got {count!r}.")
+        raise PlanError("seeds", f"Seeds: give how many seeds per setting, 1 to {MAX_SEEDS}; got {count!r}.")
     if first + count - 1 > MAX_SEED:
-        raise ValueError(f"Seeds: {count} seeds from {first} go past {MAX_SEED:,}.")
+        raise PlanError("seeds", f"Seeds: {count} seeds from {first} go past {MAX_SEED:,}.")
     return tuple(range(first, first + count))
 
