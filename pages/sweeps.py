@@ -24,6 +24,7 @@ from nnplay.sweeps.live import refusal
 from nnplay.ui import dataset_or_stop, ensure_navigation, store, workspace
 from nnplay.ui import sweep_builder as sb
 
+TABLE_ROW_PX = 35  # a dataframe row's height: the runs table shows up to 20 rows before it scrolls
 SWEEP_PARAM = "sweep"  # ?sweep=<id>: the sweep this page shows
 KEEP = "session"  # widgets keep their values when the learner visits another page and comes back
 
@@ -242,7 +243,8 @@ def sweep_panel(sweep_id: str) -> None:
         if current.status == "interrupted":
             st.info("The server stopped while this sweep trained: its unfinished runs show as interrupted. "
                     "**Continue the sweep** queues only what is missing.")
-        st.dataframe(rows, hide_index=True, key="sweep_table")
+        st.dataframe(rows, hide_index=True, key="sweep_table", height=TABLE_ROW_PX * (min(len(rows), 20) + 1) + 3,
+                     column_config={"why": st.column_config.TextColumn(width="large")})
         grouped = sb.by_setting(found)
         best = sb.best_sentence(grouped)
         if best:

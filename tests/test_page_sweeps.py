@@ -156,11 +156,14 @@ def test_more_than_500_runs_is_refused_and_start_stays_disabled():
     assert at.button(key="sweep_start").disabled is True
 
 
-def test_no_setting_to_vary_is_refused():
+def test_nothing_to_vary_is_refused_and_seeds_alone_make_a_sweep():
     at = _page()
     at.multiselect(key="sweep_vary").set_value([]).run()
-    assert any("at least one setting to vary" in e for e in _errors(at)), _errors(at)
+    assert _errors(at) == ["A sweep needs a setting with two or more values, or two or more seeds."]
     assert at.button(key="sweep_start").disabled is True
+    at.number_input(key="sweep_seeds").set_value(3).run()  # how much the seed alone moves one setting
+    assert not _errors(at) and "**3 runs** (seeds (3))" in _text(at)
+    assert at.button(key="sweep_start").disabled is False
 
 
 def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and_result():
@@ -248,6 +251,7 @@ def test_after_a_restart_the_unfinished_runs_show_as_interrupted_and_continue_fi
     after = _page({"sweep": sweep_id})
     table = _table(after)
     assert list(table["status"]) == ["finished", "interrupted", "not started"]
+    assert table["why"][1] == "the server stopped while it trained"
     assert "Continue the sweep** queues only what is missing" in _text(after)
     after.button(key="sweep_continue").click().run()
     assert not after.exception
@@ -261,14 +265,15 @@ def test_a_run_stopped_by_successive_halving_says_so_and_why_in_the_table():
                           message=Halt("r1", 1, 0.5, 0.8, 6, 3).sentence() + " It stopped at step 12.")
     early = sb.halted(run)
     rows = sb.sweep_rows([({"lr": 1e-5}, 0, run, early), ({"lr": 1e-3}, 0, None, "")])
-    assert rows[0]["status"].startswith("stopped early: at epoch 1 its test accuracy 50.0% was below the top third")
+    assert rows[0]["status"] == "stopped early"
+    assert rows[0]["why"].startswith("at epoch 1 its test accuracy 50.0% was below the top third (≥ 80.0%) of the 6 runs")
     assert rows[0]["Learning rate"] == "1e-05" and rows[1]["status"] == "not started"
 
 
 def test_a_sweep_past_the_workspaces_limit_of_training_sweeps_is_refused_with_a_sentence_and_nothing_queued():
     at = _page()
     at.multiselect(key="sweep_vary").set_value(["epochs"]).run()
-    at.text_input(key="sweep_values_epochs").set_value("500").run()  # long enough to be training at the 4th Start
+    at.text_input(key="sweep_values_epochs").set_value("500, 400").run()  # long: still training at the 4th Start
     started = [_start(at) for _ in range(MAX_ACTIVE_SWEEPS)]
     try:
         at.button(key="sweep_start").click().run()

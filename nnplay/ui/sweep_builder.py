@@ -3,7 +3,7 @@ page's widgets with each refusal placed beside its setting, and how a sweep's ru
 
 What lives here: ``base_configs`` (a preset, or the Train page's settings, with the sweep's epochs and data
 subset), ``default_range`` (what a setting's range boxes start with), ``read_axis``/``read_plan`` (widgets →
-``nnplay.sweeps.SweepPlan``, refusals by setting; ``place_refusal``), ``halted``, ``run_status``, ``sweep_rows`` (the runs
+``nnplay.sweeps.SweepPlan``, refusals by setting; ``place_refusal``), ``halted``, ``run_status``/``run_why``, ``sweep_rows`` (the runs
 table), ``progress_sentence``, ``by_setting``/``best_sentence`` (the best setting and how much the seed alone
 moves it). What does not: the plan, its checks and its estimate (``nnplay.sweeps``), training (``nnplay.runs``),
 the widgets (``pages/sweeps.py``).
@@ -88,13 +88,18 @@ def read_plan(state: Mapping, base: tuple | None, prefix: str = "sweep_") -> tup
                          draws=int(draws) if random_draws else 0, halving=bool(state.get(f"{prefix}early")))
         plan.expand()  # a combination the configs refuse (nesterov without momentum…) is said before Start
     except ValueError as err:
-        errors[place_refusal(str(err), [a.setting for a in axes])] = str(err)
+        errors[place_refusal(err, [a.setting for a in axes])] = str(err)
         return None, errors
     return plan, errors
 
 
-def place_refusal(sentence: str, varied: list[str]) -> str:
-    """Where a plan's refusal is shown: the varied setting whose label begins it, seeds, draws, else the plan."""
+def place_refusal(err: Exception | str, varied: list[str]) -> str:
+    """Where a refusal is shown: the setting a ``PlanError`` names (when the page has a row for it), else the
+    varied setting whose label begins the sentence, "seeds", "draws", else "plan" (under the settings)."""
+    named = getattr(err, "setting", None)
+    if named in varied or named in ("seeds", "draws"):
+        return named
+    sentence = str(err)
     for key in varied:
         if sentence.startswith(SETTINGS[key].label + " ") or sentence.startswith(SETTINGS[key].label + ":"):
             return key
@@ -118,11 +123,17 @@ def halted(run) -> str:
 
 
 def run_status(run, early: str = "") -> str:
-    """ "finished", "running", "stopped early: below the rung's top 1/3 at epoch 1" (``early``, the library's
-    reason when successive halving stopped it), "interrupted"…"""
+    """ "finished", "running", "stopped early" (``early``: successive halving stopped it), "interrupted"…"""
     if run.status == "stopped" and early:
-        return f"stopped early: {early}"
+        return "stopped early"
     return STATUS_WORDS.get(run.status, run.status)
+
+
+def run_why(run, early: str = "") -> str:
+    """Why it ended as it did, where that needs saying: halving's reason, a failure's or divergence's message."""
+    if run.status == "stopped" and early:
+        return early
+    return run.message if run.status in ("error", "diverged", "interrupted") else ""
 
 
 def _number(value, digits: int) -> float | None:
@@ -143,6 +154,7 @@ def sweep_rows(entries) -> list[dict]:
         row["epochs"] = len(epochs)
         row["test accuracy %"] = _number(100 * epochs[-1].test_accuracy, 2) if epochs else None
         row["test loss"] = _number(epochs[-1].test_loss, 4) if epochs else None
+        row["why"] = run_why(run, early) if run is not None else ""  # last: a long sentence, often empty
         rows.append(row)
     return rows
 

@@ -36,7 +36,7 @@ def test_build_start_and_the_table_fills_until_every_run_has_finished(page, app_
     page.locator(".st-key-sweep_start button").click()
     _wait(lambda: page.get_by_text("4 of 4 runs finished").count(), 240, "every run of the sweep to finish")
     _wait(lambda: "sweep=" in page.url, 60, "the sweep's id in the address bar")
-    stop = page.locator(".st-key-sweep_stop button").last  # the one drawn last (a fragment's redraw may leave two)
+    stop = page.locator(".st-key-sweep_stop button:visible").first
     _wait(lambda: stop.is_disabled(), 30, "Stop, disabled once the sweep ended")
     table = page.locator("[data-testid='stDataFrame']")
     _wait(lambda: table.count() == 1, 30, "the sweep's runs table")
