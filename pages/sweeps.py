@@ -60,8 +60,9 @@ def values_row(key: str, slots: dict) -> None:
     setting = SETTINGS[key]
     c_name, c_kind, c_values = st.columns([1.1, 0.9, 4], vertical_alignment="bottom")
     c_name.markdown(f"**{setting.label}**")
-    kind = c_kind.segmented_control(f"{setting.label}: values as", [sb.LIST, sb.RANGE] if setting.numeric else [sb.LIST],
-                                    default=sb.LIST, key=f"sweep_kind_{key}", label_visibility="collapsed")
+    kinds = [sb.LIST, sb.RANGE] if setting.numeric else [sb.LIST]
+    kind = c_kind.segmented_control(f"{setting.label}: values as", kinds, default=sb.LIST, key=f"sweep_kind_{key}",
+                                    label_visibility="collapsed")
     if kind == sb.RANGE:
         low, high, count, scale = sb.default_range(key)
         step, fmt = (1, None) if setting.kind == "int" else (None, "%g")
@@ -113,7 +114,8 @@ def estimate_sentence(plan) -> str:
     workers = worker_count()
     seconds = estimate_seconds(plan, measured, len(data.train_images), workers=workers)
     if seconds is None:
-        return f"{runs} · no estimate yet: train one run first (here or on the Train page), and its epoch times give one."
+        return (f"{runs} · no estimate yet: train one run first (here or on the Train page), and its epoch times "
+                "give one.")
     where = f"on {workers} workers at once" if workers > 1 else "one after another"
     shorter = "; early stopping only shortens it" if plan.halving else ""
     return f"{runs} · about **{format_duration(seconds)}** here, {where}, from the epoch times measured here{shorter}."

@@ -7,7 +7,6 @@ process on a few hundred images of the built-in sample, so the shared CPU stays 
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -111,7 +110,8 @@ def test_a_three_setting_sweep_says_how_many_runs_and_that_there_is_no_estimate_
 @pytest.mark.parametrize("field, set_bad, said", [
     ("lr", lambda at: at.text_input(key="sweep_values_lr").set_value("1e-3, 0"), "Learning rate: 0 is not above 0."),
     ("lr", lambda at: at.text_input(key="sweep_values_lr").set_value(""), "Learning rate: no values given"),
-    ("lr", lambda at: at.text_input(key="sweep_values_lr").set_value("1e-3, fast"), "Learning rate: 'fast' is not a number."),
+    ("lr", lambda at: at.text_input(key="sweep_values_lr").set_value("1e-3, fast"),
+     "Learning rate: 'fast' is not a number."),
     ("batch_size", lambda at: at.text_input(key="sweep_values_batch_size").set_value("64, 6.5"),
      "Batch size: '6.5' is not a whole number."),
     ("activation", lambda at: at.text_input(key="sweep_values_activation").set_value("relu, swish"),
@@ -185,6 +185,7 @@ def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and
     assert table["test accuracy %"].between(0, 100).all() and table["test loss"].gt(0).all()
     assert table["test accuracy %"].gt(20).any()  # 1 epoch on 300 images learns something: above chance (10%)
     assert "8 of 8 runs finished" in _progress(at)
+    assert "from the epoch times measured here" in _text(at)  # its runs timed this machine: now an estimate
     assert at.button(key="sweep_stop").disabled is True
     assert f"/compare?sweep={sweep_id}" in _text(at)
 
@@ -266,7 +267,8 @@ def test_a_run_stopped_by_successive_halving_says_so_and_why_in_the_table():
     early = sb.halted(run)
     rows = sb.sweep_rows([({"lr": 1e-5}, 0, run, early), ({"lr": 1e-3}, 0, None, "")])
     assert rows[0]["status"] == "stopped early"
-    assert rows[0]["why"].startswith("at epoch 1 its test accuracy 50.0% was below the top third (≥ 80.0%) of the 6 runs")
+    assert rows[0]["why"].startswith("at epoch 1 its test accuracy 50.0% was below the top third (≥ 80.0%) of the "
+                                     "6 runs")
     assert rows[0]["Learning rate"] == "1e-05" and rows[1]["status"] == "not started"
 
 
@@ -320,3 +322,19 @@ def test_the_train_pages_settings_can_be_the_base_of_a_sweep():
         assert (run.model_cfg.hidden, run.model_cfg.activation) == ((64, 32), "tanh")
         assert (run.train_cfg.optimizer, run.train_cfg.momentum, run.train_cfg.epochs) == ("sgd", 0.9, 1)
     assert sorted(r.train_cfg.lr for r in sweep.runs) == [0.05, 0.1]
+
+
+def test_a_reload_while_it_trains_finds_the_sweep_live_and_its_stop_works():
+    at = _page()
+    at.multiselect(key="sweep_vary").set_value(["epochs"]).run()
+    at.text_input(key="sweep_values_epochs").set_value("400, 500").run()
+    sweep_id = _start(at)
+    again = _page({"sweep": sweep_id})  # a reload: a new session of the same workspace
+    assert "running" in _progress(again) or "queued" in _progress(again)
+    assert again.button(key="sweep_stop").disabled is False
+    again.button(key="sweep_stop").click().run()
+    sweep = load_sweep(open_store(), sweep_id)
+    assert sweep.wait(60)
+    again.run()
+    assert set(_table(again)["status"]) == {"stopped"}
+    assert again.button(key="sweep_continue").label == "Continue the sweep (2 runs)"
