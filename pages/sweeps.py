@@ -62,20 +62,21 @@ def values_row(key: str, slots: dict) -> None:
     c_name.markdown(f"**{setting.label}**")
     kinds = [sb.LIST, sb.RANGE] if setting.numeric else [sb.LIST]
     kind = c_kind.segmented_control(f"{setting.label}: values as", kinds, default=sb.LIST, key=f"sweep_kind_{key}",
-                                    label_visibility="collapsed")
+                                    label_visibility="collapsed", persist_state=KEEP)
     if kind == sb.RANGE:
         low, high, count, scale = sb.default_range(key)
         step, fmt = (1, None) if setting.kind == "int" else (None, "%g")
         r1, r2, r3, r4 = c_values.columns(4, vertical_alignment="bottom")
-        r1.number_input("low", key=f"sweep_low_{key}", value=low, step=step, format=fmt)
-        r2.number_input("high", key=f"sweep_high_{key}", value=high, step=step, format=fmt)
-        r3.number_input("count", key=f"sweep_count_{key}", value=count, min_value=1, step=1)
-        r4.segmented_control("scale", ["log", "linear"], default=scale, key=f"sweep_scale_{key}")
+        r1.number_input("low", key=f"sweep_low_{key}", value=low, step=step, format=fmt, persist_state=KEEP)
+        r2.number_input("high", key=f"sweep_high_{key}", value=high, step=step, format=fmt, persist_state=KEEP)
+        r3.number_input("count", key=f"sweep_count_{key}", value=count, min_value=1, step=1, persist_state=KEEP)
+        r4.segmented_control("scale", ["log", "linear"], default=scale, key=f"sweep_scale_{key}",
+                             persist_state=KEEP)
     else:
         st.session_state.setdefault(f"sweep_values_{key}", setting.example)
+        layers = " (one network per entry, separated by semicolons)" if setting.kind == "layers" else ""
         c_values.text_input(f"{setting.label}: values", key=f"sweep_values_{key}", label_visibility="collapsed",
-                            help=f"e.g. {setting.example}" + (" (one network per entry, separated by semicolons)"
-                                                               if setting.kind == "layers" else ""))
+                            persist_state=KEEP, help=f"e.g. {setting.example}{layers}")
     slots[key] = st.empty()
 
 
@@ -86,13 +87,14 @@ def vary_section(slots: dict) -> None:
     for key in st.session_state["sweep_vary"]:
         values_row(key, slots)
     c1, c2, c3, c4 = st.columns([1.9, 0.8, 0.9, 1.4], vertical_alignment="bottom")
-    c1.segmented_control("Runs", ["grid", "random"], default="grid", key="sweep_search",
+    c1.segmented_control("Runs", ["grid", "random"], default="grid", key="sweep_search", persist_state=KEEP,
                          format_func={"grid": "every combination (grid)", "random": "random draws"}.get)
     if st.session_state.get("sweep_search") == "random":
-        c2.number_input("Draws", key="sweep_draws", min_value=1, value=10, step=1)
+        c2.number_input("Draws", key="sweep_draws", min_value=1, value=10, step=1, persist_state=KEEP)
     c3.number_input("Seeds per setting", key="sweep_seeds", min_value=1, max_value=MAX_SEEDS, value=1, step=1,
+                    persist_state=KEEP,
                     help="each setting trained with seeds 0, 1, …: how much the seed alone moves the result")
-    c4.toggle("Stop hopeless runs early", key="sweep_early", value=False,
+    c4.toggle("Stop hopeless runs early", key="sweep_early", value=False, persist_state=KEEP,
               help="successive halving (as Ray Tune's ASHA): at each rung of epochs only the best third go on; "
                    "a run stopped so says why, and its curve stays")
     slots["draws"] = slots["seeds"] = slots["search"] = st.empty()
