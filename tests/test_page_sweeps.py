@@ -338,3 +338,13 @@ def test_a_reload_while_it_trains_finds_the_sweep_live_and_its_stop_works():
     again.run()
     assert set(_table(again)["status"]) == {"stopped"}
     assert again.button(key="sweep_continue").label == "Continue the sweep (2 runs)"
+
+
+def test_a_batch_larger_than_the_training_images_is_refused_beside_batch_size_before_start():
+    at = _three_settings(_page())
+    at.text_input(key="sweep_values_batch_size").set_value("64, 512").run()  # 300 training images
+    assert not at.exception
+    errors = _errors(at)
+    assert len(errors) == 1 and "is larger than the training set (300 images)" in errors[0], errors
+    _assert_beside(at, "Batch size", "is larger than the training set")
+    assert at.button(key="sweep_start").disabled is True
