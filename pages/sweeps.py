@@ -187,13 +187,13 @@ def pick_sweep() -> str | None:
         if wanted:
             st.warning(f"There is no sweep {escape_markdown(wanted)} in this workspace; showing the newest.")
         wanted = ids[0]
-    if st.session_state.get("sweep_pick") not in ids or st.session_state.get("_sweep_url") != wanted:
-        st.session_state["sweep_pick"] = wanted  # the link (or a new sweep) chose: the list follows it
+    if st.query_params.get(SWEEP_PARAM) != wanted:
+        st.query_params[SWEEP_PARAM] = wanted  # a reload (or the link) finds the same sweep
     by_id = {r.id: r for r in records}
-    chosen = st.selectbox("Sweep", ids, key="sweep_pick", format_func=lambda i: sweep_label(by_id[i]))
-    st.session_state["_sweep_url"] = chosen
-    if st.query_params.get(SWEEP_PARAM) != chosen:
-        st.query_params[SWEEP_PARAM] = chosen  # a reload (or the link) finds the same sweep
+    # the URL decides: no key, so a list over other sweeps or at another index is a new widget that starts there
+    chosen = st.selectbox("Sweep", ids, index=ids.index(wanted), format_func=lambda i: sweep_label(by_id[i]))
+    if chosen != wanted:  # picked in the list: into the URL
+        st.query_params[SWEEP_PARAM] = chosen
     return chosen
 
 
@@ -215,6 +215,29 @@ def on_continue(sweep) -> None:
         continue_sweep(sweep, data=subset(sweep.plan))
     except ValueError as err:
         st.session_state["_sweep_note"] = f"The sweep could not continue: {err}"
+
+
+def on_delete(sweep_id: str) -> None:
+    """Delete button callback: the sweep, its runs' records, curves and files; the page shows the newest left."""
+    sweep = load_sweep(store(), sweep_id)
+    try:
+        if sweep is not None:
+            sweep.delete()
+    except (ValueError, StoreError) as err:
+        st.session_state["_sweep_note"] = f"The sweep was not deleted: {err}"
+        return
+    if st.query_params.get(SWEEP_PARAM) == sweep_id:
+        del st.query_params[SWEEP_PARAM]
+
+
+def delete_control(sweep_id: str) -> None:
+    """Delete, behind a second click, once the sweep has ended (a training sweep is stopped first)."""
+    sweep = load_sweep(store(), sweep_id)
+    if sweep is None or sweep.active:
+        return
+    with st.popover("Delete this sweep…"):
+        st.button(f"Delete the sweep and its {len(sweep.runs)} runs", key="sweep_delete", type="primary",
+                  on_click=on_delete, args=(sweep_id,), help="its runs, curves and models are removed from the store")
 
 
 def sweep_panel(sweep_id: str) -> None:
@@ -257,7 +280,8 @@ def sweep_panel(sweep_id: str) -> None:
             st.caption("Each setting over its seeds (finished runs only), best first:")
             st.dataframe(grouped, hide_index=True, key="sweep_by_setting")
         if was_active and not current.active:
-            st.rerun()  # the whole page: Stop disabled, Continue offered, the list's status
+            st.query_params[SWEEP_PARAM] = sweep_id  # the rerun's address: this sweep's, not the run's first one
+            st.rerun()  # the whole page: the estimate from its runs' times, Delete offered
 
     panel()
 
@@ -279,3 +303,4 @@ st.subheader("Watch it")
 shown = pick_sweep()
 if shown is not None:
     sweep_panel(shown)
+    delete_control(shown)

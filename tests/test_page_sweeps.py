@@ -88,6 +88,11 @@ def _assert_beside(at: AppTest, label: str, said: str) -> None:
     assert mine < error < min([i for i in labels if i > mine] or [len(nodes)])
 
 
+def _picker(at: AppTest):
+    """The list of the workspace's sweeps (no key: a new widget whenever the sweep shown changes)."""
+    return next(s for s in at.selectbox if s.label == "Sweep")
+
+
 def _progress(at: AppTest) -> str:
     return "\n".join(p.proto.text for p in at.get("progress"))
 
@@ -195,15 +200,15 @@ def test_a_reload_finds_the_sweep_from_its_link_and_a_new_one_is_listed():
     first = _start(at)
     _finish(at, first)
     again = _page({"sweep": first})  # a reload: a new session, the link in the address bar
-    assert again.selectbox(key="sweep_pick").value == first
+    assert _picker(again).value == first
     assert len(_table(again)) == 4
     assert set(_table(again)["status"]) == {"finished"}
     at.text_input(key="sweep_values_activation").set_value("relu").run()
     second = _start(at)
     _finish(at, second)
-    assert at.selectbox(key="sweep_pick").value == second
-    assert at.selectbox(key="sweep_pick").options[1:] and len(at.selectbox(key="sweep_pick").options) == 2
-    at.selectbox(key="sweep_pick").set_value(first).run()  # pick the older one from the list
+    assert _picker(at).value == second
+    assert _picker(at).options[1:] and len(_picker(at).options) == 2
+    _picker(at).set_value(first).run()  # pick the older one from the list
     assert len(_table(at)) == 4
 
 
@@ -348,3 +353,21 @@ def test_a_batch_larger_than_the_training_images_is_refused_beside_batch_size_be
     assert len(errors) == 1 and "is larger than the training set (300 images)" in errors[0], errors
     _assert_beside(at, "Batch size", "is larger than the training set")
     assert at.button(key="sweep_start").disabled is True
+
+
+def test_delete_removes_an_ended_sweep_and_its_runs_and_the_page_shows_the_one_left():
+    at = _three_settings(_page())
+    at.text_input(key="sweep_values_lr").set_value("1e-3").run()
+    ids = []
+    for seeds in (1, 2):
+        at.number_input(key="sweep_seeds").set_value(seeds).run()
+        ids.append(_start(at))
+        _finish(at, ids[-1])
+    shown = _picker(at).value
+    runs = [r.id for r in load_sweep(open_store(), shown).runs]
+    at.button(key="sweep_delete").click().run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    s = open_store()
+    assert s.get_sweep(shown) is None and all(s.get(r) is None for r in runs)
+    left = next(i for i in ids if i != shown)
+    assert _picker(at).value == left and len(_picker(at).options) == 1
