@@ -201,8 +201,6 @@ def test_successive_halving_stops_hopeless_runs_with_the_reason_and_keeps_their_
         assert "its curve and its model so far are kept" in run.message
         assert run.history.epochs and store.history(run.id).epochs  # the curve stays
         assert store.get(run.id).message == run.message
-    slow = {r.train_cfg.lr: r.status for r in sweep.runs}
-    assert slow[1e-5] == "stopped" or slow[2e-5] == "stopped"  # a hopeless rate did not go on to the end
     assert sweep.status == "finished"  # halting is how the sweep works, not a Stop
     with pytest.raises(ValueError, match="nothing to continue"):
         sweep.continue_sweep(data)  # the halted runs ended for good
@@ -260,13 +258,14 @@ def test_a_sweep_with_halving_on_the_local_pool(tmp_path):
     pool = LocalPool(workers=2, threads=1, preload=sample, max_run_minutes=0, memory_mb=0)
     try:
         assert pool.wait_ready(180), "the workers did not start"
-        p = plan(Axis.of_list("lr", "1e-5, 2e-5, 1e-2, 2e-2"), data=sample,
+        # the good rates first: the first two runs take the two workers, and the first runs at a rung always go on
+        p = plan(Axis.of_list("lr", "1e-2, 2e-2, 1e-5, 2e-5"), data=sample,
                  train=TrainConfig(epochs=4, batch_size=10, device="cpu"), halving=True)
         sweep = start_sweep(p, open_store(), "local", backend=pool)
         assert all(r.job is not None and r.job._backend is pool for r in sweep.runs)
         assert sweep.wait(240)
         statuses = [r.status for r in sweep.runs]
-        assert "stopped" in statuses and "finished" in statuses and set(statuses) <= {"stopped", "finished"}
+        assert statuses[:2] == ["finished", "finished"] and "stopped" in statuses[2:], [r.message for r in sweep.runs]
         assert all(r.message.startswith(PREFIX) for r in sweep.runs if r.status == "stopped")
         assert open_store().get_sweep(sweep.id).status == "finished"
     finally:

@@ -180,6 +180,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _follow(sweep, planned, _Bar(len(sweep.runs), args.quiet))
 
 
+def _ended(run) -> bool:
+    """Whether the run ended and its end is written (its status changes before its record does: a line printed
+    between the two could leave the command's last run "running" in the store as the process exits)."""
+    return not run.active and (run.job is None or run.job.done)
+
+
 def _follow(sweep, planned: dict, bar: _Bar) -> int:
     """Print each run's line as it ends, until all have; Ctrl-C stops the sweep (what finished is kept)."""
     from .plan import run_key
@@ -190,7 +196,7 @@ def _follow(sweep, planned: dict, bar: _Bar) -> int:
     while True:
         try:
             for run in sweep.runs:
-                if run.id in reported or run.active:
+                if run.id in reported or not _ended(run):
                     continue
                 reported.add(run.id)
                 line = run_line(sweep, run, planned.get(run_key(run.model_cfg, run.train_cfg)))

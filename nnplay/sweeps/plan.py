@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..codec import format_value, split_list
+from ..codec import split_list
 from ..config import (ACTIVATIONS, INITS, MAX_HIDDEN_LAYERS, MAX_SEED, MAX_WIDTH, OPTIMIZERS, ConfigError,
                       DataConfig, ModelConfig, TrainConfig, from_dict, to_dict)
 
