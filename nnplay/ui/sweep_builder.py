@@ -5,8 +5,8 @@ What lives here: ``base_configs`` (a preset, or the Train page's settings, with 
 subset), ``default_range`` (what a setting's range boxes start with), ``read_axis``/``read_plan`` (widgets →
 ``nnplay.sweeps.SweepPlan``, refusals by setting; ``place_refusal``), ``halted``, ``run_status``/``run_why``,
 ``sweep_rows`` (the runs table), ``progress_sentence``, ``by_setting``/``best_sentence`` (the best setting and
-how much the seed alone moves it). What does not: the plan, its checks and its estimate (``nnplay.sweeps``), training (``nnplay.runs``),
-the widgets (``pages/sweeps.py``).
+how much the seed alone moves it). What does not: the plan, its checks and its estimate (``nnplay.sweeps``),
+training (``nnplay.runs``), the widgets (``pages/sweeps.py``).
 """
 
 from __future__ import annotations
