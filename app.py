@@ -33,6 +33,7 @@ PAGES = [
     ("activations.py", "Activations", "📈", "activations"),
     ("forward.py", "Forward pass", "🧮", "forward"),
     ("experiments.py", "Experiments", "🧪", "experiments"),
+    ("sweeps.py", "Sweeps", "🧹", "sweeps"),
     ("compare.py", "Compare runs", "📊", "compare"),
     ("scratch.py", "From scratch", "🪜", "scratch"),
 ]

@@ -4,7 +4,8 @@ One module per job: ``server`` (what the app frame starts once per process, and 
 ``data`` (the dataset cached per process, its one-line notice), ``drawn`` (the digit last drawn),
 ``workspace`` (the run store, this browser's workspace and its cookie), ``workspace_runs`` (its runs),
 ``settings`` (choices kept across reloads, the model pick), ``model_picker`` (the one model picker),
-``sweeps`` (experiments and races), ``widgets`` (``folded_code``), ``number_box`` (a number typed in a text
+``sweeps`` (experiments and races), ``sweep_builder`` (the Sweeps page's
+pure helpers, no streamlit), ``widgets`` (``folded_code``), ``number_box`` (a number typed in a text
 box, refused with a sentence when the page cannot take it), ``canvas`` (the Draw page's faster
 canvas), ``live`` (a run's live view, polled from a ``feed`` file while it trains; its JavaScript is
 ``live_run.js``), ``feed`` (that file's writer, no streamlit), ``run_link`` (a run's link
