@@ -1,14 +1,15 @@
 """The run store's reads for comparing many runs: a workspace's records and all their epochs, one query each.
 
 ``compare_records`` (the records of every kind, or of one sweep), ``workspace_epochs`` (every epoch of those
-runs in one query, not one per run, so a view of 1,000 runs costs two queries), ``sweep_names`` (the
-sweeps a view can be filtered by) and ``curve_histories`` (the chosen runs' curves, steps thinned). The SQL
+runs in one query, not one per run, so a view of 1,000 runs costs two queries), ``sweep_names`` and ``sweep_labels`` (the
+sweeps a view can be filtered by, and how each reads) and ``curve_histories`` (the chosen runs' curves, steps thinned). The SQL
 beside ``store``'s (which is full); what does not live here: the tables and summaries built from these rows
 (``nnplay.compare``), writing (``store``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from .engine import EpochMetrics, History, RunStart
@@ -45,6 +46,15 @@ def sweep_names(store: Store, workspace: str) -> list[str]:
     rows = store._read("SELECT grp, max(created) AS newest FROM runs WHERE workspace=? AND kind='sweep' AND grp!='' "
                        "GROUP BY grp ORDER BY newest DESC", (workspace,))
     return [r[0] for r in rows]
+
+
+def sweep_labels(store: Store, workspace: str) -> dict[str, str]:
+    """How each group of sweep runs reads in a picker: a sweep of the Sweeps page or the CLI by its name and
+    when it was made ("lr × width (12 runs) · 03 Dec 12:45"), any other group (an Experiments study) as it is."""
+    rows = store._read("SELECT r.grp, s.name, s.created FROM runs r LEFT JOIN sweeps s ON s.id = r.grp "
+                       "WHERE r.workspace=? AND r.kind='sweep' AND r.grp!='' GROUP BY r.grp", (workspace,))
+    return {grp: f"{name} · {time.strftime('%d %b %H:%M', time.localtime(created))}" if name else grp
+            for grp, name, created in rows}
 
 
 def curve_histories(store: Store, run_ids: Sequence[str], points: int = THIN_POINTS) -> dict[str, History]:

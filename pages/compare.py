@@ -38,6 +38,7 @@ for note in view.open_view():
 runs_store, ws = store(), workspace()
 try:
     sweeps = cmp.sweep_names(runs_store, ws)
+    sweep_label = cmp.sweep_labels(runs_store, ws)
 except StoreError as err:
     st.error(f"The run store could not be read: {err}")
     st.stop()
@@ -49,7 +50,7 @@ if chosen_sweep and chosen_sweep not in sweeps:
                "shown.", icon=":material/filter_alt_off:")
     st.session_state["compare_sweep"] = ""
 st.selectbox("Runs", ["", *sweeps], key="compare_sweep",
-             format_func=lambda s: f"sweep {s}" if s else "every run of the workspace",
+             format_func=lambda s: f"sweep {sweep_label.get(s, s)}" if s else "every run of the workspace",
              help="all your runs, or the runs of one sweep (a link with ?sweep=<its name> opens it chosen)")
 
 notes = [view.keep_valid("compare_metric", list(cmp.METRICS), "metric")]

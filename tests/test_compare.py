@@ -350,3 +350,18 @@ def test_curve_histories_read_the_chosen_runs_curves_with_steps_thinned(store):
     assert curve_histories(store, [a])[a].steps == full.steps  # fewer steps than points: all of them
     fig = curves_figure([("a", got[a])], x="images")
     assert fig.data[1].x[-1] == 2000  # 100 steps of 20 images (1,000 per epoch of 50 steps)
+
+
+def test_a_sweep_reads_by_its_name_in_the_picker(store):
+    """A sweep of the Sweeps page or the CLI (its runs' group is the sweep's id) reads by its name and date; an
+    Experiments study's group reads as it is."""
+    import time
+
+    from nnplay.compare import sweep_labels, sweep_names
+
+    made = time.mktime((2026, 12, 3, 12, 45, 0, 0, 0, -1))
+    sweep_id = store.create_sweep("lr × width", "{}", "local", planned=2, created=made)
+    add_run(store, kind="sweep", group=sweep_id)
+    add_run(store, kind="sweep", group="experiments/lr/")
+    assert set(sweep_names(store, "local")) == {sweep_id, "experiments/lr/"}
+    assert sweep_labels(store, "local") == {sweep_id: "lr × width · 03 Dec 12:45", "experiments/lr/": "experiments/lr/"}

@@ -7,7 +7,7 @@ importance), ``files`` writes the table. Headless: the figures live in ``nnplay.
 in ``pages/``.
 """
 
-from ..store_compare import curve_histories, sweep_names
+from ..store_compare import curve_histories, sweep_labels, sweep_names
 from .files import to_csv, to_parquet, write_table
 from .frame import (CATEGORICAL, DEFAULT_K, METRICS, RUN_INFO, SETTINGS, SUMMARIES, all_summaries, category_text,
                     epochs_frame, frame_from, read_epochs, runs_frame, settings_row, summarize, summary_label,
@@ -18,5 +18,5 @@ __all__ = [
     "CATEGORICAL", "DEFAULT_K", "METRICS", "RUN_INFO", "SETTINGS", "SUMMARIES", "all_summaries", "category_text",
     "epochs_frame", "frame_from", "read_epochs", "runs_frame", "settings_row", "summarize", "summary_label",
     "varying_settings", "MIN_RUNS", "Importance", "group_seeds", "importance", "to_csv", "to_parquet", "write_table",
-    "sweep_names", "curve_histories",
+    "sweep_names", "sweep_labels", "curve_histories",
 ]
