@@ -42,6 +42,13 @@ def test_a_sweep_prints_one_line_per_run_and_keeps_them_for_the_app(capsys):
         assert line["config"]["train"]["lr"] == line["settings"]["lr"]
         assert line["config"]["model"]["hidden"] == [8] and line["config"]["data"]["train_limit"] == 300
     assert "sweep" in err and "8 finished" in err  # the progress bar and the summary on stderr
+    # the best setting over its seeds, and how much the seed alone moves it, as the Sweeps page says it
+    by = {}
+    for line in lines:
+        by.setdefault((line["settings"]["lr"], line["settings"]["batch_size"]), []).append(100 * line["test_accuracy"])
+    (lr, bs), accs = max(by.items(), key=lambda item: sum(item[1]) / 2)
+    assert (f"Best so far: Learning rate {lr:g}, Batch size {bs}: {sum(accs) / 2:.2f}% test accuracy (mean of 2 seeds; "
+            f"the seed alone moves it from {min(accs):.2f}% to {max(accs):.2f}%).") in err
     # the same store and workspace as `train`: the app lists the sweep and its runs
     store = open_store()
     (record,) = store.list_sweeps("local")

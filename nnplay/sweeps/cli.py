@@ -189,6 +189,7 @@ def _ended(run) -> bool:
 def _follow(sweep, planned: dict, bar: _Bar) -> int:
     """Print each run's line as it ends, until all have; Ctrl-C stops the sweep (what finished is kept)."""
     from .plan import run_key
+    from .summary import best_sentence, by_setting
 
     reported: set[str] = set()
     best = None
@@ -220,6 +221,11 @@ def _follow(sweep, planned: dict, bar: _Bar) -> int:
         counts[run.status] = counts.get(run.status, 0) + 1
     print(f"nnplay sweep: {', '.join(f'{n} {status}' for status, n in counts.items())}"
           + (f"; best test accuracy {best:.2%}" if best is not None else ""), file=sys.stderr)
+    entries = [(p.settings, p.seed, run, "") for run in sweep.runs
+               if (p := planned.get(run_key(run.model_cfg, run.train_cfg))) is not None]
+    found = best_sentence(by_setting(entries), markdown=False)
+    if found:
+        print(f"nnplay sweep: {found}", file=sys.stderr)
     if interrupted:
         return 130
     return 1 if counts.get("error") else 0

@@ -4,8 +4,8 @@ page's widgets with each refusal placed beside its setting, and how a sweep's ru
 What lives here: ``base_configs`` (a preset, or the Train page's settings, with the sweep's epochs and data
 subset), ``default_range`` (what a setting's range boxes start with), ``read_axis``/``read_plan`` (widgets →
 ``nnplay.sweeps.SweepPlan``, refusals by setting; ``place_refusal``), ``halted``, ``run_status``/``run_why``,
-``sweep_rows`` (the runs table), ``progress_sentence``, ``by_setting``/``best_sentence`` (the best setting and
-how much the seed alone moves it). What does not: the plan, its checks and its estimate (``nnplay.sweeps``),
+``sweep_rows`` (the runs table), ``progress_sentence``; ``by_setting``/``best_sentence`` come from
+``nnplay.sweeps.summary``. What does not: the plan, its checks and its estimate (``nnplay.sweeps``),
 training (``nnplay.runs``), the widgets (``pages/sweeps.py``).
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from ..config import PRESETS, DataConfig, ModelConfig, TrainConfig
 from ..sweeps import SETTINGS, Axis, SweepPlan, format_setting, seed_values
 from ..sweeps.halving import PREFIX as HALT_PREFIX
+from ..sweeps.summary import best_sentence, by_setting  # noqa: F401 - the page's names for them
 
 TRAIN_BASE = "train"  # "start from the Train page's settings" in the base choice
 LIST, RANGE = "list", "range"  # how a setting's values are given
@@ -172,43 +173,3 @@ def progress_sentence(runs) -> str:
         if counts.get(status):
             parts.append(f"{counts[status]} {word}")
     return " · ".join(parts)
-
-
-def by_setting(entries) -> list[dict]:
-    """The finished runs grouped by their settings (seeds together), best mean test accuracy first: the settings,
-    how many seeds finished, the mean, lowest and highest test accuracy (in %) over them."""
-    groups: dict[tuple, dict] = {}
-    for settings, _seed, run, _early in entries:
-        if run is None or run.status != "finished" or not run.history.epochs:
-            continue
-        accuracy = run.history.epochs[-1].test_accuracy
-        if not math.isfinite(accuracy):
-            continue
-        key = tuple(sorted((k, format_setting(v)) for k, v in settings.items()))
-        group = groups.setdefault(key, {"settings": settings, "values": []})
-        group["values"].append(100 * accuracy)
-    rows = []
-    for group in groups.values():
-        values = group["values"]
-        row = {SETTINGS[k].label if k in SETTINGS else k: format_setting(v) for k, v in group["settings"].items()}
-        row.update({"seeds": len(values), "mean test accuracy %": round(sum(values) / len(values), 2),
-                    "lowest %": round(min(values), 2), "highest %": round(max(values), 2)})
-        rows.append(row)
-    return sorted(rows, key=lambda r: -r["mean test accuracy %"])
-
-
-def best_sentence(rows: list[dict]) -> str | None:
-    """ "Best so far: Learning rate 0.01, Batch size 64: 93.1% test accuracy (mean of 3 seeds; the seed alone moves
-    it from 92.5% to 93.6%)." from ``by_setting``'s rows; None before a run has finished."""
-    if not rows:
-        return None
-    best = rows[0]
-    names = ", ".join(f"{k} {v}" for k, v in best.items() if k not in ("seeds", "mean test accuracy %", "lowest %",
-                                                                        "highest %"))
-    mean = best["mean test accuracy %"]
-    if best["seeds"] == 1:
-        spread = "one seed: train more seeds per setting to see how much the seed alone moves it"
-    else:
-        spread = (f"mean of {best['seeds']} seeds; the seed alone moves it from {best['lowest %']:.2f}% to "
-                  f"{best['highest %']:.2f}%")
-    return f"Best so far: **{names or 'the base settings'}**: {mean:.2f}% test accuracy ({spread})."
