@@ -408,6 +408,7 @@ def test_pause_and_resume(at):
     at.button(key="train_pause").click().run()
     assert run.status == "paused" and run.job.status == "paused"
     assert at.button(key="train_pause").label == "Resume"
+    assert run.job.caught_up(30)  # every step trained before the pause has been delivered (Pause waits 1 s at most)
     steps = len(run.history.steps)
     time.sleep(1.0)
     assert len(run.history.steps) <= steps + run.train_cfg.log_every  # at most the burst in flight

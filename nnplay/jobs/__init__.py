@@ -13,7 +13,8 @@ as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(
 each is a typed command (``commands``: Stop, Pause, Resume, Step, SetRate, Watch) that every backend
 carries to the run's ``RunControl``;
 ``job.position()`` says where a queued run waits and why; ``job.wait(timeout)`` blocks until the
-``JobEnd`` has been delivered.
+``JobEnd`` has been delivered; ``job.caught_up(timeout)`` until the events the run sent so far have been
+(a paused run's: until it stopped at its pause and every step it took is delivered).
 
 ``backend()`` picks the backend from the environment, once per process:
 
@@ -214,6 +215,13 @@ class Job:
         """Block until the job's ``JobEnd`` has been delivered to its sink; True if it has."""
         return self._done.wait(timeout)
 
+    def caught_up(self, timeout: float = 5.0) -> bool:
+        """Block until every event the run has sent so far has been delivered to the sink; for a paused run,
+        until it has stopped at its pause and sent the steps it held back, so that no step arrives before it
+        resumes. True if so (or the job ended) within ``timeout`` s; False when the backend cannot tell (its
+        runs train in another process, whose pipe may still carry events)."""
+        return self._backend._caught_up(self, timeout)
+
     def _deliver(self, batch: list) -> None:
         """Hand a batch of events to the sink, in order, then flush it once; keep our own status."""
         with self._deliver_lock:
@@ -276,6 +284,11 @@ class Backend:
 
     def _position(self, job: Job) -> QueuePosition | None:
         raise NotImplementedError
+
+    def _caught_up(self, job: Job, timeout: float) -> bool:
+        """``Job.caught_up``: a backend whose runs train in another process cannot see what is still on its
+        way, so only an ended job is caught up."""
+        return job.done
 
 
 # ---------------------------------------------------------------------------------------------
