@@ -242,6 +242,7 @@ def test_a_bad_link_falls_back_with_a_note():
 # -- training --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_one_epoch_run_finishes_and_is_listed(at):
     quick(at)
     at.number_input(key="train_batch_size").set_value(64).run()  # 32 steps: enough to learn something real
@@ -531,6 +532,7 @@ def _column_format(app: AppTest, column: str) -> dict:
     return json.loads(frame.proto.columns)[f"{column}"]
 
 
+@pytest.mark.slow
 def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
     import nnplay.ui.feed
 
@@ -578,6 +580,7 @@ def test_the_learning_rate_can_be_typed_as_well_as_slid(at):
     assert configs(at)["train"].lr == 0.0003 and not errors(at)
 
 
+@pytest.mark.slow
 def test_the_two_step_buttons_say_which_run_they_step(at):
     assert at.button(key="train_step_start").label == "Start step by step"
     start_long_run(at)
@@ -589,6 +592,7 @@ def test_the_two_step_buttons_say_which_run_they_step(at):
     assert at.button(key="train_step_start").help.startswith("start a new run in step mode")
 
 
+@pytest.mark.slow
 def test_the_view_the_runs_list_and_the_feed_say_one_status(at):
     start_long_run(at)
     run = runs(at)[0]

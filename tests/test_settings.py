@@ -55,6 +55,7 @@ def test_every_setting_the_code_reads_is_declared_once_with_a_doc():
         assert s.doc and s.accepts and s.default_text and "\n" not in s.doc
 
 
+@pytest.mark.slow
 def test_nothing_parses_a_setting_at_import():
     env = {**os.environ, "NNPLAY_MODEL_CACHE_MB": "abc", "NNPLAY_WORKERS": "x"}
     done = subprocess.run([sys.executable, "-c", "import nnplay.runs, nnplay.cli, nnplay.ui"], env=env, cwd=ROOT,
@@ -70,6 +71,7 @@ def test_the_app_says_which_setting_is_bad_and_stops(monkeypatch):
     assert not at.sidebar.selectbox and not at.button  # nothing else was drawn: no page, no picker
 
 
+@pytest.mark.slow
 def test_the_cli_exits_2_with_the_same_sentence(tmp_path):
     env = {**os.environ, "NNPLAY_MODEL_CACHE_MB": "abc", "NNPLAY_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "nnplay", "runs", "list"], env=env, cwd=ROOT,
