@@ -16,7 +16,8 @@ carries to the run's ``RunControl``;
 ``JobEnd`` has been delivered; ``job.caught_up(timeout)`` until the events the run sent so far have been
 (a paused run's: until it stopped at its pause and every step it took is delivered).
 
-``backend()`` picks the backend from the environment, once per process:
+``backend()`` picks the backend from the environment (read through ``nnplay.settings``, which checks each
+value at start), once per process:
 
 - ``NNPLAY_RAY_ADDRESS`` (``auto``, ``ray://host:10001`` or a head's ``host:port``): a Ray
   cluster (``ray_backend``), one actor per run; ``NNPLAY_RAY_GPUS_PER_RUN`` (default 1) is the
@@ -37,12 +38,12 @@ streamlit or knows about the store: the sink is where runs are recorded.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import settings
 from ..config import DataConfig, ModelConfig, TrainConfig
 from .commands import Command, Pause, Resume, SetRate, Step, Stop, Watch
 
@@ -295,18 +296,11 @@ class Backend:
 # environment and the process-wide backend
 
 
-def env_float(name: str, default: float | None = None, minimum: float = 0.0) -> float | None:
-    """A positive number from the environment, or ``default`` when unset; a clear error when bad."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number; it is {raw!r}. Unset it or give e.g. {name}=2.") from None
-    if not value > minimum:
-        raise ValueError(f"{name} must be greater than {minimum:g}; it is {raw!r}.")
-    return value
+def env_float(name: str, default: float | None = None) -> float | None:
+    """A number setting's value as ``nnplay.settings`` checks it, or ``default`` when it has none; a
+    ``settings.SettingError`` with the start check's sentence when bad."""
+    value = settings.value(name)
+    return default if value is None else float(value)
 
 
 _backend: Backend | None = None
@@ -330,8 +324,8 @@ def backend() -> Backend:
         if _backend is None:
             if _failed is not None and time.monotonic() - _failed[0] < RETRY_S:
                 raise _failed[1]
-            address = os.environ.get("NNPLAY_RAY_ADDRESS", "").strip()
             try:
+                address = settings.value("NNPLAY_RAY_ADDRESS")
                 if address:
                     from .ray_backend import RayBackend
 
@@ -351,7 +345,7 @@ def backend() -> Backend:
 
 def threads_enabled() -> bool:
     """Whether ``NNPLAY_WORKERS=0`` asks for runs to train in threads of this process (``threads``)."""
-    return os.environ.get("NNPLAY_WORKERS", "").strip() == "0"
+    return settings.value("NNPLAY_WORKERS") == 0
 
 
 _threads: Backend | None = None
