@@ -420,6 +420,24 @@ def test_pause_and_resume(at):
     assert run.status == "stopped"
 
 
+def test_the_speed_is_chosen_before_start_and_the_run_starts_at_it(at):
+    speed = at.selectbox(key="train_speed")  # under Start, labelled, before any run
+    assert speed.value == "full speed" and speed.label == "Speed" and speed.proto.label_visibility.value == 0
+    speed.set_value("2 steps/s").run()
+    quick(at, train=5000, epochs=50)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (run,) = runs(at)
+    assert run.rate == 2.0 and run.active  # it starts at the speed chosen
+    speed = at.selectbox(key="train_speed")  # now beside its Stop and Pause (one menu), with the same choice
+    assert speed.value == "2 steps/s" and speed.proto.label_visibility.value != 0
+    speed.set_value("full speed").run()
+    assert run.rate is None  # and a change reaches the run at once
+    at.button(key="train_stop").click().run()
+    poll(at, lambda a: not run.active)
+    assert at.selectbox(key="train_speed").value == "full speed"  # back under Start, the choice kept
+
+
 def _two_runs(app: AppTest) -> list:
     quick(app, train=1000, test=200)
     app.number_input(key="train_batch_size").set_value(100).run()
