@@ -438,6 +438,32 @@ def test_the_speed_is_chosen_before_start_and_the_run_starts_at_it(at):
     assert at.selectbox(key="train_speed").value == "full speed"  # back under Start, the choice kept
 
 
+def _status_page():
+    import streamlit as st
+
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+    from nnplay.figures.train import live_view_content
+    from nnplay.runs import Run
+    from nnplay.ui.live import live_run_view, sidebar_status
+
+    run = st.session_state.setdefault("run", Run("r", DataConfig(), ModelConfig(hidden=(8,)), TrainConfig()))
+    run.status = "queued"
+    st.sidebar.caption(f"Training: r ({sidebar_status(run)})")  # as app.py does, before the page
+    run.status = "running"  # its start arrives while the page is drawn
+    live_run_view(run, live_view_content, key="view")
+    run.status = "stopped"  # and its feed ends
+
+
+def test_the_view_compares_its_news_with_what_the_sidebar_said():
+    """The sidebar is drawn first; a status that changed before the view was drawn still makes the view rerun
+    the page (its snapshot says "running", the page was drawn saying something else), so the sidebar follows."""
+    at = AppTest.from_function(_status_page, default_timeout=60).run()
+    assert not at.exception
+    said = at.sidebar.caption[0].value
+    (view,) = live_views(at)
+    assert said == f"Training: r ({view['run_status']})" and view["run_status"] != "running"
+
+
 def _two_runs(app: AppTest) -> list:
     quick(app, train=1000, test=200)
     app.number_input(key="train_batch_size").set_value(100).run()

@@ -7,8 +7,9 @@
 // same <div>, which keeps the user's zoom and pan while layout.uirevision stays the same, and a
 // chart whose figure did not change is not redrawn. When the snapshot says the run is no longer
 // active, the component sets the trigger "ended", which reruns the page once to show the outcome; when
-// the snapshot's status is not the one the page was drawn with (data.run_status), it sets "status",
-// one rerun, so the sidebar and the runs list say what the view says.
+// the snapshot's status is not the one the page was drawn with (data.run_status: the sidebar's, read first in
+// the script run, so a change while the page was drawn counts too), it sets "status", one rerun, so the
+// sidebar and the runs list say what the view says.
 // A finished run comes as data.snapshot and is drawn once.
 //
 // plotly.js is the copy inside the installed plotly package, loaded once per page from
