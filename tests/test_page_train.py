@@ -449,7 +449,7 @@ def _status_page():
     run = st.session_state.setdefault("run", Run("r", DataConfig(), ModelConfig(hidden=(8,)), TrainConfig()))
     run.status = "queued"
     st.sidebar.caption(f"Training: r ({sidebar_status(run)})")  # as app.py does, before the page
-    run.status = "running"  # its start arrives while the page is drawn
+    run.status = st.session_state.get("next", "running")  # its start (or its end) arrives while the page is drawn
     live_run_view(run, live_view_content, key="view")
     run.status = "stopped"  # and its feed ends
 
@@ -462,6 +462,12 @@ def test_the_view_compares_its_news_with_what_the_sidebar_said():
     said = at.sidebar.caption[0].value
     (view,) = live_views(at)
     assert said == f"Training: r ({view['run_status']})" and view["run_status"] != "running"
+    # a run that ended after the sidebar said it trains: its view, drawn once, still says what the sidebar said
+    at.session_state["next"] = "stopped"
+    at.run()
+    (view,) = live_views(at)
+    assert view["snapshot"]["status"] == "stopped"
+    assert at.sidebar.caption[0].value == f"Training: r ({view['run_status']})"
 
 
 def _two_runs(app: AppTest) -> list:

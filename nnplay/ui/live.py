@@ -120,7 +120,8 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     ``scroll=True`` brings the view into the window when it is first drawn (after Start).
     While the run trains, the view reruns the page when its snapshot's ``status`` (``runs.status_text``, as
     ``figures.train.live_view_content`` gives it) is no longer the one the page was drawn with (the sidebar's,
-    ``sidebar_status``, read first), so the sidebar and the runs list say what the view says.
+    ``sidebar_status``, read first), so the sidebar and the runs list say what the view says; a run that ended
+    after the sidebar was drawn reruns the page once too.
     """
     component = _live_component()
     data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}
@@ -138,6 +139,9 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     else:
         data["snapshot"] = render_content(run, render, options)
         data["snapshot"].pop("detach", None)  # drawn once: every figure comes with the page
+        said = st.session_state.get(SHOWN_KEY, {}).get(run.id)
+        if said:  # it ended while the page was drawn, after the sidebar said it trains: the view reruns it once
+            data["run_status"] = said
     component(data=data, key=key, on_ended_change=lambda: None, on_status_change=lambda: None)
 
 
