@@ -9,10 +9,10 @@ import streamlit as st
 
 from nnplay.engine import device_name, pick_device
 from nnplay.names import escape_markdown
-from nnplay.runs import status_text
 from nnplay.settings import problems as settings_problems
 from nnplay.ui import (freeze_long_lived_objects, keep_workspace_cookie, model_picker, send_replies_at_once, store,
                        training_backend, training_backend_caption, training_run, workspace_link, workspace_mode)
+from nnplay.ui.live import sidebar_status
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
 bad_settings = settings_problems()  # every NNPLAY_* setting, checked before anything uses one
@@ -68,8 +68,9 @@ with st.sidebar:
     st.divider()
     training_backend_caption(f"Device: **{_device_label()}**")  # redraws itself while a Ray cluster is reached
     running = training_run()
-    if running is not None:  # the words of the runs list and the live view, which reruns the page when they change
-        st.caption(f"Training: **{escape_markdown(running.name)}** ({status_text(running)})")
+    status = sidebar_status(running)  # the live view reruns the page when its news say otherwise
+    if running is not None:  # the words of the runs list and the live view
+        st.caption(f"Training: **{escape_markdown(running.name)}** ({status})")
     model_picker()
     runs_store = store()
     if runs_store.notice:

@@ -33,8 +33,8 @@ from nnplay.ui import run_link
 from nnplay.ui.export_panel import script_expander
 from nnplay.ui.outcome import outcome
 from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
-from nnplay.ui.watch import (apply_speed, network_choice, network_options, step_controls, watch_render,
-                             watch_toggle)
+from nnplay.ui.watch import (apply_speed, network_choice, network_options, speed_menu, step_controls,
+                             watch_render, watch_toggle)
 from nnplay.ui.welcome import NOTES, welcome
 
 KEEP = "session"  # widgets keep their values when the user visits another page and comes back
@@ -419,10 +419,13 @@ c1.button("Start step by step", key="train_step_start", disabled=not allowed, wi
           help="start a new run in step mode: it trains one batch, then waits; \"Next step\" trains the next one, "
                "Resume continues",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train"), True))
+run, mine = linked or live_view_run(), linked is None or linked_mine
+if run is None or not (mine and run.active and not run.elsewhere):  # while one trains: beside its Stop and Pause
+    with c1:
+        speed_menu()
 
-run = linked or live_view_run()
 if run is not None:
-    run_view(run, mine=linked is None or linked_mine)
+    run_view(run, mine=mine)
 else:
     preload_live_view()
 

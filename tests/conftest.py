@@ -11,6 +11,7 @@ Lanes (markers registered in pyproject.toml): ``browser``, ``ray`` and ``pool`` 
 ``pytest -m "not slow"`` is the fast lane a developer runs after each change; ``pytest -q`` runs everything.
 """
 
+import functools
 import os
 from pathlib import Path
 
@@ -23,11 +24,39 @@ os.environ["NNPLAY_WORKERS"] = "0"
 SLOW_LANES = ("browser", "ray", "pool")  # markers whose tests are slow as well
 
 
+def _scan_components_once() -> None:
+    """Each new ``AppTest``'s first run scans every installed package's metadata for Streamlit components (about
+    a second); the installed packages do not change while the suite runs, so the scan is made once."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # a Streamlit without v2 components scans nothing
+        return
+    scan = manifest_scanner.scan_component_manifests
+    if not hasattr(scan, "cache_info"):
+        manifest_scanner.scan_component_manifests = functools.cache(scan)
+
+
+_scan_components_once()
+
+
+# every test of the suite with its markers and fixtures, when this session collected every test file (before
+# ``-m`` or ``-k`` deselect any): tests/test_lanes.py reads it instead of collecting the suite again
+SUITE = pytest.StashKey[list]()
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects: "not slow" must see the slow mark added here
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if not item.get_closest_marker("slow") and any(item.get_closest_marker(lane) for lane in SLOW_LANES):
             item.add_marker(pytest.mark.slow)
+    if {Path(item.path) for item in items} == set((ROOT / "tests").rglob("test_*.py")):
+        config.stash[SUITE] = [suite_entry(item) for item in items]
+
+
+def suite_entry(item) -> dict:
+    """A test as tests/test_lanes.py checks it: its id, markers and fixtures."""
+    return {"id": item.nodeid, "marks": sorted({m.name for m in item.iter_markers()}),
+            "fixtures": sorted(getattr(item, "fixturenames", ()))}
 
 
 @pytest.fixture(autouse=True)

@@ -268,7 +268,7 @@ def test_the_live_view_says_where_the_speed_is_set_after_a_quick_run(tiny_data):
     run = Run("quick", DataConfig(), ModelConfig(hidden=(32,)), cfg)
     run.history = train(seeded_model(ModelConfig(hidden=(32,)), 0), tiny_data, cfg).history
     run.status = "finished"  # over in a second or two: before one could watch it
-    assert "speed menu beside Stop and Pause" in SPEED_HINT
+    assert "Speed under Start" in SPEED_HINT
     caption = live_view_content(run, {})["caption"]
     assert caption.startswith(SPEED_HINT) and len(SPEED_HINT) <= 80  # first: the caption is one line, cut at the right
     assert "Epoch training times" in caption

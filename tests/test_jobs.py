@@ -316,7 +316,7 @@ def test_bad_input_gets_a_sentence(monkeypatch):
     with pytest.raises(ValueError, match="run id"):
         JobSpec("", "ws")
     monkeypatch.setenv("NNPLAY_WORKERS", "two")
-    with pytest.raises(ValueError, match="NNPLAY_WORKERS must be a number"):
+    with pytest.raises(ValueError, match="NNPLAY_WORKERS must be a whole number"):  # the start check's sentence
         pool_size(cores=2, gpus=0)
     monkeypatch.setenv("NNPLAY_WORKERS", "1.5")
     with pytest.raises(ValueError, match="whole number"):

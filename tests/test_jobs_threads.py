@@ -3,7 +3,8 @@
 What lives here: ``jobs.backend()`` is the ``ThreadBackend`` with ``NNPLAY_WORKERS=0``; a job there sends the
 same events as a pool worker's (RunStart, steps, epochs, a Checkpoint per epoch and a final one, one JobEnd),
 delivered by a thread of its own, on the data the caller passed; step mode and stop reach it as commands; a
-``JobSpec.call`` job sends its ``Result``; ``Job`` methods send typed commands (``jobs.commands``), which
+``JobSpec.call`` job sends its ``Result``; ``caught_up`` waits until a slow sink has every event sent (a paused
+run's: every step it took); ``Job`` methods send typed commands (``jobs.commands``), which
 refuse bad values and anything that is not a command. What does not: the pool (tests/test_jobs.py), a
 ``Run`` on top of it (tests/test_runs.py and the rest of the suite).
 """
@@ -11,6 +12,7 @@ refuse bad values and anything that is not a command. What does not: the pool (t
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -82,6 +84,43 @@ def test_step_mode_and_stop_reach_a_thread_job(tiny_data):
     finally:
         backend.close()
     assert sink.of(Checkpoint)[-1].final
+
+
+class SlowSink(Sink):
+    """A sink slower than the training: its deliveries lag behind what the run has sent."""
+
+    def __call__(self, event):
+        if isinstance(event, StepEvent):
+            time.sleep(0.003)
+        super().__call__(event)
+
+
+def test_caught_up_waits_for_a_lagging_sink_and_a_paused_run_to_rest(tiny_data):
+    backend, sink = ThreadBackend(), SlowSink()
+    try:
+        job = backend.submit(spec(epochs=100, batch_size=10, log_every=1), sink, data=tiny_data)
+        assert sink.wait_for(lambda: len(sink.of(StepEvent)) >= 5)
+        job.pause()
+        assert job.caught_up(60)
+        steps = len(sink.of(StepEvent))
+        assert steps == sink.of(StepEvent)[-1].step  # no step lost on the way
+        assert not sink.wait_for(lambda: len(sink.of(StepEvent)) > steps, 0.5)  # all there: none comes while paused
+        job.step(3)
+        assert job.caught_up(60) and len(sink.of(StepEvent)) == steps + 3
+        job.resume()
+        assert sink.wait_for(lambda: len(sink.of(StepEvent)) > steps + 3)
+        assert job.caught_up(60)
+        job.stop()
+        assert job.wait(60) and job.caught_up(0)  # an ended job is caught up
+    finally:
+        backend.close()
+
+
+def test_a_backend_that_cannot_see_its_pipe_is_not_caught_up():
+    job = Job(spec(), Sink(), jobs.Backend())
+    assert job.caught_up(0) is False
+    job._deliver([JobEnd("finished", "")])
+    assert job.caught_up(0) is True
 
 
 def test_a_call_job_sends_its_result_computed_on_the_callers_data(tiny_data):

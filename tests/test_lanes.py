@@ -1,7 +1,7 @@
 """The test lanes: markers that let ``pytest -m "not slow"`` leave out what takes seconds or more.
 
-What lives here: one collection of the whole suite in a subprocess (as ``pytest -q`` collects it, markers
-strict), and the rules the fast lane rests on: every test under tests/browser is marked ``browser``; a test
+What lives here: the whole suite as ``pytest -q`` collects it, markers strict (the session's own collection
+when it collected every test file, as the fast lane does, else one in a subprocess), and the rules the fast lane rests on: every test under tests/browser is marked ``browser``; a test
 that starts a Ray cluster or a worker pool through the fixtures that do so is marked ``ray`` or ``pool``;
 every ``browser``, ``ray`` or ``pool`` test is ``slow`` too (tests/conftest.py adds it); and the fast lane
 still holds most of the suite.
@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, SLOW_LANES
+from .conftest import ROOT, SLOW_LANES, SUITE
 
 RAY_FIXTURES = {"sweep"}  # tests/test_jobs_ray.py's cluster
 POOL_FIXTURES = {"pool", "workers"}  # tests/test_jobs.py's and tests/test_runs_jobs.py's pools
@@ -39,14 +39,39 @@ sys.exit(int(code))
 """
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory) -> list[dict]:
-    """Every test of the suite with its markers and fixtures, as a plain ``pytest`` run collects them."""
-    out = tmp_path_factory.mktemp("lanes") / "items.json"
+def collect_in_a_subprocess(folder) -> list[dict]:
+    out = folder / "items.json"
     done = subprocess.run([sys.executable, "-c", COLLECT, str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def suite(request, tmp_path_factory) -> list[dict]:
+    """Every test of the suite with its markers and fixtures, as a plain ``pytest`` run collects them."""
+    collected = request.config.stash.get(SUITE, None)
+    return collected if collected is not None else collect_in_a_subprocess(tmp_path_factory.mktemp("lanes"))
+
+
+@pytest.mark.slow
+def test_the_sessions_own_collection_is_the_suite(request, tmp_path):
+    """What tests/conftest.py keeps of a session that collected every file is what a fresh ``pytest`` collects."""
+    collected = request.config.stash.get(SUITE, None)
+    if collected is None:
+        pytest.skip("this session did not collect every test file (run the whole suite)")
+    by_id = lambda tests: sorted(tests, key=lambda t: t["id"])  # noqa: E731
+    assert by_id(collected) == by_id(collect_in_a_subprocess(tmp_path))
+
+
+def test_app_tests_scan_the_installed_components_once():
+    """A new ``AppTest`` asks Streamlit for the installed components: tests/conftest.py makes it one scan."""
+    from streamlit.components.v2 import manifest_scanner
+    from streamlit.testing.v1 import AppTest
+
+    for _ in range(2):
+        AppTest.from_string("import streamlit as st\nst.write('hi')").run()
+    assert manifest_scanner.scan_component_manifests.cache_info().misses <= 1
 
 
 def test_every_browser_test_is_marked_browser(suite):

@@ -145,6 +145,7 @@ def test_a_cnn_study_runs_on_a_tiny_subset():
     assert not at.exception and not at.error
 
 
+@pytest.mark.slow
 def test_stop_ends_the_sweep_and_other_studies_wait_for_it():
     at = _page(train_limit=3000, test_limit=200)
     at.radio(key="exp_study").set_value("filter").run()

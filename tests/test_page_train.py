@@ -242,6 +242,7 @@ def test_a_bad_link_falls_back_with_a_note():
 # -- training --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_one_epoch_run_finishes_and_is_listed(at):
     quick(at)
     at.text_input(key="train_batch_size").set_value("64").run()  # 32 steps: enough to learn something real
@@ -408,6 +409,7 @@ def test_pause_and_resume(at):
     at.button(key="train_pause").click().run()
     assert run.status == "paused" and run.job.status == "paused"
     assert at.button(key="train_pause").label == "Resume"
+    assert run.job.caught_up(30)  # every step trained before the pause has been delivered (Pause waits 1 s at most)
     steps = len(run.history.steps)
     time.sleep(1.0)
     assert len(run.history.steps) <= steps + run.train_cfg.log_every  # at most the burst in flight
@@ -416,6 +418,56 @@ def test_pause_and_resume(at):
     at.button(key="train_stop").click().run()
     poll(at, lambda a: not run.active)
     assert run.status == "stopped"
+
+
+def test_the_speed_is_chosen_before_start_and_the_run_starts_at_it(at):
+    speed = at.selectbox(key="train_speed")  # under Start, labelled, before any run
+    assert speed.value == "full speed" and speed.label == "Speed" and speed.proto.label_visibility.value == 0
+    speed.set_value("2 steps/s").run()
+    quick(at, train=5000, epochs=50)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (run,) = runs(at)
+    assert run.rate == 2.0 and run.active  # it starts at the speed chosen
+    speed = at.selectbox(key="train_speed")  # now beside its Stop and Pause (one menu), with the same choice
+    assert speed.value == "2 steps/s" and speed.proto.label_visibility.value != 0
+    speed.set_value("full speed").run()
+    assert run.rate is None  # and a change reaches the run at once
+    at.button(key="train_stop").click().run()
+    poll(at, lambda a: not run.active)
+    assert at.selectbox(key="train_speed").value == "full speed"  # back under Start, the choice kept
+
+
+def _status_page():
+    import streamlit as st
+
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+    from nnplay.figures.train import live_view_content
+    from nnplay.runs import Run
+    from nnplay.ui.live import live_run_view, sidebar_status
+
+    run = st.session_state.setdefault("run", Run("r", DataConfig(), ModelConfig(hidden=(8,)), TrainConfig()))
+    run.status = "queued"
+    st.sidebar.caption(f"Training: r ({sidebar_status(run)})")  # as app.py does, before the page
+    run.status = st.session_state.get("next", "running")  # its start (or its end) arrives while the page is drawn
+    live_run_view(run, live_view_content, key="view")
+    run.status = "stopped"  # and its feed ends
+
+
+def test_the_view_compares_its_news_with_what_the_sidebar_said():
+    """The sidebar is drawn first; a status that changed before the view was drawn still makes the view rerun
+    the page (its snapshot says "running", the page was drawn saying something else), so the sidebar follows."""
+    at = AppTest.from_function(_status_page, default_timeout=60).run()
+    assert not at.exception
+    said = at.sidebar.caption[0].value
+    (view,) = live_views(at)
+    assert said == f"Training: r ({view['run_status']})" and view["run_status"] != "running"
+    # a run that ended after the sidebar said it trains: its view, drawn once, still says what the sidebar said
+    at.session_state["next"] = "stopped"
+    at.run()
+    (view,) = live_views(at)
+    assert view["snapshot"]["status"] == "stopped"
+    assert at.sidebar.caption[0].value == f"Training: r ({view['run_status']})"
 
 
 def _two_runs(app: AppTest) -> list:
@@ -530,6 +582,7 @@ def _column_format(app: AppTest, column: str) -> dict:
     return json.loads(frame.proto.columns)[f"{column}"]
 
 
+@pytest.mark.slow
 def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
     import nnplay.ui.feed
 
@@ -577,6 +630,7 @@ def test_the_learning_rate_can_be_typed_as_well_as_slid(at):
     assert configs(at)["train"].lr == 0.0003 and not errors(at)
 
 
+@pytest.mark.slow
 def test_the_two_step_buttons_say_which_run_they_step(at):
     assert at.button(key="train_step_start").label == "Start step by step"
     start_long_run(at)
@@ -588,6 +642,7 @@ def test_the_two_step_buttons_say_which_run_they_step(at):
     assert at.button(key="train_step_start").help.startswith("start a new run in step mode")
 
 
+@pytest.mark.slow
 def test_the_view_the_runs_list_and_the_feed_say_one_status(at):
     start_long_run(at)
     run = runs(at)[0]

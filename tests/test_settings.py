@@ -3,7 +3,7 @@
 What lives here: the sentence a bad value gets (the variable, its value, what it accepts), that every
 ``NNPLAY_*`` name the code reads is declared, that nothing parses a setting at import, and that the app
 (AppTest of app.py: ``st.error`` and nothing else) and the CLI (a subprocess: exit 2) both stop on a bad
-one. What does not live here: what each setting does (the tests of its module).
+one; the jobs code reads the checked values (a bad one raises the start check's sentence). What does not live here: what each setting does (the tests of its module).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def test_every_setting_the_code_reads_is_declared_once_with_a_doc():
         assert s.doc and s.accepts and s.default_text and "\n" not in s.doc
 
 
+@pytest.mark.slow
 def test_nothing_parses_a_setting_at_import():
     env = {**os.environ, "NNPLAY_MODEL_CACHE_MB": "abc", "NNPLAY_WORKERS": "x"}
     done = subprocess.run([sys.executable, "-c", "import nnplay.runs, nnplay.cli, nnplay.ui"], env=env, cwd=ROOT,
@@ -70,9 +71,33 @@ def test_the_app_says_which_setting_is_bad_and_stops(monkeypatch):
     assert not at.sidebar.selectbox and not at.button  # nothing else was drawn: no page, no picker
 
 
+@pytest.mark.slow
 def test_the_cli_exits_2_with_the_same_sentence(tmp_path):
     env = {**os.environ, "NNPLAY_MODEL_CACHE_MB": "abc", "NNPLAY_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "nnplay", "runs", "list"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == f"nnplay: {BAD}" and "Traceback" not in done.stderr
+
+
+def test_the_jobs_code_reads_the_values_the_start_check_checked(monkeypatch):
+    from nnplay import jobs
+    from nnplay.jobs import local
+
+    bad = {"NNPLAY_WORKERS": ("two", lambda: local.pool_size(cores=4, gpus=0)),
+           "NNPLAY_WORKER_NICE": ("20", local.worker_nice),
+           "NNPLAY_MAX_RUN_MINUTES": ("0", lambda: jobs.env_float("NNPLAY_MAX_RUN_MINUTES"))}
+    for name, (raw, read) in bad.items():
+        monkeypatch.setenv(name, raw)
+        (sentence,) = settings.problems()  # caught at start ...
+        with pytest.raises(settings.SettingError) as err:  # ... and the jobs code says the same
+            read()
+        assert str(err.value) == sentence
+        monkeypatch.delenv(name)
+    # what the check accepts is what the jobs code uses: "0.0" workers is the thread backend, "2.0" two workers
+    monkeypatch.setenv("NNPLAY_WORKERS", " 0.0 ")
+    assert settings.problems() == [] and jobs.threads_enabled()
+    monkeypatch.setenv("NNPLAY_WORKERS", "2.0")
+    assert not jobs.threads_enabled() and local.pool_size(cores=4, gpus=0) == (2, 2)
+    monkeypatch.setenv("NNPLAY_WORKER_NICE", " 5 ")
+    assert local.worker_nice() == 5 and local.WORKER_NICE == settings.value("NNPLAY_WORKER_NICE", {}) == 10

@@ -225,6 +225,7 @@ def test_a_store_with_garbled_middle_pages_is_damaged_and_no_number_is_printed(p
 # -- 6. temporary store folders -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_temporary_store_folder_is_removed_at_exit(private_store, tmp_path):
     (private_store / DB_NAME).write_bytes(b"not a database " * 1000)
     code = ("from nnplay.config import DataConfig, ModelConfig, TrainConfig\n"

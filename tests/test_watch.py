@@ -65,13 +65,11 @@ def test_step_mode_trains_one_batch_per_step_and_reports_its_loss_at_once(tiny_d
     run.step()  # before the start: starts paused, one batch let through
     run.start(tiny_data)
     try:
-        wait_for(lambda: reported(run) == [1])
-        time.sleep(0.3)
+        assert run.job.caught_up(30)  # at rest at its pause, every step it took delivered
         assert reported(run) == [1] and run.status == "paused"  # exactly one, and its loss is there
         for expected in (2, 3):
             run.step()
-            wait_for(lambda: len(reported(run)) >= expected)
-            time.sleep(0.2)
+            assert run.job.caught_up(30)
             assert reported(run) == list(range(1, expected + 1))
         loss = run.history.steps[-1].loss
         assert np.isfinite(loss) and loss > 0
@@ -264,8 +262,7 @@ def test_page_step_buttons_advance_one_step_per_click():
         app.button(key="train_step_start").click().run()
         assert not app.exception
         run = workspace_runs(open_store())[-1]
-        wait_for(lambda: reported(run) == [1])
-        time.sleep(0.3)
+        assert run.job.caught_up(30)
         assert reported(run) == [1] and run.status == "paused"
         app.run()
         assert app.toggle(key=f"train_watch_{run.id}").value is True
@@ -295,8 +292,7 @@ def test_page_step_buttons_advance_one_step_per_click():
         for expected in (2, 3):
             app.button(key="train_step").click().run()
             assert not app.exception
-            wait_for(lambda: len(reported(run)) >= expected)
-            time.sleep(0.3)
+            assert run.job.caught_up(30)
             assert reported(run) == list(range(1, expected + 1))
         app.selectbox(key="train_speed").set_value("full speed").run()
         app.button(key="train_pause").click().run()  # Resume: full speed to the end

@@ -41,7 +41,7 @@ DIVERGED = "#d62728"
 PALETTE = qualitative.Plotly
 MAX_RAW_POINTS = 5000  # beyond this the raw trace is thinned (the smoothed one keeps every step's trend)
 HEIGHT = 300
-SPEED_HINT = "Too fast to watch? Slow it down with the speed menu beside Stop and Pause."
+SPEED_HINT = "Too fast to watch? Pick a slower Speed under Start for the next run."
 """Where the speed is set: the live view's caption starts with it (the caption is one line, cut at the right)
 while a run trains at full speed or after a quick one."""
 QUICK_RUN_S = 30.0  # a run whose training took less than this was over before one could watch it

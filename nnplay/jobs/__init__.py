@@ -13,9 +13,11 @@ as do ``job.step(n)`` (step mode: n more steps while paused) and ``job.set_rate(
 each is a typed command (``commands``: Stop, Pause, Resume, Step, SetRate, Watch) that every backend
 carries to the run's ``RunControl``;
 ``job.position()`` says where a queued run waits and why; ``job.wait(timeout)`` blocks until the
-``JobEnd`` has been delivered.
+``JobEnd`` has been delivered; ``job.caught_up(timeout)`` until the events the run sent so far have been
+(a paused run's: until it stopped at its pause and every step it took is delivered).
 
-``backend()`` picks the backend from the environment, once per process:
+``backend()`` picks the backend from the environment (read through ``nnplay.settings``, which checks each
+value at start), once per process:
 
 - ``NNPLAY_RAY_ADDRESS`` (``auto``, ``ray://host:10001`` or a head's ``host:port``): a Ray
   cluster (``ray_backend``), reached in the background (no page waits for it; while it cannot be reached,
@@ -38,12 +40,12 @@ streamlit or knows about the store: the sink is where runs are recorded.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import settings
 from ..config import DataConfig, ModelConfig, TrainConfig
 from .commands import Command, Pause, Resume, SetRate, Step, Stop, Watch
 
@@ -216,6 +218,13 @@ class Job:
         """Block until the job's ``JobEnd`` has been delivered to its sink; True if it has."""
         return self._done.wait(timeout)
 
+    def caught_up(self, timeout: float = 5.0) -> bool:
+        """Block until every event the run has sent so far has been delivered to the sink; for a paused run,
+        until it has stopped at its pause and sent the steps it held back, so that no step arrives before it
+        resumes. True if so (or the job ended) within ``timeout`` s; False when the backend cannot tell (its
+        runs train in another process, whose pipe may still carry events)."""
+        return self._backend._caught_up(self, timeout)
+
     def _deliver(self, batch: list) -> None:
         """Hand a batch of events to the sink, in order, then flush it once; keep our own status."""
         with self._deliver_lock:
@@ -279,23 +288,21 @@ class Backend:
     def _position(self, job: Job) -> QueuePosition | None:
         raise NotImplementedError
 
+    def _caught_up(self, job: Job, timeout: float) -> bool:
+        """``Job.caught_up``: a backend whose runs train in another process cannot see what is still on its
+        way, so only an ended job is caught up."""
+        return job.done
+
 
 # ---------------------------------------------------------------------------------------------
 # environment and the process-wide backend
 
 
-def env_float(name: str, default: float | None = None, minimum: float = 0.0) -> float | None:
-    """A positive number from the environment, or ``default`` when unset; a clear error when bad."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number; it is {raw!r}. Unset it or give e.g. {name}=2.") from None
-    if not value > minimum:
-        raise ValueError(f"{name} must be greater than {minimum:g}; it is {raw!r}.")
-    return value
+def env_float(name: str, default: float | None = None) -> float | None:
+    """A number setting's value as ``nnplay.settings`` checks it, or ``default`` when it has none; a
+    ``settings.SettingError`` with the start check's sentence when bad."""
+    value = settings.value(name)
+    return default if value is None else float(value)
 
 
 _backend: Backend | None = None
@@ -319,8 +326,8 @@ def backend() -> Backend:
         if _backend is None:
             if _failed is not None and time.monotonic() - _failed[0] < RETRY_S:
                 raise _failed[1]
-            address = os.environ.get("NNPLAY_RAY_ADDRESS", "").strip()
             try:
+                address = settings.value("NNPLAY_RAY_ADDRESS")
                 if address:
                     from .ray_backend import RayBackend
 
@@ -340,7 +347,7 @@ def backend() -> Backend:
 
 def threads_enabled() -> bool:
     """Whether ``NNPLAY_WORKERS=0`` asks for runs to train in threads of this process (``threads``)."""
-    return os.environ.get("NNPLAY_WORKERS", "").strip() == "0"
+    return settings.value("NNPLAY_WORKERS") == 0
 
 
 _threads: Backend | None = None

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 
+from .. import settings
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
 from .commands import Command, Pause, Resume, SetRate, Step, Stop
 from .pool_worker import Batch, Exit, Ready, RunJob, ToJob, worker_main
@@ -85,12 +86,9 @@ def pool_size(workers: int | None = None, cores: int | None = None, gpus: int | 
     """
     cores = cores or machine_cores()
     gpus = gpu_count() if gpus is None else gpus
-    if workers is None and os.environ.get("NNPLAY_WORKERS", "").strip() != "0":
+    if workers is None:
         # NNPLAY_WORKERS=0 means "train in the app's own threads" (jobs.threads); a pool made anyway fits the machine
-        env = env_float("NNPLAY_WORKERS")
-        if env is not None and env != int(env):
-            raise ValueError(f"NNPLAY_WORKERS must be a whole number of workers; it is {env:g}.")
-        workers = int(env) if env is not None else None
+        workers = settings.value("NNPLAY_WORKERS") or None
     if workers is not None:
         if workers < 1:
             raise ValueError(f"a pool needs at least 1 worker; got {workers}.")
@@ -134,18 +132,12 @@ class LocalJob(Job):
         self.worker: _Worker | None = None
 
 
-WORKER_NICE = 10  # how much lower the workers' CPU priority is than the app's (os.nice); 0: the same
+WORKER_NICE = settings.SETTINGS["NNPLAY_WORKER_NICE"].default  # how much lower the workers' CPU priority is
 
 
 def worker_nice() -> int:
-    """``NNPLAY_WORKER_NICE`` (0…19), else ``WORKER_NICE``: a clear error when it is not such a number."""
-    raw = os.environ.get("NNPLAY_WORKER_NICE", "").strip()
-    if not raw:
-        return WORKER_NICE
-    if not raw.isdigit() or int(raw) > 19:
-        raise ValueError(f"NNPLAY_WORKER_NICE must be a whole number from 0 to 19; it is {raw!r}. Unset it for "
-                         f"the default, {WORKER_NICE}.")
-    return int(raw)
+    """``NNPLAY_WORKER_NICE`` (0…19), else ``WORKER_NICE``: the start check's sentence when it is not such a number."""
+    return settings.value("NNPLAY_WORKER_NICE")
 
 
 class LocalPool(Backend):
@@ -164,7 +156,7 @@ class LocalPool(Backend):
         self.gpus = gpus
         self.max_run_minutes = max_run_minutes if max_run_minutes is not None else env_float("NNPLAY_MAX_RUN_MINUTES")
         self.memory_mb = memory_mb if memory_mb is not None else env_float("NNPLAY_WORKER_MEMORY_MB")
-        self.strict = strict if strict is not None else os.environ.get("NNPLAY_ONE_RUN_PER_WORKSPACE", "") == "1"
+        self.strict = strict if strict is not None else settings.value("NNPLAY_ONE_RUN_PER_WORKSPACE")
         self.nice = nice if nice is not None else worker_nice()
         # preload=True: decode the default dataset in every worker as it starts (a warm pool)
         self.preload = DataConfig() if preload is True else (preload or None)

@@ -33,6 +33,7 @@ import threading
 import time
 from pathlib import Path
 
+from .. import settings
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
 from .commands import Command, Pause, Resume, Stop
 
@@ -234,7 +235,7 @@ class RayBackend(Backend):
                  background: bool = False, preload=True, warm: int | None = None):
         from ..config import DataConfig
 
-        self.address = address or os.environ.get("NNPLAY_RAY_ADDRESS", "auto")
+        self.address = address or settings.value("NNPLAY_RAY_ADDRESS") or "auto"
         if self.address != "auto":
             host_port(self.address)  # a malformed address is said at once
         import_ray()  # so is Ray not installed: no retry would help

@@ -103,12 +103,14 @@ def out_of_memory(err: BaseException) -> bool:
         s in text for s in ("out of memory", "can't allocate memory", "not enough memory", "cannot allocate memory"))
 
 
-def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data=None) -> JobEnd:
+def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data=None,
+            at_rest=None) -> JobEnd:
     """Train ``spec`` in this thread, sending batches of events through ``send``; return its ``JobEnd``.
 
     ``control`` is the engine's ``RunControl`` that another thread stops, pauses or resumes;
     ``max_seconds`` (wall time, pauses included) stops the run with "time limit" in its message;
-    ``data``: an ``MnistData`` already loaded for ``spec.data`` (else it is loaded here).
+    ``data``: an ``MnistData`` already loaded for ``spec.data`` (else it is loaded here); ``at_rest()``: called
+    each time a paused run has sent what it held, just before it waits (``threads`` knows then it is at rest).
     """
     from ..data import load_mnist
     from ..engine import seeded_model, train
@@ -124,6 +126,8 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
         if control.paused:
             batcher.weights(step_mode=True)
             batcher.flush()
+            if at_rest is not None:
+                at_rest()
         return wait_if_paused()
 
     control.wait_if_paused = flush_then_wait  # the engine calls it between steps, in this thread

@@ -39,6 +39,7 @@ LIVE_WEIGHTS_FOR_S = 5.0  # a training run sends live weights for this long afte
 LIVE_WEIGHTS_ASK_S = 1.0  # watch_model asks a training run for its live weights again at most this often
 MODEL_FILES = ("final.pt", "epoch.pt")  # a run's model files, in the order they are tried
 RATE_MIN_S = 0.5  # s of training between the bursts a rate is measured over: a batch of bursts arrives at once
+PAUSE_SETTLE_S = 1.0  # the most a Pause waits for the steps trained before it to arrive (the page then shows them)
 
 
 class Run:
@@ -323,6 +324,8 @@ class Run:
             self._paused_at = self.clock()
             self.status = "paused"
             self._write(status=("paused", self.message))
+            if self.job is not None:
+                self.job.caught_up(PAUSE_SETTLE_S)
 
     def resume(self) -> None:
         if self.elsewhere:

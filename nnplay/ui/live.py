@@ -1,6 +1,7 @@
 """The live view of a training run: a v2 component that polls a ``feed.LiveFeed`` file, with no rerun.
 
-What lives here: ``live_run_view``, ``plotly_figure``, ``preload_live_view``, ``drop_live_feed``, the folders the
+What lives here: ``live_run_view``, ``sidebar_status`` (the status the page says first, which the view compares
+its news with), ``plotly_figure``, ``preload_live_view``, ``drop_live_feed``, the folders the
 component's files are served from, and the process's feeds (one per training run, view and options, shared by
 every tab and reload that shows it with those options). What does not: what a view shows
 (``figures.train.live_view_content``, or any ``render(run, options)``), and the file's writer (``feed``).
@@ -18,6 +19,7 @@ from ..runs import Run, status_text
 from .feed import LiveFeed, halt_feeds, render_content
 
 FEEDS_KEY = "nnplay_live_feeds"
+SHOWN_KEY = "nnplay_sidebar_status"  # run id → its status as the sidebar said it in this script run
 
 # -- the live view of a training run -------------------------------------------------------------
 # A run's live view is one v2 component (nnplay/ui/live_run.js): status line, progress bar, the run's
@@ -99,6 +101,16 @@ def _served(name: str, filename: str) -> str:
     return f"{'/' + base if base else ''}/component/{__name__}.{name}/{filename}"
 
 
+def sidebar_status(run: Run | None) -> str | None:
+    """The training run's status for the sidebar (``runs.status_text``), kept for this script run: the sidebar is
+    drawn first, and the run's status may change before the live view is drawn (its start arrives meanwhile).
+    The view compares its news with what the sidebar says, not with that newer word, so such a change still
+    reruns the page and the sidebar follows. None when no run trains."""
+    shown = {} if run is None else {run.id: status_text(run)}
+    st.session_state[SHOWN_KEY] = shown
+    return shown.get(run.id) if run is not None else None
+
+
 def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -> None:
     """A run's status, progress and charts: polled from a ``LiveFeed`` while it trains, else drawn once.
 
@@ -107,8 +119,9 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
     feed writes its first snapshot as it starts), and other viewers keep theirs.
     ``scroll=True`` brings the view into the window when it is first drawn (after Start).
     While the run trains, the view reruns the page when its snapshot's ``status`` (``runs.status_text``, as
-    ``figures.train.live_view_content`` gives it) is no longer the one the page was drawn with, so the sidebar
-    and the runs list say what the view says.
+    ``figures.train.live_view_content`` gives it) is no longer the one the page was drawn with (the sidebar's,
+    ``sidebar_status``, read first), so the sidebar and the runs list say what the view says; a run that ended
+    after the sidebar was drawn reruns the page once too.
     """
     component = _live_component()
     data: dict = {"plotly_url": _served("plotlyjs", "plotly.min.js"), "run": run.id}
@@ -120,11 +133,15 @@ def live_run_view(run: Run, render, key: str, scroll: bool = False, **options) -
         if feed is None or feed.closed or feed.options != options:
             feed = feeds[run.id] = _shared_feed(run, render, options, _viewer(), leaving=feed)
         # the latest snapshot comes with the page, so the view is drawn at once and its first fetch brings news
+        said = st.session_state.get(SHOWN_KEY, {}).get(run.id) or status_text(run)  # the sidebar's word first
         data.update(url=_served("feeds", feed.path.name), period_ms=LIVE_POLL_MS, calm_period_ms=CALM_POLL_MS,
-                    initial=feed.latest, run_status=status_text(run))
+                    initial=feed.latest, run_status=said)
     else:
         data["snapshot"] = render_content(run, render, options)
         data["snapshot"].pop("detach", None)  # drawn once: every figure comes with the page
+        said = st.session_state.get(SHOWN_KEY, {}).get(run.id)
+        if said:  # it ended while the page was drawn, after the sidebar said it trains: the view reruns it once
+            data["run_status"] = said
     component(data=data, key=key, on_ended_change=lambda: None, on_status_change=lambda: None)
 
 

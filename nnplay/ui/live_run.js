@@ -7,9 +7,11 @@
 // same <div>, which keeps the user's zoom and pan while layout.uirevision stays the same, and a
 // chart whose figure did not change is not redrawn. When the snapshot says the run is no longer
 // active, the component sets the trigger "ended", which reruns the page once to show the outcome; when
-// the snapshot's status is not the one the page was drawn with (data.run_status), it sets "status",
-// one rerun, so the sidebar and the runs list say what the view says.
-// A finished run comes as data.snapshot and is drawn once.
+// the snapshot's status is not the one the page was drawn with (data.run_status: the sidebar's, read first in
+// the script run, so a change while the page was drawn counts too), it sets "status", one rerun, so the
+// sidebar and the runs list say what the view says.
+// A finished run comes as data.snapshot and is drawn once (with data.run_status when the sidebar still said it
+// trained: one "status" rerun).
 //
 // plotly.js is the copy inside the installed plotly package, loaded once per page from
 // data.plotly_url (Streamlit serves it as a static file).
@@ -487,6 +489,12 @@ export default function (component) {
   } else if (data && data.snapshot) {
     stopPolling(state);
     show(state, data.snapshot, data.plotly_url);
+    // the run ended while the page was drawn, after the sidebar said it trains: one rerun, and the sidebar follows
+    const status = data.snapshot.status;
+    if (drawn && status && status !== drawn && state.askedStatus !== status) {
+      state.askedStatus = status;
+      setTriggerValue("status", status);
+    }
   }
   return () => {
     const current = STATES.get(parentElement);

@@ -3,8 +3,8 @@
 What lives here: ``watch_render`` (the live view's ``render`` for a run: ``runs.live_view.WatchView``, one
 per run and session, so its figures are built once per change of the model), ``watch_toggle``,
 ``network_options`` and ``network_choice`` (the network view's input digit and neurons page),
-``step_controls`` (Step and the steps-per-second speed beside Stop/Pause), ``apply_speed`` (a new run
-starts at the chosen speed) and ``cached_probes`` (the 16 probe digits of a dataset, once per process).
+``step_controls`` (Step and the steps-per-second speed beside Stop/Pause), ``speed_menu`` (that speed; under
+Start before a run), ``apply_speed`` (a new run starts at the chosen speed) and ``cached_probes`` (the 16 probe digits of a dataset, once per process).
 What does not: the figures (``figures.watch``), stepping and copying the weights (``runs.Run.step``,
 ``set_rate``, ``watch_model``), the live view itself (``ui.live``).
 """
@@ -116,6 +116,15 @@ def step_controls(run: Run) -> None:
     Call inside the row of Stop and Pause, while the run is active."""
     st.button("Next step", key="train_step", on_click=run.step, width="content",
               help="train this run one batch, then wait (the run pauses); Resume continues at the speed chosen")
-    st.selectbox("Speed", list(SPEEDS), key=SPEED_KEY, on_change=_set_speed, args=(run,),
-                 label_visibility="collapsed", width=150,
+    speed_menu(run)
+
+
+def speed_menu(run: Run | None = None) -> None:
+    """The speed menu: beside Stop and Pause while ``run`` trains (a change reaches it at once); before a run,
+    under Start (the run starts at it: ``apply_speed``). One widget, drawn in one place or the other; the choice
+    is kept while it is drawn in neither (a run ending as the page is drawn)."""
+    st.selectbox("Speed", list(SPEEDS), key=SPEED_KEY, on_change=_set_speed if run is not None else None,
+                 args=(run,) if run is not None else None, persist_state="session",
+                 label_visibility="collapsed" if run is not None else "visible",
+                 width=150 if run is not None else "stretch",
                  help="steps per second while it runs: slow it down to watch every step, full speed to finish")
