@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.test_hooks import APP_TITLES as PAGE_TITLES  # app.py's pages, in order
 
-PAGE_TITLES = ["Train", "Inspect", "Draw", "Activations", "Forward pass", "Experiments", "From scratch"]
+pytestmark = pytest.mark.browser
 
 
 def test_a_deep_link_on_a_fresh_server_opens_inside_the_navigation(fresh_app_url, page):
