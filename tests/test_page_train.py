@@ -266,7 +266,7 @@ def test_a_one_epoch_run_finishes_and_is_listed(at):
     assert snap["active"] is False and snap["status"] == "finished" and snap["fraction"] == 1.0
     assert snap["progress"].startswith("epoch 1/1 · step 32/32")
     hint, times = snap["caption"].split(" · ", 1)  # a run this quick is too fast to watch: the speed hint first
-    assert "speed menu" in hint and times.startswith("Epoch training times (s): ")
+    assert "Speed under Start" in hint and times.startswith("Epoch training times (s): ")
     assert len(snap["figures"]) == 5  # and "Watch it learn" (on for this small model): probes, first layer, network
     loss, per_epoch = (json.loads(f) for f in snap["figures"][:2])
     assert loss["layout"]["title"]["text"] == "Loss per step"
