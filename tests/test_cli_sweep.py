@@ -30,6 +30,7 @@ def sweep(capsys, *argv) -> tuple[int, list[dict], str]:
     return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
+@pytest.mark.slow  # trains several runs end to end (the fast lane keeps the unit tests of the same code)
 def test_a_sweep_prints_one_line_per_run_and_keeps_them_for_the_app(capsys):
     code, lines, err = sweep(capsys, "--lr", "1e-3,1e-2", "--batch-size", "50,100", "--seeds", "2", "--epochs", "1",
                              "--name", "cli sweep", *TINY)
@@ -57,6 +58,7 @@ def test_a_sweep_prints_one_line_per_run_and_keeps_them_for_the_app(capsys):
     assert all(line["sweep"] == record.id for line in lines)
 
 
+@pytest.mark.slow  # trains several runs end to end (the fast lane keeps the unit tests of the same code)
 def test_one_value_flags_set_every_run_and_ranges_and_random_draws(capsys):
     code, lines, err = sweep(capsys, "--lr", "1e-3", "--seeds", "3", "--epochs", "1", "--quiet", *TINY)
     assert code == 0, err
@@ -74,6 +76,7 @@ def test_one_value_flags_set_every_run_and_ranges_and_random_draws(capsys):
     assert len(open_store().list_sweeps("local")) == 2  # --no-store kept nothing
 
 
+@pytest.mark.slow  # trains several runs end to end (the fast lane keeps the unit tests of the same code)
 def test_halving_from_the_command_line_says_why(capsys):
     code, lines, err = sweep(capsys, "--lr", "1e-5,2e-5,5e-5,1e-2,2e-2,3e-2", "--epochs", "4", "--batch-size", "10",
                              "--halving", "--quiet", *TINY)

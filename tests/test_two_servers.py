@@ -27,6 +27,7 @@ from .conftest import ROOT
 TRAIN = str(ROOT / "pages" / "train.py")
 
 
+@pytest.mark.slow  # a second store drives a run another process owns, end to end
 def test_a_second_store_stops_pauses_and_resumes_the_owners_run(private_store, tiny_data):
     owner = Run("long", DataConfig(), ModelConfig(hidden=(8,)),
                 TrainConfig(epochs=1000, batch_size=100, device="cpu", log_every=2)).bind(open_store())
