@@ -1,4 +1,4 @@
-"""The Ray recipes of docs/workers-and-ray.md, run as written there, each training a tiny run.
+"""The Ray recipes of the README ("Train on Ray"), run as written there, each training a tiny run.
 
 The commands are read from the doc's ``<!-- recipe: NAME -->`` blocks, so the doc and this test cannot
 drift. Two changes only: the port (6379 in the doc) becomes one of the test's own, and the app's line
@@ -26,7 +26,7 @@ from .conftest import ROOT  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
-DOC = ROOT / "docs" / "workers-and-ray.md"
+DOC = ROOT / "README.md"  # its "Train on Ray" section
 DOC_PORT = "6379"
 APP = [".venv/bin/streamlit", "run", "app.py"]
 
@@ -61,7 +61,7 @@ jobs.shutdown(20)
 def recipe(name: str) -> list[str]:
     """The command lines of the doc's recipe ``name``, as written."""
     found = re.search(rf"<!-- recipe: {name} -->\s*```bash\n(.*?)```", DOC.read_text(), re.S)
-    assert found, f"docs/workers-and-ray.md has no recipe {name!r}"
+    assert found, f"README.md has no recipe {name!r}"
     return [line for line in found.group(1).splitlines() if line.strip() and not line.startswith("#")]
 
 
