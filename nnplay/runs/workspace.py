@@ -13,20 +13,27 @@ from .run import Run
 ELSEWHERE_STOP_S = 30.0  # how long deleting a run another process trains waits for that process to stop it
 
 
+def runs_of_records(store: Store, records) -> list[Run]:
+    """The Run objects of these stored records, in their order: this process's own (refreshed from its record)
+    where it has one, else one made from the record and registered. Call it with ``registry_lock`` held."""
+    runs = []
+    for record in records:
+        run = REGISTRY.get(record.id)
+        if run is None:
+            run = REGISTRY[record.id] = Run.from_record(store, record)
+        else:
+            run.refresh(record)
+        runs.append(run)
+    return runs
+
+
 def workspace_runs(store: Store, workspace: str = LOCAL_WORKSPACE, kinds: tuple[str, ...] | None = ("train", "loaded"),
                    ) -> list[Run]:
     """A workspace's runs, oldest first, as Run objects (the live one where this process trains it), plus
     this process's runs of the workspace that the store could not keep."""
     records = store.list_runs(workspace, kinds)
-    runs = []
     with registry_lock:
-        for record in records:
-            run = REGISTRY.get(record.id)
-            if run is None:
-                run = REGISTRY[record.id] = Run.from_record(store, record)
-            else:
-                run.refresh(record)
-            runs.append(run)
+        runs = runs_of_records(store, records)
         seen = {r.id for r in runs}
         unkept = [r for r in REGISTRY.values() if r.store is None and r.workspace == workspace and r.id not in seen
                   and (kinds is None or r.kind in kinds)]

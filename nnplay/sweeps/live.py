@@ -27,6 +27,7 @@ from ..engine import EpochMetrics
 from ..jobs import JobEnd
 from ..runs import MODELS, REGISTRY, Run, Sweep, register
 from ..runs.registry import registry_lock
+from ..runs.workspace import runs_of_records
 from ..store import LOCAL_WORKSPACE, Store, StoreError, new_id
 from .halving import PREFIX, decide
 from .plan import PlannedRun, SweepPlan, largest_run, run_key
@@ -280,15 +281,8 @@ def load_sweep(store: Store, sweep_id: str) -> PlannedSweep | None:
         plan = SweepPlan.from_json(record.plan)
     except ValueError:
         plan = None
-    runs = []
     with registry_lock:
-        for r in store.sweep_runs(sweep_id):
-            run = REGISTRY.get(r.id)
-            if run is None:
-                run = REGISTRY[r.id] = Run.from_record(store, r)
-            else:
-                run.refresh(r)
-            runs.append(run)
+        runs = runs_of_records(store, store.sweep_runs(sweep_id))
     if plan is not None:  # the plan's order (a continued run was made after the others)
         order = {p.key: i for i, p in enumerate(plan.expand())}
         runs.sort(key=lambda r: order.get(run_key(r.model_cfg, r.train_cfg), len(order)))
