@@ -266,15 +266,21 @@ def test_the_outcome_says_what_was_kept_and_what_was_not():
                                              "now the current model the other pages use.")
 
 
-def test_a_finished_run_whose_curves_cannot_be_read_prints_no_number(private_store, tiny_data, monkeypatch):
-    store = open_store()
-    run_id = trained(store, tiny_data, "done").id
+def curves_unreadable(store: Store, monkeypatch) -> None:
+    """From now on the store says it is damaged when a run's curves are read (this process's runs and models
+    forgotten, so a page reads them from the store as after a restart)."""
     REGISTRY.clear()
     MODELS.clear()
     damaged = StoreDamaged(f"{store.path} is damaged (database disk image is malformed); nnplay cannot read runs "
                            "from it.")
     monkeypatch.setattr(Store, "epochs", lambda self, run_id: (_ for _ in ()).throw(damaged))
     monkeypatch.setattr(Store, "history", lambda self, run_id: (_ for _ in ()).throw(damaged))
+
+
+def test_a_finished_run_whose_curves_cannot_be_read_prints_no_number(private_store, tiny_data, monkeypatch):
+    store = open_store()
+    run_id = trained(store, tiny_data, "done").id
+    curves_unreadable(store, monkeypatch)
     run = Run.from_record(store, store.get(run_id))  # as a run's link opens it
     said = outcome(run)  # was: TypeError, unsupported format string passed to NoneType.__format__
     assert said.kind == "warning" and "is damaged" in said.text and "%" not in said.text
@@ -310,12 +316,7 @@ def test_the_export_panel_says_why_a_run_whose_curves_cannot_be_read_has_no_tens
                                                                                          monkeypatch):
     store = open_store()
     run_id = trained(store, tiny_data, "done").id
-    REGISTRY.clear()
-    MODELS.clear()
-    damaged = StoreDamaged(f"{store.path} is damaged (database disk image is malformed); nnplay cannot read runs "
-                           "from it.")
-    monkeypatch.setattr(Store, "epochs", lambda self, run_id: (_ for _ in ()).throw(damaged))
-    monkeypatch.setattr(Store, "history", lambda self, run_id: (_ for _ in ()).throw(damaged))
+    curves_unreadable(store, monkeypatch)
     at = AppTest.from_function(export_page, args=(run_id,), default_timeout=60).run()
     assert not at.exception
     buttons = {b.key: b for b in at.get("download_button")}
