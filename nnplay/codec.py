@@ -41,10 +41,12 @@ KINDS = {
     "dataset": "str", "train_limit": "int?", "test_limit": "int?",
     "family": "str", "hidden": "ints", "activation": "str|strs", "init": "str", "init_std": "float",
     "init_value": "float", "dropout": "float", "channels": "ints", "kernel_size": "int|ints",
-    "stride": "int|ints", "padding": "int|ints", "fc_width": "int",
+    "stride": "int|ints", "padding": "int|ints", "fc_width": "int", "batch_norm": "bool", "pool": "str",
     "optimizer": "str", "lr": "float", "momentum": "float", "nesterov": "bool", "batch_size": "int",
     "epochs": "int", "weight_decay": "float", "schedule": "str", "step_size": "int", "gamma": "float",
     "seed": "int", "log_every": "int", "max_loss": "float", "device": "str",
+    "loss": "str", "max_norm": "float", "augment": "str", "shift": "float", "rotate": "float", "scale": "float",
+    "shear": "float", "elastic_alpha": "float", "elastic_sigma": "float",
     "data_dir": "str?", "download": "bool",
 }
 FIELDS = {cls: [f.name for f in dataclasses.fields(cls) if f.name not in PRIVATE] for cls in CONFIGS}

@@ -20,6 +20,9 @@ Init = Literal["he", "xavier", "normal", "constant", "default"]
 Optimizer = Literal["sgd", "adam", "adamw", "rmsprop"]
 Schedule = Literal["none", "step", "cosine", "onecycle"]
 DevicePreference = Literal["auto", "cpu", "cuda", "mps"]
+Pool = Literal["max", "avg"]
+Loss = Literal["cross_entropy", "mse"]
+Augment = Literal["none", "affine", "elastic", "affine+elastic"]
 
 DATASETS: tuple[str, ...] = get_args(Dataset)
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
@@ -27,6 +30,9 @@ INITS: tuple[str, ...] = get_args(Init)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
 DEVICES: tuple[str, ...] = get_args(DevicePreference)
+POOLS: tuple[str, ...] = get_args(Pool)
+LOSSES: tuple[str, ...] = get_args(Loss)
+AUGMENTS: tuple[str, ...] = get_args(Augment)
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
@@ -112,9 +118,14 @@ class ModelConfig:
     """CNN: conv zero padding, one for all layers or one per layer."""
     fc_width: int = 625
     """CNN: width of the fully connected layer before the output (seed 003: 625)."""
+    batch_norm: bool = False
+    """Batch normalisation after each hidden linear or conv layer, before its activation (Ioffe & Szegedy 2015)."""
+    pool: Pool = "max"
+    """CNN: the 2×2 pooling after each conv layer: max, or avg (LeNet's subsampling)."""
 
     def __post_init__(self):
         _choice("family", self.family, ("mlp", "cnn"))
+        _choice("pool", self.pool, POOLS)
         _choice("init", self.init, INITS)
         self.hidden = tuple(int(w) for w in self.hidden)
         self.channels = tuple(int(c) for c in self.channels)
@@ -201,9 +212,39 @@ class TrainConfig:
     inf (chance level is ln 10 ≈ 2.3)."""
     device: DevicePreference = "auto"
     """auto picks CUDA, then Apple MPS, else the CPU."""
+    loss: Loss = "cross_entropy"
+    """cross_entropy (softmax and log loss), or mse: mean squared error of the softmax against one-hot targets."""
+    max_norm: float = 0.0
+    """Max-norm constraint: each unit's incoming weight vector is rescaled to this L2 norm at most after
+    every step (Srivastava et al. 2014 use 3 or 4); 0 is off."""
+    augment: Augment = "none"
+    """Distort each training batch on the training device: random affine (shift, rotate, scale, shear),
+    elastic (Simard et al. 2003), both, or none. Test images are never distorted."""
+    shift: float = 2.0
+    """affine: the largest shift, in pixels, each way."""
+    rotate: float = 10.0
+    """affine: the largest rotation, in degrees, each way."""
+    scale: float = 0.1
+    """affine: the largest change of size, as a fraction (0.1: 90% to 110%)."""
+    shear: float = 10.0
+    """affine: the largest shear, in degrees, each way."""
+    elastic_alpha: float = 34.0
+    """elastic: how far pixels move (Simard et al.: 34)."""
+    elastic_sigma: float = 4.0
+    """elastic: how smooth the displacement field is, the Gaussian's sigma in pixels (Simard et al.: 4)."""
 
     def __post_init__(self):
         _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("augment", self.augment, AUGMENTS)
+        if not 0 <= self.max_norm <= 100:
+            raise ConfigError("max_norm", f"max_norm is an L2 norm from 0 (off) to 100; got {self.max_norm}.")
+        for name, top, unit in (("shift", 14, "pixels"), ("rotate", 180, "degrees"), ("scale", 0.9, "as a fraction"),
+                                ("shear", 60, "degrees"), ("elastic_alpha", 200, "pixels"),
+                                ("elastic_sigma", 20, "pixels")):
+            value = getattr(self, name)
+            if not 0 <= value <= top:
+                raise ConfigError(name, f"{name} must be from 0 to {top} ({unit}); got {value}.")
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("device", self.device, DEVICES)
         if not 0 < self.lr <= 10:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import settings
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_NAME = "runs.db"
 
 def store_home() -> Path:
@@ -86,7 +86,23 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_by_group ON runs (grp)")
 
 
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}  # from version k to k + 1
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """Version 5: a learner's own digits (``digits``: the 28×28 image, the canvas or photo it came from as PNG,
+    its label, where it came from); runs may record the run they were trained further from (``parent``);
+    class mode's learners (display names) and assignments (a task with its settings and constraints as JSON)."""
+    db.execute("CREATE TABLE digits (id TEXT PRIMARY KEY, workspace TEXT NOT NULL, label INTEGER NOT NULL, "
+               "image BLOB NOT NULL, picture BLOB, source TEXT NOT NULL DEFAULT 'drawn', created REAL NOT NULL)")
+    db.execute("CREATE INDEX digits_by_workspace ON digits (workspace, created)")
+    db.execute("ALTER TABLE runs ADD COLUMN parent TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE TABLE learners (workspace TEXT PRIMARY KEY, name TEXT NOT NULL, number INTEGER NOT NULL, "
+               "created REAL NOT NULL)")
+    db.execute("CREATE TABLE assignments (id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL DEFAULT '', "
+               "settings TEXT NOT NULL DEFAULT '{}', constraints TEXT NOT NULL DEFAULT '{}', "
+               "metric TEXT NOT NULL DEFAULT 'test_accuracy', created REAL NOT NULL, "
+               "active INTEGER NOT NULL DEFAULT 1)")
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}  # from version k to k + 1
 
 
 class StoreError(Exception):

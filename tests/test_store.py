@@ -136,7 +136,7 @@ def test_migration_from_version_1(private_store):
     db.commit()
     db.close()
     store = Store(private_store)
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     old = store.get("old1")
     assert (old.name, old.kind, old.group, old.model_cfg.hidden) == ("from v1", "train", "", (8,))
     assert store.get("old2").kind == "loaded"

@@ -64,7 +64,7 @@ def test_the_migration_from_version_3_adds_the_sweeps_table(private_store):
     db.commit()
     db.close()
     store = Store(private_store)
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     assert store.list_sweeps("local") == []  # the experiments' groups are no sweeps of the table
     assert store.latest_group("local", "experiments/lr/") == "experiments/lr/quick"
     sid = store.create_sweep("new", "{}", "local")
@@ -83,3 +83,20 @@ def test_measured_epochs_are_the_finished_runs_times(private_store, tiny_data):
     assert record.id == run.id and epochs == 2 and train_size == 300
     assert seconds == pytest.approx(sum(e.seconds + e.eval_seconds for e in run.history.epochs))
     assert store.measured_epochs("class-1") == []
+
+
+def test_the_migration_from_version_4_adds_digits_learners_assignments_and_parents(private_store):
+    db = sqlite3.connect(private_store / DB_NAME)
+    db.executescript(SCHEMA_V1)
+    for version in (1, 2, 3):
+        MIGRATIONS[version](db)
+    db.execute("INSERT INTO runs (id, name, workspace, created, status, data_cfg, model_cfg, train_cfg) "
+               "VALUES ('old1', 'a run', 'local', 1.0, 'finished', '{}', '{}', '{}')")
+    db.execute("PRAGMA user_version=4")
+    db.commit()
+    db.close()
+    store = Store(private_store)
+    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store._read("SELECT parent FROM runs WHERE id='old1'") == [("",)]
+    for table in ("digits", "learners", "assignments"):
+        assert store._read(f"SELECT count(*) FROM {table}") == [(0,)]
