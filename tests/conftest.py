@@ -13,6 +13,8 @@ Lanes (markers registered in pyproject.toml): ``browser``, ``ray`` and ``pool`` 
 
 import functools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,13 +61,21 @@ def suite_entry(item) -> dict:
             "fixtures": sorted(getattr(item, "fixturenames", ()))}
 
 
+def _memory_folder() -> Path | None:
+    """A tmpfs folder where sqlite's file syncs cost nothing (each test makes a store: docs/benchmarks.md, the fast
+    lane), or None where the machine has none."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 @pytest.fixture(autouse=True)
 def private_store(tmp_path_factory, monkeypatch):
     """A fresh, empty run store for each test (and the process's open stores, runs and models forgotten)."""
     from nnplay import jobs, runs, store
 
     backend_before = jobs._backend
-    home = tmp_path_factory.mktemp("nnplay-home")
+    memory = _memory_folder()
+    home = Path(tempfile.mkdtemp(prefix="nnplay-home-", dir=memory)) if memory else tmp_path_factory.mktemp("nnplay-home")
     monkeypatch.setenv("NNPLAY_HOME", str(home))
     monkeypatch.setenv("NNPLAY_WORKERS", "0")
     store.forget_stores()
@@ -77,6 +87,10 @@ def private_store(tmp_path_factory, monkeypatch):
     store.forget_stores()
     runs.REGISTRY.clear()
     runs.MODELS.clear()
+    if memory:
+        for folder, _, _ in os.walk(home):  # a test may have made a folder read-only
+            os.chmod(folder, 0o700)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def real_mnist_dir() -> Path | None:
