@@ -126,7 +126,8 @@ def _ink(grey: np.ndarray) -> tuple[np.ndarray, bool]:
     """Ink above the background, float 0..255 (light on dark), and whether the photo had to be inverted.
 
     The border tells the background: a light border means dark ink on paper, which is inverted. The
-    background's level (the median, since ink covers a small part) is then subtracted."""
+    background's level (the middle grey level of the photo, since ink covers a small part of it) is then
+    subtracted."""
     h, w = grey.shape
     band = max(1, min(h, w) // 20)
     border = np.concatenate([grey[:band].ravel(), grey[-band:].ravel(), grey[:, :band].ravel(), grey[:, -band:].ravel()])

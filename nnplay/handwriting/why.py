@@ -175,7 +175,7 @@ class Comparison:
 
     label: int
     mine: dict[str, float]
-    typical: dict[str, float]  # the class's median
+    typical: dict[str, float]  # the class's middle value: half its digits lie below
     share_below: dict[str, float]  # the share of the class's digits whose measure is below mine
     unusual: list[str]  # the measures in which mine is unusual, most unusual first
     sentence: str

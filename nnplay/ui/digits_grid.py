@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from ..handwriting.why import class_examples, compare_to_mnist, picture_array, step_pictures, why_steps
+from ..data import DataError
 from ..store import DigitRecord, Store, StoreError
 from .data import cached_mnist
 
@@ -93,7 +94,11 @@ def why_section(store: Store, ws: str, records: list[DigitRecord]) -> None:
     if steps is not None:
         for column, (caption, picture) in zip(st.columns(4), step_pictures(steps)):
             column.image(picture, caption=caption, width="stretch", output_format="PNG")
-    data = cached_mnist("mnist")
+    try:
+        data = cached_mnist("mnist")
+    except DataError as err:
+        st.caption(f"MNIST's digits cannot be loaded to compare with ({err}).")
+        return
     examples = class_examples(data.train_images.numpy(), data.train_labels.numpy(), record.label, EXAMPLES,
                               seed=record.label)
     st.markdown(f"**MNIST training digits labelled {record.label}**, for comparison")
