@@ -67,7 +67,7 @@ def test_saving_a_drawing_keeps_it_and_asks_for_the_next_digit():
     assert record.image.max() == 255 and record.image.shape == (28, 28)
     picture = np.asarray(Image.open(io.BytesIO(open_store().digit_picture(record.id, ws))))
     np.testing.assert_array_equal(picture, one_on_canvas())  # the canvas itself, as PNG
-    assert "Kept your 0 (1 of 10). Now draw a 1." in [s.value for s in at.success]
+    assert "Kept your 0 (1 of 10). Now draw a 1." in [t.value for t in at.toast]
     assert [s.value for s in at.subheader][0] == "Draw a 1"
     assert at.metric[0].value == "1"
     assert at.button(key="digits_save").disabled  # a fresh, empty canvas

@@ -51,6 +51,9 @@ def test_the_step_pictures_mark_the_ink_box():
     assert tuple(picture[40, 140]) == BOX_COLOUR and tuple(picture[140, 120]) == BOX_COLOUR  # on the box's edges
     assert tuple(picture[140, 60]) == (0, 0, 0)
     assert pictures[3][1].shape == (224, 224, 3)
+    crop = pictures[1][1]
+    assert crop.shape == (208, 208, 3)  # the 200 × 40 crop in a square, so it shows at the others' scale
+    assert tuple(crop[104, 104]) == (255, 255, 255) and tuple(crop[104, 20]) == (0, 0, 0)
     assert "ink box 40 × 200 px" in pictures[0][0]
 
 

@@ -94,6 +94,17 @@ def _cross(rgb: np.ndarray, row: float, col: float, colour, arm: int = 6) -> Non
     rgb[min(h - 1, max(0, r)), max(0, c - arm):min(w, c + arm + 1)] = colour
 
 
+def _boxed(crop: np.ndarray) -> np.ndarray:
+    """The crop in the middle of a black square (so it shows at the scale of the other steps), its edge marked."""
+    h, w = crop.shape
+    side = max(h, w) + 8
+    square = np.zeros((side, side, 3), dtype=np.uint8)
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = _rgb(crop)
+    _rectangle(square, top - 2, left - 2, top + h + 2, left + w + 2, BOX_COLOUR, width=max(1, side // 140))
+    return square
+
+
 def step_pictures(steps: WhySteps, zoom: int = 8) -> list[tuple[str, np.ndarray]]:
     """The steps as (caption, RGB uint8 array) to show side by side: the picture with its ink box, the crop,
     the 20×20 fit with its centre of mass, the centred 28×28 input with the field's centre (28×28 ones
@@ -113,7 +124,7 @@ def step_pictures(steps: WhySteps, zoom: int = 8) -> list[tuple[str, np.ndarray]
     dy, dx = steps.prep.shift
     return [
         (f"1. the picture, ink box {right - left} × {bottom - top} px", picture),
-        ("2. cut to the ink box", _rgb(steps.crop)),
+        ("2. cut to the ink box", _boxed(steps.crop)),
         (f"3. scaled ×{steps.prep.scale:.3g} to {width} × {height} px: the longer side 20, aspect kept", scaled),
         (f"4. moved ({dy:+d}, {dx:+d}) px so the centre of mass (blue) is the middle of 28×28", centred),
     ]

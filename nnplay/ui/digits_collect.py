@@ -52,10 +52,13 @@ def _keep_goal(store: Store, ws: str) -> None:
         st.session_state[FLASH_KEY] = ("error", str(err))
 
 
-def _counts_row(counts: dict[int, int], goal: int) -> None:
+def _progress(counts: dict[int, int], goal: int) -> None:
     done = sum(min(n, goal) for n in counts.values())
     st.progress(done / (10 * goal), text=f"{sum(counts.values())} digits kept; goal: {goal} of each "
                                          f"({done} of {10 * goal} reached)")
+
+
+def _counts_row(counts: dict[int, int], goal: int) -> None:
     for d, column in enumerate(st.columns(10)):
         mark = " ✓" if counts[d] >= goal else ""
         column.metric(f"digit {d}", f"{counts[d]}{mark}", help=f"{counts[d]} of your {d}s kept; goal {goal}")
@@ -67,9 +70,12 @@ def collect_section(store: Store, ws: str) -> None:
     if flash is not None:
         getattr(st, flash[0])(flash[1])
     counts = store.digit_counts(ws)
-    goal = st.number_input("Goal: how many of each digit", min_value=1, max_value=1000, value=_goal(store, ws),
-                           key="digits_goal", on_change=_keep_goal, args=(store, ws),
-                           help="Ten of each is enough to see a difference; fifty to fine-tune on them")
+    goal_col, progress_col = st.columns([1, 4], vertical_alignment="bottom")
+    goal = goal_col.number_input("Goal: how many of each digit", min_value=1, max_value=1000,
+                                 value=_goal(store, ws), key="digits_goal", on_change=_keep_goal, args=(store, ws),
+                                 help="Ten of each is enough to see a difference; fifty to fine-tune on them")
+    with progress_col:
+        _progress(counts, int(goal))
     _counts_row(counts, int(goal))
     if NEXT_KEY in st.session_state:  # set by the last save: the widget below takes it before it is drawn
         st.session_state[TARGET_KEY] = st.session_state.pop(NEXT_KEY)
@@ -106,7 +112,8 @@ def collect_section(store: Store, ws: str) -> None:
             return
         counts[target] += 1
         following = next_digit(counts)
-        st.session_state[FLASH_KEY] = ("success", f"Kept your {target} ({counts[target]} of {goal}). "
+        # a toast, not a box: the canvas must stay where it is for the next digit
+        st.session_state[FLASH_KEY] = ("toast", f"Kept your {target} ({counts[target]} of {goal}). "
                                                   f"Now draw a {following}.")
         st.session_state[NEXT_KEY] = following
         clear_canvas()
