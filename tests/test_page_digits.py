@@ -141,3 +141,23 @@ def test_another_workspaces_digits_never_show():
     assert at.header[0].value == "Your digits (0)" and [m.value for m in at.metric] == ["0"] * 10
     saved_one(at)
     assert open_store().digit_counts("someone-else")[5] == 1 and open_store().digit_counts(ws)[0] == 1
+
+
+def test_the_goal_is_kept_and_the_grid_filters_and_pages():
+    at, ws = opened()
+    images = np.zeros((45, 28, 28), np.uint8)
+    images[:, 6:22, 12:16] = 255
+    open_store().add_digits(ws, images, np.array([3] * 5 + [8] * 40), "import")
+    at.number_input(key="digits_goal").set_value(4).run()
+    assert not at.exception and open_store().setting(ws, "digits_goal") == "4"
+    assert at.metric[3].value == "5 ✓" and at.metric[8].value == "40 ✓" and at.metric[0].value == "0"
+    assert at.subheader[0].value == "Draw a 0"
+    assert at.number_input(key="digits_page").max == 2  # 45 digits, 40 a page
+    assert sum(1 for s in at.selectbox if s.key and s.key.startswith("digit_label_")) == 40
+    at.selectbox(key="digits_show").set_value(3).run()
+    labels = [s.value for s in at.selectbox if s.key and s.key.startswith("digit_label_")]
+    assert labels == [3] * 5
+    again = AppTest.from_file(DIGITS, default_timeout=90)
+    again.session_state["nnplay_workspace"] = ws  # the same workspace in a new session
+    again.run()
+    assert again.number_input(key="digits_goal").value == 4
