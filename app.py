@@ -30,6 +30,7 @@ PAGES = [
     ("train.py", "Train", "🏋️", "train"),
     ("inspect.py", "Inspect", "🔬", "inspect"),
     ("draw.py", "Draw", "✏️", "draw"),
+    ("digits.py", "Your digits", "✍️", "digits"),
     ("activations.py", "Activations", "📈", "activations"),
     ("forward.py", "Forward pass", "🧮", "forward"),
     ("experiments.py", "Experiments", "🧪", "experiments"),

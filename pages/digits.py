@@ -1,0 +1,37 @@
+"""Your digits: collect your own handwriting, import photos of it, keep it as a file, and see why a network
+trained on MNIST may misread it.
+
+A thin page: ``nnplay.ui.digits_collect`` asks for one digit at a time and keeps each drawing in the learner's
+workspace, ``digits_grid`` shows them (label editable, Delete) and the preprocessing of one beside MNIST's digits
+of its class, ``digits_import`` imports photos and exports/imports the digits as .npz or a zip of PNGs. The store's
+``digits`` table (``nnplay.store_digits``) keeps them; another workspace never sees them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnplay import ui
+from nnplay.ui.digits_collect import collect_section
+from nnplay.ui.digits_grid import grid_section, why_section
+from nnplay.ui.digits_import import files_and_photos_section
+
+ui.ensure_navigation()
+st.title("Your digits")
+st.caption("A network with 98% on MNIST often reads your own handwriting worse: MNIST's digits were scaled to "
+           "20 px and centred by their centre of mass, and written by other hands. Collect yours here, then see why.")
+ui.show_data_notice()
+store, ws = ui.store(), ui.workspace()
+if store.notice:
+    st.warning(store.notice, icon="⚠️")
+
+collect_section(store, ws)
+records = store.list_digits(ws)
+grid_section(store, ws, records)
+images, labels = store.digits_arrays(ws)
+files_and_photos_section(store, ws, images, labels, [r.id for r in records])
+why_section(store, ws, records)
+
+# -- Test and fine-tune on your digits --------------------------------------------------------------------------
+# The other parts of issue 24 (the nearest training digits, evaluating runs on these digits, fine-tuning) add
+# their sections here, below this line, from ``images, labels`` (uint8 (N, 28, 28), (N,)): this workspace's digits.
