@@ -11,6 +11,8 @@ What does not live here: the store's reads (``store_class``), the page and the c
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import hmac
 import secrets
@@ -23,7 +25,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import settings
-from .config import to_dict
 from .store_class import ClassRun
 
 NAME_MAX = 40  # characters in a display name
@@ -177,11 +178,17 @@ def results_frame(runs: list[ClassRun], standings: list[Standing] | None = None)
                "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),
                "seconds": r.seconds(), "leaderboard rank": ranks.get(r.id), "settings": settings_summary(r)}
         for part, cfg in (("data", r.data_cfg), ("model", r.model_cfg), ("train", r.train_cfg)):
-            if cfg is not None:
-                row.update({f"{part}.{k}": " ".join(map(str, v)) if isinstance(v, list) else v
-                            for k, v in to_dict(cfg).items()})
+            if cfg is not None:  # fields read directly: dataclasses.asdict copies deeply, 600 runs × 3 add up
+                for k in _field_names(type(cfg)):
+                    v = getattr(cfg, k)
+                    row[f"{part}.{k}"] = " ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def results_csv(runs: list[ClassRun], standings: list[Standing] | None = None) -> str:

@@ -228,7 +228,8 @@ def _live_part(score: Score, metric: str) -> None:
     idle = [learner.name for learner in learners if learner.number not in {r.number for r in runs}]
     if idle:
         st.caption("No run yet: " + ", ".join(escape_markdown(n) for n in idle))
-    st.download_button("Download the class's results (CSV)", classroom.results_csv(runs, standings),
+    # made when clicked, from the runs shown: a refresh every REFRESH_S seconds does not write 600 rows each time
+    st.download_button("Download the class's results (CSV)", lambda: classroom.results_csv(runs, standings),
                        file_name="class-results.csv", mime="text/csv", key="class_csv", on_click="ignore",
                        icon=":material/download:")
 
