@@ -197,3 +197,12 @@ def test_the_teacher_signing_in_is_no_learner(class_on):
     assert not at.exception and not at.error
     assert open_store().learner(teacher_ws) is None
     assert [learner.name for learner in open_store().learners()] == ["Ann", "learner 2"]
+
+
+def test_a_learner_sees_no_server_path_in_the_stores_notice_and_the_teacher_does(class_on):
+    open_store().notice = "/srv/nnplay/runs.db is read-only: its runs are shown, but new runs are not kept."
+    learner = app()
+    assert "/srv/nnplay" not in everything(learner)
+    assert any("your teacher sees why" in w.value for w in learner.sidebar.warning)
+    teacher = app(session={class_view.TEACHER_KEY: True})
+    assert any("/srv/nnplay/runs.db is read-only" in w.value for w in teacher.sidebar.warning)

@@ -204,7 +204,7 @@ def _live_part(score: Score, metric: str) -> None:
         board = classroom.standings_table(standings, metric)
         board["open"] = [run_url(i) for i in board["run id"]]
         st.dataframe(board.drop(columns=["run id"]), hide_index=True, key="class_board",
-                     column_config={"open": st.column_config.LinkColumn("run", display_text="open (read-only)"),
+                     column_config={"open": st.column_config.LinkColumn("link", display_text="open (read-only)"),
                                     metric: st.column_config.NumberColumn(format="%.4f")})
     else:
         st.caption("No run has been tested yet: the board fills as the learners' runs finish their first epoch.")
