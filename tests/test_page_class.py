@@ -206,3 +206,24 @@ def test_a_learner_sees_no_server_path_in_the_stores_notice_and_the_teacher_does
     assert any("your teacher sees why" in w.value for w in learner.sidebar.warning)
     teacher = app(session={class_view.TEACHER_KEY: True})
     assert any("/srv/nnplay/runs.db is read-only" in w.value for w in teacher.sidebar.warning)
+
+
+def _announcing_page():
+    from nnplay.ui.class_view import announce_class
+
+    announce_class()
+
+
+def test_a_token_made_at_start_is_printed_once_in_the_servers_log(monkeypatch, capsys):
+    monkeypatch.delenv("NNPLAY_TEACHER_TOKEN", raising=False)
+    monkeypatch.setenv("NNPLAY_CLASS", "1")
+    class_view.announce_class.clear()
+    AppTest.from_function(_announcing_page).run()
+    AppTest.from_function(_announcing_page).run()  # a second page load prints nothing more
+    log = capsys.readouterr().err
+    assert log.count(f"/class?token={classroom.teacher_token()}") == 1
+    monkeypatch.setenv("NNPLAY_TEACHER_TOKEN", TOKEN)
+    class_view.announce_class.clear()
+    AppTest.from_function(_announcing_page).run()
+    assert TOKEN not in capsys.readouterr().err  # a token from the environment is not repeated in the log
+    class_view.announce_class.clear()
