@@ -135,7 +135,7 @@ def learner_name_box() -> None:
     if not classroom.class_mode() or is_teacher():
         return
     try:
-        me = store().join_class(workspace())
+        me = store().learner(workspace()) or store().join_class(workspace())  # a write on the first visit only
     except StoreError:
         return
     note = st.session_state.pop(NAME_NOTE_KEY, None)
