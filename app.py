@@ -12,6 +12,7 @@ from nnplay.names import escape_markdown
 from nnplay.settings import problems as settings_problems
 from nnplay.ui import (freeze_long_lived_objects, keep_workspace_cookie, model_picker, send_replies_at_once, store,
                        training_backend, training_backend_caption, training_run, workspace_link, workspace_mode)
+from nnplay.ui.class_view import announce_class, learner_name_box, shown_in_navigation, store_notice
 from nnplay.ui.live import sidebar_status
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
@@ -23,6 +24,7 @@ if bad_settings:
 send_replies_at_once()  # once per process: Streamlit's server leaves Nagle's algorithm on (nnplay/ui/sockets.py)
 freeze_long_lived_objects()  # once per process, whichever page opens first: a full GC then never stalls training
 training_backend()  # the worker pool starts with the first page, warm for the first Start
+announce_class()  # once per process in class mode: the teacher's link (with a token made now) goes to the log
 
 PAGES_DIR = Path(__file__).parent / "pages"
 # (file, title, icon, url path): a page is registered when its file exists
@@ -37,6 +39,7 @@ PAGES = [
     ("sweeps.py", "Sweeps", "🧹", "sweeps"),
     ("compare.py", "Compare runs", "📊", "compare"),
     ("scratch.py", "From scratch", "🪜", "scratch"),
+    ("class_page.py", "Class", "🏫", "class"),
 ]
 
 pages = [
@@ -65,7 +68,8 @@ def _device_label() -> str:
 with st.sidebar:
     st.markdown("### 🧠 nnplay")
     for page in pages:
-        st.page_link(page)
+        if shown_in_navigation(page.url_path):  # the Class page: the teacher's only
+            st.page_link(page)
     st.divider()
     training_backend_caption(f"Device: **{_device_label()}**")  # redraws itself while a Ray cluster is reached
     running = training_run()
@@ -75,12 +79,13 @@ with st.sidebar:
     model_picker()
     runs_store = store()
     if runs_store.notice:
-        st.warning(runs_store.notice, icon="⚠️")
+        st.warning(store_notice(runs_store.notice), icon="⚠️")
     if workspace_mode() == "local":  # a shared server's paths are its own, not its learners'
         st.caption(f"Runs are kept in `{runs_store.home}`" + (" (read-only)" if runs_store.read_only else ""))
     link = workspace_link()
     if link:
         st.caption(f"Your workspace, to open it in another browser: [{link}]({link})")
+    learner_name_box()  # class mode: a learner's display name, asked for on the first visit
     keep_workspace_cookie()
 
 nav.run()

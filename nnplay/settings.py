@@ -85,6 +85,13 @@ def _text(text: str) -> str:
     return text
 
 
+def _token(text: str) -> str:
+    """A teacher token: 16 to 128 URL-safe characters (letters, digits, - and _), so it goes in a link as it is."""
+    if not 16 <= len(text) <= 128 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in text):
+        raise ValueError(text)
+    return text
+
+
 def _ray_address(text: str) -> str:
     """auto, ray://host:port or host:port (what ``ray.init`` takes; the jobs backend knocks on it)."""
     if text == "auto":
@@ -117,6 +124,12 @@ _SETTINGS = [
     Setting("NNPLAY_WORKSPACES", "local or browser", _choice("local", "browser"), None,
             "local on a server only this machine reaches, else browser",
             "local: one workspace for everyone; browser: one workspace per browser (kept in a cookie)"),
+    Setting("NNPLAY_CLASS", "1 (on) or 0 (off)", _switch, False, "0 (on when NNPLAY_TEACHER_TOKEN is set)",
+            "1: class mode (learners' names, the teacher's Class page; browser workspaces); a token is made and "
+            "logged at start"),
+    Setting("NNPLAY_TEACHER_TOKEN", "16 to 128 letters, digits, - or _", _token, None,
+            "unset: made at start in class mode and printed once in the server's log",
+            "the teacher's token: /class?token=<it> opens the Class page (setting it turns class mode on)"),
     Setting("NNPLAY_RAY_ADDRESS", "a Ray address (auto, ray://host:10001 or host:port)", _ray_address, None,
             "unset: the local worker pool", "train runs on this Ray cluster, in warm actors kept on its nodes"),
     Setting("NNPLAY_RAY_CPUS_PER_RUN", "a number of CPUs greater than 0", _number(0, False), 1.0, "1",

@@ -41,6 +41,7 @@ from .owners import OWNER_SILENCE_S, THIS_PROCESS, ProcessIdentity, owner_alive 
 from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotAStore, RunStillActive, StoreBusy,
                          StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, check_file, connect,
                          interrupted_message, remove_at_exit, store_error, store_home)
+from .store_class import ClassTables
 from .store_sweeps import SWEEP_KIND, SweepRecord, SweepTables  # noqa: F401 - re-exported
 from .store_digits import DigitRecord, DigitTables  # noqa: F401 - re-exported
 
@@ -61,9 +62,9 @@ _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.
                "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat FROM runs")  # RunRecord's, then its owner
 
 
-class Store(SweepTables, DigitTables):
-    """The run store at ``home``; ``read_only`` opens the file without writing to it. Its sweeps' methods are
-    ``store_sweeps.SweepTables``'s."""
+class Store(SweepTables, DigitTables, ClassTables):
+    """The run store at ``home``; ``read_only`` opens the file without writing to it. Its sweeps', digits' and
+    class's methods are ``store_sweeps.SweepTables``'s, ``store_digits.DigitTables``'s and ``store_class.ClassTables``'s."""
 
     def __init__(self, home: str | os.PathLike | None = None, read_only: bool = False, notice: str = ""):
         self.home = Path(home) if home is not None else store_home()

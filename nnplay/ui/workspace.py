@@ -40,7 +40,12 @@ def store() -> Store:
 
 
 def workspace_mode() -> str:
-    """"local" (one workspace: a server only this machine reaches) or "browser" (one per browser)."""
+    """"local" (one workspace: a server only this machine reaches) or "browser" (one per browser; always in class
+    mode, ``nnplay.classroom``)."""
+    from ..classroom import class_mode
+
+    if class_mode():
+        return "browser"
     mode = os.environ.get("NNPLAY_WORKSPACES", "").strip().lower()
     if mode in ("local", "browser"):
         return mode
