@@ -35,6 +35,7 @@ PAGES = [
     ("experiments.py", "Experiments", "🧪", "experiments"),
     ("sweeps.py", "Sweeps", "🧹", "sweeps"),
     ("compare.py", "Compare runs", "📊", "compare"),
+    ("papers.py", "Published results", "📜", "papers"),
     ("scratch.py", "From scratch", "🪜", "scratch"),
 ]
 

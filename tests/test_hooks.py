@@ -25,7 +25,8 @@ from nnplay.devtools import served_app
 
 from .conftest import ROOT
 
-APP_TITLES = ["Train", "Inspect", "Draw", "Activations", "Forward pass", "Experiments", "Sweeps", "Compare runs", "From scratch"]
+APP_TITLES = ["Train", "Inspect", "Draw", "Activations", "Forward pass", "Experiments", "Sweeps", "Compare runs", "Published results",
+              "From scratch"]
 
 
 def script_run(url: str, page: str = "", timeout: float = 180) -> list:
