@@ -136,6 +136,8 @@ for key, figure in FIGURE_ROWS.items():
         about, controls = st.columns([3, 2], gap="large")
         about.markdown(f"**The paper's setup.** {figure.setup}\n\n**The paper's figure.** {figure.paper_saw}\n\n"
                        f"**Here.** {figure.note}")
+        if key in MEASURED_HERE:
+            controls.caption(f"On a 2-core CPU: {MEASURED_HERE[key]}.")
         refusal = pv.figure_refusal(key)
         if controls.button("Reproduce", key=f"papers_fig_run_{key}", type="primary", disabled=refusal is not None):
             try:

@@ -7,7 +7,7 @@ the time per seed is the machine's), on the full MNIST of ``NNPLAY_DATA_DIR``; e
 the knobs) is reported as skipped with the reason.
 
     NNPLAY_DATA_DIR=../shared/data python scripts/bench_papers.py [--rows lecun-linear lecun-300-100]
-        [--seeds 3] [--epochs N] [--figures ioffe glorot]
+        [--seeds 3] [--epochs N] [--figures ioffe glorot] [--threads 1]
 """
 
 from __future__ import annotations
@@ -30,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=None, help="override each row's epochs (shorter benches)")
     parser.add_argument("--figures", nargs="*", default=[])
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: on cores shared with other work, more threads spin and wait)")
     args = parser.parse_args(argv)
     os.environ["NNPLAY_HOME"] = tempfile.mkdtemp(prefix="nnplay-bench-papers-")
     os.environ["NNPLAY_WORKERS"] = "0"
 
+    import torch
+
+    torch.set_num_threads(args.threads)
     from nnplay.config import DataConfig
     from nnplay.data import load_mnist
     from nnplay.papers import ROWS, row_result

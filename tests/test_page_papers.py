@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.papers import ROWS, latest_runs
+from nnplay.papers.rows import MEASURED_HERE
 from nnplay.runs import workspace_runs
 from nnplay.store import open_store
 
@@ -33,6 +34,9 @@ def test_the_page_lists_every_row_with_the_papers_number_and_a_reproduce_button(
     table = _table(at)
     assert list(table["paper error %"]) == [r.paper_error for r in ROWS.values()]
     assert set(table["nnplay error %"]) == {"not run yet"}
+    measured = dict(zip(table["result"], table["on a 2-core CPU"]))
+    for key, row in ROWS.items():  # what the bench measured on a 2-core CPU, recorded in the page
+        assert measured[row.title] == MEASURED_HERE.get(key, "not measured")
     for key in ROWS:
         assert at.button(key=f"papers_run_{key}").label == "Reproduce"
         assert at.number_input(key=f"papers_seeds_{key}").value == 3
