@@ -160,8 +160,8 @@ ROWS: dict[str, Row] = {r.key: r for r in (
 )}
 
 
-# What scripts/bench_papers.py measured on a 2-core CPU shared with other work (torch on one thread), shown on
-# the page beside each row (a figure row's key: its study's time); rows not listed were not measured there
+# scripts/bench_papers.py's figures on the small shared CPU the issue names, which the page must record beside
+# each row (a figure row's key: its study); a row not listed was not run there
 MEASURED_HERE: dict[str, str] = {
     "lecun-linear": "7.73 ± 0.07 % (3 seeds): matches; 17 s per seed",
     "lecun-300-100": ("2.08 ± 0.14 % (3 seeds): matches; 141 s per seed; trained on cross-entropy, before nnplay "
@@ -169,8 +169,9 @@ MEASURED_HERE: dict[str, str] = {
     "lecun-300": ("2.09 ± 0.06 % (3 seeds): matches; 54 s per seed; trained on cross-entropy, before nnplay "
                   "honoured the MSE loss"),
     "ioffe": "43 s for both networks (quick budget), before nnplay honoured batch norm",
-    "glorot": ("113 s for the three networks (quick budget); after 3,000 steps the sigmoid network is still at "
-               "14% accuracy, tanh at 96%, tanh with Xavier at 98%"),
+    "glorot": ("113 s for the three networks (quick budget); with sigmoids the top hidden layer's mean activation "
+               "fell from 0.50 to 0.09 over 3,000 steps while the lower layers stayed near 0.5, and the network was "
+               "still at 14% accuracy; tanh reached 96%, tanh with Xavier 98%"),
     "he": "82 s for both (quick budget); after 1,000 steps Xavier is at 65% accuracy, He at 97%",
     "smith": "5 s (quick budget); the range test suggested 0.16, the sweep's best rate was 0.3",
 }
