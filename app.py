@@ -38,6 +38,7 @@ PAGES = [
     ("experiments.py", "Experiments", "🧪", "experiments"),
     ("sweeps.py", "Sweeps", "🧹", "sweeps"),
     ("compare.py", "Compare runs", "📊", "compare"),
+    ("papers.py", "Published results", "📜", "papers"),
     ("scratch.py", "From scratch", "🪜", "scratch"),
     ("class_page.py", "Class", "🏫", "class"),
 ]

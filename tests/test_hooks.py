@@ -26,7 +26,7 @@ from nnplay.devtools import served_app
 from .conftest import ROOT
 
 APP_TITLES = ["Train", "Inspect", "Draw", "Your digits", "Activations", "Forward pass", "Experiments", "Sweeps", "Compare runs",
-              "From scratch", "Class"]
+              "Published results", "From scratch", "Class"]
 
 
 def script_run(url: str, page: str = "", timeout: float = 180) -> list:
