@@ -80,12 +80,12 @@ class DataConfig:
     """Download missing files with torchvision when online (else fall back to the built-in sample)."""
     extra_data: str | None = None
     """A digits .npz file (your own digits: uint8 images N×28×28 and labels) trained on beside the MNIST
-    training images; the test set stays MNIST's. None: MNIST alone."""
+    training images; the test set stays MNIST's. Unset: MNIST alone."""
     extra_weight: float = 1.0
     """How many times each digit of extra_data counts per epoch (1 to 100; its copies are shuffled in with the rest)."""
     replay: int | None = None
     """With extra_data: how many MNIST training images, drawn at random (by the run's seed), train beside the
-    extra digits (fine-tuning); 0 is the extra digits alone, None all the training images."""
+    extra digits (fine-tuning); 0: the extra digits alone; unset: all the training images."""
 
     def __post_init__(self):
         _choice("dataset", self.dataset, DATASETS)
