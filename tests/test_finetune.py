@@ -7,6 +7,8 @@ are): the parent reads them worse, and fine-tuning on some of them must raise it
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,7 @@ import torch
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.handwriting.digits_npz import read_digits
 from nnplay.handwriting.finetune import (HELD_FILE, MIN_DIGITS, START_FILE, TUNE_FILE, BeforeAfter, FinetuneError,
-                                         before_after, before_after_of, finetune_configs, held_back_digits,
+                                         before_after, before_after_of, finetune_configs, held_back_digits, parent_refusal,
                                          replay_count, split_digits, start_finetune)
 from nnplay.jobs import thread_backend
 from nnplay.models import build_model
@@ -71,7 +73,7 @@ def test_the_childs_configs_keep_the_parents_network_and_name_the_digits():
     data_cfg, model_cfg, train_cfg = finetune_configs(parent, "/runs/c/finetune_digits.npz", epochs=3, replay=2000)
     assert model_cfg == parent.model_cfg
     assert (data_cfg.extra_data, data_cfg.replay, data_cfg.train_limit) == ("/runs/c/finetune_digits.npz", 2000, 5000)
-    assert (train_cfg.epochs, train_cfg.schedule, train_cfg.batch_size, train_cfg.lr) == (3, "none", 64, 0.01)
+    assert (train_cfg.epochs, train_cfg.schedule, train_cfg.batch_size, train_cfg.lr) == (3, "none", 32, 0.01)
     with pytest.raises(FinetuneError, match="1 to 50 epochs"):
         finetune_configs(parent, "x.npz", epochs=0)
 
@@ -120,7 +122,7 @@ def test_a_finetune_queues_a_child_that_starts_from_its_parent_and_gains_on_held
     tuned, held = read_digits(folder / TUNE_FILE), read_digits(folder / HELD_FILE)
     assert (folder / START_FILE).is_file() and len(held[1]) == split.held_count == 45
     assert len(tuned[1]) + len(held[1]) == 150
-    assert child.history.start.train_size == len(tuned[1]) + 500  # the digits it was given, plus the replay
+    assert child.history.start.train_size == 4 * len(tuned[1]) + 500  # its digits (weight 4), plus the replay
     tuned_rows = {row.tobytes() for row in tuned[0]}
     assert not any(row.tobytes() in tuned_rows for row in held[0])  # it never sees a held-back digit
     assert np.array_equal(held_back_digits(store, child.id)[1], held[1])
@@ -144,3 +146,6 @@ def test_a_finetune_is_refused_with_a_sentence(tiny_data):
         start_finetune(store, queued.id, images, labels, LOCAL_WORKSPACE)
     with pytest.raises(FinetuneError, match="no held-back digits"):
         held_back_digits(store, parent.id)
+    fashion = dataclasses.replace(store.get(parent.id), data_cfg=DataConfig(dataset="fashion-mnist"))
+    assert "not on digits" in parent_refusal(fashion, LOCAL_WORKSPACE)
+    assert parent_refusal(store.get(parent.id), LOCAL_WORKSPACE) == ""

@@ -28,8 +28,9 @@ MIN_DIGITS = 10  # fewer cannot be split into a part to learn from and a part to
 DEFAULT_EPOCHS = 3
 DEFAULT_HELD_BACK = 0.3  # the share of the digits kept apart to measure on
 DEFAULT_REPLAY = 2000  # MNIST images replayed beside the digits: the gain without forgetting everything else
+DEFAULT_WEIGHT = 4.0  # each of a learner's few digits counts this many times an epoch, so they are not drowned
 MAX_EPOCHS = 50
-MAX_BATCH = 64  # a few epochs of a few thousand images need enough steps to move the weights
+MAX_BATCH = 32  # a few epochs of a few hundred images need enough steps to move the weights
 TUNE_FILE = "finetune_digits.npz"  # in the child's folder: the digits it trains on
 HELD_FILE = "held_back_digits.npz"  # in the child's folder: the digits it never sees
 START_FILE = "start.pt"  # in the child's folder: the parent's weights it starts from
@@ -141,7 +142,7 @@ def parent_refusal(record, workspace: str) -> str:
 
 def start_finetune(store, parent_id: str, images: np.ndarray, labels: np.ndarray, workspace: str,
                    epochs: int = DEFAULT_EPOCHS, replay: int = DEFAULT_REPLAY, held_back: float = DEFAULT_HELD_BACK,
-                   extra_weight: float = 1.0, seed: int = 0, data=None, backend=None):
+                   extra_weight: float = DEFAULT_WEIGHT, seed: int = 0, data=None, backend=None):
     """Split the digits, write the child's files, and queue the child run; returns (``runs.Run``, ``Split``).
 
     ``data``: the MNIST data the parent's settings name, already loaded (a backend in this process trains on it);
