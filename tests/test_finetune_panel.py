@@ -36,12 +36,27 @@ def panel(path: str) -> AppTest:
     return at
 
 
-def test_too_few_digits_and_no_run_are_said(tmp_path, sample_data):
+def test_too_few_digits_and_no_model_are_said(tmp_path, sample_data, monkeypatch):
     at = panel(digits(tmp_path, sample_data, 6))
     assert "at least 10 of your digits" in at.info[0].value and "You have 6" in at.info[0].value
     assert not at.button
+    monkeypatch.setattr("nnplay.ui.finetune_panel.DEFAULT_MODEL_FILE", tmp_path / "no-default.pt")
     at = panel(digits(tmp_path, sample_data, 30))
     assert "Train a run on MNIST first" in at.info[0].value
+
+
+def test_the_default_model_is_fine_tuned_as_a_kept_run(tmp_path, sample_data):
+    at = panel(digits(tmp_path, sample_data, 30))
+    assert at.selectbox(key="finetune_parent").value == "default"  # no run yet: the shipped model
+    at.number_input(key="finetune_epochs").set_value(1)
+    at.button(key="finetune_start").click().run()
+    assert not at.exception, at.exception
+    store = open_store()
+    child = find_run(store, at.session_state["finetune_child"])
+    parent = store.get(store.get(child.id).parent)
+    assert parent.kind == "loaded" and parent.name.startswith("nnplay's default model")
+    assert at.selectbox(key="finetune_parent").value == parent.id  # kept: picked as the run it now is
+    assert child.wait(120) and child.status == "finished", child.message
 
 
 def test_start_queues_a_child_and_the_panel_shows_before_and_after(tmp_path, sample_data):
@@ -50,6 +65,7 @@ def test_start_queues_a_child_and_the_panel_shows_before_and_after(tmp_path, sam
                  ModelConfig(hidden=(64,)), TrainConfig(epochs=2, batch_size=64)).bind(store)
     parent.start(sample_data.limited(2000, 500), backend=thread_backend()).wait(120)
     at = panel(digits(tmp_path, sample_data, 100))
+    assert at.selectbox(key="finetune_parent").options[-1].startswith("nnplay's default model")
     assert at.selectbox(key="finetune_parent").value == parent.id
     at.number_input(key="finetune_epochs").set_value(2)
     at.slider(key="finetune_held_back").set_value(0.2).run()

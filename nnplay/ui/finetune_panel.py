@@ -1,6 +1,7 @@
 """The fine-tune panel of the "Your digits" page: train a run further on the learner's digits, then before and after.
 
-``finetune_section(images, labels)`` draws it: pick one of the workspace's MNIST runs, the epochs (3), the replay
+``finetune_section(images, labels)`` draws it: pick one of the workspace's MNIST runs or the shipped default model
+(kept as a "loaded" run when fine-tuned, since a parent is a run), the epochs (3), the replay
 share (how much of the training mix is MNIST, with the count it makes), the held-back share (with how many digits
 that holds back), the weight of the learner's digits, and Start, which queues the child run on the workers (``handwriting.finetune.start_finetune``).
 While the child trains its progress refreshes in a fragment; once it has ended, the table of before and after on
@@ -18,8 +19,9 @@ import streamlit as st
 from ..handwriting.finetune import (DEFAULT_EPOCHS, DEFAULT_HELD_BACK, DEFAULT_WEIGHT, MAX_EPOCHS, MIN_DIGITS, FinetuneError,
                                     before_after_of, parent_refusal, replay_count, split_digits, start_finetune)
 from ..names import escape_markdown
-from ..runs import progress_text, status_text
+from ..runs import progress_text, run_from_checkpoint, status_text
 from .data import cached_mnist
+from .model_picker import DEFAULT_MODEL_FILE
 from .workspace import store, workspace
 from .workspace_runs import run_by_id
 
@@ -28,17 +30,35 @@ RESULTS_KEY = "_finetune_results"  # child id → its BeforeAfter (or the senten
 DEFAULT_REPLAY_SHARE = 0.5
 
 
+DEFAULT_PARENT = "default"  # the picker's entry for the shipped default model, kept as a run when fine-tuned
+
+
 def finetune_parents() -> list[tuple[str, str]]:
-    """(id, name) of the workspace's runs that can be fine-tuned on digits, newest first."""
+    """(id, name) of the workspace's runs that can be fine-tuned on digits, newest first, then the shipped
+    default model (``DEFAULT_PARENT``) when its file is there."""
     records = store().list_runs(workspace(), usable_only=True)
-    return [(r.id, r.name) for r in reversed(records) if not parent_refusal(r, workspace())]
+    parents = [(r.id, r.name) for r in reversed(records) if not parent_refusal(r, workspace())]
+    if DEFAULT_MODEL_FILE.exists():
+        parents.append((DEFAULT_PARENT, "nnplay's default model (MLP 784-256-10 ReLU, note 000)"))
+    return parents
+
+
+def _kept_default_model() -> str:
+    """The shipped default model kept as a "loaded" run of this workspace (a parent needs a record); its id."""
+    run, note = run_from_checkpoint("nnplay's default model", DEFAULT_MODEL_FILE.read_bytes())
+    if run is None:
+        raise FinetuneError(f"The default model could not be read: {note}")
+    run.bind(store(), workspace())
+    return run.id
 
 
 def _start(images: np.ndarray, labels: np.ndarray, replay: int) -> None:
     """Start button callback: queue the child run, or say in a sentence why it cannot start."""
     state = st.session_state
-    parent = store().get(state["finetune_parent"])
     try:
+        if state["finetune_parent"] == DEFAULT_PARENT:
+            state["finetune_parent"] = _kept_default_model()
+        parent = store().get(state["finetune_parent"])
         data = cached_mnist("mnist")
         if parent is not None:
             data = data.limited(parent.data_cfg.train_limit, parent.data_cfg.test_limit)
