@@ -6,10 +6,14 @@ Issue #24's target: fine-tuning 3 epochs on 200 of your digits plus 2,000 replay
 stand in for a learner's: MNIST test digits moved 6 pixels off centre (as a drawing not centred like MNIST is),
 enough of them that 200 are left to train on after the held-back part. Timed twice, from Start to the child's end:
 on the default worker pool, started and warm before the clock starts (as the app's is once a page has opened), and
-on a thread of this process (as ``NNPLAY_WORKERS=0`` trains). Each epoch's evaluation on the 10,000 MNIST test
+on a thread of this process (as ``NNPLAY_WORKERS=0`` trains), warmed the same way first (``pool_worker.warm_up``:
+a fresh process's first training step pays seconds of torch's lazy imports, once). Each epoch's evaluation on the 10,000 MNIST test
 images is part of the time, as it is of every run's. Prints one line per figure and a JSON line.
 
     NNPLAY_DATA_DIR=../shared/data python scripts/bench_finetune.py [--digits 200] [--replay 2000] [--weight 1]
+
+The pool's workers yield the CPU to every other process (``NNPLAY_WORKER_NICE``, 10 by default): on a machine that
+other programs keep busy, ``NNPLAY_WORKER_NICE=0`` times the worker level with them.
 """
 
 from __future__ import annotations
@@ -79,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     pool = jobs.backend()
     if hasattr(pool, "wait_ready"):
         pool.wait_ready(300)
-    figures = {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "target_s": TARGET_S,
+    from nnplay.jobs.pool_worker import warm_up
+
+    warm_up(DataConfig())
+    figures = {"cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1), "torch_threads": torch.get_num_threads(), "target_s": TARGET_S,
                "worker": timed(pool, None), "in_process": timed(jobs.thread_backend(), data)}
     for where in ("worker", "in_process"):
         f = figures[where]
