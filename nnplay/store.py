@@ -57,7 +57,7 @@ _ACTIVE_SQL = _sql_list(ACTIVE)
 _COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
             "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
 _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
-               "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat, parent FROM runs")  # RunRecord's, then its owner, then its parent
+               "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat, parent FROM runs")  # RunRecord's, its owner, parent
 
 
 class Store(SweepTables):

@@ -3,9 +3,8 @@
 ``run_job`` loads the data (decoded once per process and kept, so a warm worker starts a run at once;
 a backend in the app's own process passes the data it has) and mixes in the run's own digits
 (``data.with_extra_digits``), builds the seeded model (from ``JobSpec.init_from``'s weights when it trains a
-parent further), trains it with the
-engine and hands ``send(batch)`` a list of events per log burst (at most every ``MIN_INTERVAL`` s) and
-per epoch, each epoch's batch carrying a ``Checkpoint``; while watched (``commands.Watch``) or paused in
+parent further), trains it with the engine and hands ``send(batch)`` a list of events per log burst (at most
+every ``MIN_INTERVAL`` s) and per epoch, each epoch's batch carrying a ``Checkpoint``; while watched (``commands.Watch``) or paused in
 step mode it adds ``Weights``. The last batch ends with a ``JobEnd``. It never raises: a run that fails,
 runs out of memory or hits the time limit still ends in a ``JobEnd``. A ``JobSpec.call`` job
 (``call_job``) sends one ``Result`` instead. Who calls it: ``pool_worker`` (a local pool's worker

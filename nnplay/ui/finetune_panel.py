@@ -1,10 +1,10 @@
 """The fine-tune panel of the "Your digits" page: train a run further on the learner's digits, then before and after.
 
 ``finetune_section(images, labels)`` draws it: pick one of the workspace's MNIST runs or the shipped default model
-(kept as a "loaded" run when fine-tuned, since a parent is a run), the epochs (3), the replay
-share (how much of the training mix is MNIST, with the count it makes), the held-back share (with how many digits
-that holds back), the weight of the learner's digits, and Start, which queues the child run on the workers (``handwriting.finetune.start_finetune``).
-While the child trains its progress refreshes in a fragment; once it has ended, the table of before and after on
+(kept as a "loaded" run when fine-tuned, since a parent is a run), the epochs (3), the replay share (how much of the
+training mix is MNIST, with the count it makes), the held-back share (with how many digits that holds back), the
+weight of the learner's digits, and Start, which queues the child run on the workers
+(``handwriting.finetune.start_finetune``). While the child trains its progress refreshes in a fragment; once it has ended, the table of before and after on
 the held-back digits and on the MNIST test set (``handwriting.finetune.before_after_of``), worked out once per
 child. What does not live here: the digits themselves (the page gives them), the split and the training
 (``handwriting.finetune``).
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ..handwriting.finetune import (DEFAULT_EPOCHS, DEFAULT_HELD_BACK, DEFAULT_WEIGHT, MAX_EPOCHS, MIN_DIGITS, FinetuneError,
-                                    before_after_of, parent_refusal, replay_count, split_digits, start_finetune)
+from ..handwriting.finetune import (DEFAULT_EPOCHS, DEFAULT_HELD_BACK, DEFAULT_WEIGHT, MAX_EPOCHS, MIN_DIGITS,
+                                    FinetuneError, before_after_of, parent_refusal, replay_count, split_digits, start_finetune)
 from ..names import escape_markdown
 from ..runs import progress_text, run_from_checkpoint, status_text
 from .data import cached_mnist
