@@ -78,6 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
+        data_cfg = _checked_extra_data(data_cfg)
         # refused before anything is built: the estimate reads the layer table (which also refuses a
         # CNN that runs out of pixels), not a model
         refusal = memory_refusal(model_cfg, train_cfg, pick_device(train_cfg.device))
@@ -131,6 +132,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         summary["saved"] = args.save
     print(json.dumps(summary))
     return 0 if run.status != "diverged" else 1
+
+
+def _checked_extra_data(data_cfg: DataConfig) -> DataConfig:
+    """``--extra-data`` as an absolute path (the stored run names the file wherever it is read from), its file
+    read once here so that a bad one is refused before anything trains (DigitsFileError, a ValueError)."""
+    if data_cfg.extra_data is None:
+        return data_cfg
+    from pathlib import Path
+
+    from .handwriting.digits_npz import read_digits
+
+    path = str(Path(data_cfg.extra_data).expanduser().resolve())
+    read_digits(path)
+    return dataclasses.replace(data_cfg, extra_data=path)
 
 
 def _record_in_store(run) -> None:

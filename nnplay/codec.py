@@ -32,8 +32,9 @@ from . import config as config_module
 from .config import ConfigError, DataConfig, ModelConfig, TrainConfig, to_dict
 
 CONFIGS = (DataConfig, ModelConfig, TrainConfig)
-# never taken from a link or a widget: where files live on the server, and whether it may download
-PRIVATE = {"data_dir", "download"}
+# never taken from a link or a widget: where files live on the server, and whether it may download; a
+# learner's own digits (a file on the server) and how they are mixed in, which the page or the command line sets
+PRIVATE = {"data_dir", "download", "extra_data", "extra_weight", "replay"}
 
 # how each field is written: int, float, bool, str, ints ("256,128"), int|ints (one number, or one
 # per layer), str|strs (one name, or one per layer), int? (empty = None)
@@ -47,7 +48,7 @@ KINDS = {
     "seed": "int", "log_every": "int", "max_loss": "float", "device": "str",
     "loss": "str", "max_norm": "float", "augment": "str", "shift": "float", "rotate": "float", "scale": "float",
     "shear": "float", "elastic_alpha": "float", "elastic_sigma": "float",
-    "data_dir": "str?", "download": "bool",
+    "data_dir": "str?", "download": "bool", "extra_data": "str?", "extra_weight": "float", "replay": "int?",
 }
 FIELDS = {cls: [f.name for f in dataclasses.fields(cls) if f.name not in PRIVATE] for cls in CONFIGS}
 CONFIG_OF = {name: cls for cls in CONFIGS for name in FIELDS[cls]}

@@ -78,6 +78,14 @@ class DataConfig:
     """Use only the first N test images; None uses all."""
     download: bool = True
     """Download missing files with torchvision when online (else fall back to the built-in sample)."""
+    extra_data: str | None = None
+    """A digits .npz file (your own digits: uint8 images N×28×28 and labels) trained on beside the MNIST
+    training images; the test set stays MNIST's. Unset: MNIST alone."""
+    extra_weight: float = 1.0
+    """How many times each digit of extra_data counts per epoch (1 to 100; its copies are shuffled in with the rest)."""
+    replay: int | None = None
+    """With extra_data: how many MNIST training images, drawn at random (by the run's seed), train beside the
+    extra digits (fine-tuning); 0: the extra digits alone; unset: all the training images."""
 
     def __post_init__(self):
         _choice("dataset", self.dataset, DATASETS)
@@ -85,6 +93,18 @@ class DataConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(name, f"{name} must be at least 1 image (or empty for all); got {value}.")
+        if self.extra_data is not None and not str(self.extra_data).strip():
+            raise ConfigError("extra_data", "extra_data names a digits .npz file; got an empty name.")
+        if not 1 <= self.extra_weight <= 100:
+            raise ConfigError("extra_weight", f"extra_weight is how many times each of your digits counts, "
+                                              f"from 1 to 100; got {self.extra_weight}.")
+        if self.replay is not None and self.replay < 0:
+            raise ConfigError("replay", f"replay is a number of MNIST images, 0 or more (or empty for all); "
+                                        f"got {self.replay}.")
+        if self.extra_data is None and (self.extra_weight != 1 or self.replay is not None):
+            name = "extra_weight" if self.extra_weight != 1 else "replay"
+            raise ConfigError(name, f"{name} applies to the digits of extra_data: give extra_data (a digits .npz "
+                                    f"file) too, or leave {name} out.")
 
 
 @dataclass

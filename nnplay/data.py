@@ -5,7 +5,10 @@ torchvision's layout ``<dir>/MNIST/raw/``) into uint8 tensors; training moves th
 once and normalises each batch there (``normalise``). Missing files are downloaded by
 torchvision when online; offline with no files, MNIST falls back to the built-in class-balanced
 sample in ``assets/mnist_sample.npz`` (made by ``scripts/make_mnist_sample.py``) and says so.
-No per-sample PIL, no DataLoader. Training lives in ``engine``; nothing here knows about models.
+No per-sample PIL, no DataLoader. ``with_extra_digits`` mixes a learner's own digits (``DataConfig.extra_data``,
+a digits ``.npz``) into the training split, each counted ``extra_weight`` times, beside all the MNIST training
+images or ``replay`` of them drawn at random; every run's worker calls it (``jobs.run_loop``). Training lives in
+``engine``; nothing here knows about models.
 """
 
 from __future__ import annotations
@@ -184,3 +187,31 @@ def load_mnist(cfg: DataConfig | None = None) -> MnistData:
     if cfg.train_limit or cfg.test_limit:
         data = data.limited(cfg.train_limit, cfg.test_limit)
     return data
+
+
+def with_extra_digits(data: MnistData, cfg: DataConfig, seed: int = 0) -> MnistData:
+    """``data`` with ``cfg.extra_data``'s digits in its training split (unchanged without extra_data).
+
+    Each extra digit appears ``floor(extra_weight)`` times, and a seeded random share of them once more for
+    the fraction, so an epoch counts it ``extra_weight`` times on average; beside them ``replay`` MNIST training
+    images drawn at random by ``seed`` (None: all of them). The test split stays MNIST's, so forgetting shows.
+    Raises ``handwriting.digits_npz.DigitsFileError`` (a sentence) for a file that is not a digits file.
+    """
+    if cfg.extra_data is None:
+        return data
+    from .handwriting.digits_npz import read_digits  # a digits file is only read when a run names one
+
+    images, labels = read_digits(Path(cfg.extra_data).expanduser())
+    generator = torch.Generator().manual_seed(seed)
+    extra_x, extra_y = torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
+    whole = int(cfg.extra_weight)
+    more = round((cfg.extra_weight - whole) * len(extra_x))
+    picked = torch.randperm(len(extra_x), generator=generator)[:more]
+    extra_x = torch.cat([extra_x.repeat(whole, 1, 1), extra_x[picked]])
+    extra_y = torch.cat([extra_y.repeat(whole), extra_y[picked]])
+    train_x, train_y = data.train_images, data.train_labels
+    if cfg.replay is not None:
+        kept = torch.randperm(len(train_x), generator=generator)[:cfg.replay]
+        train_x, train_y = train_x[kept], train_y[kept]
+    return MnistData(torch.cat([train_x, extra_x]), torch.cat([train_y, extra_y]), data.test_images,
+                     data.test_labels, data.classes, data.dataset, data.source, data.notice)

@@ -63,6 +63,7 @@ class RunRecord:
     test_accuracy: float | None = None
     data_source: DataSource = ""
     unreadable: tuple[str, ...] = ()  # which of "data", "model", "training" settings could not be read
+    parent: str = ""  # the run this one was trained further from (fine-tuning), "" for none
 
     @property
     def has_model(self) -> bool:

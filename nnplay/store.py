@@ -59,7 +59,7 @@ _ACTIVE_SQL = _sql_list(ACTIVE)
 _COLUMNS = ("id, name, workspace, kind, grp, created, started, ended, status, message, data_cfg, model_cfg, "
             "train_cfg, device, parameters, last_step, checkpoint_epoch, has_final")
 _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.run_id=runs.id ORDER BY epoch DESC "
-               "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat FROM runs")  # RunRecord's, then its owner
+               "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat, parent FROM runs")  # RunRecord's, its owner, parent
 
 
 class Store(SweepTables, DigitTables, ClassTables):
@@ -224,18 +224,18 @@ class Store(SweepTables, DigitTables, ClassTables):
     def create_run(self, name: str, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
                    workspace: str = LOCAL_WORKSPACE, kind: str = "train", group: str = "", status: str = "queued",
                    message: str = "", run_id: str | None = None, created: float | None = None,
-                   data_source: DataSource = "") -> str:
+                   data_source: DataSource = "", parent: str = "") -> str:
         """A new run record owned by this process; returns its id. ``data_source``: "full" or "sample" when
-        already known ("" until ``record`` says it)."""
+        already known ("" until ``record`` says it); ``parent``: the run it trains further ("" for none)."""
         check_data_source(data_source)
         run_id = run_id or new_id()
         row = (run_id, name, workspace, kind, group, created or time.time(), status, message,
                json.dumps(to_dict(data_cfg)), json.dumps(to_dict(model_cfg)), json.dumps(to_dict(train_cfg)),
-               *THIS_PROCESS, time.time(), data_source)
+               *THIS_PROCESS, time.time(), data_source, parent)
         self.write(lambda db: db.execute(
             "INSERT INTO runs (id, name, workspace, kind, grp, created, status, message, data_cfg, model_cfg, "
-            "train_cfg, owner_pid, owner_start, owner_host, heartbeat, data_source) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
+            "train_cfg, owner_pid, owner_start, owner_host, heartbeat, data_source, parent) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
         return run_id
 
     def next_run_number(self, workspace: str = LOCAL_WORKSPACE) -> int:
@@ -459,7 +459,7 @@ class Store(SweepTables, DigitTables, ClassTables):
         if status in ACTIVE and not owner_alive(*r[20:24], me=THIS_PROCESS):  # a store that could not mark it
             status, message = "interrupted", interrupted_message(r[15], r[16])
         return RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], status, message, data_cfg, model_cfg,
-                         train_cfg, r[13], r[14], r[15], r[16], bool(r[17]), r[18], r[19], unreadable)
+                         train_cfg, r[13], r[14], r[15], r[16], bool(r[17]), r[18], r[19], unreadable, r[24])
 
     # -- curves ----------------------------------------------------------------------------------
 

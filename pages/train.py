@@ -26,10 +26,12 @@ from nnplay.figures.train import live_view_content
 from nnplay.models import describe, layer_table
 from nnplay.names import escape_markdown
 from nnplay.runs import TRAIN_ACCURACY_NOTE, Run, run_name, start_refusals
+from nnplay.store import new_id
 from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, live_run_view, preload_live_view,
                        restore_setting, save_setting, session_runs, show_data_notice, store, training_run,
                        workspace)
 from nnplay.ui import run_link
+from nnplay.ui.digits_option import digits_option, with_your_digits
 from nnplay.ui.export_panel import script_expander
 from nnplay.ui.outcome import outcome
 from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
@@ -234,6 +236,7 @@ def data_controls(slots: dict) -> None:
         c1.text_input("Training images", key="train_train_limit", persist_state=KEEP,
                       help="the first N training images (empty: all)")
         c2.text_input("Test images", key="train_test_limit", persist_state=KEEP, help="the first N test images (empty: all)")
+    digits_option(st.session_state["train_dataset"])
     slots["data"] = st.empty()
 
 
@@ -289,7 +292,13 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
         st.session_state["_train_note"] = f"The data could not be loaded: {err}"
         return
     data = data.limited(data_cfg.train_limit, data_cfg.test_limit)
-    run = Run(run_name(model_cfg, store().next_run_number(workspace())), data_cfg, model_cfg, train_cfg)
+    run_id = new_id()
+    try:
+        data_cfg = with_your_digits(data_cfg, run_id)
+    except OSError as err:
+        st.session_state["_train_note"] = f"Your digits could not be written for the run ({err.strerror or err})."
+        return
+    run = Run(run_name(model_cfg, store().next_run_number(workspace())), data_cfg, model_cfg, train_cfg, id=run_id)
     add_run(run)
     st.session_state["train_confirm"] = False
     st.session_state["_train_scroll"] = run.id  # bring its live view into the window

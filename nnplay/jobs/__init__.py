@@ -70,6 +70,8 @@ class JobSpec:
     # a job that is not a training run: ("nnplay.module:function", {keyword arguments}); the worker loads
     # ``data`` and calls function(data=<MnistData>, **kwargs), then sends a ``Result`` (model and train unused)
     call: tuple[str, dict] | None = None
+    # a run that trains further from another's weights (fine-tuning): the nnplay checkpoint file it starts from
+    init_from: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.run_id, str) or not self.run_id:

@@ -1,9 +1,10 @@
 """The run loop every backend shares: train one ``JobSpec`` and send its events back in batches.
 
 ``run_job`` loads the data (decoded once per process and kept, so a warm worker starts a run at once;
-a backend in the app's own process passes the data it has), builds the seeded model, trains it with the
-engine and hands ``send(batch)`` a list of events per log burst (at most every ``MIN_INTERVAL`` s) and
-per epoch, each epoch's batch carrying a ``Checkpoint``; while watched (``commands.Watch``) or paused in
+a backend in the app's own process passes the data it has) and mixes in the run's own digits
+(``data.with_extra_digits``), builds the seeded model (from ``JobSpec.init_from``'s weights when it trains a
+parent further), trains it with the engine and hands ``send(batch)`` a list of events per log burst (at most
+every ``MIN_INTERVAL`` s) and per epoch, each epoch's batch carrying a ``Checkpoint``; while watched (``commands.Watch``) or paused in
 step mode it adds ``Weights``. The last batch ends with a ``JobEnd``. It never raises: a run that fails,
 runs out of memory or hits the time limit still ends in a ``JobEnd``. A ``JobSpec.call`` job
 (``call_job``) sends one ``Result`` instead. Who calls it: ``pool_worker`` (a local pool's worker
@@ -112,7 +113,7 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
     ``data``: an ``MnistData`` already loaded for ``spec.data`` (else it is loaded here); ``at_rest()``: called
     each time a paused run has sent what it held, just before it waits (``threads`` knows then it is at rest).
     """
-    from ..data import load_mnist
+    from ..data import load_mnist, with_extra_digits
     from ..engine import seeded_model, train
     from ..models import count_parameters
 
@@ -144,8 +145,10 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
         if control.stopped:
             end = JobEnd("stopped", "stopped before it started")
         else:
-            data = data if data is not None else load_mnist(spec.data)
+            data = with_extra_digits(data if data is not None else load_mnist(spec.data), spec.data, spec.train.seed)
             model_ref[0] = seeded_model(spec.model, spec.train.seed)
+            if spec.init_from:
+                start_from(model_ref[0], spec)
             result = train(model_ref[0], data, spec.train, on_event=batcher, control=control)
             batcher.events.append(batcher.checkpoint(final=True))
             end = JobEnd(result.status, result.message)
@@ -165,6 +168,18 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
     finally:
         _free_memory()
     return end
+
+
+def start_from(model, spec: JobSpec) -> None:
+    """Load ``spec.init_from``'s weights into ``model``: a fine-tuned run starts where its parent ended."""
+    from ..checkpoint import read_checkpoint
+    from ..config import to_dict
+
+    checkpoint = read_checkpoint(spec.init_from)
+    if to_dict(checkpoint.model_cfg) != to_dict(spec.model):
+        raise ValueError(f"the weights in {spec.init_from} are of another network than this run's, so it cannot "
+                         f"start from them.")
+    model.load_state_dict(checkpoint.model.state_dict())
 
 
 def call_job(spec: JobSpec, send, data=None) -> JobEnd:

@@ -96,6 +96,8 @@ class Run:
         self._bad_files: dict[str, str] = {}  # model files found unreadable (NaN weights, damaged) and why
         self.model_note = ""  # why the model used is not final.pt's, when it is not
         self.request_note = ""  # what became of the last Stop/Pause/Resume sent to another process (``elsewhere``)
+        self.parent = ""  # the run this one trains further (fine-tuning), "" for none
+        self.init_from: str | None = None  # the checkpoint file it starts from (its parent's weights), if any
 
     clock = staticmethod(time.perf_counter)  # tests replace it
 
@@ -111,7 +113,7 @@ class Run:
         try:
             store.create_run(self._name, self.data_cfg, self.model_cfg, self.train_cfg, workspace=workspace,
                              kind=kind, group=group, status=self.status, message=self.message, run_id=self.id,
-                             created=self.created, data_source=self.data_source)
+                             created=self.created, data_source=self.data_source, parent=self.parent)
         except StoreError as err:
             self.store_note, self.unkept_offered = f"not kept: {err}", store.read_only
             self.message = (self.message + " · " if self.message else "") + self.store_note
@@ -137,6 +139,7 @@ class Run:
         run.owned = False
         run._last_step = record.last_step
         run.data_source, run.unreadable = record.data_source, record.unreadable
+        run.parent = record.parent
         return run
 
     def refresh(self, record: RunRecord) -> None:
@@ -187,7 +190,7 @@ class Run:
         for command in early:
             self._start_paused = isinstance(command, Pause) or (self._start_paused and not isinstance(command, Resume))
         spec = JobSpec(self.id, self.workspace or LOCAL_WORKSPACE, self.data_cfg, self.model_cfg, self.train_cfg,
-                       name=self._name)
+                       name=self._name, init_from=self.init_from)
         try:
             self.job = (backend or default_backend()).submit(spec, JobSink(self), data=data, commands=early)
         except (RuntimeError, ValueError, OSError) as err:
