@@ -42,6 +42,7 @@ from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotASto
                          StoreDamaged, StoreError, StoreFull, StoreReadOnly, StoreTooNew, check_file, connect,
                          interrupted_message, remove_at_exit, store_error, store_home)
 from .store_sweeps import SWEEP_KIND, SweepRecord, SweepTables  # noqa: F401 - re-exported
+from .store_assignments import AssignmentRecord, AssignmentTables  # noqa: F401 - re-exported
 
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
@@ -60,7 +61,7 @@ _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.
                "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat FROM runs")  # RunRecord's, then its owner
 
 
-class Store(SweepTables):
+class Store(SweepTables, AssignmentTables):
     """The run store at ``home``; ``read_only`` opens the file without writing to it. Its sweeps' methods are
     ``store_sweeps.SweepTables``'s."""
 

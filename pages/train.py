@@ -276,7 +276,8 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
         st.session_state["_train_note"] = refusal
         return
     # checked again as it starts: another workspace may have started a run since this page was drawn
-    refused = start_refusals(model_cfg, train_cfg, None, replacing=previous.id if previous is not None else None)
+    refused = start_refusals(model_cfg, train_cfg, None, replacing=previous.id if previous is not None else None,
+                             workspace=workspace(), store=store())
     if refused:
         st.session_state["_train_note"] = escape_markdown("Start did not begin the run. " + " ".join(refused.values()))
         return
@@ -389,7 +390,8 @@ if data is not None and "model" in configs and "train" in configs:
     n_train = len(data.limited(configs["data"].train_limit, None).train_images)
     replacing = training_run()  # Start stops it first: its memory is not counted against the new run
     errors.update(start_refusals(configs["model"], configs["train"], n_train,
-                                 replacing=replacing.id if replacing is not None else None))
+                                 replacing=replacing.id if replacing is not None else None,
+                                 workspace=workspace(), store=store()))
 show_refusals(errors, slots)
 if data is not None:
     show_data_notice(data=data)  # under both columns: one line

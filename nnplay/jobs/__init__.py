@@ -70,6 +70,8 @@ class JobSpec:
     # a job that is not a training run: ("nnplay.module:function", {keyword arguments}); the worker loads
     # ``data`` and calls function(data=<MnistData>, **kwargs), then sends a ``Result`` (model and train unused)
     call: tuple[str, dict] | None = None
+    max_minutes: float | None = None  # this run's own time cap (class mode's per-learner limit), beside the pool's
+    visible_test_only: bool = False  # evaluate on the visible half of the test set only (class mode's held-back half)
 
     def __post_init__(self):
         if not isinstance(self.run_id, str) or not self.run_id:

@@ -1,9 +1,10 @@
 """What a page says about a run, once: its name, status, progress, data and what stops it before Start.
 
-``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text``,
+``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text`` (in class
+mode with the expected wait),
 ``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
 until they were measured over a real interval), ``format_duration``, ``data_label`` and
-``start_refusals`` (a batch larger than the data, a missing device, not enough memory beside the runs already
+``start_refusals`` (class mode's limits per learner, a batch larger than the data, a missing device, not enough memory beside the runs already
 admitted: ``admission.refusal_for``).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import time
 
+from ..classroom.limits import class_mode, limit_refusals
+from ..classroom.wait import wait_text
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
 from ..models import describe
@@ -37,12 +40,16 @@ def format_duration(seconds: float | None) -> str:
 
 
 def queue_text(run: Run) -> str | None:
-    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None."""
+    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None; in class
+    mode with its expected wait: "… · about 1 min 30 s to wait (from measured epoch times)" (``classroom.wait``)."""
     job = run.job
     if run.status != "queued" or job is None:
         return None
     position = job.position()
-    return str(position) if position is not None else None
+    if position is None:
+        return None
+    wait = wait_text(run) if class_mode() else ""
+    return f"{position} · {wait}" if wait else str(position)
 
 
 def status_word(run: Run) -> str:
@@ -94,13 +101,18 @@ def data_label(run: Run) -> str:
 
 
 def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: int | None,
-                   memory_limit: tuple[int | None, str] | None = None, replacing: str | None = None) -> dict[str, str]:
+                   memory_limit: tuple[int | None, str] | None = None, replacing: str | None = None,
+                   workspace: str | None = None, store=None) -> dict[str, str]:
     """What stops these configs from training here, by config field: a batch larger than the training set
     (``batch_size``), a device this machine lacks (``device``), more memory than is available beside the runs
     already queued or starting in this process, from any workspace (``hidden``, or ``channels`` for a CNN).
     Empty when Start may go ahead. ``memory_limit`` replaces the measured one; ``replacing``: the id of the
-    run this Start stops first (not counted)."""
+    run this Start stops first (not counted). ``workspace`` (with its ``store``): in class mode, the learner's
+    limits (``classroom.limits``: parameters, epochs, runs queued at once), beside the field they name."""
     refusals: dict[str, str] = {}
+    if workspace is not None:
+        refusals.update(limit_refusals(store, workspace, [(model_cfg, train_cfg)],
+                                       leave_out=[replacing] if replacing else []))
     if train_size is not None and train_cfg.batch_size > train_size:
         refusals["batch_size"] = (f"batch size {train_cfg.batch_size:,} is larger than the training set "
                                   f"({train_size:,} images); choose at most {train_size:,}.")
