@@ -2,7 +2,8 @@
 refuses a Start beyond them.
 
 ``Limits`` (parameters per model, epochs per run, runs queued or training at once, minutes per run) has its
-defaults in ``nnplay.settings`` (``NNPLAY_CLASS_MAX_*``); the teacher's values are kept in the store's
+defaults in ``nnplay.settings`` (``NNPLAY_CLASS_MAX_PARAMETERS``, ``NNPLAY_CLASS_MAX_EPOCHS``,
+``NNPLAY_CLASS_MAX_QUEUED``, ``NNPLAY_CLASS_MAX_RUN_MINUTES``); the teacher's values are kept in the store's
 ``settings`` table under the class-wide workspace ``CLASS_WORKSPACE`` (``read_limits``/``save_limits``).
 ``limit_refusals(store, workspace, configs)`` is the one check (``limit_refusal``: its first sentence): the pages call it before Start (through
 ``runs.text.start_refusals`` and ``runs.admission.refusal_for``) and ``runs.Run.start`` calls it again, so a
@@ -56,7 +57,7 @@ class Limits:
 
     @classmethod
     def defaults(cls) -> "Limits":
-        """The settings' values (``NNPLAY_CLASS_MAX_*``), else their defaults."""
+        """The settings' values (``nnplay.settings``), else their defaults."""
         return cls(settings.value("NNPLAY_CLASS_MAX_PARAMETERS"), settings.value("NNPLAY_CLASS_MAX_EPOCHS"),
                    settings.value("NNPLAY_CLASS_MAX_QUEUED"), float(settings.value("NNPLAY_CLASS_MAX_RUN_MINUTES")))
 
