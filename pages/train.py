@@ -30,6 +30,7 @@ from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, li
                        restore_setting, save_setting, session_runs, show_data_notice, store, training_run,
                        workspace)
 from nnplay.ui import run_link
+from nnplay.ui.assignment_panel import learner_assignment_banner
 from nnplay.ui.export_panel import script_expander
 from nnplay.ui.outcome import outcome
 from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
@@ -370,6 +371,7 @@ for note in st.session_state.pop("_train_url_notes", []):
 if "_train_note" in st.session_state:
     st.info(st.session_state.pop("_train_note"))
 
+learner_assignment_banner()  # class mode: the teacher's task and the limits per learner
 preset_buttons()
 slots: dict = {}
 left, middle = st.columns(2, gap="large")
