@@ -82,13 +82,15 @@ class AssignmentTables:
         known = {"title", "text", "settings", "constraints", "metric", "active"}
         unknown = set(fields) - known
         if unknown:
-            raise ValueError(f"an assignment has no field {', '.join(sorted(unknown))}; it has {', '.join(sorted(known))}.")
+            raise ValueError(f"an assignment has no field {', '.join(sorted(unknown))}; "
+                             f"it has {', '.join(sorted(known))}.")
         values = {k: json.dumps(v) if k in ("settings", "constraints") else int(v) if k == "active" else v
                   for k, v in fields.items()}
         if not values:
             return
         sets = ", ".join(f"{k}=?" for k in values)
-        self.write(lambda db: db.execute(f"UPDATE assignments SET {sets} WHERE id=?", (*values.values(), assignment_id)))
+        self.write(lambda db: db.execute(f"UPDATE assignments SET {sets} WHERE id=?",
+                                         (*values.values(), assignment_id)))
 
     def delete_assignment(self: "Store", assignment_id: str) -> None:
         self.write(lambda db: db.execute("DELETE FROM assignments WHERE id=?", (assignment_id,)))

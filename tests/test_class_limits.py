@@ -51,7 +51,8 @@ def test_each_limit_refuses_with_a_sentence_that_names_it(class_mode):
     store = open_store()
     save_limits(store, Limits(100_000, 5, 1, 3.0))
     field, sentence = limit_refusal(store, "a", [(ModelConfig(hidden=(256,)), TrainConfig())])
-    assert field == "hidden" and "203,530 parameters" in sentence and "limit is 100,000 parameters per model" in sentence
+    assert field == "hidden" and "203,530 parameters" in sentence
+    assert "limit is 100,000 parameters per model" in sentence
     field, sentence = limit_refusal(store, "a", [(SMALL, TrainConfig(epochs=6))])
     assert field == "epochs" and "limit of 5 epochs per run" in sentence
     field, sentence = limit_refusal(store, "a", [(SMALL, TrainConfig(epochs=1))] * 2)

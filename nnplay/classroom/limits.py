@@ -5,11 +5,11 @@ refuses a Start beyond them.
 defaults in ``nnplay.settings`` (``NNPLAY_CLASS_MAX_PARAMETERS``, ``NNPLAY_CLASS_MAX_EPOCHS``,
 ``NNPLAY_CLASS_MAX_QUEUED``, ``NNPLAY_CLASS_MAX_RUN_MINUTES``); the teacher's values are kept in the store's
 ``settings`` table under the class-wide workspace ``CLASS_WORKSPACE`` (``read_limits``/``save_limits``).
-``limit_refusals(store, workspace, configs)`` is the one check (``limit_refusal``: its first sentence): the pages call it before Start (through
-``runs.text.start_refusals`` and ``runs.admission.refusal_for``) and ``runs.Run.start`` calls it again, so a
-request that bypasses a page is refused too. The minutes are a cap each learner run carries to its worker
-(``jobs.JobSpec.max_minutes``). ``class_mode()`` reads ``NNPLAY_CLASS`` directly until the class page's
-settings land in ``nnplay.settings``.
+``limit_refusals(store, workspace, configs)`` is the one check (``limit_refusal``: its first sentence): the
+pages call it before Start (through ``runs.text.start_refusals`` and ``runs.admission.refusal_for``) and
+``runs.Run.start`` calls it again, so a request that bypasses a page is refused too. The minutes are a cap
+each learner run carries to its worker (``jobs.JobSpec.max_minutes``). ``class_mode()`` reads ``NNPLAY_CLASS``
+directly until the class page's settings land in ``nnplay.settings``.
 """
 
 from __future__ import annotations

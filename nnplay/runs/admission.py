@@ -3,7 +3,8 @@
 ``refusal_for(configs)`` takes the runs about to start, one or many (a Start on the Train page, a study's
 runs, a sweep, the learning-rate range test), each a ``Run`` or a ``(ModelConfig, TrainConfig)`` pair, and
 returns None when they fit in the memory available on their device, else one sentence that refuses them and
-names what holds the memory; given the learner's ``workspace``, class mode's limits are checked first. What they fit beside: the memory measured free now (``models.available_memory``:
+names what holds the memory; given the learner's ``workspace``, class mode's limits are checked first.
+What they fit beside: the memory measured free now (``models.available_memory``:
 runs that train hold theirs, so the measurement counts them) less what this process's runs of any workspace
 that are queued or starting will take (``admitted_runs``: promised, not yet held). Every run of the list
 counts, as queued runs do: a backend may train them all at once (threads here, Ray across a cluster).

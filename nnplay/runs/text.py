@@ -4,8 +4,8 @@
 mode with the expected wait),
 ``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
 until they were measured over a real interval), ``format_duration``, ``data_label`` and
-``start_refusals`` (class mode's limits per learner, a batch larger than the data, a missing device, not enough memory beside the runs already
-admitted: ``admission.refusal_for``).
+``start_refusals`` (class mode's limits per learner, a batch larger than the data, a missing device, not
+enough memory beside the runs already admitted: ``admission.refusal_for``).
 """
 
 from __future__ import annotations
