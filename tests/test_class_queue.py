@@ -10,7 +10,7 @@ from nnplay.classroom import wait
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.jobs import JobSpec, QueuePosition
 from nnplay.jobs.local import LocalJob, LocalPool, _Worker
-from nnplay.runs import REGISTRY, Run, status_text
+from nnplay.runs import REGISTRY, Run, progress_text, status_text
 from nnplay.sweeps.estimate import Measured
 
 QUICK = DataConfig(train_limit=1000, test_limit=500)
@@ -56,7 +56,7 @@ def test_the_expected_wait_walks_the_queue_in_its_order():
     assert wait.expected_waits(pool, []) == {}  # nothing measured: no estimate
 
 
-def test_a_queued_runs_status_says_its_place_and_wait_in_class_mode(monkeypatch):
+def test_a_queued_runs_progress_says_its_place_and_wait_in_class_mode(monkeypatch):
     class Backend:
         size = 1
 
@@ -85,9 +85,11 @@ def test_a_queued_runs_status_says_its_place_and_wait_in_class_mode(monkeypatch)
         REGISTRY[run.id] = run
     monkeypatch.setattr(wait, "measured_here", lambda store, workspace: [Measured("mlp", 203_530, 64, 0.01)])
     monkeypatch.delenv("NNPLAY_CLASS", raising=False)
-    assert status_text(second) == "queued, position 2 of 2: all 1 worker is busy"  # as before outside class mode
+    assert progress_text(second) == "queued, position 2 of 2: all 1 worker is busy"  # as before outside class mode
     monkeypatch.setenv("NNPLAY_CLASS", "1")
     wait._cache.clear()
-    assert status_text(first) == "queued, position 1 of 2: all 1 worker is busy · next to start"
-    assert status_text(second) == ("queued, position 2 of 2: all 1 worker is busy · about 20 s to wait "
-                                   "(from measured epoch times)")
+    assert progress_text(first) == "queued, position 1 of 2: all 1 worker is busy · next to start"
+    assert progress_text(second) == ("queued, position 2 of 2: all 1 worker is busy · about 20 s to wait "
+                                     "(from measured epoch times)")
+    # the status stays the place alone: a live view reruns its page when the status changes
+    assert status_text(second) == "queued, position 2 of 2: all 1 worker is busy"

@@ -1,8 +1,7 @@
 """What a page says about a run, once: its name, status, progress, data and what stops it before Start.
 
-``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text`` (in class
-mode with the expected wait),
-``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
+``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text``,
+``progress_text`` (a queued run's place, in class mode with its expected wait; epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
 until they were measured over a real interval), ``format_duration``, ``data_label`` and
 ``start_refusals`` (class mode's limits per learner, a batch larger than the data, a missing device, not
 enough memory beside the runs already admitted: ``admission.refusal_for``).
@@ -39,16 +38,18 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
-def queue_text(run: Run) -> str | None:
-    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None; in class
-    mode with its expected wait: "… · about 1 min 30 s to wait (from measured epoch times)" (``classroom.wait``)."""
+def queue_text(run: Run, with_wait: bool = False) -> str | None:
+    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None; with
+    ``with_wait`` in class mode, its expected wait too: "… · about 1 min 30 s to wait (from measured epoch times)"
+    (``classroom.wait``). The wait goes in the progress line only: a live view reruns its page when the status
+    changes, and the wait changes as it counts down."""
     job = run.job
     if run.status != "queued" or job is None:
         return None
     position = job.position()
     if position is None:
         return None
-    wait = wait_text(run) if class_mode() else ""
+    wait = wait_text(run) if with_wait and class_mode() else ""
     return f"{position} · {wait}" if wait else str(position)
 
 
@@ -76,7 +77,7 @@ def progress_text(run: Run) -> str:
     if run.history.start is None:
         if not run.active:
             return run.status
-        return queue_text(run) or "starting: building the model and moving the data to the device…"
+        return queue_text(run, with_wait=True) or "starting: building the model and moving the data to the device…"
     p = run.progress()
     rate = f"{p['samples_per_s']:,.0f} samples/s" if p["samples_per_s"] else "… samples/s"
     parts = [f"epoch {p['epoch']}/{p['epochs']}", f"step {p['step']:,}/{p['total']:,}"]
