@@ -114,3 +114,17 @@ def test_the_train_page_refuses_beyond_the_limits_beside_the_field(class_mode):
     assert [e.value for e in at.error] == [next(e for e in shown if "203,530" in e)]
     at.text_input(key="train_hidden").set_value("64").run()
     assert not at.error and not at.button(key="train_start").disabled
+
+
+def test_a_sweep_beyond_the_runs_queued_at_once_is_refused_on_the_sweeps_path(class_mode):
+    from nnplay.sweeps import SweepPlan
+    from nnplay.sweeps.live import refusal
+
+    store = open_store()
+    save_limits(store, Limits(100_000, 5, 3, 3.0))
+    plan = SweepPlan(axes=(), model=SMALL, train=TrainConfig(epochs=1), seeds=(0, 1, 2, 3))
+    sentence = refusal(plan, plan.expand(), None, "learner-a", store)
+    assert "3 runs queued or training at once" in sentence and "these 4 runs" in sentence
+    assert refusal(plan, plan.expand(), None) is None  # (no learner named: the page's old call)
+    small = SweepPlan(axes=(), model=SMALL, train=TrainConfig(epochs=1), seeds=(0, 1, 2))
+    assert refusal(small, small.expand(), None, "learner-a", store) is None
