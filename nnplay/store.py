@@ -44,6 +44,7 @@ from .store_file import (DB_NAME, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, NotASto
 from .store_class import ClassTables
 from .store_sweeps import SWEEP_KIND, SweepRecord, SweepTables  # noqa: F401 - re-exported
 from .store_digits import DigitRecord, DigitTables  # noqa: F401 - re-exported
+from .store_assignments import AssignmentRecord, AssignmentTables  # noqa: F401 - re-exported
 
 LOCAL_WORKSPACE = "local"
 THIN_POINTS = 2000  # points per trace in a thinned read
@@ -62,9 +63,10 @@ _RECORD_SQL = (f"SELECT {_COLUMNS}, (SELECT test_accuracy FROM epochs e WHERE e.
                "LIMIT 1), data_source, owner_pid, owner_start, owner_host, heartbeat, parent FROM runs")  # RunRecord's, its owner, parent
 
 
-class Store(SweepTables, DigitTables, ClassTables):
-    """The run store at ``home``; ``read_only`` opens the file without writing to it. Its sweeps', digits' and
-    class's methods are ``store_sweeps.SweepTables``'s, ``store_digits.DigitTables``'s and ``store_class.ClassTables``'s."""
+class Store(SweepTables, DigitTables, ClassTables, AssignmentTables):
+    """The run store at ``home``; ``read_only`` opens the file without writing to it. Its sweeps', digits', class's
+    and assignments' methods are ``store_sweeps.SweepTables``'s, ``store_digits.DigitTables``'s,
+    ``store_class.ClassTables``'s and ``store_assignments.AssignmentTables``'s."""
 
     def __init__(self, home: str | os.PathLike | None = None, read_only: bool = False, notice: str = ""):
         self.home = Path(home) if home is not None else store_home()

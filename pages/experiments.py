@@ -89,7 +89,7 @@ st.divider()
 def study_refusal(planned: list[ex.StudyRun]) -> str | None:
     """Why the study's runs cannot start now (they do not fit in memory beside the runs queued or starting here,
     from any workspace), else None."""
-    return refusal_for([(r.model, r.train) for r in planned])
+    return refusal_for([(r.model, r.train) for r in planned], workspace=ui.workspace(), store=ui.store())
 
 
 def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> str | None:

@@ -146,7 +146,7 @@ def build_section() -> None:
     vary_section(slots)
     slots["plan"] = st.empty()
     plan, errors = sb.read_plan(st.session_state, base)
-    problem = refusal(plan, plan.expand(), subset(plan)) if plan is not None else None
+    problem = refusal(plan, plan.expand(), subset(plan), workspace(), store()) if plan is not None else None
     if problem:  # what would stop it here: a batch larger than the data, memory, a CNN out of pixels
         errors[sb.place_refusal(problem, st.session_state["sweep_vary"])] = problem
         plan = None

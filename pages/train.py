@@ -32,6 +32,7 @@ from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, li
                        workspace)
 from nnplay.ui import run_link
 from nnplay.ui.digits_option import digits_option, with_your_digits
+from nnplay.ui.assignment_panel import learner_assignment_banner
 from nnplay.ui.export_panel import script_expander
 from nnplay.ui.outcome import outcome
 from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
@@ -279,7 +280,8 @@ def start_run(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConf
         st.session_state["_train_note"] = refusal
         return
     # checked again as it starts: another workspace may have started a run since this page was drawn
-    refused = start_refusals(model_cfg, train_cfg, None, replacing=previous.id if previous is not None else None)
+    refused = start_refusals(model_cfg, train_cfg, None, replacing=previous.id if previous is not None else None,
+                             workspace=workspace(), store=store())
     if refused:
         st.session_state["_train_note"] = escape_markdown("Start did not begin the run. " + " ".join(refused.values()))
         return
@@ -378,6 +380,7 @@ for note in st.session_state.pop("_train_url_notes", []):
 if "_train_note" in st.session_state:
     st.info(st.session_state.pop("_train_note"))
 
+learner_assignment_banner()  # class mode: the teacher's task and the limits per learner
 preset_buttons()
 slots: dict = {}
 left, middle = st.columns(2, gap="large")
@@ -398,7 +401,8 @@ if data is not None and "model" in configs and "train" in configs:
     n_train = len(data.limited(configs["data"].train_limit, None).train_images)
     replacing = training_run()  # Start stops it first: its memory is not counted against the new run
     errors.update(start_refusals(configs["model"], configs["train"], n_train,
-                                 replacing=replacing.id if replacing is not None else None))
+                                 replacing=replacing.id if replacing is not None else None,
+                                 workspace=workspace(), store=store()))
 show_refusals(errors, slots)
 if data is not None:
     show_data_notice(data=data)  # under both columns: one line

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from nnplay import classroom, settings
+from nnplay import settings
+from nnplay.classroom import teacher as classroom
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import EpochMetrics, RunStart
 from nnplay.store import open_store

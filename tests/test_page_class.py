@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import classroom
+from nnplay.classroom import teacher as classroom
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.runs import Run
 from nnplay.store import open_store
@@ -121,7 +121,8 @@ def test_the_csv_button_holds_every_run_with_names_settings_and_ranks(class_on, 
     assert {"model.hidden", "train.lr", "train.epochs"} <= set(header)
 
 
-def test_the_teacher_stops_a_learners_training_run(class_on, tiny_data):
+def test_the_teacher_stops_a_learners_training_run(class_on, tiny_data, monkeypatch):
+    monkeypatch.setenv("NNPLAY_CLASS_MAX_EPOCHS", "1000")  # a run long enough to be stopped, within the class limit
     run = Run("run 2", DataConfig(), ModelConfig(hidden=(8,)),
               TrainConfig(epochs=200, batch_size=50, device="cpu", lr=0.01))
     run.bind(open_store(), ANN)
@@ -227,3 +228,15 @@ def test_a_token_made_at_start_is_printed_once_in_the_servers_log(monkeypatch, c
     AppTest.from_function(_announcing_page).run()
     assert TOKEN not in capsys.readouterr().err  # a token from the environment is not repeated in the log
     class_view.announce_class.clear()
+
+
+def test_an_assignment_ranks_the_board_by_its_metric_among_the_runs_that_meet_its_constraints(class_on):
+    from nnplay.classroom.assignments import make_assignment
+
+    at = class_page(TOKEN)
+    assert list(at.dataframe[0].value["learner"]) == ["learner 2", "Ann"]  # no task: the best accuracy leads
+    make_assignment(open_store(), "Small is beautiful", "", "", {"max_parameters": 20_000})
+    at = class_page(TOKEN)
+    board = at.dataframe[0].value
+    assert list(board["learner"]) == ["Ann"]  # Bob's 64-unit net breaks the 20,000-parameter limit: off the board
+    assert "Small is beautiful" in everything(at) and "at most 20,000 parameters" in everything(at)

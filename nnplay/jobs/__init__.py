@@ -72,6 +72,8 @@ class JobSpec:
     call: tuple[str, dict] | None = None
     # a run that trains further from another's weights (fine-tuning): the nnplay checkpoint file it starts from
     init_from: str | None = None
+    max_minutes: float | None = None  # this run's own time cap (class mode's per-learner limit), beside the pool's
+    visible_test_only: bool = False  # evaluate on the visible half of the test set only (class mode's held-back half)
 
     def __post_init__(self):
         if not isinstance(self.run_id, str) or not self.run_id:

@@ -134,6 +134,10 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
     control.wait_if_paused = flush_then_wait  # the engine calls it between steps, in this thread
     limited = threading.Event()
     timer = None
+    own_cap = spec.max_minutes * 60 if spec.max_minutes else None
+    who = "the operator caps a run at {:g} minutes (NNPLAY_MAX_RUN_MINUTES)"
+    if own_cap is not None and (max_seconds is None or own_cap < max_seconds):
+        max_seconds, who = own_cap, "the class's limit is {:g} minutes per run (set by the teacher)"
     if max_seconds is not None:
         def hit_limit():
             limited.set()
@@ -146,6 +150,10 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
             end = JobEnd("stopped", "stopped before it started")
         else:
             data = with_extra_digits(data if data is not None else load_mnist(spec.data), spec.data, spec.train.seed)
+            if spec.visible_test_only:
+                from ..classroom.heldback import visible_part
+
+                data = visible_part(data)
             model_ref[0] = seeded_model(spec.model, spec.train.seed)
             if spec.init_from:
                 start_from(model_ref[0], spec)
@@ -154,8 +162,7 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
             end = JobEnd(result.status, result.message)
             if limited.is_set() and result.status == "stopped":
                 minutes = max_seconds / 60
-                end = JobEnd("stopped", f"time limit: the operator caps a run at {minutes:g} minutes "
-                                        f"(NNPLAY_MAX_RUN_MINUTES); {result.message}; {MODEL_KEPT}")
+                end = JobEnd("stopped", f"time limit: {who.format(minutes)}; {result.message}; {MODEL_KEPT}")
     except Exception as err:  # noqa: BLE001 - every failure (MemoryError too) becomes the run's "error" sentence
         end = JobEnd("error", _error_sentence(err, spec, model_ref[0], count_parameters))
     finally:

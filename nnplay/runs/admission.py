@@ -3,7 +3,8 @@
 ``refusal_for(configs)`` takes the runs about to start, one or many (a Start on the Train page, a study's
 runs, a sweep, the learning-rate range test), each a ``Run`` or a ``(ModelConfig, TrainConfig)`` pair, and
 returns None when they fit in the memory available on their device, else one sentence that refuses them and
-names what holds the memory. What they fit beside: the memory measured free now (``models.available_memory``:
+names what holds the memory; given the learner's ``workspace``, class mode's limits are checked first.
+What they fit beside: the memory measured free now (``models.available_memory``:
 runs that train hold theirs, so the measurement counts them) less what this process's runs of any workspace
 that are queued or starting will take (``admitted_runs``: promised, not yet held). Every run of the list
 counts, as queued runs do: a backend may train them all at once (threads here, Ray across a cluster).
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import models
+from ..classroom.limits import limit_refusal
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
 from ..models import describe, estimate_memory, format_bytes
@@ -59,17 +61,22 @@ def _pair(item) -> tuple[ModelConfig, TrainConfig]:
 
 
 def refusal_for(configs: Iterable, memory_limit: tuple[int | None, str] | None = None,
-                replacing: str | None = None) -> str | None:
+                replacing: str | None = None, workspace: str | None = None, store=None) -> str | None:
     """None when the runs ``configs`` (each a ``Run`` or a ``(ModelConfig, TrainConfig)`` pair) fit in memory
     together beside the runs already queued or starting here, else the sentence that refuses them.
 
     ``memory_limit`` (bytes, what they are) replaces the measured memory (a test's machine); ``replacing``: the id
     of a run that is stopped before these start (not counted). A device this machine lacks is refused too.
+    ``workspace`` (with its ``store``): in class mode, the learner's limits come first (``classroom.limits``).
     """
     items = list(configs)
     ids = {item.id for item in items if isinstance(item, Run)}
     if replacing is not None:
         ids.add(replacing)
+    if workspace is not None:
+        limited = limit_refusal(store, workspace, [_pair(item) for item in items], leave_out=ids)
+        if limited:
+            return limited[1]
     groups: dict[str, tuple] = {}  # device type → (device, the pairs that train there)
     for item in items:
         model_cfg, train_cfg = _pair(item)

@@ -25,6 +25,8 @@ import time
 from torch import nn
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..classroom.heldback import score_soon
+from ..classroom.limits import class_mode, limit_refusal, run_minutes
 from ..config import DataConfig, ModelConfig, TrainConfig
 from ..data import MnistData
 from ..engine import EpochMetrics, History, StepEvent
@@ -183,6 +185,11 @@ class Run:
             self.status, self.message = "stopped", "stopped before it started"
             self._write(status=(self.status, self.message))
             return self
+        refused = limit_refusal(self.store, self.workspace, [(self.model_cfg, self.train_cfg)], leave_out=[self.id])
+        if refused:  # the class's limits hold for every Start, a request that bypassed the page too
+            self.status, self.message = "error", f"not started: {refused[1]}"
+            self._write(status=(self.status, self.message))
+            return self
         self.listener = listener
         self.recorder = Recorder(self, self.store) if self.store is not None else None
         self.status, self.message = "queued", ""
@@ -190,7 +197,8 @@ class Run:
         for command in early:
             self._start_paused = isinstance(command, Pause) or (self._start_paused and not isinstance(command, Resume))
         spec = JobSpec(self.id, self.workspace or LOCAL_WORKSPACE, self.data_cfg, self.model_cfg, self.train_cfg,
-                       name=self._name, init_from=self.init_from)
+                       name=self._name, init_from=self.init_from, max_minutes=run_minutes(self.store),
+                       visible_test_only=class_mode())
         try:
             self.job = (backend or default_backend()).submit(spec, JobSink(self), data=data, commands=early)
         except (RuntimeError, ValueError, OSError) as err:
@@ -248,6 +256,8 @@ class Run:
                 MODELS.put(self.id, model)  # the pages use a run's model once it ended: read it once, here
             elif model is not None:
                 self._model = model  # not kept in a store: the model stays with the run
+        if has_final and class_mode():  # the leaderboard's score on the held-back test half, kept beside the model
+            score_soon(self)
         self._weights, self._live = None, None
         if self.job is not None:  # its files are written: the job's copy of the last checkpoint is not needed
             self.job.forget_checkpoint()

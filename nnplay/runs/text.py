@@ -1,16 +1,18 @@
 """What a page says about a run, once: its name, status, progress, data and what stops it before Start.
 
 ``run_name`` (told apart by the time it was started), ``status_word``/``status_text``/``queue_text``,
-``progress_text`` (epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
+``progress_text`` (a queued run's place, in class mode with its expected wait; epoch, step, ETA, samples/s; the ETA and the rate count training time only and wait
 until they were measured over a real interval), ``format_duration``, ``data_label`` and
-``start_refusals`` (a batch larger than the data, a missing device, not enough memory beside the runs already
-admitted: ``admission.refusal_for``).
+``start_refusals`` (class mode's limits per learner, a batch larger than the data, a missing device, not
+enough memory beside the runs already admitted: ``admission.refusal_for``).
 """
 
 from __future__ import annotations
 
 import time
 
+from ..classroom.limits import class_mode, limit_refusals
+from ..classroom.wait import wait_text
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
 from ..models import describe
@@ -36,13 +38,19 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
-def queue_text(run: Run) -> str | None:
-    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None."""
+def queue_text(run: Run, with_wait: bool = False) -> str | None:
+    """ "queued, position 2 of 3: all 2 workers are busy" for a run waiting in the jobs queue, else None; with
+    ``with_wait`` in class mode, its expected wait too: "… · about 1 min 30 s to wait (from measured epoch times)"
+    (``classroom.wait``). The wait goes in the progress line only: a live view reruns its page when the status
+    changes, and the wait changes as it counts down."""
     job = run.job
     if run.status != "queued" or job is None:
         return None
     position = job.position()
-    return str(position) if position is not None else None
+    if position is None:
+        return None
+    wait = wait_text(run) if with_wait and class_mode() else ""
+    return f"{position} · {wait}" if wait else str(position)
 
 
 def status_word(run: Run) -> str:
@@ -69,7 +77,7 @@ def progress_text(run: Run) -> str:
     if run.history.start is None:
         if not run.active:
             return run.status
-        return queue_text(run) or "starting: building the model and moving the data to the device…"
+        return queue_text(run, with_wait=True) or "starting: building the model and moving the data to the device…"
     p = run.progress()
     rate = f"{p['samples_per_s']:,.0f} samples/s" if p["samples_per_s"] else "… samples/s"
     parts = [f"epoch {p['epoch']}/{p['epochs']}", f"step {p['step']:,}/{p['total']:,}"]
@@ -94,13 +102,18 @@ def data_label(run: Run) -> str:
 
 
 def start_refusals(model_cfg: ModelConfig, train_cfg: TrainConfig, train_size: int | None,
-                   memory_limit: tuple[int | None, str] | None = None, replacing: str | None = None) -> dict[str, str]:
+                   memory_limit: tuple[int | None, str] | None = None, replacing: str | None = None,
+                   workspace: str | None = None, store=None) -> dict[str, str]:
     """What stops these configs from training here, by config field: a batch larger than the training set
     (``batch_size``), a device this machine lacks (``device``), more memory than is available beside the runs
     already queued or starting in this process, from any workspace (``hidden``, or ``channels`` for a CNN).
     Empty when Start may go ahead. ``memory_limit`` replaces the measured one; ``replacing``: the id of the
-    run this Start stops first (not counted)."""
+    run this Start stops first (not counted). ``workspace`` (with its ``store``): in class mode, the learner's
+    limits (``classroom.limits``: parameters, epochs, runs queued at once), beside the field they name."""
     refusals: dict[str, str] = {}
+    if workspace is not None:
+        refusals.update(limit_refusals(store, workspace, [(model_cfg, train_cfg)],
+                                       leave_out=[replacing] if replacing else []))
     if train_size is not None and train_cfg.batch_size > train_size:
         refusals["batch_size"] = (f"batch size {train_cfg.batch_size:,} is larger than the training set "
                                   f"({train_size:,} images); choose at most {train_size:,}.")

@@ -132,14 +132,21 @@ def default_name(plan: SweepPlan) -> str:
     return plan.name or f"{varied} ({plan.count()} runs)"
 
 
-def refusal(plan: SweepPlan, runs: list[PlannedRun], data: MnistData | None = None) -> str | None:
+def refusal(plan: SweepPlan, runs: list[PlannedRun], data: MnistData | None = None, workspace: str | None = None,
+            store: Store | None = None) -> str | None:
     """Why these planned runs cannot train here, as a sentence, or None: a CNN that runs out of pixels, a batch
-    larger than the training set, the largest run not fitting in the memory available."""
+    larger than the training set, the largest run not fitting in the memory available; given the learner's
+    ``workspace`` (and ``store``), class mode's limits per learner (``classroom.limits``) first."""
+    from ..classroom.limits import limit_refusal
+
     from ..engine import pick_device
     from ..models import layer_table
     from ..runs.admission import refusal_for
     from .estimate import worker_count
 
+    limited = limit_refusal(store, workspace, [(r.model, r.train) for r in runs]) if workspace is not None else None
+    if limited:
+        return limited[1]
     seen = set()
     for run in runs:
         key = repr(run.model)

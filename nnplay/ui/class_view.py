@@ -17,10 +17,12 @@ import time
 
 import streamlit as st
 
-from .. import classroom
-from ..classroom import Score, accuracy_score
+from ..classroom import teacher as classroom
+from ..classroom.assignments import METRICS, Constraints, assignment_score
+from ..classroom.teacher import Score, accuracy_score
 from ..names import escape_markdown
 from ..store import StoreError
+from .assignment_panel import teacher_assignment_editor
 from .workspace import _COOKIE_JS, COOKIE_SECONDS, store, workspace
 
 TEACHER_KEY = "nnplay_teacher"  # session state: this session signed in as the teacher
@@ -248,4 +250,12 @@ def class_page(score: Score = accuracy_score, metric: str = "test accuracy") -> 
     _keep_cookie()
     st.caption("Learners appear as they open the app and pick a name. Each run's link opens it read-only; "
                "Stop ends a run (its model so far is kept).")
+    assignment = store().current_assignment()
+    if assignment is not None:  # the board ranks by the task's metric, among the runs that meet its constraints
+        score, metric = assignment_score(assignment, store()), METRICS[assignment.metric]
+        rule = Constraints.from_dict(assignment.constraints).text()
+        st.markdown(f"**The assignment:** {escape_markdown(assignment.title)} — ranked by {metric}"
+                    + (f" ({escape_markdown(rule)})" if rule else ""))
     st.fragment(_live_part, run_every=REFRESH_S)(score, metric)
+    with st.expander("Assignments and limits per learner", expanded=assignment is None):
+        teacher_assignment_editor()

@@ -42,7 +42,7 @@ def store() -> Store:
 def workspace_mode() -> str:
     """"local" (one workspace: a server only this machine reaches) or "browser" (one per browser; always in class
     mode, ``nnplay.classroom``)."""
-    from ..classroom import class_mode
+    from ..classroom.teacher import class_mode
 
     if class_mode():
         return "browser"

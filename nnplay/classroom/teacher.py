@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import settings
-from .store_class import ClassRun
+from .. import settings
+from ..store_class import ClassRun
 
 NAME_MAX = 40  # characters in a display name
 _MARKUP = set("<>[]`*#|\\{}~$")  # characters that would make a name a link, a tag or formatting
@@ -97,7 +97,7 @@ def settings_summary(run: ClassRun) -> str:
     """ "MLP 784-128-10 relu · adam lr 0.001 · batch 256 · 10 epochs": what the learner chose, in one line."""
     if run.model_cfg is None or run.train_cfg is None:
         return "settings unreadable"
-    from .models import describe
+    from ..models import describe
 
     t = run.train_cfg
     return f"{describe(run.model_cfg)} · {t.optimizer} lr {t.lr:g} · batch {t.batch_size} · {t.epochs} epochs"
@@ -192,6 +192,6 @@ def _field_names(cls) -> tuple[str, ...]:
 
 
 def results_csv(runs: list[ClassRun], standings: list[Standing] | None = None) -> str:
-    from .compare.files import to_csv
+    from ..compare.files import to_csv
 
     return to_csv(results_frame(runs, standings))
