@@ -27,7 +27,8 @@ training_backend()  # the worker pool starts with the first page, warm for the f
 announce_class()  # once per process in class mode: the teacher's link (with a token made now) goes to the log
 
 PAGES_DIR = Path(__file__).parent / "pages"
-# (file, title, icon, url path): a page is registered when its file exists
+# (file, title, icon, url path): a page is registered when its file exists; a file is named as its url path, since
+# a fresh server looks its first link up among pages/'s files (tests/test_page_class.py)
 PAGES = [
     ("train.py", "Train", "🏋️", "train"),
     ("inspect.py", "Inspect", "🔬", "inspect"),
@@ -40,7 +41,7 @@ PAGES = [
     ("compare.py", "Compare runs", "📊", "compare"),
     ("papers.py", "Published results", "📜", "papers"),
     ("scratch.py", "From scratch", "🪜", "scratch"),
-    ("class_page.py", "Class", "🏫", "class"),
+    ("class.py", "Class", "🏫", "class"),
 ]
 
 pages = [

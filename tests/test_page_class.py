@@ -1,16 +1,18 @@
-"""AppTest of the Class page and of class mode in the app frame (``nnplay.ui.class_view``, pages/class_page.py).
+"""AppTest of the Class page and of class mode in the app frame (``nnplay.ui.class_view``, pages/class.py).
 
 What lives here: without the token, or with a wrong one, the page says the same one sentence and shows nothing of
 the class; with it, the teacher sees every learner's name and runs (never a workspace token), the leaderboard,
 a link per run, Stop (which stops a learner's training run) and the CSV; the teacher's cookie keeps them in; the
 sidebar links the Class page for the teacher only; a learner picks a checked name; a learner cannot open the
 Class page or another learner's run by its link, while the teacher sees it read-only; no server path is shown
-to a learner. What does not live here: the headless parts (test_class.py), the live page in a browser
-(tests/browser/test_class_browser.py).
+to a learner; every page's file is named as its URL path. What does not live here: the headless parts
+(test_class.py), the live page in a browser (tests/browser/test_class_browser.py), a fresh server's first link
+(tests/browser/test_class_first_visit_browser.py).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from nnplay.ui import class_view
 from .test_class import fake_run
 
 ROOT = Path(__file__).resolve().parent.parent
-CLASS = str(ROOT / "pages" / "class_page.py")
+CLASS = str(ROOT / "pages" / "class.py")
 APP = str(ROOT / "app.py")
 TOKEN = "teacher-token-0123456789"
 ANN, BOB = "ws-ann-token-00000000", "ws-bob-token-00000000"
@@ -132,7 +134,8 @@ def test_the_teacher_stops_a_learners_training_run(class_on, tiny_data, monkeypa
         time.sleep(0.05)
     at = class_page(TOKEN)
     pick = at.selectbox(key=class_view.STOP_KEY)
-    assert pick.options == ["Ann · run 2 (running, epoch 0/200)"]
+    (option,) = pick.options
+    assert re.fullmatch(r"Ann · run 2 \(running, epoch \d+/200\)", option)  # its epoch is wherever it has got to
     pick.set_value(run.id)
     at.button(key="class_stop").click().run()
     assert any("Stop was sent to run 2" in e.value for e in at.info)
@@ -170,7 +173,7 @@ def test_a_learner_picks_a_checked_name_in_the_sidebar_and_never_sees_the_class_
     at.button(key="class_name_save").click().run()
     assert open_store().learner(ANN).name == "Ann"
     assert any("In this class you are **Ann**" in e.value for e in at.sidebar.caption)
-    at.switch_page("pages/class_page.py").run()  # by its URL
+    at.switch_page("pages/class.py").run()  # by its URL
     assert [e.value for e in at.error] == [class_view.REFUSAL] and "learner 2" not in everything(at)
     assert "Runs are kept in" not in everything(at)  # no server path in class mode
 
@@ -192,7 +195,7 @@ def test_the_teacher_signing_in_is_no_learner(class_on):
     at.session_state["nnplay_workspace"] = teacher_ws
     at.run()
     assert open_store().learner(teacher_ws) is not None  # a first page before signing in: listed
-    at.switch_page("pages/class_page.py")
+    at.switch_page("pages/class.py")
     at.query_params["token"] = TOKEN
     at.run()
     assert not at.exception and not at.error
@@ -240,3 +243,16 @@ def test_an_assignment_ranks_the_board_by_its_metric_among_the_runs_that_meet_it
     board = at.dataframe[0].value
     assert list(board["learner"]) == ["Ann"]  # Bob's 64-unit net breaks the 20,000-parameter limit: off the board
     assert "Small is beautiful" in everything(at) and "at most 20,000 parameters" in everything(at)
+
+
+def test_every_pages_file_is_named_as_its_url_path_so_a_fresh_servers_first_link_finds_it():
+    """A fresh server resolves its first URL against the files of pages/ (Streamlit's legacy multipage mode, before
+    any st.navigation); a file named otherwise showed "Page not found" over the teacher's first /class?token=…."""
+    import ast
+
+    tree = ast.parse(Path(APP).read_text(encoding="utf-8"))
+    table = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "PAGES" for t in node.targets))
+    pages = ast.literal_eval(table)
+    assert ("class.py", "Class", "🏫", "class") in pages
+    assert [(file, path) for file, _, _, path in pages if Path(file).stem != path] == []
