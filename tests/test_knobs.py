@@ -27,7 +27,7 @@ from nnplay.figures.inspect import augmented_figure
 from nnplay.figures.network import cnn_figure, cnn_stages, network_figure
 from nnplay.lessons import neurons
 from nnplay.models import build_model, count_parameters, describe, folded_linear, layer_table, weight_layers
-from nnplay.sweeps.plan import Axis, SweepPlan
+from nnplay.sweeps.plan import Axis, SweepPlan, largest_run
 
 BN_MLP = ModelConfig(hidden=(32, 16), batch_norm=True)
 BN_CNN = dataclasses.replace(PRESETS["lenet-5"].model, batch_norm=True)
@@ -345,3 +345,5 @@ def test_a_sweep_varies_the_knobs():
         (loss, aug, m) for loss in ("cross_entropy", "mse") for aug in ("none", "elastic") for m in (0.0, 3.0)}
     pooled = SweepPlan((Axis.of_list("pool", "max, avg"),), model=ModelConfig(family="cnn")).expand()
     assert [r.model.pool for r in pooled] == ["max", "avg"]
+    lenet = SweepPlan((Axis.of_list("batch_size", "10, 100"),), model=PRESETS["lenet-5"].model).expand()
+    assert largest_run(lenet).train.batch_size == 100  # several FC widths are added up, not refused

@@ -493,7 +493,7 @@ def largest_run(runs: list[PlannedRun]) -> PlannedRun:
     """Of these runs, the one that needs the most memory to train: the widest layers, then the largest batch."""
     def size(run: PlannedRun):
         m = run.model
-        width = sum(m.hidden) if m.family == "mlp" else sum(m.channels) * 16 + m.fc_width
+        width = sum(m.hidden) if m.family == "mlp" else sum(m.channels) * 16 + sum(m.fc_widths())
         return (width, run.train.batch_size)
     return max(runs, key=size)
 
