@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import IMAGE_SIZE, TrainConfig
+from .data import normalise
 
 SEED_OFFSET = 0x5EED  # the augmentation's generator differs from the batch order's, seeded from the same seed
 
@@ -114,8 +115,6 @@ def distort(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) 
 def examples(images_u8: torch.Tensor, cfg: TrainConfig, copies: int = 3) -> torch.Tensor:
     """A few training images as the network saw them: (N, 1 + copies, 28, 28) uint8, each image first as it is
     and then ``copies`` distortions of it, drawn from the run's seed (on the CPU)."""
-    from .data import normalise
-
     x = normalise(images_u8.cpu())  # (N, 1, 28, 28)
     generator = augment_generator(cfg.seed)
     seen = [distort(x, cfg, generator) for _ in range(copies)]

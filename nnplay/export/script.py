@@ -11,6 +11,9 @@ argparse default equal to the run's) that needs only torch and torchvision. It r
 - the batch order: a CPU ``torch.Generator().manual_seed(seed)`` and one ``randperm`` per epoch,
   batches taken by index from the uint8 images, normalised as pixels / 255;
 - the optimiser, and the schedule stepped per batch (cosine, onecycle) or per epoch (step);
+- the loss (cross-entropy or mse), the max-norm after each step, batch norm (a last batch of one image
+  joins the batch before it) and the distortions of ``nnplay.augment``, whose functions are copied in
+  as they are and drawn from a generator seeded as ``augment.augment_generator``;
 - the train / test limits (first N images) and the test pass in batches of 4,096.
 
 It trains on the full dataset from torchvision. A run nnplay trained on its built-in sample of MNIST
