@@ -221,7 +221,10 @@ def _check_weights(state: object, cfg: ModelConfig, subject: str) -> dict[str, t
                               f"{type(state).__name__}), so it is not a model nnplay can load.")
     state = dict(state)
     try:
-        claimed = sum(row.params for row in layer_table(cfg))  # arithmetic only: nothing is allocated
+        # arithmetic only: nothing is allocated; a batch norm also keeps its running mean and variance (2 per
+        # channel, as many as its parameters) and a batch count
+        claimed = sum(row.params + (row.params + 1 if row.kind.startswith("BatchNorm") else 0)
+                      for row in layer_table(cfg))
     except ValueError as err:
         raise CheckpointError(f"{subject} describes a network that cannot be built: {err}") from None
     held = sum(t.numel() for t in state.values())

@@ -42,7 +42,7 @@ KINDS = {
     "dataset": "str", "train_limit": "int?", "test_limit": "int?",
     "family": "str", "hidden": "ints", "activation": "str|strs", "init": "str", "init_std": "float",
     "init_value": "float", "dropout": "float", "channels": "ints", "kernel_size": "int|ints",
-    "stride": "int|ints", "padding": "int|ints", "fc_width": "int", "batch_norm": "bool", "pool": "str",
+    "stride": "int|ints", "padding": "int|ints", "fc_width": "int|ints", "fc_activation": "str", "batch_norm": "bool", "pool": "str",
     "optimizer": "str", "lr": "float", "momentum": "float", "nesterov": "bool", "batch_size": "int",
     "epochs": "int", "weight_decay": "float", "schedule": "str", "step_size": "int", "gamma": "float",
     "seed": "int", "log_every": "int", "max_loss": "float", "device": "str",
@@ -320,7 +320,8 @@ def configs_from_widgets(state: Mapping, prefix: str = WIDGET_PREFIX) -> tuple[d
     configs: dict[str, object] = {}
     errors: dict[str, str] = {}
     family = state[widget_key("family", prefix)]
-    skip = {"activation"} | ({"channels", "kernel_size", "stride", "padding", "fc_width"} if family == "mlp"
+    skip = {"activation"} | ({"channels", "kernel_size", "stride", "padding", "fc_width", "fc_activation", "pool"}
+                              if family == "mlp"
                              else {"hidden"})
     quick = bool(state[widget_key("quick", prefix)])
     for key, cls in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):

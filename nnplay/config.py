@@ -136,12 +136,17 @@ class ModelConfig:
     """CNN: conv stride, one for all layers or one per layer."""
     padding: int | tuple[int, ...] = 1
     """CNN: conv zero padding, one for all layers or one per layer."""
-    fc_width: int = 625
-    """CNN: width of the fully connected layer before the output (seed 003: 625)."""
+    fc_width: int | tuple[int, ...] = 625
+    """CNN: width of the fully connected layer before the output (seed 003: 625), or one width per fully
+    connected layer (LeNet-5: 120,84)."""
+    fc_activation: Activation = "relu"
+    """CNN: the activation of the fully connected layers (seed 003: relu; LeNet-5: tanh)."""
     batch_norm: bool = False
-    """Batch normalisation after each hidden linear or conv layer, before its activation (Ioffe & Szegedy 2015)."""
+    """Batch normalisation after each hidden linear or conv layer, before its activation (Ioffe & Szegedy 2015);
+    evaluation uses its running statistics."""
     pool: Pool = "max"
-    """CNN: the 2×2 pooling after each conv layer: max, or avg (LeNet's subsampling)."""
+    """CNN: the 2×2 pooling after each conv layer: max (the last one padded so an odd map keeps its edge, as
+    seed 003), or avg (LeNet's subsampling, never padded)."""
 
     def __post_init__(self):
         _choice("family", self.family, ("mlp", "cnn"))
@@ -151,6 +156,10 @@ class ModelConfig:
         self.channels = tuple(int(c) for c in self.channels)
         if isinstance(self.activation, list):
             self.activation = tuple(self.activation)
+        _choice("fc_activation", self.fc_activation, ACTIVATIONS)
+        if isinstance(self.fc_width, (list, tuple)):  # one width is kept as an int: links and defaults stay "625"
+            widths = tuple(int(w) for w in self.fc_width)
+            self.fc_width = widths[0] if len(widths) == 1 else widths
         for name in ("kernel_size", "stride", "padding"):
             if isinstance(getattr(self, name), list):
                 setattr(self, name, tuple(getattr(self, name)))
@@ -179,12 +188,21 @@ class ModelConfig:
                                      f"(got kernel {k}, stride {s}, padding {p}).")
                 if p > k // 2 + 8:
                     raise ConfigError("padding", f"conv layer {i}: padding {p} is far larger than the kernel ({k}) needs.")
-            if not 1 <= self.fc_width <= MAX_WIDTH:
-                raise ConfigError("fc_width", f"fc_width must be 1 to {MAX_WIDTH}; got {self.fc_width}.")
+            if not 1 <= len(self.fc_widths()) <= 8:
+                raise ConfigError("fc_width", f"a CNN here has 1 to 8 fully connected layers before the output; "
+                                  f"got {len(self.fc_widths())}.")
+            for i, width in enumerate(self.fc_widths(), start=1):
+                if not 1 <= width <= MAX_WIDTH:
+                    raise ConfigError("fc_width", f"fully connected layer {i} has width {width}; fc_width must be "
+                                      f"1 to {MAX_WIDTH}.")
 
     def depth(self) -> int:
         """Number of layers that carry an activation (hidden layers, or conv layers)."""
         return len(self.hidden) if self.family == "mlp" else len(self.channels)
+
+    def fc_widths(self) -> tuple[int, ...]:
+        """CNN: the width of each fully connected layer before the output."""
+        return tuple(self.fc_width) if isinstance(self.fc_width, tuple) else (self.fc_width,)
 
     def activations(self) -> tuple[str, ...]:
         return _per_layer("activation", self.activation, self.depth())
@@ -233,7 +251,8 @@ class TrainConfig:
     device: DevicePreference = "auto"
     """auto picks CUDA, then Apple MPS, else the CPU."""
     loss: Loss = "cross_entropy"
-    """cross_entropy (softmax and log loss), or mse: mean squared error of the softmax against one-hot targets."""
+    """cross_entropy (softmax and log loss), or mse: the squared error of the softmax against one-hot targets,
+    averaged over images and the 10 outputs (LeCun et al. 1998 trained with a squared error)."""
     max_norm: float = 0.0
     """Max-norm constraint: each unit's incoming weight vector is rescaled to this L2 norm at most after
     every step (Srivastava et al. 2014 use 3 or 4); 0 is off."""
@@ -371,6 +390,17 @@ PRESETS: dict[str, Preset] = {
             model=ModelConfig(family="cnn", channels=(32, 64, 128), kernel_size=3, stride=1, padding=1,
                               fc_width=625, dropout=0.5, init="xavier", activation="relu"),
             train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=100, epochs=15),
+        ),
+        Preset(
+            key="lenet-5",
+            title="CNN 6-16 LeNet-5, tanh (LeCun et al. 1998)",
+            short="LeNet-5",
+            description="conv 6 and 16 channels of 5×5 (the first padded, as LeCun's 32×32 input), tanh, 2×2 "
+                        "average pooling, FC 400→120→84→10 (tanh), xavier; Adam lr 1e-3, batch 100, 20 epochs "
+                        "(the paper trained with its own second-order SGD): 61,706 parameters.",
+            model=ModelConfig(family="cnn", channels=(6, 16), kernel_size=5, stride=1, padding=(2, 0), pool="avg",
+                              fc_width=(120, 84), fc_activation="tanh", activation="tanh", init="xavier"),
+            train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=100, epochs=20),
         ),
     )
 }

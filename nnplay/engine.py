@@ -5,7 +5,8 @@ listener: the Train page's store, the CLI's progress bar, a test's list. It neit
 draws. Speed comes from keeping the whole split on the device as uint8, indexing a shuffled
 permutation per batch and normalising there, and reading losses back to the host only once
 every ``log_every`` steps (and before each wait while paused, stepped or slowed, so that every
-step's loss shows in step mode). A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
+step's loss shows in step mode). The loss is cross-entropy or mse (``batch_loss``); training batches
+may be distorted (``augment``) and the weights held to a max-norm after each step. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
 ``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built in ``models``.
 """
 
@@ -21,10 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import augment_generator, distort
 from .config import ConfigError, ModelConfig, TrainConfig
 from .names import plural
 from .data import MnistData, normalise
-from .models import build_model, count_parameters, evaluating, weight_layers
+from .models import apply_max_norm, build_model, count_parameters, evaluating, has_batch_norm, weight_layers
 
 HIST_BINS = 30
 
@@ -51,7 +53,7 @@ class StepEvent:
 
     step: int       # global step, from 1
     epoch: int      # from 1
-    loss: float     # this batch's mean cross-entropy
+    loss: float     # this batch's mean loss (cross-entropy, or squared error: TrainConfig.loss)
     lr: float
 
 
@@ -295,7 +297,19 @@ def seeded_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
 
 
 # ---------------------------------------------------------------------------------------------
-# evaluation
+# loss and evaluation
+
+
+def batch_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str = "cross_entropy",
+               reduction: str = "mean") -> torch.Tensor:
+    """The training loss ``loss`` names: cross-entropy of the logits, or mse, the squared error of the softmax
+    against one-hot targets averaged over the 10 outputs (per image; then mean or sum over images)."""
+    if loss == "cross_entropy":
+        return F.cross_entropy(logits, labels, reduction=reduction)
+    one_hot = F.one_hot(labels, logits.shape[1]).to(logits.dtype)
+    per_image = (logits.softmax(1) - one_hot).square().mean(1)
+    return per_image.mean() if reduction == "mean" else per_image.sum()
+
 
 
 @dataclass
@@ -309,8 +323,9 @@ class Evaluation:
 
 
 def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 4096, keep_probabilities: bool = False) -> Evaluation:
-    """Loss, accuracy and predictions in large batches under inference mode, on the model's device."""
+             batch_size: int = 4096, keep_probabilities: bool = False, loss: str = "cross_entropy") -> Evaluation:
+    """Loss (``batch_loss``'s ``loss``), accuracy and predictions in large batches under inference mode (eval
+    mode: dropout off, batch norm on its running statistics), on the model's device."""
     device = next(model.parameters()).device
     loss_sum = torch.zeros((), device=device)
     preds, probs = [], []
@@ -319,7 +334,7 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
             x = normalise(images_u8[i:i + batch_size].to(device))
             y = labels[i:i + batch_size].to(device)
             logits = model(x)
-            loss_sum += F.cross_entropy(logits, y, reduction="sum")
+            loss_sum += batch_loss(logits, y, loss, reduction="sum")
             preds.append(logits.argmax(1))
             if keep_probabilities:
                 probs.append(logits.softmax(1).cpu())
@@ -385,6 +400,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
     dev_name = device_name(device)
     torch.manual_seed(cfg.seed)  # dropout masks
     shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, on the CPU for every device
+    distortions = augment_generator(cfg.seed, device) if cfg.augment != "none" else None
 
     model.to(device)
     model.train()
@@ -393,6 +409,12 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
     n = len(x_train)
     bs = min(cfg.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
+    if has_batch_norm(model):
+        if bs < 2:
+            raise ConfigError("batch_size", "batch normalisation needs at least 2 images per batch (and 2 training "
+                              "images); use a larger batch or turn batch norm off.")
+        if n % bs == 1:  # a last batch of one image has no batch statistics: it joins the batch before it
+            steps_per_epoch -= 1
     opt = make_optimizer(model.parameters(), cfg, device)
     scheduler, per_step = make_scheduler(opt, cfg, steps_per_epoch)
 
@@ -438,14 +460,18 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
                 paused += control.wait_if_paused()
             if control.stopped:
                 break
-            idx = perm[b * bs:(b + 1) * bs]
+            idx = perm[b * bs:(b + 1) * bs if b < steps_per_epoch - 1 else n]
             xb = normalise(x_train[idx])  # (B, 1, 28, 28) float on the device
+            if distortions is not None:
+                xb = distort(xb, cfg, distortions)  # training batches only: test images are never distorted
             yb = y_train[idx]
             logits = model(xb)  # (B, 10)
-            loss = F.cross_entropy(logits, yb)
+            loss = batch_loss(logits, yb, cfg.loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if cfg.max_norm:
+                apply_max_norm(model, cfg.max_norm)
             if per_step:
                 scheduler.step()
             step += 1
@@ -478,7 +504,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
         for s in layer_statistics(model, epoch):
             emit(s)
         t1 = time.perf_counter()
-        test = evaluate(model, data.test_images, data.test_labels)
+        test = evaluate(model, data.test_images, data.test_labels, loss=cfg.loss)
         eval_seconds = time.perf_counter() - t1
         emit(EpochMetrics(
             epoch=epoch, train_loss=loss_sum.item() / seen, train_accuracy=correct.item() / seen,

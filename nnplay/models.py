@@ -1,6 +1,8 @@
 """Models: the MLP and the CNN built from a ``ModelConfig``, their layer table and initialisation.
 
-Both take float images (B, 1, 28, 28) and return logits (B, 10). They are plain
+Both take float images (B, 1, 28, 28) and return logits (B, 10), optionally with batch norm after every
+hidden linear or conv layer (``bn_1`` …, before its activation); the CNN pools by max or average and
+ends in one or more fully connected layers (``fc_names``). They are plain
 ``nn.Sequential`` stacks with named children, so a parameter's name says where it lives
 (``lin_1.weight`` as in seed 000; ``conv_1.weight``, ``fc_1.weight`` for the CNN of seed 003).
 Shapes are computed layer by layer before anything is built, so a CNN that would shrink the
@@ -8,7 +10,8 @@ map below 1×1 is refused with a sentence naming the layer (a ``ConfigError`` on
 ``estimate_memory`` adds up what training a config needs (weights, gradients, optimiser state,
 activations for one batch) from that table, before anything is built, and ``memory_refusal`` says
 when it does not fit in the memory available (``available_memory``) beside what runs already admitted hold. ``weight_layers`` lists a model's
-Linear/Conv2d layers by name; ``evaluating`` puts a (possibly shared) model in eval mode for a
+Linear/Conv2d layers by name (``folded_linear`` gives the Linear ones with the batch norm after them folded in,
+as eval mode computes them; ``apply_max_norm`` clips their incoming weight vectors); ``evaluating`` puts a (possibly shared) model in eval mode for a
 block and restores its mode after. Training lives in ``engine``.
 """
 
@@ -49,6 +52,21 @@ def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def fc_names(cfg: ModelConfig) -> list[tuple[str, str, str]]:
+    """CNN: (linear, batch norm, activation) names of each fully connected layer before the output.
+
+    One layer keeps seed 003's names (``fc_1``, ``act_fc``); more are numbered (``act_fc_1``, ``act_fc_2``, …).
+    """
+    widths = cfg.fc_widths()
+    tag = (lambda i: "fc") if len(widths) == 1 else (lambda i: f"fc_{i}")
+    return [(f"fc_{i}", f"bn_{tag(i)}", f"act_{tag(i)}") for i in range(1, len(widths) + 1)]
+
+
+def pool_padding(cfg: ModelConfig, i: int) -> int:
+    # seed 003 pads the last max-pool so 7×7 → 4×4; LeNet's average subsampling never pads
+    return 1 if cfg.pool == "max" and i == len(cfg.channels) else 0
+
+
 def layer_table(cfg: ModelConfig) -> list[LayerRow]:
     """Every layer with its output shape and parameter count; ValueError if a CNN runs out of pixels."""
     rows: list[LayerRow] = [LayerRow("input", "image", (1, IMAGE_SIZE, IMAGE_SIZE), 0)]
@@ -58,6 +76,8 @@ def layer_table(cfg: ModelConfig) -> list[LayerRow]:
         width_in = IMAGE_SIZE * IMAGE_SIZE
         for i, width in enumerate(cfg.hidden, start=1):
             rows.append(LayerRow(f"lin_{i}", "Linear", (width,), width_in * width + width))
+            if cfg.batch_norm:
+                rows.append(LayerRow(f"bn_{i}", "BatchNorm1d", (width,), 2 * width))
             rows.append(LayerRow(f"act_{i}", acts[i - 1], (width,), 0))
             if cfg.dropout:
                 rows.append(LayerRow(f"drop_{i}", f"Dropout({cfg.dropout:g})", (width,), 0))
@@ -67,28 +87,34 @@ def layer_table(cfg: ModelConfig) -> list[LayerRow]:
         return rows
 
     size, c_in = IMAGE_SIZE, 1
-    last = len(cfg.channels)
+    pool_kind = "MaxPool" if cfg.pool == "max" else "AvgPool"
     for i, (c, k, s, p) in enumerate(zip(cfg.channels, cfg.kernel_sizes(), cfg.strides(), cfg.paddings()), start=1):
         conv = _conv_out(size, k, s, p)
         if conv < 1:
             raise ConfigError("kernel_size", f"conv layer {i} (kernel {k}, stride {s}, padding {p}) gets a {size}×{size} map "
                              f"and leaves no pixels; use a smaller kernel or stride, more padding, or fewer layers.")
         rows.append(LayerRow(f"conv_{i}", f"Conv2d {k}×{k}/{s}", (c, conv, conv), c_in * c * k * k + c))
+        if cfg.batch_norm:
+            rows.append(LayerRow(f"bn_{i}", "BatchNorm2d", (c, conv, conv), 2 * c))
         rows.append(LayerRow(f"act_{i}", acts[i - 1], (c, conv, conv), 0))
-        pool_pad = 1 if i == last else 0  # seed 003 pads the last pool so 7×7 → 4×4
-        pooled = _conv_out(conv, 2, 2, pool_pad)
+        pooled = _conv_out(conv, 2, 2, pool_padding(cfg, i))
         if pooled < 1:
-            raise ConfigError("kernel_size", f"the 2×2 max-pool after conv layer {i} gets a {conv}×{conv} map and leaves no "
-                             f"pixels; use a smaller kernel or stride, more padding, or fewer layers.")
-        rows.append(LayerRow(f"pool_{i}", "MaxPool 2×2", (c, pooled, pooled), 0))
+            raise ConfigError("kernel_size", f"the 2×2 {cfg.pool}-pool after conv layer {i} gets a {conv}×{conv} map "
+                             f"and leaves no pixels; use a smaller kernel or stride, more padding, or fewer layers.")
+        rows.append(LayerRow(f"pool_{i}", f"{pool_kind} 2×2", (c, pooled, pooled), 0))
         size, c_in = pooled, c
-    flat = c_in * size * size
-    rows.append(LayerRow("flatten", "Flatten", (flat,), 0))
-    rows.append(LayerRow("fc_1", "Linear", (cfg.fc_width,), flat * cfg.fc_width + cfg.fc_width))
-    rows.append(LayerRow("act_fc", "relu", (cfg.fc_width,), 0))
+    width_in = c_in * size * size
+    rows.append(LayerRow("flatten", "Flatten", (width_in,), 0))
+    names = fc_names(cfg)
+    for (lin, bn, act), width in zip(names, cfg.fc_widths()):
+        rows.append(LayerRow(lin, "Linear", (width,), width_in * width + width))
+        if cfg.batch_norm:
+            rows.append(LayerRow(bn, "BatchNorm1d", (width,), 2 * width))
+        rows.append(LayerRow(act, cfg.fc_activation, (width,), 0))
+        width_in = width
     if cfg.dropout:
-        rows.append(LayerRow("drop_fc", f"Dropout({cfg.dropout:g})", (cfg.fc_width,), 0))
-    rows.append(LayerRow("fc_2", "Linear", (NUM_CLASSES,), cfg.fc_width * NUM_CLASSES + NUM_CLASSES))
+        rows.append(LayerRow("drop_fc", f"Dropout({cfg.dropout:g})", (width_in,), 0))
+    rows.append(LayerRow(f"fc_{len(names) + 1}", "Linear", (NUM_CLASSES,), width_in * NUM_CLASSES + NUM_CLASSES))
     return rows
 
 
@@ -117,6 +143,8 @@ def _build_mlp(cfg: ModelConfig) -> nn.Sequential:
     width_in = IMAGE_SIZE * IMAGE_SIZE
     for i, (width, act) in enumerate(zip(cfg.hidden, cfg.activations()), start=1):
         layers[f"lin_{i}"] = nn.Linear(width_in, width)
+        if cfg.batch_norm:
+            layers[f"bn_{i}"] = nn.BatchNorm1d(width)
         layers[f"act_{i}"] = _activation(act)
         if cfg.dropout:
             layers[f"drop_{i}"] = nn.Dropout(cfg.dropout)
@@ -132,22 +160,31 @@ def _build_mlp(cfg: ModelConfig) -> nn.Sequential:
 def _build_cnn(cfg: ModelConfig) -> nn.Sequential:
     rows = {row.name: row for row in layer_table(cfg)}  # validates the shapes first
     layers: OrderedDict[str, nn.Module] = OrderedDict()
-    c_in, last = 1, len(cfg.channels)
+    c_in = 1
+    pool = nn.MaxPool2d if cfg.pool == "max" else nn.AvgPool2d
     specs = zip(cfg.channels, cfg.kernel_sizes(), cfg.strides(), cfg.paddings(), cfg.activations())
     for i, (c, k, s, p, act) in enumerate(specs, start=1):
         layers[f"conv_{i}"] = nn.Conv2d(c_in, c, kernel_size=k, stride=s, padding=p)
+        if cfg.batch_norm:
+            layers[f"bn_{i}"] = nn.BatchNorm2d(c)
         layers[f"act_{i}"] = _activation(act)
-        layers[f"pool_{i}"] = nn.MaxPool2d(kernel_size=2, stride=2, padding=1 if i == last else 0)
+        layers[f"pool_{i}"] = pool(kernel_size=2, stride=2, padding=pool_padding(cfg, i))
         c_in = c
     layers["flatten"] = nn.Flatten()
-    layers["fc_1"] = nn.Linear(rows["flatten"].output_shape[0], cfg.fc_width)
-    layers["act_fc"] = nn.ReLU()
+    width_in = rows["flatten"].output_shape[0]
+    names = fc_names(cfg)
+    for (lin, bn, act), width in zip(names, cfg.fc_widths()):
+        layers[lin] = nn.Linear(width_in, width)
+        if cfg.batch_norm:
+            layers[bn] = nn.BatchNorm1d(width)
+        layers[act] = _activation(cfg.fc_activation)
+        width_in = width
     if cfg.dropout:
         layers["drop_fc"] = nn.Dropout(cfg.dropout)
-    layers["fc_2"] = nn.Linear(cfg.fc_width, NUM_CLASSES)
+    layers[f"fc_{len(names) + 1}"] = nn.Linear(width_in, NUM_CLASSES)
     model = nn.Sequential(layers)
-    _init_linear(model.fc_1, cfg)
-    _init_linear(model.fc_2, cfg)
+    for name, module in weight_layers(model, nn.Linear):
+        _init_linear(module, cfg)
     return model
 
 
@@ -175,6 +212,41 @@ def weight_layers(model: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module
     return [(name, m) for name, m in model.named_children() if isinstance(m, kind)]
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """True when the model normalises batches (it then needs two or more images per training batch)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def folded_linear(model: nn.Module) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(name, weight (out, in), bias (out,)) of every Linear child, each with the batch norm that follows it
+    folded in as eval mode computes it: W' = γ/√(var+ε)·W, b' = γ/√(var+ε)·(b − mean) + β (detached, CPU)."""
+    children = list(model.named_children())
+    out = []
+    for i, (name, m) in enumerate(children):
+        if not isinstance(m, nn.Linear):
+            continue
+        w = m.weight.detach().cpu()
+        b = m.bias.detach().cpu() if m.bias is not None else torch.zeros(m.out_features)
+        after = children[i + 1][1] if i + 1 < len(children) else None
+        if isinstance(after, nn.BatchNorm1d):
+            scale = after.running_var.detach().cpu().add(after.eps).rsqrt()
+            if after.weight is not None:
+                scale = scale * after.weight.detach().cpu()
+            shift = after.bias.detach().cpu() if after.bias is not None else torch.zeros_like(scale)
+            w = w * scale[:, None]
+            b = (b - after.running_mean.detach().cpu()) * scale + shift
+        out.append((name, w, b))
+    return out
+
+
+@torch.no_grad()
+def apply_max_norm(model: nn.Module, max_norm: float) -> None:
+    """Rescale each unit's incoming weight vector (a Linear row, a conv output channel) to L2 norm ≤ ``max_norm``
+    (Srivastava et al. 2014); biases and batch-norm scales are left alone."""
+    for _, layer in weight_layers(model):
+        layer.weight.renorm_(p=2, dim=0, maxnorm=max_norm)
+
+
 @contextmanager
 def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     """Eval mode (dropout off) inside the block, the model's own mode restored after it.
@@ -195,12 +267,15 @@ def describe(cfg: ModelConfig) -> str:
     if cfg.family == "mlp":
         acts = cfg.activations()
         act = acts[0] if len(set(acts)) == 1 else "/".join(acts)
-        return f"MLP {'-'.join(map(str, (784, *cfg.hidden, 10)))}" + (f" {act}" if acts else "")
+        return (f"MLP {'-'.join(map(str, (784, *cfg.hidden, 10)))}" + (f" {act}" if acts else "")
+                + (" bn" if cfg.batch_norm and cfg.hidden else ""))
     ks = cfg.kernel_sizes()
     ss = cfg.strides()
     k = ks[0] if len(set(ks)) == 1 else "/".join(map(str, ks))
     s = ss[0] if len(set(ss)) == 1 else "/".join(map(str, ss))
-    return f"CNN {'-'.join(map(str, cfg.channels))} k{k} s{s} fc{cfg.fc_width}"
+    fc = "-".join(map(str, cfg.fc_widths()))
+    knobs = (" avg-pool" if cfg.pool == "avg" else "") + (" bn" if cfg.batch_norm else "")
+    return f"CNN {'-'.join(map(str, cfg.channels))} k{k} s{s} fc{fc}{knobs}"
 
 
 

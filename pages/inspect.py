@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from nnplay import ui
+from nnplay.augment import examples as augmented_examples
 from nnplay.figures import inspect as fig
 from nnplay.engine import evaluate, seeded_model
 from nnplay.models import count_parameters, describe, parameter_listing
@@ -124,6 +125,7 @@ with tab_hist:
 
 # -- seed 000's 25 random test images ------------------------------------------------------------
 
+
 with tab_samples:
     c_another, c_mistakes = st.columns([1, 3], vertical_alignment="center")
     if c_another.button("Another 25", key="inspect_another"):
@@ -140,6 +142,15 @@ with tab_samples:
                    f"{wrong} of these {len(idx)} are wrong (marked ✗ in red).")
         st.plotly_chart(fig.prediction_grid_figure(data.test_images[idx].numpy(), predictions[idx], labels[idx],
                                                    classes), key="inspect_grid_fig")
+
+augment_cfg = current.train_cfg if current is not None and current.train_cfg.augment != "none" else None
+if augment_cfg is not None:  # what the network saw: the run's training images distorted as it distorted them
+    with tab_samples:
+        st.plotly_chart(fig.augmented_figure(augmented_examples(data.train_images[:6], augment_cfg).numpy(),
+                                             f"Training images, {augment_cfg.augment} distortions"),
+                        key="inspect_augmented_fig")
+        st.caption("This run trained on distorted images (its augmentation settings, drawn afresh here): the test "
+                   "images above are never distorted.")
 
 # -- confusion matrix; a cell's images -----------------------------------------------------------
 

@@ -34,6 +34,7 @@ from nnplay.ui import run_link
 from nnplay.ui.digits_option import digits_option, with_your_digits
 from nnplay.ui.assignment_panel import learner_assignment_banner
 from nnplay.ui.export_panel import script_expander
+from nnplay.ui.knobs import model_knobs, training_knobs
 from nnplay.ui.outcome import outcome
 from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
 from nnplay.ui.watch import (apply_speed, network_choice, network_options, speed_menu, step_controls,
@@ -128,7 +129,8 @@ def model_controls(slots: dict) -> None:
         c1.text_input("Conv channels", key="train_channels", persist_state=KEEP,
                       help="output channels of each conv layer; each is followed by the activation and 2×2 max-pool")
         c2.text_input("FC width", key="train_fc_width", persist_state=KEEP,
-                      help="units of the fully connected layer before the output (note 003: 625)")
+                      help="units of the fully connected layer before the output (note 003: 625), or one width per "
+                           "layer (LeNet-5: 120,84)")
         c1, c2, c3 = st.columns(3)
         c1.text_input("Kernel", key="train_kernel_size", persist_state=KEEP,
                       help="one size for all layers, or one per layer")
@@ -161,6 +163,7 @@ def model_controls(slots: dict) -> None:
     st.slider("Dropout", 0.0, 0.9, step=0.05, key="train_dropout", persist_state=KEEP,
               help="probability of zeroing a unit after each hidden activation (CNN: before the last layer)")
     slots["dropout"] = st.empty()
+    model_knobs(slots)
     slots["model"] = st.empty()
 
 
@@ -216,6 +219,7 @@ def training_controls(slots: dict) -> None:
         c2.text_input("Gamma", key="train_gamma", persist_state=KEEP,
                       help="the rate is multiplied by gamma at each step: more than 0, at most 1")
     slots["schedule"] = st.empty()
+    training_knobs(slots)
     with st.expander("Advanced"):
         st.selectbox("Device", DEVICES, key="train_device", persist_state=KEEP,
                      help="auto: CUDA, then Apple MPS, else the CPU")

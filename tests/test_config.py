@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from nnplay.config import PRESETS
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
-NOTE_OF = {"seed-mlp": "000", "model-a": "001", "model-b": "001", "model-c": "001", "model-d": "001",
-           "seed-cnn": "003"}
+NOTE_OF = {"seed-mlp": "note 000", "model-a": "note 001", "model-b": "note 001", "model-c": "note 001",
+           "model-d": "note 001", "seed-cnn": "note 003", "lenet-5": "LeCun et al. 1998"}
 
 
 def test_the_keys_stay_for_links_the_cli_and_stored_runs():
@@ -32,7 +32,7 @@ def test_each_title_says_the_network_and_its_note():
         shape = ("MLP 784-" + "".join(f"{w}-" for w in model.hidden) + "10" if model.family == "mlp"
                  else "CNN " + "-".join(map(str, model.channels)))
         assert preset.title.startswith(shape), (key, preset.title)
-        assert f"(note {NOTE_OF[key]}" in preset.title, (key, preset.title)
+        assert f"({NOTE_OF[key]}" in preset.title, (key, preset.title)
         assert not re.search(r"seed", preset.title + preset.description, re.I), (key, preset.title)
     titles = [p.title for p in PRESETS.values()]
     assert len(set(titles)) == len(titles)  # no two buttons read the same

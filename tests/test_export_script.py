@@ -67,7 +67,21 @@ def _preset_cases():
             for key, p in PRESETS.items()]
 
 
-CASES = _preset_cases() + _random_cases()
+def _knob_cases():
+    """Issue 25's knobs: batch norm (with a last batch of one image that joins the one before), mse, max-norm,
+    average pooling, several fully connected layers and augmentation."""
+    return [
+        ("knobs-mlp-bn-mse-maxnorm", "mnist", ModelConfig(hidden=(32, 16), batch_norm=True, dropout=0.25),
+         TrainConfig(optimizer="sgd", lr=0.5, momentum=0.9, loss="mse", max_norm=1.5, batch_size=599, epochs=2,
+                     seed=3, device="cpu")),
+        ("knobs-cnn-bn-avg-augment", "mnist",
+         ModelConfig(family="cnn", channels=(4, 8), batch_norm=True, pool="avg", fc_width=(16, 12),
+                     fc_activation="tanh", init="xavier"),
+         TrainConfig(augment="affine+elastic", schedule="cosine", batch_size=50, seed=5, device="cpu")),
+    ]
+
+
+CASES = _preset_cases() + _random_cases() + _knob_cases()
 IDS = [c[0] for c in CASES]
 
 

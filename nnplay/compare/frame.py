@@ -66,8 +66,8 @@ def settings_row(record: RunRecord) -> dict:
     mlp = m.family == "mlp"
     row = {
         "model": m.family, "hidden": _text(m.hidden if mlp else m.channels), "depth": m.depth(),
-        # the widest hidden layer (an MLP), the fully connected layer before the output (a CNN)
-        "width": (max(m.hidden) if m.hidden else 0) if mlp else m.fc_width,
+        # the widest hidden layer (an MLP), the widest fully connected layer before the output (a CNN)
+        "width": (max(m.hidden) if m.hidden else 0) if mlp else max(m.fc_widths()),
         "activation": _text(m.activation), "init": m.init, "dropout": m.dropout,
         "optimizer": t.optimizer, "lr": t.lr, "momentum": t.momentum, "weight_decay": t.weight_decay,
         "schedule": t.schedule, "batch_size": t.batch_size, "epochs": t.epochs, "seed": t.seed,

@@ -11,6 +11,9 @@ argparse default equal to the run's) that needs only torch and torchvision. It r
 - the batch order: a CPU ``torch.Generator().manual_seed(seed)`` and one ``randperm`` per epoch,
   batches taken by index from the uint8 images, normalised as pixels / 255;
 - the optimiser, and the schedule stepped per batch (cosine, onecycle) or per epoch (step);
+- the loss (cross-entropy or mse), the max-norm after each step, batch norm (a last batch of one image
+  joins the batch before it) and the distortions of ``nnplay.augment``, whose functions are copied in
+  as they are and drawn from a generator seeded as ``augment.augment_generator``;
 - the train / test limits (first N images) and the test pass in batches of 4,096.
 
 It trains on the full dataset from torchvision. A run nnplay trained on its built-in sample of MNIST
@@ -23,10 +26,12 @@ Nothing here runs the script; the test in ``tests/test_export_script.py`` does.
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 
-from ..config import DataConfig, ModelConfig, TrainConfig
-from ..models import describe, layer_table
+from ..config import IMAGE_SIZE, DataConfig, ModelConfig, TrainConfig
+from .. import augment
+from ..models import pool_padding, describe, fc_names, layer_table
 
 EVAL_BATCH = 4096  # engine.evaluate's batch size: the same sums in the same order
 
@@ -89,6 +94,9 @@ def _net_source(cfg: ModelConfig) -> str:
         for i, (width, act) in enumerate(zip(cfg.hidden, cfg.activations()), start=1):
             init.append(f"        self.lin_{i} = nn.Linear({width_in}, {width})")
             forward.append(_line(f"x = self.lin_{i}(x)", _shape((width,))))
+            if cfg.batch_norm:
+                init.append(f"        self.bn_{i} = nn.BatchNorm1d({width})")
+                forward.append(_line(f"x = self.bn_{i}(x)", "each unit normalised over the batch"))
             forward.append(_activation_line(act, (width,)))
             if cfg.dropout:
                 init.append(f"        self.drop_{i} = nn.Dropout({cfg.dropout!r})")
@@ -100,27 +108,39 @@ def _net_source(cfg: ModelConfig) -> str:
         forward.append(_line(f"x = self.lin_{n}(x)", "(B, 10) logits"))
         linears.append(f"lin_{n}")
     else:
-        c_in, last = 1, len(cfg.channels)
+        c_in = 1
         specs = zip(cfg.channels, cfg.kernel_sizes(), cfg.strides(), cfg.paddings(), cfg.activations())
         for i, (c, k, s, p, act) in enumerate(specs, start=1):
             init.append(f"        self.conv_{i} = nn.Conv2d({c_in}, {c}, kernel_size={k}, stride={s}, padding={p})")
             forward.append(_line(f"x = self.conv_{i}(x)", _shape(rows[f"conv_{i}"].output_shape)))
+            if cfg.batch_norm:
+                init.append(f"        self.bn_{i} = nn.BatchNorm2d({c})")
+                forward.append(_line(f"x = self.bn_{i}(x)", "each channel normalised over the batch"))
             forward.append(_activation_line(act, rows[f"act_{i}"].output_shape))
-            pool = "F.max_pool2d(x, 2, padding=1)" if i == last else "F.max_pool2d(x, 2)"
-            note = ", padded so an odd map keeps its edge" if i == last else ""
+            pad = pool_padding(cfg, i)
+            pool = f"F.{cfg.pool}_pool2d(x, 2{', padding=1' if pad else ''})"
+            note = ", padded so an odd map keeps its edge" if pad else ""
             forward.append(_line(f"x = {pool}", _shape(rows[f"pool_{i}"].output_shape) + note))
             c_in = c
-        flat = rows["flatten"].output_shape[0]
-        init.append(f"        self.fc_1 = nn.Linear({flat}, {cfg.fc_width})")
-        forward.append(_line("x = torch.flatten(x, 1)", _shape((flat,))))
-        forward.append(_line("x = self.fc_1(x)", _shape((cfg.fc_width,))))
-        forward.append(_line("x = F.relu(x)", _shape((cfg.fc_width,))))
+        width_in = rows["flatten"].output_shape[0]
+        forward.append(_line("x = torch.flatten(x, 1)", _shape((width_in,))))
+        linears = []
+        for (lin, bn, act), width in zip(fc_names(cfg), cfg.fc_widths()):
+            init.append(f"        self.{lin} = nn.Linear({width_in}, {width})")
+            forward.append(_line(f"x = self.{lin}(x)", _shape((width,))))
+            if cfg.batch_norm:
+                init.append(f"        self.{bn} = nn.BatchNorm1d({width})")
+                forward.append(_line(f"x = self.{bn}(x)", "each unit normalised over the batch"))
+            forward.append(_activation_line(cfg.fc_activation, (width,)))
+            linears.append(lin)
+            width_in = width
         if cfg.dropout:
             init.append(f"        self.drop_fc = nn.Dropout({cfg.dropout!r})")
             forward.append(_line("x = self.drop_fc(x)", "zeroes units at random while training"))
-        init.append(f"        self.fc_2 = nn.Linear({cfg.fc_width}, 10)")
-        forward.append(_line("x = self.fc_2(x)", "(B, 10) logits"))
-        linears = ["fc_1", "fc_2"]
+        out = f"fc_{len(linears) + 1}"
+        init.append(f"        self.{out} = nn.Linear({width_in}, 10)")
+        forward.append(_line(f"x = self.{out}(x)", "(B, 10) logits"))
+        linears.append(out)
         init.append("        # the conv layers keep PyTorch's default initialisation, as in seed 003")
     init += _init_lines(linears, cfg)
     return "\n".join([
@@ -152,7 +172,7 @@ def _optimizer_source(cfg: TrainConfig) -> str:
 def _scheduler_source(cfg: TrainConfig) -> str:
     if cfg.schedule == "none":
         return "    scheduler = None  # a constant learning rate"
-    lines = ["    steps_per_epoch = math.ceil(len(train_images) / min(args.batch_size, len(train_images)))"]
+    lines = ["    steps_per_epoch = len(batch_bounds(len(train_images), min(args.batch_size, len(train_images))))"]
     if cfg.schedule == "step":
         lines = ["    # ×gamma every step_size epochs, stepped once per epoch",
                  "    scheduler = StepLR(optimizer, step_size=args.step_size, gamma=args.gamma)"]
@@ -163,6 +183,36 @@ def _scheduler_source(cfg: TrainConfig) -> str:
         lines += ["    # up to lr and back down over the whole run, stepped after every batch",
                   "    scheduler = OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)"]
     return "\n".join(lines)
+
+
+def _criterion_source(cfg: TrainConfig) -> str:
+    if cfg.loss == "cross_entropy":
+        return '''def criterion(output, target, reduction="mean"):
+    """The loss: cross-entropy of the logits."""
+    return F.cross_entropy(output, target, reduction=reduction)'''
+    return '''def criterion(output, target, reduction="mean"):
+    """The loss: squared error of the softmax against one-hot targets, averaged over the 10 outputs."""
+    one_hot = F.one_hot(target, output.shape[1]).to(output.dtype)
+    per_image = (output.softmax(1) - one_hot).square().mean(1)
+    return per_image.mean() if reduction == "mean" else per_image.sum()'''
+
+
+def _augment_source() -> str:
+    """nnplay.augment's distortions, as they are (the script's args carry the same names as TrainConfig)."""
+    parts = [f"IMAGE_SIZE = {IMAGE_SIZE}"]
+    for fn in (augment._uniform, augment.affine_theta, augment._base_grid, augment._smoothing_matrix,
+               augment._smoothed, augment._smoothed_ones, augment.distort):
+        parts.append(inspect.getsource(fn).replace("cfg: TrainConfig", "cfg"))
+    return "\n\n".join(parts)
+
+
+def _batch_starts_source(batch_norm: bool) -> str:
+    merge = ("    if len(starts) > 1 and n - starts[-1] == 1:  # batch norm needs 2 images: a last one joins the batch before\n"
+             "        starts.pop()\n" if batch_norm else "")
+    return (f"def batch_bounds(n, batch_size):\n"
+            f"    \"\"\"(start, end) of each batch of an epoch.\"\"\"\n"
+            f"    starts = list(range(0, n, batch_size))\n{merge}"
+            f"    return [(s, starts[i + 1] if i + 1 < len(starts) else n) for i, s in enumerate(starts)]")
 
 
 def _arg(flag: str, kind: str, default, text: str) -> str:
@@ -222,6 +272,19 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     if train_cfg.schedule == "step":
         args.append(_arg("--step-size", "int", train_cfg.step_size, "epochs between decays (default: %(default)s)"))
         args.append(_arg("--gamma", "float", train_cfg.gamma, "decay factor (default: %(default)s)"))
+    if train_cfg.max_norm:
+        args.append(_arg("--max-norm", "float", train_cfg.max_norm,
+                         "each unit's incoming weights are held to this L2 norm at most (default: %(default)s)"))
+    if train_cfg.augment != "none":
+        args.append("    parser.add_argument('--augment', choices=['none', 'affine', 'elastic', 'affine+elastic'], "
+                    f"default={train_cfg.augment!r},\n                        help='distort the training batches "
+                    "(default: %(default)s)')")
+        for name, what in (("shift", "largest shift, px"), ("rotate", "largest rotation, degrees"),
+                           ("scale", "largest change of size, a fraction"), ("shear", "largest shear, degrees"),
+                           ("elastic_alpha", "elastic: how far pixels move"),
+                           ("elastic_sigma", "elastic: smoothness, the Gaussian's sigma in px")):
+            args.append(_arg("--" + name.replace("_", "-"), "float", getattr(train_cfg, name),
+                             f"{what} (default: %(default)s)"))
     args += [
         _arg("--seed", "int", train_cfg.seed, "seeds the weights, dropout and batch order (default: %(default)s)"),
         "    parser.add_argument('--no-cuda', action='store_true', help='train on the CPU even with a GPU')",
@@ -235,6 +298,22 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     sched_step_batch = ("        scheduler.step()  # the schedule moves after every batch\n" if per_batch else "")
     sched_step_epoch = ("        scheduler.step()  # the schedule moves once per epoch\n"
                         if train_cfg.schedule == "step" else "")
+    knobs = [_criterion_source(train_cfg), _batch_starts_source(model_cfg.batch_norm)]
+    augment_step = augment_init = augment_arg = max_norm_step = ""
+    if train_cfg.augment != "none":
+        knobs.append(_augment_source())
+        augment_step = ("        if distortions is not None:  # training batches only: test images stay as they are\n"
+                        "            data = distort(data, args, distortions)\n")
+        augment_init = (f"    # the distortions' own generator, on the training device, as nnplay's augment_generator\n"
+                        f"    distortions = torch.Generator(device=device).manual_seed(args.seed + {augment.SEED_OFFSET})\n"
+                        f"    if args.augment == 'none':\n        distortions = None\n")
+        augment_arg = ", distortions"
+    if train_cfg.max_norm:
+        max_norm_step = ("        with torch.no_grad():  # max-norm: each unit's incoming weights to L2 norm <= --max-norm\n"
+                         "            for layer in model.children():\n"
+                         "                if isinstance(layer, (nn.Linear, nn.Conv2d)):\n"
+                         "                    layer.weight.renorm_(p=2, dim=0, maxnorm=args.max_norm)\n")
+    knob_source = "\n\n\n".join(knobs)
     return f'''"""Train {describe(model_cfg)} on {dataset_name}: an nnplay run as a plain PyTorch script.
 
 Generated by nnplay (`python -m nnplay export ... --format script`). It needs only torch and
@@ -274,23 +353,26 @@ def normalise(images):
     return images.unsqueeze(1).float().div(255.0)
 
 
-def train(args, model, device, images, labels, optimizer, scheduler, shuffle):
+{knob_source}
+
+
+def train(args, model, device, images, labels, optimizer, scheduler, shuffle, distortions=None):
     """One epoch over the training images in a fresh random order; returns (mean loss, accuracy)."""
     model.train()
     n = len(images)
     batch_size = min(args.batch_size, n)
     order = torch.randperm(n, generator=shuffle)  # this epoch's batch order
     loss_sum, correct = 0.0, 0
-    for start in range(0, n, batch_size):
-        index = order[start:start + batch_size]
+    for start, end in batch_bounds(n, batch_size):
+        index = order[start:end]
         data = normalise(images[index]).to(device)
-        target = labels[index].to(device)
+{augment_step}        target = labels[index].to(device)
         output = model(data)
-        loss = F.cross_entropy(output, target)
+        loss = criterion(output, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-{sched_step_batch}        if not math.isfinite(loss.item()):
+{max_norm_step}{sched_step_batch}        if not math.isfinite(loss.item()):
             raise SystemExit(f"diverged: the loss is {{loss.item()}}; try a smaller --lr")
         loss_sum += loss.item() * len(index)
         correct += (output.argmax(1) == target).sum().item()
@@ -308,7 +390,7 @@ def test(model, device, images, labels, batch_size={EVAL_BATCH}):
             data = normalise(images[start:start + batch_size]).to(device)
             target = labels[start:start + batch_size].to(device)
             output = model(data)
-            loss_sum += F.cross_entropy(output, target, reduction="sum").item()
+            loss_sum += criterion(output, target, reduction="sum").item()
             correct += (output.argmax(1) == target).sum().item()
     n = len(images)
     print(f"Test set: Average loss: {{loss_sum / n:.4f}}, "
@@ -326,7 +408,7 @@ def main():
     model = Net().to(device)
     torch.manual_seed(args.seed)  # the dropout masks: nnplay seeds again just before training
     shuffle = torch.Generator().manual_seed(args.seed)  # the batch order, drawn on the CPU
-
+{augment_init}
     train_images, train_labels = load_split(args, train=True)
     test_images, test_labels = load_split(args, train=False)
 
@@ -335,7 +417,7 @@ def main():
 
     for epoch in range(1, args.epochs + 1):
         train_loss, train_accr = train(args, model, device, train_images, train_labels,
-                                       optimizer, scheduler, shuffle)
+                                       optimizer, scheduler, shuffle{augment_arg})
         test_loss, test_accr = test(model, device, test_images, test_labels)
         print("epoch:[%d] loss:[%.3f] train_accr:[%.3f] test_accr:[%.3f]." %
               (epoch, train_loss, train_accr, test_accr))

@@ -7,6 +7,7 @@ numbers and ``go.Figure``s that tests can read through ``fig.data``:
 - CNN filters (``conv_filters_figure``) and feature maps of one image (``feature_maps``,
   ``feature_maps_figure``);
 - per-layer histograms of weights or gradients at one epoch (``histogram_figure``);
+- a few training images as the network saw them, distorted as the run's augmentation says (``augmented_figure``);
 - seed 000's 5×5 "Pred / Label" grid (``prediction_grid_figure``), drawn from all test images or the
   mistakes only (``sample_pool``, ``random_indices``);
 - the confusion matrix, per-class accuracy and the images of one cell (``confusion_matrix``,
@@ -246,6 +247,20 @@ def image_grid_figure(images: np.ndarray, titles: Sequence[str], wrong: Sequence
     two_lines = any("<br>" in t for t in titles)  # room above the first row for a second title line
     fig.update_layout(height=max(200, 150 * rows + (15 if two_lines else 0)),
                       margin=dict(l=5, r=5, t=45 if two_lines else 30, b=5))
+    return fig
+
+
+@clears_toolbar
+def augmented_figure(stack: np.ndarray, what: str) -> go.Figure:
+    """Training images as the network saw them: one row per image, the image as it is in the first column and
+    its random distortions after it (``nnplay.augment.examples``: uint8 (N, 1 + copies, 28, 28)); ``what``
+    names the distortion in the title."""
+    stack = np.asarray(stack)
+    n, columns = stack.shape[:2]
+    tiled = tile(stack.reshape(-1, *stack.shape[2:]).astype(np.float32), columns, gap=2, fill=128)
+    fig = _tiled_heatmap(tiled, f"{what}: each row one training image, as it is, then {columns - 1} of its "
+                         f"distortions", "gray", zmin=0, zmax=255, px=3)
+    fig.update_layout(meta={"images": n, "copies": columns - 1})
     return fig
 
 

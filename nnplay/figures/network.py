@@ -7,7 +7,7 @@ What lives here (pure plotly builders, headless, read through ``fig.data`` in th
   blue −) and as wide as their magnitude; with a digit, every neuron coloured by its activation
   (numpy forward pass) and the outputs by probability; without one, the input is an empty frame and no
   edges leave it (nothing flows in), the neurons show their bias. A CNN as its stages: input → each conv layer's
-  feature maps (or filters) as small images → the FC layer's neurons → outputs. Pictures keep square
+  feature maps (or filters) as small images → the last FC layer's neurons → outputs. Pictures keep square
   pixels at any width (the y axis is tied to the x axis) and use one colour scale per kind of quantity:
   pixels ``PIXELS``, weights, biases, activations and maps ``SIGNED``, probabilities Blues;
 - ``neuron_figure``: one hidden neuron, its incoming weights (a 28×28 image for the first layer),
@@ -275,16 +275,17 @@ def network_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, 
 
 def cnn_stages(model: nn.Module, image_u8) -> dict[str, np.ndarray]:
     """One digit through an nnplay CNN in torch (eval mode): every conv layer's activated maps
-    (keyed ``act_1`` …), the FC layer's activations (``act_fc``) and the probabilities (``output``)."""
+    (keyed ``act_1`` …), the last FC layer's activations before the output (``act_fc``, however many FC
+    layers there are) and the probabilities (``output``)."""
     maps = feature_maps(model, image_u8)
-    out = {k: v for k, v in maps.items() if k.startswith("act_")}
+    out = {k: v for k, v in maps.items() if k.startswith("act_") and "fc" not in k}
     device = next(model.parameters()).device
     x = normalise(torch.as_tensor(np.array(image_u8), dtype=torch.uint8).reshape(1, 28, 28)).to(device)
     with evaluating(model):
         with torch.inference_mode():
             for name, module in model.named_children():
                 x = module(x)
-                if name == "act_fc":
+                if name.startswith("act_fc"):  # the last one stays: the layer before the output
                     out["act_fc"] = x[0].double().cpu().numpy()
             out["output"] = torch.softmax(x.double(), dim=1)[0].cpu().numpy()
     return out
@@ -296,7 +297,7 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
                height: int = 520) -> go.Figure:
     """A CNN as its stages: the input, each conv layer's first ``max_maps`` feature maps for the
     digit (without a digit: its filters, averaged over input channels) stacked as small images,
-    the FC layer's neurons and the outputs, the FC → output weights as edges."""
+    the last FC layer's neurons and the outputs, the FC → output weights as edges."""
     classes = [str(c) for c in (classes or range(10))]
     convs = [(name, m) for name, m in model.named_children() if isinstance(m, nn.Conv2d)]
     if not convs:
@@ -321,11 +322,10 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
                                      name=f"conv {i}", hoverongaps=False, meta={"maps": maps.shape[0]},
                                      hovertemplate=f"{what}<br>%{{z:.2f}} of its largest |value|<extra></extra>"))
         notes.append(dict(x=x, y=1.04, text=what, showarrow=False, font=dict(size=12)))
-    fc = dict(model.named_children())["fc_1"]
-    out = dict(model.named_children())["fc_2"]
-    w1b = fc.bias.detach().cpu().double().numpy()
-    w2 = out.weight.detach().cpu().double().numpy()
-    b2 = out.bias.detach().cpu().double().numpy()
+    (fc_name, fc), _ = nn_lessons.linear_layers(model)[-2:]  # the last FC layer before the output, the output
+    folded = nn_lessons.weights_numpy(model)  # batch norm folded in: the biases eval mode adds
+    w1b = folded[-2][2]
+    w2, b2 = folded[-1][1], folded[-1][2]
     fc_values = stages["act_fc"] if stages is not None else None
     importance = np.abs(fc_values) if fc_values is not None else np.linalg.norm(w2, axis=0)
     idx = nn_lessons.shown_neurons(importance, page, max_shown)
@@ -345,7 +345,8 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
     if len(idx) < fc.out_features:
         notes.append(dict(x=x_fc, y=-0.04, text=f"+{fc.out_features - len(idx)} more", showarrow=False,
                           font=dict(size=11, color="#555")))
-    notes += [dict(x=x_fc, y=1.04, text=f"fc ({fc.out_features})", showarrow=False, font=dict(size=12)),
+    notes += [dict(x=x_fc, y=1.04, text=f"{fc_name.replace('_', ' ')} ({fc.out_features})" if fc_name != "fc_1"
+                   else f"fc ({fc.out_features})", showarrow=False, font=dict(size=12)),
               dict(x=x_out, y=1.04, text="output", showarrow=False, font=dict(size=12))]
     for note in notes:
         fig.add_annotation(**note)

@@ -13,7 +13,8 @@ What lives here (numpy/torch, headless, no figures):
 What does not live here: the pictures (``nnplay.figures.network``), widgets, training.
 
 Layers are numbered as the model names them: hidden layer ``l`` is ``lin_l`` followed by ``act_l``
-(1-based, as in seed 000); neuron indices are 0-based, as numpy's.
+(1-based, as in seed 000); neuron indices are 0-based, as numpy's. With batch norm (``bn_l`` between
+them) the weights and biases shown are the effective ones, the batch norm folded in.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 from torch import nn
 
 from ..data import normalise
-from ..models import ACTIVATION_MODULES, evaluating
+from ..models import ACTIVATION_MODULES, evaluating, folded_linear
 from .forward import numpy_forward_mlp
 
 MAX_SHOWN = 64
@@ -64,10 +65,9 @@ def mlp_activation_names(model: nn.Module) -> list[str]:
 
 
 def weights_numpy(model: nn.Module) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, weight (out, in), bias (out,)) of every Linear layer, float64 numpy on the CPU."""
-    return [(name, m.weight.detach().cpu().double().numpy(),
-             m.bias.detach().cpu().double().numpy() if m.bias is not None else np.zeros(m.out_features))
-            for name, m in linear_layers(model)]
+    """(name, weight (out, in), bias (out,)) of every Linear layer, float64 numpy on the CPU; a batch norm after
+    a layer is folded into its weight and bias as eval mode computes it (``models.folded_linear``)."""
+    return [(name, w.double().numpy(), b.double().numpy()) for name, w, b in folded_linear(model)]
 
 
 def pixels(image_u8) -> np.ndarray:

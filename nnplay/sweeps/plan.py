@@ -1,7 +1,8 @@
 """A sweep's plan as pure data: which settings vary and over which values, and the runs that makes.
 
 What lives here: ``SETTINGS`` (the settings a sweep may vary: learning rate, batch size, epochs, width,
-depth, hidden sizes, activation, init, optimizer, model kind, dropout, weight decay, momentum; the seed is
+depth, hidden sizes, activation, init, optimizer, model kind, dropout, weight decay, momentum, loss, max-norm,
+augmentation, pooling; the seed is
 handled apart, as ``seeds``), ``Axis`` (one setting's values, given as a list of text "1e-4, 1e-3" or as a
 range: low, high, count, log or linear scale), ``SweepPlan`` (the axes, the base configs, grid or N random
 draws with a draw seed, the seeds, the successive-halving switch) and its expansion into ``PlannedRun``s
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..codec import split_list
-from ..config import (ACTIVATIONS, INITS, MAX_HIDDEN_LAYERS, MAX_SEED, MAX_WIDTH, OPTIMIZERS, ConfigError,
+from ..config import (ACTIVATIONS, AUGMENTS, INITS, LOSSES, MAX_HIDDEN_LAYERS, MAX_SEED, MAX_WIDTH, OPTIMIZERS, POOLS,
+                      ConfigError,
                       DataConfig, ModelConfig, TrainConfig, from_dict, to_dict)
 
 MAX_RUNS = 500  # a sweep of more runs is refused: it would hold the workers for hours
@@ -78,9 +80,13 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("dropout", "Dropout", "dropout", "float", 0, high=1, high_open=True, example="0, 0.2, 0.5"),
     Setting("weight_decay", "Weight decay", "wd", "float", 0, example="0, 1e-4", scale="log"),
     Setting("momentum", "Momentum", "mom", "float", 0, high=1, high_open=True, example="0, 0.9"),
+    Setting("loss", "Loss", "loss", "choice", choices=LOSSES, example="cross_entropy, mse"),
+    Setting("max_norm", "Max-norm", "maxnorm", "float", 0, high=100, example="0, 3, 4"),
+    Setting("augment", "Augmentation", "aug", "choice", choices=AUGMENTS, example="none, affine"),
+    Setting("pool", "Pooling", "pool", "choice", choices=POOLS, example="max, avg"),
 )}
 LAYER_SETTINGS = ("width", "depth", "hidden")  # they set an MLP's hidden layers
-MODEL_SETTINGS = ("activation", "init", "family", "dropout")  # ModelConfig's fields; the others are TrainConfig's
+MODEL_SETTINGS = ("activation", "init", "family", "dropout", "pool")  # ModelConfig's fields; the others are TrainConfig's
 
 
 def _setting(key: str) -> Setting:
@@ -487,7 +493,7 @@ def largest_run(runs: list[PlannedRun]) -> PlannedRun:
     """Of these runs, the one that needs the most memory to train: the widest layers, then the largest batch."""
     def size(run: PlannedRun):
         m = run.model
-        width = sum(m.hidden) if m.family == "mlp" else sum(m.channels) * 16 + m.fc_width
+        width = sum(m.hidden) if m.family == "mlp" else sum(m.channels) * 16 + sum(m.fc_widths())
         return (width, run.train.batch_size)
     return max(runs, key=size)
 
