@@ -188,8 +188,8 @@ class ModelConfig:
                                      f"(got kernel {k}, stride {s}, padding {p}).")
                 if p > k // 2 + 8:
                     raise ConfigError("padding", f"conv layer {i}: padding {p} is far larger than the kernel ({k}) needs.")
-            if not 1 <= len(self.fc_widths()) <= 8:
-                raise ConfigError("fc_width", f"a CNN here has 1 to 8 fully connected layers before the output; "
+            if not 0 <= len(self.fc_widths()) <= 8:
+                raise ConfigError("fc_width", f"a CNN here has 0 to 8 fully connected layers before the output; "
                                   f"got {len(self.fc_widths())}.")
             for i, width in enumerate(self.fc_widths(), start=1):
                 if not 1 <= width <= MAX_WIDTH:

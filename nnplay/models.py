@@ -275,7 +275,7 @@ def describe(cfg: ModelConfig) -> str:
     s = ss[0] if len(set(ss)) == 1 else "/".join(map(str, ss))
     fc = "-".join(map(str, cfg.fc_widths()))
     knobs = (" avg-pool" if cfg.pool == "avg" else "") + (" bn" if cfg.batch_norm else "")
-    return f"CNN {'-'.join(map(str, cfg.channels))} k{k} s{s} fc{fc}{knobs}"
+    return f"CNN {'-'.join(map(str, cfg.channels))} k{k} s{s}{' fc' + fc if fc else ''}{knobs}"
 
 
 

@@ -347,3 +347,19 @@ def test_a_sweep_varies_the_knobs():
     assert [r.model.pool for r in pooled] == ["max", "avg"]
     lenet = SweepPlan((Axis.of_list("batch_size", "10, 100"),), model=PRESETS["lenet-5"].model).expand()
     assert largest_run(lenet).train.batch_size == 100  # several FC widths are added up, not refused
+
+
+def test_a_cnn_without_a_hidden_fully_connected_layer_trains_exports_and_draws(tmp_path, tiny_data):
+    """LeNet-1 (the Published results page) goes from its last pooled maps straight to the 10 outputs."""
+    model_cfg = ModelConfig(family="cnn", channels=(4, 12), kernel_size=5, padding=(2, 0), fc_width=(), pool="avg",
+                            activation="tanh", init="xavier")
+    model = build_model(model_cfg)
+    assert [name for name, _ in model.named_children()][-2:] == ["flatten", "fc_1"]
+    assert count_parameters(model) == 4326 and describe(model_cfg) == "CNN 4-12 k5 s1 avg-pool"
+    result = train(model, tiny_data.limited(200, 50), QUICK)
+    assert result.status == "finished"
+    export_onnx(model, tmp_path / "lenet1.onnx")
+    assert (tmp_path / "lenet1.onnx").stat().st_size > 0
+    for image in (tiny_data.test_images[0].numpy(), None):  # the stages for a digit, and the filters alone
+        names = [trace.name for trace in cnn_figure(model, image).data]
+        assert names[-1] == "output" and "conv 2" in names and "fc" not in names

@@ -322,6 +322,18 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
                                      name=f"conv {i}", hoverongaps=False, meta={"maps": maps.shape[0]},
                                      hovertemplate=f"{what}<br>%{{z:.2f}} of its largest |value|<extra></extra>"))
         notes.append(dict(x=x, y=1.04, text=what, showarrow=False, font=dict(size=12)))
+    what = "stages for this digit" if stages is not None else "filters and weights only"
+    if len(nn_lessons.linear_layers(model)) == 1:  # no hidden FC layer (LeNet-1): the maps feed the output
+        x_out = x + COLUMN_GAP
+        fig = _figure(traces + [_node_trace("output", x_out, _column_y(10), np.arange(10),
+                                            stages["output"] if stages is not None else None,
+                                            nn_lessons.weights_numpy(model)[-1][2], classes, probability=True)])
+        notes.append(dict(x=x_out, y=1.04, text="output (from every pooled map)", showarrow=False, font=dict(size=12)))
+        for note in notes:
+            fig.add_annotation(**note)
+        if stages is None:
+            _frame(fig, box)
+        return _layout(fig, x_out, f"The network: {what}", height)
     (fc_name, fc), _ = nn_lessons.linear_layers(model)[-2:]  # the last FC layer before the output, the output
     folded = nn_lessons.weights_numpy(model)  # batch norm folded in: the biases eval mode adds
     w1b = folded[-2][2]
@@ -352,7 +364,6 @@ def cnn_figure(model: nn.Module, image_u8=None, top_edges: int = TOP_EDGES, clas
         fig.add_annotation(**note)
     if stages is None:
         _frame(fig, box)
-    what = "stages for this digit" if stages is not None else "filters and weights only"
     return _layout(fig, x_out, f"The network: {what}", height)
 
 
