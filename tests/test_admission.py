@@ -135,3 +135,22 @@ def test_the_range_test_that_does_not_fit_beside_a_queued_run_is_refused(monkeyp
     assert said.startswith("The range test cannot run: This network needs about") and \
         "(someone's run)" in said, said
     assert at.button(key="exp_range_run").disabled
+
+
+def test_a_queued_sweep_counts_only_the_runs_that_train_at_once(monkeypatch):
+    import nnplay.jobs
+    import nnplay.sweeps.estimate as estimate
+
+    mid, cpu = ModelConfig(hidden=(4096,) * 4), TrainConfig(device="cpu")
+    each = estimate_memory(mid, cpu).total
+    for i in range(10):  # a sweep of another workspace, queued on a pool of 2 workers
+        queued(f"sweep run {i}", "workspace-a", mid)
+    room = (int(each * 3.5), "available RAM")
+    monkeypatch.setattr(nnplay.jobs, "threads_enabled", lambda: False)
+    monkeypatch.setattr(estimate, "worker_count", lambda: 2)
+    # Train's Start: beside the 2 that train at once it fits, the 8 waiting for a worker hold nothing yet
+    assert start_refusals(mid, cpu, 60000, memory_limit=room) == {}
+    said = refusal_for([(mid, cpu)] * 2, memory_limit=room)  # 2 + 2 runs of 3.5 runs' room: refused
+    assert "is held for the 2 runs already queued or starting (sweep run" in said, said
+    monkeypatch.setattr(nnplay.jobs, "threads_enabled", lambda: True)  # this process's threads train all at once
+    assert "is held for the 10 runs already queued or starting" in refusal_for([(mid, cpu)], memory_limit=room)
