@@ -73,8 +73,8 @@ def run_overhead(record, epoch_seconds: float, ends: Sequence[float]) -> float |
 
 
 def overhead_seconds(measured: Sequence[Measured]) -> float:
-    """A run's typical seconds outside its epochs: the median of the measured runs' (one paused run is noise),
-    ``DEFAULT_OVERHEAD_S`` when none measured it."""
+    """A run's typical seconds outside its epochs: the middle value of the measured runs' (a run paused for a
+    while, or a cold start, does not move it), ``DEFAULT_OVERHEAD_S`` when none measured it."""
     known = [m.overhead for m in measured if m.overhead is not None]
     return statistics.median(known) if known else DEFAULT_OVERHEAD_S
 
