@@ -3,7 +3,8 @@
 A thin page: ``nnplay.lessons.activations`` holds the functions, seed 001's notes and the two
 experiments (``layer_gradient_norms``, ``linear_collapse``); ``nnplay.figures.teach`` draws.
 The race of seed 001's models A-D trains in the background as a ``nnplay.runs.Sweep`` stored
-in the session, and a fragment refreshes its chart while it runs.
+in the session (admitted only when its four runs fit in memory, ``runs.refusal_for``), and a fragment
+refreshes its chart while it runs.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from nnplay.lessons.activations import (ACTIVATION_FUNCTIONS, ACTIVATION_NOTES, 
 from nnplay.config import ACTIVATIONS, INITS, PRESETS, DataConfig
 from nnplay.figures.teach import activation_figure, gradient_norms_figure
 from nnplay.figures.train import compare_figure
-from nnplay.runs import Run, Sweep
+from nnplay.runs import Run, Sweep, refusal_for
 from nnplay.ui.number_box import number_box
 
 RACE = "activation race (models A-D)"
 RACE_PRESETS = ("model-a", "model-b", "model-c", "model-d")
+RACE_NOTE = "_act_race_note"  # why a pressed Start did not start the race, shown once
 SATURATING = ("sigmoid", "tanh")
 COMPOSE_XS = (-1.0, 0.0, 1.0, 2.5)
 RACE_EPOCHS, RACE_IMAGES = 5, 3_000  # five points per accuracy curve, seconds for all four on a small CPU
@@ -147,14 +149,21 @@ st.header("The race: note 001's models A-D")
 st.markdown(" · ".join(f"**{PRESETS[k].short}**: {PRESETS[k].description}" for k in RACE_PRESETS))
 
 
+def race_configs(epochs: int) -> list[tuple]:
+    """The four runs' (model, training) configs: what memory admission weighs before they are queued."""
+    return [(PRESETS[k].model, dataclasses.replace(PRESETS[k].train, epochs=epochs, seed=0)) for k in RACE_PRESETS]
+
+
 def start_race(epochs: int, train_images: int) -> None:
+    problem = refusal_for(race_configs(epochs))  # again as it starts: another browser may have queued meanwhile
+    if problem:
+        st.session_state[RACE_NOTE] = f"The race did not start: {problem}"
+        return
     data = ui.cached_mnist().limited(train_images, 2000)
     runs = [Run(name=f"{PRESETS[k].short}: {PRESETS[k].model.activations()[0]}"
                      f" {'-'.join(map(str, PRESETS[k].model.hidden))}",
-                data_cfg=DataConfig(train_limit=train_images, test_limit=2000),
-                model_cfg=PRESETS[k].model,
-                train_cfg=dataclasses.replace(PRESETS[k].train, epochs=epochs, seed=0))
-            for k in RACE_PRESETS]
+                data_cfg=DataConfig(train_limit=train_images, test_limit=2000), model_cfg=model_cfg, train_cfg=train_cfg)
+            for k, (model_cfg, train_cfg) in zip(RACE_PRESETS, race_configs(epochs))]
     ui.session_sweeps()[RACE] = Sweep(RACE, runs, data, **ui.sweep_store()).start()  # kept as sweep runs
 
 
@@ -179,8 +188,15 @@ r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
 # text boxes: a number box would drop a value out of its range and start the race with the old one
 race_epochs, epochs_refused = number_box(r1, "Epochs", "act_race_epochs", RACE_EPOCHS, 1, 20)
 race_images, images_refused = number_box(r2, "Training images", "act_race_images", RACE_IMAGES, 500, 60_000)
+# the four runs may train side by side: refused with a sentence when they do not fit in memory beside what is queued
+race_refused = None if busy or epochs_refused or images_refused else refusal_for(race_configs(race_epochs))
 r3.button("Start the race", key="act_race_start", type="primary",
-          disabled=busy or bool(epochs_refused or images_refused), on_click=start_race, args=(race_epochs, race_images))
+          disabled=busy or bool(epochs_refused or images_refused or race_refused), on_click=start_race,
+          args=(race_epochs, race_images))
+if RACE_NOTE in st.session_state:
+    st.warning(st.session_state.pop(RACE_NOTE), icon=":material/block:")
+elif race_refused:
+    st.error(f"The race cannot start: {race_refused}", icon=":material/block:")
 st.caption("All four start from the same seed and see the same images (SGD, lr 0.1, batch 100, "
            "PyTorch's default init), one after another in the background; 2,000 test images are "
            "scored after each epoch." + (" Another training is running in this session." if busy and

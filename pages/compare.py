@@ -91,6 +91,9 @@ axes = st.multiselect("Axes", list(cmp.SETTINGS), key="compare_axes",
                            "is the last axis and the colour")
 figure = fc.parallel_figure(frame, axes, metric)
 keys = list(figure.data[0].meta["columns"])
+categories = dict(figure.data[0].meta["categories"])
+for note in view.resolve_brush(categories):  # a link's category brush, by name: on the axes drawn now
+    st.warning(note, icon=":material/link_off:")
 view.parcoords_brush(figure, keys)
 brush = {col: pairs for col, pairs in view.kept_brush().items() if col in keys}
 selected = frame[frame["id"].isin(fc.brushed_ids(frame, brush, metric))] if brush else frame
@@ -149,4 +152,4 @@ c_parquet.download_button("Download Parquet", lambda: view.download(*shown_runs,
                           "application/vnd.apache.parquet", key="compare_parquet")
 
 view.write_view(view.current_view(axes_default=settings, setting_default=options[0],
-                                  metric_default=list(cmp.METRICS)[0]))
+                                  metric_default=list(cmp.METRICS)[0], categories=categories))

@@ -11,19 +11,22 @@ widgets' defaults and the table's rows (``nnplay.ui.sweep_builder``).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from nnplay.config import PRESETS, ConfigError
+from nnplay.config import MAX_SEED, PRESETS, ConfigError
 from nnplay.names import escape_markdown
 from nnplay.runs import format_duration
 from nnplay.store import StoreError
-from nnplay.sweeps import (MAX_SEEDS, SETTINGS, continue_sweep, estimate_seconds, load_sweep, measured_runs,
-                           missing_runs, run_key, start_sweep, worker_count)
+from nnplay.sweeps import (DEFAULT_ETA, MAX_RUNS, MAX_SEEDS, SETTINGS, continue_sweep, estimate_seconds, load_sweep,
+                           measured_runs, missing_runs, overhead_seconds, run_key, start_sweep, worker_count)
 from nnplay.sweeps.live import refusal
 from nnplay.ui import dataset_or_stop, ensure_navigation, store, workspace
 from nnplay.ui import sweep_builder as sb
+from nnplay.ui.number_box import number_box
 
+COMPARE_PAGE = str(Path(__file__).with_name("compare.py"))  # absolute: resolves the same under app.py and in tests
 TABLE_ROW_PX = 35  # a dataframe row's height: the runs table shows up to 20 rows before it scrolls
 SWEEP_PARAM = "sweep"  # ?sweep=<id>: the sweep this page shows
 KEEP = "session"  # widgets keep their values when the learner visits another page and comes back
@@ -33,32 +36,38 @@ KEEP = "session"  # widgets keep their values when the learner visits another pa
 # building a sweep
 
 
-def base_section(slots: dict) -> tuple | None:
+def base_section(slots: dict, typed: dict, refused: dict) -> tuple | None:
     """The configs every run starts from; None (with the refusal beside its box) while they are bad."""
     train_configs = st.session_state.get("_train_configs")
     options = ([sb.TRAIN_BASE] if train_configs and len(train_configs) == 3 else []) + list(PRESETS)
-    c1, c2, c3, c4 = st.columns([2.2, 0.8, 0.8, 0.8], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([2.2, 0.8, 0.8, 0.8], vertical_alignment="top")
+    slots["base"] = note = st.container()  # the row's refusals, under it: its columns are too narrow for a sentence
     c1.selectbox("Start from", options, key="sweep_base", persist_state=KEEP,
                  format_func=lambda k: "the Train page's settings" if k == sb.TRAIN_BASE else PRESETS[k].title,
                  help="every run has these settings but the ones the sweep varies")
-    c2.number_input("Epochs", key="sweep_epochs", min_value=1, max_value=1000, value=2, step=1, persist_state=KEEP)
-    c3.number_input("Training images", key="sweep_train_limit", min_value=1, value=2000, step=1000,
-                    persist_state=KEEP, help="each run trains on the first N training images (empty: all)")
-    c4.number_input("Test images", key="sweep_test_limit", min_value=1, value=500, step=500, persist_state=KEEP,
-                    help="each run is tested on the first N test images (empty: all)")
-    slots["base"] = st.empty()
+    train_total, test_total = len(data.train_images), len(data.test_images)
+    boxes = (("epochs", c2, "Epochs", 2, 1000, False, None),
+             ("train_limit", c3, "Training images", min(2000, train_total), train_total, True,
+              "each run trains on the first N training images (empty: all)"),
+             ("test_limit", c4, "Test images", min(500, test_total), test_total, True,
+              "each run is tested on the first N test images (empty: all)"))
+    for name, column, label, default, most, optional, words in boxes:
+        typed[name], refused[name] = number_box(column, label, f"sweep_{name}", default, 1, most, optional=optional,
+                                                help=words, refuse=note, persist_state=KEEP)
+    if refused["epochs"] or refused["train_limit"] or refused["test_limit"]:
+        return None
     try:
-        return sb.base_configs(st.session_state["sweep_base"], train_configs, int(st.session_state["sweep_epochs"]),
-                               st.session_state["sweep_train_limit"], st.session_state["sweep_test_limit"])
+        return sb.base_configs(st.session_state["sweep_base"], train_configs, typed["epochs"], typed["train_limit"],
+                               typed["test_limit"])
     except ConfigError as err:
-        slots["base"].error(str(err), icon=":material/block:")
+        note.error(str(err), icon=":material/block:")
         return None
 
 
 def values_row(key: str, slots: dict) -> None:
     """One varied setting's values: a list typed as text, or a range (low, high, count, log or linear)."""
     setting = SETTINGS[key]
-    c_name, c_kind, c_values = st.columns([1.1, 0.9, 4], vertical_alignment="bottom")
+    c_name, c_kind, c_values = st.columns([1.1, 1.3, 3.6], vertical_alignment="bottom")  # "list | range" whole
     c_name.markdown(f"**{setting.label}**")
     kinds = [sb.LIST, sb.RANGE] if setting.numeric else [sb.LIST]
     kind = c_kind.segmented_control(f"{setting.label}: values as", kinds, default=sb.LIST, key=f"sweep_kind_{key}",
@@ -66,7 +75,7 @@ def values_row(key: str, slots: dict) -> None:
     if kind == sb.RANGE:
         low, high, count, scale = sb.default_range(key)
         step, fmt = (1, None) if setting.kind == "int" else (None, "%g")
-        r1, r2, r3, r4 = c_values.columns(4, vertical_alignment="bottom")
+        r1, r2, r3, r4 = c_values.columns([1, 1, 0.8, 1.3], vertical_alignment="bottom")  # "log | linear" whole
         r1.number_input("low", key=f"sweep_low_{key}", value=low, step=step, format=fmt, persist_state=KEEP)
         r2.number_input("high", key=f"sweep_high_{key}", value=high, step=step, format=fmt, persist_state=KEEP)
         r3.number_input("count", key=f"sweep_count_{key}", value=count, min_value=1, step=1, persist_state=KEEP)
@@ -80,24 +89,44 @@ def values_row(key: str, slots: dict) -> None:
     slots[key] = st.empty()
 
 
-def vary_section(slots: dict) -> None:
-    st.multiselect("Settings to vary", list(SETTINGS), key="sweep_vary", format_func=lambda k: SETTINGS[k].label,
-                   default=list(sb.DEFAULT_VARY), persist_state=KEEP,
-                   help="a setting given one value sets it for every run; several values make the sweep")
+def vary_section(slots: dict, typed: dict, refused: dict) -> None:
+    """The settings to vary (a row of values each), the seeds, grid or random draws, early stopping."""
+    c_vary, c_seeds, c_first = st.columns([4, 1.1, 0.9], vertical_alignment="top")
+    slots["seeds"] = seeds_note = st.container()
+    c_vary.multiselect("Settings to vary", list(SETTINGS), key="sweep_vary", format_func=lambda k: SETTINGS[k].label,
+                       default=list(sb.DEFAULT_VARY), persist_state=KEEP,
+                       help="a setting given one value sets it for every run; several values make the sweep")
+    typed["seeds"], refused["seeds"] = number_box(
+        c_seeds, "Seeds per setting", "sweep_seeds", 1, 1, MAX_SEEDS, refuse=seeds_note, persist_state=KEEP,
+        help="each setting trained with this many seeds (first seed, the next, …): how much the seed alone moves "
+             "the result")
+    typed["first_seed"], refused["first_seed"] = number_box(c_first, "First seed", "sweep_first_seed", 0, 0, MAX_SEED,
+                                                            refuse=seeds_note, persist_state=KEEP,
+                                                            help="the seeds count up from it")
     for key in st.session_state["sweep_vary"]:
         values_row(key, slots)
-    c1, c2, c3, c4 = st.columns([1.9, 0.8, 0.9, 1.4], vertical_alignment="bottom")
-    c1.segmented_control("Runs", ["grid", "random"], default="grid", key="sweep_search", persist_state=KEEP,
-                         format_func={"grid": "every combination (grid)", "random": "random draws"}.get)
+    c_search, c_draws, c_draw_seed, c_early, c_eta = st.columns([1.9, 0.9, 0.9, 1.6, 0.8], vertical_alignment="top")
+    slots["draws"] = slots["search"] = slots["eta"] = note = st.container()
+    c_search.segmented_control("Runs", ["grid", "random"], default="grid", key="sweep_search", persist_state=KEEP,
+                               format_func={"grid": "grid", "random": "random draws"}.get,
+                               help="grid: every combination of the values; random draws: that many settings "
+                                    "drawn from them (a range anywhere between its ends)")
+    typed["draws"] = typed["draw_seed"] = None
     if st.session_state.get("sweep_search") == "random":
-        c2.number_input("Draws", key="sweep_draws", min_value=1, value=10, step=1, persist_state=KEEP)
-    c3.number_input("Seeds per setting", key="sweep_seeds", min_value=1, max_value=MAX_SEEDS, value=1, step=1,
-                    persist_state=KEEP,
-                    help="each setting trained with seeds 0, 1, …: how much the seed alone moves the result")
-    c4.toggle("Stop hopeless runs early", key="sweep_early", value=False, persist_state=KEEP,
-              help="successive halving (as Ray Tune's ASHA): at each rung of epochs only the best third go on; "
-                   "a run stopped so says why, and its curve stays")
-    slots["draws"] = slots["seeds"] = slots["search"] = st.empty()
+        typed["draws"], refused["draws"] = number_box(c_draws, "Draws", "sweep_draws", 10, 1, MAX_RUNS, refuse=note,
+                                                      persist_state=KEEP, help="how many settings to draw")
+        typed["draw_seed"], refused["draw_seed"] = number_box(
+            c_draw_seed, "Draw seed", "sweep_draw_seed", 0, 0, MAX_SEED, refuse=note, persist_state=KEEP,
+            help="the same draw seed draws the same settings")
+    c_early.toggle("Early stopping", key="sweep_early", value=False, persist_state=KEEP,
+                   help="stop hopeless runs early by successive halving (as Ray Tune's ASHA): at each rung of epochs "
+                        "only the best 1/η go on; a run stopped so says why, and its curve stays")
+    typed["eta"] = DEFAULT_ETA
+    if st.session_state.get("sweep_early"):
+        typed["eta"], refused["eta"] = number_box(c_eta, "η", "sweep_eta", DEFAULT_ETA, 2, 10, refuse=note,
+                                                  persist_state=KEEP,
+                                                  help="keep the top 1/η of the runs at each rung; rungs every η× "
+                                                       "epochs")
 
 
 def show_refusals(errors: dict[str, str], slots: dict) -> None:
@@ -114,13 +143,15 @@ def estimate_sentence(plan) -> str:
     except StoreError:
         measured = []
     workers = worker_count()
-    seconds = estimate_seconds(plan, measured, len(data.train_images), workers=workers)
+    seconds = estimate_seconds(plan, measured, len(data.train_images), workers=workers,
+                               overhead_s=overhead_seconds(measured))
     if seconds is None:
         return (f"{runs} · no estimate yet: train one run first (here or on the Train page), and its epoch times "
                 "give one.")
     where = f"on {workers} workers at once" if workers > 1 else "one after another"
     shorter = "; early stopping only shortens it" if plan.halving else ""
-    return f"{runs} · about **{format_duration(seconds)}** here, {where}, from the epoch times measured here{shorter}."
+    return (f"{runs} · about **{format_duration(seconds)}** here, {where}, from the epoch times measured here and "
+            f"each run's start and evaluation{shorter}.")
 
 
 def subset(plan):
@@ -140,12 +171,17 @@ def start(plan) -> None:
 
 
 def build_section() -> None:
-    st.subheader("Build a sweep")
+    st.markdown("#### Build a sweep")  # smaller than a subheader: Start stays above the fold at 720 px
     slots: dict = {}
-    base = base_section(slots)
-    vary_section(slots)
+    typed: dict = {}  # the number boxes' values (None: refused under its box)
+    refused: dict = {}
+    base = base_section(slots, typed, refused)
+    vary_section(slots, typed, refused)
     slots["plan"] = st.empty()
-    plan, errors = sb.read_plan(st.session_state, base)
+    plan, errors = sb.read_plan({**st.session_state.to_dict(), **{f"sweep_{k}": v for k, v in typed.items()}}, base)
+    for name in [n for n, sentence in refused.items() if sentence]:  # said under its box already
+        errors.pop(sb.BOX_FIELDS.get(name, name), None)
+        plan = None
     problem = refusal(plan, plan.expand(), subset(plan), workspace(), store()) if plan is not None else None
     if problem:  # what would stop it here: a batch larger than the data, memory, a CNN out of pixels
         errors[sb.place_refusal(problem, st.session_state["sweep_vary"])] = problem
@@ -265,8 +301,9 @@ def sweep_panel(sweep_id: str) -> None:
                               on_click=on_continue,
                               args=(current,), width="stretch",
                               help="queue only the runs that did not finish; the finished ones are kept")
-        # a plain link: the comparison view is its own page, and opens with this sweep's runs selected
-        c_compare.markdown(f"📊 [Compare its runs](/compare?{SWEEP_PARAM}={sweep_id})")
+        # in this tab (a markdown link opens a new one): the comparison view, with this sweep's runs selected
+        if c_compare.button("📊 Compare its runs", key="sweep_compare", help="the comparison view of its runs"):
+            st.switch_page(COMPARE_PAGE, query_params={SWEEP_PARAM: sweep_id})
         if current.status == "interrupted":
             st.info("The server stopped while this sweep trained: its unfinished runs show as interrupted. "
                     "**Continue the sweep** queues only what is missing.")
@@ -291,13 +328,12 @@ def sweep_panel(sweep_id: str) -> None:
 
 ensure_navigation()
 st.title("🧹 Sweeps")
-st.caption("Train many runs at once over a few settings, each with a few seeds, and see which setting mattered "
-           "and how much the seed alone moves the result. The runs queue on the workers like any run and are "
-           "kept with your runs.")
+st.caption("Many runs over a few settings and seeds: which setting mattered, and how much the seed alone moves it.",
+           help="The runs queue on the workers like any run and are kept with your runs.")
 data = dataset_or_stop()
 if "_sweep_note" in st.session_state:
     st.warning(st.session_state.pop("_sweep_note"))
-with st.container(border=True):
+with st.container(border=True, gap="xsmall"):  # tight rows: Start above the fold at 1280×720
     build_section()
 st.subheader("Watch it")
 shown = pick_sweep()

@@ -135,3 +135,44 @@ def test_the_range_test_that_does_not_fit_beside_a_queued_run_is_refused(monkeyp
     assert said.startswith("The range test cannot run: This network needs about") and \
         "(someone's run)" in said, said
     assert at.button(key="exp_range_run").disabled
+
+
+def test_a_queued_sweep_counts_only_the_runs_that_train_at_once(monkeypatch):
+    import nnplay.jobs
+    import nnplay.sweeps.estimate as estimate
+
+    mid, cpu = ModelConfig(hidden=(4096,) * 4), TrainConfig(device="cpu")
+    each = estimate_memory(mid, cpu).total
+    for i in range(10):  # a sweep of another workspace, queued on a pool of 2 workers
+        queued(f"sweep run {i}", "workspace-a", mid)
+    room = (int(each * 3.5), "available RAM")
+    monkeypatch.setattr(nnplay.jobs, "threads_enabled", lambda: False)
+    monkeypatch.setattr(estimate, "worker_count", lambda: 2)
+    # Train's Start: beside the 2 that train at once it fits, the 8 waiting for a worker hold nothing yet
+    assert start_refusals(mid, cpu, 60000, memory_limit=room) == {}
+    said = refusal_for([(mid, cpu)] * 2, memory_limit=room)  # 2 + 2 runs of 3.5 runs' room: refused
+    assert "is held for the 2 runs already queued or starting (sweep run" in said, said
+    monkeypatch.setattr(nnplay.jobs, "threads_enabled", lambda: True)  # this process's threads train all at once
+    assert "is held for the 10 runs already queued or starting" in refusal_for([(mid, cpu)], memory_limit=room)
+
+
+def test_the_activation_race_that_does_not_fit_beside_a_queued_run_is_refused_and_nothing_is_queued(monkeypatch):
+    from nnplay.config import PRESETS
+
+    race = [(PRESETS[k].model, PRESETS[k].train) for k in ("model-a", "model-b", "model-c", "model-d")]
+    need = sum(estimate_memory(m, t).total for m, t in race)
+    other = ModelConfig(hidden=(1024,))
+    room = need + estimate_memory(other, TrainConfig()).total // 2  # room for the race, not for it and the other
+    monkeypatch.setattr(models, "available_memory", lambda device="cpu": (room, "available RAM"))
+    at = AppTest.from_file(str(ROOT / "pages" / "activations.py"), default_timeout=60).run()
+    assert not at.exception and not at.button(key="act_race_start").disabled  # nothing else queued yet
+    blocker = queued("someone's run", "workspace-b", other)  # another browser queues a run first
+    at.button(key="act_race_start").click().run()
+    assert not at.exception
+    assert list(runs.REGISTRY) == [blocker.id], "nothing of the race was queued"
+    said = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "The race did not start: These 4 runs need about" in said and \
+        "is held for the run already queued or starting (someone's run)" in said, said
+    at.run()  # drawn again: Start stays disabled while the sentence says why
+    assert at.button(key="act_race_start").disabled
+    assert any(e.value.replace("\\", "").startswith("The race cannot start: These 4 runs") for e in at.error)

@@ -253,6 +253,20 @@ def test_scatter_groups_seeds_into_one_point_with_an_error_bar(sweep_frame):
         scatter_figure(sweep_frame, "lr", "test_accuracy", seeds="all")
 
 
+def test_a_scatter_against_the_seed_draws_every_run(sweep_frame):
+    from nnplay.figures.compare import scatter_figure
+
+    fig = scatter_figure(sweep_frame, "seed", "test_accuracy")  # a sweep of seeds alone: no group to draw
+    assert len(fig.data) == 1 and len(fig.data[0].x) == 12 and fig.data[0].marker.opacity == 1
+
+
+def test_the_parallel_coordinates_name_their_category_axes_in_order(sweep_frame):
+    from nnplay.figures.compare import parallel_figure
+
+    meta = parallel_figure(sweep_frame, ["lr", "activation"], "test_accuracy").data[0].meta
+    assert meta["categories"] == {"activation": ["relu", "tanh"]}  # lr is a number axis
+
+
 def _history(n_steps=20, n_epochs=2, scale=1.0):
     from nnplay.engine import History, RunStart, StepEvent
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.engine import EpochMetrics, RunStart, StepEvent
 from nnplay.store import open_store
-from nnplay.ui.compare_query import CompareView, parse_brush, view_from_query, view_to_query
+from nnplay.ui.compare_query import CompareView, parse_brush, ranges_of, view_from_query, view_to_query
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "compare.py")
@@ -201,3 +201,38 @@ def test_parse_brush_refuses_what_is_not_a_range():
     assert parse_brush("a:1..2|5..3;b:0..1") == ({"a": [(1.0, 2.0), (3.0, 5.0)], "b": [(0.0, 1.0)]}, [])
     ranges, notes = parse_brush("a:1..x;:1..2;c:inf..1;d:3")
     assert ranges == {} and len(notes) == 4
+
+
+def test_a_category_brush_goes_in_the_link_as_the_categories_it_keeps():
+    v = CompareView(brush={"activation": [(0.6, 1.4)], "lr": [(-3.0, -2.0)]},
+                    categories={"activation": ["relu", "tanh"]})
+    q = view_to_query(v)
+    assert q["brush"] == "activation:=tanh;lr:-3..-2"  # the category by name, not by its place on the axis
+    back, notes = view_from_query(q)
+    assert notes == [] and back.brush == {"lr": [(-3.0, -2.0)]} and back.brush_names == {"activation": ["tanh"]}
+    # a category added before it: the same category, at its new place; neighbours in one range
+    assert ranges_of(back.brush_names, {"activation": ["elu", "relu", "tanh"]}) == ({"activation": [(1.75, 2.25)]}, [])
+    ranges, notes = ranges_of({"activation": ["relu", "tanh", "gelu"]}, {"activation": ["elu", "relu", "tanh"]})
+    assert ranges == {"activation": [(0.75, 2.25)]} and len(notes) == 1 and "'gelu'" in notes[0]
+
+
+def test_a_link_brushing_a_category_keeps_that_category_after_one_is_added_before_it(runs):
+    at = page(brush="hidden:=64")
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert list(table(at)["name"]) == ["wilder"]  # the one run of 64 hidden units
+    assert at.query_params["brush"] == "hidden:=64"  # written back by name
+    crafted_run(open_store(), "narrow", 0.1, 0, [0.5, 0.6, 0.7], hidden=16)  # 16 now comes first on the axis
+    again = page(brush="hidden:=64")
+    assert not again.exception and not again.warning
+    assert list(table(again)["name"]) == ["wilder"]
+
+
+def test_one_plotly_loader_serves_both_components():
+    from nnplay.ui.live import component_js
+
+    for name in ("live_run.js", "parcoords_brush.js"):
+        own = (ROOT / "nnplay" / "ui" / name).read_text(encoding="utf-8")
+        assert "function loadPlotly" not in own and "loadPlotly(" in own  # it calls the shared one
+        sent = component_js(ROOT / "nnplay" / "ui" / name)
+        assert sent.count("function loadPlotly") == 1 and sent.count("function themeText") == 1
+        assert sent.endswith(own)

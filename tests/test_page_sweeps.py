@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 
 from nnplay.runs import REGISTRY
@@ -29,9 +30,9 @@ def _page(query: dict | None = None) -> AppTest:
         at.query_params[key] = value
     at.run()
     assert not at.exception
-    at.number_input(key="sweep_epochs").set_value(1)
-    at.number_input(key="sweep_train_limit").set_value(300)
-    at.number_input(key="sweep_test_limit").set_value(100).run()
+    at.text_input(key="sweep_epochs").set_value("1")
+    at.text_input(key="sweep_train_limit").set_value("300")
+    at.text_input(key="sweep_test_limit").set_value("100").run()
     assert not at.exception
     return at
 
@@ -41,7 +42,7 @@ def _three_settings(at: AppTest, seeds: int = 1) -> AppTest:
     at.text_input(key="sweep_values_lr").set_value("1e-3, 1e-2")
     at.text_input(key="sweep_values_batch_size").set_value("64")
     at.text_input(key="sweep_values_activation").set_value("relu, tanh")
-    at.number_input(key="sweep_seeds").set_value(seeds).run()
+    at.text_input(key="sweep_seeds").set_value(str(seeds)).run()
     assert not at.exception
     return at
 
@@ -166,12 +167,12 @@ def test_nothing_to_vary_is_refused_and_seeds_alone_make_a_sweep():
     at.multiselect(key="sweep_vary").set_value([]).run()
     assert _errors(at) == ["A sweep needs a setting with two or more values, or two or more seeds."]
     assert at.button(key="sweep_start").disabled is True
-    at.number_input(key="sweep_seeds").set_value(3).run()  # how much the seed alone moves one setting
+    at.text_input(key="sweep_seeds").set_value("3").run()  # how much the seed alone moves one setting
     assert not _errors(at) and "**3 runs** (seeds (3))" in _text(at)
     assert at.button(key="sweep_start").disabled is False
 
 
-def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and_result():
+def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and_result(monkeypatch):
     at = _three_settings(_page(), seeds=2)
     sweep_id = _start(at)
     _finish(at, sweep_id)
@@ -192,7 +193,11 @@ def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and
     assert "8 of 8 runs finished" in _progress(at)
     assert "from the epoch times measured here" in _text(at)  # its runs timed this machine: now an estimate
     assert at.button(key="sweep_stop").disabled is True
-    assert f"/compare?sweep={sweep_id}" in _text(at)
+    opened = []  # the page alone has no navigation to switch in: the switch it asks for
+    monkeypatch.setattr(streamlit, "switch_page", lambda page, query_params=None: opened.append((page, query_params)))
+    at.button(key="sweep_compare").click().run()
+    assert not at.exception
+    assert opened == [(str(ROOT / "pages" / "compare.py"), {"sweep": sweep_id})]  # in this tab, this sweep's runs
 
 
 def test_a_reload_finds_the_sweep_from_its_link_and_a_new_one_is_listed():
@@ -300,8 +305,8 @@ def test_random_draws_count_the_draws_and_a_range_draws_between_its_ends():
     at.multiselect(key="sweep_vary").set_value(["lr"]).run()
     at.segmented_control(key="sweep_kind_lr").set_value("range").run()
     at.segmented_control(key="sweep_search").set_value("random").run()
-    at.number_input(key="sweep_draws").set_value(5)
-    at.number_input(key="sweep_seeds").set_value(2).run()
+    at.text_input(key="sweep_draws").set_value("5")
+    at.text_input(key="sweep_seeds").set_value("2").run()
     assert not at.exception and not _errors(at)
     assert "**10 runs** (5 random draws × seeds (2))" in _text(at)
 
@@ -316,9 +321,9 @@ def test_the_train_pages_settings_can_be_the_base_of_a_sweep():
     at.run()
     assert "the Train page's settings" in at.selectbox(key="sweep_base").options
     at.selectbox(key="sweep_base").set_value(sb.TRAIN_BASE)
-    at.number_input(key="sweep_epochs").set_value(1)
-    at.number_input(key="sweep_train_limit").set_value(300)
-    at.number_input(key="sweep_test_limit").set_value(100)
+    at.text_input(key="sweep_epochs").set_value("1")
+    at.text_input(key="sweep_train_limit").set_value("300")
+    at.text_input(key="sweep_test_limit").set_value("100")
     at.multiselect(key="sweep_vary").set_value(["lr"]).run()
     at.text_input(key="sweep_values_lr").set_value("0.05, 0.1").run()
     assert not at.exception and not _errors(at)
@@ -360,7 +365,7 @@ def test_delete_removes_an_ended_sweep_and_its_runs_and_the_page_shows_the_one_l
     at.text_input(key="sweep_values_lr").set_value("1e-3").run()
     ids = []
     for seeds in (1, 2):
-        at.number_input(key="sweep_seeds").set_value(seeds).run()
+        at.text_input(key="sweep_seeds").set_value(str(seeds)).run()
         ids.append(_start(at))
         _finish(at, ids[-1])
     shown = _picker(at).value
@@ -371,3 +376,67 @@ def test_delete_removes_an_ended_sweep_and_its_runs_and_the_page_shows_the_one_l
     assert s.get_sweep(shown) is None and all(s.get(r) is None for r in runs)
     left = next(i for i in ids if i != shown)
     assert _picker(at).value == left and len(_picker(at).options) == 1
+
+
+def test_the_estimate_counts_each_runs_start_and_evaluation_not_only_its_epochs(monkeypatch):
+    import nnplay.sweeps as sweeps
+
+    # one measured run: its epochs nearly free, 5 s outside them (its start, data load, final evaluation)
+    monkeypatch.setattr(sweeps, "measured_runs", lambda store, ws: [sweeps.Measured("mlp", 203_530, 256, 1e-7, 5.0)])
+    monkeypatch.setattr(sweeps, "worker_count", lambda: 2)
+    at = _page()  # 3 learning rates × 2 batch sizes: 6 runs of 1 epoch on 300 images, 2 at once
+    text = _text(at)
+    assert "**6 runs**" in text
+    assert "about **15 s** here, on 2 workers at once" in text, text  # 6 × 5 s / 2, not the epochs' 0.0 s
+
+
+@pytest.mark.parametrize("key, typed, said", [
+    ("sweep_epochs", "two", "Epochs: write a whole number from 1 to 1,000; got 'two'."),
+    ("sweep_epochs", "1e400", "Epochs: write a whole number from 1 to 1,000"),
+    ("sweep_train_limit", "0", "Training images: write a whole number from 1 to"),
+    ("sweep_seeds", "101", "Seeds per setting: write a whole number from 1 to 100; got '101'."),
+    ("sweep_first_seed", "-1", "First seed: write a whole number from 0 to 4,294,967,295"),
+])
+def test_each_number_box_takes_what_was_typed_and_refuses_a_bad_one_under_it(key, typed, said):
+    at = _page()
+    at.text_input(key=key).set_value(typed).run()
+    assert not at.exception
+    errors = _errors(at)
+    assert len(errors) == 1 and said in errors[0], errors  # said once, under its box; nothing else
+    assert at.button(key="sweep_start").disabled is True
+    assert not at.number_input  # the range boxes only: none of these is a number input that drops a value
+
+
+def test_an_empty_image_box_means_all_images():
+    at = _page()
+    at.text_input(key="sweep_train_limit").set_value("").run()
+    assert not at.exception and not _errors(at)
+    assert at.button(key="sweep_start").disabled is False
+
+
+def test_the_first_seed_the_draw_seed_and_eta_reach_the_sweep_it_starts():
+    at = _page()
+    at.multiselect(key="sweep_vary").set_value(["lr"]).run()
+    at.segmented_control(key="sweep_kind_lr").set_value("range").run()
+    at.segmented_control(key="sweep_search").set_value("random").run()
+    at.toggle(key="sweep_early").set_value(True).run()
+    at.text_input(key="sweep_draws").set_value("3")
+    at.text_input(key="sweep_draw_seed").set_value("7")
+    at.text_input(key="sweep_seeds").set_value("2")
+    at.text_input(key="sweep_first_seed").set_value("40")
+    at.text_input(key="sweep_eta").set_value("2").run()
+    assert not at.exception and not _errors(at)
+    assert "**6 runs** (3 random draws × seeds (2))" in _text(at)
+    at.text_input(key="sweep_eta").set_value("1").run()  # halving keeps the top 1/η: η of 1 keeps them all
+    assert [e for e in _errors(at) if e.startswith("η: write a whole number from 2 to 10")], _errors(at)
+    assert at.button(key="sweep_start").disabled is True
+    at.text_input(key="sweep_eta").set_value("2").run()
+    sweep_id = _start(at)
+    sweep = load_sweep(open_store(), sweep_id)
+    try:
+        plan = sweep.plan
+        assert (plan.seeds, plan.draw_seed, plan.draws, plan.eta, plan.halving) == ((40, 41), 7, 3, 2, True)
+        assert sorted({r.train_cfg.seed for r in sweep.runs}) == [40, 41]
+    finally:
+        sweep.stop()
+        sweep.wait(60)

@@ -141,9 +141,15 @@ def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tm
         assert probe["layout"]["meta"]["labels"] == probes.labels.tolist()
         texts = [a["text"] for a in probe["layout"]["annotations"]]
         assert len(texts) == 16 and all(f"{probability[i]:.0%}" in t for i, t in enumerate(texts))
-        # the first layer: each neuron's weights scaled to its own max |w|, as first_layer_figure draws them
-        expected = np.asarray(first_layer_figure(model).data[0].z, dtype=float)
+        # the first layer: what training changed in each neuron's weights (minus the run's seeded start, as Inspect
+        # shows them: raw weights are still mostly the random start), each scaled to its own max |Δw|
+        from nnplay.engine import seeded_model
+
+        start = seeded_model(run.model_cfg, run.train_cfg.seed)
+        expected = np.asarray(first_layer_figure(model, start=start).data[0].z, dtype=float)
         np.testing.assert_allclose(typed_array_values(first["data"][0]["z"]), expected, atol=1e-6)
+        assert "what training changed" in first["layout"]["title"]["text"]
+        assert not np.allclose(expected, np.asarray(first_layer_figure(model).data[0].z, dtype=float), atol=1e-3)
         assert [t["name"] for t in network["data"]] == [t.name for t in network_figure(model).data]
         assert network["layout"]["meta"]["wide"] is True
         # the three pictures are heavy (redrawn less often while the run is busy), the loss charts are not

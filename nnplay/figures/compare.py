@@ -109,17 +109,21 @@ def parallel_figure(frame: pd.DataFrame, settings: Sequence[str], metric: str, m
                     title: str | None = None) -> go.Figure:
     """Parallel coordinates of ``frame``'s runs: one axis per setting, in order, then ``metric`` (also the
     lines' colour, the better end bright). Runs without a finite metric are left out (the title says how
-    many). ``meta["ids"]`` of the trace: the runs' ids, in the order of the lines."""
+    many). ``meta`` of the trace: "ids" (the runs' ids, in the order of the lines), "columns" (each axis's
+    column) and "categories" (each category axis's names, in its order)."""
     _check_columns(frame, [*settings, metric, "id"])
     kept, count = _with_metric(frame, metric)
     label = metric_label or axis_title(metric)
-    dimensions = []
+    dimensions, categories = [], {}
     for name in settings:
         values, ticks = axis_values(kept[name], name)
         dimensions.append({"label": axis_title(name), "values": values, **ticks})
+        if _categorical(kept[name], name):
+            categories[name] = list(ticks["ticktext"])
     colour = kept[metric].astype(float).to_numpy()
     dimensions.append({"label": label, "values": colour})
-    trace = go.Parcoords(dimensions=dimensions, meta={"ids": list(kept["id"]), "columns": [*settings, metric]},
+    trace = go.Parcoords(dimensions=dimensions, meta={"ids": list(kept["id"]), "columns": [*settings, metric],
+                                                   "categories": categories},
                          line={"color": colour, "colorscale": "Viridis", "showscale": True,
                                "reversescale": METRICS.get(metric) == "min", "colorbar": {"title": {"text": label}}})
     figure = go.Figure(trace)
@@ -154,9 +158,11 @@ def scatter_figure(frame: pd.DataFrame, setting: str, metric: str, seeds: str = 
     """``metric`` against ``setting`` (a log x axis for the learning rate, or a positive setting spanning 100×
     or more; categories on a category axis). ``seeds``: "group" draws one point per seed group (runs that
     differ only in their seed) at the mean with ± one standard deviation as an error bar, its runs faint
-    beneath; "every" draws every run."""
+    beneath; "every" draws every run (always, against the seed)."""
     if seeds not in ("group", "every"):
         raise ValueError(f"seeds is 'group' (a point per seed group) or 'every' (a point per run); got {seeds!r}.")
+    if setting == "seed":  # a seed group spans the seeds: against the seed, every run is its own point
+        seeds = "every"
     _check_columns(frame, [setting, metric, "id", "name"])
     kept, count = _with_metric(frame, metric)
     label = metric_label or axis_title(metric)

@@ -514,10 +514,11 @@ def probe_figure(model: nn.Module, probes: nn_lessons.Probes, classes: Sequence[
 
 
 @clears_toolbar
-def first_layer_figure(model: nn.Module, n: int = 16) -> go.Figure:
-    """The first layer as pictures: ``n`` MLP neurons' incoming weights as 28×28 images, or a
-    CNN's first ``n`` filters (each scaled to its own largest |weight|; red +, blue −)."""
+def first_layer_figure(model: nn.Module, n: int = 16, start: nn.Module | None = None) -> go.Figure:
+    """The first layer as pictures: ``n`` MLP neurons' incoming weights as 28×28 images (with ``start``, the model
+    before training: what training changed in them, as Inspect shows it), or a CNN's first ``n`` filters (each
+    scaled to its own largest |weight|; red +, blue −)."""
     if nn_lessons.is_mlp(model):
-        return unit_weights_figure(model, max_units=n, columns=8)
+        return unit_weights_figure(model, max_units=n, columns=8, start=start)
     return conv_filters_figure(model, max_out=n)
 

@@ -150,9 +150,11 @@ def probe_spec(model: nn.Module, probes: Probes, classes: Sequence[str] | None =
 
 
 @clears_toolbar
-def first_layer_spec(model: nn.Module, n: int = 16, uirevision: str | int | None = None) -> dict:
-    """``first_layer_figure`` (16 MLP neurons' weights as 28×28 images, or a CNN's first filters) as a spec."""
-    spec = plain_spec(first_layer_figure(model, n), uirevision)
+def first_layer_spec(model: nn.Module, n: int = 16, uirevision: str | int | None = None,
+                     start: nn.Module | None = None) -> dict:
+    """``first_layer_figure`` (16 MLP neurons' weights as 28×28 images, minus their random ``start`` when known:
+    raw weights look like noise after a short training; or a CNN's first filters) as a spec."""
+    spec = plain_spec(first_layer_figure(model, n, start=start), uirevision)
     band = TOOLBAR_PX if spec["layout"]["meta"].get("toolbar_clear") else 0  # the toolbar's band comes on top
     spec["layout"]["height"] = min(spec["layout"].get("height") or 300, 300 + band)
     return spec
@@ -169,12 +171,14 @@ def network_spec(model: nn.Module, uirevision: str | int | None = None, height: 
 
 
 def watch_figures(model: nn.Module, probes: Probes, classes: Sequence[str] | None = None,
-                  uirevision: str | int | None = None, probe: int | None = None, page: int = 0) -> list[str]:
+                  uirevision: str | int | None = None, probe: int | None = None, page: int = 0,
+                  start: nn.Module | None = None) -> list[str]:
     """The probe panel, the first layer and the network view of ``model`` as JSON (``WATCH_FIGURES``' order).
 
     ``probe``: the probe digit (0–15) the network view runs through the model, None for the weights alone;
-    ``page``: the page of a wide layer's neurons it shows."""
+    ``page``: the page of a wide layer's neurons it shows; ``start``: the model before training (the first layer
+    then shows what training changed)."""
     image = probes.images[probe] if probe is not None else None
     return [figure_json(probe_spec(model, probes, classes, uirevision)),
-            figure_json(first_layer_spec(model, uirevision=uirevision)),
+            figure_json(first_layer_spec(model, uirevision=uirevision, start=start)),
             figure_json(network_spec(model, uirevision, image_u8=image, page=page, classes=classes))]

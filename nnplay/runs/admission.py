@@ -7,7 +7,9 @@ names what holds the memory; given the learner's ``workspace``, class mode's lim
 What they fit beside: the memory measured free now (``models.available_memory``:
 runs that train hold theirs, so the measurement counts them) less what this process's runs of any workspace
 that are queued or starting will take (``admitted_runs``: promised, not yet held). Every run of the list
-counts, as queued runs do: a backend may train them all at once (threads here, Ray across a cluster).
+counts; of the runs queued before it, only as many as train at once (``at_once``: the workers of the local pool
+or the Ray cluster, the largest first; all of them in this process's threads, which train every run at once):
+the rest wait for a worker, so a queued sweep of 100 runs does not refuse a Start beside it.
 The estimate and the one-run sentence live in ``models`` (``estimate_memory``, ``memory_refusal``).
 """
 
@@ -40,6 +42,18 @@ def admitted_runs(device, exclude: Iterable[str] | str | None = None) -> list[Ru
         except ConfigError:
             pass
     return kept
+
+
+def at_once(runs: list[Run]) -> list[Run]:
+    """Of ``runs`` (queued or starting), those whose memory is promised at once: as many as the backend trains side by
+    side (the largest first), every one in this process's threads."""
+    from ..jobs import threads_enabled
+    from ..sweeps.estimate import worker_count  # the workers the Sweeps page's estimate and admission count too
+
+    if threads_enabled() or len(runs) <= 1:
+        return runs
+    size = {r.id: estimate_memory(r.model_cfg, r.train_cfg).total for r in runs}
+    return sorted(runs, key=lambda r: size[r.id], reverse=True)[:max(1, worker_count())]
 
 
 def held_by(runs: list[Run]) -> str:
@@ -86,7 +100,7 @@ def refusal_for(configs: Iterable, memory_limit: tuple[int | None, str] | None =
             return str(err)[:1].upper() + str(err)[1:]
         groups.setdefault(device.type, (device, []))[1].append((model_cfg, train_cfg))
     for device, pairs in groups.values():
-        before = admitted_runs(device, exclude=ids)
+        before = at_once(admitted_runs(device, exclude=ids))
         reserved = sum(estimate_memory(r.model_cfg, r.train_cfg).total for r in before)
         if len(pairs) == 1:
             sentence = models.memory_refusal(*pairs[0], device, memory_limit, reserved, held_by(before))

@@ -1,7 +1,8 @@
 """The live view's renderer for a run: ``WatchView``, the loss charts plus "Watch it learn"'s figures.
 
 ``WatchView(probes)`` is a ``render(run, options)`` for ``ui.live_run_view``: ``figures.train.live_view_content``
-plus, when ``options["watch"]`` is true, the three figures of ``run.watch_model()`` (``figures.watch``),
+plus, when ``options["watch"]`` is true, the three figures of ``run.watch_model()`` (``figures.watch``; an MLP's
+first layer as what training changed, from the run's seeded start),
 rebuilt only when that model changed (at most once a second at full speed, after each step in step mode,
 every ``CALM_WATCH_S`` while the run is calm). It holds a lock and a clock, so it lives here, not among the
 pure figure builders. Imported as ``nnplay.runs.live_view`` (the runs package does not import figures).
@@ -43,8 +44,22 @@ class WatchView:
         self._network: tuple[int | None, int] = (None, 0)  # the network view's probe digit and page, as built
         self._figures: list[str] = []
         self._built_at = 0.0  # time.monotonic() of the last build
+        self._start: tuple = (None, None)  # (run id, its model before training)
         self._lock = threading.Lock()
         self.builds = 0  # how many times the figures were built (tests, benchmarks)
+
+    def start_of(self, run: Run) -> nn.Module | None:
+        """The run's model before training (``engine.seeded_model`` of its config and seed, built once per run), for
+        an MLP whose first layer reads the pixels: the picture then shows what training changed, as Inspect does;
+        None for a CNN or a run whose configs are not known."""
+        model_cfg, train_cfg = getattr(run, "model_cfg", None), getattr(run, "train_cfg", None)
+        if model_cfg is None or train_cfg is None or model_cfg.family != "mlp":
+            return None
+        if self._start[0] != run.id:
+            from ..engine import seeded_model
+
+            self._start = (run.id, seeded_model(model_cfg, train_cfg.seed))
+        return self._start[1]
 
     def figures(self, run: Run, probe: int | None = None, page: int = 0) -> list[str]:
         with self._lock:
@@ -57,7 +72,7 @@ class WatchView:
         with self._lock:
             if model is not self._model or (probe, page) != self._network:
                 self._figures = watch_figures(model, self.probes, self.classes, uirevision=f"watch-{run.id}",
-                                              probe=probe, page=page)
+                                              probe=probe, page=page, start=self.start_of(run))
                 self._model, self._network = model, (probe, page)
                 self._built_at = time.monotonic()
                 self.builds += 1

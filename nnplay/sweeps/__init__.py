@@ -8,14 +8,16 @@ decision, pure), ``estimate`` (the wall time from measured epoch times), ``live`
 SweepPlan``. Nothing here imports streamlit.
 """
 
-from .estimate import Measured, estimate_seconds, measured_runs, parameters, run_seconds, worker_count
+from .estimate import (DEFAULT_OVERHEAD_S, Measured, estimate_seconds, measured_runs, overhead_seconds, parameters,
+                       run_overhead, run_seconds, worker_count)
 from .halving import DEFAULT_ETA, Halt, decide, rungs
 from .live import (LIVE, MAX_ACTIVE_SWEEPS, Halver, PlannedSweep, SweepRun, active_sweeps, continue_sweep,
                    ended_for_good, load_sweep, missing_runs, start_sweep)
 from .plan import (MAX_RUNS, MAX_SEEDS, SETTINGS, Axis, PlanError, PlannedRun, Setting, SweepPlan, check_value,
                    format_setting, largest_run, parse_values, range_values, run_key, run_name, seed_values)
 
-__all__ = ["Measured", "estimate_seconds", "measured_runs", "parameters", "run_seconds", "worker_count",
+__all__ = ["DEFAULT_OVERHEAD_S", "Measured", "estimate_seconds", "measured_runs", "overhead_seconds", "parameters",
+           "run_overhead", "run_seconds", "worker_count",
            "DEFAULT_ETA", "Halt", "decide", "rungs", "LIVE", "MAX_ACTIVE_SWEEPS", "Halver", "PlannedSweep",
            "SweepRun", "active_sweeps", "continue_sweep", "ended_for_good", "load_sweep", "missing_runs", "start_sweep",
            "MAX_RUNS", "MAX_SEEDS", "SETTINGS", "Axis", "PlanError", "PlannedRun", "Setting", "SweepPlan",

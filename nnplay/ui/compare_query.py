@@ -3,14 +3,16 @@
 What lives here: ``CompareView`` (the sweep filter, the metric, each metric's summary and k, the parallel
 coordinates' axes, the brushed ranges, the scatter's setting, seed groups, the curves' x and smoothing),
 ``view_to_query`` / ``view_from_query`` (a link shows the same picture; a bad value is dropped with a
-sentence saying so). What does not: the widgets and the page (``compare_view``, pages/compare.py), the table and
+sentence saying so). A category axis's brush goes in the link as the categories it keeps (``col:=relu|tanh``,
+``names_of``), not as their places on the axis, and comes back as ranges on the axis drawn then
+(``ranges_of``): a link survives a category added before it. What does not: the widgets and the page (``compare_view``, pages/compare.py), the table and
 its summaries (``nnplay.compare``), which runs a brush keeps (``nnplay.figures.compare.brushed_ids``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 SUMMARIES = ("last", "best", "min", "max", "mean_last")  # as nnplay.compare names them
@@ -20,6 +22,7 @@ MAX_K = 1000
 DEFAULT_SMOOTHING = 0.6
 
 Ranges = dict[str, list[tuple[float, float]]]
+CATEGORY_HALF = 0.25  # a kept category's brush: this far either side of its place on the axis
 
 
 @dataclass
@@ -31,6 +34,8 @@ class CompareView:
     k: int = DEFAULT_K
     axes: tuple[str, ...] | None = None  # None: every setting that varies
     brush: Ranges = field(default_factory=dict)  # column → [(lo, hi), ...] in the axis's drawn values
+    brush_names: dict[str, list[str]] = field(default_factory=dict)  # a category axis → the categories it keeps
+    categories: dict[str, list[str]] = field(default_factory=dict)  # a category axis → its names in axis order
     setting: str = ""  # the scatter's x; "": the first axis
     seeds: bool = True  # runs that differ only in their seed as one point with a band
     x: str = "epoch"
@@ -41,17 +46,73 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def brush_text(brush: Ranges) -> str:
-    """``col:lo..hi|lo..hi;col2:lo..hi`` (6 significant digits)."""
-    return ";".join(f"{col}:" + "|".join(f"{_number(lo)}..{_number(hi)}" for lo, hi in pairs)
-                    for col, pairs in sorted(brush.items()) if pairs)
+def brush_text(brush: Ranges, names: Mapping[str, Sequence[str]] | None = None) -> str:
+    """``col:lo..hi|lo..hi;col2:lo..hi`` (6 significant digits), and ``col3:=a|b`` for a category axis's kept
+    ``names``."""
+    parts = [f"{col}:" + "|".join(f"{_number(lo)}..{_number(hi)}" for lo, hi in pairs)
+             for col, pairs in sorted(brush.items()) if pairs]
+    parts += [f"{col}:=" + "|".join(kept) for col, kept in sorted((names or {}).items()) if kept]
+    return ";".join(sorted(parts))
+
+
+def names_of(brush: Ranges, categories: Mapping[str, Sequence[str]]) -> tuple[Ranges, dict[str, list[str]]]:
+    """``brush`` with each category axis's ranges (``categories``: its names in axis order) as the names inside them."""
+    ranges, names = {}, {}
+    for col, pairs in brush.items():
+        if col not in categories:
+            ranges[col] = pairs
+            continue
+        kept = [n for i, n in enumerate(categories[col]) if any(lo <= i <= hi for lo, hi in pairs)]
+        if kept:
+            names[col] = kept
+    return ranges, names
+
+
+def ranges_of(names: Mapping[str, Sequence[str]], categories: Mapping[str, Sequence[str]]
+              ) -> tuple[Ranges, list[str]]:
+    """The brush on the axes drawn now of each category axis's kept ``names`` (a range around each run of
+    neighbouring ones), and a sentence for each name or axis these runs do not have."""
+    brush: Ranges = {}
+    notes = []
+    for col, wanted in names.items():
+        order = list(categories.get(col, []))
+        if not order:
+            notes.append(f"The link's brush on {col[:80]!r} is on no category axis of these runs, so it was left out.")
+            continue
+        missing = [n for n in wanted if n not in order]
+        if missing:
+            notes.append(f"The link's brush keeps {', '.join(repr(n[:40]) for n in missing)} of {col[:80]!r}, which "
+                         "none of these runs has.")
+        places = sorted(order.index(n) for n in wanted if n in order)
+        pairs: list[tuple[float, float]] = []
+        for i in places:
+            if pairs and i == pairs[-1][1] - CATEGORY_HALF + 1:  # the next category: one range over both
+                pairs[-1] = (pairs[-1][0], i + CATEGORY_HALF)
+            else:
+                pairs.append((i - CATEGORY_HALF, i + CATEGORY_HALF))
+        if pairs:
+            brush[col] = pairs
+    return brush, notes
+
+
+def parse_names(text: str) -> dict[str, list[str]]:
+    """The category axes' kept names ``brush_text`` wrote (``col:=a|b``)."""
+    names = {}
+    for part in filter(None, text.split(";")):
+        col, sep, kept = part.partition(":=")
+        if col and sep and kept:
+            names[col] = [n for n in kept.split("|") if n]
+    return names
 
 
 def parse_brush(text: str) -> tuple[Ranges, list[str]]:
-    """The ranges ``brush_text`` wrote, and a sentence for each part that is not one."""
+    """The ranges ``brush_text`` wrote, and a sentence for each part that is not one (a category axis's kept
+    names, ``col:=a|b``, are ``parse_names``')."""
     brush: Ranges = {}
     notes = []
     for part in filter(None, text.split(";")):
+        if ":=" in part:
+            continue
         col, sep, spans = part.partition(":")
         pairs = []
         for span in spans.split("|") if sep else []:
@@ -86,8 +147,10 @@ def view_to_query(view: CompareView) -> dict[str, str]:
         q["k"] = str(view.k)
     if view.axes is not None:
         q["axes"] = ",".join(view.axes)
-    if view.brush:
-        q["brush"] = brush_text(view.brush)
+    ranges, names = names_of(view.brush, view.categories)
+    names = {**view.brush_names, **names}
+    if ranges or names:
+        q["brush"] = brush_text(ranges, names)
     if view.setting:
         q["setting"] = view.setting
     if view.seeds != plain.seeds:
@@ -123,6 +186,7 @@ def view_from_query(query: Mapping[str, str]) -> tuple[CompareView, list[str]]:
     if "axes" in query:
         view.axes = tuple(a for a in query["axes"].split(",") if a)
     view.brush, brush_notes = parse_brush(query.get("brush", ""))
+    view.brush_names = parse_names(query.get("brush", ""))
     notes += brush_notes
     view.setting = query.get("setting", "").strip()
     if query.get("seeds", "1") not in ("0", "1"):

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from .compare_query import CompareView, Ranges, view_from_query, view_to_query
-from .live import _live_component, _served
+from .compare_query import CompareView, Ranges, ranges_of, view_from_query, view_to_query
+from .live import _live_component, _served, component_js
 
 WRITTEN_KEY = "_compare_url_written"  # the query string the page last wrote, or applied
 NOTES_KEY = "_compare_url_notes"
 BRUSH_KEY = "compare_brush"  # {column: [(lo, hi), ...]}: the brush, kept across reruns
+NAMED_KEY = "_compare_brush_names"  # {column: [category, ...]}: a link's category brush, until the axes are drawn
 COMPONENT_KEY = "compare_parcoords"
 AXES_DEFAULT_KEY = "_compare_axes_default"  # the axes the page chose last, while the learner has not
 SUMMARY_PREFIX = "compare_summary_"  # + metric: that metric's summary's select box
@@ -48,7 +49,7 @@ def open_view() -> list[str]:
     st.session_state.update({
         "compare_sweep": view.sweep, "compare_metric": view.metric, "compare_k": view.k,
         "compare_setting": view.setting, "compare_seeds": view.seeds, "compare_x": view.x,
-        "compare_smoothing": view.smoothing, BRUSH_KEY: view.brush,
+        "compare_smoothing": view.smoothing, BRUSH_KEY: view.brush, NAMED_KEY: view.brush_names,
         **{SUMMARY_PREFIX + m: how for m, how in view.summaries.items()},
     })
     if view.axes is None:
@@ -59,10 +60,22 @@ def open_view() -> list[str]:
     return notes
 
 
-def current_view(axes_default: list[str] | None = None, setting_default: str = "", metric_default: str = ""
-                 ) -> CompareView:
+def resolve_brush(categories: dict[str, list[str]]) -> list[str]:
+    """A link's category brush (the categories it keeps) as ranges on the category axes drawn now (``categories``:
+    each one's names in axis order), into the kept brush; the sentences on what these runs do not have."""
+    names = st.session_state.pop(NAMED_KEY, None)
+    if not names:
+        return []
+    ranges, notes = ranges_of(names, categories)
+    st.session_state[BRUSH_KEY] = {**kept_brush(), **ranges}
+    return notes
+
+
+def current_view(axes_default: list[str] | None = None, setting_default: str = "", metric_default: str = "",
+                 categories: dict[str, list[str]] | None = None) -> CompareView:
     """The view the widgets show now (the axes and the scatter's setting left out while they are the page's
-    default, so the link follows the runs shown)."""
+    default, so the link follows the runs shown); ``categories``: the category axes drawn, whose brush the link
+    keeps as the categories it keeps."""
     s = st.session_state
     axes, setting, metric = s.get("compare_axes"), s.get("compare_setting") or "", s.get("compare_metric") or ""
     return CompareView(
@@ -70,7 +83,7 @@ def current_view(axes_default: list[str] | None = None, setting_default: str = "
         summaries={str(k).removeprefix(SUMMARY_PREFIX): v for k, v in s.items() if str(k).startswith(SUMMARY_PREFIX)},
         k=int(s.get("compare_k", 3)), axes=None if axes is None or axes == axes_default else tuple(axes),
         brush=kept_brush(), setting="" if setting == setting_default else setting, seeds=bool(s.get("compare_seeds", True)),
-        x=s.get("compare_x", "epoch"), smoothing=float(s.get("compare_smoothing", 0.6)))
+        x=s.get("compare_x", "epoch"), smoothing=float(s.get("compare_smoothing", 0.6)), categories=categories or {})
 
 
 def keep_valid(key: str, options: list, what: str) -> str | None:
@@ -118,7 +131,7 @@ def clear_brush() -> None:
 def _component():
     _live_component()  # declares the folder plotly.js is served from
     return st.components.v2.component("nnplay.parcoords_brush", html='<div class="nnplay-parcoords"></div>',
-                                      css=_CSS, js=_JS.read_text(encoding="utf-8"), isolate_styles=False)
+                                      css=_CSS, js=component_js(_JS), isolate_styles=False)
 
 
 def _take_brush() -> None:

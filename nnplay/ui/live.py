@@ -32,6 +32,7 @@ SHOWN_KEY = "nnplay_sidebar_status"  # run id → its status as the sidebar said
 # components.v1 declaration that is never mounted): /component/nnplay.ui.live.<name>/<file>.
 
 _LIVE_RUN_JS = Path(__file__).parent / "live_run.js"
+_PLOTLY_LOADER_JS = Path(__file__).parent / "plotly_loader.js"
 _LIVE_CSS = """
 .nnplay-live { font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
 .nnplay-live-status, .nnplay-live-progress-text, .nnplay-live-caption {
@@ -60,6 +61,11 @@ LIVE_POLL_MS = 480  # the view fetches its snapshot every 0.48 s on a fixed beat
 CALM_POLL_MS = 1000
 
 
+def component_js(path: Path) -> str:
+    """A v2 component's code: nnplay/ui/plotly_loader.js (one plotly.js loader for every component) then ``path``."""
+    return _PLOTLY_LOADER_JS.read_text(encoding="utf-8") + "\n" + path.read_text(encoding="utf-8")
+
+
 @st.cache_resource(show_spinner=False)
 def _live_component():
     import plotly
@@ -70,7 +76,7 @@ def _live_component():
         "nnplay.live_run",
         html='<div class="nnplay-live"></div>',
         css=_LIVE_CSS,
-        js=_LIVE_RUN_JS.read_text(encoding="utf-8"),
+        js=component_js(_LIVE_RUN_JS),
         isolate_styles=False,
     )
 

@@ -26,35 +26,12 @@
 // (a figure given as {url}: a file beside the snapshot's, fetched only when it is drawn; see nnplay/ui/feed.py)
 // (a figure with layout.meta.wide spans the whole width; when a snapshot has fewer figures, the extra charts go)
 
-const LOADERS = (window.__nnplayPlotlyLoaders = window.__nnplayPlotlyLoaders || {});
+// loadPlotly and themeText come from plotly_loader.js, which nnplay.ui.live.component_js puts before this file.
 const STATES = new WeakMap();
-
-function loadPlotly(url) {
-  if (window.Plotly && window.Plotly.react) return Promise.resolve(window.Plotly);
-  if (!LOADERS[url]) {
-    LOADERS[url] = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = url;
-      script.async = true;
-      script.onload = () =>
-        window.Plotly && window.Plotly.react
-          ? resolve(window.Plotly)
-          : reject(new Error("plotly.js loaded but defined no Plotly"));
-      script.onerror = () => {
-        delete LOADERS[url];
-        reject(new Error(`could not load plotly.js from ${url}`));
-      };
-      document.head.appendChild(script);
-    });
-  }
-  return LOADERS[url];
-}
 
 // Streamlit's theme colours and font, so the charts follow the app's theme as st.plotly_chart does
 function themed(layout, el) {
-  const css = getComputedStyle(el);
-  const text = css.getPropertyValue("--st-text-color").trim() || "#31333f";
-  const font = css.getPropertyValue("--st-font").trim() || "sans-serif";
+  const { color: text, family: font } = themeText(el); // plotly_loader.js
   const grid = "rgba(128, 128, 128, 0.22)";
   // "allow": Plotly otherwise measures every tick label on every redraw to hide those past the edge
   const axis = (a) => ({ gridcolor: grid, zerolinecolor: grid, linecolor: grid, ticklabeloverflow: "allow", ...a });

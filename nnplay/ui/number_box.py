@@ -34,14 +34,17 @@ def read_number(label: str, text: str, minimum: float, maximum: float, whole: bo
 
 
 def number_box(container, label: str, key: str, default: int | float | None, minimum: float, maximum: float,
-               whole: bool = True, optional: bool = False, help: str | None = None) -> tuple[int | float | None, str]:
+               whole: bool = True, optional: bool = False, help: str | None = None, refuse=None,
+               **widget) -> tuple[int | float | None, str]:
     """A text box for a number in ``container``: (its value, "") or (None, the sentence that refuses what was
-    typed, also shown under the box). ``default`` fills it the first time (None: empty)."""
+    typed, also shown under the box, or in ``refuse`` when given: a narrow column's box says it under its row).
+    ``default`` fills it the first time (None: empty); ``widget``: more arguments of the text box
+    (``persist_state``)."""
     st.session_state.setdefault(key, "" if default is None else f"{default:g}" if isinstance(default, float)
                                 else str(default))
-    text = container.text_input(label, key=key, help=help or f"{minimum:,} to {maximum:,}")
+    text = container.text_input(label, key=key, help=help or f"{minimum:,} to {maximum:,}", **widget)
     try:
         return read_number(label, text, minimum, maximum, whole, optional), ""
     except ValueError as err:
-        container.error(str(err), icon=":material/block:")
+        (container if refuse is None else refuse).error(str(err), icon=":material/block:")
         return None, str(err)

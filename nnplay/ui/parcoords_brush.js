@@ -12,31 +12,11 @@
 // State sent back: ranges = {key: [[lo, hi], ...]} (axes without a brush left out).
 // For tests and benchmarks the plot's element keeps data-draws (how often it was drawn), data-draw-ms (the
 // last drawing's milliseconds, from Plotly.react's call to the frame after it) and data-brushes.
+// loadPlotly and themeText come from plotly_loader.js, which nnplay.ui.live.component_js puts before this file.
 
-const LOADERS = (window.__nnplayPlotlyLoaders = window.__nnplayPlotlyLoaders || {});
 const STATES = new WeakMap();
 const SEND_AFTER_MS = 150; // a drag emits a restyle per axis touched: one message when it has settled
-
-function loadPlotly(url) {
-  if (window.Plotly && window.Plotly.react) return Promise.resolve(window.Plotly);
-  if (!LOADERS[url]) {
-    LOADERS[url] = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = url;
-      script.async = true;
-      script.onload = () =>
-        window.Plotly && window.Plotly.react
-          ? resolve(window.Plotly)
-          : reject(new Error("plotly.js loaded but defined no Plotly"));
-      script.onerror = () => {
-        delete LOADERS[url];
-        reject(new Error(`could not load plotly.js from ${url}`));
-      };
-      document.head.appendChild(script);
-    });
-  }
-  return LOADERS[url];
-}
+const THEME_CHECK_MS = 1000; // a viewer's switch of theme redraws no component: the labels follow within this
 
 // [lo, hi] or [[lo, hi], ...] (plotly.js takes both) as a sorted list of pairs; [] for none
 function pairs(range) {
@@ -75,10 +55,9 @@ function withoutRanges(figure) {
   return JSON.stringify([data, figure.layout || {}]);
 }
 
+// the theme's text colour for every label (the axes', their ticks', the colour bar's), as st.plotly_chart does
 function themed(layout, el) {
-  const css = getComputedStyle(el);
-  const text = css.getPropertyValue("--st-text-color").trim() || "#31333f";
-  const font = css.getPropertyValue("--st-font").trim() || "sans-serif";
+  const { color: text, family: font } = themeText(el);
   return { paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", ...layout,
     font: { family: font, color: text, size: 12, ...(layout.font || {}) } };
 }
@@ -104,6 +83,7 @@ async function draw(state, data) {
   await Plotly.react(plot, figure.data || [], themed(figure.layout || {}, plot), { responsive: true, displaylogo: false });
   await afterPaint();
   plot.dataset.drawMs = (performance.now() - t0).toFixed(1);
+  state.textColor = themeText(plot).color;
   plot.dataset.draws = String(Number(plot.dataset.draws || 0) + 1);
   state.shape = shape;
   state.keyOf = keyOf;
@@ -134,6 +114,15 @@ export default function (component) {
     state = { plot: root.querySelector(".nnplay-parcoords-plot"), error: root.querySelector(".nnplay-parcoords-error"),
       shape: null, keyOf: new Map(), sent: null, timer: null, listening: false, gone: false, queue: Promise.resolve() };
     STATES.set(parentElement, state);
+    // the viewer's theme can change with nothing sent to the component: its labels take the new text colour
+    state.themeTimer = setInterval(() => {
+      const plot = state.plot;
+      if (state.gone || !plot._fullLayout || !window.Plotly) return;
+      const { color } = themeText(plot);
+      if (color === state.textColor) return;
+      state.textColor = color;
+      window.Plotly.relayout(plot, { "font.color": color });
+    }, THEME_CHECK_MS);
   }
   state.setState = setStateValue;
   // one drawing at a time, in the order the page sent them
@@ -145,6 +134,7 @@ export default function (component) {
     if (!current) return;
     current.gone = true;
     if (current.timer !== null) clearTimeout(current.timer);
+    clearInterval(current.themeTimer);
     STATES.delete(parentElement);
     if (window.Plotly) window.Plotly.purge(current.plot);
   };

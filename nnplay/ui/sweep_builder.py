@@ -17,13 +17,14 @@ import math
 from collections.abc import Mapping
 
 from ..config import PRESETS, DataConfig, ModelConfig, TrainConfig
-from ..sweeps import SETTINGS, Axis, SweepPlan, format_setting, seed_values
+from ..sweeps import DEFAULT_ETA, SETTINGS, Axis, SweepPlan, format_setting, seed_values
 from ..sweeps.halving import PREFIX as HALT_PREFIX
 from ..sweeps.summary import best_sentence, by_setting  # noqa: F401 - the page's names for them
 
 TRAIN_BASE = "train"  # "start from the Train page's settings" in the base choice
 LIST, RANGE = "list", "range"  # how a setting's values are given
 DEFAULT_VARY = ("lr", "batch_size")
+BOX_FIELDS = {"first_seed": "seeds", "draw_seed": "draws"}  # a number box → where read_plan says a refusal of it
 RANGE_START = {"lr": (1e-4, 1e-1, 4), "batch_size": (32, 512, 5), "epochs": (1, 5, 3), "width": (32, 512, 5),
                "depth": (1, 3, 3), "dropout": (0.0, 0.5, 3), "weight_decay": (1e-5, 1e-3, 3), "momentum": (0.0, 0.9, 4)}
 
@@ -65,7 +66,8 @@ def read_axis(key: str, state: Mapping, prefix: str = "sweep_") -> Axis:
 
 def read_plan(state: Mapping, base: tuple | None, prefix: str = "sweep_") -> tuple[SweepPlan | None, dict[str, str]]:
     """The plan the widgets describe, and each refusal by where it belongs: a varied setting's key, "seeds",
-    "draws" or "plan" (a sentence about the whole: no setting, too many runs, a combination refused)."""
+    "draws", "eta" or "plan" (a sentence about the whole: no setting, too many runs, a combination refused).
+    The numbers (``seeds``, ``first_seed``, ``draws``, ``draw_seed``, ``eta``) are already read from their boxes."""
     errors: dict[str, str] = {}
     axes = []
     for key in state.get(f"{prefix}vary") or ():
@@ -78,7 +80,7 @@ def read_plan(state: Mapping, base: tuple | None, prefix: str = "sweep_") -> tup
     if random_draws and draws is None:
         errors["draws"] = "Random draws: give how many, at least 1."
     try:
-        seeds = seed_values(int(state.get(f"{prefix}seeds") or 0))
+        seeds = seed_values(int(state.get(f"{prefix}seeds") or 0), int(state.get(f"{prefix}first_seed") or 0))
     except ValueError as err:
         errors["seeds"] = str(err)
     if errors or base is None:
@@ -86,7 +88,9 @@ def read_plan(state: Mapping, base: tuple | None, prefix: str = "sweep_") -> tup
     data, model, train = base
     try:
         plan = SweepPlan(tuple(axes), data, model, train, seeds=seeds, mode="random" if random_draws else "grid",
-                         draws=int(draws) if random_draws else 0, halving=bool(state.get(f"{prefix}early")))
+                         draws=int(draws) if random_draws else 0,
+                         draw_seed=int(state.get(f"{prefix}draw_seed") or 0) if random_draws else 0,
+                         halving=bool(state.get(f"{prefix}early")), eta=int(state.get(f"{prefix}eta") or DEFAULT_ETA))
         plan.expand()  # a combination the configs refuse (nesterov without momentum…) is said before Start
     except ValueError as err:
         errors[place_refusal(err, [a.setting for a in axes])] = str(err)
@@ -98,7 +102,7 @@ def place_refusal(err: Exception | str, varied: list[str]) -> str:
     """Where a refusal is shown: the setting a ``PlanError`` names (when the page has a row for it), else the
     varied setting whose label begins the sentence, "seeds", "draws", else "plan" (under the settings)."""
     named = getattr(err, "setting", None)
-    if named in varied or named in ("seeds", "draws"):
+    if named in varied or named in ("seeds", "draws", "eta"):
         return named
     sentence = str(err)
     for key in varied:

@@ -51,7 +51,8 @@ def watch_toggle(run: Run) -> bool:
     """The "Watch it learn" toggle for this run (on by default when its model is cheap to draw)."""
     cheap = watch_is_cheap(run.model_cfg)
     return st.toggle("Watch it learn", key=f"train_watch_{run.id}", value=cheap,
-                     help="the 16 probe digits with the network's answers, the first layer's weights as pictures "
+                     help="the 16 probe digits with the network's answers, what training changed in the first "
+                          "layer's weights as pictures (an MLP's: the weights minus their random start) "
                           "and the network, redrawn while it trains: about once a second, less often where drawing "
                           "them is slow, so that the training keeps its speed; after every step in step mode or at "
                           "a slower speed" + ("" if cheap else "; off by default: this model is large to copy and draw"))

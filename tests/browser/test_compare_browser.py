@@ -94,3 +94,21 @@ def test_an_axis_dragged_to_another_place_still_filters_its_own_column(page, com
     page.get_by_text("The brush keeps").wait_for(timeout=60_000)
     page.wait_for_function("() => window.location.search.includes('brush=test_accuracy')", timeout=30_000)
     assert "(test_accuracy)" in page.get_by_text("The brush keeps").inner_text()
+
+
+LABEL_FILLS = (f"() => [...document.querySelectorAll('{PLOT} .axis-title, {PLOT} .tick text, {PLOT} .cbtitle text')]"
+               ".map((t) => getComputedStyle(t).fill)")
+
+
+def test_the_labels_take_the_themes_text_colour_and_follow_a_switch_of_theme(page, compare_url):
+    page.goto(f"{compare_url}/compare?sweep=study")
+    page.wait_for_selector(f"{PLOT}[data-draws]", timeout=90_000)
+    text = page.evaluate(f"() => getComputedStyle(document.querySelector('{PLOT}')).getPropertyValue('--st-text-color')")
+    first = page.evaluate(LABEL_FILLS)
+    assert first and set(first) == {page.evaluate(f"() => getComputedStyle(document.querySelector('{PLOT}')).color")}
+    assert text.strip()  # Streamlit's theme property is there to read
+    # the viewer switches to a dark theme: Streamlit sets the new text colour and sends the component nothing
+    page.evaluate(f"() => document.querySelector('{PLOT}').parentElement.style.setProperty('--st-text-color', "
+                  "'#fafafa')")
+    page.wait_for_function(f"() => ({LABEL_FILLS})().every((fill) => fill === 'rgb(250, 250, 250)')", timeout=10_000)
+    assert page.evaluate(f"() => document.querySelector('{PLOT}').dataset.draws") == "1"  # no rerun, no redraw
