@@ -14,6 +14,7 @@ import streamlit as st
 import torch
 
 from ..handwriting import nearest as nr
+from ..lessons.draw import one_thread
 from .data import cached_mnist
 
 SPACE_LABELS = {"features": "last hidden layer", "pixels": "pixels"}
@@ -54,15 +55,17 @@ def nearest_digits(model, image_u8: np.ndarray, probabilities: np.ndarray, class
             nr.start_index(model, data, space)
             _indexing(model, data, space)
         return
-    neighbours = nr.nearest_in(index, model, image_u8, k=SHOWN)
-    top = int(np.argmax(probabilities))
-    sentence = nr.unlike_sentence(neighbours, classes[top], float(probabilities[top]), what)
-    if sentence:
-        st.warning(sentence, icon="🧭")
-    st.markdown(f"**Nearest training {what}** ({SPACE_LABELS[space]}, cosine distance)")
-    thumbs = data.train_images[torch.from_numpy(neighbours.indices)].numpy()
-    st.image([np.kron(t, np.ones((2, 2), dtype=np.uint8)) for t in thumbs], width=THUMB,
-             caption=[f"{classes[int(label)]} · {d:.3f}" for label, d in zip(neighbours.labels, neighbours.distances)])
+    with st.container(key="draw_nearest"):  # one block: the benchmark waits for its text to change
+        with one_thread():  # one image: threads only add stalls on a busy CPU
+            neighbours = nr.nearest_in(index, model, image_u8, k=SHOWN)
+        top = int(np.argmax(probabilities))
+        sentence = nr.unlike_sentence(neighbours, classes[top], float(probabilities[top]), what)
+        if sentence:
+            st.warning(sentence, icon="🧭")
+        st.markdown(f"**Nearest training {what}** ({SPACE_LABELS[space]}, cosine distance)")
+        thumbs = data.train_images[torch.from_numpy(neighbours.indices)].numpy()
+        st.image([np.kron(t, np.ones((2, 2), dtype=np.uint8)) for t in thumbs], width=THUMB,
+                 caption=[f"{classes[int(label)]} · {d:.3f}" for label, d in zip(neighbours.labels, neighbours.distances)])
     st.radio("Nearest in", list(SPACE_LABELS), key=SPACE_KEY, horizontal=True,
              format_func=SPACE_LABELS.get, label_visibility="collapsed",
              help="Last hidden layer: what the network sees (the input of its final layer); pixels: the images "
