@@ -357,7 +357,7 @@ def start_index(model: nn.Module | None, data, space: Space = "features", cache:
         except Exception:  # kept in the cache's errors; the page says it
             pass
 
-    thread = threading.Thread(target=work, name="nnplay-nearest-index")  # joined at exit: see _not_ending
+    thread = threading.Thread(target=work, name="nnplay-nearest-index", daemon=False)  # joined at exit: _not_ending
     thread.start()
     return thread
 
