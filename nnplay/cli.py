@@ -1,5 +1,5 @@
-"""The headless command line: ``python -m nnplay train``, ``sweep`` (``nnplay.sweeps.cli``), ``runs``, ``export``
-and ``bench``.
+"""The headless command line: ``python -m nnplay train``, ``sweep`` (``nnplay.sweeps.cli``), ``runs``, ``export``,
+``bench`` and ``evaluate`` (``nnplay.handwriting.cli``).
 
 Every field of DataConfig, ModelConfig and TrainConfig is a flag (``--hidden 256,128``,
 ``--lr 0.1``), built by ``codec``; ``--preset`` fills in the rest, else the configs' defaults (and the
@@ -27,6 +27,7 @@ from typing import NamedTuple
 from .codec import CONFIGS, add_config_flags, flag_values
 from .config import PRESETS, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from .names import plural
+from .handwriting.cli import add_evaluate_parser
 from .sweeps.cli import add_sweep_parser
 
 __all__ = ["add_config_flags", "configs_from_args", "main"]
@@ -549,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.set_defaults(func=cmd_bench)
 
     add_sweep_parser(sub)
+    add_evaluate_parser(sub)
 
     p_export = sub.add_parser("export", help="a saved model or a stored run as ONNX, TorchScript, safetensors, "
                                              "a training script or TensorBoard files")

@@ -2,7 +2,8 @@
 
 A thin page: the canvas gives an RGBA picture on every stroke; ``nnplay.lessons.draw`` turns it into an
 MNIST-like 28×28 input (crop, 20 px, centre of mass), predicts and explains it (signed saliency for a
-class the learner picks), and gives a hint instead of an answer when the drawing is not a digit;
+class the learner picks), and gives a hint instead of an answer when the drawing is not a digit; under the answer, the five nearest
+training digits and a sentence when the drawing is unlike all of them (``nnplay.ui.nearest_view``);
 ``nnplay.figures.inspect`` draws the bars, ``nnplay.figures.network`` the network with the digit flowing
 through it and one hidden neuron. Undo and Clear re-send the canvas's strokes (kept in session state). The model is the session's current one, else the
 shipped default, with a one-click quick training that runs in a background ``Run``.
@@ -24,6 +25,7 @@ from nnplay.figures.inspect import probability_bars_html
 from nnplay.figures.network import network_figure, neuron_figure
 from nnplay.lessons import neurons
 from nnplay.runs import Run
+from nnplay.ui.nearest_view import nearest_digits, start_nearest_index
 
 CANVAS = 280
 QUICK_EPOCHS = 2
@@ -68,6 +70,7 @@ model, model_cfg, label, is_default = chosen
 current = ui.picked_run()
 dataset = current.data_cfg.dataset if (current is not None and not is_default) else "mnist"
 classes = DATASET_INFO[dataset][1]
+start_nearest_index(model, dataset)  # built in the background before the first stroke, once per model
 
 running = ui.training_run()
 # Everything above the canvas that comes and goes lives in this one container, so the canvas keeps
@@ -170,6 +173,7 @@ with col_bars:  # first, so the answer shows before the saliency is computed
                    f"({probabilities[top]:.1%}): a classifier always picks one of its ten classes.")
     with st.container(key="draw_bars"):
         st.html(probability_bars_html(probabilities, classes))
+    nearest_digits(model, prep.image, probabilities, classes, dataset)
 
 with col_input:
     st.markdown("**Model input** (28×28)")
