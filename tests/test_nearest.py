@@ -158,16 +158,11 @@ def test_mnist_digits_drawn_through_the_canvas_are_not_flagged(mnist_index, defa
     assert flagged.mean() <= 1 - mnist_index.quantile, f"{flagged.sum()} of {len(drawn)} drawn digits flagged"
 
 
-def test_nearest_for_one_drawing_is_quick(mnist_index, default_model):
-    image = draw.to_mnist(one_on_canvas()).image
+def test_the_nearest_training_digits_of_a_drawn_one_are_ones(mnist_index, default_model):
+    image = draw.to_mnist(one_on_canvas()).image  # its speed is scripts/bench_handwriting.py's, not a test's
     with draw.one_thread():
-        nr.nearest_in(mnist_index, default_model, image)
-        started = time.perf_counter()
-        for _ in range(5):
-            neighbours = nr.nearest_in(mnist_index, default_model, image)
-        seconds = (time.perf_counter() - started) / 5
+        neighbours = nr.nearest_in(mnist_index, default_model, image)
     assert list(neighbours.labels).count(1) >= 4
-    assert seconds < 0.3  # the target is 100 ms (scripts/bench_handwriting.py); a shared CPU gets slack
 
 
 # --- the Draw page ---------------------------------------------------------------------------------
@@ -230,3 +225,29 @@ def test_draw_says_a_scribble_is_unlike_the_training_digits(sample_only):
     at = drawn_page(scribble_on_canvas())
     assert any("unlike the digits the network learned from" in w.value for w in at.warning)
     assert len(nearest_captions(at)) == 5
+
+
+def test_another_threads_forward_pass_on_the_shared_model_never_lands_in_the_features(default_model):
+    """The model is shared (the default model, a session's): a page's forward pass while the index builds in the
+    background must not add rows to it or change them."""
+    import threading
+
+    images = np.zeros((600, 28, 28), np.uint8)
+    images[:, 10:18, 13:15] = 255
+    alone = nr.hidden_features(default_model, images)
+    stop = threading.Event()
+
+    def page():
+        noise = torch.rand(32, 1, 28, 28)
+        while not stop.is_set():
+            with torch.inference_mode():
+                default_model(noise)
+
+    other = threading.Thread(target=page)
+    other.start()
+    try:
+        together = nr.hidden_features(default_model, images)
+    finally:
+        stop.set()
+        other.join()
+    assert together.shape == alone.shape and torch.allclose(together, alone)

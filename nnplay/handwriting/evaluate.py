@@ -50,6 +50,11 @@ class DigitsEvaluation:
     mnist_accuracy: float | None = None
     """The run's accuracy on the MNIST test set at its last epoch; None when not known (a bare model file)."""
     run_id: str = ""
+    left_out: int = 0
+    """How many of the digits given were left out because the run (or one it was trained further from) trained
+    on them: accuracy is never reported on digits a run trained on."""
+    positions: np.ndarray | None = None
+    """Where each evaluated digit sits in the set given (None: all of them, in order)."""
     confusion: np.ndarray = field(init=False)
     """int64 (10, 10): rows the true label, columns the answer."""
 
@@ -60,7 +65,8 @@ class DigitsEvaluation:
     def mistakes(self) -> list[Mistake]:
         """Every digit answered wrong, the most confident mistakes first."""
         wrong = np.flatnonzero(self.predictions != self.labels)
-        rows = [Mistake(int(i), int(self.labels[i]), int(self.predictions[i]),
+        where = self.positions if self.positions is not None else np.arange(self.n)
+        rows = [Mistake(int(where[i]), int(self.labels[i]), int(self.predictions[i]),
                         float(self.probabilities[i, self.predictions[i]]), float(self.probabilities[i, self.labels[i]]))
                 for i in wrong]
         return sorted(rows, key=lambda m: -m.p_predicted)
@@ -97,12 +103,42 @@ def mnist_test_accuracy(history) -> float | None:
     return float(epochs[-1].test_accuracy) if epochs else None
 
 
+def trained_digits(run, store=None) -> np.ndarray:
+    """The digits (uint8 (M, 28, 28)) that ``run``, or any run it was trained further from, trained on: its
+    ``extra_data`` file and its ancestors' (a file that is gone counts as none)."""
+    from .digits_npz import DigitsFileError, read_digits
+
+    store = store if store is not None else getattr(run, "store", None)
+    found, seen, record = [], set(), run
+    while record is not None and record.id not in seen:
+        seen.add(record.id)
+        path = getattr(record.data_cfg, "extra_data", None)
+        if path:
+            try:
+                found.append(read_digits(path)[0])
+            except DigitsFileError:
+                pass
+        parent = getattr(record, "parent", "")
+        record = store.get(parent) if parent and store is not None else None
+    return np.concatenate(found) if found else np.zeros((0, 28, 28), np.uint8)
+
+
 def evaluate_run(run, images: np.ndarray, labels: np.ndarray) -> DigitsEvaluation:
-    """A run (``nnplay.runs.Run``) on digits, beside its MNIST test accuracy; ValueError when it has no model."""
+    """A run (``nnplay.runs.Run``) on digits, beside its MNIST test accuracy, leaving out the digits it trained on
+    (``left_out``); ValueError with a sentence when it has no model or trained on every one of them."""
     model = run.model
     if model is None:
         raise ValueError(f"{run.name} has no model to evaluate (its files are gone or it never finished an epoch).")
-    return evaluate_model(model, images, labels, run.name, mnist_test_accuracy(run.history), run.id)
+    images, labels = check_digits(np.asarray(images), np.asarray(labels))
+    seen = {bytes(image) for image in np.ascontiguousarray(trained_digits(run))}
+    keep = np.array([bytes(image) not in seen for image in np.ascontiguousarray(images)], dtype=bool)
+    if len(labels) and not keep.any():
+        raise ValueError(f"{run.name} trained on every one of these {len(labels):,} digits: there is none left to "
+                         "measure it on fairly.")
+    result = evaluate_model(model, images[keep], labels[keep], run.name, mnist_test_accuracy(run.history), run.id)
+    result.left_out = int((~keep).sum())
+    result.positions = np.flatnonzero(keep)
+    return result
 
 
 def evaluate_runs(runs, images: np.ndarray, labels: np.ndarray) -> list[DigitsEvaluation]:

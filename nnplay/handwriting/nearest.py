@@ -123,7 +123,13 @@ def hidden_features(model: nn.Module, images_u8) -> torch.Tensor:
     images = torch.as_tensor(np.asarray(images_u8) if not isinstance(images_u8, torch.Tensor) else images_u8)
     images = images.reshape(-1, 28, 28).to(torch.uint8)
     caught: list[torch.Tensor] = []
-    hook = last_linear(model).register_forward_pre_hook(lambda _m, args: caught.append(args[0].detach().float().cpu()))
+    me = threading.get_ident()
+
+    def catch(_module, args) -> None:
+        if threading.get_ident() == me:  # the model is shared: another thread's forward pass (a page) is not ours
+            caught.append(args[0].detach().float().cpu())
+
+    hook = last_linear(model).register_forward_pre_hook(catch)
     device = _device(model)
     try:
         with evaluating(model), torch.inference_mode():

@@ -55,7 +55,8 @@ def evaluation_rows(results: list[DigitsEvaluation]) -> list[dict]:
     """The table: one row per model, its accuracy on the digits beside its MNIST test accuracy."""
     return [{"model": r.name, "your digits": f"{r.accuracy:.1%}",
              "MNIST test": "—" if r.mnist_accuracy is None else f"{r.mnist_accuracy:.1%}",
-             "digits": r.n, "mistakes": int((r.predictions != r.labels).sum())} for r in results]
+             "digits": r.n, "left out (trained on)": r.left_out,
+             "mistakes": int((r.predictions != r.labels).sum())} for r in results]
 
 
 def mistake_titles(result: DigitsEvaluation, shown: int = MISTAKES_SHOWN) -> tuple[list[int], list[str]]:
