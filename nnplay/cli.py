@@ -27,6 +27,7 @@ from typing import NamedTuple
 from .codec import CONFIGS, add_config_flags, flag_values
 from .config import PRESETS, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from .names import plural
+from .run_record import looks_like_a_file, record_by_prefix
 from .handwriting.cli import add_evaluate_parser
 from .sweeps.cli import add_sweep_parser
 
@@ -177,18 +178,6 @@ def _open_to_read():
         return store
 
 
-def _open_run(store, text: str):
-    """The run whose id is or starts with ``text`` (any workspace), or a sentence why none."""
-    ids = store.ids_starting(text)
-    if text in ids:
-        ids = [text]
-    if not ids:
-        return None, f"no run with id {text!r} in {store.path} (see `python -m nnplay runs list`)."
-    if len(ids) > 1:
-        return None, f"{text!r} matches {plural(len(ids), 'run')} ({', '.join(ids[:5])}); type more of the id."
-    return store.get(ids[0]), ""
-
-
 def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} kB"
 
@@ -212,7 +201,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             return 0
         if args.action == "export":
             return _export_runs(store, args)
-        record, problem = _open_run(store, args.run)
+        record, problem = record_by_prefix(store, args.run)
         if record is None:
             print(f"nnplay runs: {problem}", file=sys.stderr)
             return 2
@@ -272,7 +261,7 @@ def _export_runs(store, args: argparse.Namespace) -> int:
         return 2
     records = []
     for text in dict.fromkeys(args.run):  # each run once, in the order given
-        record, problem = _open_run(store, text)
+        record, problem = record_by_prefix(store, text)
         if record is None:
             print(f"nnplay runs: {problem}", file=sys.stderr)
             return 2
@@ -401,12 +390,6 @@ class ExportSource(NamedTuple):
     data_source: str = ""  # what it trained on: "full", "sample", or "" when not known (the script says so)
 
 
-def _looks_like_a_file(source: str) -> bool:
-    import os
-
-    return os.path.exists(source) or os.sep in source or "/" in source or "." in source
-
-
 def resolve_export_source(source: str) -> ExportSource:
     """What ``export`` was given: an nnplay checkpoint file, or a run of the run store.
 
@@ -418,7 +401,7 @@ def resolve_export_source(source: str) -> ExportSource:
     """
     from .checkpoint import CheckpointError, read_checkpoint
 
-    if _looks_like_a_file(source):
+    if looks_like_a_file(source):
         try:
             ckpt = read_checkpoint(source)
         except CheckpointError as err:
@@ -433,7 +416,7 @@ def resolve_export_source(source: str) -> ExportSource:
 
     try:
         store = open_store()
-        record, problem = _open_run(store, source)
+        record, problem = record_by_prefix(store, source)
     except StoreError as err:
         raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
     if record is None:

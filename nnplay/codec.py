@@ -66,7 +66,7 @@ WIDGET_PREFIX = "train_"
 # float too large to be finite, above its max) and keeps the old one without a word, where a text box hands the
 # page every value, to accept or refuse with a sentence
 TYPED = {"seed", "batch_size", "epochs", "fc_width", "step_size", "log_every", "train_limit", "test_limit",
-         "init_std", "init_value", "weight_decay", "gamma", "max_loss"}
+         "init_std", "init_value", "weight_decay", "gamma", "max_loss", "max_norm"}
 QUICK_TRAIN, QUICK_TEST = 5000, 1000  # the quick subset's sizes when a link or preset names none
 PER_LAYER, SAME = "per layer", "whole net"  # the activation mode widget's two values
 

@@ -6,7 +6,8 @@ a 2 MB name from a shared file cannot freeze a page. ``escape_markdown`` backsla
 that markdown reads as markup, so a name placed inside a Streamlit markdown string (``st.success``,
 ``st.caption``, ``st.markdown``…) shows as typed: ``![t](http://…)`` stays text and fetches
 nothing, and a bare URL is no link. ``file_stem`` turns a name into a short, portable file name;
-``plural`` counts a thing in words ("1 run", "2 runs"). Nothing here imports streamlit.
+``plural`` counts a thing in words ("1 run", "2 runs"), ``format_duration`` says a time ("7 min 05 s"). Nothing here
+imports streamlit.
 """
 
 from __future__ import annotations
@@ -59,3 +60,14 @@ def file_stem(name: str, prefix: str = "nnplay-", limit: int = 60) -> str:
 def plural(n: int, word: str) -> str:
     """ "1 run", "2 runs", "1,000 steps": ``n`` and ``word``, with an "s" unless ``n`` is 1."""
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def format_duration(seconds: float | None) -> str:
+    """ "…" (not known yet), "0.4 s" (under 10 s: a run on a subset can finish in less than one), "35 s" or
+    "7 min 05 s"."""
+    if seconds is None:
+        return "…"
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f} s"
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

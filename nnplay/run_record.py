@@ -4,8 +4,9 @@
 (its model may be used by the other pages) are the groups the store's SQL and ``runs`` are built from.
 ``DataSource`` is what a run trained on ("full", "sample"; "" when an older nnplay did not record it).
 A stored config this nnplay cannot read is ``None`` from ``parse_config``, and a ``RunRecord`` names
-it in ``unreadable`` rather than holding settings the run never had. What does not live here: the
-SQLite file (``store``), the in-memory run (``runs``).
+it in ``unreadable`` rather than holding settings the run never had. ``record_by_prefix`` and
+``looks_like_a_file`` read what a command line was given for a run (an id, its start, or a file). What does not
+live here: the SQLite file (``store``), the in-memory run (``runs``).
 """
 
 from __future__ import annotations
@@ -115,3 +116,24 @@ def parse_config(cls, text: str):
     config.__dict__.update(_parsed[key].__dict__)
     return config
 
+
+
+def record_by_prefix(store, text: str):
+    """(the stored run whose id is or starts with ``text``, in any workspace, ""), or (None, a sentence why none)."""
+    from .names import plural
+
+    ids = store.ids_starting(text)
+    if text in ids:
+        ids = [text]
+    if not ids:
+        return None, f"no run with id {text!r} in {store.path} (see `python -m nnplay runs list`)."
+    if len(ids) > 1:
+        return None, f"{text!r} matches {plural(len(ids), 'run')} ({', '.join(ids[:5])}); type more of the id."
+    return store.get(ids[0]), ""
+
+
+def looks_like_a_file(source: str) -> bool:
+    """Whether a command line's RUN argument names a file (it exists, or has a folder or an extension) not an id."""
+    import os
+
+    return os.path.exists(source) or os.sep in source or "/" in source or "." in source

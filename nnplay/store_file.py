@@ -1,6 +1,7 @@
 """The run store's file: where it lives (``store_home``), its schema version, the version-1 schema, the
 migrations, how the file is opened (``connect``, ``check_file``: read-only or immutable, checked for damage), a
 temporary store's removal at exit (``remove_at_exit``),
+``file_problem`` (why a run's model file could not be written, as a sentence),
 and the errors a file can give (``StoreError`` and a subclass per cause, chosen by sqlite's
 result code: ``StoreDamaged``, ``StoreTooNew``, ``NotAStore``, ``StoreReadOnly``, ``StoreFull``,
 ``StoreBusy``, ``RunStillActive``).
@@ -12,6 +13,7 @@ migrations always run. What does not live here: reading and writing runs (``stor
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import shutil
 import sqlite3
@@ -237,3 +239,12 @@ def store_error(err: sqlite3.Error, path) -> StoreError:
         return StoreBusy(f"{path} stayed locked by another process for 10 s. Try again when that "
                          "process (a CLI run?) is done.")
     return StoreError(f"The run store {path} failed: {text}.")
+
+
+def file_problem(folder, err: BaseException) -> str:
+    """Why a model file could not be written to ``folder``, as a sentence a user can act on."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "No space left" in str(err):
+        return (f"the disk holding {folder} is full. Free some space (deleting old runs helps: `python -m nnplay "
+                "runs list`) and train it again.")
+    why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return f"it could not be written to {folder} ({why})."

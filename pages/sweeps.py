@@ -100,9 +100,9 @@ def vary_section(slots: dict, typed: dict, refused: dict) -> None:
         c_seeds, "Seeds per setting", "sweep_seeds", 1, 1, MAX_SEEDS, refuse=seeds_note, persist_state=KEEP,
         help="each setting trained with this many seeds (first seed, the next, …): how much the seed alone moves "
              "the result")
-    typed["first_seed"], refused["first_seed"] = number_box(c_first, "First seed", "sweep_first_seed", 0, 0, MAX_SEED,
-                                                            refuse=seeds_note, persist_state=KEEP,
-                                                            help="the seeds count up from it")
+    typed["first_seed"], refused["first_seed"] = number_box(
+        c_first, "First seed", "sweep_first_seed", 0, 0, MAX_SEED, refuse=seeds_note, persist_state=KEEP,
+        help="each run of a setting takes the next seed up from this one")
     for key in st.session_state["sweep_vary"]:
         values_row(key, slots)
     c_search, c_draws, c_draw_seed, c_early, c_eta = st.columns([1.9, 0.9, 0.9, 1.6, 0.8], vertical_alignment="top")

@@ -9,7 +9,7 @@ import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC_PAGES = ("runs-and-store.md", "workers-and-ray.md", "export.md", "benchmarks.md", "data.md", "many-runs.md", "cli.md", "classroom.md", "testing.md")
+DOC_PAGES = ("runs-and-store.md", "workers-and-ray.md", "export.md", "benchmarks.md", "data.md", "many-runs.md", "cli.md", "classroom.md", "testing.md", "handwriting.md", "papers.md")
 README_MAX_LINES = 200
 
 _NUMBER_WORDS = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|twenty)"

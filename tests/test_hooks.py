@@ -27,6 +27,7 @@ from .conftest import ROOT
 
 APP_TITLES = ["Train", "Inspect", "Draw", "Your digits", "Activations", "Forward pass", "Experiments", "Sweeps", "Compare runs",
               "Published results", "From scratch", "Class"]
+LINKED_TITLES = [title for title in APP_TITLES if title != "Class"]  # the Class page is linked for the teacher only
 
 
 def script_run(url: str, page: str = "", timeout: float = 180) -> list:

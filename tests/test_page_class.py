@@ -23,7 +23,7 @@ from nnplay.classroom import teacher as classroom
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.runs import Run
 from nnplay.store import open_store
-from nnplay.ui import class_view
+from nnplay.ui import class_view, teacher_session
 
 from .test_class import fake_run
 
@@ -96,10 +96,10 @@ def test_the_teacher_sees_every_learner_with_names_and_never_a_workspace_token(c
 
 
 def test_the_teachers_cookie_keeps_them_in_and_a_forged_one_does_not(class_on, monkeypatch):
-    monkeypatch.setattr(class_view, "_cookies", lambda: {class_view.TEACHER_COOKIE: classroom.session_value()})
+    monkeypatch.setattr(teacher_session, "cookies", lambda: {class_view.TEACHER_COOKIE: classroom.session_value()})
     assert not class_page().error and class_page().dataframe
     for forged in (TOKEN, "0" * 64, classroom.session_value("another-token-0123456")):
-        monkeypatch.setattr(class_view, "_cookies", lambda v=forged: {class_view.TEACHER_COOKIE: v})
+        monkeypatch.setattr(teacher_session, "cookies", lambda v=forged: {class_view.TEACHER_COOKIE: v})
         assert [e.value for e in class_page().error] == [class_view.REFUSAL]
 
 

@@ -23,7 +23,7 @@ INSPECT = str(ROOT / "pages" / "inspect.py")
 
 
 def keys(at: AppTest) -> set[str]:
-    return {w.key for kind in ("checkbox", "selectbox", "slider", "number_input") for w in at.get(kind) if w.key}
+    return {w.key for kind in ("checkbox", "selectbox", "slider", "text_input") for w in at.get(kind) if w.key}
 
 
 def test_the_train_page_sets_every_knob_and_its_link_carries_them():
@@ -33,7 +33,7 @@ def test_the_train_page_sets_every_knob_and_its_link_carries_them():
     assert not {"train_shift", "train_elastic_alpha", "train_pool"} & keys(at)  # augmentation off, an MLP
     at.checkbox(key="train_batch_norm").check()
     at.selectbox(key="train_loss").set_value("mse")
-    at.number_input(key="train_max_norm").set_value(3.0)
+    at.text_input(key="train_max_norm").input("3")
     at.selectbox(key="train_augment").set_value("affine").run()
     assert {"train_shift", "train_rotate", "train_scale", "train_shear"} <= keys(at)
     assert "train_elastic_alpha" not in keys(at)
@@ -87,3 +87,10 @@ def test_inspect_shows_the_runs_augmented_training_images(augmented_run):
     assert len(shown) == 1 and shown[0]["layout"]["meta"]["images"] == 6
     assert "affine" in shown[0]["layout"]["title"]["text"]
     assert any("never distorted" in c.value for c in at.caption)
+
+
+def test_a_max_norm_the_config_refuses_is_said_beside_its_box():
+    at = AppTest.from_file(str(TRAIN), default_timeout=60).run()
+    at.text_input(key="train_max_norm").input("1e400").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Max norm: write a finite number, e.g. 0.001; got '1e400'."]

@@ -123,7 +123,7 @@ def expected_wait(run) -> float | None:
 
 def wait_text(run) -> str:
     """ "about 3 min 10 s to wait (from measured epoch times)", "" when it cannot be estimated."""
-    from ..runs.text import format_duration
+    from ..names import format_duration
 
     seconds = expected_wait(run)
     if seconds is None:

@@ -28,12 +28,12 @@ def model_of(source: str):
     """(model, name, MNIST test accuracy or None, run id or "") of a checkpoint file or a stored run; ValueError
     with a sentence when it is neither, or has no model."""
     from ..checkpoint import CheckpointError, read_checkpoint
-    from ..cli import _looks_like_a_file, _open_run
+    from ..run_record import looks_like_a_file, record_by_prefix
     from ..runs import find_run
     from ..store import StoreError, open_store
     from .evaluate import mnist_test_accuracy
 
-    if _looks_like_a_file(source):
+    if looks_like_a_file(source):
         try:
             ckpt = read_checkpoint(source)
         except CheckpointError as err:
@@ -44,7 +44,7 @@ def model_of(source: str):
         return ckpt.model, source, accuracy, ""
     try:
         store = open_store()
-        record, problem = _open_run(store, source)
+        record, problem = record_by_prefix(store, source)
     except StoreError as err:
         raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
     if record is None:

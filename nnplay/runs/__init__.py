@@ -13,9 +13,9 @@ public names are re-exported here: ``from nnplay.runs import Run``. Nothing here
 
 from .admission import admitted_runs, refusal_for
 from .cache import MODELS, ModelCache, trim_heap_soon
-from .files import run_checkpoint_bytes, run_file_name, run_from_checkpoint
+from .files import loaded_run, run_checkpoint_bytes, run_file_name, run_from_checkpoint
 from .registry import HEARTBEAT_S, REGISTRY, beat_active_runs, register
-from .run import ACTIVE, LIVE_WEIGHTS_ASK_S, LIVE_WEIGHTS_FOR_S, USABLE, Run, loaded_run
+from .run import ACTIVE, LIVE_WEIGHTS_ASK_S, LIVE_WEIGHTS_FOR_S, USABLE, Run
 from .sinks import FLUSH_SECONDS, JobSink, Recorder
 from .sweep import Sweep, call_in_worker
 from .tables import METRICS_COLUMNS, RUN_COLUMNS, compare_table, metrics_csv, rows_csv, run_rows

@@ -1,12 +1,15 @@
 """A run as a file and back: ``run_checkpoint_bytes`` (the Train page's "Model (.pt)" download), ``run_file_name``
-and ``run_from_checkpoint`` (an uploaded file as a "loaded" run, or a sentence saying why it was refused)."""
+and ``run_from_checkpoint`` (an uploaded file as a "loaded" run, or a sentence saying why it was refused);
+``loaded_run`` (a model loaded from a file, as a run)."""
 
 from __future__ import annotations
 
 import math
 
+from torch import nn
+
 from ..checkpoint import ACCEPTS, CheckpointError, checkpoint_bytes, read_checkpoint
-from ..config import DataConfig, TrainConfig
+from ..config import DataConfig, ModelConfig, TrainConfig
 from ..models import describe
 from ..names import file_stem, plain_name
 from .run import Run
@@ -58,3 +61,12 @@ def _accuracy(value) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1:
         return f"{value:.2%}"
     return None
+
+
+def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None,
+               data_cfg: DataConfig | None = None, message: str = "") -> Run:
+    """A run for a model that was loaded from a file rather than trained here."""
+    run = Run(name, data_cfg or DataConfig(), model_cfg, train_cfg or TrainConfig(), status="loaded",
+              message=message or "loaded from a file")
+    run.model = model
+    return run

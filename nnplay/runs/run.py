@@ -17,7 +17,6 @@ Nothing here imports streamlit.
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
@@ -33,6 +32,7 @@ from ..engine import EpochMetrics, History, StepEvent
 from ..jobs import Command, JobSpec, Pause, Resume, SetRate, Step, Stop
 from ..jobs import backend as default_backend
 from ..store import ACTIVE, LOCAL_WORKSPACE, USABLE, RunRecord, Store, StoreError, new_id
+from ..store_file import file_problem
 from .cache import MODELS, trim_heap_soon
 from .registry import keep_beating, register, request_key
 from .sinks import JobSink, Recorder
@@ -593,21 +593,3 @@ class Run:
             "seconds": sum(e.seconds for e in epochs),
             "epochs_done": len(epochs),
         }
-
-
-def file_problem(folder, err: BaseException) -> str:
-    """Why a model file could not be written to ``folder``, as a sentence a user can act on."""
-    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "No space left" in str(err):
-        return (f"the disk holding {folder} is full. Free some space (deleting old runs helps: `python -m nnplay "
-                "runs list`) and train it again.")
-    why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-    return f"it could not be written to {folder} ({why})."
-
-
-def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None,
-               data_cfg: DataConfig | None = None, message: str = "") -> Run:
-    """A run for a model that was loaded from a file rather than trained here."""
-    run = Run(name, data_cfg or DataConfig(), model_cfg, train_cfg or TrainConfig(), status="loaded",
-              message=message or "loaded from a file")
-    run.model = model
-    return run

@@ -16,6 +16,7 @@ from ..classroom.wait import wait_text
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..engine import pick_device
 from ..models import describe
+from ..names import format_duration  # noqa: F401 - re-exported: the pages read it from here
 from ..store import SETTINGS_UNREADABLE, data_text
 from .admission import refusal_for
 from .run import Run
@@ -26,16 +27,6 @@ def run_name(model_cfg: ModelConfig, number: int, when: float | None = None) -> 
     time it started, the model."""
     return f"run {number} · {time.strftime('%H:%M:%S', time.localtime(when))} · {describe(model_cfg)}"
 
-
-def format_duration(seconds: float | None) -> str:
-    """ "…" (not known yet), "0.4 s" (under 10 s: a run on a subset can finish in less than one), "35 s" or
-    "7 min 05 s"."""
-    if seconds is None:
-        return "…"
-    if seconds < 9.95:
-        return f"{max(0.0, seconds):.1f} s"
-    seconds = round(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def queue_text(run: Run, with_wait: bool = False) -> str | None:

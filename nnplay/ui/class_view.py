@@ -1,13 +1,12 @@
 """Class mode in the app: the token printed at start, the teacher's sign-in and cookie, learners' names, and the
 Class page's body.
 
-What lives here: ``announce_class`` (once per process: the Class page's link with a made token goes to the server's
-log), ``is_teacher`` (this session signed in with ``/class?token=…``, or its browser holds the teacher's cookie),
-``shown_in_navigation`` (the Class page is linked for the teacher only), ``learner_name_box`` (a learner's name,
-in the sidebar), ``may_open_run`` (in class mode a learner opens their own runs only; the teacher any, read-only),
-``store_notice`` (no server path for a learner) and ``class_page`` (every learner's runs, live; the leaderboard;
-Stop; the CSV). What does not live here: the token, names, leaderboard and table (``nnplay.classroom``), the
-store's reads (``nnplay.store_class``).
+What lives here: ``announce_class`` (once per process: the Class page's link with a made token goes to the
+server's log), ``shown_in_navigation`` (the Class page is linked for the teacher only), ``learner_name_box`` (a
+learner's name, in the sidebar), ``store_notice`` (no server path for a learner) and ``class_page`` (every
+learner's runs, live; the assignment and limits; the leaderboard; Stop; the CSV). What does not live here:
+``is_teacher`` and ``may_open_run`` (``teacher_session``), the token, names, leaderboard and table
+(``nnplay.classroom``), the store's reads (``nnplay.store_class``).
 """
 
 from __future__ import annotations
@@ -23,15 +22,25 @@ from ..classroom.teacher import Score, accuracy_score
 from ..names import escape_markdown
 from ..store import StoreError
 from .assignment_panel import teacher_assignment_editor
+from .teacher_session import TEACHER_COOKIE, TEACHER_KEY, cookies, is_teacher, may_open_run  # noqa: F401
 from .workspace import _COOKIE_JS, COOKIE_SECONDS, store, workspace
 
-TEACHER_KEY = "nnplay_teacher"  # session state: this session signed in as the teacher
-TEACHER_COOKIE = "nnplay_teacher"
 TEACHER_COOKIE_WRITER = "nnplay_teacher_cookie"
 TOKEN_PARAM = "token"
 REFRESH_S = 2.0  # how often the Class page's live part reads the class again
 REFUSAL = ("The Class page is the teacher's. Open the link the server printed in its log when it started "
            "(/class?token=…).")
+CLASS_OFFERS = """In class mode, on one server:
+- **each learner** gets a workspace of their own and a name the teacher sees (never their workspace's token), and
+  cannot open another learner's runs or this page;
+- **the teacher** opens this page with the link the server prints at start, and sees every learner's runs live,
+  a leaderboard of their best runs, and can stop any run and download the class's results as CSV;
+- **assignments** ("reach 98% with at most 100,000 parameters") appear on every learner's Train page with their
+  starting settings, and the leaderboard ranks by the task's metric among the runs that meet it, on a held-back
+  half of the test set if you choose;
+- **limits per learner** (parameters, epochs, runs queued at once, minutes per run) hold for every Start.
+
+More in the project's docs/classroom.md."""
 CLASS_OFF = ("Class mode is off. Start the server with NNPLAY_CLASS=1 (or NNPLAY_TEACHER_TOKEN=<a token>) to run a "
              "class: learners then pick names, and this page shows all of them.")
 
@@ -55,29 +64,9 @@ def announce_class() -> bool:
     return True
 
 
-def is_teacher() -> bool:
-    """Whether this session is the teacher's (class mode on, and signed in here or holding the teacher's cookie)."""
-    if not classroom.class_mode():
-        return False
-    if st.session_state.get(TEACHER_KEY) is True:
-        return True
-    return classroom.session_matches(_cookies().get(TEACHER_COOKIE))
-
-
-def _cookies() -> dict:
-    """The cookies the browser sent when the page connected (Streamlit reads them once)."""
-    return dict(st.context.cookies or {})
-
-
 def shown_in_navigation(url_path: str) -> bool:
     """Whether the sidebar links the page: every page but the Class page, which only the teacher sees."""
     return url_path != "class" or is_teacher()
-
-
-def may_open_run(run_workspace: str) -> bool:
-    """Whether this session may open a run of ``run_workspace`` by its link: always outside class mode (read-only
-    when not its own); in class mode a learner's own runs only, and the teacher's any."""
-    return not classroom.class_mode() or run_workspace == workspace() or is_teacher()
 
 
 def store_notice(notice: str) -> str:
@@ -112,7 +101,7 @@ def _sign_in() -> None:
 
 def _keep_cookie() -> None:
     value = classroom.session_value()
-    if _cookies().get(TEACHER_COOKIE) != value:
+    if cookies().get(TEACHER_COOKIE) != value:
         cookie = f"{TEACHER_COOKIE}={value}; path=/; max-age={COOKIE_SECONDS}; SameSite=Strict"
         _cookie_writer()(data={"cookie": cookie}, key=TEACHER_COOKIE_WRITER)
 
@@ -242,6 +231,7 @@ def class_page(score: Score = accuracy_score, metric: str = "test accuracy") -> 
     is better, None leaves a run out: a task's metric and constraints), ``metric`` names its column."""
     if not classroom.class_mode():
         st.info(CLASS_OFF, icon=":material/school:")
+        st.markdown(CLASS_OFFERS)
         return
     _sign_in()
     if not is_teacher():

@@ -49,9 +49,9 @@ def training_knobs(slots: dict) -> None:
     c1, c2 = st.columns(2)
     c1.selectbox("Loss", LOSSES, key="train_loss", persist_state=KEEP, format_func=LOSS_LABELS.get,
                  help="cross-entropy of the softmax, or the squared error of the softmax against one-hot targets")
-    c2.number_input("Max-norm (0: off)", min_value=0.0, max_value=100.0, step=0.5, key="train_max_norm",
-                    persist_state=KEEP, help="after every step, each unit's incoming weights are scaled down to "
-                                             "this L2 norm at most (Srivastava et al. 2014 use 3 or 4)")
+    c2.text_input("Max-norm (0: off)", key="train_max_norm", persist_state=KEEP,
+                  help="0 to 100: after every step, each unit's incoming weights are scaled down to this L2 norm at "
+                       "most (Srivastava et al. 2014 use 3 or 4)")
     slots["loss"] = st.empty()
     slots["max_norm"] = st.empty()
     st.selectbox("Augmentation", AUGMENTS, key="train_augment", persist_state=KEEP,

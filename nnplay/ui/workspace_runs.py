@@ -79,7 +79,7 @@ def run_by_id(run_id: str) -> tuple[Run | None, bool]:
         return None, False
     if run is None:
         return None, False
-    from .class_view import may_open_run
+    from .teacher_session import may_open_run
 
     if not may_open_run(run.workspace):  # in class mode another learner's run is as good as missing
         return None, False

@@ -39,7 +39,7 @@ def _epoch_shown(page) -> int:
 
 
 def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
-    with served_app(tmp_path / "home", env={"NNPLAY_TEACHER_TOKEN": TOKEN}) as url:
+    with served_app(tmp_path / "home", env={"NNPLAY_TEACHER_TOKEN": TOKEN, "NNPLAY_CLASS_MAX_EPOCHS": "1000"}) as url:
         learner_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         teacher_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:

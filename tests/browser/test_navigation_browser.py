@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_hooks import APP_TITLES as PAGE_TITLES  # app.py's pages, in order
+from tests.test_hooks import LINKED_TITLES as PAGE_TITLES  # app.py's pages a learner is linked to, in order
 
 pytestmark = pytest.mark.browser
 

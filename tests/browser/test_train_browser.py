@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.test_hooks import APP_TITLES
+from tests.test_hooks import LINKED_TITLES
 
 from nnplay.devtools import wait_until as _wait
 from nnplay.jobs.local import machine_cores
@@ -177,15 +177,16 @@ def test_train_page_trains_live_in_chromium(app_url, page):
 def test_every_page_opens_at_its_own_url_on_a_fresh_session(app_url, browser):
     """A bookmarked link opens its page inside the navigation (sidebar links, device caption)."""
     for path, heading in [("draw", "Draw a digit"), ("forward", "forward pass"), ("train", "Train"),
-                          ("scratch", "From scratch"), ("sweeps", "Sweeps"), ("compare", "Compare runs"), ("", "Train")]:
+                          ("scratch", "From scratch"), ("sweeps", "Sweeps"), ("compare", "Compare runs"),
+                          ("digits", "Your digits"), ("papers", "Published results"), ("", "Train")]:
         context = browser.new_context()
         page = context.new_page()
         page.goto(f"{app_url}/{path}")
         page.wait_for_selector("text=Device:", timeout=90_000)
         page.wait_for_selector(f"h1:has-text('{heading}')", timeout=90_000)
         assert page.get_by_text("Page not found").count() == 0
-        page.locator("[data-testid=stSidebarUserContent] a").nth(len(APP_TITLES) - 1).wait_for(timeout=30_000)
-        assert page.locator("[data-testid=stSidebarUserContent] a").count() == len(APP_TITLES)
+        page.locator("[data-testid=stSidebarUserContent] a").nth(len(LINKED_TITLES) - 1).wait_for(timeout=30_000)
+        assert page.locator("[data-testid=stSidebarUserContent] a").count() == len(LINKED_TITLES)
         assert urlparse(page.url).path.rstrip("/").endswith(path or "train")  # /sweeps adds ?sweep= of the latest
         context.close()
 

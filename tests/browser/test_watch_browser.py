@@ -65,7 +65,7 @@ def test_watch_it_learn_and_step_mode_in_chromium(app_url, page):
     first = _wait(lambda: page.evaluate(PROBE_META), 120, "the probe panel")
     # loss, epochs, probe digits, first layer, network: each chart is drawn in turn, so wait for each
     _wait(lambda: page.evaluate(CHARTS) == 5, 30, "the five charts")
-    for title in ("lin_1: weights", "The network"):
+    for title in ("lin_1: what training changed", "The network"):
         _wait(lambda t=title: page.evaluate(f"() => ({PLOT_TITLED})({t!r}).length") == 1, 30, f"the chart {title!r}")
     _wait(lambda: page.evaluate(PROBE_META) not in (None, first), 60, "the probe panel to change while it trains")
     page.screenshot(path=SHOTS.format("training"), full_page=True)
