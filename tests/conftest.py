@@ -68,6 +68,14 @@ def _memory_folder() -> Path | None:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
+_MEMORY_HOMES: list[Path] = []  # removed again at the session's end: a run's background thread may write after a test
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for home in _MEMORY_HOMES:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def private_store(tmp_path_factory, monkeypatch):
     """A fresh, empty run store for each test (and the process's open stores, runs and models forgotten)."""
@@ -76,6 +84,8 @@ def private_store(tmp_path_factory, monkeypatch):
     backend_before = jobs._backend
     memory = _memory_folder()
     home = Path(tempfile.mkdtemp(prefix="nnplay-home-", dir=memory)) if memory else tmp_path_factory.mktemp("nnplay-home")
+    if memory:
+        _MEMORY_HOMES.append(home)
     monkeypatch.setenv("NNPLAY_HOME", str(home))
     monkeypatch.setenv("NNPLAY_WORKERS", "0")
     store.forget_stores()
