@@ -411,19 +411,10 @@ def resolve_export_source(source: str) -> ExportSource:
         return ExportSource(ckpt.model, data_cfg, ckpt.model_cfg, ckpt.train_cfg or TrainConfig(), ckpt.history,
                             source, data_source="" if data_cfg.dataset == "mnist" else "full")
     from .export import no_model_reason
-    from .runs import find_run
-    from .store import StoreError, open_store
+    from .runs.files import stored_run
+    from .store import StoreError
 
-    try:
-        store = open_store()
-        record, problem = record_by_prefix(store, source)
-    except StoreError as err:
-        raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
-    if record is None:
-        raise ValueError(f"{source} is neither a checkpoint file nor a run: {problem}")
-    if record.unreadable:
-        raise ValueError(f"run {record.id} ({record.name}) cannot be exported: {record.settings_note}")
-    run = find_run(store, record.id)
+    store, run = stored_run(source, "exported")
     if not run.owned:  # read here, so that a store that fails says so rather than "no step yet"
         try:
             run.history = store.history(run.id)

@@ -28,9 +28,8 @@ def model_of(source: str):
     """(model, name, MNIST test accuracy or None, run id or "") of a checkpoint file or a stored run; ValueError
     with a sentence when it is neither, or has no model."""
     from ..checkpoint import CheckpointError, read_checkpoint
-    from ..run_record import looks_like_a_file, record_by_prefix
-    from ..runs import find_run
-    from ..store import StoreError, open_store
+    from ..run_record import looks_like_a_file
+    from ..runs.files import stored_run
     from .evaluate import mnist_test_accuracy
 
     if looks_like_a_file(source):
@@ -42,16 +41,7 @@ def model_of(source: str):
         if accuracy is None and isinstance(ckpt.meta.get("test_accuracy"), (int, float)):
             accuracy = float(ckpt.meta["test_accuracy"])  # an older file keeps only the final number
         return ckpt.model, source, accuracy, ""
-    try:
-        store = open_store()
-        record, problem = record_by_prefix(store, source)
-    except StoreError as err:
-        raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
-    if record is None:
-        raise ValueError(f"{source} is neither a checkpoint file nor a run: {problem}")
-    if record.unreadable:
-        raise ValueError(f"run {record.id} ({record.name}) cannot be evaluated: {record.settings_note}")
-    run = find_run(store, record.id)
+    _, run = stored_run(source, "evaluated")
     model = run.model
     if model is None:
         raise ValueError(f"run {run.id} ({run.name}) has no model to evaluate: its model files are gone, or it "

@@ -1,6 +1,7 @@
 """A run as a file and back: ``run_checkpoint_bytes`` (the Train page's "Model (.pt)" download), ``run_file_name``
 and ``run_from_checkpoint`` (an uploaded file as a "loaded" run, or a sentence saying why it was refused);
-``loaded_run`` (a model loaded from a file, as a run)."""
+``loaded_run`` (a model loaded from a file, as a run); ``stored_run`` (the run a command line named by its id or its
+start)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,23 @@ def loaded_run(name: str, model: nn.Module, model_cfg: ModelConfig, train_cfg: T
               message=message or "loaded from a file")
     run.model = model
     return run
+
+
+def stored_run(source: str, done: str):
+    """(the store, the ``Run`` whose id is or starts with ``source``) for a command whose run would be ``done``
+    ("exported", "evaluated"); ValueError with a sentence when the store cannot be read, no run or several match, or the run's
+    settings are unreadable."""
+    from ..run_record import record_by_prefix
+    from ..store import StoreError, open_store
+    from .workspace import find_run
+
+    try:
+        store = open_store()
+        record, problem = record_by_prefix(store, source)
+    except StoreError as err:
+        raise ValueError(f"{source} is not a file, and the run store cannot be read: {err}") from None
+    if record is None:
+        raise ValueError(f"{source} is neither a checkpoint file nor a run: {problem}")
+    if record.unreadable:
+        raise ValueError(f"run {record.id} ({record.name}) cannot be {done}: {record.settings_note}")
+    return store, find_run(store, record.id)
