@@ -101,3 +101,44 @@ def sync_playwright():
         raise SystemExit("This needs Playwright: pip install -r requirements-dev.txt (and Chromium: "
                          "apt-get install chromium)") from None
     return start()
+
+
+def draw_stroke_seconds(url: str, strokes: int, chromium: str, read_js: str, changed_js: str,
+                        first_timeout_ms: int = 10_000, height: int = 2400) -> list[float]:
+    """Seconds from mouse-up to ``changed_js`` (JS ``(before) => bool``, ``before`` what ``read_js`` read before
+    the stroke) on the Draw page at ``url``, for ``strokes`` random strokes (seeded). The first stroke warms up
+    and is not counted (it may wait ``first_timeout_ms``); a stroke after which nothing changed is no sample."""
+    import numpy as np
+    from urllib.parse import urljoin
+
+    rng = np.random.default_rng(0)
+    times: list[float] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p, chromium)
+        page = browser.new_page(viewport={"width": 1400, "height": height})
+        page.goto(urljoin(url, "/"))  # let app.py run st.navigation once, so /draw is framed by it
+        page.wait_for_timeout(2000)
+        page.goto(url)
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=60_000)
+        page.get_by_text("Draw a digit from 0 to 9").wait_for(timeout=60_000)
+        box = canvas.bounding_box()
+        for k in range(strokes + 1):
+            before = page.evaluate(read_js)
+            x0, y0 = box["x"] + rng.uniform(40, 240), box["y"] + rng.uniform(40, 240)
+            dx, dy = rng.uniform(-8, 8), rng.uniform(-8, 8)
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            for i in range(1, 12):
+                page.mouse.move(x0 + i * dx, y0 + i * dy)
+            t0 = time.perf_counter()
+            page.mouse.up()
+            try:
+                page.wait_for_function(changed_js, arg=before, timeout=first_timeout_ms if k == 0 else 10_000,
+                                       polling="raf")
+            except Exception:  # the numbers did not change (same rounding): not a sample
+                continue
+            if k:
+                times.append(time.perf_counter() - t0)
+        browser.close()
+    return times

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from urllib.parse import urljoin
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,7 @@ from nnplay.config import DataConfig  # noqa: E402
 from nnplay.data import load_mnist  # noqa: E402
 from nnplay.lessons.draw import mnist_roundtrip  # noqa: E402
 from nnplay.engine import evaluate  # noqa: E402
-from nnplay.devtools import CHROMIUM_ARGS  # noqa: E402
+from nnplay.devtools import draw_stroke_seconds  # noqa: E402
 
 DEFAULT_CHECKPOINT = ROOT / "nnplay" / "assets" / "default_model.pt"
 
@@ -89,38 +88,8 @@ BARS_TEXT = "() => { const c = document.querySelector('.st-key-draw_bars'); retu
 
 def latency(url: str, strokes: int, chromium: str, height: int = 2400) -> int:
     """Time mouse-up → new numbers on the bars for ``strokes`` strokes; print p50 and p95."""
-    from playwright.sync_api import sync_playwright
-
-    rng = np.random.default_rng(0)
-    times: list[float] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": height})
-        page.goto(urljoin(url, "/"))  # let app.py run st.navigation once, so /draw is framed by it
-        page.wait_for_timeout(2000)
-        page.goto(url)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=60_000)
-        page.get_by_text("Draw a digit from 0 to 9").wait_for(timeout=60_000)
-        box = canvas.bounding_box()
-        for k in range(strokes + 1):  # the first stroke warms up (model load, first figure)
-            before = page.evaluate(BARS_TEXT)
-            x0, y0 = box["x"] + rng.uniform(40, 240), box["y"] + rng.uniform(40, 240)
-            dx, dy = rng.uniform(-8, 8), rng.uniform(-8, 8)
-            page.mouse.move(x0, y0)
-            page.mouse.down()
-            for i in range(1, 12):
-                page.mouse.move(x0 + i * dx, y0 + i * dy)
-            t0 = time.perf_counter()
-            page.mouse.up()
-            try:
-                page.wait_for_function(f"(before) => ({BARS_TEXT})() !== before", arg=before,
-                                       timeout=10_000, polling="raf")
-            except Exception:  # the numbers did not change (same rounding): not a sample
-                continue
-            if k:
-                times.append(time.perf_counter() - t0)
-        browser.close()
+    times = draw_stroke_seconds(url, strokes, chromium, BARS_TEXT, f"(before) => ({BARS_TEXT})() !== before",
+                                height=height)
     ms = np.array(times) * 1000
     print(f"strokes timed     {len(ms)} of {strokes}")
     print(f"stroke → bars     median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "

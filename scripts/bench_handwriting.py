@@ -24,7 +24,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urljoin
 
 import numpy as np
 import torch
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from nnplay.checkpoint import load_checkpoint  # noqa: E402
 from nnplay.config import DataConfig  # noqa: E402
 from nnplay.data import load_mnist  # noqa: E402
-from nnplay.devtools import CHROMIUM_ARGS  # noqa: E402
+from nnplay.devtools import draw_stroke_seconds  # noqa: E402
 from nnplay.handwriting import nearest as nr  # noqa: E402
 from nnplay.handwriting.digits_npz import read_digits  # noqa: E402
 from nnplay.handwriting.evaluate import evaluate_model  # noqa: E402
@@ -109,45 +108,15 @@ def main(argv: list[str] | None = None) -> int:
 
 NEAREST_TEXT = ("() => ['.st-key-draw_bars', '.st-key-draw_nearest'].map(k => { const c = document.querySelector(k); "
                 "return c ? c.textContent : ''; })")
+# both the bars and the nearest digits show new numbers
+CHANGED_JS = (f"(before) => {{ const t = ({NEAREST_TEXT})(); "
+              "return t[1] && t[0] !== before[0] && t[1] !== before[1]; }")
 
 
 def latency(url: str, strokes: int, chromium: str) -> int:
     """Time mouse-up → new bars and new nearest digits (their distances change) for ``strokes`` strokes; print
     p50 and p95."""
-    from playwright.sync_api import sync_playwright
-
-    rng = np.random.default_rng(0)
-    times: list[float] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.goto(urljoin(url, "/"))
-        page.wait_for_timeout(2000)
-        page.goto(url)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=60_000)
-        page.get_by_text("Draw a digit from 0 to 9").wait_for(timeout=60_000)
-        box = canvas.bounding_box()
-        for k in range(strokes + 1):  # the first stroke warms up (and may wait for the index)
-            before = page.evaluate(NEAREST_TEXT)
-            x0, y0 = box["x"] + rng.uniform(40, 240), box["y"] + rng.uniform(40, 240)
-            dx, dy = rng.uniform(-8, 8), rng.uniform(-8, 8)
-            page.mouse.move(x0, y0)
-            page.mouse.down()
-            for i in range(1, 12):
-                page.mouse.move(x0 + i * dx, y0 + i * dy)
-            t0 = time.perf_counter()
-            page.mouse.up()
-            try:
-                # both the bars and the nearest digits show new numbers
-                page.wait_for_function(f"(before) => {{ const t = ({NEAREST_TEXT})(); "
-                                       f"return t[1] && t[0] !== before[0] && t[1] !== before[1]; }}",
-                                       arg=before, timeout=120_000 if k == 0 else 10_000, polling="raf")
-            except Exception:  # the same nearest digits at the same rounding: not a sample
-                continue
-            if k:
-                times.append(time.perf_counter() - t0)
-        browser.close()
+    times = draw_stroke_seconds(url, strokes, chromium, NEAREST_TEXT, CHANGED_JS, first_timeout_ms=120_000)
     s = np.array(times)
     print(f"strokes timed     {len(s)} of {strokes}")
     print(f"stroke → bars and nearest  {ms(s)}, max {1e3 * s.max():.0f} ms   (target p95 ≤ 250 ms)")
