@@ -103,6 +103,7 @@ def _save(payload: dict) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_a_downloaded_run_comes_back_with_its_curves_and_accuracies(trained_run):
     data = run_checkpoint_bytes(trained_run)
     assert _payload(data)["format"] == FORMAT == "nnplay-checkpoint/2"
@@ -211,6 +212,7 @@ def test_a_wrong_type_elsewhere_loads_the_model_and_says_what_was_left_out(train
             assert "Left out" in message, (key, value, message)
 
 
+@pytest.mark.slow
 def test_wrong_types_inside_the_parts_never_raise(trained_run):
     base = _payload(run_checkpoint_bytes(trained_run))
     spots = [("model_config", "hidden"), ("model_config", "family"), ("model_config", "dropout"),

@@ -4,6 +4,7 @@ only, and the hidden score of an ended run is made from its final model on the o
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from nnplay.classroom import heldback
@@ -35,6 +36,7 @@ def test_the_halves_cut_only_the_test_set_and_share_no_image(tiny_data):
     assert torch.equal(hidden.test_images, tiny_data.test_images[index[mask]])
 
 
+@pytest.mark.slow
 def test_a_class_run_shows_the_visible_half_and_its_hidden_score_uses_the_other(monkeypatch, tiny_data):
     monkeypatch.setenv("NNPLAY_CLASS", "1")
     run = Run("c", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),

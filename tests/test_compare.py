@@ -168,6 +168,7 @@ def test_importance_needs_runs_and_a_setting_that_varies(store):
     assert flat.table.empty and "is 0.9 in all 6 runs" in flat.sentence
 
 
+@pytest.mark.slow
 def test_importance_finds_the_setting_that_decides_the_metric(store):
     rng = np.random.default_rng(0)
     for i in range(24):

@@ -44,6 +44,7 @@ def kept_run(tiny_data, name: str, hidden: int = 8) -> Run:
 # -- point 11: the time limit's sentence says "kept" once -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_time_limited_run_says_once_that_its_model_is_kept(tiny_data):
     spec = JobSpec("capped", "ws", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(16,)),
                    TrainConfig(epochs=1000, batch_size=100, device="cpu"), name="capped")
@@ -135,6 +136,7 @@ def test_a_crafted_run_link_is_printed_as_cut_plain_text():
     assert len(shown) <= 85 and said.count("x") < 100 and "…" in said
 
 
+@pytest.mark.slow
 def test_a_run_name_with_urls_is_no_link(tiny_data):
     run = kept_run(tiny_data, "kept")
     run.name = "see http://evil.example/a, www.evil.example and me@evil.example"
@@ -164,6 +166,7 @@ def _wait_ended(at: AppTest, run) -> None:
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_after_start_the_link_names_the_new_run_even_after_a_stale_rerun():
     at = AppTest.from_file(TRAIN, default_timeout=60).run()
     _quick_settings(at, "1")

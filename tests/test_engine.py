@@ -91,6 +91,7 @@ def test_schedules_change_the_learning_rate(tiny_data, schedule):
     assert result.status == "finished" and max(lrs) > min(lrs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop"])
 def test_every_optimizer_learns(tiny_data, optimizer):
     lr = 0.1 if optimizer == "sgd" else 3e-3
@@ -99,6 +100,7 @@ def test_every_optimizer_learns(tiny_data, optimizer):
     assert result.history.epochs[-1].test_accuracy > 0.75
 
 
+@pytest.mark.slow
 def test_cnn_trains_a_little(tiny_data):
     cfg = ModelConfig(family="cnn", channels=(4, 8, 8), fc_width=32, dropout=0.5, init="xavier")
     small = tiny_data.limited(500, 200)
@@ -147,6 +149,7 @@ def test_cuda_path_trains_and_reports_the_gpu(tiny_data):
     assert result.history.epochs[0].test_accuracy > 0.3
 
 
+@pytest.mark.slow
 def test_a_network_that_starts_high_is_not_called_diverged(tiny_data):
     # N(0, 1) weights give first losses in the hundreds; that is where it starts, not a divergence
     cfg = ModelConfig(hidden=(256, 256), init="normal", init_std=1.0)
@@ -154,6 +157,7 @@ def test_a_network_that_starts_high_is_not_called_diverged(tiny_data):
     assert result.history.steps[0].loss > 100 and result.status == "finished"
 
 
+@pytest.mark.slow
 def test_a_one_epoch_run_says_one_epoch(tiny_data):
     """Its message reads "finished 1 epoch" (the sweep CLI's JSON lines and the runs table show it)."""
     result = train(seeded_model(ModelConfig(hidden=(8,)), 0), tiny_data, quick(epochs=1))

@@ -65,6 +65,7 @@ def test_onnx_matches_torch(trained, images, tmp_path, family):
     assert model.training is False and next(model.parameters()).device.type == "cpu"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["mlp", "cnn"])
 def test_torchscript_matches_torch(trained, images, tmp_path, family):
     model, _, _ = trained[family]

@@ -193,6 +193,7 @@ def test_a_run_without_a_model_says_so(case, request, tiny_data):
 
 @pytest.mark.parametrize("fmt,out", [("onnx", "m.onnx"), ("torchscript", "m.ts"), ("safetensors", "m.safetensors"),
                                      ("checkpoint", "copy.pt"), ("script", "train.py"), ("tensorboard", "tb")])
+@pytest.mark.slow
 def test_cli_exports_a_run_by_id(fmt, out, finished, images, tmp_path, capsys):
     if fmt == "onnx":
         pytest.importorskip("onnxruntime")
@@ -249,6 +250,7 @@ def test_cli_unknown_run_or_file(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_runs_export_tensorboard_writes_one_folder_per_run(tiny_data, tmp_path, capsys):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -270,6 +272,7 @@ def test_runs_export_tensorboard_writes_one_folder_per_run(tiny_data, tmp_path, 
     assert len(list(logdir.iterdir())) == 2
 
 
+@pytest.mark.slow
 def test_runs_export_refuses_a_run_without_history_and_two_runs_in_one_csv(tiny_data, tmp_path, capsys):
     pytest.importorskip("tensorboard")
     done = stored_run(tiny_data, "done")
@@ -283,6 +286,7 @@ def test_runs_export_refuses_a_run_without_history_and_two_runs_in_one_csv(tiny_
     assert (tmp_path / "m.csv").read_text().startswith("step,")
 
 
+@pytest.mark.slow
 def test_runs_export_that_fails_midway_leaves_nothing(tiny_data, tmp_path, capsys, monkeypatch):
     pytest.importorskip("tensorboard")
     from nnplay.export import tensorboard

@@ -111,6 +111,7 @@ def test_a_run_with_a_bad_digits_file_ends_in_an_error_with_the_sentence(tiny_da
     assert run.status == "error" and "does not exist" in run.message
 
 
+@pytest.mark.slow
 def test_a_run_starts_from_its_init_from_weights(tiny_data, tmp_path):
     from nnplay.checkpoint import save_checkpoint
 

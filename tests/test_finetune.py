@@ -108,6 +108,7 @@ def trained_parent(store, data, workspace=LOCAL_WORKSPACE, dataset="mnist"):
     return parent
 
 
+@pytest.mark.slow
 def test_a_finetune_queues_a_child_that_starts_from_its_parent_and_gains_on_held_back_digits(tiny_data):
     store = open_store()
     parent = trained_parent(store, tiny_data)

@@ -6,6 +6,7 @@ shows the before and after on the held-back digits and the MNIST test set."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -45,6 +46,7 @@ def test_too_few_digits_and_no_model_are_said(tmp_path, sample_data, monkeypatch
     assert "Train a run on MNIST first" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_the_default_model_is_fine_tuned_as_a_kept_run(tmp_path, sample_data):
     at = panel(digits(tmp_path, sample_data, 30))
     assert at.selectbox(key="finetune_parent").value == "default"  # no run yet: the shipped model
@@ -59,6 +61,7 @@ def test_the_default_model_is_fine_tuned_as_a_kept_run(tmp_path, sample_data):
     assert child.wait(120) and child.status == "finished", child.message
 
 
+@pytest.mark.slow
 def test_start_queues_a_child_and_the_panel_shows_before_and_after(tmp_path, sample_data):
     store = open_store()
     parent = Run("run 1 · 10:00:00 · MLP 784-64-10", DataConfig(train_limit=2000, test_limit=500),

@@ -67,6 +67,7 @@ def test_batch_norm_sits_after_each_hidden_layer_before_its_activation():
     assert describe(BN_MLP).endswith(" bn") and not describe(ModelConfig()).endswith(" bn")
 
 
+@pytest.mark.slow
 def test_evaluation_uses_the_running_statistics(bn_models, tiny_data):
     model, _ = bn_models["mlp"]
     images, labels = tiny_data.test_images[:300], tiny_data.test_labels[:300]
@@ -118,6 +119,7 @@ def test_the_network_view_draws_lenet_with_batch_norm(bn_models, tiny_data):
     np.testing.assert_allclose(fc.customdata[:, 1], stages["act_fc"][fc.customdata[:, 0].astype(int)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["mlp", "cnn"])
 def test_batch_norm_exports_and_round_trips(bn_models, tiny_data, tmp_path, family):
     model, cfg = bn_models[family]
@@ -203,6 +205,7 @@ def test_mse_is_the_squared_error_of_the_softmax_against_one_hot_targets():
     torch.testing.assert_close(batch_loss(logits, labels), torch.nn.functional.cross_entropy(logits, labels))
 
 
+@pytest.mark.slow
 def test_training_with_mse_reports_mse_and_learns(tiny_data):
     cfg = dataclasses.replace(QUICK, loss="mse", epochs=2, lr=3e-3)
     model = seeded_model(ModelConfig(hidden=(64,)), 0)
@@ -219,6 +222,7 @@ def test_training_with_mse_reports_mse_and_learns(tiny_data):
 # max-norm
 
 
+@pytest.mark.slow
 def test_max_norm_holds_every_units_incoming_weights(tiny_data):
     cfg = dataclasses.replace(QUICK, optimizer="sgd", lr=0.5, momentum=0.9)
     data = tiny_data.limited(600, 100)

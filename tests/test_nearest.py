@@ -142,6 +142,7 @@ def horizontal(drawings: list[np.ndarray]) -> list[np.ndarray]:
     return [d for d in drawings if np.ptp(np.nonzero(draw.ink(d) > draw.INK_LEVEL)[1]) > 100]
 
 
+@pytest.mark.slow
 def test_scribbles_and_horizontal_lines_are_flagged(mnist_index, default_model):
     kinds = draw.example_non_digits(20, seed=5)
     # every horizontal line; a scribble light enough to look like a heavy 8 or 0 can pass (the Draw page's
@@ -152,12 +153,14 @@ def test_scribbles_and_horizontal_lines_are_flagged(mnist_index, default_model):
         assert len(images) >= 5 and flagged.mean() >= share, f"{kind}: {flagged.sum()} of {len(images)} flagged"
 
 
+@pytest.mark.slow
 def test_mnist_digits_drawn_through_the_canvas_are_not_flagged(mnist_index, default_model, full_data):
     drawn = draw.mnist_roundtrip(full_data.test_images[::5].numpy())  # 2,000 test digits, every fifth
     flagged = nr.scores_in(mnist_index, default_model, drawn) > mnist_index.threshold
     assert flagged.mean() <= 1 - mnist_index.quantile, f"{flagged.sum()} of {len(drawn)} drawn digits flagged"
 
 
+@pytest.mark.slow
 def test_the_nearest_training_digits_of_a_drawn_one_are_ones(mnist_index, default_model):
     image = draw.to_mnist(one_on_canvas()).image  # its speed is scripts/bench_handwriting.py's, not a test's
     with draw.one_thread():
@@ -208,6 +211,7 @@ def nearest_captions(at) -> list[str]:
     return [img.caption for img in shown[0].proto.imgs]
 
 
+@pytest.mark.slow
 def test_draw_shows_the_nearest_digits_of_a_one(sample_only):
     at = drawn_page(one_on_canvas())
     assert at.metric[0].value == "1"

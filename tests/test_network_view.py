@@ -157,6 +157,7 @@ def test_cnn_is_drawn_as_its_stages(cnn, digit):
     assert by_name(nv.network_figure(cnn, None), "conv 2")[0].meta["maps"] == 6  # filters without a digit
 
 
+@pytest.mark.slow
 def test_top_exciting_images_match_a_brute_force_pass(mlp, sample_data):
     images = sample_data.test_images[:300].numpy()
     for layer, index in ((1, 5), (2, 3)):

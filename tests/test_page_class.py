@@ -161,6 +161,7 @@ def links(at: AppTest) -> list[str]:
     return [str(e.proto.page) for e in at.sidebar.get("page_link")]
 
 
+@pytest.mark.slow
 def test_a_learner_picks_a_checked_name_in_the_sidebar_and_never_sees_the_class_page(class_on, monkeypatch):
     open_store().leave_class(ANN)  # Ann's first visit
     at = app()

@@ -101,6 +101,7 @@ def test_each_metric_has_the_summary_the_learner_chooses(runs):
     assert at.query_params["summary"] == "test_accuracy:best,test_loss:mean_last" and at.query_params["k"] == "2"
 
 
+@pytest.mark.slow
 def test_the_view_round_trips_through_the_url(runs):
     at = page()
     at.selectbox(key="compare_sweep").set_value("lr-study").run()
@@ -129,6 +130,7 @@ def test_the_view_round_trips_through_the_url(runs):
     assert {k: again.query_params[k] for k in again.query_params} == link
 
 
+@pytest.mark.slow
 def test_another_page_and_back_keeps_the_view(runs):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.switch_page("pages/compare.py").run()

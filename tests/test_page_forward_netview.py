@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .test_pages_teach import offline_sample, run  # noqa: F401  (the fixture applies here too)
 
 
@@ -24,6 +26,7 @@ def lit_edges(spec) -> list[str]:
     return sorted(t["name"] for t in spec["data"] if t["name"].startswith("W") and t["meta"]["highlighted"])
 
 
+@pytest.mark.slow
 def test_the_drawn_network_lights_up_the_current_step_and_cell():
     at = run("forward")
     spec = network(at)

@@ -78,6 +78,7 @@ def augmented_run(tiny_data) -> Run:
     return run
 
 
+@pytest.mark.slow
 def test_inspect_shows_the_runs_augmented_training_images(augmented_run):
     augmented_run.bind(open_store())
     at = AppTest.from_file(INSPECT, default_timeout=60).run()

@@ -4,6 +4,8 @@ background (threads, NNPLAY_WORKERS=0) and fill the table, read back after a rel
 import dataclasses
 import time
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
@@ -72,6 +74,7 @@ def test_reproduce_queues_the_seeds_and_their_result_fills_the_table_and_survive
     assert again["nnplay error %"] == line["nnplay error %"]
 
 
+@pytest.mark.slow
 def test_a_figure_row_is_reproduced_drawn_and_kept_for_the_workspace():
     at = _page()
     at.radio(key="papers_size").set_value("tiny").run()

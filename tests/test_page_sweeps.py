@@ -172,6 +172,7 @@ def test_nothing_to_vary_is_refused_and_seeds_alone_make_a_sweep():
     assert at.button(key="sweep_start").disabled is False
 
 
+@pytest.mark.slow
 def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and_result(monkeypatch):
     at = _three_settings(_page(), seeds=2)
     sweep_id = _start(at)
@@ -200,6 +201,7 @@ def test_start_queues_the_runs_and_the_table_shows_each_ones_settings_status_and
     assert opened == [(str(ROOT / "pages" / "compare.py"), {"sweep": sweep_id})]  # in this tab, this sweep's runs
 
 
+@pytest.mark.slow
 def test_a_reload_finds_the_sweep_from_its_link_and_a_new_one_is_listed():
     at = _three_settings(_page())
     first = _start(at)
@@ -217,6 +219,7 @@ def test_a_reload_finds_the_sweep_from_its_link_and_a_new_one_is_listed():
     assert len(_table(at)) == 4
 
 
+@pytest.mark.slow
 def test_stop_keeps_what_finished_and_continue_queues_only_what_is_missing():
     at = _page()
     at.multiselect(key="sweep_vary").set_value(["epochs", "lr"]).run()
@@ -246,6 +249,7 @@ def test_stop_keeps_what_finished_and_continue_queues_only_what_is_missing():
     assert sweep.wait(60)
 
 
+@pytest.mark.slow
 def test_after_a_restart_the_unfinished_runs_show_as_interrupted_and_continue_finishes_them():
     """A sweep left by a server that stopped: one run finished, one interrupted, one never kept."""
     at = _three_settings(_page())
@@ -282,6 +286,7 @@ def test_a_run_stopped_by_successive_halving_says_so_and_why_in_the_table():
     assert rows[0]["Learning rate"] == "1e-05" and rows[1]["status"] == "not started"
 
 
+@pytest.mark.slow
 def test_a_sweep_past_the_workspaces_limit_of_training_sweeps_is_refused_with_a_sentence_and_nothing_queued():
     at = _page()
     at.multiselect(key="sweep_vary").set_value(["epochs"]).run()
@@ -300,6 +305,7 @@ def test_a_sweep_past_the_workspaces_limit_of_training_sweeps_is_refused_with_a_
             sweep.wait(60)
 
 
+@pytest.mark.slow
 def test_random_draws_count_the_draws_and_a_range_draws_between_its_ends():
     at = _page()
     at.multiselect(key="sweep_vary").set_value(["lr"]).run()
@@ -311,6 +317,7 @@ def test_random_draws_count_the_draws_and_a_range_draws_between_its_ends():
     assert "**10 runs** (5 random draws × seeds (2))" in _text(at)
 
 
+@pytest.mark.slow
 def test_the_train_pages_settings_can_be_the_base_of_a_sweep():
     from nnplay.config import DataConfig, ModelConfig, TrainConfig
 
@@ -334,6 +341,7 @@ def test_the_train_pages_settings_can_be_the_base_of_a_sweep():
     assert sorted(r.train_cfg.lr for r in sweep.runs) == [0.05, 0.1]
 
 
+@pytest.mark.slow
 def test_a_reload_while_it_trains_finds_the_sweep_live_and_its_stop_works():
     at = _page()
     at.multiselect(key="sweep_vary").set_value(["epochs"]).run()
@@ -350,6 +358,7 @@ def test_a_reload_while_it_trains_finds_the_sweep_live_and_its_stop_works():
     assert again.button(key="sweep_continue").label == "Continue the sweep (2 runs)"
 
 
+@pytest.mark.slow
 def test_a_batch_larger_than_the_training_images_is_refused_beside_batch_size_before_start():
     at = _three_settings(_page())
     at.text_input(key="sweep_values_batch_size").set_value("64, 512").run()  # 300 training images
@@ -360,6 +369,7 @@ def test_a_batch_larger_than_the_training_images_is_refused_beside_batch_size_be
     assert at.button(key="sweep_start").disabled is True
 
 
+@pytest.mark.slow
 def test_delete_removes_an_ended_sweep_and_its_runs_and_the_page_shows_the_one_left():
     at = _three_settings(_page())
     at.text_input(key="sweep_values_lr").set_value("1e-3").run()

@@ -124,6 +124,7 @@ def test_defaults_are_the_seed_mlp(at):
     assert at.query_params == {}
 
 
+@pytest.mark.slow
 def test_controls_build_the_config_and_the_link(at):
     at.text_input(key="train_hidden").set_value("128, 64").run()
     at.radio(key="train_act_mode").set_value("per layer").run()
@@ -420,6 +421,7 @@ def test_pause_and_resume(at):
     assert run.status == "stopped"
 
 
+@pytest.mark.slow
 def test_the_speed_is_chosen_before_start_and_the_run_starts_at_it(at):
     speed = at.selectbox(key="train_speed")  # under Start, labelled, before any run
     assert speed.value == "full speed" and speed.label == "Speed" and speed.proto.label_visibility.value == 0

@@ -301,6 +301,7 @@ def test_first_layer_pictures_can_show_what_training_changed(mlp_run):
     assert border < 1e-6 < np.abs(change).max()
 
 
+@pytest.mark.slow
 def test_inspect_draws_mistakes_only_and_the_first_layers_changes(mlp_run):
     mlp_run.bind(open_store())
     at = AppTest.from_file(INSPECT, default_timeout=60)

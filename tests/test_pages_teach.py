@@ -268,6 +268,7 @@ def test_scratch_page_code_tabs_fit_in_one_row():
     assert "1. numpy, gradient by hand" in texts(at)  # the full title, inside its tab
 
 
+@pytest.mark.slow
 def test_scratch_page_same_math_curves_agree():
     at = run("scratch", scr_steps=300)
     at.radio(key="scr_mode").set_value("same").run()
