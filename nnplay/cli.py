@@ -12,7 +12,8 @@ same data in one process. ``train`` records its run in the local workspace of th
 delete`` read and manage that store (``runs export --csv FILE`` or ``--tensorboard DIR``; ``--all --csv FILE``
 or ``--parquet FILE``: every run as one table row, ``nnplay.compare``). ``export``
 writes a checkpoint file's or a stored run's model as ONNX, TorchScript, safetensors or a checkpoint,
-its training script, or its TensorBoard files (``nnplay.export``); neither export overwrites an existing
+its training script (with the digits it trains on beside it, for a run on your digits too), or its TensorBoard
+files (``nnplay.export``); neither export overwrites an existing
 file unless given ``--force``. The functions called are the ones the pages call.
 """
 
@@ -439,7 +440,7 @@ def _taken(paths: list, force: bool) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .export import ExportError, atomic_write, export_model, training_script, write_tensorboard
+    from .export import ExportError, export_model, script_files, write_script_files, write_tensorboard
 
     try:
         if args.format != "tensorboard":  # a TensorBoard folder is refused unless new or empty (write_tensorboard)
@@ -450,9 +451,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         source = resolve_export_source(args.source)
         data_cfg, model_cfg, train_cfg, history = source.data_cfg, source.model_cfg, source.train_cfg, source.history
         meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
-        if args.format == "script":
-            text = training_script(data_cfg, model_cfg, train_cfg, source.data_source)
-            written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
+        if args.format == "script":  # a run on your digits too: the digits go beside the script, which reads them
+            files = script_files(data_cfg, model_cfg, train_cfg, source.data_source, Path(args.out).name, source.label)
+            taken = _taken([Path(args.out).with_name(name) for name in list(files)[1:]], args.force)
+            if taken:
+                raise ExportError(taken)
+            written = write_script_files(files, args.out)
         elif args.format == "tensorboard":
             if history is None:
                 raise ExportError(f"{source.label} is a model file without its training history; TensorBoard "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..export import no_model_reason, run_file, training_script
-from ..export.run import DOWNLOAD, file_name, install_sentence
+from ..export.run import download_of, file_name, install_sentence
 from ..names import escape_markdown
 from .widgets import folded_code
 
@@ -28,7 +28,8 @@ BUTTONS = {
     "safetensors": ("safetensors (.zip)", "a zip of two files: the weights (`.safetensors`, the model config "
                                           "also in its metadata) and the config as `.json` beside them"),
     "script": ("Code (.py)", "a standalone PyTorch script (torch and torchvision only) that trains this run again "
-                             "with the same settings and seed"),
+                             "with the same settings and seed; for a run on your digits too, a zip of the script "
+                             "and your digits as the .npz it reads"),
     "tensorboard": ("TensorBoard (.zip)", "a zip of event files (losses, accuracies, learning rate, weight and "
                                           "gradient histograms): unzip, then `tensorboard --logdir <folder>`"),
 }
@@ -61,7 +62,7 @@ def export_panel(run) -> None:
                 problem = f"{label} export is not available: {missing}."
                 notes.append(problem)
             col.download_button(label, data=_download(run, fmt), file_name=file_name(run, fmt),
-                                mime=DOWNLOAD[fmt][1], key=f"train_export_{fmt}", on_click="ignore",
+                                mime=download_of(run, fmt)[1], key=f"train_export_{fmt}", on_click="ignore",
                                 width="stretch", disabled=bool(problem),
                                 help=escape_markdown(problem) if problem else help_text)
         if unread:
