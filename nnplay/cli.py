@@ -197,7 +197,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             for r in records:
                 when = datetime.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
                 acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "-"
-                data = SETTINGS_UNREADABLE if r.unreadable else data_text(r.data_cfg.dataset, r.data_source)
+                data = SETTINGS_UNREADABLE if r.unreadable else data_text(r.data_cfg.dataset, r.data_source,
+                                                                          r.data_cfg.extra_data is not None)
                 print(f"{r.id}  {when}  {r.status:<11} test {acc:>7}  {data:<22}  {r.name}")
             return 0
         if args.action == "export":
@@ -215,8 +216,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "ended": record.ended, "steps": len(history.steps),
                 "epochs": [dataclasses.asdict(e) for e in history.epochs],
                 "model_file": str(store.checkpoint_path(record.id) or ""),
-                "data": SETTINGS_UNREADABLE if record.unreadable else data_text(record.data_cfg.dataset,
-                                                                                record.data_source),
+                "data": SETTINGS_UNREADABLE if record.unreadable else data_text(
+                    record.data_cfg.dataset, record.data_source, record.data_cfg.extra_data is not None),
                 "data_source": record.data_source or "unknown",
                 # an unreadable run's configs are not shown: they would be the defaults, not its settings
                 "config": record.settings_note or {"data": to_dict(record.data_cfg), "model": to_dict(record.model_cfg),

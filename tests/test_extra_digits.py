@@ -210,3 +210,21 @@ def test_a_job_spec_reads_its_digits_where_it_is_made(tmp_path):
         JobSpec("r", "w", DataConfig(extra_data=str(tmp_path / "gone.npz")))
     (tmp_path / "start.pt").write_bytes(b"weights")
     assert JobSpec("r", "w", init_from=str(tmp_path / "start.pt")).init_weights == b"weights"
+
+
+def test_the_runs_table_and_the_compare_table_say_a_run_trained_on_your_digits(tmp_path):
+    from nnplay.compare.frame import settings_row
+    from nnplay.run_record import data_text
+    from nnplay.runs import data_label
+
+    assert data_text("mnist", "sample", digits=True) == "MNIST sample + your digits"
+    assert data_text("mnist", "full") == "mnist"
+    store = open_store()
+    mine = Run("mine", DataConfig(train_limit=500, extra_data=str(tmp_path / "m.npz")), ModelConfig(), TrainConfig())
+    mine.data_source = "full"
+    mine.bind(store)
+    assert data_label(mine) == "mnist + your digits (500/all)"
+    assert settings_row(store.get(mine.id))["data"] == "mnist + your digits"
+    plain = Run("plain", DataConfig(), ModelConfig(), TrainConfig())
+    plain.data_source = "full"
+    assert data_label(plain) == "mnist"
