@@ -141,7 +141,8 @@ def write_script_files(files: dict[str, bytes], out) -> list[Path]:
     return paths
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """{file name: bytes} as one zip (a download of several files)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
@@ -169,7 +170,7 @@ def run_file(run, fmt: str) -> bytes:
         raise ExportError(no_model_reason(run))
     if fmt == "script":  # one .py, or with the digits it trains on, a zip of both
         files = run_script_files(run)
-        return next(iter(files.values())) if len(files) == 1 else _zip(files)
+        return next(iter(files.values())) if len(files) == 1 else zip_files(files)
     missing = install_sentence(fmt)
     if missing:
         raise ExportError(f"{fmt} export needs more packages: {missing}.")
