@@ -390,6 +390,7 @@ class ExportSource(NamedTuple):
     label: str       # how messages name it: the file, or "run <id> (<name>)"
     no_model: str = ""  # a sentence when there is no model to export, else ""
     data_source: str = ""  # what it trained on: "full", "sample", or "" when not known (the script says so)
+    run: object = None  # the stored run, when SOURCE names one (its script may need the weights it started from)
 
 
 def resolve_export_source(source: str) -> ExportSource:
@@ -424,7 +425,7 @@ def resolve_export_source(source: str) -> ExportSource:
             raise ValueError(f"the history of run {run.id} cannot be read: {err}") from None
     reason = no_model_reason(run)
     return ExportSource(None if reason else run.model, run.data_cfg, run.model_cfg, run.train_cfg, run.history,
-                        f"run {run.id} ({run.name})", reason, run.data_source)
+                        f"run {run.id} ({run.name})", reason, run.data_source, run)
 
 
 def _taken(paths: list, force: bool) -> str:
@@ -442,6 +443,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .export import ExportError, export_model, script_files, write_script_files, write_tensorboard
+    from .export.run import start_weights
 
     try:
         if args.format != "tensorboard":  # a TensorBoard folder is refused unless new or empty (write_tensorboard)
@@ -453,7 +455,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         data_cfg, model_cfg, train_cfg, history = source.data_cfg, source.model_cfg, source.train_cfg, source.history
         meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
         if args.format == "script":  # a run on your digits too: the digits go beside the script, which reads them
-            files = script_files(data_cfg, model_cfg, train_cfg, source.data_source, Path(args.out).name, source.label)
+            start = start_weights(source.run) if source.run is not None else None  # a fine-tuned run's
+            files = script_files(data_cfg, model_cfg, train_cfg, source.data_source, Path(args.out).name, source.label,
+                                 start)
             taken = _taken([Path(args.out).with_name(name) for name in list(files)[1:]], args.force)
             if taken:
                 raise ExportError(taken)

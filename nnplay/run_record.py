@@ -25,6 +25,7 @@ ACTIVE: tuple[RunStatus, ...] = ("queued", "running", "paused")  # a process tra
 USABLE: tuple[RunStatus, ...] = ("finished", "stopped", "loaded", "interrupted")  # its model may be used elsewhere
 DataSource = Literal["full", "sample", ""]  # "": not recorded (a run kept before version 3)
 DATA_SOURCES: tuple[DataSource, ...] = get_args(DataSource)
+START_FILE = "start.pt"  # in a fine-tuned run's folder: its parent's weights, which it started from
 
 
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed

@@ -4,7 +4,8 @@ What lives here: the script of a run on your digits reads them from the digits f
 them in exactly as ``data.with_extra_digits`` did (and, run whole, prints the engine's numbers); its docstring
 says what it trains on; the Export panel's download is a zip of the script and the digits (a run on MNIST alone
 keeps its single ``.py``); ``python -m nnplay export RUN --format script`` writes the digits beside the script and
-refuses to overwrite them; digits that are gone are a sentence, never a script that trains on MNIST alone.
+refuses to overwrite them; digits that are gone are a sentence, never a script that trains on MNIST alone; a
+fine-tuned run's script starts from the parent's weights exported beside it (and, run whole, matches the engine).
 What does not live here: the script's other settings (test_export_script.py), the CLI line (test_codec.py).
 """
 
@@ -139,5 +140,54 @@ def test_the_exported_script_trains_on_the_digits_like_the_engine(mnist_dir, tor
     assert "training on 525 images" in done.stdout  # 400 replayed MNIST images and 50 digits 2.5 times
     data = with_extra_digits(load_mnist(data_cfg), data_cfg, train_cfg.seed)
     result = train(seeded_model(MODEL, train_cfg.seed), data, train_cfg)
+    accuracies = re.findall(r"Accuracy: (\d+)/300", done.stdout)
+    assert [int(a) for a in accuracies] == [round(e.test_accuracy * 300) for e in result.history.epochs]
+
+
+def test_a_fine_tuned_runs_export_brings_the_weights_it_started_from(tiny_data, tmp_path, capsys):
+    from nnplay.handwriting.finetune import start_finetune
+    from nnplay.jobs import thread_backend
+    from nnplay.runs import find_run
+
+    parent = stored(tiny_data, DataConfig(train_limit=2000, test_limit=500), "parent run")
+    _, images, labels = digits(tmp_path, n=40)
+    child, _ = start_finetune(open_store(), parent.id, images, labels, "local", epochs=1, replay=200,
+                              data=tiny_data, backend=thread_backend())
+    child.wait(60)
+    assert child.status == "finished", child.message
+    start = (open_store().run_dir(child.id) / "start.pt").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(run_file(find_run(open_store(), child.id), "script"))) as zf:
+        names = zf.namelist()
+        assert names[1:] == [names[0][:-3] + "-digits.npz", names[0][:-3] + "-start.pt"]
+        assert zf.read(names[2]) == start
+        text = zf.read(names[0]).decode()
+    assert "--init-from" in text and "it started from its parent run's weights" in " ".join(text.split())
+    assert main(["export", child.id, "--format", "script", "--out", str(tmp_path / "ft.py")]) == 0
+    assert json.loads(capsys.readouterr().out)["written"][2] == str(tmp_path / "ft-start.pt")
+    assert (tmp_path / "ft-start.pt").read_bytes() == start
+    (open_store().run_dir(child.id) / "start.pt").unlink()
+    with pytest.raises(ExportError, match="fine-tuned from its parent's weights, and they cannot be read now"):
+        run_file(find_run(open_store(), child.id), "script")
+
+
+@pytest.mark.slow
+def test_an_exported_fine_tune_starts_from_its_parents_weights_like_the_engine(mnist_dir, torchvision_root, tmp_path):
+    from nnplay.checkpoint import read_checkpoint, save_checkpoint
+
+    path, _, _ = digits(tmp_path, n=40)
+    save_digits(tmp_path / "f-digits.npz", *read_digits(path))
+    save_checkpoint(seeded_model(MODEL, 99), MODEL, tmp_path / "f-start.pt")  # the parent's weights
+    data_cfg = DataConfig(data_dir=str(mnist_dir), download=False, train_limit=600, test_limit=300, extra_data=path,
+                          extra_weight=2, replay=300)
+    train_cfg = TrainConfig(epochs=1, batch_size=64, seed=4)
+    (tmp_path / "f.py").write_text(training_script(data_cfg, MODEL, train_cfg, digits_file="f-digits.npz",
+                                                   start_file="f-start.pt"))
+    done = subprocess.run([sys.executable, str(tmp_path / "f.py"), "--no-cuda", "--no-download", "--data-dir",
+                           str(torchvision_root)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = seeded_model(MODEL, train_cfg.seed)
+    model.load_state_dict(read_checkpoint(tmp_path / "f-start.pt").model.state_dict())  # as run_loop.start_from
+    result = train(model, with_extra_digits(load_mnist(data_cfg), data_cfg, train_cfg.seed), train_cfg)
     accuracies = re.findall(r"Accuracy: (\d+)/300", done.stdout)
     assert [int(a) for a in accuracies] == [round(e.test_accuracy * 300) for e in result.history.epochs]

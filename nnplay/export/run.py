@@ -7,7 +7,7 @@ last kept epoch is exported, as is the epoch kept before a final file that canno
 ``missing_packages(fmt)`` which optional packages a format needs that are not installed (checked
 without importing them), and ``run_file(run, fmt)`` the bytes of one download (the safetensors
 weights and their config JSON as one zip; the training script of a run on your digits too, and those digits as
-the ``.npz`` it reads, as one zip: ``script_files``). A run is read by attribute (``model``, ``model_cfg``,
+the ``.npz`` it reads, and a fine-tuned run's starting weights, as one zip: ``script_files``). A run is read by attribute (``model``, ``model_cfg``,
 ``data_cfg``, ``train_cfg``, ``history``, ``name``, ``status``, ``message``, ``active``, ``usable``),
 so any ``nnplay.runs.Run`` works. The writers
 themselves live in ``formats``, ``script`` and ``tensorboard``; nothing here imports streamlit.
@@ -24,9 +24,10 @@ from pathlib import Path
 
 from ..config import to_dict
 from ..names import file_stem
+from ..run_record import START_FILE
 from ..store import unreadable_note
 from .formats import INSTALL_HINT, ExportError, atomic_write, model_bytes
-from .script import digits_file_name, training_script
+from .script import digits_file_name, start_file_name, training_script
 from .tensorboard import tensorboard_zip
 
 RUN_FORMATS = ("checkpoint", "onnx", "torchscript", "safetensors", "script", "tensorboard")
@@ -110,15 +111,35 @@ def run_script(run) -> str:
 def run_script_files(run) -> dict[str, bytes]:
     """``script_files`` for a run, the script named as its download ("nnplay-run-3-train.py")."""
     return script_files(run.data_cfg, run.model_cfg, run.train_cfg, run.data_source,
-                        file_stem(run.name) + DOWNLOAD["script"][0], run.name)
+                        file_stem(run.name) + DOWNLOAD["script"][0], run.name, start_weights(run))
 
 
-def script_files(data_cfg, model_cfg, train_cfg, data_source: str, script_name: str, label: str) -> dict[str, bytes]:
+def start_weights(run) -> bytes | None:
+    """The weights a fine-tuned run started from (its folder's copy of its parent's model), None for a run that
+    started from fresh ones; ExportError with a sentence when they are gone."""
+    path = getattr(run, "init_from", None)
+    if path is None and getattr(run, "parent", "") and getattr(run, "store", None) is not None:
+        path = run.store.run_dir(run.id) / START_FILE
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise ExportError(f"{run.name} was fine-tuned from its parent's weights, and they cannot be read now "
+                          f"({err.strerror or err}), so its script could not start from them.") from None
+
+
+def script_files(data_cfg, model_cfg, train_cfg, data_source: str, script_name: str, label: str,
+                 start: bytes | None = None) -> dict[str, bytes]:
     """The training script as {file name: bytes}: the script alone for a run on MNIST, and beside it, for a run
-    on your digits too, the digits it read (``script.digits_file_name``), so that the script trains on them.
+    on your digits too, the digits it read (``script.digits_file_name``), so that the script trains on them, and
+    for a fine-tuned run the weights it started from (``start``, ``script.start_file_name``).
     ExportError with a sentence (naming ``label``) when those digits cannot be read any more."""
+    start_name = start_file_name(script_name) if start is not None else None
+    extra = {start_name: start} if start is not None else {}
     if data_cfg.extra_data is None:
-        return {script_name: training_script(data_cfg, model_cfg, train_cfg, data_source).encode()}
+        text = training_script(data_cfg, model_cfg, train_cfg, data_source, start_file=start_name)
+        return {script_name: text.encode(), **extra}
     from ..handwriting.digits_npz import DigitsFileError, digits_bytes, read_digits
 
     try:
@@ -128,8 +149,8 @@ def script_files(data_cfg, model_cfg, train_cfg, data_source: str, script_name: 
                           f"could not train on them; it is not exported as if it trained on MNIST alone.") from None
     digits_name = digits_file_name(script_name)
     text = training_script(data_cfg, model_cfg, train_cfg, data_source, digits_file=digits_name,
-                           digit_count=len(labels))
-    return {script_name: text.encode(), digits_name: digits_bytes(images, labels)}
+                           digit_count=len(labels), start_file=start_name)
+    return {script_name: text.encode(), digits_name: digits_bytes(images, labels), **extra}
 
 
 def write_script_files(files: dict[str, bytes], out) -> list[Path]:
@@ -189,7 +210,8 @@ def run_file(run, fmt: str) -> bytes:
 
 def download_of(run, fmt: str) -> tuple[str, str]:
     """(suffix of the download's name, its mime type): the script of a run on your digits comes as a zip."""
-    if fmt == "script" and getattr(run.data_cfg, "extra_data", None) is not None:
+    if fmt == "script" and (getattr(run.data_cfg, "extra_data", None) is not None or getattr(run, "parent", "")
+                            or getattr(run, "init_from", None)):
         return SCRIPT_BUNDLE
     return DOWNLOAD[fmt]
 

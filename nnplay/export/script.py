@@ -240,10 +240,20 @@ DIGITS_NOTE = ("The run trained on the learner's own digits too: {count}{file}, 
                "and mixes them in as nnplay did, drawn by the same seed; the test set stays {dataset}'s.")
 
 
+START_NOTE = ("The run was fine-tuned: it started from its parent run's weights, exported beside this script as "
+              "{file}, and so does this script (--init-from).")
+
+
 def digits_file_name(script_name: str) -> str:
     """The digits file exported beside a script: "nnplay-run-3-train.py" → "nnplay-run-3-train-digits.npz"."""
     stem = script_name[:-3] if script_name.endswith(".py") else script_name
     return f"{stem}-digits.npz"
+
+
+def start_file_name(script_name: str) -> str:
+    """The weights a fine-tuned run started from, exported beside its script: "…-train.py" → "…-train-start.pt"."""
+    stem = script_name[:-3] if script_name.endswith(".py") else script_name
+    return f"{stem}-start.pt"
 
 
 def _digits_source(digits_file: str) -> str:
@@ -274,11 +284,12 @@ DIGITS_FUNCTION = '''def with_your_digits(args, images, labels):
 
 def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
                     data_source: str = "full", digits_file: str = "train_mnist-digits.npz",
-                    digit_count: int | None = None) -> str:
+                    digit_count: int | None = None, start_file: str | None = None) -> str:
     """One standalone Python file (torch + torchvision only) that trains this run again. ``data_source``:
     what the run trained on ("full", "sample" or "" when not recorded); the script says what it trains on.
     A run on your digits too (``data_cfg.extra_data``) reads them from ``digits_file`` beside the script (the
-    export writes it there; ``digit_count`` of them, said in the docstring) and mixes them in as the run did."""
+    export writes it there; ``digit_count`` of them, said in the docstring) and mixes them in as the run did.
+    ``start_file``: a fine-tuned run's starting weights (an nnplay checkpoint beside the script), loaded first."""
     if data_source not in ("full", "sample", ""):
         raise ValueError(f"data_source is 'full', 'sample' or ''; got {data_source!r}.")
     digits = data_cfg.extra_data is not None
@@ -297,6 +308,8 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     sample_print = ("    print('nnplay trained this run on its built-in sample of MNIST; this script trains on the "
                     "full MNIST from torchvision, so its numbers differ from the run\\'s.')\n"
                     if data_source == "sample" else "")
+    if start_file is not None:
+        note += "\n\n" + textwrap.fill(START_NOTE.format(file=start_file), 96)
     per_batch = train_cfg.schedule in ("cosine", "onecycle")
     args = [
         "    parser.add_argument('--dataset', choices=['mnist', 'fashion-mnist'], "
@@ -344,6 +357,10 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
             _arg("--replay", "int", data_cfg.replay,
                  "MNIST training images drawn at random beside your digits (default: %(default)s, None = all)"),
         ]
+    if start_file is not None:
+        args.append("    parser.add_argument('--init-from', default=os.path.join(os.path.dirname(os.path.abspath("
+                    f"__file__)), {start_file!r}),\n                        help='the weights to start from: an "
+                    "nnplay checkpoint (default: the parent run\\'s, exported beside this script)')")
     args += [
         _arg("--seed", "int", train_cfg.seed, "seeds the weights, dropout and batch order (default: %(default)s)"),
         "    parser.add_argument('--no-cuda', action='store_true', help='train on the CPU even with a GPU')",
@@ -375,7 +392,11 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     if digits:
         knobs.append(_digits_source(digits_file))
     knob_source = "\n\n\n".join(knobs)
-    os_import, numpy_import = ("\nimport os", "import numpy as np\n") if digits else ("", "")
+    os_import = "\nimport os" if digits or start_file is not None else ""
+    numpy_import = "import numpy as np\n" if digits else ""
+    start_step = ("    # a fine-tuned run starts from its parent's weights (the checkpoint's state_dict has Net's names)\n"
+                  "    model.load_state_dict(torch.load(args.init_from, map_location=device, weights_only=True)"
+                  "['state_dict'])\n" if start_file is not None else "")
     digits_step = ("    train_images, train_labels = with_your_digits(args, train_images, train_labels)\n"
                    "    print(f'training on {len(train_images):,} images: MNIST\\'s and your digits from {args.extra_data}')\n"
                    if digits else "")
@@ -472,7 +493,7 @@ def main():
 
     torch.manual_seed(args.seed)  # the initial weights
     model = Net().to(device)
-    torch.manual_seed(args.seed)  # the dropout masks: nnplay seeds again just before training
+{start_step}    torch.manual_seed(args.seed)  # the dropout masks: nnplay seeds again just before training
     shuffle = torch.Generator().manual_seed(args.seed)  # the batch order, drawn on the CPU
 {augment_init}
     train_images, train_labels = load_split(args, train=True)

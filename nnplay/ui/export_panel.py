@@ -31,7 +31,7 @@ BUTTONS = {
                                           "also in its metadata) and the config as `.json` beside them"),
     "script": ("Code (.py)", "a standalone PyTorch script (torch and torchvision only) that trains this run again "
                              "with the same settings and seed; for a run on your digits too, a zip of the script "
-                             "and your digits as the .npz it reads"),
+                             "and your digits as the .npz it reads (and a fine-tuned run's starting weights)"),
     "tensorboard": ("TensorBoard (.zip)", "a zip of event files (losses, accuracies, learning rate, weight and "
                                           "gradient histograms): unzip, then `tensorboard --logdir <folder>`"),
 }
