@@ -32,7 +32,7 @@ from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist, with_extra_digits
 from nnplay.engine import seeded_model, train
 from nnplay.export import ExportError, run_file, training_script
-from nnplay.export.run import file_name, download_of, run_script
+from nnplay.export.run import download_of, file_name, run_script, script_problem
 from nnplay.handwriting.digits_npz import read_digits, save_digits
 from nnplay.runs import Run
 from nnplay.store import open_store
@@ -86,9 +86,11 @@ def test_the_export_of_a_run_on_your_digits_is_a_zip_of_the_script_and_its_digit
         text = zf.read("nnplay-mine-run-train.py").decode()
     assert np.array_equal(got_images, images) and np.array_equal(got_labels, labels)
     assert "DIGITS_FILE = os.path.join(HERE, 'nnplay-mine-run-train-digits.npz')" in text and text == run_script(run)
+    assert script_problem(run) == ""
     os.remove(path)  # the digits it trained on are gone: a sentence, not a script on MNIST alone
     with pytest.raises(ExportError, match="cannot be read now"):
         run_file(run, "script")
+    assert "their file (" in script_problem(run) and "is gone" in script_problem(run)  # the panel's button says so
 
 
 def test_a_run_on_mnist_alone_still_exports_one_py(tiny_data):
@@ -168,6 +170,7 @@ def test_a_fine_tuned_runs_export_brings_the_weights_it_started_from(tiny_data, 
     (open_store().run_dir(child.id) / "start.pt").unlink()
     with pytest.raises(ExportError, match="fine-tuned from its parent's weights, and they cannot be read now"):
         run_file(find_run(open_store(), child.id), "script")
+    assert "they are gone" in script_problem(find_run(open_store(), child.id))
 
 
 @pytest.mark.slow

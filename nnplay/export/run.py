@@ -7,9 +7,10 @@ last kept epoch is exported, as is the epoch kept before a final file that canno
 ``missing_packages(fmt)`` which optional packages a format needs that are not installed (checked
 without importing them), and ``run_file(run, fmt)`` the bytes of one download (the safetensors
 weights and their config JSON as one zip; the training script of a run on your digits too, and those digits as
-the ``.npz`` it reads, and a fine-tuned run's starting weights, as one zip: ``script_files``). A run is read by attribute (``model``, ``model_cfg``,
-``data_cfg``, ``train_cfg``, ``history``, ``name``, ``status``, ``message``, ``active``, ``usable``),
-so any ``nnplay.runs.Run`` works. The writers
+the ``.npz`` it reads, and a fine-tuned run's starting weights, as one zip: ``script_files``; ``script_problem``
+says why a script cannot be made). A run is read by attribute (``model``, ``model_cfg``, ``data_cfg``,
+``train_cfg``, ``history``, ``name``, ``status``, ``message``, ``active``, ``usable``), so any
+``nnplay.runs.Run`` works. The writers
 themselves live in ``formats``, ``script`` and ``tensorboard``; nothing here imports streamlit.
 """
 
@@ -19,7 +20,6 @@ import importlib.util
 import io
 import json
 import zipfile
-
 from pathlib import Path
 
 from ..config import to_dict
@@ -114,12 +114,31 @@ def run_script_files(run) -> dict[str, bytes]:
                         file_stem(run.name) + DOWNLOAD["script"][0], run.name, start_weights(run))
 
 
-def start_weights(run) -> bytes | None:
-    """The weights a fine-tuned run started from (its folder's copy of its parent's model), None for a run that
-    started from fresh ones; ExportError with a sentence when they are gone."""
+def script_problem(run) -> str:
+    """"" when the run's script can be made, else a sentence: the digits it trained on, or the weights a fine-tuned
+    run started from, are gone (checked without reading them: the Export panel asks on every rerun)."""
+    extra = getattr(run.data_cfg, "extra_data", None)
+    if extra is not None and not Path(extra).expanduser().is_file():
+        return (f"{run.name} trained on your digits too, and their file ({extra}) is gone, so its script could not "
+                f"train on them; it is not exported as if it trained on MNIST alone.")
+    start = _start_path(run)
+    if start is not None and not Path(start).is_file():
+        return f"{run.name} was fine-tuned from its parent's weights, and they are gone, so it has no script."
+    return ""
+
+
+def _start_path(run):
+    """Where a fine-tuned run's starting weights are (its folder's copy of its parent's model), or None."""
     path = getattr(run, "init_from", None)
     if path is None and getattr(run, "parent", "") and getattr(run, "store", None) is not None:
         path = run.store.run_dir(run.id) / START_FILE
+    return path
+
+
+def start_weights(run) -> bytes | None:
+    """The weights a fine-tuned run started from, None for a run that started from fresh ones; ExportError with a
+    sentence when they are gone."""
+    path = _start_path(run)
     if path is None:
         return None
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..export import no_model_reason, run_file, training_script
-from ..export.run import download_of, file_name, install_sentence, zip_files
+from ..export.run import download_of, file_name, install_sentence, script_problem, zip_files
 from ..export.script import digits_file_name
 from ..handwriting.digits_npz import digits_bytes
 from ..names import escape_markdown
@@ -55,8 +55,12 @@ def export_panel(run) -> None:
         notes = []
         for col, (fmt, (label, help_text)) in zip(row, BUTTONS.items()):
             problem = ""
+            if fmt == "script" and download_of(run, fmt)[0].endswith(".zip"):
+                label = "Code (.zip)"  # the script and the digits (or weights) it reads beside it
             if no_model and (fmt in MODEL_FORMATS or run.unreadable):  # unreadable settings: no code either
                 problem = no_model
+            elif fmt == "script" and script_problem(run):
+                problem = script_problem(run)
             elif fmt == "tensorboard" and unread:
                 problem = f"The curves of {run.name} cannot be read, so there is nothing for TensorBoard: {unread}"
             elif fmt == "tensorboard" and not (history.steps or history.epochs):
