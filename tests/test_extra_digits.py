@@ -173,7 +173,7 @@ class DeletesFilesAtSubmit:
         for path in self.paths:
             os.remove(path)
         spec = pickle.loads(pickle.dumps(spec))
-        self.specs.append(spec)
+        self.specs.append((spec, spec.extra_digits, spec.init_weights))
         return thread_backend().submit(spec, sink, data=data, commands=commands)
 
 
@@ -186,8 +186,9 @@ def test_a_job_carries_its_digits_so_the_worker_never_opens_the_file(tiny_data, 
     run.start(tiny_data, backend=backend).wait(60)
     assert run.status == "finished", run.message
     assert run.history.start.train_size == 200  # the 100 digits twice, read from the spec: the file was gone
-    carried_images, carried_labels = backend.specs[0].extra_digits
+    spec, (carried_images, carried_labels), _ = backend.specs[0]
     assert np.array_equal(carried_images, images) and set(carried_labels.tolist()) == {3}
+    assert spec.extra_digits is None and run.job.spec.extra_digits is None  # let go once the run ended
 
 
 def test_a_job_carries_the_weights_it_starts_from(tiny_data, tmp_path):
@@ -197,8 +198,10 @@ def test_a_job_carries_the_weights_it_starts_from(tiny_data, tmp_path):
     save_checkpoint(seeded_model(model_cfg, 5), model_cfg, tmp_path / "start.pt")
     child = Run("child", DataConfig(), model_cfg, TrainConfig(epochs=1, batch_size=50))
     child.init_from = str(tmp_path / "start.pt")
-    child.start(tiny_data, backend=DeletesFilesAtSubmit(tmp_path / "start.pt")).wait(60)
+    backend = DeletesFilesAtSubmit(tmp_path / "start.pt")
+    child.start(tiny_data, backend=backend).wait(60)
     assert child.status == "finished", child.message
+    assert backend.specs[0][2] is not None and child.job.spec.init_weights is None  # carried, then let go
 
 
 def test_a_job_spec_reads_its_digits_where_it_is_made(tmp_path):

@@ -271,6 +271,8 @@ class Job:
                     log.exception("job %s: the sink's flush failed", self.run_id)
             if end is not None:
                 self.status, self.message = end.status, end.message
+                # the payload is spent, and an ended run stays in the app's memory with its job: let it go
+                self.spec.extra_digits = self.spec.init_weights = None
                 self._done.set()
 
     def __repr__(self) -> str:
