@@ -12,7 +12,8 @@ same data in one process. ``train`` records its run in the local workspace of th
 delete`` read and manage that store (``runs export --csv FILE`` or ``--tensorboard DIR``; ``--all --csv FILE``
 or ``--parquet FILE``: every run as one table row, ``nnplay.compare``). ``export``
 writes a checkpoint file's or a stored run's model as ONNX, TorchScript, safetensors or a checkpoint,
-its training script, or its TensorBoard files (``nnplay.export``); neither export overwrites an existing
+its training script (with the digits it trains on beside it, for a run on your digits too), or its TensorBoard
+files (``nnplay.export``); neither export overwrites an existing
 file unless given ``--force``. The functions called are the ones the pages call.
 """
 
@@ -196,7 +197,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             for r in records:
                 when = datetime.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
                 acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "-"
-                data = SETTINGS_UNREADABLE if r.unreadable else data_text(r.data_cfg.dataset, r.data_source)
+                data = SETTINGS_UNREADABLE if r.unreadable else data_text(r.data_cfg.dataset, r.data_source,
+                                                                          r.data_cfg.extra_data is not None)
                 print(f"{r.id}  {when}  {r.status:<11} test {acc:>7}  {data:<22}  {r.name}")
             return 0
         if args.action == "export":
@@ -214,8 +216,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "ended": record.ended, "steps": len(history.steps),
                 "epochs": [dataclasses.asdict(e) for e in history.epochs],
                 "model_file": str(store.checkpoint_path(record.id) or ""),
-                "data": SETTINGS_UNREADABLE if record.unreadable else data_text(record.data_cfg.dataset,
-                                                                                record.data_source),
+                "data": SETTINGS_UNREADABLE if record.unreadable else data_text(
+                    record.data_cfg.dataset, record.data_source, record.data_cfg.extra_data is not None),
                 "data_source": record.data_source or "unknown",
                 # an unreadable run's configs are not shown: they would be the defaults, not its settings
                 "config": record.settings_note or {"data": to_dict(record.data_cfg), "model": to_dict(record.model_cfg),
@@ -388,6 +390,7 @@ class ExportSource(NamedTuple):
     label: str       # how messages name it: the file, or "run <id> (<name>)"
     no_model: str = ""  # a sentence when there is no model to export, else ""
     data_source: str = ""  # what it trained on: "full", "sample", or "" when not known (the script says so)
+    run: object = None  # the stored run, when SOURCE names one (its script may need the weights it started from)
 
 
 def resolve_export_source(source: str) -> ExportSource:
@@ -422,7 +425,7 @@ def resolve_export_source(source: str) -> ExportSource:
             raise ValueError(f"the history of run {run.id} cannot be read: {err}") from None
     reason = no_model_reason(run)
     return ExportSource(None if reason else run.model, run.data_cfg, run.model_cfg, run.train_cfg, run.history,
-                        f"run {run.id} ({run.name})", reason, run.data_source)
+                        f"run {run.id} ({run.name})", reason, run.data_source, run)
 
 
 def _taken(paths: list, force: bool) -> str:
@@ -439,7 +442,8 @@ def _taken(paths: list, force: bool) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .export import ExportError, atomic_write, export_model, training_script, write_tensorboard
+    from .export import ExportError, export_model, script_files, write_script_files, write_tensorboard
+    from .export.run import start_weights
 
     try:
         if args.format != "tensorboard":  # a TensorBoard folder is refused unless new or empty (write_tensorboard)
@@ -450,9 +454,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         source = resolve_export_source(args.source)
         data_cfg, model_cfg, train_cfg, history = source.data_cfg, source.model_cfg, source.train_cfg, source.history
         meta = {"train": to_dict(train_cfg), "data": to_dict(data_cfg), "dataset": data_cfg.dataset}
-        if args.format == "script":
-            text = training_script(data_cfg, model_cfg, train_cfg, source.data_source)
-            written = [atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))]
+        if args.format == "script":  # a run on your digits too: the digits go beside the script, which reads them
+            start = start_weights(source.run) if source.run is not None else None  # a fine-tuned run's
+            files = script_files(data_cfg, model_cfg, train_cfg, source.data_source, Path(args.out).name, source.label,
+                                 start)
+            taken = _taken([Path(args.out).with_name(name) for name in list(files)[1:]], args.force)
+            if taken:
+                raise ExportError(taken)
+            written = write_script_files(files, args.out)
         elif args.format == "tensorboard":
             if history is None:
                 raise ExportError(f"{source.label} is a model file without its training history; TensorBoard "

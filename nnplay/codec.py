@@ -9,7 +9,7 @@ written as text (``KINDS``, ``format_value``) and read back (``parse_value``, wh
   configs; ``configs_from_widgets`` reads them back, with each refusal under its field's name;
 - the command line: ``add_config_flags`` (one ``--flag`` per field, its help the field's whole
   docstring and its allowed values), ``flag_values``, and ``cli_command`` (the same settings as a
-  ``python -m nnplay train`` line).
+  ``python -m nnplay train`` line, with ``--extra-data`` and its weight and replay for a run on your digits).
 ``flat_settings`` gives every field as text for comparing runs; ``parse_list`` reads a list of
 numbers ("0.3, 2.9 4.0") for any page that needs one.
 What does not live here: validation rules (``config``), widgets themselves (``pages``), training.
@@ -455,9 +455,17 @@ def flag_values(args: argparse.Namespace) -> dict[type, dict[str, object]]:
     return given
 
 
-def cli_command(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
-    """The ``python -m nnplay train`` line that trains the same network headless."""
+def cli_command(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                digits_file: str | None = None) -> str:
+    """The ``python -m nnplay train`` line that trains the same network headless, on the same data: a run on your
+    digits too names their file (``digits_file``, else ``extra_data``'s own path) with its weight and replay."""
     query = to_query(data_cfg, model_cfg, train_cfg)
+    if data_cfg.extra_data is not None:  # private to links and widgets, but part of what the run trained on
+        query["extra_data"] = digits_file or data_cfg.extra_data
+        if data_cfg.extra_weight != 1:
+            query["extra_weight"] = format_value(data_cfg.extra_weight)
+        if data_cfg.replay is not None:
+            query["replay"] = format_value(data_cfg.replay)
     # the CLI's base is the seed-mlp preset, whose fields are the dataclass defaults
     flags = [f"{flag(name)} {shlex.quote(text)}" for name, text in query.items()]
     return " ".join(["python -m nnplay train --preset seed-mlp", *flags])

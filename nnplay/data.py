@@ -189,19 +189,23 @@ def load_mnist(cfg: DataConfig | None = None) -> MnistData:
     return data
 
 
-def with_extra_digits(data: MnistData, cfg: DataConfig, seed: int = 0) -> MnistData:
+def with_extra_digits(data: MnistData, cfg: DataConfig, seed: int = 0, digits: tuple | None = None) -> MnistData:
     """``data`` with ``cfg.extra_data``'s digits in its training split (unchanged without extra_data).
 
     Each extra digit appears ``floor(extra_weight)`` times, and a seeded random share of them once more for
     the fraction, so an epoch counts it ``extra_weight`` times on average; beside them ``replay`` MNIST training
     images drawn at random by ``seed`` (None: all of them). The test split stays MNIST's, so forgetting shows.
+    ``digits``: the file's (images, labels) already read (a job carries them), else the file is read here.
     Raises ``handwriting.digits_npz.DigitsFileError`` (a sentence) for a file that is not a digits file.
     """
     if cfg.extra_data is None:
         return data
-    from .handwriting.digits_npz import read_digits  # a digits file is only read when a run names one
+    if digits is not None:
+        images, labels = digits
+    else:
+        from .handwriting.digits_npz import read_digits  # a digits file is only read when a run names one
 
-    images, labels = read_digits(Path(cfg.extra_data).expanduser())
+        images, labels = read_digits(Path(cfg.extra_data).expanduser())
     generator = torch.Generator().manual_seed(seed)
     extra_x, extra_y = torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
     whole = int(cfg.extra_weight)

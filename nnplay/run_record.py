@@ -25,6 +25,7 @@ ACTIVE: tuple[RunStatus, ...] = ("queued", "running", "paused")  # a process tra
 USABLE: tuple[RunStatus, ...] = ("finished", "stopped", "loaded", "interrupted")  # its model may be used elsewhere
 DataSource = Literal["full", "sample", ""]  # "": not recorded (a run kept before version 3)
 DATA_SOURCES: tuple[DataSource, ...] = get_args(DataSource)
+START_FILE = "start.pt"  # in a fine-tuned run's folder: its parent's weights, which it started from
 
 
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
@@ -88,12 +89,12 @@ def unreadable_note(parts: tuple[str, ...]) -> str:
             f"exported as if it had the defaults.")
 
 
-def data_text(dataset: str, source: str) -> str:
+def data_text(dataset: str, source: str, digits: bool = False) -> str:
     """Which data a run trained on: "MNIST sample" (the built-in sample), "mnist" (the full set), or
-    "mnist (source unknown)" for a run kept before the store recorded it."""
-    if source == "sample":
-        return "MNIST sample"
-    return dataset if source == "full" else f"{dataset} (source unknown)"
+    "mnist (source unknown)" for a run kept before the store recorded it; "… + your digits" when ``digits``
+    (its ``DataConfig.extra_data``: the learner's own digits trained on beside them)."""
+    text = "MNIST sample" if source == "sample" else dataset if source == "full" else f"{dataset} (source unknown)"
+    return text + (" + your digits" if digits else "")
 
 
 _parsed: dict[tuple[type, str], object] = {}

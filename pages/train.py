@@ -31,9 +31,9 @@ from nnplay.ui import (add_run, cached_mnist, ensure_navigation, folded_code, li
                        restore_setting, save_setting, session_runs, show_data_notice, store, training_run,
                        workspace)
 from nnplay.ui import run_link
-from nnplay.ui.digits_option import digits_option, with_your_digits
+from nnplay.ui.digits_option import digits_option, planned_digits, with_your_digits
 from nnplay.ui.assignment_panel import learner_assignment_banner
-from nnplay.ui.export_panel import script_expander
+from nnplay.ui.export_panel import SCRIPT_DIGITS, script_expander
 from nnplay.ui.knobs import model_knobs, training_knobs
 from nnplay.ui.outcome import outcome
 from nnplay.ui.runs_panel import compare_section, elsewhere_controls, runs_section, upload_section
@@ -426,9 +426,10 @@ with c2:
     elif not ready:
         st.caption("Fix the settings marked above to start.")
     elif "model" in configs:
+        shown_data, digits = planned_digits(configs["data"], SCRIPT_DIGITS)  # with your digits: their file too
         folded_code("The same run from the command line", "train_cli_open",
-                    lambda: cli_command(configs["data"], configs["model"], configs["train"]), language="bash")
-        script_expander(configs["data"], configs["model"], configs["train"], data.source)
+                    lambda: cli_command(shown_data, configs["model"], configs["train"]), language="bash")
+        script_expander(shown_data, configs["model"], configs["train"], data.source, digits)
 allowed = ready and (running is None or st.session_state.get("train_confirm", False))
 c1.button("Start", key="train_start", type="primary", disabled=not allowed, width="stretch",
           on_click=start_run, args=(configs.get("data"), configs.get("model"), configs.get("train")))

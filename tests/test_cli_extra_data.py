@@ -50,3 +50,23 @@ def test_help_names_the_extra_data_flags(capsys):
         pass
     text = " ".join(capsys.readouterr().out.split())
     assert "--extra-data" in text and "--extra-weight" in text and "--replay" in text
+
+
+def test_runs_list_and_show_say_a_run_trained_on_your_digits(capsys, tmp_path):
+    from nnplay.config import DataConfig, ModelConfig, TrainConfig
+    from nnplay.runs import Run
+
+    store = open_store()
+    ids = {}
+    for name, data_cfg in (("mine", DataConfig(extra_data=str(tmp_path / "mine.npz"), extra_weight=3)),
+                           ("plain", DataConfig())):
+        run = Run(name, data_cfg, ModelConfig(hidden=(8,)), TrainConfig(epochs=1))
+        run.data_source = "full"
+        ids[name] = run.bind(store).id
+    assert main(["runs", "list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "mnist + your digits" in rows[ids["mine"]] and "your digits" not in rows[ids["plain"]]
+    assert main(["runs", "show", ids["mine"]]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == "mnist + your digits"
+    assert main(["runs", "show", ids["plain"]]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == "mnist"

@@ -222,3 +222,18 @@ def test_the_cli_line_gives_the_same_configs_through_the_cli_parser(configs):
     add_config_flags(parser)
     data, model, train = configs_from_args(parser.parse_args(words[4:]))
     assert (data, model, train) == configs
+
+
+@pytest.mark.parametrize("data", [DataConfig(extra_data="/srv/runs/ab/your digits.npz", extra_weight=10.0),
+                                  DataConfig(train_limit=500, extra_data="tune.npz", extra_weight=2.5, replay=2000),
+                                  DataConfig(extra_data="mine.npz", replay=0)])
+def test_the_cli_line_of_a_run_on_your_digits_names_them_and_parses_back(data):
+    line = cli_command(data, ModelConfig(hidden=(32,)), TrainConfig(epochs=3))
+    words = shlex.split(line)
+    assert words[words.index("--extra-data") + 1] == data.extra_data
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", default="seed-mlp")
+    add_config_flags(parser)
+    assert configs_from_args(parser.parse_args(words[4:])) == (data, ModelConfig(hidden=(32,)), TrainConfig(epochs=3))
+    named = shlex.split(cli_command(data, ModelConfig(), TrainConfig(), digits_file="train_digits.npz"))
+    assert named[named.index("--extra-data") + 1] == "train_digits.npz"

@@ -157,3 +157,78 @@ def test_extra_settings_stay_out_of_links_and_widgets():
     cfg = DataConfig(extra_data="/srv/x.npz", extra_weight=2, replay=5)
     assert to_query(cfg, ModelConfig(), TrainConfig()) == {}
     assert dataclasses.asdict(cfg)["extra_data"] == "/srv/x.npz"  # kept with the run's record
+
+
+class DeletesFilesAtSubmit:
+    """A backend that sends each spec through pickle (as to another machine) and deletes the given files first:
+    a run that trains must get its digits and weights from the spec, not from the app's files."""
+
+    def __init__(self, *paths):
+        self.paths = paths
+        self.specs = []
+
+    def submit(self, spec, sink, data=None, commands=()):
+        import os
+        import pickle
+
+        for path in self.paths:
+            os.remove(path)
+        spec = pickle.loads(pickle.dumps(spec))
+        self.specs.append((spec, spec.extra_digits, spec.init_weights))
+        return thread_backend().submit(spec, sink, data=data, commands=commands)
+
+
+def test_a_job_carries_its_digits_so_the_worker_never_opens_the_file(tiny_data, tmp_path):
+    images = tiny_data.train_images[:100].numpy()
+    path = digits_file(tmp_path, images, np.full(100, 3))
+    data_cfg = DataConfig(train_limit=2000, test_limit=500, extra_data=path, extra_weight=2, replay=0)
+    backend = DeletesFilesAtSubmit(path)
+    run = Run("remote", data_cfg, ModelConfig(hidden=(32,)), TrainConfig(epochs=1, batch_size=50))
+    run.start(tiny_data, backend=backend).wait(60)
+    assert run.status == "finished", run.message
+    assert run.history.start.train_size == 200  # the 100 digits twice, read from the spec: the file was gone
+    spec, (carried_images, carried_labels), _ = backend.specs[0]
+    assert np.array_equal(carried_images, images) and set(carried_labels.tolist()) == {3}
+    assert spec.extra_digits is None and run.job.spec.extra_digits is None  # let go once the run ended
+
+
+def test_a_job_carries_the_weights_it_starts_from(tiny_data, tmp_path):
+    from nnplay.checkpoint import save_checkpoint
+
+    model_cfg = ModelConfig(hidden=(16,))
+    save_checkpoint(seeded_model(model_cfg, 5), model_cfg, tmp_path / "start.pt")
+    child = Run("child", DataConfig(), model_cfg, TrainConfig(epochs=1, batch_size=50))
+    child.init_from = str(tmp_path / "start.pt")
+    backend = DeletesFilesAtSubmit(tmp_path / "start.pt")
+    child.start(tiny_data, backend=backend).wait(60)
+    assert child.status == "finished", child.message
+    assert backend.specs[0][2] is not None and child.job.spec.init_weights is None  # carried, then let go
+
+
+def test_a_job_spec_reads_its_digits_where_it_is_made(tmp_path):
+    path = digits_file(tmp_path, np.zeros((4, 28, 28)), [1, 2, 3, 4])
+    spec = JobSpec("r", "w", DataConfig(extra_data=path))
+    assert spec.extra_digits[1].tolist() == [1, 2, 3, 4]
+    assert JobSpec("r", "w").extra_digits is None and JobSpec("r", "w").init_weights is None
+    with pytest.raises(DigitsFileError, match="does not exist"):
+        JobSpec("r", "w", DataConfig(extra_data=str(tmp_path / "gone.npz")))
+    (tmp_path / "start.pt").write_bytes(b"weights")
+    assert JobSpec("r", "w", init_from=str(tmp_path / "start.pt")).init_weights == b"weights"
+
+
+def test_the_runs_table_and_the_compare_table_say_a_run_trained_on_your_digits(tmp_path):
+    from nnplay.compare.frame import settings_row
+    from nnplay.run_record import data_text
+    from nnplay.runs import data_label
+
+    assert data_text("mnist", "sample", digits=True) == "MNIST sample + your digits"
+    assert data_text("mnist", "full") == "mnist"
+    store = open_store()
+    mine = Run("mine", DataConfig(train_limit=500, extra_data=str(tmp_path / "m.npz")), ModelConfig(), TrainConfig())
+    mine.data_source = "full"
+    mine.bind(store)
+    assert data_label(mine) == "mnist + your digits (500/all)"
+    assert settings_row(store.get(mine.id))["data"] == "mnist + your digits"
+    plain = Run("plain", DataConfig(), ModelConfig(), TrainConfig())
+    plain.data_source = "full"
+    assert data_label(plain) == "mnist"

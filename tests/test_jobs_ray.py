@@ -151,3 +151,22 @@ def test_step_mode_rate_and_watch_reach_a_ray_run(sweep):
     assert 5 <= taken <= 45, taken  # ~30, give or take a log burst on each side
     job.stop()
     assert job.wait(60) and job.status == "stopped"
+
+
+def test_a_ray_run_trains_on_the_digits_its_spec_carries_not_on_the_apps_file(sweep, tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    from nnplay.handwriting.digits_npz import save_digits
+
+    backend, _, _ = sweep
+    path = tmp_path / "mine.npz"
+    save_digits(path, np.zeros((40, 28, 28), np.uint8), np.full(40, 7, np.uint8))
+    data = dataclasses.replace(TINY, extra_data=str(path), extra_weight=2, replay=0)
+    job_spec = JobSpec("digits", "sweep", data, ModelConfig(hidden=(8,)), TrainConfig(epochs=1, batch_size=20))
+    path.unlink()  # the worker must not need it: a Ray node has none of the app's files
+    sink = Sink()
+    job = backend.submit(job_spec, sink)
+    assert job.wait(180) and job.status == "finished", job.message
+    assert sink.of(RunStart)[0].train_size == 80  # the 40 digits twice, no MNIST image (replay 0)

@@ -74,3 +74,41 @@ def test_a_run_with_your_digits_trains_on_them_with_their_weight(monkeypatch, pa
     assert len(read_digits(path)[1]) == 30
     assert live.history.start.train_size == 500 + 3 * 30
     assert "extra_data" not in page.query_params and "extra_weight" not in page.query_params  # never in a link
+
+
+def test_before_start_the_command_line_and_the_script_name_your_digits(monkeypatch, page, sample_data):
+    import io
+    import shlex
+    import zipfile
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        seen[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    has_digits(monkeypatch, 30, sample_data)
+    page.run()
+    page.radio(key=DIGITS_KEY).set_value(WITH_DIGITS).run()
+    page.slider(key=WEIGHT_KEY).set_value(3).run()
+    page.session_state["train_cli_open"] = True
+    page.session_state["train_script_open"] = True
+    page.run()
+    assert not page.exception, page.exception
+    line = next(c.value for c in page.code if c.language == "bash")
+    words = shlex.split(line)
+    assert words[words.index("--extra-data") + 1] == "train_mnist-digits.npz"
+    assert words[words.index("--extra-weight") + 1] == "3"
+    script = next(c.value for c in page.code if c.language == "python")
+    assert "with_your_digits(args, train_images, train_labels)" in script and "30 digits in" in " ".join(script.split())
+    with zipfile.ZipFile(io.BytesIO(seen["train_mnist.zip"]())) as zf:
+        assert zf.namelist() == ["train_mnist.py", "train_mnist-digits.npz"]
+        assert len(read_digits(zf.read("train_mnist-digits.npz"))[1]) == 30
+    seen.clear()
+    page.radio(key=DIGITS_KEY).set_value("MNIST").run()  # MNIST alone: the single script, no digits named
+    assert "--extra-data" not in next(c.value for c in page.code if c.language == "bash")
+    assert "train_mnist.py" in seen

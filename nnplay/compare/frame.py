@@ -71,7 +71,7 @@ def settings_row(record: RunRecord) -> dict:
         "activation": _text(m.activation), "init": m.init, "dropout": m.dropout,
         "optimizer": t.optimizer, "lr": t.lr, "momentum": t.momentum, "weight_decay": t.weight_decay,
         "schedule": t.schedule, "batch_size": t.batch_size, "epochs": t.epochs, "seed": t.seed,
-        "data": data_text(d.dataset, record.data_source), "train_limit": d.train_limit,
+        "data": data_text(d.dataset, record.data_source, d.extra_data is not None), "train_limit": d.train_limit,
         "sweep": record.group if record.kind == "sweep" else "",
     }
     unread = {"model": ("model", "hidden", "depth", "width", "activation", "init", "dropout"),

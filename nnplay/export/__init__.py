@@ -10,7 +10,8 @@ Nothing here trains: the engine lives in ``nnplay.engine``.
 
 from .formats import (INSTALL_HINT, MODEL_FORMATS, ExportError, atomic_write, export_model, export_onnx,
                       export_safetensors, export_torchscript, load_safetensors, model_bytes, onnx_logits)
-from .run import RUN_FORMATS, install_sentence, missing_packages, no_model_reason, run_file, run_script
+from .run import (RUN_FORMATS, install_sentence, missing_packages, no_model_reason, run_file, run_script,
+                  script_files, write_script_files)
 from .script import training_script
 from .tensorboard import tensorboard_zip, write_tensorboard
 
@@ -18,5 +19,6 @@ __all__ = [
     "INSTALL_HINT", "MODEL_FORMATS", "ExportError", "atomic_write", "export_model", "export_onnx",
     "export_safetensors", "export_torchscript", "load_safetensors", "model_bytes", "onnx_logits", "training_script",
     "RUN_FORMATS", "install_sentence", "missing_packages", "no_model_reason", "run_file", "run_script",
+    "script_files", "write_script_files",
     "tensorboard_zip", "write_tensorboard",
 ]

@@ -6,9 +6,11 @@ training, diverged, failed before an epoch was kept, its file gone or unreadable
 last kept epoch is exported, as is the epoch kept before a final file that cannot be read),
 ``missing_packages(fmt)`` which optional packages a format needs that are not installed (checked
 without importing them), and ``run_file(run, fmt)`` the bytes of one download (the safetensors
-weights and their config JSON as one zip). A run is read by attribute (``model``, ``model_cfg``,
-``data_cfg``, ``train_cfg``, ``history``, ``name``, ``status``, ``message``, ``active``, ``usable``),
-so any ``nnplay.runs.Run`` works. The writers
+weights and their config JSON as one zip; the training script of a run on your digits too, and those digits as
+the ``.npz`` it reads, and a fine-tuned run's starting weights, as one zip: ``script_files``; ``script_problem``
+says why a script cannot be made). A run is read by attribute (``model``, ``model_cfg``, ``data_cfg``,
+``train_cfg``, ``history``, ``name``, ``status``, ``message``, ``active``, ``usable``), so any
+``nnplay.runs.Run`` works. The writers
 themselves live in ``formats``, ``script`` and ``tensorboard``; nothing here imports streamlit.
 """
 
@@ -18,12 +20,14 @@ import importlib.util
 import io
 import json
 import zipfile
+from pathlib import Path
 
 from ..config import to_dict
 from ..names import file_stem
+from ..run_record import START_FILE
 from ..store import unreadable_note
-from .formats import INSTALL_HINT, ExportError, model_bytes
-from .script import training_script
+from .formats import INSTALL_HINT, ExportError, atomic_write, model_bytes
+from .script import digits_file_name, start_file_name, training_script
 from .tensorboard import tensorboard_zip
 
 RUN_FORMATS = ("checkpoint", "onnx", "torchscript", "safetensors", "script", "tensorboard")
@@ -38,6 +42,7 @@ DOWNLOAD = {
     "script": ("-train.py", "text/x-python"),
     "tensorboard": ("-tensorboard.zip", "application/zip"),
 }
+SCRIPT_BUNDLE = ("-train.zip", "application/zip")  # the script of a run on your digits, with the digits beside it
 
 
 def missing_packages(fmt: str) -> list[str]:
@@ -98,8 +103,91 @@ def run_meta(run) -> dict:
 
 
 def run_script(run) -> str:
-    """The standalone PyTorch script that trains this run again (``script.training_script``)."""
-    return training_script(run.data_cfg, run.model_cfg, run.train_cfg, run.data_source)
+    """The standalone PyTorch script that trains this run again (``script.training_script``); a run on your digits
+    too reads them from the file that ``run_script_files`` puts beside it."""
+    return run_script_files(run)[file_stem(run.name) + DOWNLOAD["script"][0]].decode()
+
+
+def run_script_files(run) -> dict[str, bytes]:
+    """``script_files`` for a run, the script named as its download ("nnplay-run-3-train.py")."""
+    return script_files(run.data_cfg, run.model_cfg, run.train_cfg, run.data_source,
+                        file_stem(run.name) + DOWNLOAD["script"][0], run.name, start_weights(run))
+
+
+def script_problem(run) -> str:
+    """"" when the run's script can be made, else a sentence: the digits it trained on, or the weights a fine-tuned
+    run started from, are gone (checked without reading them: the Export panel asks on every rerun)."""
+    extra = getattr(run.data_cfg, "extra_data", None)
+    if extra is not None and not Path(extra).expanduser().is_file():
+        return (f"{run.name} trained on your digits too, and their file ({extra}) is gone, so its script could not "
+                f"train on them; it is not exported as if it trained on MNIST alone.")
+    start = _start_path(run)
+    if start is not None and not Path(start).is_file():
+        return f"{run.name} was fine-tuned from its parent's weights, and they are gone, so it has no script."
+    return ""
+
+
+def _start_path(run):
+    """Where a fine-tuned run's starting weights are (its folder's copy of its parent's model), or None."""
+    path = getattr(run, "init_from", None)
+    if path is None and getattr(run, "parent", "") and getattr(run, "store", None) is not None:
+        path = run.store.run_dir(run.id) / START_FILE
+    return path
+
+
+def start_weights(run) -> bytes | None:
+    """The weights a fine-tuned run started from, None for a run that started from fresh ones; ExportError with a
+    sentence when they are gone."""
+    path = _start_path(run)
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise ExportError(f"{run.name} was fine-tuned from its parent's weights, and they cannot be read now "
+                          f"({err.strerror or err}), so its script could not start from them.") from None
+
+
+def script_files(data_cfg, model_cfg, train_cfg, data_source: str, script_name: str, label: str,
+                 start: bytes | None = None) -> dict[str, bytes]:
+    """The training script as {file name: bytes}: the script alone for a run on MNIST, and beside it, for a run
+    on your digits too, the digits it read (``script.digits_file_name``), so that the script trains on them, and
+    for a fine-tuned run the weights it started from (``start``, ``script.start_file_name``).
+    ExportError with a sentence (naming ``label``) when those digits cannot be read any more."""
+    start_name = start_file_name(script_name) if start is not None else None
+    extra = {start_name: start} if start is not None else {}
+    if data_cfg.extra_data is None:
+        text = training_script(data_cfg, model_cfg, train_cfg, data_source, start_file=start_name)
+        return {script_name: text.encode(), **extra}
+    from ..handwriting.digits_npz import DigitsFileError, digits_bytes, read_digits
+
+    try:
+        images, labels = read_digits(Path(data_cfg.extra_data).expanduser())
+    except DigitsFileError as err:
+        raise ExportError(f"{label} trained on your digits too, and they cannot be read now ({err}), so its script "
+                          f"could not train on them; it is not exported as if it trained on MNIST alone.") from None
+    digits_name = digits_file_name(script_name)
+    text = training_script(data_cfg, model_cfg, train_cfg, data_source, digits_file=digits_name,
+                           digit_count=len(labels), start_file=start_name)
+    return {script_name: text.encode(), digits_name: digits_bytes(images, labels), **extra}
+
+
+def write_script_files(files: dict[str, bytes], out) -> list[Path]:
+    """Write ``script_files``' first file to ``out`` and the others beside it (each atomically); their paths."""
+    out = Path(out)
+    paths = [out] + [out.with_name(name) for name in list(files)[1:]]
+    for path, data in zip(paths, files.values()):
+        atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data))
+    return paths
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """{file name: bytes} as one zip (a download of several files)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _safetensors_zip(run, stem: str) -> bytes:
@@ -120,8 +208,9 @@ def run_file(run, fmt: str) -> bytes:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(RUN_FORMATS)}.")
     if getattr(run, "unreadable", ()):
         raise ExportError(no_model_reason(run))
-    if fmt == "script":
-        return run_script(run).encode()
+    if fmt == "script":  # one .py, or with the digits it trains on, a zip of both
+        files = run_script_files(run)
+        return next(iter(files.values())) if len(files) == 1 else zip_files(files)
     missing = install_sentence(fmt)
     if missing:
         raise ExportError(f"{fmt} export needs more packages: {missing}.")
@@ -138,6 +227,14 @@ def run_file(run, fmt: str) -> bytes:
     return model_bytes(run.model, run.model_cfg, fmt, meta=meta, **parts)
 
 
+def download_of(run, fmt: str) -> tuple[str, str]:
+    """(suffix of the download's name, its mime type): the script of a run on your digits comes as a zip."""
+    if fmt == "script" and (getattr(run.data_cfg, "extra_data", None) is not None or getattr(run, "parent", "")
+                            or getattr(run, "init_from", None)):
+        return SCRIPT_BUNDLE
+    return DOWNLOAD[fmt]
+
+
 def file_name(run, fmt: str) -> str:
     """The download's file name, e.g. "nnplay-run-3.onnx", "nnplay-run-3-train.py" ("" → the stem alone)."""
-    return file_stem(run.name) + (DOWNLOAD[fmt][0] if fmt else "")
+    return file_stem(run.name) + (download_of(run, fmt)[0] if fmt else "")

@@ -16,10 +16,12 @@ argparse default equal to the run's) that needs only torch and torchvision. It r
   as they are and drawn from a generator seeded as ``augment.augment_generator``;
 - the train / test limits (first N images) and the test pass in batches of 4,096.
 
-It trains on the full dataset from torchvision. A run nnplay trained on its built-in sample of MNIST
-(``data_source="sample"``) says so in the script's docstring and first printed line: the script
-trains on full MNIST, so its numbers differ from the run's; a run whose source was not recorded
-("") says that the numbers match only if it trained on the full dataset.
+It trains on the full dataset from torchvision. A run on the learner's own digits too (``DataConfig.extra_data``)
+reads them from a digits ``.npz`` exported beside the script (``digits_file_name``), with numpy, and mixes them in
+as ``data.with_extra_digits`` does (the same weight, replay and seeded draws), so it repeats that run too. A run
+nnplay trained on its built-in sample of MNIST (``data_source="sample"``) says so in the script's docstring and
+first printed line: the script trains on full MNIST, so its numbers differ from the run's; a run whose source was
+not recorded ("") says that the numbers match only if it trained on the full dataset.
 
 Nothing here runs the script; the test in ``tests/test_export_script.py`` does.
 """
@@ -233,21 +235,81 @@ UNKNOWN_NOTE = ("It repeats the nnplay run's network and initialisation, batch o
                 "prints the same numbers on the CPU; if it was nnplay's built-in sample, they will differ.")
 
 
+DIGITS_NOTE = ("The run trained on the learner's own digits too: {count}{file}, each counted {weight} times an epoch, "
+               "beside {replay}. This script reads them from that file (--extra-data; it came with this script) "
+               "and mixes them in as nnplay did, drawn by the same seed; the test set stays {dataset}'s.")
+
+
+START_NOTE = ("The run was fine-tuned: it started from its parent run's weights, exported beside this script as "
+              "{file}, and so does this script (--init-from).")
+
+
+def digits_file_name(script_name: str) -> str:
+    """The digits file exported beside a script: "nnplay-run-3-train.py" → "nnplay-run-3-train-digits.npz"."""
+    stem = script_name[:-3] if script_name.endswith(".py") else script_name
+    return f"{stem}-digits.npz"
+
+
+def start_file_name(script_name: str) -> str:
+    """The weights a fine-tuned run started from, exported beside its script: "…-train.py" → "…-train-start.pt"."""
+    stem = script_name[:-3] if script_name.endswith(".py") else script_name
+    return f"{stem}-start.pt"
+
+
+def _digits_source(digits_file: str) -> str:
+    """with_your_digits: data.with_extra_digits as it is, reading the digits file the script came with."""
+    return (f"HERE = os.path.dirname(os.path.abspath(__file__))\n"
+            f"DIGITS_FILE = os.path.join(HERE, {digits_file!r})  # your digits, exported beside this script\n\n\n"
+            + DIGITS_FUNCTION)
+
+
+DIGITS_FUNCTION = '''def with_your_digits(args, images, labels):
+    """The training split with your digits: each counted --extra-weight times an epoch (whole copies, then a
+    seeded share of them once more for the fraction), beside --replay MNIST images drawn at random (all without
+    it), from one generator seeded with --seed in that order, as nnplay's with_extra_digits."""
+    with np.load(args.extra_data, allow_pickle=False) as npz:
+        extra_x = torch.from_numpy(npz["images"].astype(np.uint8))  # (N, 28, 28), white digit on black
+        extra_y = torch.from_numpy(npz["labels"].astype(np.int64))
+    generator = torch.Generator().manual_seed(args.seed)
+    whole = int(args.extra_weight)
+    more = round((args.extra_weight - whole) * len(extra_x))
+    picked = torch.randperm(len(extra_x), generator=generator)[:more]
+    extra_x = torch.cat([extra_x.repeat(whole, 1, 1), extra_x[picked]])
+    extra_y = torch.cat([extra_y.repeat(whole), extra_y[picked]])
+    if args.replay is not None:
+        kept = torch.randperm(len(images), generator=generator)[:args.replay]
+        images, labels = images[kept], labels[kept]
+    return torch.cat([images, extra_x]), torch.cat([labels, extra_y])'''
+
+
 def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
-                    data_source: str = "full") -> str:
+                    data_source: str = "full", digits_file: str = "train_mnist-digits.npz",
+                    digit_count: int | None = None, start_file: str | None = None) -> str:
     """One standalone Python file (torch + torchvision only) that trains this run again. ``data_source``:
-    what the run trained on ("full", "sample" or "" when not recorded); the script says what it trains on."""
+    what the run trained on ("full", "sample" or "" when not recorded); the script says what it trains on.
+    A run on your digits too (``data_cfg.extra_data``) reads them from ``digits_file`` beside the script (the
+    export writes it there; ``digit_count`` of them, said in the docstring) and mixes them in as the run did.
+    ``start_file``: a fine-tuned run's starting weights (an nnplay checkpoint beside the script), loaded first."""
     if data_source not in ("full", "sample", ""):
         raise ValueError(f"data_source is 'full', 'sample' or ''; got {data_source!r}.")
+    digits = data_cfg.extra_data is not None
     dataset_name = "Fashion-MNIST" if data_cfg.dataset == "fashion-mnist" else "MNIST"
     limits = [f"the first {n:,} {what} images" for n, what in ((data_cfg.train_limit, "training"),
                                                                (data_cfg.test_limit, "test")) if n]
     note = textwrap.fill({"full": FULL_NOTE, "sample": SAMPLE_NOTE, "": UNKNOWN_NOTE}[data_source].format(
         optimizer=train_cfg.optimizer, schedule=train_cfg.schedule, dataset=dataset_name,
         limits=f" ({' and '.join(limits)})" if limits else ""), 96)
+    if digits:
+        replay = ("all the MNIST training images" if data_cfg.replay is None else
+                  f"{data_cfg.replay:,} MNIST training images drawn at random" if data_cfg.replay else "no MNIST image")
+        count = f"{digit_count:,} digits in " if digit_count is not None else "the digits in "
+        note += "\n\n" + textwrap.fill(DIGITS_NOTE.format(count=count, file=digits_file, dataset=dataset_name,
+                                                          weight=f"{data_cfg.extra_weight:g}", replay=replay), 96)
     sample_print = ("    print('nnplay trained this run on its built-in sample of MNIST; this script trains on the "
                     "full MNIST from torchvision, so its numbers differ from the run\\'s.')\n"
                     if data_source == "sample" else "")
+    if start_file is not None:
+        note += "\n\n" + textwrap.fill(START_NOTE.format(file=start_file), 96)
     per_batch = train_cfg.schedule in ("cosine", "onecycle")
     args = [
         "    parser.add_argument('--dataset', choices=['mnist', 'fashion-mnist'], "
@@ -285,6 +347,20 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
                            ("elastic_sigma", "elastic: smoothness, the Gaussian's sigma in px")):
             args.append(_arg("--" + name.replace("_", "-"), "float", getattr(train_cfg, name),
                              f"{what} (default: %(default)s)"))
+    if digits:
+        args += [
+            "    parser.add_argument('--extra-data', default=DIGITS_FILE,\n"
+            "                        help='your digits: an .npz of images (N, 28, 28) uint8 and labels (N,) '\n"
+            "                             '(default: the file exported beside this script)')",
+            _arg("--extra-weight", "float", data_cfg.extra_weight,
+                 "how many times each of your digits counts per epoch (default: %(default)s)"),
+            _arg("--replay", "int", data_cfg.replay,
+                 "MNIST training images drawn at random beside your digits (default: %(default)s, None = all)"),
+        ]
+    if start_file is not None:
+        args.append("    parser.add_argument('--init-from', default=os.path.join(os.path.dirname(os.path.abspath("
+                    f"__file__)), {start_file!r}),\n                        help='the weights to start from: an "
+                    "nnplay checkpoint (default: the parent run\\'s, exported beside this script)')")
     args += [
         _arg("--seed", "int", train_cfg.seed, "seeds the weights, dropout and batch order (default: %(default)s)"),
         "    parser.add_argument('--no-cuda', action='store_true', help='train on the CPU even with a GPU')",
@@ -313,8 +389,19 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
                          "            for layer in model.children():\n"
                          "                if isinstance(layer, (nn.Linear, nn.Conv2d)):\n"
                          "                    layer.weight.renorm_(p=2, dim=0, maxnorm=args.max_norm)\n")
+    if digits:
+        knobs.append(_digits_source(digits_file))
     knob_source = "\n\n\n".join(knobs)
-    return f'''"""Train {describe(model_cfg)} on {dataset_name}: an nnplay run as a plain PyTorch script.
+    os_import = "\nimport os" if digits or start_file is not None else ""
+    numpy_import = "import numpy as np\n" if digits else ""
+    start_step = ("    # a fine-tuned run starts from its parent's weights (the checkpoint's state_dict has Net's names)\n"
+                  "    model.load_state_dict(torch.load(args.init_from, map_location=device, weights_only=True)"
+                  "['state_dict'])\n" if start_file is not None else "")
+    digits_step = ("    train_images, train_labels = with_your_digits(args, train_images, train_labels)\n"
+                   "    print(f'training on {len(train_images):,} images: MNIST\\'s and your digits from {args.extra_data}')\n"
+                   if digits else "")
+    on_what = f"{dataset_name} and your digits" if digits else dataset_name
+    return f'''"""Train {describe(model_cfg)} on {on_what}: an nnplay run as a plain PyTorch script.
 
 Generated by nnplay (`python -m nnplay export ... --format script`). It needs only torch and
 torchvision.
@@ -328,9 +415,9 @@ Every setting is a flag whose default is the run's:
 """
 
 import argparse
-import math
+import math{os_import}
 
-import torch
+{numpy_import}import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
@@ -399,18 +486,18 @@ def test(model, device, images, labels, batch_size={EVAL_BATCH}):
 
 
 def main():
-    parser = argparse.ArgumentParser(description={f"{describe(model_cfg)} on {dataset_name}, as the nnplay run"!r})
+    parser = argparse.ArgumentParser(description={f"{describe(model_cfg)} on {on_what}, as the nnplay run"!r})
 {chr(10).join(args)}
     args = parser.parse_args()
 {sample_print}    device = torch.device("cuda" if torch.cuda.is_available() and not args.no_cuda else "cpu")
 
     torch.manual_seed(args.seed)  # the initial weights
     model = Net().to(device)
-    torch.manual_seed(args.seed)  # the dropout masks: nnplay seeds again just before training
+{start_step}    torch.manual_seed(args.seed)  # the dropout masks: nnplay seeds again just before training
     shuffle = torch.Generator().manual_seed(args.seed)  # the batch order, drawn on the CPU
 {augment_init}
     train_images, train_labels = load_split(args, train=True)
-    test_images, test_labels = load_split(args, train=False)
+{digits_step}    test_images, test_labels = load_split(args, train=False)
 
     optimizer = {_optimizer_source(train_cfg)}
 {_scheduler_source(train_cfg)}

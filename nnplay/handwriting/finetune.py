@@ -22,6 +22,7 @@ import numpy as np
 
 from ..config import ConfigError
 from ..names import plural
+from ..run_record import START_FILE  # in the child's folder: the parent's weights it starts from
 from .digits_npz import read_digits, save_digits
 
 MIN_DIGITS = 10  # fewer cannot be split into a part to learn from and a part to judge by
@@ -33,7 +34,6 @@ MAX_EPOCHS = 50
 MAX_BATCH = 32  # a few epochs of a few hundred images need enough steps to move the weights
 TUNE_FILE = "finetune_digits.npz"  # in the child's folder: the digits it trains on
 HELD_FILE = "held_back_digits.npz"  # in the child's folder: the digits it never sees
-START_FILE = "start.pt"  # in the child's folder: the parent's weights it starts from
 
 
 class FinetuneError(ValueError):

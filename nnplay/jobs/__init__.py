@@ -1,7 +1,8 @@
 """Training as managed jobs: one small interface, a local worker pool by default, Ray or this process's threads when asked.
 
-The caller builds a ``JobSpec`` (run id, workspace, the three configs) and hands it with a *sink*
-to a backend: ``job = backend().submit(spec, sink)``. The run trains in another process (a local
+The caller builds a ``JobSpec`` (run id, workspace, the three configs; it reads the run's own digits and the
+weights it starts from into itself, so a worker on another machine needs no file of the app's) and hands it
+with a *sink* to a backend: ``job = backend().submit(spec, sink)``. The run trains in another process (a local
 worker, or a Ray actor on a cluster); its events come back to this process in batches and the
 backend's own reader thread calls ``sink(event)`` for each, in order, then ``sink.flush()`` once
 per batch when the sink has a ``flush`` method (one store transaction per log burst or epoch).
@@ -40,6 +41,7 @@ streamlit or knows about the store: the sink is where runs are recorded.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -74,6 +76,10 @@ class JobSpec:
     init_from: str | None = None
     max_minutes: float | None = None  # this run's own time cap (class mode's per-learner limit), beside the pool's
     visible_test_only: bool = False  # evaluate on the visible half of the test set only (class mode's held-back half)
+    # the digits of ``data.extra_data`` (images uint8 (N, 28, 28), labels uint8 (N,)) and the bytes of ``init_from``,
+    # read where the spec is made: a worker on another machine (Ray) never opens the app's files
+    extra_digits: tuple | None = field(default=None, repr=False)
+    init_weights: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not isinstance(self.run_id, str) or not self.run_id:
@@ -83,6 +89,16 @@ class JobSpec:
         if self.call is not None and not (isinstance(self.call[0], str) and self.call[0].startswith("nnplay.")
                                           and ":" in self.call[0]):
             raise ValueError(f"a job calls a function of nnplay as 'nnplay.module:function'; got {self.call[0]!r}.")
+        if self.call is None and self.data.extra_data is not None and self.extra_digits is None:
+            from ..handwriting.digits_npz import read_digits  # DigitsFileError (a ValueError): a sentence
+
+            self.extra_digits = read_digits(os.path.expanduser(self.data.extra_data))
+        if self.init_from is not None and self.init_weights is None:
+            try:
+                with open(self.init_from, "rb") as f:
+                    self.init_weights = f.read()
+            except OSError:
+                pass  # left to the worker, whose run then ends in an error that names the file
 
 
 @dataclass
@@ -255,6 +271,8 @@ class Job:
                     log.exception("job %s: the sink's flush failed", self.run_id)
             if end is not None:
                 self.status, self.message = end.status, end.message
+                # the payload is spent, and an ended run stays in the app's memory with its job: let it go
+                self.spec.extra_digits = self.spec.init_weights = None
                 self._done.set()
 
     def __repr__(self) -> str:

@@ -2,7 +2,7 @@
 
 ``run_job`` loads the data (decoded once per process and kept, so a warm worker starts a run at once;
 a backend in the app's own process passes the data it has) and mixes in the run's own digits
-(``data.with_extra_digits``), builds the seeded model (from ``JobSpec.init_from``'s weights when it trains a
+(``data.with_extra_digits``, from the arrays ``JobSpec.extra_digits`` carries: no file of the app is opened), builds the seeded model (from ``JobSpec.init_from``'s weights when it trains a
 parent further), trains it with the engine and hands ``send(batch)`` a list of events per log burst (at most
 every ``MIN_INTERVAL`` s) and per epoch, each epoch's batch carrying a ``Checkpoint``; while watched (``commands.Watch``) or paused in
 step mode it adds ``Weights``. The last batch ends with a ``JobEnd``. It never raises: a run that fails,
@@ -149,7 +149,8 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
         if control.stopped:
             end = JobEnd("stopped", "stopped before it started")
         else:
-            data = with_extra_digits(data if data is not None else load_mnist(spec.data), spec.data, spec.train.seed)
+            data = with_extra_digits(data if data is not None else load_mnist(spec.data), spec.data, spec.train.seed,
+                                       spec.extra_digits)
             if spec.visible_test_only:
                 from ..classroom.heldback import visible_part
 
@@ -182,7 +183,8 @@ def start_from(model, spec: JobSpec) -> None:
     from ..checkpoint import read_checkpoint
     from ..config import to_dict
 
-    checkpoint = read_checkpoint(spec.init_from)
+    source = spec.init_weights if spec.init_weights is not None else spec.init_from  # the bytes the spec carries
+    checkpoint = read_checkpoint(source, name=spec.init_from)
     if to_dict(checkpoint.model_cfg) != to_dict(spec.model):
         raise ValueError(f"the weights in {spec.init_from} are of another network than this run's, so it cannot "
                          f"start from them.")

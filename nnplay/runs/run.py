@@ -196,10 +196,10 @@ class Run:
         self._start_paused = False  # what the commands sent with the start leave it: paused or not
         for command in early:
             self._start_paused = isinstance(command, Pause) or (self._start_paused and not isinstance(command, Resume))
-        spec = JobSpec(self.id, self.workspace or LOCAL_WORKSPACE, self.data_cfg, self.model_cfg, self.train_cfg,
-                       name=self._name, init_from=self.init_from, max_minutes=run_minutes(self.store),
-                       visible_test_only=class_mode())
-        try:
+        try:  # the spec reads the run's digits and starting weights here: a remote worker never opens these files
+            spec = JobSpec(self.id, self.workspace or LOCAL_WORKSPACE, self.data_cfg, self.model_cfg, self.train_cfg,
+                           name=self._name, init_from=self.init_from, max_minutes=run_minutes(self.store),
+                           visible_test_only=class_mode())
             self.job = (backend or default_backend()).submit(spec, JobSink(self), data=data, commands=early)
         except (RuntimeError, ValueError, OSError) as err:
             self.status, self.message = "error", f"it could not be queued for training: {err}"

@@ -84,11 +84,11 @@ TRAIN_ACCURACY_NOTE = ("Train accuracy is measured on each batch while the netwo
 
 
 def data_label(run: Run) -> str:
-    """ "MNIST sample", "mnist", "fashion-mnist (5000/all)": which data a run trained on."""
+    """ "MNIST sample", "mnist", "fashion-mnist (5000/all)", "mnist + your digits": which data a run trained on."""
     if run.unreadable:
         return SETTINGS_UNREADABLE  # not the data of the defaults that stand in for them
     d = run.data_cfg
-    name = data_text(d.dataset, run.data_source)
+    name = data_text(d.dataset, run.data_source, d.extra_data is not None)
     return name + (f" ({d.train_limit or 'all'}/{d.test_limit or 'all'})" if d.train_limit or d.test_limit else "")
 
 

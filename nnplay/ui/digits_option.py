@@ -4,7 +4,8 @@
 digits (``Store.digits_arrays``); ``with_your_digits(data_cfg, run_id)`` is called as a run starts: when chosen, it
 writes the workspace's digits to the run's folder (``your_digits.npz``, the ``handwriting.digits_npz`` format) and
 names that file in the run's ``DataConfig.extra_data`` with the chosen weight, so the run's workers mix them in
-(``data.with_extra_digits``). The choice is never part of a link: the digits are this workspace's own.
+(``data.with_extra_digits``); ``planned_digits`` is the same choice for the command line and the script shown before
+Start. The choice is never part of a link: the digits are this workspace's own.
 What does not live here: storing digits (``store``), mixing them (``data``), fine-tuning (``finetune_panel``).
 """
 
@@ -47,6 +48,19 @@ def digits_option(dataset: str) -> None:
                   help="how many times each of your digits counts in an epoch beside the MNIST images")
         st.caption(f"Your {len(labels):,} digits, each counted {st.session_state[WEIGHT_KEY]} times an epoch: "
                    f"{len(labels) * st.session_state[WEIGHT_KEY]:,} images beside MNIST's.")
+
+
+def planned_digits(data_cfg: DataConfig, file_name: str) -> tuple[DataConfig, tuple | None]:
+    """What a Start would train on, for the page's command line and script before the run exists: ``data_cfg``
+    and None, or with "MNIST + your digits" chosen, ``data_cfg`` naming ``file_name`` (the digits file the script's
+    download holds) with the chosen weight, and the workspace's digits (images, labels)."""
+    if data_cfg.dataset != "mnist" or st.session_state.get(DIGITS_KEY) != WITH_DIGITS:
+        return data_cfg, None
+    images, labels = your_digits()
+    if not len(labels):
+        return data_cfg, None
+    return dataclasses.replace(data_cfg, extra_data=file_name,
+                               extra_weight=float(st.session_state.get(WEIGHT_KEY, DEFAULT_WEIGHT))), (images, labels)
 
 
 def with_your_digits(data_cfg: DataConfig, run_id: str) -> DataConfig:
