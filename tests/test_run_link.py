@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.handwriting.digits_npz import save_digits
 from nnplay.runs import Run, Sweep, workspace_runs
 from nnplay.store import open_store
 from nnplay.ui import FEEDS_KEY
@@ -95,6 +96,24 @@ def test_another_workspaces_run_is_read_only_and_can_be_copied(tiny_data, monkey
     assert "belongs to another workspace" not in texts(at) and "now one of your runs" in texts(at)
     assert open_store().setting(mine, "model") == copies[0].id
     assert workspace_runs(open_store(), "their-workspace-token-1234")[0].id == theirs.id  # theirs is untouched
+
+
+
+def test_another_workspaces_run_on_their_digits_names_no_server_path(tiny_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("NNPLAY_WORKSPACES", "browser")
+    digits = tmp_path / "private-folder" / "digits.npz"
+    digits.parent.mkdir()
+    save_digits(digits, tiny_data.train_images[:40].numpy(), tiny_data.train_labels[:40].numpy().astype("uint8"))
+    theirs = Run("theirs", DataConfig(train_limit=2000, test_limit=500, extra_data=str(digits)),
+                 ModelConfig(hidden=(8,)), TrainConfig(epochs=1, batch_size=500, device="cpu"))
+    theirs.bind(open_store(), "their-workspace-token-1234")
+    theirs.start(tiny_data).wait()
+    at = train_page(run=theirs.id)
+    at.session_state["train_link_cli_open"] = True
+    at.run()
+    assert not at.exception, at.exception
+    line = next(c.value for c in at.code if c.language == "bash" and "--extra-data" in c.value)
+    assert "private-folder" not in line and "--extra-data their-digits.npz" in line
 
 
 def _long_run_settings(at: AppTest) -> None:

@@ -201,6 +201,10 @@ def _copy(run: Run) -> None:
                                   (", and its model is the current model." if copy.usable else "."))
 
 
+# Their digits file is a path on the server, inside another workspace: never shown to this one.
+THEIR_DIGITS = "their-digits.npz"
+
+
 def foreign_run_view(run: Run, render, **options) -> None:
     """Another workspace's run, read-only: what it is, its status and charts, its settings, and Copy to my runs."""
     st.info(f"This run, {_shown(run.name)}, belongs to another workspace: you see it read-only (its "
@@ -212,5 +216,6 @@ def foreign_run_view(run: Run, render, **options) -> None:
               "its record, curves and model files become a run of your workspace")
     live_run_view(run, render, key=f"train_link_{run.id}", **options)
     folded_code("Its settings, as a command line", "train_link_cli_open",
-                lambda: cli_command(run.data_cfg, run.model_cfg, run.train_cfg), language="bash")
+                lambda: cli_command(run.data_cfg, run.model_cfg, run.train_cfg, digits_file=THEIR_DIGITS),
+                language="bash")
     st.caption("The controls above now hold its settings: press Start to train the same network yourself.")
