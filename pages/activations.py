@@ -71,7 +71,7 @@ else:
 def gradient_norms(activation: str, depth: int, width: int, init: str, real: bool) -> list[float]:
     images = labels = None
     if real:
-        data = ui.cached_mnist()
+        data = ui.learner_mnist()  # in class mode the visible test half only
         images, labels = data.test_images[:64], data.test_labels[:64]
     return layer_gradient_norms(activation, depth=depth, width=width, init=init, images=images, labels=labels)
 

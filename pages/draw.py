@@ -240,7 +240,7 @@ if neurons.is_mlp(model):
     # the panel depends on the model and the neuron, not on the drawing: built once per choice, and the pass
     # over the 10,000 test images once per layer (every neuron's top 9 at once), not per stroke,
     # whose "most active" neuron changes with the digit
-    test_images = ui.cached_mnist(dataset).test_images
+    test_images = ui.learner_mnist(dataset).test_images  # in class mode the visible test half only
     layer_key = (id(model), label, layer_no)
     tops = st.session_state.get("draw_neuron_tops")
     if tops is None or tops[0] != layer_key:
