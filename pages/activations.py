@@ -155,7 +155,8 @@ def race_configs(epochs: int) -> list[tuple]:
 
 
 def start_race(epochs: int, train_images: int) -> None:
-    problem = refusal_for(race_configs(epochs))  # again as it starts: another browser may have queued meanwhile
+    # again as it starts (another browser may have queued meanwhile); in class mode the learner's limits first
+    problem = refusal_for(race_configs(epochs), workspace=ui.workspace(), store=ui.store())
     if problem:
         st.session_state[RACE_NOTE] = f"The race did not start: {problem}"
         return
@@ -164,7 +165,11 @@ def start_race(epochs: int, train_images: int) -> None:
                      f" {'-'.join(map(str, PRESETS[k].model.hidden))}",
                 data_cfg=DataConfig(train_limit=train_images, test_limit=2000), model_cfg=model_cfg, train_cfg=train_cfg)
             for k, (model_cfg, train_cfg) in zip(RACE_PRESETS, race_configs(epochs))]
-    ui.session_sweeps()[RACE] = Sweep(RACE, runs, data, **ui.sweep_store()).start()  # kept as sweep runs
+    sweep = Sweep(RACE, runs, data, **ui.sweep_store()).start()  # kept as sweep runs
+    if sweep.refusal:  # the class's limits, checked again where the runs start
+        st.session_state[RACE_NOTE] = f"The race did not start: {sweep.refusal}"
+        return
+    ui.session_sweeps()[RACE] = sweep
 
 
 def race_figure(sweep: Sweep):
@@ -189,7 +194,8 @@ r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
 race_epochs, epochs_refused = number_box(r1, "Epochs", "act_race_epochs", RACE_EPOCHS, 1, 20)
 race_images, images_refused = number_box(r2, "Training images", "act_race_images", RACE_IMAGES, 500, 60_000)
 # the four runs may train side by side: refused with a sentence when they do not fit in memory beside what is queued
-race_refused = None if busy or epochs_refused or images_refused else refusal_for(race_configs(race_epochs))
+race_refused = None if busy or epochs_refused or images_refused else \
+    refusal_for(race_configs(race_epochs), workspace=ui.workspace(), store=ui.store())
 r3.button("Start the race", key="act_race_start", type="primary",
           disabled=busy or bool(epochs_refused or images_refused or race_refused), on_click=start_race,
           args=(race_epochs, race_images))
