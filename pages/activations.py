@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import ui
+from nnplay.classroom import class_mode
 from nnplay.lessons.activations import (ACTIVATION_FUNCTIONS, ACTIVATION_NOTES, compose_affine, composition_table,
                                         layer_gradient_norms, linear_collapse)
 from nnplay.config import ACTIVATIONS, INITS, PRESETS, DataConfig
@@ -68,7 +69,8 @@ else:
 
 
 @st.cache_data(show_spinner="Backpropagating once through each network…", max_entries=64)
-def gradient_norms(activation: str, depth: int, width: int, init: str, real: bool) -> list[float]:
+def gradient_norms(activation: str, depth: int, width: int, init: str, real: bool,
+                   in_class: bool) -> list[float]:  # noqa: ARG001 - class mode keys it: its digits differ
     images = labels = None
     if real:
         data = ui.learner_mnist()  # in class mode the visible test half only
@@ -96,7 +98,7 @@ series, rows = {}, []
 try:
     for name in chosen:
         init = init_sat if name in SATURATING else init_other
-        norms = gradient_norms(name, int(depth), int(width), init, bool(real))
+        norms = gradient_norms(name, int(depth), int(width), init, bool(real), class_mode())
         series[f"{name} ({init} init)"] = norms
         rows.append({"activation": name, "init": init, "layer 1": norms[0], "last layer": norms[-1],
                      "layer 1 / last": norms[0] / norms[-1] if norms[-1] else float("nan")})

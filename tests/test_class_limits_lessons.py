@@ -2,7 +2,8 @@
 Experiments studies, a paper's seeds) starts all of its runs or none, the learning-rate range test and a paper's
 study (``runs.call_in_worker``) are refused with the limit's sentence at the library call a crafted request
 would reach, count as a run queued while in flight, stop at the minutes per run and see only the visible test
-half; the pages show the same sentences; outside class mode nothing changes."""
+half; the pages (Experiments, Activations, Draw's quick training) show the same sentences; outside class mode
+nothing changes."""
 
 from __future__ import annotations
 
@@ -183,3 +184,27 @@ def test_outside_class_mode_the_pages_start_as_before(monkeypatch):
     at = AppTest.from_file(EXPERIMENTS, default_timeout=120).run()
     at.radio(key="exp_study").set_value("range").run()
     assert not at.exception and not at.button(key="exp_range_run").disabled
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("in_class", [True, False], ids=["class", "no class"])
+def test_draws_quick_training_keeps_to_the_class_limits(in_class, monkeypatch):
+    from nnplay.runs import REGISTRY
+
+    if in_class:
+        monkeypatch.setenv("NNPLAY_CLASS", "1")
+    else:
+        monkeypatch.delenv("NNPLAY_CLASS", raising=False)
+    save_limits(open_store(), Limits(2_000_000, 1, 3, 3.0))  # the quick training's 2 epochs are one too many
+    at = AppTest.from_file(str(ROOT / "pages" / "draw.py"), default_timeout=120).run()
+    at.button(key="draw_quick_train").click().run()
+    assert not at.exception
+    refused = [e.value for e in at.error if "The quick training cannot start" in e.value]
+    if in_class:
+        assert refused and "2 epochs is more than the class's limit of 1 epochs per run" in refused[0]
+        assert not REGISTRY
+    else:
+        assert not refused and len(REGISTRY) == 1
+        for run in REGISTRY.values():
+            run.stop()
+            run.wait(60)

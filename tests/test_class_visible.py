@@ -142,3 +142,19 @@ def test_your_digits_mnist_figures_are_of_the_learners_test_images(in_class, who
         assert digits_eval.mnist_test_images() == 10_000
         assert digits_eval.default_mnist_accuracy(meta) == meta["test_accuracy"]
 
+
+
+@pytest.mark.slow
+def test_activations_real_digits_are_the_learners_test_images(in_class, whole):
+    from nnplay.lessons.activations import layer_gradient_norms
+
+    at = AppTest.from_file(str(ROOT / "pages" / "activations.py"), default_timeout=120).run()
+    at.toggle(key="act_real").set_value(True).run()
+    assert not at.exception
+    data = shown(whole, in_class)
+    table = at.dataframe[0].value
+    sigmoid = table[table["activation"] == "sigmoid"].iloc[0]
+    expected = layer_gradient_norms("sigmoid", depth=10, width=100, init="default", images=data.test_images[:64],
+                                    labels=data.test_labels[:64])
+    assert sigmoid["layer 1"] == pytest.approx(expected[0], rel=1e-6)
+
