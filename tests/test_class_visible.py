@@ -1,6 +1,7 @@
 """Class mode's held-back half on the learner's pages: Inspect, Draw, Forward, Train's watched probes, Your digits'
-MNIST figures and the nearest digits use only the visible half of the test set (``heldback.learner_part`` through
-``ui.learner_mnist``), and outside class mode they use the whole test set as before."""
+MNIST figures, fine-tuning's before and after, Activations' real digits and the nearest digits use only the visible
+half of the test set (``heldback.learner_part`` through ``ui.learner_mnist``), and outside class mode they use the
+whole test set as before."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from nnplay.classroom.heldback import hidden_mask, learner_part, visible_part
-from nnplay.config import DataConfig
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import evaluate
 from nnplay.lessons import neurons
@@ -157,4 +158,32 @@ def test_activations_real_digits_are_the_learners_test_images(in_class, whole):
     expected = layer_gradient_norms("sigmoid", depth=10, width=100, init="default", images=data.test_images[:64],
                                     labels=data.test_labels[:64])
     assert sigmoid["layer 1"] == pytest.approx(expected[0], rel=1e-6)
+
+
+
+@pytest.mark.slow
+def test_fine_tunings_before_and_after_score_the_learners_test_images(tmp_path, sample_data, whole, monkeypatch):
+    from nnplay.jobs import thread_backend
+    from nnplay.runs import Run, find_run
+    from nnplay.store import open_store
+    from tests.test_finetune_panel import digits, panel
+
+    monkeypatch.setenv("NNPLAY_CLASS", "1")  # outside class mode: tests/test_finetune_panel.py (all 10,000)
+    store = open_store()
+    parent = Run("run 1", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(32,)),
+                 TrainConfig(epochs=1, batch_size=64)).bind(store)
+    parent.start(sample_data.limited(2000, 500), backend=thread_backend()).wait(120)
+    at = panel(digits(tmp_path, sample_data, 40))
+    at.number_input(key="finetune_epochs").set_value(1)
+    at.button(key="finetune_start").click().run()
+    child = find_run(store, at.session_state["finetune_child"])
+    assert child.wait(120) and child.status == "finished", child.message
+    at.run()
+    assert not at.exception, at.exception
+    data = visible_part(whole)
+    table = at.dataframe[0].value
+    row = f"MNIST's {len(data.test_labels):,} test digits"
+    assert row in list(table.index)
+    after = evaluate(find_run(store, child.id).model, data.test_images, data.test_labels).accuracy
+    assert float(table.loc[row, "after"]) == pytest.approx(after, abs=1e-6)
 
