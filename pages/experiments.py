@@ -18,6 +18,7 @@ import streamlit as st
 from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
+from nnplay.classroom import class_mode
 from nnplay.config import DataConfig
 from nnplay.names import escape_markdown
 from nnplay.runs import Run, Sweep, call_in_worker, format_duration, refusal_for, status_text
@@ -28,6 +29,8 @@ TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the
 PREFIX = "experiments/"
 RANGE = "range"
 RANGE_KEY = "exp_range_result"
+HELD_BACK = ("In this class each run is tested on the visible half of these test images; the other half is held "
+             "back for the class's leaderboard.")
 MODELS = {"mlp": ("MLP 784-256-256-10, ReLU, N(0, 1) init (note 003)", ex.SEED003_MLP),
           "cnn": ("CNN 32-64-128, FC 625 (note 003)", ex.SEED003_CNN)}
 
@@ -232,6 +235,8 @@ def study_section(study: ex.Study) -> None:
                     st.dataframe(ex.shape_rows(r.model), hide_index=True)
     about.markdown(f"**The note's setup.** {study.seed_setup}\n\n**What the note saw.** {study.seed_saw}\n\n"
                    f"**Here.** {study.note_for(n_train, n_test, train_limit, test_limit)}")
+    if class_mode():  # the runs evaluate on the visible half (jobs.run_loop): say so beside the images named
+        about.caption(HELD_BACK)
     if busy is not None and busy != study.key:
         st.info(f"The **{ex.STUDIES[busy].title}** study is training; one study at a time (stop it there first).")
     elif busy is None and training_run() is not None:

@@ -187,3 +187,11 @@ def test_fine_tunings_before_and_after_score_the_learners_test_images(tmp_path, 
     after = evaluate(find_run(store, child.id).model, data.test_images, data.test_labels).accuracy
     assert float(table.loc[row, "after"]) == pytest.approx(after, abs=1e-6)
 
+
+
+@pytest.mark.slow
+def test_the_experiments_page_says_its_studies_test_on_the_visible_half(in_class):
+    at = AppTest.from_file(str(ROOT / "pages" / "experiments.py"), default_timeout=120).run()
+    assert not at.exception
+    said = any("tested on the visible half of these test images" in c.value for c in at.caption)
+    assert said == in_class
