@@ -208,3 +208,14 @@ def test_draws_quick_training_keeps_to_the_class_limits(in_class, monkeypatch):
         for run in REGISTRY.values():
             run.stop()
             run.wait(60)
+
+
+def test_a_crafted_sweep_start_beyond_the_limits_is_refused_before_anything_is_kept(class_mode, tiny_data):
+    from nnplay.sweeps import SweepPlan, start_sweep
+
+    store = open_store()
+    save_limits(store, Limits(100_000, 5, 3, 3.0))
+    plan = SweepPlan(axes=(), model=SMALL, train=TrainConfig(epochs=1), seeds=(0, 1, 2, 3))
+    with pytest.raises(ValueError, match="3 runs queued or training at once"):
+        start_sweep(plan, store=store, workspace="learner-a", data=tiny_data)  # what the page's button would call
+    assert store.list_sweeps("learner-a") == []
