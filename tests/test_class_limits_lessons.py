@@ -2,7 +2,7 @@
 Experiments studies, a paper's seeds) starts all of its runs or none, the learning-rate range test and a paper's
 study (``runs.call_in_worker``) are refused with the limit's sentence at the library call a crafted request
 would reach, count as a run queued while in flight, stop at the minutes per run and see only the visible test
-half; the pages (Experiments, Activations, Draw's quick training) show the same sentences; outside class mode
+half; the pages (Experiments, Activations, Papers, Draw's quick training) show the same sentences; outside class mode
 nothing changes."""
 
 from __future__ import annotations
@@ -219,3 +219,22 @@ def test_a_crafted_sweep_start_beyond_the_limits_is_refused_before_anything_is_k
     with pytest.raises(ValueError, match="3 runs queued or training at once"):
         start_sweep(plan, store=store, workspace="learner-a", data=tiny_data)  # what the page's button would call
     assert store.list_sweeps("learner-a") == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("in_class", [True, False], ids=["class", "no class"])
+def test_the_papers_page_refuses_its_rows_and_figures_beyond_the_limits(in_class, monkeypatch):
+    if in_class:
+        monkeypatch.setenv("NNPLAY_CLASS", "1")
+    else:
+        monkeypatch.delenv("NNPLAY_CLASS", raising=False)
+    save_limits(open_store(), Limits(100, 20, 3, 3.0))  # every paper's network is larger
+    at = AppTest.from_file(str(ROOT / "pages" / "papers.py"), default_timeout=120).run()
+    assert not at.exception
+    limited = [e.value for e in at.error if "the class's limit is 100 parameters per model" in e.value]
+    buttons = [b for b in at.button if b.key.startswith("papers_run_") or b.key.startswith("papers_fig_run_")]
+    assert buttons
+    if in_class:
+        assert len(limited) == len(buttons) and all(b.disabled for b in buttons)
+    else:
+        assert not limited and not any(b.disabled for b in buttons)
