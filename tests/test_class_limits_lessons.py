@@ -2,8 +2,8 @@
 Experiments studies, a paper's seeds) starts all of its runs or none, the learning-rate range test and a paper's
 study (``runs.call_in_worker``) are refused with the limit's sentence at the library call a crafted request
 would reach, count as a run queued while in flight, stop at the minutes per run and see only the visible test
-half; the pages (Experiments, Activations, Papers, Draw's quick training) show the same sentences; outside class mode
-nothing changes."""
+half; the pages (Experiments, Activations, Papers, Draw's quick training) show the same sentences; outside class
+mode nothing changes."""
 
 from __future__ import annotations
 

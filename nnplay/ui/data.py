@@ -3,8 +3,9 @@
 What lives here: ``cached_mnist`` (decoded once per process and data folder: what training is handed),
 ``learner_mnist`` (the same with the test images a learner may see: in class mode the visible half only,
 ``classroom.heldback.learner_part``; every page that shows, scores or searches test images takes it),
-``dataset_or_stop`` (the data, or an error box and a stop; ``learner=True`` for the learner's part) and ``show_data_notice`` (one line, e.g. "this is the built-in sample", with a
-popover that says how to get the full data: "Get the full data"). What does not: reading the files (``nnplay.data``).
+``dataset_or_stop`` (the data, or an error box and a stop; ``learner=True`` for the learner's part) and
+``show_data_notice`` (one line, e.g. "this is the built-in sample", with a popover that says how to get the full
+data: "Get the full data"). What does not: reading the files (``nnplay.data``).
 """
 
 from __future__ import annotations
