@@ -122,6 +122,7 @@ def _captions(at) -> list[str]:
     return [i.caption for element in at.get("image") for i in element.proto.imgs]
 
 
+@pytest.mark.slow
 def test_trains_watched_probe_digits_come_from_the_learners_test_images(in_class, whole):
     from nnplay.ui import watch
 
@@ -131,6 +132,7 @@ def test_trains_watched_probe_digits_come_from_the_learners_test_images(in_class
     assert np.array_equal(probes.labels, data.test_labels.numpy()[probes.indices])
 
 
+@pytest.mark.slow
 def test_your_digits_mnist_figures_are_of_the_learners_test_images(in_class, whole):
     from nnplay.ui import digits_eval
 
