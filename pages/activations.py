@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import ui
+from nnplay.classroom import class_mode
 from nnplay.lessons.activations import (ACTIVATION_FUNCTIONS, ACTIVATION_NOTES, compose_affine, composition_table,
                                         layer_gradient_norms, linear_collapse)
 from nnplay.config import ACTIVATIONS, INITS, PRESETS, DataConfig
@@ -68,10 +69,11 @@ else:
 
 
 @st.cache_data(show_spinner="Backpropagating once through each network…", max_entries=64)
-def gradient_norms(activation: str, depth: int, width: int, init: str, real: bool) -> list[float]:
+def gradient_norms(activation: str, depth: int, width: int, init: str, real: bool,
+                   in_class: bool) -> list[float]:  # noqa: ARG001 - class mode keys it: its digits differ
     images = labels = None
     if real:
-        data = ui.cached_mnist()
+        data = ui.learner_mnist()  # in class mode the visible test half only
         images, labels = data.test_images[:64], data.test_labels[:64]
     return layer_gradient_norms(activation, depth=depth, width=width, init=init, images=images, labels=labels)
 
@@ -96,7 +98,7 @@ series, rows = {}, []
 try:
     for name in chosen:
         init = init_sat if name in SATURATING else init_other
-        norms = gradient_norms(name, int(depth), int(width), init, bool(real))
+        norms = gradient_norms(name, int(depth), int(width), init, bool(real), class_mode())
         series[f"{name} ({init} init)"] = norms
         rows.append({"activation": name, "init": init, "layer 1": norms[0], "last layer": norms[-1],
                      "layer 1 / last": norms[0] / norms[-1] if norms[-1] else float("nan")})
@@ -155,7 +157,8 @@ def race_configs(epochs: int) -> list[tuple]:
 
 
 def start_race(epochs: int, train_images: int) -> None:
-    problem = refusal_for(race_configs(epochs))  # again as it starts: another browser may have queued meanwhile
+    # again as it starts (another browser may have queued meanwhile); in class mode the learner's limits first
+    problem = refusal_for(race_configs(epochs), workspace=ui.workspace(), store=ui.store())
     if problem:
         st.session_state[RACE_NOTE] = f"The race did not start: {problem}"
         return
@@ -164,7 +167,11 @@ def start_race(epochs: int, train_images: int) -> None:
                      f" {'-'.join(map(str, PRESETS[k].model.hidden))}",
                 data_cfg=DataConfig(train_limit=train_images, test_limit=2000), model_cfg=model_cfg, train_cfg=train_cfg)
             for k, (model_cfg, train_cfg) in zip(RACE_PRESETS, race_configs(epochs))]
-    ui.session_sweeps()[RACE] = Sweep(RACE, runs, data, **ui.sweep_store()).start()  # kept as sweep runs
+    sweep = Sweep(RACE, runs, data, **ui.sweep_store()).start()  # kept as sweep runs
+    if sweep.refusal:  # the class's limits, checked again where the runs start
+        st.session_state[RACE_NOTE] = f"The race did not start: {sweep.refusal}"
+        return
+    ui.session_sweeps()[RACE] = sweep
 
 
 def race_figure(sweep: Sweep):
@@ -189,7 +196,8 @@ r1, r2, r3 = st.columns([1, 1, 1], vertical_alignment="bottom")
 race_epochs, epochs_refused = number_box(r1, "Epochs", "act_race_epochs", RACE_EPOCHS, 1, 20)
 race_images, images_refused = number_box(r2, "Training images", "act_race_images", RACE_IMAGES, 500, 60_000)
 # the four runs may train side by side: refused with a sentence when they do not fit in memory beside what is queued
-race_refused = None if busy or epochs_refused or images_refused else refusal_for(race_configs(race_epochs))
+race_refused = None if busy or epochs_refused or images_refused else \
+    refusal_for(race_configs(race_epochs), workspace=ui.workspace(), store=ui.store())
 r3.button("Start the race", key="act_race_start", type="primary",
           disabled=busy or bool(epochs_refused or images_refused or race_refused), on_click=start_race,
           args=(race_epochs, race_images))

@@ -24,11 +24,13 @@ from nnplay.names import escape_markdown
 from nnplay.figures.inspect import probability_bars_html
 from nnplay.figures.network import network_figure, neuron_figure
 from nnplay.lessons import neurons
+from nnplay.classroom.limits import limit_refusal
 from nnplay.runs import Run
 from nnplay.ui.nearest_view import nearest_digits, start_nearest_index
 
 CANVAS = 280
 QUICK_EPOCHS = 2
+QUICK_NOTE = "_draw_quick_note"  # why a pressed quick training did not start, shown once
 SALIENCY_METHODS = {"integrated gradients": "integrated_gradients", "input gradient": "gradient"}
 IG_STEPS = {"mlp": 32, "cnn": 8}  # a CNN's backward pass is far slower on a CPU: fewer steps
 
@@ -42,11 +44,16 @@ ui.show_data_notice()
 
 def start_quick_training() -> None:
     preset = PRESETS["seed-mlp"]
+    train_cfg = dataclasses.replace(preset.train, epochs=QUICK_EPOCHS)
+    refused = limit_refusal(ui.store(), ui.workspace(), [(preset.model, train_cfg)])
+    if refused:  # class mode's limits per learner (Run.start checks them again); outside class mode never
+        st.session_state[QUICK_NOTE] = f"The quick training cannot start: {refused[1]}"
+        return
     run = Run(
         name=f"quick {preset.title}, {QUICK_EPOCHS} epochs",
         data_cfg=DataConfig(),
         model_cfg=preset.model,
-        train_cfg=dataclasses.replace(preset.train, epochs=QUICK_EPOCHS),
+        train_cfg=train_cfg,
     )
     ui.add_run(run).start(ui.cached_mnist("mnist"))
 
@@ -85,6 +92,8 @@ with st.container():
                           on_click=start_quick_training, type="primary")
     else:
         st.caption(f"Model: **{escape_markdown(label)}**")
+    if QUICK_NOTE in st.session_state:
+        st.error(st.session_state.pop(QUICK_NOTE), icon=":material/block:")
     if running is not None:
         quick_training_progress(running)
     if dataset != "mnist":
@@ -240,7 +249,7 @@ if neurons.is_mlp(model):
     # the panel depends on the model and the neuron, not on the drawing: built once per choice, and the pass
     # over the 10,000 test images once per layer (every neuron's top 9 at once), not per stroke,
     # whose "most active" neuron changes with the digit
-    test_images = ui.cached_mnist(dataset).test_images
+    test_images = ui.learner_mnist(dataset).test_images  # in class mode the visible test half only
     layer_key = (id(model), label, layer_no)
     tops = st.session_state.get("draw_neuron_tops")
     if tops is None or tops[0] != layer_key:

@@ -18,7 +18,8 @@ import streamlit as st
 from nnplay.lessons import experiments as ex
 from nnplay.figures import experiments as fx
 from nnplay import ui
-from nnplay.config import DataConfig, TrainConfig
+from nnplay.classroom import class_mode
+from nnplay.config import DataConfig
 from nnplay.names import escape_markdown
 from nnplay.runs import Run, Sweep, call_in_worker, format_duration, refusal_for, status_text
 from nnplay.ui import dataset_or_stop, session_sweeps, training_run
@@ -28,6 +29,8 @@ TRAIN_PAGE = str(Path(__file__).with_name("train.py"))  # absolute: resolves the
 PREFIX = "experiments/"
 RANGE = "range"
 RANGE_KEY = "exp_range_result"
+HELD_BACK = ("In this class each run is tested on the visible half of these test images; the other half is held "
+             "back for the class's leaderboard.")
 MODELS = {"mlp": ("MLP 784-256-256-10, ReLU, N(0, 1) init (note 003)", ex.SEED003_MLP),
           "cnn": ("CNN 32-64-128, FC 625 (note 003)", ex.SEED003_CNN)}
 
@@ -100,8 +103,10 @@ def start_study(study: ex.Study, planned: list[ex.StudyRun]) -> str | None:
     dcfg = ex.shared_data_config(planned)
     subset = data.limited(dcfg.train_limit, dcfg.test_limit)
     runs = [Run(r.label, r.data, r.model, r.train) for r in planned]
-    session_sweeps()[sweep_key(study.key)] = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset,
-                                                   **ui.sweep_store()).start()  # kept as sweep runs
+    sweep = Sweep(f"{PREFIX}{study.key}/{mode}", runs, subset, **ui.sweep_store()).start()  # kept as sweep runs
+    if sweep.refusal:  # the class's limits, checked again where the runs start: none of them started
+        return sweep.refusal
+    session_sweeps()[sweep_key(study.key)] = sweep
     return None
 
 
@@ -230,6 +235,8 @@ def study_section(study: ex.Study) -> None:
                     st.dataframe(ex.shape_rows(r.model), hide_index=True)
     about.markdown(f"**The note's setup.** {study.seed_setup}\n\n**What the note saw.** {study.seed_saw}\n\n"
                    f"**Here.** {study.note_for(n_train, n_test, train_limit, test_limit)}")
+    if class_mode():  # the runs evaluate on the visible half (jobs.run_loop): say so beside the images named
+        about.caption(HELD_BACK)
     if busy is not None and busy != study.key:
         st.info(f"The **{ex.STUDIES[busy].title}** study is training; one study at a time (stop it there first).")
     elif busy is None and training_run() is not None:
@@ -264,16 +271,18 @@ def range_section() -> None:
     end = c6.select_slider("End rate", [0.1, 1.0, 10.0], value=10.0, format_func="{:g}".format, key="exp_range_end")
     if model_key == "cnn":
         st.caption("The CNN's range test takes several seconds on a CPU (about 10,000 images through the CNN).")
-    # what it trains, for the memory check: one pass of the model with this optimiser and batch
-    trains = (MODELS[model_key][1], TrainConfig(optimizer=optimizer, batch_size=int(batch_size or 1)))
-    refusal = None if typed_refused else refusal_for([trains])
+    # what it trains, for the class's limits and the memory check: the model, its passes over the images as epochs
+    trains = ex.range_test_run(MODELS[model_key][1], optimizer, int(batch_size or 1), int(steps or 10),
+                               len(data.limited(train_limit, None).train_images))
+    learner = {"workspace": ui.workspace(), "store": ui.store()}
+    refusal = None if typed_refused else refusal_for([trains], **learner)
     clicked = st.button("Run the range test", key="exp_range_run", type="primary",
                         disabled=refusal is not None or bool(typed_refused))
     if typed_refused:
         st.caption("Fix the numbers marked above to run the range test.")
         clicked = False
     if clicked:
-        refusal = refusal_for([trains])  # checked again as it starts: another workspace may have queued meanwhile
+        refusal = refusal_for([trains], **learner)  # checked again as it starts: another workspace may have queued
     if refusal:
         st.error(escape_markdown(f"The range test cannot run: {refusal}"), icon=":material/block:")
     elif clicked:
@@ -282,7 +291,7 @@ def range_section() -> None:
             with st.spinner("Raising the learning rate step by step…"):
                 result = call_in_worker(  # where runs train: a worker of the pool (or here, NNPLAY_WORKERS=0)
                     "nnplay.lessons.experiments:lr_range_test", DataConfig(train_limit=train_limit), subset,
-                    workspace=ui.workspace(), model_cfg=MODELS[model_key][1], start=start, end=end,
+                    trains=[trains], **learner, model_cfg=MODELS[model_key][1], start=start, end=end,
                     steps=int(steps), batch_size=int(batch_size), optimizer=optimizer)
         except ValueError as err:
             st.error(f"The range test cannot run: {err}")

@@ -240,7 +240,7 @@ st.markdown(
     f"Model: **{escape_markdown(label)}** ({describe(model_cfg)}). torch's `nn.Linear` stores each weight as "
     "(out, in), the transpose of note 002's W, so numpy computes **A = Z·Wᵀ + b**, layer by layer."
 )
-data = ui.dataset_or_stop()
+data = ui.dataset_or_stop(learner=True)  # in class mode the visible test half only
 drawn = ui.drawn_digit()
 source = st.radio("Digit", ["a test image", "the digit drawn on Draw"], horizontal=True, key="fw_digit_source",
                   disabled=drawn is None, help=None if drawn is not None else "draw a digit on the Draw page first")

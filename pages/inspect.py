@@ -49,7 +49,7 @@ key = "default" if current is None else f"run-{current.id}"
 history = None if current is None else current.history
 dataset = "mnist" if current is None else current.data_cfg.dataset
 st.caption(describe(model_cfg))
-data = ui.dataset_or_stop(dataset)
+data = ui.dataset_or_stop(dataset, learner=True)  # in class mode the visible test half only
 classes = data.classes
 
 evaluations = st.session_state.setdefault("inspect_evaluations", {})

@@ -4,10 +4,11 @@ half that training evaluates on and the pages show, and a hidden half only the l
 The split pairs the test images (0 and 1, 2 and 3, …) and a seeded coin picks which of each pair is hidden
 (``hidden_mask``): exactly half of an even count, the same on every machine, and the first N images' split is
 the first N of the whole set's, so a quick run on the first 1,000 test images evaluates on the visible ones
-among them. ``visible_part``/``hidden_part`` cut an ``MnistData``; ``score_hidden(run)`` scores an ended run's
-final model on the hidden half of its whole data set and keeps the figure in the run's folder
-(``HIDDEN_FILE``); ``hidden_accuracy(run)`` reads it back (scoring it first when it was never kept).
-What does not live here: training (``jobs.run_loop`` asks for ``visible_part`` through
+among them. ``visible_part``/``hidden_part`` cut an ``MnistData``; ``learner_part`` is what every learner-facing
+page shows and scores on (the visible half in class mode, the whole test set outside it; ``ui.data.learner_mnist``
+keeps it per process); ``score_hidden(run)`` scores an ended run's final model on the hidden half of its whole data
+set and keeps the figure in the run's folder (``HIDDEN_FILE``); ``hidden_accuracy(run)`` reads it back (scoring
+it first when it was never kept). What does not live here: training (``jobs.run_loop`` asks for ``visible_part`` through
 ``JobSpec.visible_test_only``), the leaderboard (the class page).
 """
 
@@ -57,6 +58,14 @@ def visible_part(data: MnistData) -> MnistData:
 def hidden_part(data: MnistData) -> MnistData:
     """The data with the hidden half of its test images only."""
     return _part(data, hidden=True)
+
+
+def learner_part(data: MnistData) -> MnistData:
+    """The data as a learner's pages may use it: in class mode (``teacher.class_mode``) the visible half of its
+    test images only, so no page shows or scores a held-back image; outside class mode ``data`` itself."""
+    from .teacher import class_mode
+
+    return visible_part(data) if class_mode() else data
 
 
 def score_hidden(run, data: MnistData | None = None) -> float | None:

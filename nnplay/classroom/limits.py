@@ -7,8 +7,10 @@ defaults in ``nnplay.settings`` (``NNPLAY_CLASS_MAX_PARAMETERS``, ``NNPLAY_CLASS
 ``settings`` table under the class-wide workspace ``CLASS_WORKSPACE`` (``read_limits``/``save_limits``).
 ``limit_refusals(store, workspace, configs)`` is the one check (``limit_refusal``: its first sentence): the
 pages call it before Start (through ``runs.text.start_refusals`` and ``runs.admission.refusal_for``) and
-``runs.Run.start`` calls it again, so a request that bypasses a page is refused too. The minutes are a cap
-each learner run carries to its worker (``jobs.JobSpec.max_minutes``). ``class_mode()`` reads ``NNPLAY_CLASS``
+``runs.Run.start`` calls it again, so a request that bypasses a page is refused too; so do ``runs.Sweep.start``
+(all of a sweep's runs at once, or none) and ``runs.call_in_worker`` (the range test, a paper's study; one in
+flight counts as a run queued, ``active_calls``). The minutes are a cap each learner run or function job carries
+to its worker (``jobs.JobSpec.max_minutes``). ``class_mode()`` reads ``NNPLAY_CLASS``
 directly until the class page's settings land in ``nnplay.settings``.
 """
 
@@ -110,12 +112,22 @@ def active_runs(workspace: str, leave_out: Iterable[str] = ()) -> list:
                 and r.job is not None and r.id not in left_out]
 
 
+def active_calls(workspace: str) -> int:
+    """How many function jobs of ``workspace`` (a range test, a paper's study: ``runs.call_in_worker``) are in
+    flight in this process: each counts as a run queued or training."""
+    from ..runs.registry import CALLS, registry_lock
+
+    with registry_lock:
+        return sum(ws == workspace for ws in CALLS.values())
+
+
 def limit_refusals(store, workspace: str, configs: Iterable[tuple[ModelConfig, TrainConfig]],
                    leave_out: Iterable[str] = (), limits: Limits | None = None) -> dict[str, str]:
     """{} when these runs of ``workspace`` (``(ModelConfig, TrainConfig)`` pairs about to start) keep to the
     class's limits, else each broken limit's sentence by the config field to show it beside ("hidden" or
-    "channels", "epochs", "train" for the runs queued at once). Outside class mode, always {}. ``leave_out``: run
-    ids not counted among the queued (the run a Start replaces, or the run being started itself)."""
+    "channels", "epochs", "train" for the runs queued at once, a function job in flight counted as one). Outside
+    class mode, always {}. ``leave_out``: run ids not counted among the queued (the run a Start replaces, or the
+    run being started itself)."""
     if not class_mode():
         return {}
     limits = limits or read_limits(store)
@@ -132,9 +144,9 @@ def limit_refusals(store, workspace: str, configs: Iterable[tuple[ModelConfig, T
             found.setdefault("epochs", f"{train_cfg.epochs:,} epochs is more than the class's limit of "
                                        f"{limits.max_epochs:,} epochs per run (set by the teacher); choose at most "
                                        f"{limits.max_epochs:,}.")
-    queued = active_runs(workspace, leave_out)
-    if len(queued) + len(pairs) > limits.max_queued:
-        have = f"you have {len(queued)} run{'s' if len(queued) != 1 else ''} queued or training"
+    queued = len(active_runs(workspace, leave_out)) + active_calls(workspace)
+    if queued + len(pairs) > limits.max_queued:
+        have = f"you have {queued} run{'s' if queued != 1 else ''} queued or training"
         adding = "this run" if len(pairs) == 1 else f"these {len(pairs)} runs"
         found["train"] = (f"The class's limit is {limits.max_queued} run{'s' if limits.max_queued != 1 else ''} "
                           f"queued or training at once per learner (set by the teacher); {have}, so {adding} would "

@@ -192,16 +192,26 @@ def start_from(model, spec: JobSpec) -> None:
 
 
 def call_job(spec: JobSpec, send, data=None) -> JobEnd:
-    """Run a ``JobSpec.call`` job: load its data (unless given), call the function, send its ``Result`` and
-    ``JobEnd``."""
+    """Run a ``JobSpec.call`` job: load its data (unless given; the visible test half only when
+    ``visible_test_only``), call the function (with ``max_minutes``, the class's cap, when it takes it), send its
+    ``Result`` and ``JobEnd``."""
     import importlib
+    import inspect
 
     from ..data import load_mnist
 
     module, name = spec.call[0].split(":", 1)
     try:
         function = getattr(importlib.import_module(module), name)
-        value = function(data=data if data is not None else load_mnist(spec.data), **spec.call[1])
+        data = data if data is not None else load_mnist(spec.data)
+        if spec.visible_test_only:
+            from ..classroom.heldback import visible_part
+
+            data = visible_part(data)
+        kwargs = dict(spec.call[1])
+        if spec.max_minutes and "max_minutes" in inspect.signature(function).parameters:
+            kwargs["max_minutes"] = spec.max_minutes  # a function that can stop itself in time: the class's cap
+        value = function(data=data, **kwargs)
         result, end = Result(value), JobEnd("finished", "")
     except Exception as err:  # noqa: BLE001 - the caller re-raises it with the same type's name
         first = str(err).splitlines()[0][:300] if str(err) else "no details"

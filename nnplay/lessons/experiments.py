@@ -10,7 +10,8 @@ What lives here:
 - ``results_rows`` / ``results_csv``: one row per trained run (settings, final accuracies, time),
   written by ``runs.rows_csv``;
 - ``lr_range_test``: loss against an exponentially rising learning rate over one pass, smoothed
-  by the Train page's ``curves.smooth``.
+  by the Train page's ``curves.smooth``; ``range_test_run``: what it trains, as a run, for class mode's limits
+  (``runs.call_in_worker`` checks them; ``max_minutes`` stops it at the class's minutes per run).
 What does not live here: training threads (``runs.Sweep``), figures (``nnplay.figures.experiments``),
 widgets (``pages/experiments.py``).
 
@@ -24,6 +25,7 @@ plain SGD trains this MLP well at 0.1 and barely moves at 0.0001.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Callable, Literal, NamedTuple, Sequence
 
@@ -403,9 +405,18 @@ def suggest_lr(lrs: Sequence[float], losses: Sequence[float]) -> float:
     return lrs[int(slope.argmin())]
 
 
+def range_test_run(model_cfg: ModelConfig, optimizer: str, batch_size: int, steps: int,
+                   train_images: int) -> tuple[ModelConfig, TrainConfig]:
+    """What a range test of ``steps`` batches over ``train_images`` images trains, as a run: its model, and its
+    passes over the images as epochs (at least 1), for the class's limits (``runs.call_in_worker``)."""
+    passes = math.ceil(steps * min(batch_size, max(train_images, 1)) / max(train_images, 1))
+    return model_cfg, TrainConfig(optimizer=optimizer, batch_size=batch_size, epochs=min(max(1, passes), 1000))
+
+
 def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, end: float = 10.0,
                   steps: int = 100, batch_size: int = 100, optimizer: str = "adam", seed: int = 0,
-                  smoothing: float = 0.9, explode: float = 4.0, device: str = "auto") -> RangeTest:
+                  smoothing: float = 0.9, explode: float = 4.0, device: str = "auto",
+                  max_minutes: float | None = None) -> RangeTest:
     """Train one pass of ``steps`` batches while the learning rate rises from ``start`` to ``end``.
 
     Step i uses lr = start · (end/start)^(i/(steps−1)). The loss is smoothed by an exponential moving
@@ -415,6 +426,7 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
     number: the exploded point is not returned. The suggestion is ``suggest_lr``'s: the steepest
     descent before the minimum.
     The model is a fresh one from ``seed``; batches are drawn without repeats while the data lasts.
+    ``max_minutes``: the class's limit on minutes per run; a test still going then is refused with its sentence.
     """
     if not 0 < start < end:
         raise ValueError(f"the range test needs 0 < start < end; got start {start:g}, end {end:g}.")
@@ -437,7 +449,12 @@ def lr_range_test(model_cfg: ModelConfig, data: MnistData, start: float = 1e-6, 
     losses: list[float] = []
     raw: list[float] = []
     best = math.inf
+    deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
     for i in range(steps):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ValueError(f"the range test stopped after {i:,} of {steps:,} steps: the class's limit is "
+                             f"{max_minutes:g} minutes per run (set by the teacher). Use fewer steps or a smaller "
+                             "batch.")
         lr = start * (end / start) ** (i / (steps - 1))
         for group in opt.param_groups:
             group["lr"] = lr

@@ -9,6 +9,9 @@ thread carries out, every ``REQUEST_POLL_S``, the Stop, Pause and Resume that an
 store (a second server) recorded for these runs (``take_requests``; ``Run.stop`` of a run this process does
 not own records them, ``request_key``). Stopping the runs that train in this process's threads at exit is
 the thread backend's (``nnplay.jobs.threads``).
+
+``CALLS`` holds the function jobs in flight (the learning-rate range test, a paper's study) by workspace: class
+mode's limits count each among a learner's runs queued.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ REQUESTS = ("stop", "pause", "resume")  # what another process may ask of a run 
 REQUEST_POLL_S = 1.0  # an owner looks for requests this often while it trains runs of a store
 HEARTBEAT_S = 30.0  # an owner refreshes its active runs' heartbeat this often (another host waits store.OWNER_SILENCE_S)
 REGISTRY: dict[str, Run] = {}  # every Run object of this process by id: a reload finds the live one
+CALLS: dict[str, str] = {}  # the workspace of each function job in flight (``sweep.call_in_worker``), by job id
 registry_lock = threading.Lock()
 
 

@@ -187,9 +187,7 @@ class Run:
             return self
         refused = limit_refusal(self.store, self.workspace, [(self.model_cfg, self.train_cfg)], leave_out=[self.id])
         if refused:  # the class's limits hold for every Start, a request that bypassed the page too
-            self.status, self.message = "error", f"not started: {refused[1]}"
-            self._write(status=(self.status, self.message))
-            return self
+            return self.refuse(refused[1])
         self.listener = listener
         self.recorder = Recorder(self, self.store) if self.store is not None else None
         self.status, self.message = "queued", ""
@@ -208,6 +206,12 @@ class Run:
         late, self._early = self._early, []  # given while it was being submitted
         for command in late:
             self.job.send(command)
+        return self
+
+    def refuse(self, sentence: str) -> "Run":
+        """End a run that was never submitted as "error", "not started: <sentence>" (a limit of the class)."""
+        self.status, self.message = "error", f"not started: {sentence}"
+        self._write(status=(self.status, self.message))
         return self
 
     def _record_end(self, has_final: bool) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import time
 
-from ..config import DataConfig
+import threading
+from collections.abc import Iterable
+
+from ..classroom.limits import class_mode, limit_refusal, run_minutes
+from ..config import DataConfig, ModelConfig, TrainConfig
 from ..data import MnistData
 from ..jobs import JobSpec, Result
 from ..jobs import backend as default_backend
@@ -35,13 +39,25 @@ class Sweep:
                 run.bind(store, workspace, kind="sweep", group=name)
         self.data = data
         self.created = min((r.created for r in runs), default=time.time())
+        self.refusal = ""  # the class's limit that refused its runs (none of them started), if one did
 
     def start(self, backend=None) -> "Sweep":
-        """Submit every run that has not started (to ``backend``, default the process's jobs backend)."""
-        for run in self.runs:
-            if run.job is None and run.status == "queued":
-                run.created = time.time()
-                run.start(self.data, backend=backend, listener=self._listener(run))
+        """Submit every run that has not started (to ``backend``, default the process's jobs backend). In class
+        mode they are checked against the learner's limits together first, as ``Run.start`` checks one: beyond
+        them, none starts (each ends "error" with the sentence, kept in ``refusal``)."""
+        pending = [run for run in self.runs if run.job is None and run.status == "queued"]
+        if pending:
+            first = pending[0]
+            refused = limit_refusal(first.store, first.workspace, [(r.model_cfg, r.train_cfg) for r in pending],
+                                    leave_out=[r.id for r in pending])
+            if refused:
+                self.refusal = refused[1]
+                for run in pending:
+                    run.refuse(refused[1])
+                return self
+        for run in pending:
+            run.created = time.time()
+            run.start(self.data, backend=backend, listener=self._listener(run))
         return self
 
     def _listener(self, run: Run):
@@ -81,16 +97,48 @@ class Sweep:
         return "finished" if self.runs else "empty"
 
 
+_calls_lock = threading.Lock()  # a learner's limit check and the call's place among their runs, as one step
+
+
 def call_in_worker(function: str, data_cfg: DataConfig, data: MnistData | None = None,
-                   workspace: str = LOCAL_WORKSPACE, timeout: float | None = None, **kwargs):
+                   workspace: str = LOCAL_WORKSPACE, timeout: float | None = None,
+                   trains: Iterable[tuple[ModelConfig, TrainConfig]] = (), store: Store | None = None, **kwargs):
     """``function(data=…, **kwargs)`` run where runs train: submitted to the jobs backend like a run (a worker
     loads the data ``data_cfg`` names; a thread here uses ``data`` when given). Returns its value;
     a ValueError it raised is raised here as a ValueError with the same text, any other failure (or a worker
     that died) as a RuntimeError. ``function`` is "nnplay.module:name" (the LR range test:
-    "nnplay.lessons.experiments:lr_range_test")."""
+    "nnplay.lessons.experiments:lr_range_test").
+
+    ``trains``: what the function trains, as runs ((ModelConfig, TrainConfig) pairs: its passes over the images
+    as epochs). In class mode they are checked against ``workspace``'s limits (in ``store``) as ``Run.start``
+    checks a run, and refused with the limit's sentence as a ValueError; while it is in flight the call counts as
+    one of the learner's runs queued (``registry.CALLS``), it carries the minutes per run to its worker and sees
+    only the visible half of the test set."""
+    from .registry import CALLS, registry_lock
+
+    call_id = f"call-{new_id()}"
+    learner = class_mode()
+    with _calls_lock:
+        refused = limit_refusal(store, workspace, list(trains))
+        if refused:
+            raise ValueError(refused[1])
+        if learner:
+            with registry_lock:
+                CALLS[call_id] = workspace
+    try:
+        return _call(function, call_id, workspace, data_cfg, data, timeout, kwargs,
+                     run_minutes(store) if learner else None, learner)
+    finally:
+        with registry_lock:
+            CALLS.pop(call_id, None)
+
+
+def _call(function: str, call_id: str, workspace: str, data_cfg: DataConfig, data: MnistData | None,
+          timeout: float | None, kwargs: dict, max_minutes: float | None, visible_only: bool):
     results: list = []
-    job = default_backend().submit(JobSpec(f"call-{new_id()}", workspace, data_cfg, call=(function, kwargs),
-                                           name=function), results.append, data=data)
+    spec = JobSpec(call_id, workspace, data_cfg, call=(function, kwargs), name=function, max_minutes=max_minutes,
+                   visible_test_only=visible_only)
+    job = default_backend().submit(spec, results.append, data=data)
     if not job.wait(timeout):
         job.stop()
         raise RuntimeError(f"{function} did not end within {timeout:g} s; it was stopped.")

@@ -241,7 +241,7 @@ def start_sweep(plan: SweepPlan, store: Store | None = None, workspace: str = LO
     sentence and queues nothing. ``data``: the data the plan names, already loaded (a backend in this process
     trains on it; its size checks the batch sizes)."""
     planned = plan.expand()
-    problem = refusal(plan, planned, data)
+    problem = refusal(plan, planned, data, workspace, store)  # in class mode the learner's limits first
     if problem:
         raise ValueError(problem)
     backend = _backend(backend)
@@ -318,7 +318,7 @@ def continue_sweep(sweep: PlannedSweep, data: MnistData | None = None, backend=N
     if not missing:
         raise ValueError(f"Every run of the sweep {sweep.name} has ended; there is nothing to continue.")
     data = data if data is not None else sweep.data
-    problem = refusal(sweep.plan, missing, data)
+    problem = refusal(sweep.plan, missing, data, sweep.workspace, sweep.store)
     if problem:
         raise ValueError(problem)
     backend = _backend(backend)

@@ -16,7 +16,7 @@ algorithm off on the web server's sockets, no streamlit). Pages import what they
 """
 
 from .canvas import fast_canvas
-from .data import cached_mnist, dataset_or_stop, show_data_notice
+from .data import cached_mnist, dataset_or_stop, learner_mnist, show_data_notice
 from .drawn import DRAWN_KEY, drawn_digit, remember_drawn_digit
 from .live import FEEDS_KEY, drop_live_feed, live_run_view, plotly_figure, preload_live_view
 from .model_picker import default_model, model_for_page, model_picker, picked_model, picked_run
@@ -29,7 +29,7 @@ from .workspace import keep_workspace_cookie, store, workspace, workspace_link, 
 from .workspace_runs import add_run, copy_to_my_runs, remove_run, run_by_id, session_runs, space_used, training_run
 
 __all__ = [
-    "fast_canvas", "cached_mnist", "dataset_or_stop", "show_data_notice", "DRAWN_KEY", "drawn_digit",
+    "fast_canvas", "cached_mnist", "learner_mnist", "dataset_or_stop", "show_data_notice", "DRAWN_KEY", "drawn_digit",
     "remember_drawn_digit", "FEEDS_KEY", "drop_live_feed", "live_run_view", "plotly_figure", "preload_live_view",
     "default_model", "model_for_page", "model_picker", "picked_model", "picked_run", "ensure_navigation",
     "freeze_long_lived_objects", "send_replies_at_once", "training_backend", "training_backend_caption",

@@ -1,14 +1,19 @@
 """The dataset as every session shares it, and the one-line notice of the data a page uses.
 
-What lives here: ``cached_mnist`` (decoded once per process and data folder), ``dataset_or_stop`` (the data,
-or an error box and a stop) and ``show_data_notice`` (one line, e.g. "this is the built-in sample", with a
-popover that says how to get the full data: "Get the full data"). What does not: reading the files (``nnplay.data``).
+What lives here: ``cached_mnist`` (decoded once per process and data folder: what training is handed),
+``learner_mnist`` (the same with the test images a learner may see: in class mode the visible half only,
+``classroom.heldback.learner_part``; every page that shows, scores or searches test images takes it),
+``dataset_or_stop`` (the data, or an error box and a stop; ``learner=True`` for the learner's part) and
+``show_data_notice`` (one line, e.g. "this is the built-in sample", with a popover that says how to get the full
+data: "Get the full data"). What does not: reading the files (``nnplay.data``).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from ..classroom.heldback import learner_part
+from ..classroom.teacher import class_mode
 from ..config import DataConfig
 from ..data import DataError, MnistData, default_data_dir, load_mnist
 from .workspace import workspace_mode
@@ -28,6 +33,17 @@ def cached_mnist(dataset: str = "mnist") -> MnistData:
 @st.cache_resource(show_spinner="Loading the dataset…")
 def _cached_mnist(dataset: str, data_dir: str) -> MnistData:
     return load_mnist(DataConfig(dataset=dataset, data_dir=data_dir))
+
+
+def learner_mnist(dataset: str = "mnist") -> MnistData:
+    """The dataset with only the test images a learner's page may show or score on (``heldback.learner_part``:
+    the visible half in class mode, all of them outside it), cut once per process, data folder and mode."""
+    return _learner_mnist(dataset, str(default_data_dir()), class_mode())
+
+
+@st.cache_resource(show_spinner=False)
+def _learner_mnist(dataset: str, data_dir: str, in_class: bool) -> MnistData:  # noqa: ARG001 - the mode keys it
+    return learner_part(_cached_mnist(dataset, data_dir))
 
 
 def notice_line(data: MnistData) -> str | None:
@@ -61,10 +77,11 @@ def _notice(data: MnistData) -> None:
         st.markdown(how_to_get_the_data(workspace_mode() == "local"))
 
 
-def dataset_or_stop(dataset: str = "mnist") -> MnistData:
-    """cached_mnist, or an error box and st.stop() when the data cannot be had; shows the data's notice."""
+def dataset_or_stop(dataset: str = "mnist", learner: bool = False) -> MnistData:
+    """cached_mnist (``learner``: learner_mnist, for a page that shows or scores test images), or an error box and
+    st.stop() when the data cannot be had; shows the data's notice."""
     try:
-        data = cached_mnist(dataset)
+        data = learner_mnist(dataset) if learner else cached_mnist(dataset)
     except DataError as err:
         st.error(f"The {dataset} data could not be loaded. {err}")
         st.stop()

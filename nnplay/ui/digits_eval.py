@@ -2,7 +2,8 @@
 
 What lives here: ``evaluate_section(images, labels)``: a multiselect of the workspace's usable runs and the
 shipped default model, a table of each one's accuracy on the digits beside its MNIST test accuracy, the
-confusion matrix of one of them and its mistakes with their probabilities. What does not: the numbers
+confusion matrix of one of them and its mistakes with their probabilities (in class mode the default model's MNIST
+accuracy is measured on the visible test half, ``learner_mnist``, as the runs' own are). What does not: the numbers
 (``nnplay.handwriting.evaluate``), the figures (``nnplay.figures.inspect``), where the digits come from.
 """
 
@@ -11,10 +12,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ..classroom.teacher import class_mode
+from ..data import DataError, default_data_dir
+from ..engine import evaluate
 from ..figures import inspect as fi
 from ..handwriting.evaluate import DigitsEvaluation, evaluate_model, evaluate_run
 from ..names import escape_markdown
 from ..store import StoreError
+from .data import learner_mnist
 from .model_picker import default_model
 from .workspace import store, workspace
 from .workspace_runs import run_by_id
@@ -41,12 +46,39 @@ def _choices() -> dict[str, str]:
     return choices
 
 
+def mnist_test_images() -> int:
+    """How many MNIST test digits the "MNIST test" column is measured on: in class mode the visible half."""
+    if not class_mode():
+        return 10_000
+    try:
+        return len(learner_mnist("mnist").test_labels)
+    except DataError:
+        return 5_000
+
+
+@st.cache_resource(show_spinner=False)
+def _default_visible_accuracy(data_dir: str) -> float | None:  # noqa: ARG001 - the data folder keys it
+    model = default_model()[0]
+    data = learner_mnist("mnist")
+    return evaluate(model, data.test_images, data.test_labels).accuracy
+
+
+def default_mnist_accuracy(meta: dict) -> float | None:
+    """The default model's MNIST test accuracy: the one kept with it (the whole test set), in class mode measured
+    on the visible half instead (a held-back image is never scored on a learner's page)."""
+    if class_mode():
+        try:
+            return _default_visible_accuracy(str(default_data_dir()))
+        except DataError:
+            return None
+    accuracy = meta.get("test_accuracy")
+    return float(accuracy) if isinstance(accuracy, (int, float)) else None
+
+
 def _evaluate(choice: str, images: np.ndarray, labels: np.ndarray) -> DigitsEvaluation | None:
     if choice == DEFAULT:
         model, _, meta = default_model()
-        accuracy = meta.get("test_accuracy")
-        return evaluate_model(model, images, labels, "nnplay's default model",
-                              float(accuracy) if isinstance(accuracy, (int, float)) else None)
+        return evaluate_model(model, images, labels, "nnplay's default model", default_mnist_accuracy(meta))
     run, _ = run_by_id(choice)
     return None if run is None else evaluate_run(run, images, labels)
 
@@ -91,7 +123,8 @@ def evaluate_section(images: np.ndarray, labels: np.ndarray) -> None:
     if not results:
         return
     st.dataframe(evaluation_rows(results), hide_index=True, width="stretch")
-    st.caption(f"Accuracy on your {len(labels):,} digits beside each model's accuracy on the 10,000 MNIST test digits: "
+    st.caption(f"Accuracy on your {len(labels):,} digits beside each model's accuracy on the {mnist_test_images():,} "
+               "MNIST test digits: "
                "a gap is how differently you write from MNIST's writers, and how differently your digits were "
                "centred and scaled.")
     names = [r.name for r in results]

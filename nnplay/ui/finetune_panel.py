@@ -20,7 +20,7 @@ from ..handwriting.finetune import (DEFAULT_EPOCHS, DEFAULT_HELD_BACK, DEFAULT_W
                                     FinetuneError, before_after_of, parent_refusal, replay_count, split_digits, start_finetune)
 from ..names import escape_markdown
 from ..runs import progress_text, run_from_checkpoint, status_text
-from .data import cached_mnist
+from .data import cached_mnist, learner_mnist
 from .model_picker import DEFAULT_MODEL_FILE
 from .workspace import store, workspace
 from .workspace_runs import run_by_id
@@ -135,7 +135,7 @@ def child_view(child_id: str) -> None:
         return
     results = st.session_state.setdefault(RESULTS_KEY, {})
     if child_id not in results:
-        mnist = cached_mnist("mnist")
+        mnist = learner_mnist("mnist")  # in class mode the visible half: no held-back image is scored here
         try:
             results[child_id] = before_after_of(store(), child_id, (mnist.test_images, mnist.test_labels))
         except FinetuneError as err:

@@ -15,7 +15,7 @@ import torch
 
 from ..handwriting import nearest as nr
 from ..lessons.draw import one_thread
-from .data import cached_mnist
+from .data import learner_mnist
 
 SPACE_LABELS = {"features": "last hidden layer", "pixels": "pixels"}
 SPACE_KEY = "draw_nearest_space"
@@ -29,7 +29,7 @@ def _space() -> nr.Space:
 
 def start_nearest_index(model, dataset: str = "mnist") -> None:
     """Start building the index of the training images for ``model`` (in the space picked) unless it is built."""
-    nr.start_index(model, cached_mnist(dataset), _space())
+    nr.start_index(model, learner_mnist(dataset), _space())
 
 
 @st.fragment(run_every=1.0)
@@ -43,7 +43,7 @@ def _indexing(model, data, space: nr.Space) -> None:
 def nearest_digits(model, image_u8: np.ndarray, probabilities: np.ndarray, classes, dataset: str = "mnist") -> None:
     """The drawing's five nearest training images (image, label, distance) and, when it is unlike all of them,
     the sentence that its confidence is no chance of being right."""
-    data = cached_mnist(dataset)
+    data = learner_mnist(dataset)  # its threshold measured on the test images a learner may see
     space = _space()
     index = nr.ready_index(model, data, space)
     what = "digits" if dataset == "mnist" else "images"

@@ -10,6 +10,8 @@ is kept in the workspace's settings (``papers.save_figure``). The rows, the math
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from ..config import DataConfig
@@ -44,7 +46,7 @@ def row_refusal(row: Row, seeds: int) -> str | None:
         _, planned = plan_runs(row, seeds)
     except (KeyError, ValueError, TypeError) as err:
         return f"This row cannot be set up: {err}"
-    return refusal_for(planned)
+    return refusal_for(planned, workspace=workspace(), store=store())  # in class mode the learner's limits first
 
 
 def start_row(row: Row, seeds: int, data: MnistData) -> str | None:
@@ -53,7 +55,8 @@ def start_row(row: Row, seeds: int, data: MnistData) -> str | None:
         group, planned = plan_runs(row, seeds)
     except (KeyError, ValueError, TypeError) as err:
         return f"This row cannot be set up: {err}"
-    refusal = refusal_for(planned)  # checked again as it starts: another workspace may have queued meanwhile
+    # checked again as it starts: another workspace may have queued meanwhile
+    refusal = refusal_for(planned, workspace=workspace(), store=store())
     if refusal:
         return refusal
     dcfg = planned[0].data_cfg
@@ -61,7 +64,9 @@ def start_row(row: Row, seeds: int, data: MnistData) -> str | None:
     for run in planned:
         if run.store is None:  # a store that could not keep it: the group still names its row
             run.group = group
-    session_sweeps()[SESSION_PREFIX + row.key] = sweep.start()
+    if sweep.start().refusal:  # the class's limits, where the runs start: none of them started
+        return sweep.refusal
+    session_sweeps()[SESSION_PREFIX + row.key] = sweep
     return None
 
 
@@ -85,15 +90,22 @@ def stop_row(row: Row, runs: list[Run]) -> None:
         run.stop()
 
 
+def study_run(key: str) -> tuple:
+    """The largest network the figure row's study trains, as one run for the memory check and the class's limits
+    (its trainings are short: a pass or less each, counted as one epoch)."""
+    model_cfg, train_cfg = STUDY_CONFIGS[key]
+    return model_cfg, dataclasses.replace(train_cfg, epochs=1)
+
+
 def figure_refusal(key: str) -> str | None:
-    return refusal_for([STUDY_CONFIGS[key]])
+    return refusal_for([study_run(key)], workspace=workspace(), store=store())
 
 
 def run_figure(key: str, size: str, data: MnistData) -> dict:
     """Train the figure row's study where runs train and keep its result for the workspace (ValueError/RuntimeError
     with a sentence when it fails)."""
     result = call_in_worker("nnplay.papers.studies:run_study", DataConfig(), data, workspace=workspace(),
-                            key=key, size=size)
+                            trains=[study_run(key)], store=store(), key=key, size=size)
     s = store()
     if not s.read_only:
         save_figure(s, workspace(), key, result)

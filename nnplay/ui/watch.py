@@ -18,7 +18,8 @@ from ..lessons import neurons
 from ..lessons.neurons import Probes, probe_set
 from ..runs import Run
 from ..runs.live_view import WatchView
-from .data import cached_mnist
+from ..classroom.teacher import class_mode
+from .data import cached_mnist, learner_mnist
 from .kept_choices import restore_setting, save_setting
 
 VIEWS_KEY = "nnplay_watch_views"
@@ -28,10 +29,15 @@ SPEEDS = {"full speed": None, "20 steps/s": 20.0, "10 steps/s": 10.0, "5 steps/s
           "1 step/s": 1.0, "1 step every 2 s": 0.5}  # label → steps per second (None: full speed)
 
 
-@st.cache_resource(show_spinner=False)
 def cached_probes(dataset: str) -> Probes:
-    """The probe digits of a dataset's test split (the same for every run and session)."""
-    data = cached_mnist(dataset)
+    """The probe digits of a dataset's test split (the same for every run and session; in class mode drawn from
+    the visible half, ``learner_mnist``)."""
+    return _cached_probes(dataset, class_mode())
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_probes(dataset: str, in_class: bool) -> Probes:  # noqa: ARG001 - the mode keys it
+    data = learner_mnist(dataset)
     return probe_set(data.test_images.numpy(), data.test_labels.numpy())
 
 
