@@ -88,6 +88,7 @@ def test_a_drawn_digit_is_saved_and_still_there_after_a_reload(digits_url, own_p
 
 def test_draw_shows_the_nearest_training_digits_and_says_when_a_drawing_is_unlike_them(digits_url, own_page):
     page = own_page
+    page.set_viewport_size({"width": 1280, "height": 720})  # a laptop's window: the answer column is narrowest
     page.goto(f"{digits_url}/draw")
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for(timeout=90_000)
@@ -98,24 +99,33 @@ def test_draw_shows_the_nearest_training_digits_and_says_when_a_drawing_is_unlik
 
     nearest = page.locator(".st-key-draw_nearest")
     nearest.get_by_text("Nearest training digits").wait_for(timeout=INDEX_TIMEOUT_MS)
+    nearest.last.scroll_into_view_if_needed()  # below the fold at 1280×720, and images load once in view
     images = nearest.locator("[data-testid='stImage'] img")
     wait_until(lambda: images.count() == 5 and images.evaluate_all(
-        "imgs => imgs.every(i => i.complete && i.naturalWidth === 56)"), 30, "the five nearest digits' images")
+        "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"), 30, "the five nearest digits' images")
     captions = nearest.locator("[data-testid='stImageCaption']").all_inner_texts()
     assert len(captions) == 5 and all(re.fullmatch(r"\d · \d\.\d{3}", c) for c in captions), captions
     assert [c[0] for c in captions].count("1") >= 4, captions  # labels: the nearest of a 1 are 1s
     distances = [float(c.split(" · ")[1]) for c in captions]
     assert distances == sorted(distances)
     assert nearest.get_by_text(UNLIKE).count() == 0
+    assert len({round(t) for t in images.evaluate_all("imgs => imgs.map(i => i.getBoundingClientRect().top)")}) == 1
 
     page.get_by_role("button", name="✕ Clear", exact=True).click()
     page.get_by_text("Draw a digit from 0 to 9").wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()  # where it is in the window now
+    x, y = box["x"], box["y"]
     # a zig-zag from the top left to the top right in four strokes of the whole height: a W no digit is like
     stroke(page, polyline([(x + 20 + 60 * i, y + (30 if i % 2 == 0 else 250)) for i in range(5)]))
     nearest.get_by_text(UNLIKE).wait_for(timeout=30_000)
     assert nearest.locator("[data-testid='stImage'] img").count() == 5  # the nearest still shown beside it
 
 
+OVERFLOWING = """imgs => imgs.filter(i => {  // a thumbnail wider than its column overlaps the next one
+  const col = i.closest('[data-testid="stColumn"]').getBoundingClientRect(), r = i.getBoundingClientRect();
+  return r.left < col.left - 0.5 || r.right > col.right + 0.5;
+}).map(i => i.getBoundingClientRect().width)"""
 ACCURACY = re.compile(r"On your (\d+) held-back digits accuracy went from ([\d.]+)% to ([\d.]+)% \([+-][\d.]+ points\); "
                       r"on MNIST's test set from ([\d.]+)% to ([\d.]+)%")
 
@@ -133,6 +143,9 @@ def test_imported_digits_are_evaluated_and_fine_tuning_moves_both_numbers(digits
     add.click()
     page.get_by_text(f"Added {n} digits.").wait_for(timeout=60_000)
     page.get_by_text(f"Your digits ({n})").wait_for(timeout=30_000)
+    thumbs = page.locator("[data-testid='stColumn'] [class*='st-key-digit_'] img")  # the grid's, in rows of ten
+    wait_until(lambda: thumbs.count() == 40, 30, "the first page of the grid")
+    assert thumbs.evaluate_all(OVERFLOWING) == []
 
     # evaluated at once with the default model (its table is drawn on a canvas: its mistakes are counted in words)
     page.get_by_text(f"Accuracy on your {n} digits beside each model's accuracy").wait_for(timeout=60_000)
