@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
 import pytest
 
 from nnplay.devtools import wait_until
