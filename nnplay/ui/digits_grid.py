@@ -60,7 +60,8 @@ def grid_section(store: Store, ws: str, records: list[DigitRecord]) -> None:
     for start in range(0, len(part), COLUMNS):
         for column, record in zip(st.columns(COLUMNS), part[start:start + COLUMNS]):
             with column.container(key=f"digit_{record.id}"):
-                st.image(_big(record.image, 3), width=84, caption=record.source, output_format="PNG")
+                # "content": 84 px at most, the column's width when narrower (a fixed 84 overflowed into the next)
+                st.image(_big(record.image, 3), width="content", caption=record.source, output_format="PNG")
                 st.selectbox("Label", range(10), index=record.label, key=f"digit_label_{record.id}",
                              label_visibility="collapsed", on_change=_relabel, args=(store, ws, record.id))
                 st.button("Delete", key=f"digit_delete_{record.id}", icon=":material/delete:", type="tertiary",

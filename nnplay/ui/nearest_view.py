@@ -20,7 +20,7 @@ from .data import learner_mnist
 SPACE_LABELS = {"features": "last hidden layer", "pixels": "pixels"}
 SPACE_KEY = "draw_nearest_space"
 SHOWN = 5
-THUMB = 56  # px: each 28×28 training image drawn twice its size
+THUMB = 54  # px: each 28×28 training image (sent at twice its size); five fit one row of a 1280-px window's answer column
 
 
 def _space() -> nr.Space:
