@@ -48,7 +48,10 @@ def results_panel() -> None:
         for line, row in zip(table, rows):
             line["on a 2-core CPU"] = MEASURED_HERE.get(row.key, "not measured")
         st.dataframe(table, hide_index=True, key="papers_table",
-                     column_config={"note": st.column_config.TextColumn(width="large")})
+                     column_order=("result", "paper error %", "nnplay error %", "matches", "time per seed",
+                                   "paper", "note", "on a 2-core CPU"),  # the numbers first, on a laptop too
+                     column_config={"result": st.column_config.TextColumn(pinned=True),
+                                    "note": st.column_config.TextColumn(width="large")})
         st.caption("nnplay error: the mean ± sample standard deviation of the test error over the finished seeds "
                    "of the row's last reproduction. Matches: the mean is at most the paper's number plus twice that "
                    "spread. Time: the mean wall time of a seed here. On a 2-core CPU: what scripts/bench_papers.py "

@@ -36,6 +36,8 @@ def test_the_page_lists_every_row_with_the_papers_number_and_a_reproduce_button(
     table = _table(at)
     assert list(table["paper error %"]) == [r.paper_error for r in ROWS.values()]
     assert set(table["nnplay error %"]) == {"not run yet"}
+    shown = list(at.dataframe[0].proto.column_order)  # the numbers first: no sideways scroll to see a match
+    assert shown[:4] == ["result", "paper error %", "nnplay error %", "matches"] and set(shown) == set(table.columns)
     measured = dict(zip(table["result"], table["on a 2-core CPU"]))
     for key, row in ROWS.items():  # what the bench measured on a 2-core CPU, recorded in the page
         assert measured[row.title] == MEASURED_HERE.get(key, "not measured")

@@ -146,8 +146,9 @@ def child_view(child_id: str) -> None:
         return
     st.markdown(f"**Before and after: {escape_markdown(run.name)}**")
     table = pd.DataFrame(result.rows()).set_index("measured on")
+    table[["before", "after"]] *= 100  # one decimal on every line: "0.0%" beside "96.8%", not "0%"
     st.dataframe(table, column_config={
-        "before": st.column_config.NumberColumn("before", format="percent"),
-        "after": st.column_config.NumberColumn("after", format="percent"),
+        "before": st.column_config.NumberColumn("before", format="%.1f%%"),
+        "after": st.column_config.NumberColumn("after", format="%.1f%%"),
         "change (points)": st.column_config.NumberColumn("change (points)", format="%+.1f")})
     st.caption(result.sentence())
