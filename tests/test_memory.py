@@ -1,0 +1,72 @@
+"""The server's memory: what a training worker imports and keeps, and how the benchmarks read a process's memory.
+
+A pool worker trains a class-mode run (the held-back split) without importing the page libraries (pandas,
+plotly, streamlit); a worker hands the heap a run freed back to the system after each run; and
+``memory.process_memory_mb`` reads a process's resident, proportional and private memory from /proc.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from nnplay import memory
+from nnplay.jobs import run_loop
+
+from .conftest import ROOT
+
+# a worker's life in one process: warm up, then one class-mode run (visible test half only) on the built-in sample
+WORKER = """
+import json, sys
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+from nnplay.engine import RunControl
+from nnplay.jobs import JobSpec
+from nnplay.jobs.pool_worker import warm_up
+from nnplay.jobs.run_loop import run_job
+
+data = DataConfig(data_dir=sys.argv[1], download=False, train_limit=500, test_limit=100)
+warm_up(data)
+spec = JobSpec("class-run", "learner", data, ModelConfig(hidden=(16,)), TrainConfig(epochs=1, batch_size=100),
+               visible_test_only=True)
+end = run_job(spec, lambda batch: None, RunControl())
+print(json.dumps({"status": end.status, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_training_a_class_run_never_imports_the_page_libraries(tmp_path):
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(WORKER), str(tmp_path / "no-data")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["status"] == "finished"
+    assert "nnplay.classroom.heldback" in report["modules"]  # it did split the test set
+    tops = {name.split(".")[0] for name in report["modules"]}
+    assert not tops & {"pandas", "pyarrow", "plotly", "streamlit", "altair"}, tops & {"pandas", "pyarrow", "plotly",
+                                                                                      "streamlit", "altair"}
+
+
+def test_a_worker_hands_the_freed_heap_back_after_each_run(monkeypatch):
+    trimmed = []
+    monkeypatch.setattr(run_loop, "trim_heap", lambda: trimmed.append(True) or True)
+    run_loop._free_memory()
+    assert trimmed == [True]
+
+
+def test_process_memory_reads_resident_proportional_and_private_memory():
+    if not os.path.exists(f"/proc/{os.getpid()}/smaps_rollup"):
+        pytest.skip("no /proc/PID/smaps_rollup here (not Linux 4.14+)")
+    taken = memory.process_memory_mb(os.getpid())
+    assert set(taken) == {"rss", "pss", "uss"}
+    # this process maps shared libraries: its share of them is less than all of them, its own pages less again
+    assert taken["rss"] > taken["pss"] > taken["uss"] > 0
+
+
+def test_process_memory_of_a_process_that_is_gone_is_zero():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert memory.process_memory_mb(gone.pid) == {"rss": 0.0, "pss": 0.0, "uss": 0.0}
