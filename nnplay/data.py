@@ -148,7 +148,9 @@ def load_sample() -> MnistData:
         )
 
 
-_cache: dict[tuple[str, str, bool], MnistData] = {}
+# (dataset, data dir) -> the files decoded: one copy per process, whether it was asked with ``download`` or without;
+# (dataset, data dir, download) -> what stood in for missing files (the built-in sample), which ``download`` changes
+_cache: dict[tuple, MnistData] = {}
 _lock = threading.Lock()
 
 
@@ -176,14 +178,16 @@ def _load_full(dataset: str, data_dir: Path, download: bool) -> MnistData:
 
 
 def load_mnist(cfg: DataConfig | None = None) -> MnistData:
-    """The dataset ``cfg`` names, decoded once per process and limited as ``cfg`` asks."""
+    """The dataset ``cfg`` names, decoded once per process (the same tensors for ``download`` on or off once its
+    files are there) and limited as ``cfg`` asks."""
     cfg = cfg or DataConfig()
     data_dir = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_data_dir()
-    key = (cfg.dataset, str(data_dir), cfg.download)
+    files, fallback = (cfg.dataset, str(data_dir)), (cfg.dataset, str(data_dir), cfg.download)
     with _lock:
-        if key not in _cache:
-            _cache[key] = _load_full(cfg.dataset, data_dir, cfg.download)
-        data = _cache[key]
+        data = _cache.get(files) or _cache.get(fallback)
+        if data is None:
+            data = _load_full(cfg.dataset, data_dir, cfg.download)
+            _cache[files if data.source == "full" else fallback] = data
     if cfg.train_limit or cfg.test_limit:
         data = data.limited(cfg.train_limit, cfg.test_limit)
     return data

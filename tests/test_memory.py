@@ -1,6 +1,7 @@
 """The server's memory: what a training worker imports and keeps, and how the benchmarks read a process's memory.
 
-A pool worker trains a class-mode run (the held-back split) without importing the page libraries (pandas,
+The app decodes the dataset once, whether a page asks for it with ``download`` (the Train page) or without (the
+held-back scoring, the nearest-digit index); a pool worker trains a class-mode run (the held-back split) without importing the page libraries (pandas,
 plotly, streamlit); a worker hands the heap a run freed back to the system after each run; and
 ``memory.process_memory_mb`` reads a process's resident, proportional and private memory from /proc.
 """
@@ -14,9 +15,12 @@ import textwrap
 import pytest
 
 from nnplay import memory
+from nnplay.config import DataConfig
+from nnplay.data import load_mnist
 from nnplay.jobs import run_loop
 
 from .conftest import ROOT
+from .test_data import make_dataset
 
 # a worker's life in one process: warm up, then one class-mode run (visible test half only) on the built-in sample
 WORKER = """
@@ -48,6 +52,15 @@ def test_a_worker_training_a_class_run_never_imports_the_page_libraries(tmp_path
     tops = {name.split(".")[0] for name in report["modules"]}
     assert not tops & {"pandas", "pyarrow", "plotly", "streamlit", "altair"}, tops & {"pandas", "pyarrow", "plotly",
                                                                                       "streamlit", "altair"}
+
+
+def test_the_data_is_held_once_whether_asked_with_download_or_without(tmp_path):
+    make_dataset(tmp_path)
+    page = load_mnist(DataConfig(data_dir=str(tmp_path)))  # download=True, as the pages ask
+    scoring = load_mnist(DataConfig(data_dir=str(tmp_path), download=False, test_limit=3))
+    assert page.source == scoring.source == "full"
+    assert scoring.train_images.data_ptr() == page.train_images.data_ptr()
+    assert scoring.test_images.data_ptr() == page.test_images.data_ptr()
 
 
 def test_a_worker_hands_the_freed_heap_back_after_each_run(monkeypatch):
