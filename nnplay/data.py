@@ -1,8 +1,9 @@
 """MNIST and Fashion-MNIST as uint8 tensors: find, download, decode, cache, normalise.
 
 A split is decoded once per process from the original IDX files (``.gz`` or unpacked, in
-torchvision's layout ``<dir>/MNIST/raw/``) into uint8 tensors; training moves them to its device
-once and normalises each batch there (``normalise``). Missing files are downloaded by
+torchvision's layout ``<dir>/MNIST/raw/``) into uint8 tensors, the images mapped from a decoded file
+in the user's cache folder (``decoded_dir``) that every process on the machine shares; training
+moves them to its device once and normalises each batch there (``normalise``). Missing files are downloaded by
 torchvision when online; offline with no files, MNIST falls back to the built-in class-balanced
 sample in ``assets/mnist_sample.npz`` (made by ``scripts/make_mnist_sample.py``) and says so.
 No per-sample PIL, no DataLoader. ``with_extra_digits`` mixes a learner's own digits (``DataConfig.extra_data``,
@@ -14,7 +15,9 @@ images or ``replay`` of them drawn at random; every run's worker calls it (``job
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import tempfile
 import threading
 import zlib
 from dataclasses import dataclass
@@ -132,7 +135,50 @@ def _read_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{image_path} and {label_path} do not belong together "
                         f"({images.shape} images, {labels.shape} labels).")
-    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+    return _mapped(images, raw_dir, image_stem), torch.from_numpy(labels.astype(np.int64))
+
+
+def _mapped(images: np.ndarray, raw_dir: Path, stem: str) -> torch.Tensor:
+    """The decoded ``images`` as a tensor mapped from a file of them in the user's cache folder (``decoded_dir``),
+    so every process on this machine that trains (the app and each pool worker) maps the same pages and the pixels
+    are held once; a copy of its own where no such file can be written. Mapped copy-on-write: the tensor is
+    writable, as a copy would be."""
+    if not images.size:
+        return torch.from_numpy(images.copy())
+    folder = decoded_dir() / raw_dir.parent.name
+    path = folder / f"{stem}-{hashlib.blake2b(images.data, digest_size=16).hexdigest()}.u8"  # named by content
+    try:
+        mapped = _same_file(path, images)
+        if mapped is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
+                tmp = Path(f.name)
+            try:
+                tmp.write_bytes(images.data)
+                os.replace(tmp, path)  # whole or not at all, however many processes write it at once
+            finally:
+                tmp.unlink(missing_ok=True)
+            mapped = _same_file(path, images)
+    except (OSError, ValueError):  # not writable, full, or a file system that cannot map
+        mapped = None
+    return torch.from_numpy(mapped if mapped is not None else images.copy())
+
+
+def decoded_dir() -> Path:
+    """Where decoded images are kept for every process to map: ``$XDG_CACHE_HOME/nnplay/decoded``, else
+    ``~/.cache/nnplay/decoded`` (never the data folder, which may be shared or read-only)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nnplay" / "decoded"
+
+
+def _same_file(path: Path, images: np.ndarray) -> np.ndarray | None:
+    """``path`` mapped as ``images``' shape when it holds exactly their bytes, else None."""
+    if not path.is_file() or path.stat().st_size != images.nbytes:
+        return None
+    mapped = np.memmap(path, dtype=np.uint8, mode="c", shape=images.shape)
+    step = 4096  # images compared a block at a time: no second full-size array
+    if all(np.array_equal(mapped[i:i + step], images[i:i + step]) for i in range(0, len(images), step)):
+        return mapped
+    return None
 
 
 def load_sample() -> MnistData:

@@ -1,6 +1,7 @@
 """The server's memory: what a training worker imports and keeps, and how the benchmarks read a process's memory.
 
-The app decodes the dataset once, whether a page asks for it with ``download`` (the Train page) or without (the
+Every process maps the decoded images from one file in the user's cache folder (the pixels held once on the
+machine, however many workers train); the app decodes the dataset once, whether a page asks for it with ``download`` (the Train page) or without (the
 held-back scoring, the nearest-digit index); a pool worker trains a class-mode run (the held-back split) without importing the page libraries (pandas,
 plotly, streamlit); a worker hands the heap a run freed back to the system after each run; and
 ``memory.process_memory_mb`` reads a process's resident, proportional and private memory from /proc.
@@ -11,10 +12,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from nnplay import memory
+import numpy as np
+
+from nnplay import data, memory
 from nnplay.config import DataConfig
 from nnplay.data import load_mnist
 from nnplay.jobs import run_loop
@@ -61,6 +65,36 @@ def test_the_data_is_held_once_whether_asked_with_download_or_without(tmp_path):
     assert page.source == scoring.source == "full"
     assert scoring.train_images.data_ptr() == page.train_images.data_ptr()
     assert scoring.test_images.data_ptr() == page.test_images.data_ptr()
+
+
+LINUX_MAPS = pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="no /proc/self/maps here (not Linux)")
+
+
+@LINUX_MAPS
+def test_the_images_are_mapped_from_one_decoded_file_that_every_process_shares(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    arrays = make_dataset(tmp_path / "data")
+    first = data._load_full("mnist", tmp_path / "data", False)  # as one process decodes it
+    second = data._load_full("mnist", tmp_path / "data", False)  # as another process does
+    files = sorted((tmp_path / "cache" / "nnplay" / "decoded" / "MNIST").iterdir())
+    assert [f.name.split("-")[0] for f in files] == ["t10k", "train"] and all(f.suffix == ".u8" for f in files)
+    mapped = Path("/proc/self/maps").read_text()
+    assert all(mapped.count(str(f)) == 2 for f in files), "each load maps the decoded files (and holds no copy)"
+    np.testing.assert_array_equal(second.train_images.numpy(), arrays["train"][0])
+    np.testing.assert_array_equal(second.test_images.numpy(), arrays["t10k"][0])
+    second.train_images[0, 0, 0] += 1  # writable as a copy is: the file and the other process keep their pixels
+    assert first.train_images[0, 0, 0] == arrays["train"][0][0, 0, 0]
+    assert files[1].read_bytes() == arrays["train"][0].tobytes()
+
+
+@LINUX_MAPS
+def test_without_a_writable_cache_folder_the_images_are_a_copy_of_their_own(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    arrays = make_dataset(tmp_path / "data")
+    loaded = data._load_full("mnist", tmp_path / "data", False)
+    np.testing.assert_array_equal(loaded.train_images.numpy(), arrays["train"][0])
+    assert "a-file" not in Path("/proc/self/maps").read_text()
 
 
 def test_a_worker_hands_the_freed_heap_back_after_each_run(monkeypatch):
