@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 def memory_sample(app_pid: int, worker_pids: list[int]) -> dict[str, float]:
     """The server's memory now, in MB: each process's RSS, PSS and USS (``nnplay.memory.process_memory_mb``) and
-    their sums over the app and its workers. The PSS sum is the one checked: RSS counts the pages the processes
-    share (torch's libraries) once per process."""
+    their sums over the app and its workers. The PSS sum is the one checked: an RSS sum counts each page the
+    processes share (torch's libraries, the mapped MNIST images) once for every process that maps it."""
     from nnplay.memory import process_memory_mb
 
     sample: dict[str, float] = {}
