@@ -3,7 +3,8 @@
 ``trim_heap`` calls glibc's ``malloc_trim`` (``MALLOC_TRIM``; None where the C library has none: macOS, musl,
 Windows): the app's runs (``runs.cache.trim_heap_soon``) and a pool worker after each run (``jobs.run_loop``)
 call it. ``process_memory_mb`` reads a process's resident (RSS), proportional (PSS) and private (USS) memory,
-the figures ``scripts/bench_class.py`` checks. Standard library only: every process imports it cheaply.
+the figures ``scripts/bench_class.py`` checks (and ``scripts/bench_store.py`` the RSS of), and ``peak_rss_mb`` a
+process's peak (``scripts/bench_load.py``). Standard library only: every process imports it cheaply.
 """
 
 from __future__ import annotations
@@ -55,3 +56,16 @@ def process_memory_mb(pid: int) -> dict[str, float]:
         return {"rss": 0.0, "pss": 0.0, "uss": 0.0}
     return {"rss": fields["Rss"] / 1024, "pss": fields["Pss"] / 1024,
             "uss": (fields["Private_Clean"] + fields["Private_Dirty"]) / 1024}
+
+
+def peak_rss_mb(pid: int | None = None) -> float | None:
+    """The peak resident memory (VmHWM) of a process in MB; this process's when ``pid`` is None; None when gone."""
+    if pid is None:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return None

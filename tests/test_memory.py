@@ -117,3 +117,13 @@ def test_process_memory_of_a_process_that_is_gone_is_zero():
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert memory.process_memory_mb(gone.pid) == {"rss": 0.0, "pss": 0.0, "uss": 0.0}
+
+
+def test_peak_memory_is_at_least_what_the_process_holds_now():
+    if not os.path.exists(f"/proc/{os.getpid()}/status"):
+        pytest.skip("no /proc here (not Linux)")
+    assert memory.peak_rss_mb(os.getpid()) >= memory.process_memory_mb(os.getpid())["rss"] * 0.99  # VmHWM ≥ RSS
+    assert memory.peak_rss_mb() > 0
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert memory.peak_rss_mb(gone.pid) is None
