@@ -150,12 +150,13 @@ def _mapped(images: np.ndarray, raw_dir: Path, stem: str) -> torch.Tensor:
     try:
         mapped = _same_file(path, images)
         if mapped is None:
+            damaged = path.exists()
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
                 tmp = Path(f.name)
             try:
                 tmp.write_bytes(images.data)
-                os.replace(tmp, path)  # whole or not at all, however many processes write it at once
+                _publish(tmp, path, damaged)
             finally:
                 tmp.unlink(missing_ok=True)
             mapped = _same_file(path, images)
@@ -168,6 +169,20 @@ def decoded_dir() -> Path:
     """Where decoded images are kept for every process to map: ``$XDG_CACHE_HOME/nnplay/decoded``, else
     ``~/.cache/nnplay/decoded`` (never the data folder, which may be shared or read-only)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nnplay" / "decoded"
+
+
+def _publish(tmp: Path, path: Path, damaged: bool) -> None:
+    """Put the written ``tmp`` at ``path`` whole. A new file is linked, so that of two processes that decoded at
+    once the second maps the first one's file (the same pages) rather than replacing it; a damaged one is replaced."""
+    if not damaged:
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            return
+        except OSError:  # a file system without hard links
+            pass
+    os.replace(tmp, path)
 
 
 def _same_file(path: Path, images: np.ndarray) -> np.ndarray | None:

@@ -87,6 +87,20 @@ def test_the_images_are_mapped_from_one_decoded_file_that_every_process_shares(t
     assert files[1].read_bytes() == arrays["train"][0].tobytes()
 
 
+def test_a_damaged_decoded_file_is_written_anew_and_a_good_one_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    arrays = make_dataset(tmp_path / "data")
+    data._load_full("mnist", tmp_path / "data", False)
+    train = next((tmp_path / "cache" / "nnplay" / "decoded" / "MNIST").glob("train-*.u8"))
+    kept = train.stat().st_ino
+    data._load_full("mnist", tmp_path / "data", False)
+    assert train.stat().st_ino == kept  # the next process maps the file that is there, not a copy of its own
+    train.write_bytes(b"\0" * train.stat().st_size)  # same size, other bytes
+    again = data._load_full("mnist", tmp_path / "data", False)
+    np.testing.assert_array_equal(again.train_images.numpy(), arrays["train"][0])
+    assert train.read_bytes() == arrays["train"][0].tobytes()
+
+
 @LINUX_MAPS
 def test_without_a_writable_cache_folder_the_images_are_a_copy_of_their_own(tmp_path, monkeypatch):
     (tmp_path / "a-file").write_text("not a folder")
