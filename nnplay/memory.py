@@ -4,7 +4,8 @@
 Windows): the app's runs (``runs.cache.trim_heap_soon``) and a pool worker after each run (``jobs.run_loop``)
 call it. ``process_memory_mb`` reads a process's resident (RSS), proportional (PSS) and private (USS) memory,
 the figures ``scripts/bench_class.py`` checks (and ``scripts/bench_store.py`` the RSS of), and ``peak_rss_mb`` a
-process's peak (``scripts/bench_load.py``). Standard library only: every process imports it cheaply.
+process's peak (``scripts/bench_load.py``); ``held_together_mb`` the pages several processes hold, each page
+once. Standard library only (numpy inside ``held_together_mb``): every process imports it cheaply.
 """
 
 from __future__ import annotations
@@ -69,3 +70,31 @@ def peak_rss_mb(pid: int | None = None) -> float | None:
             return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
     except (OSError, StopIteration):
         return None
+
+
+def held_together_mb(pids: list[int]) -> float | None:
+    """The memory ``pids`` hold together in MB, each physical page counted once however many of them map it (the
+    page frame numbers of ``/proc/PID/pagemap``); None where they cannot be read (not root, not Linux).
+
+    Why beside a PSS sum: PSS divides a shared page among every process that maps it, other programs' too (another
+    server's processes using the same torch), so on a shared machine a PSS sum comes out below what these hold."""
+    import numpy as np
+
+    frames = []
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+                for line in maps:
+                    start, end = (int(x, 16) for x in line.split()[0].split("-"))
+                    if start >= 1 << 47:  # [vsyscall]: not in the page map
+                        continue
+                    pagemap.seek(start // 4096 * 8)
+                    entries = np.frombuffer(pagemap.read((end - start) // 4096 * 8), dtype=np.uint64)
+                    present = entries[(entries >> np.uint64(63)) == 1]
+                    frames.append(present & np.uint64((1 << 55) - 1))
+    except (OSError, ValueError):
+        return None
+    frames = np.concatenate(frames) if frames else np.zeros(0, np.uint64)
+    if frames.size and not frames.any():  # page frame numbers read as 0 without CAP_SYS_ADMIN
+        return None
+    return len(np.unique(frames)) * 4096 / 2**20

@@ -33,14 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from nnplay.memory import held_together_mb, process_memory_mb  # noqa: E402 - the one place that reads /proc
 
 
 def memory_sample(app_pid: int, worker_pids: list[int]) -> dict[str, float]:
     """The server's memory now, in MB: each process's RSS, PSS and USS (``nnplay.memory.process_memory_mb``) and
     their sums over the app and its workers. The PSS sum is the one checked: an RSS sum counts each page the
     processes share (torch's libraries, the mapped MNIST images) once for every process that maps it."""
-    from nnplay.memory import process_memory_mb
-
     sample: dict[str, float] = {}
     for label, pid in [("app", app_pid)] + [(f"worker{i}", p) for i, p in enumerate(worker_pids)]:
         for kind, mb in process_memory_mb(pid).items():
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     starter = threading.Thread(target=learners_start, daemon=True)
     starter.start()
-    listing_s, page_s = [], []
+    listing_s, page_s, held = [], [], []
     memory = [memory_sample(os.getpid(), backend.worker_pids() if hasattr(backend, "worker_pids") else [])]
     rng = random.Random(26)
     next_page = time.monotonic() + 10
@@ -161,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         listing_s.append(took)
         pids = backend.worker_pids() if hasattr(backend, "worker_pids") else []
         memory.append(memory_sample(os.getpid(), pids))
+        if len(memory) % 10 == 1:  # every page once: a whole page map read, so every tenth sample
+            together = held_together_mb([os.getpid(), *pids])
+            if together is not None:
+                held.append(together)
         if time.monotonic() >= next_page and any(r.active for r in every):
             page_s.append(learner_page_seconds(rng.choice(tokens)))
             next_page = time.monotonic() + 20
@@ -195,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory_max_mb": {key: round(max(m.get(key, 0.0) for m in memory), 1)
                           for key in sorted({key for m in memory for key in m})},
         "memory_pss_max_mb": round(max(m["sum_pss"] for m in memory), 1), "memory_target_mb": 1536,
+        "memory_held_together_max_mb": round(max(held), 1) if held else None,
     }
     print(f"every run finished: {statuses == ['finished']} ({len(every)} runs: {statuses}); wall {wall:.0f} s, "
           f"the runs' own training {own:.0f} s")
@@ -210,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory, the app with its {len(workers)} workers: PSS {figures['memory_pss_max_mb']} MB ({met}: < 1536 MB; "
           f"shared pages divided among the processes that share them); RSS {peak['sum_rss']} MB (shared pages "
           f"counted in each process), USS {peak['sum_uss']} MB (private pages only)")
+    if held:
+        print(f"  each physical page once (the page map, {len(held)} readings): {max(held):.1f} MB at most; a PSS "
+              f"sum divides pages shared with other programs on this machine too, so it may come out lower")
     for label in ["app"] + workers:
         print(f"  {label}: RSS {peak.get(label + '_rss')} MB, PSS {peak.get(label + '_pss')} MB, "
               f"USS {peak.get(label + '_uss')} MB")

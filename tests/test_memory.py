@@ -141,3 +141,21 @@ def test_peak_memory_is_at_least_what_the_process_holds_now():
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert memory.peak_rss_mb(gone.pid) is None
+
+
+def test_pages_held_together_are_counted_once():
+    if memory.held_together_mb([os.getpid()]) is None:
+        pytest.skip("the page map's frame numbers need root here")
+    idle = [subprocess.Popen([sys.executable, "-c", "import numpy, sys; print(flush=True); sys.stdin.read()"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE) for _ in range(2)]
+    try:
+        for p in idle:
+            p.stdout.readline()  # it has imported numpy and waits
+        first, second = (memory.held_together_mb([p.pid]) for p in idle)
+        assert abs(first - memory.process_memory_mb(idle[0].pid)["rss"]) < 0.05 * first
+        assert memory.held_together_mb([idle[0].pid, idle[0].pid]) == first  # the same pages twice: counted once
+        # the two map the same python, libc and numpy files: those pages are held once
+        assert max(first, second) < memory.held_together_mb([p.pid for p in idle]) < first + second - 1
+    finally:
+        for p in idle:
+            p.communicate(b"")
