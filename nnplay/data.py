@@ -1,8 +1,9 @@
 """MNIST and Fashion-MNIST as uint8 tensors: find, download, decode, cache, normalise.
 
 A split is decoded once per process from the original IDX files (``.gz`` or unpacked, in
-torchvision's layout ``<dir>/MNIST/raw/``) into uint8 tensors; training moves them to its device
-once and normalises each batch there (``normalise``). Missing files are downloaded by
+torchvision's layout ``<dir>/MNIST/raw/``) into uint8 tensors, the images mapped from a decoded file
+in the user's cache folder (``decoded_dir``) that every process on the machine shares; training
+moves them to its device once and normalises each batch there (``normalise``). Missing files are downloaded by
 torchvision when online; offline with no files, MNIST falls back to the built-in class-balanced
 sample in ``assets/mnist_sample.npz`` (made by ``scripts/make_mnist_sample.py``) and says so.
 No per-sample PIL, no DataLoader. ``with_extra_digits`` mixes a learner's own digits (``DataConfig.extra_data``,
@@ -14,7 +15,9 @@ images or ``replay`` of them drawn at random; every run's worker calls it (``job
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import tempfile
 import threading
 import zlib
 from dataclasses import dataclass
@@ -132,7 +135,65 @@ def _read_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{image_path} and {label_path} do not belong together "
                         f"({images.shape} images, {labels.shape} labels).")
-    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+    return _mapped(images, raw_dir, image_stem), torch.from_numpy(labels.astype(np.int64))
+
+
+def _mapped(images: np.ndarray, raw_dir: Path, stem: str) -> torch.Tensor:
+    """The decoded ``images`` as a tensor mapped from a file of them in the user's cache folder (``decoded_dir``),
+    so every process on this machine that trains (the app and each pool worker) maps the same pages and the pixels
+    are held once; a copy of its own where no such file can be written. Mapped copy-on-write: the tensor is
+    writable, as a copy would be."""
+    if not images.size:
+        return torch.from_numpy(images.copy())
+    folder = decoded_dir() / raw_dir.parent.name
+    path = folder / f"{stem}-{hashlib.blake2b(images.data, digest_size=16).hexdigest()}.u8"  # named by content
+    try:
+        mapped = _same_file(path, images)
+        if mapped is None:
+            damaged = path.exists()
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
+                tmp = Path(f.name)
+            try:
+                tmp.write_bytes(images.data)
+                _publish(tmp, path, damaged)
+            finally:
+                tmp.unlink(missing_ok=True)
+            mapped = _same_file(path, images)
+    except (OSError, ValueError):  # not writable, full, or a file system that cannot map
+        mapped = None
+    return torch.from_numpy(mapped if mapped is not None else images.copy())
+
+
+def decoded_dir() -> Path:
+    """Where decoded images are kept for every process to map: ``$XDG_CACHE_HOME/nnplay/decoded``, else
+    ``~/.cache/nnplay/decoded`` (never the data folder, which may be shared or read-only)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nnplay" / "decoded"
+
+
+def _publish(tmp: Path, path: Path, damaged: bool) -> None:
+    """Put the written ``tmp`` at ``path`` whole. A new file is linked, so that of two processes that decoded at
+    once the second maps the first one's file (the same pages) rather than replacing it; a damaged one is replaced."""
+    if not damaged:
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            return
+        except OSError:  # a file system without hard links
+            pass
+    os.replace(tmp, path)
+
+
+def _same_file(path: Path, images: np.ndarray) -> np.ndarray | None:
+    """``path`` mapped as ``images``' shape when it holds exactly their bytes, else None."""
+    if not path.is_file() or path.stat().st_size != images.nbytes:
+        return None
+    mapped = np.memmap(path, dtype=np.uint8, mode="c", shape=images.shape)
+    step = 4096  # images compared a block at a time: no second full-size array
+    if all(np.array_equal(mapped[i:i + step], images[i:i + step]) for i in range(0, len(images), step)):
+        return mapped
+    return None
 
 
 def load_sample() -> MnistData:
@@ -148,7 +209,9 @@ def load_sample() -> MnistData:
         )
 
 
-_cache: dict[tuple[str, str, bool], MnistData] = {}
+# (dataset, data dir) -> the files decoded: one copy per process, whether it was asked with ``download`` or without;
+# (dataset, data dir, download) -> what stood in for missing files (the built-in sample), which ``download`` changes
+_cache: dict[tuple, MnistData] = {}
 _lock = threading.Lock()
 
 
@@ -176,14 +239,16 @@ def _load_full(dataset: str, data_dir: Path, download: bool) -> MnistData:
 
 
 def load_mnist(cfg: DataConfig | None = None) -> MnistData:
-    """The dataset ``cfg`` names, decoded once per process and limited as ``cfg`` asks."""
+    """The dataset ``cfg`` names, decoded once per process (the same tensors for ``download`` on or off once its
+    files are there) and limited as ``cfg`` asks."""
     cfg = cfg or DataConfig()
     data_dir = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_data_dir()
-    key = (cfg.dataset, str(data_dir), cfg.download)
+    files, fallback = (cfg.dataset, str(data_dir)), (cfg.dataset, str(data_dir), cfg.download)
     with _lock:
-        if key not in _cache:
-            _cache[key] = _load_full(cfg.dataset, data_dir, cfg.download)
-        data = _cache[key]
+        data = _cache.get(files) or _cache.get(fallback)
+        if data is None:
+            data = _load_full(cfg.dataset, data_dir, cfg.download)
+            _cache[files if data.source == "full" else fallback] = data
     if cfg.train_limit or cfg.test_limit:
         data = data.limited(cfg.train_limit, cfg.test_limit)
     return data

@@ -54,7 +54,6 @@ import http.client
 import json
 import os
 import re
-import resource
 import statistics
 import sys
 import threading
@@ -64,6 +63,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from nnplay.devtools import CHROMIUM, free_port, healthy, wait_until  # noqa: E402 - one way to serve and wait, as the tests
+from nnplay.memory import peak_rss_mb  # noqa: E402
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local Ray cluster stays on 127.0.0.1
 
 
@@ -85,17 +85,6 @@ class FirstLoss:
             if self.at is None:
                 self.at = time.perf_counter()
                 self.first.set()
-
-
-def peak_rss_mb(pid: int | None = None) -> float | None:
-    """The peak resident memory (VmHWM) of a process, in MB; this process's when pid is None."""
-    if pid is None:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return None
 
 
 def specs(n: int, epochs: int, data_dir: str | None, tag: str):

@@ -160,10 +160,12 @@ def bench_listing(n: int) -> dict:
 
 
 def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no /proc/self/status: the memory benchmark needs Linux")
+    from nnplay.memory import process_memory_mb
+
+    rss = process_memory_mb(os.getpid())["rss"]
+    if not rss:
+        raise RuntimeError("no /proc/self/smaps_rollup: the memory benchmark needs Linux")
+    return rss
 
 
 SETTLE_S = 10.0  # how long after the last run "after" is read: nobody holds them by then

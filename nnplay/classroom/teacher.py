@@ -21,11 +21,13 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .. import settings
 from ..store_class import ClassRun
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: pool workers import this module (limits), never pandas
+    import pandas as pd
 
 NAME_MAX = 40  # characters in a display name
 _MARKUP = set("<>[]`*#|\\{}~$")  # characters that would make a name a link, a tag or formatting
@@ -150,6 +152,8 @@ def _key(value: float, run: ClassRun) -> tuple:
 
 def runs_table(runs: list[ClassRun], now: float | None = None) -> pd.DataFrame:
     """One row per run, as the class page shows it (no workspace token: names and run ids only)."""
+    import pandas as pd
+
     now = now or time.time()
     rows = [{"learner": r.learner, "run": r.name, "status": r.status,
              "epoch": f"{r.epoch or 0}/{r.epochs}" if r.epochs else "",
@@ -161,6 +165,8 @@ def runs_table(runs: list[ClassRun], now: float | None = None) -> pd.DataFrame:
 
 
 def standings_table(standings: list[Standing], metric: str = "test accuracy") -> pd.DataFrame:
+    import pandas as pd
+
     rows = [{"rank": s.rank, "learner": s.learner, metric: s.score, "parameters": s.run.parameters,
              "settings": settings_summary(s.run), "run": s.run.name, "run id": s.run.id} for s in standings]
     return pd.DataFrame(rows, columns=["rank", "learner", metric, "parameters", "settings", "run", "run id"])
@@ -169,6 +175,8 @@ def standings_table(standings: list[Standing], metric: str = "test accuracy") ->
 def results_frame(runs: list[ClassRun], standings: list[Standing] | None = None) -> pd.DataFrame:
     """The class's results for a spreadsheet: every run with its learner, status, accuracies, times, the learner's
     rank when the run is their leaderboard entry, and every setting (``data.*``, ``model.*``, ``train.*``)."""
+    import pandas as pd
+
     ranks = {s.run.id: s.rank for s in standings or ()}
     rows = []
     for r in runs:

@@ -18,6 +18,7 @@ import gc
 import threading
 import time
 
+from ..memory import trim_heap
 from . import Checkpoint, JobEnd, JobSpec, Result, Weights
 
 MODEL_KEPT = "the model so far is kept"  # a stopped run's message that says it (the page then does not say it again)
@@ -235,7 +236,10 @@ def _error_sentence(err: BaseException, spec: JobSpec, model, count_parameters) 
 
 
 def _free_memory() -> None:
+    """After a run: collect its garbage, hand the heap it freed back to the system (a worker would otherwise stay
+    at its largest run's peak until its next run), empty the GPU's cache."""
     gc.collect()
+    trim_heap()
     try:
         import torch
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from torch import nn
 
 from .. import settings
+from ..memory import MALLOC_TRIM
 
 
 class ModelCache:
@@ -63,22 +64,7 @@ class ModelCache:
 MODELS = ModelCache()
 
 
-def _glibc_malloc_trim():
-    """glibc's ``malloc_trim`` (None elsewhere: macOS, musl, Windows), through ctypes: no maintained package
-    wraps this one call."""
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_MALLOC_TRIM = _glibc_malloc_trim()
+_MALLOC_TRIM = MALLOC_TRIM  # glibc's malloc_trim, or None (nnplay.memory)
 TRIM_DELAY_S = 1.0
 
 
