@@ -76,10 +76,11 @@ KEPT_VARIANCE = 0.999  # the share of the smoothed field's variance its drawn ba
 
 
 def _field_basis(cfg, device) -> torch.Tensor:
-    """(28, r) matrix A with A·Z·Aᵀ (Z: r×r of N(0, 1)) distributed as alpha·S·X·Sᵀ in [−1, 1] units, X: U(−1, 1)
-    per pixel, S the Gaussian smoothing: both have covariance alpha²/3 · (S·Sᵀ) ⊗ (S·Sᵀ). With S·Sᵀ = V·D·Vᵀ,
-    A = V·√D·alpha^½·(1/3)^¼, cut to the r largest eigenvalues that keep ``KEPT_VARIANCE`` of the field's
-    variance; the smoothed field is a sum of hundreds of uniforms per pixel, so Gaussian draws match it."""
+    """(28, r) matrix A with A·Z·Aᵀ (Z: r×r of N(0, 1)) distributed as alpha·S·X·Sᵀ in [−1, 1] units,
+    X: U(−1, 1) per pixel, S the Gaussian smoothing: both have covariance alpha²/3 · (S·Sᵀ) ⊗ (S·Sᵀ). With
+    S·Sᵀ = V·D·Vᵀ, A = V·√D·alpha^½·(1/3)^¼, cut to the r largest eigenvalues that keep ``KEPT_VARIANCE`` of
+    the field's variance; the smoothed field is a sum of hundreds of uniforms per pixel, so Gaussian draws match
+    it."""
     key = ("basis", float(cfg.elastic_sigma), float(cfg.elastic_alpha), str(device))
     if key not in _CACHE:
         if len(_CACHE) > 64:  # a long session's many settings

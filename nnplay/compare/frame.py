@@ -30,8 +30,8 @@ DEFAULT_K = 3  # epochs averaged by "mean_last" unless told otherwise
 SETTINGS = ("model", "hidden", "depth", "width", "activation", "init", "dropout", "batch_norm", "pool", "optimizer",
             "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "loss", "max_norm", "augment", "seed",
             "data", "train_limit", "sweep")
-CATEGORICAL = ("model", "hidden", "activation", "init", "batch_norm", "pool", "optimizer", "schedule", "loss", "augment",
-               "data", "sweep")
+CATEGORICAL = ("model", "hidden", "activation", "init", "batch_norm", "pool", "optimizer", "schedule", "loss",
+               "augment", "data", "sweep")
 # the run's own columns, before its settings
 RUN_INFO = ("id", "name", "kind", "status", "created", "seed_group", "epochs_done", "train_seconds")
 # config fields that do not change what a run learns: left out of the seed group's key

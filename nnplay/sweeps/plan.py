@@ -87,7 +87,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("batch_norm", "Batch norm", "bn", "bool", choices=("off", "on"), example="off, on"),
 )}
 LAYER_SETTINGS = ("width", "depth", "hidden")  # they set an MLP's hidden layers
-MODEL_SETTINGS = ("activation", "init", "family", "dropout", "pool", "batch_norm")  # ModelConfig's fields; the others are TrainConfig's
+# ModelConfig's fields; the others are TrainConfig's
+MODEL_SETTINGS = ("activation", "init", "family", "dropout", "pool", "batch_norm")
 
 
 def _setting(key: str) -> Setting:
