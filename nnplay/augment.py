@@ -5,9 +5,9 @@ What lives here: ``distort(images, cfg, generator)`` bends a batch of float imag
 - affine: a random shift (±``shift`` px), rotation (±``rotate``°), change of size (±``scale``) and
   shear (±``shear``°) per image, a batch of 2×3 matrices applied to the pixel grid in one matmul;
 - elastic (Simard et al. 2003): per image a field of random displacements in [−1, 1] per pixel,
-  smoothed by a Gaussian of ``elastic_sigma`` px (a separable convolution written as two matmuls with a
-  Toeplitz matrix, over the whole batch) and scaled by ``elastic_alpha``; with both, the elastic
-  field is added to the affine grid.
+  smoothed by a Gaussian of ``elastic_sigma`` px and scaled by ``elastic_alpha``, drawn directly with that
+  covariance from a few numbers per image (the smoothing's leading eigenvectors, ``_field_basis``) rather
+  than by smoothing 784 numbers per image; with both, the elastic field is added to the affine grid.
 Every random number comes from ``generator`` (on the images' device), so a run seeded alike is
 distorted alike. ``augment_generator`` makes that generator from a run's seed; ``examples``
 distorts a few images the same way for Inspect. Pixels from outside the image are black (0).
@@ -71,27 +71,70 @@ def _smoothing_matrix(sigma: float, device) -> torch.Tensor:
     return band / k.sum()
 
 
+_CACHE: dict = {}  # the few constant matrices of a run's distortions, made once per run rather than per batch
+KEPT_VARIANCE = 0.999  # the share of the smoothed field's variance its drawn basis keeps
+
+
+def _field_basis(cfg, device) -> torch.Tensor:
+    """(28, r) matrix A with A·Z·Aᵀ (Z: r×r of N(0, 1)) distributed as alpha·S·X·Sᵀ in [−1, 1] units,
+    X: U(−1, 1) per pixel, S the Gaussian smoothing: both have covariance alpha²/3 · (S·Sᵀ) ⊗ (S·Sᵀ). With
+    S·Sᵀ = V·D·Vᵀ, A = V·√D·alpha^½·(1/3)^¼, cut to the r largest eigenvalues that keep ``KEPT_VARIANCE`` of
+    the field's variance; the smoothed field is a sum of hundreds of uniforms per pixel, so Gaussian draws match
+    it."""
+    key = ("basis", float(cfg.elastic_sigma), float(cfg.elastic_alpha), str(device))
+    if key not in _CACHE:
+        if len(_CACHE) > 64:  # a long session's many settings
+            _CACHE.clear()
+        s = _smoothing_matrix(cfg.elastic_sigma, "cpu").double()
+        d, v = torch.linalg.eigh(s @ s.T)  # ascending
+        d, v = d.flip(0).clamp(min=0), v.flip(1)
+        kept = (d.cumsum(0) / d.sum()) ** 2  # the share of variance kept in 2-D: per axis, squared
+        r = int((kept < KEPT_VARIANCE).sum()) + 1
+        scale = math.sqrt(cfg.elastic_alpha * 2 / IMAGE_SIZE) / 3 ** 0.25  # px → [−1, 1] units, U(−1, 1)'s 1/3
+        _CACHE[key] = (v[:, :r] * d[:r].sqrt() * scale).float().to(device)
+    return _CACHE[key]
+
+
+def _columns(cfg, device) -> torch.Tensor:
+    """(4 + 2r, 56) matrix M turning an image row's coefficients into where that row's 28 pixels read, (x, y)
+    interleaved as ``F.grid_sample``'s grid: rows 0–1 put x·(its coefficient) into x and y, rows 2–3 a constant
+    into x and y, and with elastic 2r rows kron(Aᵀ, I₂), each basis vector of ``_field_basis`` into x or y."""
+    elastic = "elastic" in cfg.augment
+    key = ("columns", float(cfg.elastic_sigma), float(cfg.elastic_alpha), elastic, str(device))
+    if key not in _CACHE:
+        x = _base_grid("cpu")[:IMAGE_SIZE, 0]  # the pixel centres' x
+        eye = torch.eye(2)
+        parts = [torch.kron(x[None], eye), torch.kron(torch.ones(1, IMAGE_SIZE), eye)]
+        if elastic:
+            parts.append(torch.kron(_field_basis(cfg, "cpu").T, eye))
+        _CACHE[key] = torch.cat(parts).to(device)
+    return _CACHE[key]
+
+
+def _affine_rows(theta: torch.Tensor) -> torch.Tensor:
+    """(n, 28, 4) coefficients of each image row y under theta (n, 2, 3): output (x, y) reads at
+    theta·(x, y, 1) = x·theta[:, :, 0] + (y·theta[:, :, 1] + theta[:, :, 2])."""
+    y = _base_grid(theta.device)[::IMAGE_SIZE, 1]  # the pixel centres' y
+    per_x = theta[:, None, :, 0].expand(-1, IMAGE_SIZE, -1)
+    per_row = (theta[:, :, 1:2] * y + theta[:, :, 2:3]).transpose(1, 2)
+    return torch.cat([per_x, per_row], 2)
+
+
+def _elastic_rows(n: int, cfg, generator: torch.Generator, device) -> torch.Tensor:
+    """(n, 28, 2r) coefficients of each image row y: A·Zᵀ of ``_field_basis``, Z (r, r) per image and direction,
+    of N(0, 1), laid out (basis vector, direction) as ``_columns`` reads them."""
+    a = _field_basis(cfg, device)
+    r = a.shape[1]
+    z = torch.randn(n * r * 2, r, generator=generator, device=device)  # Z[image, k, direction, l]
+    return (z @ a.T).view(n, 2 * r, IMAGE_SIZE).transpose(1, 2)
+
+
 def elastic_field(n: int, cfg: TrainConfig, generator: torch.Generator, device) -> torch.Tensor:
     """(n, 28, 28, 2) displacements in [−1, 1] units: uniform noise in [−1, 1] per pixel smoothed by a Gaussian
-    of ``elastic_sigma`` px and scaled by ``elastic_alpha`` px (Simard et al. 2003)."""
-    unit = torch.rand(2 * n * IMAGE_SIZE, IMAGE_SIZE, generator=generator, device=device)  # U(0, 1)
-    return _smoothed(unit, n, cfg, device) - _smoothed_ones(cfg, device)  # smoothing is linear: 2U − 1 ↦ 2·S(U) − S(1)
-
-
-def _smoothed(unit: torch.Tensor, n: int, cfg: TrainConfig, device) -> torch.Tensor:
-    """2·alpha·S(U) in [−1, 1] units, (n, 28, 28, 2) laid out in memory as (n, 2, y, x), as the affine grid is:
-    the separable Gaussian S as two plain matrix products (the noise's rows read as x, smoothed along y; then
-    the transposed maps, along x), the scale folded into the matrix."""
-    s_t = _smoothing_matrix(cfg.elastic_sigma, device).T
-    scaled = s_t * (2 * cfg.elastic_alpha * 2 / IMAGE_SIZE)
-    smooth = (unit @ s_t).view(2 * n, IMAGE_SIZE, IMAGE_SIZE).transpose(1, 2).reshape(-1, IMAGE_SIZE) @ scaled
-    return smooth.view(n, 2, IMAGE_SIZE, IMAGE_SIZE).permute(0, 2, 3, 1)
-
-
-def _smoothed_ones(cfg: TrainConfig, device) -> torch.Tensor:
-    """alpha·S(1) in [−1, 1] units, (1, 28, 28, 2): what the constant −1 of the noise 2U − 1 becomes."""
-    r = _smoothing_matrix(cfg.elastic_sigma, device).sum(1)  # S·1: below 1 near the edges, where zeros come in
-    return (torch.outer(r, r) * (cfg.elastic_alpha * 2 / IMAGE_SIZE))[None, :, :, None].expand(1, -1, -1, 2)
+    of ``elastic_sigma`` px and scaled by ``elastic_alpha`` px (Simard et al. 2003), drawn in the smoothing's
+    own basis: r×r numbers per image and direction rather than 28×28 (``_field_basis``)."""
+    rows = _elastic_rows(n, cfg, generator, device)
+    return (rows.reshape(-1, rows.shape[2]) @ _columns(cfg, device)[4:]).view(n, IMAGE_SIZE, IMAGE_SIZE, 2)
 
 
 def distort(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
@@ -99,17 +142,15 @@ def distort(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) 
     if cfg.augment == "none":
         return images
     n, device = len(images), images.device
-    base = _base_grid(device)
-    if "affine" in cfg.augment:  # where each output pixel reads: the (2n, 3) rows of theta times the pixel grid
+    if "affine" in cfg.augment:
         theta = affine_theta(n, cfg, generator, device)
-        grid = (theta.reshape(-1, 3) @ base.T).view(n, 2, IMAGE_SIZE, IMAGE_SIZE).permute(0, 2, 3, 1)
     else:
-        grid = base[:, :2].reshape(1, IMAGE_SIZE, IMAGE_SIZE, 2)
-    if "elastic" in cfg.augment:  # the field's constant part joins the (small) grid before the batch-sized add
-        unit = torch.rand(2 * n * IMAGE_SIZE, IMAGE_SIZE, generator=generator, device=device)
-        grid = (grid - _smoothed_ones(cfg, device)) + _smoothed(unit, n, cfg, device)
-    return F.grid_sample(images, grid.expand(n, -1, -1, -1), mode="bilinear", padding_mode="zeros",
-                         align_corners=False)
+        theta = torch.eye(2, 3, device=device).expand(n, -1, -1)
+    rows = _affine_rows(theta)
+    if "elastic" in cfg.augment:  # the field joins the affine map in the same matmul: one grid, one resampling
+        rows = torch.cat([rows, _elastic_rows(n, cfg, generator, device)], 2)
+    grid = (rows.reshape(n * IMAGE_SIZE, -1) @ _columns(cfg, device)).view(n, IMAGE_SIZE, IMAGE_SIZE, 2)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def examples(images_u8: torch.Tensor, cfg: TrainConfig, copies: int = 3) -> torch.Tensor:

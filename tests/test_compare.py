@@ -135,6 +135,36 @@ def test_varying_settings(store):
     assert varying_settings(runs_frame(store, "local")) == ["lr"]
 
 
+def test_the_table_shows_issue_25s_knobs_and_varies_by_them(store):
+    from nnplay.figures.compare import parallel_figure
+
+    plain = add_run(store, train=TrainConfig(epochs=3))
+    knobs = add_run(store, model=ModelConfig(family="cnn", channels=(4, 8), fc_width=16, batch_norm=True, pool="avg"),
+                    train=TrainConfig(epochs=3, loss="mse", max_norm=3.0, augment="affine+elastic"))
+    frame = runs_frame(store, "local")
+    rows = frame.set_index("id")
+    assert tuple(rows.loc[plain, ["batch_norm", "pool", "loss", "max_norm", "augment"]]) == (
+        "off", "", "cross_entropy", 0.0, "none")  # an MLP has no pooling
+    assert tuple(rows.loc[knobs, ["batch_norm", "pool", "loss", "max_norm", "augment"]]) == (
+        "on", "avg", "mse", 3.0, "affine+elastic")
+    assert {"batch_norm", "pool", "loss", "max_norm", "augment"} <= set(varying_settings(frame))
+    assert varying_settings(frame.iloc[:1]) == []  # one run: nothing varies, the knobs' defaults included
+    dims = {d.label: d for d in parallel_figure(frame, ["batch_norm", "loss", "max_norm"], "test_accuracy").data[0]
+            .dimensions}
+    assert list(dims["batch norm"].ticktext) == ["off", "on"] and list(dims["loss"].ticktext) == ["cross_entropy", "mse"]
+    assert list(dims["max norm"].values) == [0.0, 3.0]
+
+
+def test_importance_rates_the_knobs_as_settings(store):
+    for i in range(8):
+        augment, bn = ("none", "elastic")[i % 2], i // 2 % 2 == 1
+        add_run(store, (0.7 + 0.2 * (augment == "elastic") + i / 1000,), model=ModelConfig(hidden=(16,), batch_norm=bn),
+                train=TrainConfig(epochs=1, augment=augment, seed=i))
+    result = importance(runs_frame(store, "local"), "test_accuracy")
+    assert {"augment = elastic", "augment = none", "batch_norm = on", "batch_norm = off"} <= set(result.table["feature"])
+    assert result.by_setting().iloc[0]["setting"] == "augment"
+
+
 # -- seed groups and importance ------------------------------------------------------------------
 
 

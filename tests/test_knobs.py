@@ -278,6 +278,38 @@ def test_elastic_distortion_is_smooth_and_scaled_by_alpha():
     torch.testing.assert_close(double * 14, 2 * field)
 
 
+def test_the_elastic_field_has_simards_covariance():
+    """alpha · (Gaussian of sigma) * U(−1, 1) per pixel: per-pixel spread and neighbours' correlation as the
+    smoothing matrix S says (covariance alpha²/3 · S·Sᵀ ⊗ S·Sᵀ), near the edges (zeros beyond) too."""
+    cfg = TrainConfig(augment="elastic", elastic_alpha=34.0, elastic_sigma=4.0)
+    field = augment.elastic_field(4000, cfg, augment.augment_generator(0), "cpu").double() * 14  # pixels
+    s = augment._smoothing_matrix(4.0, "cpu").double()
+    c = s @ s.T
+    spread = 34.0 * (c.diag()[:, None] * c.diag()[None, :] / 3).sqrt()  # (y, x)
+    for axis in (0, 1):
+        torch.testing.assert_close(field[..., axis].std(0), spread, rtol=0.06, atol=0)
+    measured = torch.corrcoef(torch.stack([field[:, 14, 14, 0], field[:, 14, 17, 0], field[:, 5, 14, 0]]))
+    assert measured[0, 1].item() == pytest.approx((c[14, 17] / (c[14, 14] * c[17, 17]).sqrt()).item(), abs=0.03)
+    assert measured[0, 2].item() == pytest.approx((c[5, 14] / (c[14, 14] * c[5, 5]).sqrt()).item(), abs=0.03)
+    assert field.mean().abs() < 0.05 and abs(torch.corrcoef(field[:, 14, 14].T)[0, 1]) < 0.05  # x, y independent
+
+
+def test_an_elastic_distortion_draws_a_few_numbers_per_image_and_resamples_once(monkeypatch):
+    """The field is drawn in the smoothing's leading eigenvectors (r×r per image and direction, r < 28), and
+    affine + elastic read the image through one grid."""
+    cfg = TrainConfig(augment="affine+elastic", elastic_sigma=4.0)
+    r = augment._field_basis(cfg, "cpu").shape[1]
+    assert r < 10
+    calls = []
+    real = augment.F.grid_sample
+    monkeypatch.setattr(augment.F, "grid_sample", lambda *a, **k: calls.append(1) or real(*a, **k))
+    g, fresh = augment.augment_generator(2), augment.augment_generator(2)
+    augment.distort(torch.rand(8, 1, 28, 28), cfg, g)
+    augment.affine_theta(8, cfg, fresh, "cpu")
+    torch.randn(8 * 2 * r, r, generator=fresh)
+    assert calls == [1] and torch.equal(g.get_state(), fresh.get_state())  # nothing else drawn
+
+
 def test_distortions_follow_the_seed(tiny_data):
     x = normalise(tiny_data.train_images[:16])
     both = dataclasses.replace(AFFINE, augment="affine+elastic")

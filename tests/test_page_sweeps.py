@@ -113,6 +113,18 @@ def test_a_three_setting_sweep_says_how_many_runs_and_that_there_is_no_estimate_
     assert at.toggle(key="sweep_early").value is False  # early stopping: off by default
 
 
+def test_batch_norm_is_varied_on_the_page_as_a_list_of_on_and_off():
+    at = _page()
+    at.multiselect(key="sweep_vary").set_value(["batch_norm", "augment"]).run()
+    assert at.text_input(key="sweep_values_batch_norm").value == "off, on"  # its example, as a list
+    assert not at.segmented_control(key="sweep_kind_batch_norm").options[1:]  # no range of on and off
+    at.text_input(key="sweep_values_augment").set_value("none, elastic").run()
+    assert not at.exception and not _errors(at)
+    assert "**4 runs**" in _text(at) and "batch norm (2) × augmentation (2)" in _text(at)
+    at.text_input(key="sweep_values_batch_norm").set_value("on, sometimes").run()
+    assert [e for e in _errors(at) if "Batch norm: 'sometimes' is not on or off." in e]
+
+
 @pytest.mark.parametrize("field, set_bad, said", [
     ("lr", lambda at: at.text_input(key="sweep_values_lr").set_value("1e-3, 0"), "Learning rate: 0 is not above 0."),
     ("lr", lambda at: at.text_input(key="sweep_values_lr").set_value(""), "Learning rate: no values given"),

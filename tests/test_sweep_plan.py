@@ -190,3 +190,38 @@ def test_a_refusal_names_the_setting_at_fault_for_the_control_beside_it():
         with pytest.raises(PlanError) as err:
             make()
         assert err.value.setting == setting and isinstance(err.value, ValueError)
+
+
+def test_a_sweep_varies_batch_norm_on_and_off_with_the_other_knobs():
+    plan = SweepPlan((Axis.of_list("batch_norm", "off, on"), Axis.of_list("augment", "none, elastic")),
+                     model=ModelConfig(family="cnn", channels=(4, 8), fc_width=16))
+    runs = plan.expand()
+    assert [(r.model.batch_norm, r.train.augment) for r in runs] == [
+        (False, "none"), (False, "elastic"), (True, "none"), (True, "elastic")]
+    assert runs[2].name == "bn=on aug=none" and runs[2].settings["batch_norm"] is True
+    back = SweepPlan.from_json(plan.to_json())  # the stored sweep: the same runs after a reload
+    assert [(r.name, r.key) for r in back.expand()] == [(r.name, r.key) for r in runs]
+    assert parse_values("batch_norm", "True, false") == (True, False)  # the CLI's and the link's words too
+    with pytest.raises(ValueError, match="Batch norm: 'maybe' is not on or off"):
+        Axis.of_list("batch_norm", "on, maybe")
+    with pytest.raises(ValueError, match="Batch norm: a range needs numbers"):
+        Axis.of_range("batch_norm", 0, 1, 2)
+    with pytest.raises(ValueError, match="Batch norm: on is given twice"):
+        Axis.of_list("batch_norm", "on, yes")
+    pooled = SweepPlan((Axis.of_list("pool", "max, avg"), Axis.of_list("loss", "cross_entropy, mse")),
+                       model=ModelConfig(family="cnn", channels=(4, 8), fc_width=16), mode="random", draws=3, draw_seed=1)
+    assert len({(r.model.pool, r.train.loss) for r in pooled.expand()}) == 3
+
+
+def test_the_sweep_command_takes_batch_norm_as_a_list():
+    import argparse
+
+    from nnplay.sweeps.cli import add_sweep_parser, plan_from_args
+
+    parser = argparse.ArgumentParser()
+    add_sweep_parser(parser.add_subparsers(dest="command"))
+    plan = plan_from_args(parser.parse_args(["sweep", "--batch-norm", "false,true", "--pool", "max,avg",
+                                             "--family", "cnn", "--epochs", "1"]))
+    assert {a.setting: a.values for a in plan.axes} == {"batch_norm": (False, True), "pool": ("max", "avg")}
+    one = plan_from_args(parser.parse_args(["sweep", "--batch-norm", "on", "--lr", "1e-3,1e-2"]))
+    assert one.model.batch_norm is True and [a.setting for a in one.axes] == ["lr"]  # one value: every run

@@ -27,9 +27,11 @@ SUMMARIES = ("last", "best", "min", "max", "mean_last")
 DEFAULT_K = 3  # epochs averaged by "mean_last" unless told otherwise
 
 # setting columns: what a learner varies (text for categories, numbers for numbers)
-SETTINGS = ("model", "hidden", "depth", "width", "activation", "init", "dropout", "optimizer", "lr", "momentum",
-            "weight_decay", "schedule", "batch_size", "epochs", "seed", "data", "train_limit", "sweep")
-CATEGORICAL = ("model", "hidden", "activation", "init", "optimizer", "schedule", "data", "sweep")
+SETTINGS = ("model", "hidden", "depth", "width", "activation", "init", "dropout", "batch_norm", "pool", "optimizer",
+            "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "loss", "max_norm", "augment", "seed",
+            "data", "train_limit", "sweep")
+CATEGORICAL = ("model", "hidden", "activation", "init", "batch_norm", "pool", "optimizer", "schedule", "loss",
+               "augment", "data", "sweep")
 # the run's own columns, before its settings
 RUN_INFO = ("id", "name", "kind", "status", "created", "seed_group", "epochs_done", "train_seconds")
 # config fields that do not change what a run learns: left out of the seed group's key
@@ -69,13 +71,16 @@ def settings_row(record: RunRecord) -> dict:
         # the widest hidden layer (an MLP), the widest fully connected layer before the output (a CNN)
         "width": (max(m.hidden) if m.hidden else 0) if mlp else max(m.fc_widths()),
         "activation": _text(m.activation), "init": m.init, "dropout": m.dropout,
+        "batch_norm": "on" if m.batch_norm else "off", "pool": "" if mlp else m.pool,  # an MLP has no pooling
         "optimizer": t.optimizer, "lr": t.lr, "momentum": t.momentum, "weight_decay": t.weight_decay,
-        "schedule": t.schedule, "batch_size": t.batch_size, "epochs": t.epochs, "seed": t.seed,
+        "schedule": t.schedule, "batch_size": t.batch_size, "epochs": t.epochs, "loss": t.loss,
+        "max_norm": t.max_norm, "augment": t.augment, "seed": t.seed,
         "data": data_text(d.dataset, record.data_source, d.extra_data is not None), "train_limit": d.train_limit,
         "sweep": record.group if record.kind == "sweep" else "",
     }
-    unread = {"model": ("model", "hidden", "depth", "width", "activation", "init", "dropout"),
-              "training": ("optimizer", "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "seed"),
+    unread = {"model": ("model", "hidden", "depth", "width", "activation", "init", "dropout", "batch_norm", "pool"),
+              "training": ("optimizer", "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "loss",
+                           "max_norm", "augment", "seed"),
               "data": ("data", "train_limit")}
     for part in record.unreadable:
         row.update(dict.fromkeys(unread[part]))
@@ -156,7 +161,7 @@ def frame_from(records: Sequence[RunRecord], epochs: pd.DataFrame, summaries: st
     frame["train_seconds"] = frame["train_seconds"].fillna(0.0)
     for column in ("depth", "width", "batch_size", "epochs", "seed", "train_limit"):
         frame[column] = frame[column].astype("Int64")  # whole numbers, with <NA> where unreadable or unset
-    for column in ("dropout", "lr", "momentum", "weight_decay"):
+    for column in ("dropout", "lr", "momentum", "weight_decay", "max_norm"):
         frame[column] = frame[column].astype(float)
     summary = all_summaries(epochs, k) if every_summary else summarize(epochs, summaries, k)
     frame = frame.join(summary, on="id")

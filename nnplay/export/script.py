@@ -201,9 +201,10 @@ def _criterion_source(cfg: TrainConfig) -> str:
 
 def _augment_source() -> str:
     """nnplay.augment's distortions, as they are (the script's args carry the same names as TrainConfig)."""
-    parts = [f"IMAGE_SIZE = {IMAGE_SIZE}"]
+    parts = [f"IMAGE_SIZE = {IMAGE_SIZE}", "_CACHE = {}", f"KEPT_VARIANCE = {augment.KEPT_VARIANCE}"]
     for fn in (augment._uniform, augment.affine_theta, augment._base_grid, augment._smoothing_matrix,
-               augment._smoothed, augment._smoothed_ones, augment.distort):
+               augment._field_basis, augment._columns, augment._affine_rows, augment._elastic_rows,
+               augment.distort):
         parts.append(inspect.getsource(fn).replace("cfg: TrainConfig", "cfg"))
     return "\n\n".join(parts)
 

@@ -2,7 +2,7 @@
 
 What lives here: ``SETTINGS`` (the settings a sweep may vary: learning rate, batch size, epochs, width,
 depth, hidden sizes, activation, init, optimizer, model kind, dropout, weight decay, momentum, loss, max-norm,
-augmentation, pooling; the seed is
+augmentation, pooling, batch norm (on or off); the seed is
 handled apart, as ``seeds``), ``Axis`` (one setting's values, given as a list of text "1e-4, 1e-3" or as a
 range: low, high, count, log or linear scale), ``SweepPlan`` (the axes, the base configs, grid or N random
 draws with a draw seed, the seeds, the successive-halving switch) and its expansion into ``PlannedRun``s
@@ -52,7 +52,7 @@ class Setting:
     key: str
     label: str
     short: str
-    kind: Literal["float", "int", "choice", "layers"]
+    kind: Literal["float", "int", "choice", "bool", "layers"]
     low: float | None = None
     low_open: bool = False  # the value must be above ``low`` (else at least ``low``)
     high: float | None = None
@@ -84,9 +84,11 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("max_norm", "Max-norm", "maxnorm", "float", 0, high=100, example="0, 3, 4"),
     Setting("augment", "Augmentation", "aug", "choice", choices=AUGMENTS, example="none, affine"),
     Setting("pool", "Pooling", "pool", "choice", choices=POOLS, example="max, avg"),
+    Setting("batch_norm", "Batch norm", "bn", "bool", choices=("off", "on"), example="off, on"),
 )}
 LAYER_SETTINGS = ("width", "depth", "hidden")  # they set an MLP's hidden layers
-MODEL_SETTINGS = ("activation", "init", "family", "dropout", "pool")  # ModelConfig's fields; the others are TrainConfig's
+# ModelConfig's fields; the others are TrainConfig's
+MODEL_SETTINGS = ("activation", "init", "family", "dropout", "pool", "batch_norm")
 
 
 def _setting(key: str) -> Setting:
@@ -102,6 +104,8 @@ def _shown(text: str) -> str:
 
 def format_setting(value) -> str:
     """A value as it appears in run names and tables: 0.001 · 64 · 256-128 · relu."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, tuple):
         return "-".join(str(v) for v in value) if value else "none"
     if isinstance(value, float):
@@ -116,6 +120,10 @@ def check_value(key: str, value):
     if s.kind == "choice":
         if value not in s.choices:
             raise PlanError(s.key, f"{s.label}: {_shown(str(value))!r} is not one of {', '.join(s.choices)}.")
+        return value
+    if s.kind == "bool":
+        if not isinstance(value, bool):
+            raise PlanError(s.key, f"{s.label}: {_shown(str(value))!r} is not on or off.")
         return value
     if s.kind == "layers":
         widths = tuple(value)
@@ -145,6 +153,9 @@ def check_value(key: str, value):
     return value
 
 
+_ON_OFF = {**dict.fromkeys(("on", "true", "yes", "1"), True), **dict.fromkeys(("off", "false", "no", "0"), False)}
+
+
 def parse_values(key: str, text: str) -> tuple:
     """A list of values of setting ``key`` from text ("1e-4, 1e-3"; hidden sizes: "256; 256,128"), each
     checked; a ValueError naming the field for an empty list, a bad entry or a value given twice."""
@@ -165,6 +176,8 @@ def parse_values(key: str, text: str) -> tuple:
                 value = float(part)
             elif s.kind == "layers":
                 value = tuple(int(w) for w in split_list(part.replace("-", " ")))
+            elif s.kind == "bool":  # as the CLI's and the link's true/false, and as tables show it: on/off
+                value = _ON_OFF.get(part.lower(), part)
             else:
                 value = part
         except ValueError:
