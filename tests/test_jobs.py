@@ -7,6 +7,7 @@ worker or a run that does not fit in memory ends as "error" while the pool goes 
 cap stops a run with its model; and a pool's workers die with the process that owns them.
 """
 
+import gc
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+import weakref
 
 import pytest
 import torch
@@ -22,8 +24,9 @@ from nnplay.checkpoint import load_checkpoint
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, Weights, local
+from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, Result, Weights, local
 from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, fills_cores, pool_size, worker_nice
+from nnplay.jobs.pool_worker import freeze_long_lived
 
 from .conftest import ROOT
 
@@ -304,6 +307,37 @@ def test_workers_die_with_the_process_that_owns_the_pool(tmp_path):
         assert wait_for(lambda: not any(alive(p) for p in pids), 15), "orphaned workers outlived their pool"
     finally:
         owner.kill()
+
+
+@pytest.mark.pool
+def test_a_warm_worker_has_frozen_its_long_lived_objects(pool):
+    """Its per-run collection then walks only the run's objects, not torch's modules and the data."""
+    sink = Sink()
+    job = pool.submit(JobSpec("frozen", "ws", TINY, call=("nnplay.jobs.pool_worker:frozen_objects", {})), sink)
+    assert job.wait(120), job.status
+    assert job.status == "finished", job.message
+    assert sink.of(Result)[0].value > 10_000  # torch alone makes far more objects than that
+
+
+def test_freezing_collects_the_garbage_first_and_later_garbage_is_still_collected():
+    class Node:
+        pass
+
+    def cycle(freed: list) -> None:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        weakref.finalize(a, freed.append, True)
+
+    before, after = [], []
+    cycle(before)
+    try:
+        assert freeze_long_lived() == gc.get_freeze_count() > 0
+        assert before == [True]  # freed, not frozen forever
+        cycle(after)
+        gc.collect()
+        assert after == [True]
+    finally:
+        gc.unfreeze()  # the test process keeps collecting as before
 
 
 def test_death_sentences_say_what_happened():
