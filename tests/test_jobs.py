@@ -240,6 +240,38 @@ def test_queue_is_fair_across_workspaces_and_says_why(pool, monkeypatch):
             assert job.wait(30), job
 
 
+class SlowEnd(Sink):
+    """A sink that holds the reader thread at the run's end until ``release`` is set (a slow store write)."""
+
+    def __init__(self):
+        super().__init__()
+        self.at_end, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, event):
+        if isinstance(event, JobEnd):
+            self.at_end.set()
+            self.release.wait(120)
+        super().__call__(event)
+
+
+@pytest.mark.pool
+def test_a_free_worker_takes_the_next_run_while_the_last_ones_end_is_written(pool):
+    busy, slow, after = Sink(), SlowEnd(), Sink()
+    jobs = [pool.submit(long_spec("busy", "ws-a"), busy), pool.submit(spec("short", "ws-b", epochs=1), slow)]
+    jobs.append(pool.submit(spec("after", "ws-c", epochs=1), after))
+    try:
+        assert slow.at_end.wait(120), "the short run did not end"
+        assert jobs[2] in pool.running() and jobs[2].status == "running"  # sent to the worker the short run left
+        assert not jobs[1].done  # its end is not recorded yet: nothing said it ended before it had
+    finally:
+        slow.release.set()
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            assert job.wait(60), job
+    assert jobs[1].status == "finished" and isinstance(slow.events[-1], JobEnd)
+
+
 @pytest.mark.pool
 def test_a_killed_worker_ends_its_run_as_error_and_is_replaced(pool):
     sink = Sink()

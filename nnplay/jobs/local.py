@@ -209,11 +209,11 @@ class LocalPool(Backend):
                 job = worker.job
                 if job is None or job.key != message.key:
                     continue
-                job._deliver(message.events)
-                if job.done:
-                    with self._lock:
+                if any(isinstance(event, JobEnd) for event in message.events):
+                    with self._lock:  # the worker is done with it: it starts the next run while this end is written
                         worker.job = None
                         self._dispatch()
+                job._deliver(message.events)
         self._worker_died(worker, conn)
 
     def _worker_died(self, worker: _Worker, conn) -> None:
