@@ -7,6 +7,7 @@ worker or a run that does not fit in memory ends as "error" while the pool goes 
 cap stops a run with its model; and a pool's workers die with the process that owns them.
 """
 
+import gc
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+import weakref
 
 import pytest
 import torch
@@ -22,8 +24,9 @@ from nnplay.checkpoint import load_checkpoint
 from nnplay.config import DataConfig, ModelConfig, TrainConfig
 from nnplay.data import load_mnist
 from nnplay.engine import EpochMetrics, History, LayerStats, RunEnd, RunStart, StepEvent, seeded_model, train
-from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, Weights, local
+from nnplay.jobs import Checkpoint, JobEnd, JobSpec, QueuePosition, Result, Weights, local
 from nnplay.jobs.local import WORKER_NICE, LocalPool, death_sentence, fills_cores, pool_size, worker_nice
+from nnplay.jobs.pool_worker import freeze_long_lived
 
 from .conftest import ROOT
 
@@ -237,6 +240,38 @@ def test_queue_is_fair_across_workspaces_and_says_why(pool, monkeypatch):
             assert job.wait(30), job
 
 
+class SlowEnd(Sink):
+    """A sink that holds the reader thread at the run's end until ``release`` is set (a slow store write)."""
+
+    def __init__(self):
+        super().__init__()
+        self.at_end, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, event):
+        if isinstance(event, JobEnd):
+            self.at_end.set()
+            self.release.wait(120)
+        super().__call__(event)
+
+
+@pytest.mark.pool
+def test_a_free_worker_takes_the_next_run_while_the_last_ones_end_is_written(pool):
+    busy, slow, after = Sink(), SlowEnd(), Sink()
+    jobs = [pool.submit(long_spec("busy", "ws-a"), busy), pool.submit(spec("short", "ws-b", epochs=1), slow)]
+    jobs.append(pool.submit(spec("after", "ws-c", epochs=1), after))
+    try:
+        assert slow.at_end.wait(120), "the short run did not end"
+        assert jobs[2] in pool.running() and jobs[2].status == "running"  # sent to the worker the short run left
+        assert not jobs[1].done  # its end is not recorded yet: nothing said it ended before it had
+    finally:
+        slow.release.set()
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            assert job.wait(60), job
+    assert jobs[1].status == "finished" and isinstance(slow.events[-1], JobEnd)
+
+
 @pytest.mark.pool
 def test_a_killed_worker_ends_its_run_as_error_and_is_replaced(pool):
     sink = Sink()
@@ -304,6 +339,37 @@ def test_workers_die_with_the_process_that_owns_the_pool(tmp_path):
         assert wait_for(lambda: not any(alive(p) for p in pids), 15), "orphaned workers outlived their pool"
     finally:
         owner.kill()
+
+
+@pytest.mark.pool
+def test_a_warm_worker_has_frozen_its_long_lived_objects(pool):
+    """Its per-run collection then walks only the run's objects, not torch's modules and the data."""
+    sink = Sink()
+    job = pool.submit(JobSpec("frozen", "ws", TINY, call=("nnplay.jobs.pool_worker:frozen_objects", {})), sink)
+    assert job.wait(120), job.status
+    assert job.status == "finished", job.message
+    assert sink.of(Result)[0].value > 10_000  # torch alone makes far more objects than that
+
+
+def test_freezing_collects_the_garbage_first_and_later_garbage_is_still_collected():
+    class Node:
+        pass
+
+    def cycle(freed: list) -> None:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        weakref.finalize(a, freed.append, True)
+
+    before, after = [], []
+    cycle(before)
+    try:
+        assert freeze_long_lived() == gc.get_freeze_count() > 0
+        assert before == [True]  # freed, not frozen forever
+        cycle(after)
+        gc.collect()
+        assert after == [True]
+    finally:
+        gc.unfreeze()  # the test process keeps collecting as before
 
 
 def test_death_sentences_say_what_happened():

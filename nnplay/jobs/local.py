@@ -3,7 +3,8 @@
 ``LocalPool`` starts its workers with multiprocessing's "spawn" context (the app's process has
 threads, so it never forks) and keeps them: each imports torch and decodes the data once, then
 trains one run after another. Per worker the pool holds two one-way pipes (commands in, event
-batches out) and one reader thread that hands the batches to the job's sink. The queue is fair:
+batches out) and one reader thread that hands the batches to the job's sink; when a run's last batch
+arrives, its worker is given the next queued run before the sink writes that end. The queue is fair:
 a workspace's next run waits behind the runs of workspaces that have nothing training (with
 ``strict``, a workspace never trains two runs at once); otherwise it is first come, first served. A worker that dies (killed, out of memory) ends
 its run as "error" with a sentence, and the pool starts a new worker; the other runs go on.
@@ -209,11 +210,11 @@ class LocalPool(Backend):
                 job = worker.job
                 if job is None or job.key != message.key:
                     continue
-                job._deliver(message.events)
-                if job.done:
-                    with self._lock:
+                if any(isinstance(event, JobEnd) for event in message.events):
+                    with self._lock:  # the worker is done with it: it starts the next run while this end is written
                         worker.job = None
                         self._dispatch()
+                job._deliver(message.events)
         self._worker_died(worker, conn)
 
     def _worker_died(self, worker: _Worker, conn) -> None:
