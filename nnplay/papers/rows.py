@@ -168,6 +168,13 @@ MEASURED_HERE: dict[str, str] = {
     "lecun-300": "2.27 ± 0.16 % (3 seeds, MSE): matches (better); 63 s per seed on 2 cores shared with other work",
     "lecun-lenet-1": ("2.70 ± 0.21 % (3 seeds): does not match (+1.0 points) after 5 epochs, where LeCun trained 20; "
                       "93 s per seed on 2 cores shared with other work"),
+    "lecun-lenet-4": ("1.82 ± 0.04 % (3 seeds): does not match (+0.72 points) after 5 epochs, where LeCun trained 20; "
+                      "68 s per seed on 2 cores shared with other work"),
+    "lecun-lenet-5": ("1.80 ± 0.17 % (3 seeds): does not match (+0.85 points) after 5 epochs, where LeCun trained 20; "
+                      "94 s per seed on 2 cores shared with other work"),
+    "lecun-500-150": "2.32 ± 0.15 % (3 seeds, MSE): matches (better); 39 s per seed on 2 cores",
+    "lecun-1000": ("5.34 ± 5.06 % (3 seeds, MSE): matches only through its spread: one seed of three ended far "
+                   "above the other two (MSE on 1,000 tanh units with Adam at 0.001); 53 s per seed on 2 cores"),
     "ioffe": ("75 s for both networks (quick budget); after 3,000 steps 89.6% without batch norm and 93.0% with it; "
               "the last layer's sigmoid input (15th, 50th, 85th percentiles) sat at 7.3, 9.7, 12.6 without batch "
               "norm, deep in the sigmoid's flat part, and at −0.42, −0.23, 0.04 with it"),
