@@ -115,7 +115,7 @@ def test_the_train_page_trains_in_a_worker(workers):
     app.toggle(key="train_quick").set_value(True).run()
     app.text_input(key="train_train_limit").set_value("1000")
     app.text_input(key="train_test_limit").set_value("200")
-    app.text_input(key="train_epochs").set_value("1")
+    app.text_input(key="train_epochs").set_value("20")  # still training when the page is drawn: a warm worker is quick
     app.run()
     app.button(key="train_start").click().run()
     assert not app.exception
