@@ -315,6 +315,13 @@ class IndexCache:
             self._indexes.clear()
             self._errors.clear()
 
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until the builds in flight now have ended (kept or failed); True if they did within ``timeout``."""
+        with self._lock:
+            events = list(self._building.values())
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return all(e.wait(None if deadline is None else max(0.0, deadline - time.monotonic())) for e in events)
+
     @property
     def nbytes(self) -> int:
         with self._lock:
