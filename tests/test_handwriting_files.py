@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from nnplay.handwriting import files
 from nnplay.handwriting.digits_npz import DigitsFileError
+from nnplay.export.run import zip_files
 from nnplay.handwriting.files import npz_bytes, read_npz, read_zip, zip_bytes
 
 
@@ -29,14 +30,6 @@ def some_digits(n: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def png(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -62,7 +55,7 @@ def test_zip_round_trip_keeps_images_and_labels_in_label_folders():
 
 def test_a_zip_in_a_folder_of_its_own_and_zip_tools_extras_are_read():
     images, _ = some_digits(2)
-    back = read_zip(zipped({"mine/4/a.png": png(images[0]), "mine/9/b.png": png(images[1]),
+    back = read_zip(zip_files({"mine/4/a.png": png(images[0]), "mine/9/b.png": png(images[1]),
                             "__MACOSX/mine/4/._a.png": b"junk", "mine/.DS_Store": b"junk", "mine/": b""}))
     assert back.refused == [] and back.labels.tolist() == [4, 9]
 
@@ -74,7 +67,7 @@ def test_a_dark_on_light_digit_and_a_photo_in_the_zip_are_made_white_on_black():
     ImageDraw.Draw(photo).line([(150, 40), (150, 260)], fill=10, width=20)
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG")
-    back = read_zip(zipped({"1/light.png": png(light), "1/photo.jpg": buffer.getvalue()}))
+    back = read_zip(zip_files({"1/light.png": png(light), "1/photo.jpg": buffer.getvalue()}))
     assert back.refused == [] and back.labels.tolist() == [1, 1]
     assert back.images[0][0].max() == 0 and back.images[0][10, 13] == 255
     assert back.images[1][0].max() == 0 and back.images[1].max() == 255  # the photo made into a digit
@@ -83,7 +76,7 @@ def test_a_dark_on_light_digit_and_a_photo_in_the_zip_are_made_white_on_black():
 def test_bad_entries_are_refused_one_by_one_and_the_good_ones_kept():
     images, _ = some_digits(1)
     good = png(images[0])
-    back = read_zip(zipped({
+    back = read_zip(zip_files({
         "3/good.png": good,
         "../../etc/7/evil.png": good,
         "/abs/5/evil.png": good,
@@ -103,7 +96,7 @@ def test_bad_entries_are_refused_one_by_one_and_the_good_ones_kept():
 
 def test_an_entry_that_unpacks_too_far_is_refused(monkeypatch):
     monkeypatch.setattr(files, "MAX_ENTRY_BYTES", 1000)
-    back = read_zip(zipped({"1/big.png": b"\0" * 5000, "2/ok.png": png(some_digits(1)[0][0])}))
+    back = read_zip(zip_files({"1/big.png": b"\0" * 5000, "2/ok.png": png(some_digits(1)[0][0])}))
     assert back.labels.tolist() == [2]
     assert back.refused == ["1/big.png: 0 MB is too big for a digit's picture."]
 
@@ -111,7 +104,7 @@ def test_an_entry_that_unpacks_too_far_is_refused(monkeypatch):
 def test_a_zip_bomb_is_refused_whole(monkeypatch):
     monkeypatch.setattr(files, "MAX_UNPACKED_BYTES", 10_000)
     with pytest.raises(DigitsFileError, match="unpacks to more than"):
-        read_zip(zipped({f"1/{i}.png": b"\0" * 5000 for i in range(3)}))
+        read_zip(zip_files({f"1/{i}.png": b"\0" * 5000 for i in range(3)}))
 
 
 def test_a_file_that_is_no_zip_or_too_big_is_refused(monkeypatch):

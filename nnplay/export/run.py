@@ -194,11 +194,7 @@ def _safetensors_zip(run, stem: str) -> bytes:
     """``<stem>.safetensors`` (config in its metadata) and ``<stem>.json`` (the same config) in one zip."""
     weights = model_bytes(run.model, run.model_cfg, "safetensors", meta=run_meta(run))
     config = {"model": to_dict(run.model_cfg), **run_meta(run)}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(f"{stem}.safetensors", weights)
-        zf.writestr(f"{stem}.json", json.dumps(config, indent=2) + "\n")
-    return buffer.getvalue()
+    return zip_files({f"{stem}.safetensors": weights, f"{stem}.json": (json.dumps(config, indent=2) + "\n").encode()})
 
 
 def run_file(run, fmt: str) -> bytes:
