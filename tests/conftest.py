@@ -138,3 +138,43 @@ def full_data(mnist_dir):
     from nnplay.data import load_mnist
 
     return load_mnist(DataConfig(data_dir=str(mnist_dir), download=False))
+
+
+@pytest.fixture
+def class_mode(monkeypatch):
+    """Class mode on; the runs a test left training are stopped after it."""
+    monkeypatch.setenv("NNPLAY_CLASS", "1")
+    yield
+    from nnplay.runs import REGISTRY
+
+    for run in list(REGISTRY.values()):
+        run.stop()
+        run.wait(30)
+
+
+@pytest.fixture(params=[True, False], ids=["class", "no class"])
+def in_class(request, monkeypatch):
+    """The test once in class mode and once outside it (no token either); the value says which."""
+    if request.param:
+        monkeypatch.setenv("NNPLAY_CLASS", "1")
+    else:
+        monkeypatch.delenv("NNPLAY_CLASS", raising=False)
+        monkeypatch.delenv("NNPLAY_TEACHER_TOKEN", raising=False)
+    return request.param
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """{file name: the data callable} of every deferred download button the page registers."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        seen[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return seen
+

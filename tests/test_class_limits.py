@@ -19,17 +19,6 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 SMALL = ModelConfig(hidden=(16,))
 
 
-@pytest.fixture
-def class_mode(monkeypatch):
-    monkeypatch.setenv("NNPLAY_CLASS", "1")
-    yield
-    from nnplay.runs import REGISTRY
-
-    for run in list(REGISTRY.values()):
-        run.stop()
-        run.wait(30)
-
-
 def test_the_teachers_limits_are_kept_for_the_class_over_the_settings_defaults(monkeypatch):
     store = open_store()
     assert read_limits(store) == Limits(2_000_000, 20, 3, 15.0)

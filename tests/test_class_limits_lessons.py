@@ -28,17 +28,6 @@ SMALL = ModelConfig(hidden=(16,))
 RANGE = "nnplay.lessons.experiments:lr_range_test"
 
 
-@pytest.fixture
-def class_mode(monkeypatch):
-    monkeypatch.setenv("NNPLAY_CLASS", "1")
-    yield
-    from nnplay.runs import REGISTRY
-
-    for run in list(REGISTRY.values()):
-        run.stop()
-        run.wait(30)
-
-
 def runs(n: int, epochs: int = 1) -> list[Run]:
     return [Run(f"r{i}", DataConfig(), SMALL, TrainConfig(epochs=epochs, batch_size=100, device="cpu"))
             for i in range(n)]
@@ -187,14 +176,9 @@ def test_outside_class_mode_the_pages_start_as_before(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("in_class", [True, False], ids=["class", "no class"])
-def test_draws_quick_training_keeps_to_the_class_limits(in_class, monkeypatch):
+def test_draws_quick_training_keeps_to_the_class_limits(in_class):
     from nnplay.runs import REGISTRY
 
-    if in_class:
-        monkeypatch.setenv("NNPLAY_CLASS", "1")
-    else:
-        monkeypatch.delenv("NNPLAY_CLASS", raising=False)
     save_limits(open_store(), Limits(2_000_000, 1, 3, 3.0))  # the quick training's 2 epochs are one too many
     at = AppTest.from_file(str(ROOT / "pages" / "draw.py"), default_timeout=120).run()
     at.button(key="draw_quick_train").click().run()
@@ -222,12 +206,7 @@ def test_a_crafted_sweep_start_beyond_the_limits_is_refused_before_anything_is_k
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("in_class", [True, False], ids=["class", "no class"])
-def test_the_papers_page_refuses_its_rows_and_figures_beyond_the_limits(in_class, monkeypatch):
-    if in_class:
-        monkeypatch.setenv("NNPLAY_CLASS", "1")
-    else:
-        monkeypatch.delenv("NNPLAY_CLASS", raising=False)
+def test_the_papers_page_refuses_its_rows_and_figures_beyond_the_limits(in_class):
     save_limits(open_store(), Limits(100, 20, 3, 3.0))  # every paper's network is larger
     at = AppTest.from_file(str(ROOT / "pages" / "papers.py"), default_timeout=120).run()
     assert not at.exception

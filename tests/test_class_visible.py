@@ -25,16 +25,6 @@ DRAW = str(ROOT / "pages" / "draw.py")
 FORWARD = str(ROOT / "pages" / "forward.py")
 
 
-@pytest.fixture(params=[True, False], ids=["class", "no class"])
-def in_class(request, monkeypatch):
-    if request.param:
-        monkeypatch.setenv("NNPLAY_CLASS", "1")
-    else:
-        monkeypatch.delenv("NNPLAY_CLASS", raising=False)
-        monkeypatch.delenv("NNPLAY_TEACHER_TOKEN", raising=False)
-    return request.param
-
-
 @pytest.fixture(scope="module")
 def whole():
     """The data the pages load (real MNIST where NNPLAY_DATA_DIR has it, else the built-in sample)."""

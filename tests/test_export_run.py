@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from nnplay.checkpoint import load_checkpoint
@@ -66,20 +65,6 @@ def reference_logits(run: Run, images: torch.Tensor) -> torch.Tensor:
     model = run.model.cpu().eval()
     with torch.no_grad():
         return model(images)
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict:
-    """{file name: the data callable} of every deferred download button the page registers."""
-    seen = {}
-    original = MediaFileManager.add_deferred
-
-    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        seen[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
-    return seen
 
 
 def page() -> AppTest:

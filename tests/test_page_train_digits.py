@@ -76,21 +76,12 @@ def test_a_run_with_your_digits_trains_on_them_with_their_weight(monkeypatch, pa
     assert "extra_data" not in page.query_params and "extra_weight" not in page.query_params  # never in a link
 
 
-def test_before_start_the_command_line_and_the_script_name_your_digits(monkeypatch, page, sample_data):
+def test_before_start_the_command_line_and_the_script_name_your_digits(monkeypatch, page, sample_data, downloads):
     import io
     import shlex
     import zipfile
 
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    seen = {}
-    original = MediaFileManager.add_deferred
-
-    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        seen[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    seen = downloads
     has_digits(monkeypatch, 30, sample_data)
     page.run()
     page.radio(key=DIGITS_KEY).set_value(WITH_DIGITS).run()
