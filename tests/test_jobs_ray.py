@@ -11,6 +11,7 @@ hanging. Skipped when ray is not installed (``pip install -r requirements-ray.tx
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -58,9 +59,27 @@ def sweep():
         jobs = {name: backend.submit(s, sink) for name, (sink, s) in runs.items()}
         yield backend, jobs, {name: sink for name, (sink, _) in runs.items()}
         backend.close(timeout=20)
+        # no thread of the backend is left inside Ray when ray.shutdown comes (ray-project/ray#31145)
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("nnplay-ray") and t.is_alive()]
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_ray_never_starts_or_joins_a_cluster_by_itself():
+    """A reader thread's late Ray call after ``ray.shutdown`` fails; with Ray's auto-connect it would start a
+    cluster of its own (or join the one it found) in the app's process."""
+    from nnplay.jobs.ray_backend import import_ray
+
+    if ray.is_initialized():
+        pytest.skip("Ray is connected in this process already")
+    import_ray()
+    try:
+        with pytest.raises(Exception, match="(?i)not (been )?(started|initialized)"):
+            ray.put(1)
+        assert not ray.is_initialized()
+    finally:
+        ray.shutdown()
 
 
 def test_a_sweep_of_four_runs_finishes_with_every_event(sweep):

@@ -8,6 +8,7 @@ Skipped when ray is not installed.
 
 import os
 import signal
+import threading
 
 import pytest
 
@@ -44,6 +45,7 @@ def warm():
         assert backend.wait_ready(180), "the warm actors did not start"
         yield backend
         backend.close(timeout=20)
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("nnplay-ray") and t.is_alive()]
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -51,12 +51,16 @@ _keys = itertools.count(1)
 
 
 def import_ray():
+    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")  # read as ray is imported
     try:
         import ray
+        from ray._private import auto_init_hook
     except ImportError:
         raise RuntimeError("NNPLAY_RAY_ADDRESS is set but Ray is not installed: "
                            "`pip install -r requirements-ray.txt`, or unset NNPLAY_RAY_ADDRESS to train "
                            "in the local worker pool.") from None
+    # a reader thread's late ray.get after ray.shutdown must fail, not start or join a cluster of its own
+    auto_init_hook.enable_auto_connect = False
     return ray
 
 
@@ -254,10 +258,17 @@ class RayBackend(Backend):
         self._workers: list[_Worker] = []
         self._closing = False
         self._described = (0.0, "")
+        self._threads: list[threading.Thread] = []  # the connecting one and the readers, joined by close
         if background:
-            threading.Thread(target=self._keep_trying, daemon=True, name="nnplay-ray-connect").start()
+            self._thread(self._keep_trying, name="nnplay-ray-connect")
         else:
             self._connect()
+
+    def _thread(self, target, *args, name: str) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name=name)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     # -- reaching the cluster -------------------------------------------------------------------
 
@@ -405,8 +416,7 @@ class RayBackend(Backend):
                 worker.job, job.worker, job.actor = job, worker, worker.handle
                 job.resources = {"num_cpus": self.cpus_per_run, "num_gpus": self.gpus_per_run if gpu else 0}
                 job.tries += 1
-                threading.Thread(target=self._read, args=(job, worker), daemon=True,
-                                 name=f"nnplay-ray-{job.spec.run_id}").start()
+                self._thread(self._read, job, worker, name=f"nnplay-ray-{job.spec.run_id}")
 
     def _read(self, job: RayJob, worker: _Worker) -> None:
         """Start the run on its actor and long-poll it for batches until its JobEnd arrives or it dies."""
@@ -511,7 +521,9 @@ class RayBackend(Backend):
         return text
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop every run and wait for their ends, then let the actors go; the Ray connection stays."""
+        """Stop every run and wait for their ends, then let the actors go and wait for this backend's threads
+        (so a ``ray.shutdown`` after it finds none inside Ray: ray-project/ray#31145); the connection stays."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._closing = True  # no new run, and no waiting one starts
             jobs = list(self._jobs)
@@ -527,6 +539,11 @@ class RayBackend(Backend):
                 self.ray.kill(worker.handle)
             except Exception:  # noqa: BLE001 - already gone
                 pass
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def death_sentence(err: BaseException) -> str:
