@@ -38,6 +38,12 @@ def spec(run_id, epochs=1, lr=1e-3):
                    TrainConfig(epochs=epochs, lr=lr, batch_size=100, log_every=3), name=run_id)
 
 
+def backend_threads_left() -> list[str]:
+    """The names of the Ray backend's threads still alive: none may be inside Ray when ``ray.shutdown`` comes
+    (ray-project/ray#31145)."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("nnplay-ray") and t.is_alive()]
+
+
 @pytest.fixture(scope="module")
 def sweep():
     from ray.cluster_utils import Cluster
@@ -59,8 +65,7 @@ def sweep():
         jobs = {name: backend.submit(s, sink) for name, (sink, s) in runs.items()}
         yield backend, jobs, {name: sink for name, (sink, _) in runs.items()}
         backend.close(timeout=20)
-        # no thread of the backend is left inside Ray when ray.shutdown comes (ray-project/ray#31145)
-        assert not [t.name for t in threading.enumerate() if t.name.startswith("nnplay-ray") and t.is_alive()]
+        assert backend_threads_left() == []
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -8,7 +8,6 @@ Skipped when ray is not installed.
 
 import os
 import signal
-import threading
 
 import pytest
 
@@ -20,6 +19,7 @@ from nnplay.jobs import JobSpec  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402
 from .test_jobs import Sink  # noqa: E402
+from .test_jobs_ray import backend_threads_left  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -45,7 +45,7 @@ def warm():
         assert backend.wait_ready(180), "the warm actors did not start"
         yield backend
         backend.close(timeout=20)
-        assert not [t.name for t in threading.enumerate() if t.name.startswith("nnplay-ray") and t.is_alive()]
+        assert backend_threads_left() == []
     finally:
         ray.shutdown()
         cluster.shutdown()
