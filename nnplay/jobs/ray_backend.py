@@ -51,7 +51,6 @@ _keys = itertools.count(1)
 
 
 def import_ray():
-    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")  # read as ray is imported
     try:
         import ray
         from ray._private import auto_init_hook
