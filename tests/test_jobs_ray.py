@@ -74,7 +74,7 @@ def sweep():
 def test_ray_never_starts_or_joins_a_cluster_by_itself():
     """A reader thread's late Ray call after ``ray.shutdown`` fails; with Ray's auto-connect it would start a
     cluster of its own (or join the one it found) in the app's process."""
-    from nnplay.jobs.ray_backend import import_ray
+    from nnplay.jobs.ray_connect import import_ray
 
     if ray.is_initialized():
         pytest.skip("Ray is connected in this process already")

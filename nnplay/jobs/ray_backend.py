@@ -1,14 +1,13 @@
 """The Ray backend: runs train in warm Ray actors on a cluster; events come back to this process.
 
-Used when ``NNPLAY_RAY_ADDRESS`` is set (``auto``, ``ray://host:10001``, or a head's ``host:port``).
-Reaching the cluster (``connect``): first a plain TCP knock on the address (nothing listening is said at
-once), then the cluster's own list of live nodes, read from its GCS: the app's process must sit on one of
-them, and it joins under the address that node registered (the loopback for a one-machine cluster started
-with ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, else the machine's network address, whatever address the app
-was given); then ``ray.init``, once per process (a later backend reuses the connection). The app's backend
-(``background=True``) does this in a thread and keeps trying every ``RETRY_SECONDS``: no page waits for it,
-``describe()`` says within ``SILENT_SECONDS`` that the cluster cannot be reached and why, and runs started
-meanwhile wait in the queue and train once it answers.
+Used when ``NNPLAY_RAY_ADDRESS`` is set (``auto``, ``ray://host:10001``, or a head's ``host:port``); how the
+app joins the cluster is ``ray_connect``. The app's backend (``background=True``) joins in a thread and keeps
+trying every ``RETRY_SECONDS``: no page waits for it, ``describe()`` says within ``SILENT_SECONDS`` that the
+cluster cannot be reached and why, and runs started meanwhile wait in the queue and train once it answers.
+Once joined, a watching thread reads the cluster's nodes and resources every ``WATCH_SECONDS`` (pages read
+that, never Ray itself); a cluster that stops answering (``ray stop``, its head lost) for ``LOST_SECONDS`` is
+let go: runs that were training end "error" saying so, runs that had not begun wait again, and the backend
+goes back to trying to join, so a restarted cluster takes the queue up again.
 
 Actors are warm workers (``ray_actor.RayRunner``), kept as the local pool keeps its worker processes: once
 connected, the backend starts as many as the cluster's CPUs hold (``NNPLAY_RAY_CPUS_PER_RUN`` each, default
@@ -27,178 +26,23 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-import socket
 import threading
 import time
-from pathlib import Path
 
 from .. import settings
 from . import Backend, Job, JobEnd, JobSpec, QueuePosition, Sink, env_float
 from .commands import Command, Pause, Resume, Stop
+from .ray_connect import Unreachable, cluster_state, connect, disconnect, host_port, import_ray, silent
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 RETRY_SECONDS = 5.0  # between two tries to reach a cluster that did not answer
 SILENT_SECONDS = 10.0  # a try still unanswered after this is said to have failed (it goes on in the background)
-KNOCK_SECONDS = 3.0  # the TCP knock on the cluster's address
+WATCH_SECONDS = 2.0  # between two reads of a joined cluster's state
+LOST_SECONDS = 10.0  # reads failing this long let go of the cluster: Ray rides out a shorter blip, and ends us at 60 s
 RUN_END_SECONDS = 120.0  # how long an actor (maybe still warming up) may take to return from an ended run
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-_init_lock = threading.Lock()
 _keys = itertools.count(1)
-
-
-def import_ray():
-    try:
-        import ray
-        from ray._private import auto_init_hook
-    except ImportError:
-        raise RuntimeError("NNPLAY_RAY_ADDRESS is set but Ray is not installed: "
-                           "`pip install -r requirements-ray.txt`, or unset NNPLAY_RAY_ADDRESS to train "
-                           "in the local worker pool.") from None
-    # a reader thread's late ray.get after ray.shutdown must fail, not start or join a cluster of its own
-    auto_init_hook.enable_auto_connect = False
-    return ray
-
-
-class Unreachable(RuntimeError):
-    """The cluster at NNPLAY_RAY_ADDRESS cannot be used from here; the message says why and what to do."""
-
-    def __init__(self, address: str, why: str):
-        super().__init__(f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS={address} ({why}). Start it "
-                         f"(the commands for one machine and for two nodes are in docs/workers-and-ray.md), "
-                         f"or unset NNPLAY_RAY_ADDRESS to train in the local worker pool.")
-        self.why = why
-
-
-def host_port(address: str) -> tuple[str, int]:
-    """``host:port`` (or ``ray://host:port``) split; a ValueError with a sentence when it is neither."""
-    rest = address.split("://", 1)[-1]
-    host, _, port = rest.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit():
-        raise ValueError(f"NNPLAY_RAY_ADDRESS must be auto, ray://host:port or host:port; it is {address!r}.")
-    return host, int(port)
-
-
-def knock(host: str, port: int, timeout: float = KNOCK_SECONDS) -> str | None:
-    """None when something accepts a TCP connection at host:port, else why not (a few words)."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except socket.timeout:
-        return f"nothing answered at {host}:{port} within {timeout:g} s"
-    except OSError as err:
-        return f"nothing answers at {host}:{port}: {err.strerror or err}"
-
-
-def is_local(ip: str) -> bool:
-    """Whether ``ip`` is an address of this machine (a socket can be bound to it)."""
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as s:
-            s.bind((ip, 0))
-        return True
-    except OSError:
-        return False
-
-
-def live_nodes(ray, gcs_address: str) -> list[str]:
-    """The addresses the cluster's live nodes registered under, read from its GCS."""
-    from ray._raylet import GcsClient  # the client `ray status` uses; no ray.init needed
-
-    infos = GcsClient(address=gcs_address).get_all_node_info(timeout=KNOCK_SECONDS)
-    return sorted({info.node_manager_address for info in infos.values() if info.state == 0})  # 0: ALIVE
-
-
-def _auto_address(address: str) -> str:
-    """The head address ``auto`` stands for: the cluster last started on this machine."""
-    from ray._private.services import get_ray_address_from_environment
-
-    try:
-        found = get_ray_address_from_environment("auto", None)
-    except Exception:  # noqa: BLE001 - no cluster recorded on this machine
-        found = None
-    if not found or found == "auto":
-        raise Unreachable(address, "no Ray cluster was started on this machine: `ray start --head` records one")
-    return found
-
-
-def plan(ray, address: str) -> dict:
-    """How to join the cluster at ``address`` from this machine: ``ray.init``'s address and node address, and
-    whether the cluster lives on the loopback. Raises ``Unreachable`` with the reason."""
-    if address.startswith("ray://"):  # Ray Client: the client server does the rest
-        why = knock(*host_port(address))
-        if why:
-            raise Unreachable(address, why)
-        return {"address": address}
-    host, port = host_port(_auto_address(address) if address == "auto" else address)
-    why = knock(host, port)
-    if why:
-        raise Unreachable(address, why)
-    try:
-        nodes = live_nodes(ray, f"{host}:{port}")
-    except Exception as err:  # noqa: BLE001 - something answers, but not a Ray head
-        raise Unreachable(address, f"{host}:{port} answers but is not a Ray head ({type(err).__name__})") from None
-    if not nodes:
-        raise Unreachable(address, f"the head at {host}:{port} has no live node")
-    here = [ip for ip in nodes if ip in LOOPBACK or is_local(ip)]
-    if not here:
-        raise Unreachable(address, f"its nodes registered under {', '.join(nodes)}, none of them this machine: "
-                                   f"the app must run on one of them (`ray start --address={nodes[0]}:{port}` "
-                                   f"here), or reach the cluster through Ray Client (ray://HEAD:10001)")
-    node = next((ip for ip in here if ip in LOOPBACK), here[0])
-    loopback = node in LOOPBACK
-    # the head's GCS listens on the loopback only when the cluster lives there; else on every address
-    return {"address": f"{'127.0.0.1' if loopback else node}:{port}", "node": "127.0.0.1" if loopback else node,
-            "loopback": loopback, "registered": node}
-
-
-def _cluster_mode(ray, loopback: bool) -> None:
-    """Tell Ray whether the cluster lives on the loopback: it rewrites 127.0.0.1 to the machine's network
-    address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` is 0, which it reads once, at import."""
-    os.environ[CLUSTER_SWITCH] = "0" if loopback else "1"
-    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
-    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
-        constants.ENABLE_RAY_CLUSTER = not loopback
-
-
-def connect(address: str):
-    """``ray.init`` for the cluster at ``address``, once per process (later calls reuse the connection).
-    Returns the ray module; ``Unreachable`` (a RuntimeError) with a sentence when it cannot."""
-    if address != "auto":
-        why = knock(*host_port(address))  # before importing ray (seconds): nothing listening is said at once
-        if why:
-            raise Unreachable(address, why)
-    ray = import_ray()
-    with _init_lock:
-        if ray.is_initialized():
-            return ray
-        target = plan(ray, address)
-        package = Path(__file__).resolve().parent.parent
-        # ship nnplay itself, so nodes on other machines run this code (they need torch installed)
-        # and the app's data folder, so a run reads the dataset the app shows (a node without it at that
-        # path loads it as the app would: torchvision's download, else the built-in sample)
-        data_dir = {"NNPLAY_DATA_DIR": os.environ["NNPLAY_DATA_DIR"]} if os.environ.get("NNPLAY_DATA_DIR") else {}
-        runtime_env = {"py_modules": [str(package)], "env_vars": {"PYTHONUNBUFFERED": "1", **data_dir}}
-        options = {}
-        if "node" in target:  # Ray Client takes only the runtime env
-            _cluster_mode(ray, target["loopback"])
-            options = {"log_to_driver": False, "configure_logging": False, "include_dashboard": False,
-                       "_node_ip_address": target["node"]}
-        try:
-            ray.init(address=target["address"], runtime_env=runtime_env, **options)
-        except Exception as err:  # noqa: BLE001 - ConnectionError, RpcError, TimeoutError…: say it, try again later
-            try:
-                ray.shutdown()
-            except Exception:  # noqa: BLE001
-                pass
-            first = str(err).strip().splitlines()
-            raise Unreachable(address, f"ray.init failed: {type(err).__name__}: "
-                                       f"{first[0][:200] if first else 'no details'}") from None
-    return ray
 
 
 class RayJob(Job):
@@ -249,6 +93,7 @@ class RayBackend(Backend):
         self.warm = warm
         self.ray = None
         self.problem = ""  # why the last try to reach the cluster failed
+        self.lost = ""  # when and why a joined cluster stopped answering (said until it is joined again)
         self._connected = threading.Event()
         self._since = time.monotonic()
         self._lock = threading.RLock()
@@ -256,7 +101,9 @@ class RayBackend(Backend):
         self._waiting: list[RayJob] = []   # those without an actor, in order
         self._workers: list[_Worker] = []
         self._closing = False
-        self._described = (0.0, "")
+        self._state: dict = {"alive": 0, "nodes": [], "resources": {}}  # the cluster as the watching thread last read it
+        self._generation = 0  # how many times a joined cluster was lost: a reader of an earlier one lets go
+        self._wake = threading.Event()  # set by close: the watching thread ends
         self._threads: list[threading.Thread] = []  # the connecting one and the readers, joined by close
         if background:
             self._thread(self._keep_trying, name="nnplay-ray-connect")
@@ -275,14 +122,59 @@ class RayBackend(Backend):
         ray = connect(self.address)
         from .ray_actor import RayRunner
 
+        state = cluster_state(ray)
         with self._lock:
             self.ray = ray
             self._actor_class = ray.remote(RayRunner)
-            self.problem = ""
+            self._state = state
+            self.problem = self.lost = ""
             self._connected.set()
             if not self._closing:
                 self._start_warm_workers()
+            self._thread(self._watch, self._generation, name="nnplay-ray-watch")
         self._dispatch()
+
+    def _watch(self, generation: int) -> None:
+        """Read the joined cluster's state every ``WATCH_SECONDS``; let go of it (``_lose``) once it has not answered
+        for ``LOST_SECONDS``."""
+        failing = None  # since when the reads fail
+        while not self._wake.wait(WATCH_SECONDS) and generation == self._generation:
+            try:
+                self._state = cluster_state(self.ray)
+                failing = None
+            except Exception as err:  # noqa: BLE001 - ConnectionError with the reason, or Ray Client failing
+                failing = failing or time.monotonic()
+                if time.monotonic() - failing >= LOST_SECONDS:
+                    self._lose(str(err) or type(err).__name__)
+                    return
+
+    def _lose(self, why: str) -> None:
+        """The joined cluster stopped answering: end the runs that trained on it, put back those that had not begun,
+        let go of Ray before it ends this process, and go back to trying to join."""
+        sentence = self._lost_sentence(why)
+        with self._lock:
+            if self._closing:
+                return
+            self._generation += 1
+            self._connected.clear()
+            self._since = time.monotonic()
+            self.problem = str(Unreachable(self.address, f"it stopped answering: {why}"))
+            self._workers = []
+            readers = [t for t in self._threads if t.name.startswith("nnplay-ray-") and t.name != "nnplay-ray-watch"]
+            self.lost = (f"It stopped answering at {time.strftime('%H:%M:%S')}: the runs that were training on it "
+                         f"ended (their curves are kept).")
+            for job in [j for j in self._jobs if j.worker is not None]:
+                job.worker = job.actor = None
+                if job.started:
+                    self._jobs.remove(job)
+                    job._deliver([JobEnd("error", sentence)])
+                else:
+                    self._waiting.insert(0, job)
+        log.warning("%s", self.problem)
+        for thread in readers:  # each leaves Ray within a poll (their jobs ended, or the generation moved on)
+            thread.join(2 * POLL_SECONDS + 5)
+        disconnect(self.ray)
+        self._thread(self._keep_trying, name="nnplay-ray-connect")
 
     def _keep_trying(self) -> None:
         while not self._closing:
@@ -306,7 +198,8 @@ class RayBackend(Backend):
         if self.connected:
             return None
         if self.problem:
-            return f"{self.problem} Trying again every {RETRY_SECONDS:g} s; runs started meanwhile wait for it."
+            lost = f" {self.lost}" if self.lost else ""
+            return f"{self.problem}{lost} Trying again every {RETRY_SECONDS:g} s; runs started meanwhile wait for it."
         waited = time.monotonic() - self._since
         if waited >= SILENT_SECONDS:
             return str(Unreachable(self.address, f"it has not answered for {waited:.0f} s")) + \
@@ -318,8 +211,12 @@ class RayBackend(Backend):
 
     # -- warm actors ----------------------------------------------------------------------------
 
+    def _lost_sentence(self, why: str) -> str:
+        return (f"the Ray cluster at {self.address} stopped answering while this run trained ({why}). "
+                f"Its curves up to then are kept.")
+
     def _resources(self) -> dict:
-        return self.ray.cluster_resources()
+        return self._state["resources"]
 
     def _capacity(self, resources: dict, gpu: bool) -> int:
         """How many actors the cluster holds: its CPUs by the CPUs a run asks (and GPUs, for a GPU actor)."""
@@ -343,8 +240,9 @@ class RayBackend(Backend):
         return worker
 
     def _retire(self, worker: _Worker) -> None:
-        if worker in self._workers:
-            self._workers.remove(worker)
+        if worker not in self._workers:
+            return  # close or _lose let it go already
+        self._workers.remove(worker)
         try:
             self.ray.kill(worker.handle)
         except Exception:  # noqa: BLE001 - already gone
@@ -421,6 +319,7 @@ class RayBackend(Backend):
         """Start the run on its actor and long-poll it for batches until its JobEnd arrives or it dies."""
         ray = self.ray
         handle = worker.handle
+        generation = self._generation
         free = False
         again = False
         try:
@@ -428,37 +327,52 @@ class RayBackend(Backend):
             for command in job.early:
                 handle.command.remote(job.key, command)
             run_ref = handle.run.remote(job.key, job.spec, max_seconds)
-            while not job.done:
+            def gone() -> bool:  # its run ended here, or the cluster was let go of (``_lose``: no more Ray calls)
+                return job.done or generation != self._generation
+
+            while not gone():
                 ref = handle.poll.remote(job.key, POLL_SECONDS)
                 ready: list = []
-                while not ready and not job.done:
+                while not ready and not gone():
                     ready, _ = ray.wait([ref], timeout=POLL_SECONDS + 1)  # an actor warming up waits here
-                if job.done:
+                if gone():
                     break
                 for batch in ray.get(ref):
                     if not job.started:
                         job.started = True
                     job._deliver(batch)
+            if generation != self._generation:
+                return
             ray.get(run_ref, timeout=RUN_END_SECONDS)  # its run returned: the actor is free for the next
             free = True
         except Exception as err:  # noqa: BLE001 - RayActorError and friends: the actor is gone
+            if generation != self._generation:
+                return
             if not job.started and not job.done and job.tries < 2 and not self._closing:
                 again = True  # an actor that died before this run began (a lost node): give it another
             elif not job.done:
-                job._deliver([JobEnd("error", death_sentence(err))])
+                gone = silent(1.0)  # a whole cluster gone is said as such, not as one lost actor
+                job._deliver([JobEnd("error", self._lost_sentence(gone) if gone else death_sentence(err))])
         finally:
-            with self._lock:
-                job.worker, job.actor = None, None
-                if free and not self._closing:
-                    worker.job = None
-                    handle.forget.remote(job.key)
-                else:
-                    self._retire(worker)
-                if again:
-                    self._waiting.insert(0, job)
-                elif job in self._jobs:
-                    self._jobs.remove(job)
-            self._dispatch()
+            self._let_go(job, worker, generation, free, again)
+
+    def _let_go(self, job: RayJob, worker: _Worker, generation: int, free: bool, again: bool) -> None:
+        """After a reader: its actor free for the next run (or retired), its job ended or back in the queue; nothing
+        when the cluster it read from was let go of (``_lose`` did it all)."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            job.worker, job.actor = None, None
+            if free and not self._closing:
+                worker.job = None
+                worker.handle.forget.remote(job.key)
+            else:
+                self._retire(worker)
+            if again:
+                self._waiting.insert(0, job)
+            elif job in self._jobs:
+                self._jobs.remove(job)
+        self._dispatch()
 
     def _command(self, job: Job, command: Command) -> None:
         with self._lock:
@@ -503,21 +417,11 @@ class RayBackend(Backend):
         if not self.connected:
             problem = self.unreachable()
             return f"nowhere yet: {problem}" if problem else f"the Ray cluster at {self.address} (connecting…)"
-        when, text = self._described
-        if time.monotonic() - when < 5.0:  # the sidebar asks on every page load
-            return text
-        try:
-            res = self.ray.cluster_resources()
-            alive = [n for n in self.ray.nodes() if n.get("Alive")]
-            ips = sorted({n.get("NodeManagerAddress", "") for n in alive})
-            host = self.address.split("://")[-1].rsplit(":", 1)[0]
-            under = f" (its nodes registered as {', '.join(ips)})" if ips and host not in ips else ""
-            text = (f"Ray cluster at {self.address}{under}: {len(alive)} node{'s' if len(alive) != 1 else ''}, "
-                    f"{res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs")
-        except Exception:  # noqa: BLE001
-            text = f"Ray cluster at {self.address}"
-        self._described = (time.monotonic(), text)
-        return text
+        n, ips, res = self._state["alive"], self._state["nodes"], self._state["resources"]
+        host = self.address.split("://")[-1].rsplit(":", 1)[0]
+        under = f" (its nodes registered as {', '.join(ips)})" if ips and host not in ips else ""
+        return (f"Ray cluster at {self.address}{under}: {n} node{'s' if n != 1 else ''}, "
+                f"{res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs")
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop every run and wait for their ends, then let the actors go and wait for this backend's threads
@@ -526,6 +430,7 @@ class RayBackend(Backend):
         with self._lock:
             self._closing = True  # no new run, and no waiting one starts
             jobs = list(self._jobs)
+        self._wake.set()
         for job in jobs:
             job.stop()
         for job in jobs:

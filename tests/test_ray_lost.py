@@ -1,0 +1,154 @@
+"""A Ray cluster stopped under a connected app (``ray stop --force`` while a run trains), then started again.
+
+The app's side runs in a child process (the app's backend, ``jobs.backend()``, as in tests/test_ray_recipes.py),
+so a process that Ray ends shows here as a failure with its output. Ray ends a driver whose cluster stays gone
+for ``gcs_rpc_server_reconnect_timeout_s`` (60 s by default); the child sets it to ``RAY_DEADLINE_S`` so the
+test need not wait a minute, and lives on past it. The cluster is the README's one-node recipe, as written.
+Skipped when ray or the project's ``.venv/bin/ray`` is missing.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("ray")
+
+from .conftest import ROOT  # noqa: E402
+from .test_ray_recipes import DOC_PORT, clean_env, free_port, recipe, shell  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+RAY_DEADLINE_S = 30  # Ray's own deadline for a lost GCS in the child (the default 60 s would hold the test longer)
+DESCRIBE_S = 1.0  # the slowest the sidebar's line may take while the cluster is gone (it blocked for 60 s before)
+
+CHILD = """
+import json, subprocess, sys, time
+from nnplay import jobs
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+start, stop, data_dir, deadline = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+
+def sh(line):
+    subprocess.run(line, shell=True, check=True, capture_output=True, timeout=180)
+
+def spec(name, epochs):
+    return jobs.JobSpec(name, name, DataConfig(data_dir=data_dir, download=False, train_limit=600, test_limit=200),
+                        ModelConfig(hidden=(16,)), TrainConfig(epochs=epochs, batch_size=100, log_every=3))
+
+def steps(events):
+    return sum(type(e).__name__ == "StepEvent" for e in events)
+
+backend = jobs.backend()
+assert backend.wait_connected(120), backend.describe()
+before = backend.describe()
+trained = []
+long = backend.submit(spec("long", 1000), trained.append)
+began = time.monotonic()
+while steps(trained) < 3 and time.monotonic() - began < 120:
+    time.sleep(0.1)
+sh(stop)
+stopped = time.monotonic()
+slowest, lost_after, said = 0.0, None, ""
+while time.monotonic() - stopped < deadline + 5:  # past Ray's deadline: the process must still be here
+    t = time.monotonic()
+    said = backend.describe()
+    slowest = max(slowest, time.monotonic() - t)
+    if lost_after is None and not backend.connected:
+        lost_after = round(time.monotonic() - stopped, 1)
+    time.sleep(0.2)
+ended = long.wait(10)
+waiting_events = []
+waiting = backend.submit(spec("after", 1), waiting_events.append)
+position = str(waiting.position())
+sh(start)
+finished = waiting.wait(240)
+print(json.dumps({"before": before, "lost_after": lost_after, "slowest_describe": slowest, "said": said,
+                  "long": [ended, long.status, long.message], "position": position,
+                  "after": [finished, waiting.status, waiting.message, steps(waiting_events)],
+                  "again": backend.describe()}), flush=True)
+jobs.shutdown(20)
+"""
+
+
+def test_a_cluster_stopped_under_the_app_ends_its_run_saying_so_and_a_restarted_one_trains_the_queue():
+    start, app_line, stop = recipe("one-node")
+    port = free_port()
+    env = {**clean_env(), "NNPLAY_RAY_ADDRESS": f"127.0.0.1:{port}", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+           "RAY_gcs_rpc_server_reconnect_timeout_s": str(RAY_DEADLINE_S)}
+    assert f"NNPLAY_RAY_ADDRESS=127.0.0.1:{DOC_PORT}" in app_line
+    try:
+        shell(start, port)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, start.replace(DOC_PORT, str(port)), stop,
+             str(ROOT / "tests" / "no-such-data-dir"), str(RAY_DEADLINE_S)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        lines = [json.loads(x) for x in child.stdout.splitlines() if x.startswith("{")]
+        assert child.returncode == 0 and lines, f"the app's process ended ({child.returncode})\n" \
+                                                f"{child.stdout[-2000:]}\n{child.stderr[-4000:]}"
+        out = lines[-1]
+        assert "1 node," in out["before"], out
+        assert out["lost_after"] is not None and out["lost_after"] < 15, out
+        assert out["slowest_describe"] < DESCRIBE_S, out
+        assert f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS=127.0.0.1:{port}" in out["said"], out
+        assert "It stopped answering at" in out["said"] and "runs that were training on it ended" in out["said"], out
+        ended, status, message = out["long"]
+        assert ended and status == "error", out
+        # its actor dies with its node as the cluster stops (a Ray worker died), or the cluster is let go of first
+        assert "curves up to then are kept" in message and ("stopped answering while this run trained" in message
+                                                            or "the Ray worker training this run died" in message)
+        assert "waiting for the Ray cluster" in out["position"], out
+        finished, status, message, steps = out["after"]
+        assert finished and status == "finished" and steps == 6, out
+        assert "1 node," in out["again"], out
+    finally:
+        shell(stop, port)
+
+
+HEAD_LOST = """
+import json, os, sys, time
+from ray.cluster_utils import Cluster
+from nnplay import jobs
+from nnplay.config import DataConfig, ModelConfig, TrainConfig
+data_dir = sys.argv[1]
+# no CPU on the head: the run's actor lives on the second node, which outlives the head
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1",
+                                                        "include_dashboard": False})
+cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+os.environ["NNPLAY_RAY_ADDRESS"] = "127.0.0.1:" + cluster.address.rsplit(":", 1)[1]
+backend = jobs.backend()
+assert backend.wait_connected(120), backend.describe()
+events = []
+spec = jobs.JobSpec("long", "long", DataConfig(data_dir=data_dir, download=False, train_limit=600, test_limit=200),
+                    ModelConfig(hidden=(16,)), TrainConfig(epochs=1000, batch_size=100, log_every=3))
+long = backend.submit(spec, events.append)
+began = time.monotonic()
+while sum(type(e).__name__ == "StepEvent" for e in events) < 3 and time.monotonic() - began < 120:
+    time.sleep(0.1)
+cluster.head_node.kill_all_processes(check_alive=False, allow_graceful=False)
+killed = time.monotonic()
+ended = long.wait(60)
+ended_after = round(time.monotonic() - killed, 1)
+while backend.connected and time.monotonic() - killed < 60:
+    time.sleep(0.2)
+print(json.dumps({"ended_after": ended_after, "long": [ended, long.status, long.message],
+                  "lost_after": round(time.monotonic() - killed, 1), "said": backend.describe()}), flush=True)
+jobs.shutdown(20)
+for node in cluster.worker_nodes:
+    node.kill_all_processes(check_alive=False, allow_graceful=False)
+"""
+
+
+def test_a_run_whose_actor_outlives_the_head_ends_saying_the_cluster_stopped_answering():
+    env = {**clean_env(), "RAY_gcs_rpc_server_reconnect_timeout_s": str(RAY_DEADLINE_S)}
+    child = subprocess.run([sys.executable, "-c", HEAD_LOST, str(ROOT / "tests" / "no-such-data-dir")], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=300)
+    lines = [json.loads(x) for x in child.stdout.splitlines() if x.startswith("{")]
+    assert child.returncode == 0 and lines, f"the app's process ended ({child.returncode})\n" \
+                                            f"{child.stdout[-2000:]}\n{child.stderr[-4000:]}"
+    out = lines[-1]
+    ended, status, message = out["long"]
+    assert ended and status == "error", out
+    assert "stopped answering while this run trained" in message and "curves up to then are kept" in message, out
+    assert out["ended_after"] < RAY_DEADLINE_S and out["lost_after"] < 15, out
+    assert "It stopped answering at" in out["said"], out
