@@ -416,7 +416,8 @@ class RayBackend(Backend):
     def describe(self) -> str:
         if not self.connected:
             problem = self.unreachable()
-            return f"nowhere yet: {problem}" if problem else f"the Ray cluster at {self.address} (connecting…)"
+            where = "nowhere now" if self.lost else "nowhere yet"
+            return f"{where}: {problem}" if problem else f"the Ray cluster at {self.address} (connecting…)"
         n, ips, res = self._state["alive"], self._state["nodes"], self._state["resources"]
         host = self.address.split("://")[-1].rsplit(":", 1)[0]
         under = f" (its nodes registered as {', '.join(ips)})" if ips and host not in ips else ""
