@@ -10,6 +10,7 @@ itself (test_models.py), the per-run refusals (test_runs.py).
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay import models, runs
@@ -56,6 +57,7 @@ def test_a_second_billion_parameter_run_does_not_fit_beside_the_first():
     assert start_refusals(BILLION, TrainConfig(device="cpu"), 60000, memory_limit=RAM) == {}
 
 
+@pytest.mark.slow
 def test_the_train_page_refuses_start_when_another_workspace_took_the_memory_meanwhile(monkeypatch):
     default = estimate_memory(ModelConfig(hidden=(256,)), TrainConfig()).total
     other = ModelConfig(hidden=(1024,))
@@ -156,6 +158,7 @@ def test_a_queued_sweep_counts_only_the_runs_that_train_at_once(monkeypatch):
     assert "is held for the 10 runs already queued or starting" in refusal_for([(mid, cpu)], memory_limit=room)
 
 
+@pytest.mark.slow
 def test_the_activation_race_that_does_not_fit_beside_a_queued_run_is_refused_and_nothing_is_queued(monkeypatch):
     from nnplay.config import PRESETS
 

@@ -124,6 +124,7 @@ def test_a_downloaded_run_comes_back_with_its_curves_and_accuracies(trained_run)
     assert run_file_name(trained_run) == "nnplay-run-1.pt"
 
 
+@pytest.mark.slow
 def test_the_file_never_carries_a_data_folder(trained_run, tmp_path):
     trained_run.data_cfg.data_dir = str(tmp_path)
     try:

@@ -53,6 +53,7 @@ def test_each_limit_refuses_with_a_sentence_that_names_it(class_mode):
     assert "limit of 5 epochs per run" in refusal_for([(SMALL, TrainConfig(epochs=6))], workspace="a", store=store)
 
 
+@pytest.mark.slow
 def test_a_start_beyond_the_limits_is_refused_at_the_library_call(class_mode, tiny_data):
     store = open_store()
     save_limits(store, Limits(100_000, 5, 1, 3.0))

@@ -95,6 +95,7 @@ def test_a_seed_out_of_range_is_a_sentence(capsys):
     assert code == 2 and summary is None and "the seed must be a whole number from 0 to 4,294,967,295" in err
 
 
+@pytest.mark.slow
 def test_the_json_line_names_a_preset_only_when_one_was_chosen(capsys):
     flags = ("--epochs", "1", "--train-limit", "300", "--test-limit", "100", "--quiet", "--no-store")
     code, summary, _ = run_cli(capsys, "train", "--hidden", "8", *flags)
@@ -149,6 +150,7 @@ def test_runs_export_all_refuses_what_it_cannot_do_with_a_sentence(capsys, tmp_p
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_counts_read_one_run_one_step_not_1_runs(capsys, tmp_path, tiny_data):
     from nnplay.config import DataConfig, ModelConfig, TrainConfig
     from nnplay.runs import Run

@@ -155,6 +155,7 @@ def test_the_table_shows_issue_25s_knobs_and_varies_by_them(store):
     assert list(dims["max norm"].values) == [0.0, 3.0]
 
 
+@pytest.mark.slow
 def test_importance_rates_the_knobs_as_settings(store):
     for i in range(8):
         augment, bn = ("none", "elastic")[i % 2], i // 2 % 2 == 1

@@ -61,6 +61,7 @@ def test_a_time_limited_run_says_once_that_its_model_is_kept(tiny_data):
 
 
 @pytest.mark.parametrize("fmt", ["script", "checkpoint", "safetensors"])
+@pytest.mark.slow
 def test_export_refuses_an_existing_file_unless_forced(tiny_data, tmp_path, capsys, fmt):
     run = kept_run(tiny_data, "exported")
     out = tmp_path / f"mine.{ {'script': 'py', 'checkpoint': 'pt', 'safetensors': 'safetensors'}[fmt] }"
@@ -76,6 +77,7 @@ def test_export_refuses_an_existing_file_unless_forced(tiny_data, tmp_path, caps
     assert kept.read_bytes() != b"my own file"
 
 
+@pytest.mark.slow
 def test_runs_export_csv_refuses_an_existing_file_unless_forced(tiny_data, tmp_path, capsys):
     run = kept_run(tiny_data, "exported")
     out = tmp_path / "metrics.csv"
@@ -199,6 +201,7 @@ def test_after_start_the_link_names_the_new_run_even_after_a_stale_rerun():
     assert at.query_params["run"] == second.id
 
 
+@pytest.mark.slow
 def test_a_link_opened_in_the_session_still_opens_its_run(tiny_data):
     """The session's link stands against stale reruns, not against a link the user opens: a new session (a
     reload, a pasted link) opens what its address names."""
@@ -213,6 +216,7 @@ def test_a_link_opened_in_the_session_still_opens_its_run(tiny_data):
     assert reload.query_params["run"] == newer.id and reload.text_input(key="train_hidden").value == "12"
 
 
+@pytest.mark.slow
 def test_a_renamed_run_shows_its_new_name_in_the_same_rerun(tiny_data):
     run = kept_run(tiny_data, "old name")
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -252,6 +256,7 @@ def test_every_number_box_of_the_train_page_hands_the_page_what_was_typed(key, t
     assert at.button(key="train_start").disabled and at.button(key="train_step_start").disabled
 
 
+@pytest.mark.slow
 def test_the_train_page_has_no_number_box_left():
     at = AppTest.from_file(TRAIN, default_timeout=60).run()
     for family, schedule, init in (("mlp", "step", "normal"), ("cnn", "step", "constant")):
@@ -278,6 +283,7 @@ def test_read_number_refuses_what_a_number_box_would_drop():
             read_number("Rate", typed, 0, 1, whole=False)
 
 
+@pytest.mark.slow
 def test_the_experiments_and_race_buttons_wait_for_a_number_they_can_take():
     at = AppTest.from_file(str(ROOT / "pages" / "experiments.py"), default_timeout=60).run()
     assert not at.exception and not at.button(key="exp_run_lr").disabled

@@ -167,6 +167,7 @@ evaluate_section(data["images"], data["labels"])
 """
 
 
+@pytest.mark.slow
 def test_section_shows_the_table_the_confusion_matrix_and_the_mistakes(tmp_path, stored_run, digits):
     path = tmp_path / "mine.npz"
     np.savez(path, images=digits[0], labels=digits[1])

@@ -38,6 +38,7 @@ def judge(model, drawing):
 
 
 @pytest.mark.parametrize("kind", ["dot", "scribble", "edge"])
+@pytest.mark.slow
 def test_non_digits_get_a_hint_of_their_kind(model, kind):
     drawings = draw.example_non_digits(10, seed=0)[kind]
     hints = [judge(model, d) for d in drawings]

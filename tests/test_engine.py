@@ -54,6 +54,7 @@ def test_stop_keeps_the_model_trained_so_far(tiny_data):
     assert len(result.history.epochs) == 1  # the partial epoch is still reported
 
 
+@pytest.mark.slow
 def test_pause_and_resume(tiny_data):
     control = RunControl()
     control.pause()

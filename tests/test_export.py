@@ -136,6 +136,7 @@ class Unexportable(nn.Module):
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+@pytest.mark.slow
 def test_a_failing_cnn_export_names_the_layer(fmt, tmp_path):
     if fmt == "onnx":
         pytest.importorskip("onnx")

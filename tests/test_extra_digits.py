@@ -73,6 +73,7 @@ def test_a_bad_digits_file_is_refused_with_a_sentence(tiny_data, tmp_path):
         with_extra_digits(tiny_data, DataConfig(extra_data=str(bad)))
 
 
+@pytest.mark.slow
 def test_a_label_seen_only_in_the_extra_digits_changes_predictions(sample_data, tmp_path):
     low = sample_data.train_labels < 5  # MNIST without 5..9
     data = MnistData(sample_data.train_images[low][:3000], sample_data.train_labels[low][:3000],

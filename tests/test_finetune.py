@@ -132,6 +132,7 @@ def test_a_finetune_queues_a_child_that_starts_from_its_parent_and_gains_on_held
     assert result.digits_after > result.digits_before + 0.1  # it learned the off-centre digits
 
 
+@pytest.mark.slow
 def test_a_finetune_is_refused_with_a_sentence(tiny_data):
     store = open_store()
     images, labels = np.zeros((20, 28, 28), np.uint8), np.arange(20) % 10

@@ -53,6 +53,7 @@ def test_workers_0_makes_the_thread_backend():
     assert isinstance(jobs.backend(), ThreadBackend) and jobs.backend() is jobs.thread_backend()
 
 
+@pytest.mark.slow
 def test_a_thread_job_sends_what_a_worker_sends_on_the_callers_data(tiny_data):
     backend, sink = ThreadBackend(), Sink()
     try:
@@ -68,6 +69,7 @@ def test_a_thread_job_sends_what_a_worker_sends_on_the_callers_data(tiny_data):
     assert sink.threads == {"nnplay-run-events-t"}  # delivered beside the training, as a pool's reader does
 
 
+@pytest.mark.slow
 def test_step_mode_and_stop_reach_a_thread_job(tiny_data):
     backend, sink = ThreadBackend(), Sink()
     try:
@@ -95,6 +97,7 @@ class SlowSink(Sink):
         super().__call__(event)
 
 
+@pytest.mark.slow
 def test_caught_up_waits_for_a_lagging_sink_and_a_paused_run_to_rest(tiny_data):
     backend, sink = ThreadBackend(), SlowSink()
     try:
@@ -123,6 +126,7 @@ def test_a_backend_that_cannot_see_its_pipe_is_not_caught_up():
     assert job.caught_up(0) is True
 
 
+@pytest.mark.slow
 def test_a_call_job_sends_its_result_computed_on_the_callers_data(tiny_data):
     from nnplay.lessons.experiments import lr_range_test
 

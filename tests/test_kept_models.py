@@ -59,6 +59,7 @@ def with_nan_final(run: Run) -> None:
     forget()
 
 
+@pytest.mark.slow
 def test_a_killed_workers_kept_epoch_can_be_picked_downloaded_and_exported(tiny_data, tmp_path, capsys):
     older, killed = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "killed", 8)
     as_killed(killed)
@@ -80,6 +81,7 @@ def test_a_killed_workers_kept_epoch_can_be_picked_downloaded_and_exported(tiny_
     assert not at.warning
 
 
+@pytest.mark.slow
 def test_the_train_page_offers_a_killed_runs_kept_model(tiny_data):
     killed = kept_run(tiny_data, "killed", 8)
     as_killed(killed)
@@ -89,6 +91,7 @@ def test_the_train_page_offers_a_killed_runs_kept_model(tiny_data):
     assert not download.proto.disabled
 
 
+@pytest.mark.slow
 def test_a_final_file_that_is_not_numbers_falls_back_to_the_last_epoch(tiny_data, tmp_path, capsys):
     run = kept_run(tiny_data, "nan final", 8)
     with_nan_final(run)
@@ -105,6 +108,7 @@ def test_a_final_file_that_is_not_numbers_falls_back_to_the_last_epoch(tiny_data
     assert any("final.pt could not be read" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
+@pytest.mark.slow
 def test_a_run_with_only_an_unreadable_file_says_why_and_is_not_listed(tiny_data):
     older, broken = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "broken", 8)
     with_nan_final(broken)
@@ -120,6 +124,7 @@ def test_a_run_with_only_an_unreadable_file_says_why_and_is_not_listed(tiny_data
     assert any(c.value.startswith("Not in this list: broken.") for c in at.caption), [c.value for c in at.caption]
 
 
+@pytest.mark.slow
 def test_a_run_whose_folder_was_deleted_is_not_listed_and_its_pick_says_why(tiny_data):
     older, gone = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "gone", 8)
     at = AppTest.from_function(picker_page, default_timeout=60).run()
@@ -166,6 +171,7 @@ def test_a_real_killed_worker_leaves_a_model_that_can_be_used(tiny_data):
         pool.close()
 
 
+@pytest.mark.slow
 def test_inspect_opens_a_killed_runs_kept_model(tiny_data):
     older, killed = kept_run(tiny_data, "older", 12), kept_run(tiny_data, "killed", 8)
     at = AppTest.from_function(picker_page, default_timeout=60).run()

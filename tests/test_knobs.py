@@ -357,6 +357,7 @@ def test_the_cli_has_a_flag_for_every_knob(capsys):
     assert "cross_entropy, mse" in " ".join(text.split())
 
 
+@pytest.mark.slow
 def test_the_cli_trains_with_the_knobs(capsys, tmp_path):
     path = tmp_path / "m.pt"
     code = main(["train", "--preset", "seed-mlp", "--epochs", "1", "--train-limit", "600", "--test-limit", "100",

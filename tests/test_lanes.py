@@ -1,4 +1,4 @@
-"""The test lanes: markers that let ``pytest -m "not slow"`` leave out what takes seconds or more.
+"""The test lanes: markers that let ``pytest -m "not slow"`` leave out what takes half a second or more.
 
 What lives here: the whole suite as ``pytest -q`` collects it, markers strict (the session's own collection
 when it collected every test file, as the fast lane does, else one in a subprocess), and the rules the fast lane rests on: every test under tests/browser is marked ``browser``; a test

@@ -90,6 +90,7 @@ class Viewer:
     """A browser session as a feed counts it."""
 
 
+@pytest.mark.slow
 def test_a_feed_nobody_views_any_more_stops_and_deletes_its_file(tmp_path):
     import gc
 
@@ -146,6 +147,7 @@ class Tabs:
                 pytest.fail(f"the feed asked {target - self.asked} times too few within {timeout} s")
 
 
+@pytest.mark.slow
 def test_a_feed_whose_viewers_tabs_are_closed_stops_after_its_grace(tmp_path):
     run = FakeRun()
     clock, tabs = Clock(), Tabs()

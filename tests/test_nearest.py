@@ -225,6 +225,7 @@ def test_draw_shows_the_nearest_digits_of_a_one(sample_only):
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_draw_says_a_scribble_is_unlike_the_training_digits(sample_only):
     at = drawn_page(scribble_on_canvas())
     assert any("unlike the digits the network learned from" in w.value for w in at.warning)

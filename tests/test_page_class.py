@@ -123,6 +123,7 @@ def test_the_csv_button_holds_every_run_with_names_settings_and_ranks(class_on, 
     assert {"model.hidden", "train.lr", "train.epochs"} <= set(header)
 
 
+@pytest.mark.slow
 def test_the_teacher_stops_a_learners_training_run(class_on, tiny_data, monkeypatch):
     monkeypatch.setenv("NNPLAY_CLASS_MAX_EPOCHS", "1000")  # a run long enough to be stopped, within the class limit
     run = Run("run 2", DataConfig(), ModelConfig(hidden=(8,)),

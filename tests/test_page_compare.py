@@ -89,6 +89,7 @@ def test_a_sweep_filters_the_runs_and_the_link_preselects_it(runs):
     assert len(table(unknown)) == 6
 
 
+@pytest.mark.slow
 def test_each_metric_has_the_summary_the_learner_chooses(runs):
     at = page()
     at.selectbox(key="compare_summary_test_accuracy").set_value("best").run()

@@ -59,6 +59,7 @@ def test_the_empty_page_asks_for_a_0_and_cannot_save_yet():
     assert [h.value for h in at.header] == ["Your digits (0)", "Photos and files", "See why"]
 
 
+@pytest.mark.slow
 def test_saving_a_drawing_keeps_it_and_asks_for_the_next_digit():
     at, ws = opened()
     saved_one(at)
@@ -92,6 +93,7 @@ def test_relabel_and_delete_from_the_grid():
     assert at.header[0].value == "Your digits (0)"
 
 
+@pytest.mark.slow
 def test_photos_import_with_a_sentence_per_refused_file_and_nothing_lost():
     at, ws = opened()
     saved_one(at)
@@ -143,6 +145,7 @@ def test_another_workspaces_digits_never_show():
     assert open_store().digit_counts("someone-else")[5] == 1 and open_store().digit_counts(ws)[0] == 1
 
 
+@pytest.mark.slow
 def test_the_goal_is_kept_and_the_grid_filters_and_pages():
     at, ws = opened()
     images = np.zeros((45, 28, 28), np.uint8)

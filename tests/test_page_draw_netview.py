@@ -63,6 +63,7 @@ def test_a_scribble_gets_a_hint_not_an_answer():
     assert real.metric[0].value == "1" and not any("covers too much" in w.value for w in real.warning)
 
 
+@pytest.mark.slow
 def test_saliency_for_a_class_the_learner_picks():
     at = drawn(one_on_canvas())
     assert any("Saliency** for class 1" in m.value for m in at.markdown)
@@ -72,6 +73,7 @@ def test_saliency_for_a_class_the_learner_picks():
     assert any("speak **for** 7" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_undo_takes_back_the_last_stroke_and_clear_empties_the_canvas():
     at = drawn(one_on_canvas(), objects=3)
     assert not at.button(key="draw_undo").disabled
@@ -132,6 +134,7 @@ def _row_holding(block, key: str):
     return None
 
 
+@pytest.mark.slow
 def test_the_ink_box_reads_width_by_height():
     line = np.zeros((280, 280, 4), dtype=np.uint8)
     line[..., 3] = 255

@@ -174,6 +174,7 @@ def test_full_mode_warns_and_hides_the_subset_inputs():
     assert "50" in " ".join(str(v) for v in at.dataframe[0].value["epochs"])
 
 
+@pytest.mark.slow
 def test_range_test_marks_a_suggested_rate():
     at = _page(train_limit=500)
     at.radio(key="exp_study").set_value("range").run()
@@ -205,6 +206,7 @@ def test_the_note_follows_the_data_and_the_chosen_subset(monkeypatch, tmp_path):
     assert any("all 10,000 training images" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_range_test_rate_can_be_used_on_the_train_page(monkeypatch):
     import streamlit
 

@@ -56,6 +56,7 @@ def _small_row(monkeypatch):
     monkeypatch.setitem(ROWS, KEY, dataclasses.replace(row, build=small))
 
 
+@pytest.mark.slow
 def test_reproduce_queues_the_seeds_and_their_result_fills_the_table_and_survives_a_reload(monkeypatch):
     _small_row(monkeypatch)
     at = _page()

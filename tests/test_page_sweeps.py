@@ -436,6 +436,7 @@ def test_an_empty_image_box_means_all_images():
     assert at.button(key="sweep_start").disabled is False
 
 
+@pytest.mark.slow
 def test_the_first_seed_the_draw_seed_and_eta_reach_the_sweep_it_starts():
     at = _page()
     at.multiselect(key="sweep_vary").set_value(["lr"]).run()

@@ -564,6 +564,7 @@ def test_a_network_too_large_for_the_memory_disables_start(at, monkeypatch):
     assert not errors(at) and not at.button(key="train_start").disabled
 
 
+@pytest.mark.slow
 def test_an_empty_rename_says_why_and_delete_can_be_cancelled(at):
     _upload(at, "tiny.pt", _good_checkpoint())
     (run,) = runs(at)
@@ -614,6 +615,7 @@ def test_a_finished_run_names_its_numbers_and_its_files_go(at, monkeypatch):
     assert not feed.path.exists()
 
 
+@pytest.mark.slow
 def test_the_learning_rate_can_be_typed_as_well_as_slid(at):
     at.text_input(key="train_lr_typed").input("0.1").run()
     assert not at.exception

@@ -53,6 +53,7 @@ def test_the_choice_is_offered_for_mnist_only(monkeypatch, page, sample_data):
     assert DIGITS_KEY not in [r.key for r in page.radio]
 
 
+@pytest.mark.slow
 def test_a_run_with_your_digits_trains_on_them_with_their_weight(monkeypatch, page, sample_data):
     has_digits(monkeypatch, 30, sample_data)
     page.run()

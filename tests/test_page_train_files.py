@@ -37,6 +37,7 @@ def upload(app: AppTest, name: str, data: bytes) -> AppTest:
 
 
 
+@pytest.mark.slow
 def test_a_reuploaded_run_shows_its_accuracies_and_curves(at, saved):
     original, data = saved
     upload(at, "saved.pt", data)

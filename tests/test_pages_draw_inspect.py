@@ -165,6 +165,7 @@ def test_draw_empty_canvas_shows_a_hint_and_no_prediction():
     assert at.button(key="draw_quick_train").label.startswith("Quick training")
 
 
+@pytest.mark.slow
 def test_draw_a_one_gives_a_prediction_with_bars():
     at = AppTest.from_file(DRAW, default_timeout=60)
     at.session_state["draw_canvas"] = canvas_value(one_on_canvas())
@@ -289,6 +290,7 @@ def mlp_run(tiny_data) -> Run:
     return run
 
 
+@pytest.mark.slow
 def test_first_layer_pictures_can_show_what_training_changed(mlp_run):
     start = seeded_model(mlp_run.model_cfg, mlp_run.train_cfg.seed)
     model = mlp_run.model

@@ -56,6 +56,7 @@ def run(page: str, **state) -> AppTest:
 # --- /forward ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forward_page_steps_through_seed_002():
     at = run("forward")
     page = texts(at)
@@ -93,6 +94,7 @@ def test_forward_page_explains_the_chosen_cell():
     assert "Indices count from 0, as in numpy" in texts(at)
 
 
+@pytest.mark.slow
 def test_forward_page_softmax_output_and_overflow():
     at = run("forward")
     at.radio(key="fw_output").set_value("softmax").run()
@@ -227,6 +229,7 @@ def test_activations_page_shows_the_sample_notice_and_translates_the_seed():
     assert "be careful with the learning rate" in page
 
 
+@pytest.mark.slow
 def test_activations_page_refuses_a_composition_beyond_the_floats():
     at = run("activations")
     at.number_input(key="act_af").set_value(1e308).run()
@@ -278,6 +281,7 @@ def test_scratch_page_same_math_curves_agree():
     assert gap < 1e-6
 
 
+@pytest.mark.slow
 def test_scratch_page_survives_a_diverging_rate():
     at = run("scratch", scr_steps=100)
     at.radio(key="scr_lr_mode").set_value("custom").run()
@@ -286,6 +290,7 @@ def test_scratch_page_survives_a_diverging_rate():
     assert any("diverged" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_scratch_page_does_not_call_diverged_curves_equal_and_follows_the_rate():
     at = run("scratch", scr_steps=100)
     at.radio(key="scr_mode").set_value("same").run()

@@ -176,6 +176,7 @@ def test_the_probe_listens_to_the_engine_every_n_steps(tiny_data):
                         tiny_data.test_labels[:4], every=1)
 
 
+@pytest.mark.slow
 def test_a_figure_study_returns_its_variants_and_an_unknown_one_is_refused(tiny_data):
     result = run_study("he", tiny_data, "tiny")
     assert set(result["variants"]) == {"Xavier init", "He init"}

@@ -52,6 +52,7 @@ def texts(at: AppTest) -> str:
     return " ".join(e.value for kind in (at.info, at.warning, at.success, at.caption, at.code) for e in kind)
 
 
+@pytest.mark.slow
 def test_a_run_link_opens_its_settings_view_and_model(tiny_data):
     older = kept_run(tiny_data, "older", 8)
     kept_run(tiny_data, "newer", 12)
@@ -72,6 +73,7 @@ def test_a_link_to_a_missing_run_says_so():
     assert any("No run has the id nosuchrun2" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_another_workspaces_run_is_read_only_and_can_be_copied(tiny_data, monkeypatch):
     monkeypatch.setenv("NNPLAY_WORKSPACES", "browser")
     theirs = kept_run(tiny_data, "their run", 8, workspace="their-workspace-token-1234")
@@ -99,6 +101,7 @@ def test_another_workspaces_run_is_read_only_and_can_be_copied(tiny_data, monkey
 
 
 
+@pytest.mark.slow
 def test_another_workspaces_run_on_their_digits_names_no_server_path(tiny_data, monkeypatch, tmp_path):
     monkeypatch.setenv("NNPLAY_WORKSPACES", "browser")
     digits = tmp_path / "private-folder" / "digits.npz"
@@ -203,6 +206,7 @@ def test_deleting_a_training_run_stops_it_and_removes_its_files(tiny_data):
     ("activations.py", "activation race (models A-D)", None),
     ("experiments.py", "experiments/lr/quick", "lr"),
 ])
+@pytest.mark.slow
 def test_a_reload_shows_the_last_sweep_again(tiny_data, page, group, key):
     runs = [Run(f"sweep run {i}", DataConfig(train_limit=2000, test_limit=500), ModelConfig(hidden=(8,)),
                 TrainConfig(epochs=1, batch_size=500, device="cpu", lr=lr)) for i, lr in enumerate((0.1, 0.01))]

@@ -255,6 +255,7 @@ def test_a_runs_end_hands_the_freed_heap_back(tmp_path):
     assert after < held - 100, f"resident {held} MB before the trim, {after} MB after"
 
 
+@pytest.mark.slow
 def test_a_sweep_over_stored_runs_reads_and_stops_them(tiny_data):
     """``Sweep(name, runs)`` over runs already stored (a sweep read back after a reload: no data, no store) tells
     whether they train, how many are done, and stops the one still training."""

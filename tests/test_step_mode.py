@@ -60,6 +60,7 @@ def test_each_step_call_trains_exactly_one_batch(tiny_data):
         thread.join(30)
 
 
+@pytest.mark.slow
 def test_rate_limit_spaces_the_steps_and_full_speed_lifts_it(tiny_data):
     control = RunControl()
     control.set_rate(20.0)  # 20 steps a second: 10 steps take at least 0.45 s

@@ -38,6 +38,7 @@ def trained(store: Store, tiny_data, name: str = "run", epochs: int = 2, workspa
     return run
 
 
+@pytest.mark.slow
 def test_a_run_is_written_and_read_back(private_store, tiny_data):
     store = open_store()
     assert store.path == private_store / DB_NAME
@@ -80,6 +81,7 @@ def test_events_are_written_in_batches_not_per_step(tiny_data, monkeypatch):
     assert len(store.history(run.id).steps) == 30
 
 
+@pytest.mark.slow
 def test_thinned_and_incremental_reads(tiny_data):
     store = open_store()
     run = trained(store, tiny_data, epochs=3)
@@ -91,6 +93,7 @@ def test_thinned_and_incremental_reads(tiny_data):
     assert store.thinned_steps(run.id, points=1000) == steps
 
 
+@pytest.mark.slow
 def test_rename_delete_space_and_copy(tiny_data):
     store = open_store()
     a, b = trained(store, tiny_data, "a", epochs=1), trained(store, tiny_data, "b", epochs=1, workspace="other")
@@ -110,6 +113,7 @@ def test_rename_delete_space_and_copy(tiny_data):
     assert store.get(b.id) is not None and store.disk_usage("local") > 0
 
 
+@pytest.mark.slow
 def test_the_model_cache_is_bounded(tiny_data, monkeypatch):
     store = open_store()
     one = MODELS.size_of(build_model(SMALL))
@@ -172,6 +176,7 @@ def test_a_newer_schema_is_refused_with_a_sentence(private_store, tiny_data):
     assert (private_store / DB_NAME).read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_read_only_file_is_shown_read_only(private_store, tiny_data, monkeypatch):
     kept = trained(open_store(), tiny_data, epochs=1)
     from nnplay.store import forget_stores
@@ -216,6 +221,7 @@ class FullDisk:
         return getattr(self.db, name)
 
 
+@pytest.mark.slow
 def test_a_full_disk_does_not_stop_training_and_keeps_what_was_written(tiny_data):
     store = open_store()
     earlier = trained(store, tiny_data, "earlier", epochs=1)
@@ -400,6 +406,7 @@ def test_run_statuses_are_one_vocabulary_that_the_sql_is_built_from():
     assert "('queued'" not in inspect.getsource(runs_mod) and '("queued"' not in inspect.getsource(runs_mod)
 
 
+@pytest.mark.slow
 def test_a_config_that_cannot_be_read_is_shown_as_unreadable_not_as_the_defaults(tiny_data, capsys, tmp_path):
     from nnplay.cli import main
     from nnplay.export import no_model_reason, run_file
@@ -445,6 +452,7 @@ def _version_2_store(home, runs_in: dict[str, int]) -> None:
     db.close()
 
 
+@pytest.mark.slow
 def test_the_data_source_is_kept_and_old_runs_show_unknown(private_store, tiny_data, capsys):
     import json
 
@@ -485,6 +493,7 @@ def test_runs_are_numbered_per_workspace_across_restarts(private_store):
     assert [read_only.next_run_number("local") for _ in range(2)] == [6, 7]
 
 
+@pytest.mark.slow
 def test_the_train_page_numbers_a_new_sessions_run_after_the_workspaces_last(private_store):
     import re
 

@@ -111,6 +111,7 @@ class SmallDisk:
 # -- 1. a full disk ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_the_disk_has_no_room_for_says_its_model_was_not_kept(private_store, tiny_data, monkeypatch):
     store = open_store()
     earlier = trained(store, tiny_data, "earlier")
@@ -128,6 +129,7 @@ def test_a_run_the_disk_has_no_room_for_says_its_model_was_not_kept(private_stor
     assert run.id not in dict(store.picker_choices()) and earlier.id in dict(store.picker_choices())
 
 
+@pytest.mark.slow
 def test_an_end_the_disk_had_no_room_for_is_written_once_it_has(private_store, tiny_data, monkeypatch):
     store = open_store()
     earlier = trained(store, tiny_data, "earlier")
@@ -142,6 +144,7 @@ def test_an_end_the_disk_had_no_room_for_is_written_once_it_has(private_store, t
     assert record.status == "finished" and "not all of it was kept" in record.message
 
 
+@pytest.mark.slow
 def test_runs_list_and_delete_work_on_a_full_disk(private_store, tiny_data, monkeypatch, capsys):
     store = open_store()
     dead, old = trained(store, tiny_data, "dead"), trained(store, tiny_data, "old")
@@ -160,6 +163,7 @@ def test_runs_list_and_delete_work_on_a_full_disk(private_store, tiny_data, monk
 # -- 2. a read-only store -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_cleanly_closed_store_on_a_read_only_mount_shows_every_run(private_store, tiny_data, monkeypatch, capsys):
     store = open_store()
     made = [trained(store, tiny_data, f"run {i}") for i in range(2)]
@@ -241,6 +245,7 @@ def test_the_temporary_store_folder_is_removed_at_exit(private_store, tmp_path):
     assert not folder.exists() and not list(tmp_path.glob("nnplay-store-*"))
 
 
+@pytest.mark.slow
 def test_a_run_the_full_store_could_not_take_says_so(private_store, tiny_data, monkeypatch):
     store = open_store()
     trained(store, tiny_data, "earlier")
@@ -286,6 +291,7 @@ def test_a_finished_run_whose_curves_cannot_be_read_prints_no_number(private_sto
     assert said.kind == "warning" and "is damaged" in said.text and "%" not in said.text
 
 
+@pytest.mark.slow
 def test_runs_list_reads_a_store_that_cannot_be_opened_to_write(private_store, tiny_data, monkeypatch, capsys):
     kept = trained(open_store(), tiny_data, "kept")
     forget_stores()

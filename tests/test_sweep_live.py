@@ -37,6 +37,7 @@ def plan(*axes, **kw) -> SweepPlan:
     return SweepPlan(axes, kw.pop("data", DATA), kw.pop("model", TINY), kw.pop("train", QUICK), **kw)
 
 
+@pytest.mark.slow
 def test_a_sweep_trains_its_runs_keeps_them_and_a_reload_finds_it_live(data):
     store = open_store()
     p = plan(Axis.of_list("lr", "1e-3, 1e-2"), seeds=seed_values(2))
@@ -58,6 +59,7 @@ def test_a_sweep_trains_its_runs_keeps_them_and_a_reload_finds_it_live(data):
     assert estimate_seconds(p, [], 10_000) is None
 
 
+@pytest.mark.slow
 def test_a_reload_finds_a_sweep_that_still_trains_with_its_live_runs(data):
     store = open_store()
     sweep = start_sweep(plan(Axis.of_list("lr", "1e-3, 1e-2"), train=TrainConfig(epochs=1000, batch_size=100,
@@ -71,6 +73,7 @@ def test_a_reload_finds_a_sweep_that_still_trains_with_its_live_runs(data):
     assert all(r.status == "stopped" for r in sweep.runs)
 
 
+@pytest.mark.slow
 def test_stop_keeps_what_finished_and_continue_queues_the_rest(data):
     store = open_store()
     p = plan(Axis.of_list("epochs", "1, 1000"))
@@ -97,6 +100,7 @@ def test_stop_keeps_what_finished_and_continue_queues_the_rest(data):
     assert sweep.id not in LIVE and not set(ids) & set(runs_mod.REGISTRY)
 
 
+@pytest.mark.slow
 def test_after_a_restart_unfinished_runs_are_interrupted_and_continue_queues_only_them(data):
     store = open_store()
     sweep = start_sweep(plan(Axis.of_list("lr", "1e-3, 3e-3, 1e-2, 3e-2")), store, "local", data)
@@ -155,6 +159,7 @@ def test_a_refused_start_queues_nothing(data, monkeypatch):
     assert not runs_mod.REGISTRY
 
 
+@pytest.mark.slow
 def test_fifty_sweeps_started_at_once_by_one_workspace(data):
     """Only MAX_ACTIVE_SWEEPS start; each of the others gets the sentence and queues nothing."""
     store = open_store()
@@ -186,6 +191,7 @@ def test_fifty_sweeps_started_at_once_by_one_workspace(data):
     start_sweep(long, store, "local", data).stop()  # once they ended, the workspace may start again
 
 
+@pytest.mark.slow
 def test_successive_halving_stops_hopeless_runs_with_the_reason_and_keeps_their_curves(data):
     """Six runs with learning rates from hopeless to good, 4 epochs, η=3: at epoch 1 (and 3) the runs below the
     top third of those that reached it stop, say why, and keep their curve; the best ones finish."""

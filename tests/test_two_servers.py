@@ -96,6 +96,7 @@ def test_the_train_page_stops_a_run_another_server_trains(private_store):
             owner.communicate()
 
 
+@pytest.mark.slow
 def test_deleting_a_run_another_server_trains_stops_it_first(private_store, tiny_data):
     from nnplay.runs import delete_run
 

@@ -180,6 +180,7 @@ def test_a_long_model_name_is_said_whole_under_the_picker(tiny_data):
     assert [c.value for c in at.caption] == [f"{name} \\(finished\\)"]  # markdown-escaped: shown as typed
 
 
+@pytest.mark.slow
 def test_compare_chips_wrap_instead_of_being_cut(tiny_data):
     from nnplay.config import DataConfig, TrainConfig
     from nnplay.runs import Run

@@ -59,6 +59,7 @@ def new_run(**train) -> Run:
                TrainConfig(**{"epochs": 1, "batch_size": 100, "seed": 0, **train}))
 
 
+@pytest.mark.slow
 def test_step_mode_trains_one_batch_per_step_and_reports_its_loss_at_once(tiny_data):
     run = new_run()  # log_every 10: at full speed the losses come ten at a time
     assert run.watch_model() is None  # no model before it starts
@@ -82,6 +83,7 @@ def test_step_mode_trains_one_batch_per_step_and_reports_its_loss_at_once(tiny_d
         run.wait(30)
 
 
+@pytest.mark.slow
 def test_watch_model_copies_the_live_weights_only_when_they_changed(tiny_data):
     run = new_run()
     run.step()
@@ -114,6 +116,7 @@ def test_watch_model_copies_the_live_weights_only_when_they_changed(tiny_data):
         run.wait(30)
 
 
+@pytest.mark.slow
 def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tmp_path, monkeypatch):
     run = new_run()
     run.step()
@@ -181,6 +184,7 @@ def test_the_feed_publishes_the_watch_figures_of_the_model(tiny_data, probes, tm
         feed.remove()
 
 
+@pytest.mark.slow
 def test_the_snapshot_is_busy_only_while_the_run_trains_at_full_speed(tiny_data):
     run = new_run(epochs=200)
     run.start(tiny_data)

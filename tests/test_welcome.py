@@ -68,6 +68,7 @@ def test_close_is_kept_for_the_workspace():
     assert not has_start_box(page())  # a reload (a new session of the same workspace): still closed
 
 
+@pytest.mark.slow
 def test_the_start_goes_with_the_first_run_and_stays_gone():
     at = page()
     assert has_start_box(at)
