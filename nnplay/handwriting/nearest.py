@@ -15,7 +15,12 @@ direction), a dense scribble points like an 8 but lights up far more of the laye
 in length). Each test digit's nearest cosine and Euclidean distances are measured, each scaled by its own
 ``quantile`` over the test set; a drawing's ``score`` is the larger of its two scaled distances, and the
 threshold is the ``quantile`` of the test digits' scores, so that a fraction 1 − ``quantile`` of the test
-digits is flagged, no more.
+digits is flagged, no more. A features index asks the pixels too (``PixelCheck``, in float16, built once
+per training and test set and shared by every model's index): a zig-zag across the canvas can land among
+the 4s in the last hidden layer while no training image looks like it pixel by pixel. Its score is then the
+larger of the two spaces' scores, each divided by its own threshold, and the threshold the ``quantile`` of
+the test digits' scores so combined: still a fraction
+1 − ``quantile`` of the test digits is flagged.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data import normalise
@@ -43,6 +47,26 @@ MAX_CACHE_BYTES = 512 * 2**20
 """The cache of indexes keeps at most this many bytes (60,000 × 256 features are 61 MB; pixels 188 MB)."""
 BATCH = 2048  # images per forward pass while indexing
 QUERY_CHUNK = 500  # test digits per matrix product while measuring the threshold: (500, 60,000) floats
+
+
+@dataclass(frozen=True)
+class PixelCheck:
+    """The training images as pixel points, for a features index's flag; one per training and test set (``pixel_check``),
+    shared by every model's index."""
+
+    directions: torch.Tensor
+    """float16 (N, 784): each training image's pixels scaled to length 1 (measured and asked in float16 alike)."""
+    lengths: torch.Tensor
+    cosine_scale: float
+    euclid_scale: float
+    test_scores: np.ndarray
+    """float64 (T,): each test digit's pixel score."""
+    threshold: float
+    """The ``quantile`` of ``test_scores``."""
+
+    @property
+    def nbytes(self) -> int:
+        return self.directions.nbytes + self.lengths.nbytes
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,10 @@ class NearestIndex:
     """How many test digits the threshold was measured on."""
     seconds: float
     """How long building it took."""
+    pixels: PixelCheck | None = None
+    """A features index's second opinion for the flag (see the module's docstring); None for a pixels index."""
+    own_threshold: float = 1.0
+    """The ``quantile`` of the test digits' scores in this index's own space, before the pixels are asked."""
 
     @property
     def size(self) -> int:
@@ -74,7 +102,7 @@ class NearestIndex:
 
     @property
     def nbytes(self) -> int:
-        return self.directions.nbytes + self.lengths.nbytes + self.labels.nbytes
+        return self.directions.nbytes + self.lengths.nbytes + self.labels.nbytes  # ``pixels`` is shared
 
 
 @dataclass(frozen=True)
@@ -168,10 +196,30 @@ def _split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def _distances(directions: torch.Tensor, lengths: torch.Tensor, q_dir: torch.Tensor, q_len: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """(cosine, Euclidean) distances (Q, N) from one matrix product of directions."""
-    cos = q_dir @ directions.T  # (Q, N)
+    cos = (q_dir.to(directions.dtype) @ directions.T).float()  # (Q, N); float16 for a PixelCheck
     # |q − b|² = |q|² + |b|² − 2 |q||b| cos
     sq = q_len[:, None] ** 2 + lengths[None, :] ** 2 - 2 * (q_len[:, None] * lengths[None, :]) * cos
     return (1 - cos).clamp_(min=0), sq.clamp_(min=0).sqrt_()
+
+
+def _nearest(directions: torch.Tensor, lengths: torch.Tensor, queries: torch.Tensor
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Each query point's nearest (cosine, Euclidean) distances to the indexed points, in chunks."""
+    nearest_cos, nearest_euc = [], []
+    for start in range(0, len(queries), QUERY_CHUNK):
+        _not_ending()
+        q_dir, q_len = _split(queries[start:start + QUERY_CHUNK])
+        cos, euc = _distances(directions, lengths, q_dir, q_len)
+        nearest_cos.append(cos.min(dim=1).values)
+        nearest_euc.append(euc.min(dim=1).values)
+    return torch.cat(nearest_cos).numpy(), torch.cat(nearest_euc).numpy()
+
+
+def _scales(cos_d: np.ndarray, euc_d: np.ndarray, quantile: float) -> tuple[float, float, np.ndarray]:
+    """Each distance's ``quantile`` over the test digits, and their scores (the larger scaled distance)."""
+    cos_scale = max(float(np.quantile(cos_d, quantile)), 1e-9)
+    euc_scale = max(float(np.quantile(euc_d, quantile)), 1e-9)
+    return cos_scale, euc_scale, np.maximum(cos_d / cos_scale, euc_d / euc_scale)
 
 
 def build_index(model: nn.Module | None, train_images, train_labels, test_images, space: Space = "features",
@@ -185,30 +233,60 @@ def build_index(model: nn.Module | None, train_images, train_labels, test_images
     started = time.perf_counter()
     directions, lengths = _split(points(model, train_images, space))
     tests = test_images[:test_limit] if test_limit else test_images
-    nearest_cos, nearest_euc = [], []
-    for start in range(0, len(tests), QUERY_CHUNK):
-        _not_ending()
-        q_dir, q_len = _split(points(model, tests[start:start + QUERY_CHUNK], space))
-        cos, euc = _distances(directions, lengths, q_dir, q_len)
-        nearest_cos.append(cos.min(dim=1).values)
-        nearest_euc.append(euc.min(dim=1).values)
-    cos_d, euc_d = torch.cat(nearest_cos).numpy(), torch.cat(nearest_euc).numpy()
-    cos_scale = max(float(np.quantile(cos_d, quantile)), 1e-9)
-    euc_scale = max(float(np.quantile(euc_d, quantile)), 1e-9)
-    scores = np.maximum(cos_d / cos_scale, euc_d / euc_scale)
+    cos_scale, euc_scale, scores = _scales(*_nearest(directions, lengths, points(model, tests, space)), quantile)
+    check, own = None, float(np.quantile(scores, quantile))
+    if space != "pixels":
+        check = pixel_check(train_images, tests, quantile)
+        scores = np.maximum(scores / own, check.test_scores / check.threshold)
     labels = np.asarray(train_labels.numpy() if isinstance(train_labels, torch.Tensor) else train_labels,
                         dtype=np.int64)
     return NearestIndex(space, directions.contiguous(), lengths, labels, cos_scale, euc_scale,
-                        float(np.quantile(scores, quantile)), quantile, len(tests), time.perf_counter() - started)
+                        float(np.quantile(scores, quantile)), quantile, len(tests), time.perf_counter() - started,
+                        check, own)
+
+
+_pixel_checks: OrderedDict = OrderedDict()  # data_key, quantile -> PixelCheck; the last few kept
+_pixel_lock = threading.Lock()
+
+
+def pixel_check(train_images, tests, quantile: float) -> PixelCheck:
+    """The ``PixelCheck`` of a training and test set, built once (in float16: 90 MB for MNIST) and shared."""
+    key = (data_key(train_images, tests), quantile)
+    with _pixel_lock:  # one build at a time: a second index waits for the first's
+        if key not in _pixel_checks:
+            directions, lengths = _split(points(None, train_images, "pixels"))
+            directions = directions.half()
+            cos_scale, euc_scale, scores = _scales(*_nearest(directions, lengths, points(None, tests, "pixels")),
+                                                   quantile)
+            _pixel_checks[key] = PixelCheck(directions, lengths, cos_scale, euc_scale, scores,
+                                            float(np.quantile(scores, quantile)))
+            while len(_pixel_checks) > 3:
+                _pixel_checks.popitem(last=False)
+        _pixel_checks.move_to_end(key)
+        return _pixel_checks[key]
+
+
+def _score(index: NearestIndex, cos: torch.Tensor, euc: torch.Tensor, model, images: np.ndarray) -> np.ndarray:
+    """float64 (Q,): the queries' scores from their distances in the index's space (and its pixel check)."""
+    scores = np.maximum(cos.min(dim=1).values.numpy() / index.cosine_scale,
+                        euc.min(dim=1).values.numpy() / index.euclid_scale).astype(np.float64)
+    check = index.pixels
+    if check is None:
+        return scores
+    p_cos, p_euc = _distances(check.directions, check.lengths, *_split(points(None, images, "pixels")))
+    pixel = np.maximum(p_cos.min(dim=1).values.numpy() / check.cosine_scale,
+                       p_euc.min(dim=1).values.numpy() / check.euclid_scale)
+    return np.maximum(scores / index.own_threshold, pixel / check.threshold)
 
 
 def nearest_in(index: NearestIndex, model: nn.Module | None, image_u8, k: int = 5) -> Neighbours:
     """The ``k`` training digits of ``index`` nearest to one uint8 (28, 28) image, nearest first."""
     k = max(1, min(int(k), index.size))
-    q_dir, q_len = _split(points(model, np.asarray(image_u8, dtype=np.uint8).reshape(1, 28, 28), index.space))
+    image = np.asarray(image_u8, dtype=np.uint8).reshape(1, 28, 28)
+    q_dir, q_len = _split(points(model, image, index.space))
     cos, euc = _distances(index.directions, index.lengths, q_dir, q_len)
     dist, where = torch.topk(cos[0], k, largest=False)  # sorted, nearest first
-    score = max(float(cos[0].min()) / index.cosine_scale, float(euc[0].min()) / index.euclid_scale)
+    score = float(_score(index, cos, euc, model, image)[0])
     where = where.numpy()
     return Neighbours(where, index.labels[where], dist.numpy().astype(np.float32), score, index.threshold,
                       index.space, index.quantile, index.size)
@@ -219,10 +297,9 @@ def scores_in(index: NearestIndex, model: nn.Module | None, images_u8) -> np.nda
     images = np.asarray(images_u8, dtype=np.uint8).reshape(-1, 28, 28)
     out = []
     for start in range(0, len(images), QUERY_CHUNK):
-        q_dir, q_len = _split(points(model, images[start:start + QUERY_CHUNK], index.space))
-        cos, euc = _distances(index.directions, index.lengths, q_dir, q_len)
-        out.append(np.maximum(cos.min(dim=1).values.numpy() / index.cosine_scale,
-                              euc.min(dim=1).values.numpy() / index.euclid_scale))
+        chunk = images[start:start + QUERY_CHUNK]
+        cos, euc = _distances(index.directions, index.lengths, *_split(points(model, chunk, index.space)))
+        out.append(_score(index, cos, euc, model, chunk))
     return np.concatenate(out) if out else np.zeros(0)
 
 
