@@ -117,11 +117,18 @@ def test_draw_shows_the_nearest_training_digits_and_says_when_a_drawing_is_unlik
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()  # where it is in the window now
     x, y = box["x"], box["y"]
-    # one stroke zig-zagging down and up the whole height four times, left to right: a W that is far beyond the
-    # threshold (denser zig-zags lie close to it and are not always flagged: tests/test_nearest.py)
+    # one stroke zig-zagging down and up the whole height four times, left to right: a W
     stroke(page, polyline([(x + 20 + 60 * i, y + (30 if i % 2 == 0 else 250)) for i in range(5)]))
     nearest.get_by_text(UNLIKE).wait_for(timeout=30_000)
     assert nearest.locator("[data-testid='stImage'] img").count() == 5  # the nearest still shown beside it
+
+    # a denser one, five strokes between two heights: among the 4s in the hidden layer, flagged by its pixels
+    page.get_by_role("button", name="✕ Clear", exact=True).click()
+    page.get_by_text("Draw a digit from 0 to 9").wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    x, y = box["x"], box["y"]
+    stroke(page, polyline([(x + 40 + 40 * i, y + (60 if i % 2 == 0 else 220)) for i in range(6)]))
+    nearest.get_by_text(UNLIKE).wait_for(timeout=30_000)
 
 
 OVERFLOWING = """imgs => imgs.filter(i => {  // a thumbnail wider than its column overlaps the next one
