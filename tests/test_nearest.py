@@ -93,9 +93,9 @@ def test_a_features_index_asks_the_pixels_too(sample_data):
     index = nr.build_index(model, train, labels, tests)
     pixels = nr.build_index(None, train, labels, tests, "pixels")
     check = index.pixels
-    assert pixels.pixels is None and check is not None and check.directions.dtype == torch.float16
-    assert (check.cosine_scale, check.euclid_scale, check.threshold) == pytest.approx(  # float16 against 32
-        (pixels.cosine_scale, pixels.euclid_scale, pixels.threshold), rel=5e-3)
+    assert pixels.pixels is None and check is not None and check.directions.dtype == torch.float32
+    assert (check.cosine_scale, check.euclid_scale, check.threshold) == pytest.approx(
+        (pixels.cosine_scale, pixels.euclid_scale, pixels.threshold))
     assert nr.build_index(model, train, labels, tests).pixels is check  # built once for a training and test set
     queries = sample_data.test_images[300:340].numpy()
     points = nr.points(model, queries, "features")
@@ -106,8 +106,8 @@ def test_a_features_index_asks_the_pixels_too(sample_data):
     expected = np.maximum(features / index.own_threshold, pixel / check.threshold)
     np.testing.assert_allclose(nr.scores_in(index, model, queries), expected, rtol=1e-6)
     assert nr.nearest_in(index, model, queries[0]).score == pytest.approx(expected[0], rel=1e-6)
-    # and the pixel opinion is the pixels index's, up to float16
-    np.testing.assert_allclose(pixel, nr.scores_in(pixels, None, queries), rtol=1e-2)
+    # and the pixel opinion is the pixels index's
+    np.testing.assert_allclose(pixel, nr.scores_in(pixels, None, queries), rtol=1e-5)
 
 
 def test_the_cache_builds_once_per_weights_and_keeps_within_its_bound(sample_data):

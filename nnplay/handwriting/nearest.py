@@ -15,8 +15,8 @@ direction), a dense scribble points like an 8 but lights up far more of the laye
 in length). Each test digit's nearest cosine and Euclidean distances are measured, each scaled by its own
 ``quantile`` over the test set; a drawing's ``score`` is the larger of its two scaled distances, and the
 threshold is the ``quantile`` of the test digits' scores, so that a fraction 1 − ``quantile`` of the test
-digits is flagged, no more. A features index asks the pixels too (``PixelCheck``, in float16, built once
-per training and test set and shared by every model's index): a zig-zag across the canvas can land among
+digits is flagged, no more. A features index asks the pixels too (``PixelCheck``, built once per training
+and test set and shared by every model's index): a zig-zag across the canvas can land among
 the 4s in the last hidden layer while no training image looks like it pixel by pixel. Its score is then the
 larger of the two spaces' scores, each divided by its own threshold, and the threshold the ``quantile`` of
 the test digits' scores so combined: still a fraction
@@ -55,7 +55,7 @@ class PixelCheck:
     shared by every model's index."""
 
     directions: torch.Tensor
-    """float16 (N, 784): each training image's pixels scaled to length 1 (measured and asked in float16 alike)."""
+    """float32 (N, 784): each training image's pixels scaled to length 1."""
     lengths: torch.Tensor
     cosine_scale: float
     euclid_scale: float
@@ -196,7 +196,7 @@ def _split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def _distances(directions: torch.Tensor, lengths: torch.Tensor, q_dir: torch.Tensor, q_len: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """(cosine, Euclidean) distances (Q, N) from one matrix product of directions."""
-    cos = (q_dir.to(directions.dtype) @ directions.T).float()  # (Q, N); float16 for a PixelCheck
+    cos = q_dir @ directions.T  # (Q, N)
     # |q − b|² = |q|² + |b|² − 2 |q||b| cos
     sq = q_len[:, None] ** 2 + lengths[None, :] ** 2 - 2 * (q_len[:, None] * lengths[None, :]) * cos
     return (1 - cos).clamp_(min=0), sq.clamp_(min=0).sqrt_()
@@ -250,12 +250,11 @@ _pixel_lock = threading.Lock()
 
 
 def pixel_check(train_images, tests, quantile: float) -> PixelCheck:
-    """The ``PixelCheck`` of a training and test set, built once (in float16: 90 MB for MNIST) and shared."""
+    """The ``PixelCheck`` of a training and test set, built once (180 MB for MNIST) and shared."""
     key = (data_key(train_images, tests), quantile)
     with _pixel_lock:  # one build at a time: a second index waits for the first's
         if key not in _pixel_checks:
             directions, lengths = _split(points(None, train_images, "pixels"))
-            directions = directions.half()
             cos_scale, euc_scale, scores = _scales(*_nearest(directions, lengths, points(None, tests, "pixels")),
                                                    quantile)
             _pixel_checks[key] = PixelCheck(directions, lengths, cos_scale, euc_scale, scores,

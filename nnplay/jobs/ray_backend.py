@@ -171,8 +171,9 @@ class RayBackend(Backend):
                 else:
                     self._waiting.insert(0, job)
         log.warning("%s", self.problem)
+        deadline = time.monotonic() + 2 * POLL_SECONDS + 5  # well inside Ray's 60 s, however many runs there were
         for thread in readers:  # each leaves Ray within a poll (their jobs ended, or the generation moved on)
-            thread.join(2 * POLL_SECONDS + 5)
+            thread.join(max(0.0, deadline - time.monotonic()))
         disconnect(self.ray)
         self._thread(self._keep_trying, name="nnplay-ray-connect")
 

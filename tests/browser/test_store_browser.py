@@ -61,7 +61,7 @@ def test_a_run_comes_back_after_a_reload_with_its_chart_and_model(shared_server_
         _wait(lambda: page.evaluate(LOSS_POINTS) > 0, 60, "the run's loss chart")
         page.goto(f"{shared_server_url}/draw")
         _wait(lambda: name in _text(page, "nnplay_model_pick"), 90, "the picker on Draw to name the run")
-        assert page.get_by_text("Model: ").count()  # Draw uses the run, not the default model
+        page.get_by_text("Model: ").first.wait_for(timeout=60_000)  # Draw uses the run, not the default model
     finally:
         context.close()
 
