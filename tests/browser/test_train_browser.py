@@ -191,15 +191,29 @@ def test_every_page_opens_at_its_own_url_on_a_fresh_session(app_url, browser):
         context.close()
 
 
+def _settled(page, script: str, quiet_ms: int = 600, timeout_s: float = 20) -> dict:
+    """What ``script`` returns once it has not changed for ``quiet_ms`` (the page's smooth scroll and late
+    elements have come to rest; under load that takes longer than the scroll's own second), or at the timeout."""
+    last, since, deadline = None, time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = page.evaluate(script)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_ms / 1000:
+            break
+        page.wait_for_timeout(100)
+    return last
+
+
 def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, browser):
     """On a 1280×720 projector the live view comes into the window after Start, not below the fold."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     try:
         _start_long_run(page, app_url)
-        page.wait_for_timeout(1500)  # the smooth scroll
-        box = page.evaluate("""() => { const r = document.querySelector('.nnplay-live').getBoundingClientRect();
-            return {top: r.top, bottom: r.bottom}; }""")
+        box = _settled(page, """() => { const r = document.querySelector('.nnplay-live').getBoundingClientRect();
+            const s = document.querySelector('.st-key-train_stop button')?.getBoundingClientRect();
+            return {top: r.top, bottom: r.bottom, stop: s ? s.top : null}; }""")
         page.screenshot(path=SHOTS.format("small-screen"))
         assert 0 <= box["top"] < 720 / 2, f"the live view starts at {box['top']:.0f} px of a 720 px window"
         assert page.locator(".st-key-train_stop button").first.is_visible()
