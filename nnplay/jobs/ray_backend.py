@@ -352,8 +352,8 @@ class RayBackend(Backend):
             if not job.started and not job.done and job.tries < 2 and not self._closing:
                 again = True  # an actor that died before this run began (a lost node): give it another
             elif not job.done:
-                gone = silent(1.0)  # a whole cluster gone is said as such, not as one lost actor
-                job._deliver([JobEnd("error", self._lost_sentence(gone) if gone else death_sentence(err))])
+                silence = silent(1.0)  # a whole cluster gone is said as such, not as one lost actor
+                job._deliver([JobEnd("error", self._lost_sentence(silence) if silence else death_sentence(err))])
         finally:
             self._let_go(job, worker, generation, free, again)
 
