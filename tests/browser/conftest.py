@@ -31,9 +31,15 @@ def served_app(home, workspaces: str | None = None, env: dict | None = None):
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_home(tmp_path_factory):
+    """The run store's folder (NNPLAY_HOME) of the app that ``app_url`` serves: a test reads what the app kept."""
+    return tmp_path_factory.mktemp("browser-nnplay-home")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_home):
     """Base URL (no trailing slash) of the app running in a subprocess, shared by the session's tests."""
-    with served_app(tmp_path_factory.mktemp("browser-nnplay-home")) as url:
+    with served_app(app_home) as url:
         yield url
 
 
