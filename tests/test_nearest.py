@@ -97,6 +97,9 @@ def test_a_features_index_asks_the_pixels_too(sample_data):
     assert (check.cosine_scale, check.euclid_scale, check.threshold) == pytest.approx(
         (pixels.cosine_scale, pixels.euclid_scale, pixels.threshold))
     assert nr.build_index(model, train, labels, tests).pixels is check  # built once for a training and test set
+    # the pixels index holds the pixel check's points, not a second copy of the training images
+    assert pixels.directions.data_ptr() == check.directions.data_ptr()
+    assert pixels.lengths.data_ptr() == check.lengths.data_ptr()
     queries = sample_data.test_images[300:340].numpy()
     points = nr.points(model, queries, "features")
     cos, euc = nr._distances(index.directions, index.lengths, *nr._split(points))

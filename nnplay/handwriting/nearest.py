@@ -52,7 +52,7 @@ QUERY_CHUNK = 500  # test digits per matrix product while measuring the threshol
 @dataclass(frozen=True)
 class PixelCheck:
     """The training images as pixel points, for a features index's flag; one per training and test set (``pixel_check``),
-    shared by every model's index."""
+    shared by every model's index, and the very points of the pixels index."""
 
     directions: torch.Tensor
     """float32 (N, 784): each training image's pixels scaled to length 1."""
@@ -215,11 +215,16 @@ def _nearest(directions: torch.Tensor, lengths: torch.Tensor, queries: torch.Ten
     return torch.cat(nearest_cos).numpy(), torch.cat(nearest_euc).numpy()
 
 
+def _scaled(cos_d: np.ndarray, euc_d: np.ndarray, cos_scale: float, euc_scale: float) -> np.ndarray:
+    """float64: each point's score, the larger of its two nearest distances on their scales."""
+    return np.maximum(cos_d / cos_scale, euc_d / euc_scale).astype(np.float64)
+
+
 def _scales(cos_d: np.ndarray, euc_d: np.ndarray, quantile: float) -> tuple[float, float, np.ndarray]:
-    """Each distance's ``quantile`` over the test digits, and their scores (the larger scaled distance)."""
+    """Each distance's ``quantile`` over the test digits, and their scores."""
     cos_scale = max(float(np.quantile(cos_d, quantile)), 1e-9)
     euc_scale = max(float(np.quantile(euc_d, quantile)), 1e-9)
-    return cos_scale, euc_scale, np.maximum(cos_d / cos_scale, euc_d / euc_scale)
+    return cos_scale, euc_scale, _scaled(cos_d, euc_d, cos_scale, euc_scale)
 
 
 def build_index(model: nn.Module | None, train_images, train_labels, test_images, space: Space = "features",
@@ -231,12 +236,16 @@ def build_index(model: nn.Module | None, train_images, train_labels, test_images
     if len(train_images) == 0 or len(test_images) == 0:
         raise ValueError("Indexing needs training images and test images; one of the two sets is empty.")
     started = time.perf_counter()
-    directions, lengths = _split(points(model, train_images, space))
     tests = test_images[:test_limit] if test_limit else test_images
-    cos_scale, euc_scale, scores = _scales(*_nearest(directions, lengths, points(model, tests, space)), quantile)
-    check, own = None, float(np.quantile(scores, quantile))
-    if space != "pixels":
-        check = pixel_check(train_images, tests, quantile)
+    check = pixel_check(train_images, tests, quantile)
+    if space == "pixels":  # the pixel check's points are this index's: one copy of MNIST's pixels, not two
+        directions, lengths, scores = check.directions, check.lengths, check.test_scores
+        cos_scale, euc_scale, own, check = check.cosine_scale, check.euclid_scale, check.threshold, None
+    else:
+        directions, lengths = _split(points(model, train_images, space))
+        cos_scale, euc_scale, scores = _scales(*_nearest(directions, lengths, points(model, tests, space)),
+                                               quantile)
+        own = float(np.quantile(scores, quantile))
         scores = np.maximum(scores / own, check.test_scores / check.threshold)
     labels = np.asarray(train_labels.numpy() if isinstance(train_labels, torch.Tensor) else train_labels,
                         dtype=np.int64)
@@ -267,14 +276,14 @@ def pixel_check(train_images, tests, quantile: float) -> PixelCheck:
 
 def _score(index: NearestIndex, cos: torch.Tensor, euc: torch.Tensor, model, images: np.ndarray) -> np.ndarray:
     """float64 (Q,): the queries' scores from their distances in the index's space (and its pixel check)."""
-    scores = np.maximum(cos.min(dim=1).values.numpy() / index.cosine_scale,
-                        euc.min(dim=1).values.numpy() / index.euclid_scale).astype(np.float64)
+    scores = _scaled(cos.min(dim=1).values.numpy(), euc.min(dim=1).values.numpy(), index.cosine_scale,
+                     index.euclid_scale)
     check = index.pixels
     if check is None:
         return scores
     p_cos, p_euc = _distances(check.directions, check.lengths, *_split(points(None, images, "pixels")))
-    pixel = np.maximum(p_cos.min(dim=1).values.numpy() / check.cosine_scale,
-                       p_euc.min(dim=1).values.numpy() / check.euclid_scale)
+    pixel = _scaled(p_cos.min(dim=1).values.numpy(), p_euc.min(dim=1).values.numpy(), check.cosine_scale,
+                    check.euclid_scale)
     return np.maximum(scores / index.own_threshold, pixel / check.threshold)
 
 
