@@ -225,3 +225,22 @@ def test_the_sweep_command_takes_batch_norm_as_a_list():
     assert {a.setting: a.values for a in plan.axes} == {"batch_norm": (False, True), "pool": ("max", "avg")}
     one = plan_from_args(parser.parse_args(["sweep", "--batch-norm", "on", "--lr", "1e-3,1e-2"]))
     assert one.model.batch_norm is True and [a.setting for a in one.axes] == ["lr"]  # one value: every run
+
+
+def test_the_best_setting_is_the_best_mean_and_of_equal_means_the_one_its_seeds_agree_on():
+    from types import SimpleNamespace
+
+    from nnplay.sweeps.summary import best_sentence, by_setting
+
+    def entry(lr, seed, accuracy):
+        history = SimpleNamespace(epochs=[SimpleNamespace(test_accuracy=accuracy)])
+        return {"lr": lr}, seed, SimpleNamespace(status="finished", history=history), False
+
+    entries = [entry(0.1, 0, 0.23), entry(0.1, 1, 0.27), entry(0.01, 0, 0.25), entry(0.01, 1, 0.25),
+               entry(0.001, 0, 0.10), entry(0.001, 1, 0.12)]
+    rows = by_setting(entries)
+    assert [(r["Learning rate"], r["mean test accuracy %"]) for r in rows] == [("0.01", 25.0), ("0.1", 25.0),
+                                                                               ("0.001", 11.0)]
+    assert best_sentence(rows, markdown=False) == (
+        "Best so far: Learning rate 0.01: 25.00% test accuracy (mean of 2 seeds; the seed alone moves it from "
+        "25.00% to 25.00%).")
