@@ -291,6 +291,31 @@ def test_a_killed_worker_ends_its_run_as_error_and_is_replaced(pool):
     assert nxt.wait(180) and nxt.status == "finished", nxt.message
 
 
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.pool
+def test_a_killed_fork_server_ends_the_runs_of_its_workers_and_the_pool_starts_anew(pool):
+    sink = Sink()
+    job = pool.submit(long_spec("server-killed"), sink)
+    assert sink.checkpoint_seen.wait(60), "no epoch finished"
+    pids = pool.worker_pids()
+    server = parent_of(job.worker.pid)
+    assert server != os.getpid() and {parent_of(p) for p in pids} == {server}  # both forked from one server
+    os.kill(server, signal.SIGKILL)
+    assert job.wait(30), "the run of a worker whose fork server was killed never ended"
+    assert job.status == "error" and "Its curves up to then are kept" in job.message, job.message
+    # the workers left with their server; new ones come from a new server and train
+    assert wait_for(lambda: not set(pids) & set(pool.worker_pids()) and len(pool.worker_pids()) == 2, 60)
+    assert not any(alive(p) for p in pids)
+    after = Sink()
+    nxt = pool.submit(spec("after-server", epochs=1), after)
+    assert nxt.wait(180) and nxt.status == "finished", nxt.message
+    assert len({parent_of(p) for p in pool.worker_pids()} - {server, os.getpid()}) == 1  # one new server
+
+
 @pytest.mark.pool
 def test_time_limit_and_out_of_memory_in_a_capped_pool():
     capped = LocalPool(workers=1, threads=1, preload=SAMPLE, max_run_minutes=0.04, memory_mb=600)

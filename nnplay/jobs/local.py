@@ -1,8 +1,9 @@
 """The local worker pool: runs train in worker processes on this machine, in a fair queue.
 
-``LocalPool`` starts its workers with multiprocessing's "spawn" context (the app's process has
-threads, so it never forks) and keeps them: each imports torch and decodes the data once, then
-trains one run after another. Per worker the pool holds two one-way pipes (commands in, event
+``LocalPool`` starts its workers through multiprocessing's fork server (``worker_context``: a fresh process
+that imports torch once, ``fork_server``, and forks each worker from itself; "spawn" where the system has
+no fork server; the app's own process, which has threads, never forks) and keeps them: each decodes the
+data once, then trains one run after another. Per worker the pool holds two one-way pipes (commands in, event
 batches out) and one reader thread that hands the batches to the job's sink; when a run's last batch
 arrives, its worker is given the next queued run before the sink writes that end. The queue is fair:
 a workspace's next run waits behind the runs of workspaces that have nothing training (with
@@ -59,6 +60,16 @@ def _main_hidden():
             yield
         finally:
             main.__dict__.update(saved)
+
+
+def worker_context():
+    """multiprocessing's "forkserver" context with ``fork_server`` preloaded on Linux (workers then share torch's
+    pages), else "spawn" (macOS's frameworks are not safe to fork). Never "fork": the app's process has threads."""
+    if not sys.platform.startswith("linux") or "forkserver" not in mp.get_all_start_methods():  # macOS: spawn
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["nnplay.jobs.fork_server"])
+    return ctx
 
 
 def machine_cores() -> int:
@@ -161,7 +172,7 @@ class LocalPool(Backend):
         self.nice = nice if nice is not None else worker_nice()
         # preload=True: decode the default dataset in every worker as it starts (a warm pool)
         self.preload = DataConfig() if preload is True else (preload or None)
-        self._ctx = mp.get_context("spawn")
+        self._ctx = worker_context()
         self._lock = threading.RLock()
         self._queue: list[LocalJob] = []
         self._last_start: dict[str, int] = {}  # workspace -> when it last started a run (a counter)
@@ -179,7 +190,7 @@ class LocalPool(Backend):
         evt_recv, evt_send = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
             target=worker_main, name=f"nnplay-worker-{worker.index}", daemon=True,
-            args=(cmd_recv, evt_send, self.threads, worker.gpu, os.getpid(), self.preload, self.memory_mb, self.nice))
+            args=(cmd_recv, evt_send, self.threads, worker.gpu, self.preload, self.memory_mb, self.nice))
         with _main_hidden():
             process.start()
         cmd_recv.close()  # the worker's ends: once closed here, a dead worker or a dead pool reads as EOF

@@ -1,6 +1,7 @@
 """A local pool's worker process: its whole life (``worker_main``) and the messages it exchanges with the pool.
 
-``LocalPool`` (``local``) starts ``worker_main`` in a spawned process with two one-way pipes. In: ``RunJob``
+``LocalPool`` (``local``) starts ``worker_main`` in a process of its own (forked from its fork server, or
+spawned) with two one-way pipes. In: ``RunJob``
 (train this spec), ``ToJob`` (a ``commands`` command for a run it trains or holds), ``Exit``. Out: ``Ready``
 once it has imported torch and decoded the data, then one ``Batch`` of events per burst (``run_loop``).
 It exits when told, when the pool's end of the pipe closes, or when its parent process is gone. Once warm it
@@ -130,14 +131,15 @@ def lower_priority(nice: int) -> None:
         os.nice(nice)
 
 
-def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: int,
-                preload, memory_mb: float | None, nice: int = 0) -> None:
+def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, preload, memory_mb: float | None,
+                nice: int = 0) -> None:
     """A pool worker: import torch once, decode the data once, then train the jobs it is sent.
 
     Messages in: ``RunJob``, ``ToJob``, ``Exit``; out: ``Ready`` once, then a ``Batch`` per batch of events.
     ``nice``: the worker lowers its CPU priority by this much, so the app's pages are served first and
     training takes the CPU time they leave (on an otherwise idle machine, all of it).
     """
+    started_by = os.getppid()  # the pool's process, or the fork server that exits with it
     if nice:
         lower_priority(nice)
     if gpu is not None:
@@ -168,7 +170,7 @@ def worker_main(cmd_conn, evt_conn, threads: int, gpu: int | None, parent_pid: i
             except (OSError, EOFError):
                 os._exit(0)  # the pool's end closed: its process exited or was killed
             if message is None:
-                if os.getppid() != parent_pid:
+                if os.getppid() != started_by:  # reparented: the pool's process, or its fork server, is gone
                     os._exit(0)
                 continue
             if isinstance(message, RunJob):

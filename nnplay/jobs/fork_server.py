@@ -1,0 +1,19 @@
+"""What the local pool's fork server imports once, before it forks each worker: torch and the worker's code.
+
+``LocalPool`` starts its workers through multiprocessing's "forkserver" where the system has it: a small
+process, started fresh (never forked from the app, which has threads), imports this module and then forks
+one worker per request. The workers share the pages of that import copy-on-write instead of each importing
+torch on its own, about 200 MB less private memory per worker (``scripts/bench_class.py``). Importing this
+module is the whole preload: torch, the worker's modules, then ``gc.freeze`` so that a worker's garbage
+collections leave the inherited objects' pages alone. Nothing here initialises CUDA (a forked child could
+not use it) or imports streamlit.
+"""
+
+import gc
+
+import torch  # noqa: F401 - the import the workers share
+
+from . import pool_worker  # noqa: F401 - the worker's code: the run loop, the engine, the models, the data
+
+gc.collect()
+gc.freeze()
