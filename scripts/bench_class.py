@@ -36,12 +36,23 @@ sys.path.insert(0, str(ROOT))
 from nnplay.memory import held_together_mb, process_memory_mb  # noqa: E402 - the one place that reads /proc
 
 
+def parent_pid(pid: int) -> int:
+    """The parent of a process (0 once it is gone): a pool worker's is the app or the pool's fork server."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def memory_sample(app_pid: int, worker_pids: list[int]) -> dict[str, float]:
     """The server's memory now, in MB: each process's RSS, PSS and USS (``nnplay.memory.process_memory_mb``) and
-    their sums over the app and its workers. The PSS sum is the one checked: an RSS sum counts each page the
+    their sums over the app, its workers and the fork server they were forked from. The PSS sum is the one checked: an RSS sum counts each page the
     processes share (torch's libraries, the mapped MNIST images) once for every process that maps it."""
     sample: dict[str, float] = {}
-    for label, pid in [("app", app_pid)] + [(f"worker{i}", p) for i, p in enumerate(worker_pids)]:
+    servers = sorted({parent_pid(p) for p in worker_pids} - {app_pid, 0})  # the pool's fork server, where it forks
+    for label, pid in ([("app", app_pid)] + [(f"worker{i}", p) for i, p in enumerate(worker_pids)]
+                       + [(f"server{i}", p) for i, p in enumerate(servers)]):
         for kind, mb in process_memory_mb(pid).items():
             sample[f"{label}_{kind}"] = mb
             sample[f"sum_{kind}"] = sample.get(f"sum_{kind}", 0.0) + mb
@@ -106,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["NNPLAY_WORKSPACES"] = "browser"
 
     from nnplay import jobs
-    from nnplay.classroom.limits import Limits, read_limits, save_limits
+    from nnplay.classroom.limits import read_limits, save_limits
     from nnplay.codec import QUICK_TEST, QUICK_TRAIN
     from nnplay.config import PRESETS, DataConfig
     from nnplay.data import load_mnist
@@ -161,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         pids = backend.worker_pids() if hasattr(backend, "worker_pids") else []
         memory.append(memory_sample(os.getpid(), pids))
         if len(memory) % 10 == 1:  # every page once: a whole page map read, so every tenth sample
-            together = held_together_mb([os.getpid(), *pids])
+            together = held_together_mb([os.getpid(), *pids, *({parent_pid(p) for p in pids} - {os.getpid(), 0})])
             if together is not None:
                 held.append(together)
         if time.monotonic() >= next_page and any(r.active for r in every):
