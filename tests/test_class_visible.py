@@ -74,23 +74,22 @@ def _one_on_canvas() -> dict:
 def test_draws_neuron_panel_and_nearest_digits_search_only_the_learners_test_images(in_class, whole, monkeypatch):
     from nnplay.handwriting import nearest as nr
 
-    assert nr.CACHE.wait_idle(300), "an earlier test's index build never ended"
-    nr.CACHE.clear()
+    # a cache of its own (an earlier test's build may still run in the process's) and an index of the first
+    # 1,000 training and 200 test images (seconds, not half a minute): which images the page asked for is what
+    # this test checks
+    monkeypatch.setattr(nr, "CACHE", nr.IndexCache())
     asked, build = [], nr.build_index
 
     def first_thousand(model, train_images, train_labels, test_images, *args, **kwargs):
-        """The index the page asks for, built on its first 1,000 training and 200 test images (seconds, not half
-        a minute): which images it was asked for is what this test checks."""
         asked.append(test_images)
         return build(model, train_images[:1000], train_labels[:1000], test_images[:200], *args, **kwargs)
 
     monkeypatch.setattr(nr, "build_index", first_thousand)
     try:
         _draw_searches_only_the_learners_images(in_class, whole, nr)
-    finally:  # the background build ends before another test looks at the cache
+    finally:  # the background build ends before the patches are undone
         assert nr.CACHE.wait_idle(300)
     assert len(asked) == 1 and torch.equal(asked[0], shown(whole, in_class).test_images)
-    nr.CACHE.clear()
 
 
 def _draw_searches_only_the_learners_images(in_class, whole, nr) -> None:

@@ -416,6 +416,11 @@ class IndexCache:
 CACHE = IndexCache()
 
 
+def _cache(cache: IndexCache | None) -> IndexCache:
+    """The cache given, else the process's ``CACHE`` as it is now (read when called, so it can be swapped)."""
+    return cache if cache is not None else CACHE
+
+
 def _default_data():
     from ..config import DataConfig
     from ..data import load_mnist
@@ -427,25 +432,26 @@ def index_key(model: nn.Module | None, data, space: Space) -> tuple:
     return (space, model_key(model) if space == "features" else "", data_key(data.train_images, data.test_images))
 
 
-def index_for(model: nn.Module | None, data=None, space: Space = "features", cache: IndexCache = CACHE) -> NearestIndex:
+def index_for(model: nn.Module | None, data=None, space: Space = "features", cache: IndexCache | None = None
+              ) -> NearestIndex:
     """The index of ``data``'s training images (an ``MnistData``; default: MNIST as ``load_mnist`` finds it) for
     this model in ``space``, built on first use and kept in ``cache``."""
     data = data if data is not None else _default_data()
     key = index_key(model, data, space)
-    return cache.get_or_build(key, lambda: build_index(model, data.train_images, data.train_labels,
+    return _cache(cache).get_or_build(key, lambda: build_index(model, data.train_images, data.train_labels,
                                                        data.test_images, space))
 
 
-def ready_index(model: nn.Module | None, data, space: Space = "features", cache: IndexCache = CACHE
+def ready_index(model: nn.Module | None, data, space: Space = "features", cache: IndexCache | None = None
                 ) -> NearestIndex | None:
     """The index when it is already built, else None (nothing is computed)."""
-    return cache.get(index_key(model, data, space))
+    return _cache(cache).get(index_key(model, data, space))
 
 
-def start_index(model: nn.Module | None, data, space: Space = "features", cache: IndexCache = CACHE
+def start_index(model: nn.Module | None, data, space: Space = "features", cache: IndexCache | None = None
                 ) -> threading.Thread | None:
     """Build the index in a background thread unless it is built or being built; the thread, or None."""
-    key = index_key(model, data, space)
+    key, cache = index_key(model, data, space), _cache(cache)
     if cache.get(key) is not None or cache.building(key):
         return None
 
@@ -460,13 +466,13 @@ def start_index(model: nn.Module | None, data, space: Space = "features", cache:
     return thread
 
 
-def index_problem(model: nn.Module | None, data, space: Space = "features", cache: IndexCache = CACHE) -> str:
+def index_problem(model: nn.Module | None, data, space: Space = "features", cache: IndexCache | None = None) -> str:
     """Why building this index failed (a sentence), or ""."""
-    return cache.error(index_key(model, data, space))
+    return _cache(cache).error(index_key(model, data, space))
 
 
 def nearest(model: nn.Module | None, image_u8, k: int = 5, *, data=None, space: Space = "features",
-            cache: IndexCache = CACHE) -> Neighbours:
+            cache: IndexCache | None = None) -> Neighbours:
     """The ``k`` training digits nearest to one uint8 (28, 28) image (``data``'s training set, default MNIST), in
     the model's last hidden layer or in pixels; the index is built on first use and kept."""
     return nearest_in(index_for(model, data, space, cache), model, image_u8, k)
