@@ -173,7 +173,8 @@ if __name__ == "__main__":
     assert pool.wait_ready(180), "the worker did not start"
     worker = pool.worker_pids()[0]
     parent = int(open(f"/proc/{worker}/stat").read().rsplit(")", 1)[1].split()[1])
-    print(worker, parent, int("libtorch" in open(f"/proc/{parent}/maps").read()))
+    has_torch = "libtorch" in open(f"/proc/{parent}/maps").read()
+    print(worker, parent, int(has_torch), len(os.listdir(f"/proc/{parent}/task")))
     pool.close()
 """
 
@@ -192,12 +193,13 @@ def test_a_pool_worker_never_imports_streamlit(tmp_path):
                             stderr=subprocess.PIPE, text=True)
     out, err = done.communicate(timeout=300)
     assert done.returncode == 0, err[-3000:]
-    worker, parent, parent_has_torch = (int(x) for x in out.split())
+    worker, parent, parent_has_torch, parent_threads = (int(x) for x in out.split())
     started = {int(p.name.split("-")[1]) for p in marks.iterdir() if p.name.startswith("started-")}
     imported = {int(p.name.split("-")[1]) for p in marks.iterdir() if p.name.startswith("streamlit-")}
     assert done.pid in started and done.pid in imported  # the app's process: noted
     # forked from the pool's fork server (Linux: this test reads /proc), a fresh process (it ran the same
     # note-taking) that imported torch for its workers to share
     assert parent != done.pid and parent in started and parent_has_torch and worker not in started
+    assert parent_threads == 1  # it forks with no other thread running (OpenBLAS's pool included)
     # neither the worker nor its fork server imported streamlit (a worker inherits what its server imported)
     assert imported == {done.pid}, "a pool worker imported streamlit (its __main__ was re-run)"

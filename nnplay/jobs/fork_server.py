@@ -5,15 +5,21 @@ process, started fresh (never forked from the app, which has threads), imports t
 one worker per request. The workers share the pages of that import copy-on-write instead of each importing
 torch on its own, about 200 MB less private memory per worker (``scripts/bench_class.py``). Importing this
 module is the whole preload: torch, the worker's modules, then ``gc.freeze`` so that a worker's garbage
-collections leave the inherited objects' pages alone. Nothing here initialises CUDA (a forked child could
-not use it) or imports streamlit.
+collections leave the inherited objects' pages alone. The server forks with one thread (OpenBLAS's pool is
+kept to the calling thread), nothing here initialises CUDA (a forked child could not use it), and nothing
+imports streamlit.
 """
 
 import gc
+import os
 
-import torch  # noqa: F401 - the import the workers share
+# numpy's OpenBLAS starts a thread pool as it loads: one thread, so the server forks with no other thread
+# running (each worker's torch threads are its own, set by the worker)
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
-from . import pool_worker  # noqa: F401 - the worker's code: the run loop, the engine, the models, the data
+import torch  # noqa: E402, F401 - the import the workers share
+
+from . import pool_worker  # noqa: E402, F401 - the worker's code: the run loop, the engine, the models, the data
 
 gc.collect()
 gc.freeze()
