@@ -14,6 +14,7 @@ Lanes (markers registered in pyproject.toml): ``browser``, ``ray`` and ``pool`` 
 import functools
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def private_store(tmp_path_factory, monkeypatch):
-    """A fresh, empty run store for each test (and the process's open stores, runs and models forgotten)."""
+    """A fresh, empty run store for each test (and the process's open stores, runs and models forgotten, and its
+    nearest-digits index builds in flight cancelled)."""
     from nnplay import jobs, runs, store
 
     backend_before = jobs._backend
@@ -92,6 +94,9 @@ def private_store(tmp_path_factory, monkeypatch):
     runs.REGISTRY.clear()
     runs.MODELS.clear()
     yield home
+    nearest = sys.modules.get("nnplay.handwriting.nearest")
+    if nearest is not None:  # a page's background index build would take cores and the pixel lock from later tests
+        nearest.CACHE.cancel(60)
     if jobs._backend not in (backend_before, jobs._threads):  # a pool this test made and left as the process's
         jobs.shutdown()
     store.forget_stores()

@@ -9,6 +9,7 @@ the Draw page under AppTest with the five nearest digits and the sentence for a 
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -144,6 +145,38 @@ def test_start_index_builds_in_the_background(sample_data):
     bad = torch.nn.Sequential(torch.nn.Flatten())
     nr.start_index(bad, data, cache=cache).join(60)
     assert "no Linear" in nr.index_problem(bad, data, cache=cache)
+
+
+class Gate(torch.nn.Module):
+    """Holds the first forward pass until the test lets it go."""
+
+    def __init__(self):
+        super().__init__()
+        self.entered, self.go = threading.Event(), threading.Event()
+
+    def forward(self, x):
+        self.entered.set()
+        assert self.go.wait(60)
+        return x
+
+
+def test_a_cancelled_build_ends_at_its_next_batch_keeps_nothing_and_a_later_request_builds_it(sample_data):
+    data = sample_data.limited(2000, 200)
+    cache = nr.IndexCache()
+    gate = Gate()
+    model = torch.nn.Sequential(torch.nn.Flatten(), gate, torch.nn.Linear(784, 10))
+    thread = nr.start_index(model, data, cache=cache)
+    assert gate.entered.wait(60)  # inside the build
+    assert not cache.cancel(timeout=0)  # asked to stop; still inside the forward pass
+    gate.go.set()
+    assert cache.wait_idle(30)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert nr.ready_index(model, data, cache=cache) is None and not cache.building(nr.index_key(model, data,
+                                                                                                  "features"))
+    assert nr.index_problem(model, data, cache=cache) == ""  # not a failure: nothing for the page to say
+    assert nr.index_for(model, data, cache=cache).size == 2000  # asked again, it is built
+    assert cache.cancel(timeout=5)  # nothing in flight: at once
 
 
 def test_unlike_sentence_only_when_beyond_the_threshold():

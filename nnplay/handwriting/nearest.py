@@ -181,11 +181,21 @@ def points(model: nn.Module | None, images_u8, space: Space) -> torch.Tensor:
     raise ValueError(f'space must be "features" or "pixels", got {space!r}.')
 
 
+class BuildCancelled(RuntimeError):
+    """An index build stopped by ``IndexCache.cancel``; nothing is kept, and the next request builds it anew."""
+
+
+_build = threading.local()  # .cancelled: the Event of the build running in this thread, set by IndexCache.cancel
+
+
 def _not_ending() -> None:
-    """Stop a build in a background thread once the process ends (its main thread has finished), rather than
-    hold the exit up or be cut off inside torch."""
+    """Stop a build once the process ends (its main thread has finished), rather than hold the exit up or be cut
+    off inside torch, or once its cache cancels it."""
     if not threading.main_thread().is_alive():
         raise RuntimeError("The process is ending; the index was not finished.")
+    cancelled = getattr(_build, "cancelled", None)
+    if cancelled is not None and cancelled.is_set():
+        raise BuildCancelled("The index build was cancelled.")
 
 
 def _split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -344,6 +354,7 @@ class IndexCache:
         self.max_bytes = max_bytes
         self._indexes: OrderedDict[tuple, NearestIndex] = OrderedDict()
         self._building: dict[tuple, threading.Event] = {}
+        self._cancelled: dict[tuple, threading.Event] = {}
         self._errors: dict[tuple, str] = {}
         self._lock = threading.Lock()
 
@@ -371,20 +382,26 @@ class IndexCache:
                 waiting = self._building.get(key)
                 if waiting is None:
                     self._building[key] = threading.Event()
+                    self._cancelled[key] = cancelled = threading.Event()
                     self._errors.pop(key, None)
                     break
             waiting.wait()
             if self.error(key):
                 raise ValueError(self.error(key))
+        outer, _build.cancelled = getattr(_build, "cancelled", None), cancelled
         try:
             index = build()
+        except BuildCancelled:
+            raise
         except Exception as err:
             with self._lock:
                 self._errors[key] = str(err)
             raise
         finally:
+            _build.cancelled = outer
             with self._lock:
                 self._building.pop(key).set()
+                self._cancelled.pop(key)
         self.put(key, index)
         return index
 
@@ -399,6 +416,14 @@ class IndexCache:
         with self._lock:
             self._indexes.clear()
             self._errors.clear()
+
+    def cancel(self, timeout: float | None = None) -> bool:
+        """Stop every build in flight at its next batch (nothing of it is kept) and wait for them to end; True if
+        they did within ``timeout``. A process's tests call it so that no build outlives the test that began it."""
+        with self._lock:
+            for cancelled in self._cancelled.values():
+                cancelled.set()
+        return self.wait_idle(timeout)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the builds in flight now have ended (kept or failed); True if they did within ``timeout``."""
