@@ -1,9 +1,11 @@
-"""A Ray cluster stopped under a connected app (``ray stop --force`` while a run trains), then started again.
+"""The README's one-node Ray recipe, as written, from an app started before its cluster to a cluster stopped under
+it (``ray stop --force`` while a run trains) and started again; and a head lost while a run's actor lives on.
 
 The app's side runs in a child process (the app's backend, ``jobs.backend()``, as in tests/test_ray_recipes.py),
-so a process that Ray ends shows here as a failure with its output. Ray ends a driver whose cluster stays gone
-for ``gcs_rpc_server_reconnect_timeout_s`` (60 s by default); the child sets it to ``RAY_DEADLINE_S`` so the
-test need not wait a minute, and lives on past it. The cluster is the README's one-node recipe, as written.
+so a process that Ray ends shows here as a failure with its output. The child starts before the cluster: it
+must say within 10 s that it cannot reach it, then join once ``ray start`` has run. Ray ends a driver whose
+cluster stays gone for ``gcs_rpc_server_reconnect_timeout_s`` (60 s by default); the child sets it to
+``RAY_DEADLINE_S`` so the test need not wait a minute, and lives on past it.
 Skipped when ray or the project's ``.venv/bin/ray`` is missing.
 """
 
@@ -20,7 +22,7 @@ from .test_ray_recipes import DOC_PORT, clean_env, free_port, recipe, shell  # n
 
 pytestmark = pytest.mark.ray
 
-RAY_DEADLINE_S = 30  # Ray's own deadline for a lost GCS in the child (the default 60 s would hold the test longer)
+RAY_DEADLINE_S = 20  # Ray's own deadline for a lost GCS in the child (the default 60 s would hold the test longer); the app lets go at 10 s
 DESCRIBE_S = 1.0  # the slowest the sidebar's line may take while the cluster is gone (it blocked for 60 s before)
 
 CHILD = """
@@ -40,6 +42,13 @@ def steps(events):
     return sum(type(e).__name__ == "StepEvent" for e in events)
 
 backend = jobs.backend()
+began = time.monotonic()
+said_unreachable = None
+while said_unreachable is None and time.monotonic() - began < 15:  # no cluster yet
+    if backend.unreachable():
+        said_unreachable = [round(time.monotonic() - began, 1), backend.unreachable()]
+    time.sleep(0.1)
+sh(start)
 assert backend.wait_connected(120), backend.describe()
 before = backend.describe()
 trained = []
@@ -63,7 +72,7 @@ waiting = backend.submit(spec("after", 1), waiting_events.append)
 position = str(waiting.position())
 sh(start)
 finished = waiting.wait(240)
-print(json.dumps({"before": before, "lost_after": lost_after, "slowest_describe": slowest, "said": said,
+print(json.dumps({"unreachable": said_unreachable, "before": before, "lost_after": lost_after, "slowest_describe": slowest, "said": said,
                   "long": [ended, long.status, long.message], "position": position,
                   "after": [finished, waiting.status, waiting.message, steps(waiting_events)],
                   "again": backend.describe()}), flush=True)
@@ -71,14 +80,16 @@ jobs.shutdown(20)
 """
 
 
-def test_a_cluster_stopped_under_the_app_ends_its_run_saying_so_and_a_restarted_one_trains_the_queue():
-    start, app_line, stop = recipe("one-node")
+def test_the_one_node_recipe_waits_for_its_cluster_and_a_cluster_stopped_under_it_ends_its_run_saying_so():
+    """...and a cluster started again trains the runs queued meanwhile."""
+    lines = recipe("one-node")
+    assert len(lines) == 3 and "ray start --head" in lines[0] and lines[2].endswith("ray stop --force")
+    start, app_line, stop = lines
     port = free_port()
     env = {**clean_env(), "NNPLAY_RAY_ADDRESS": f"127.0.0.1:{port}", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
            "RAY_gcs_rpc_server_reconnect_timeout_s": str(RAY_DEADLINE_S)}
-    assert f"NNPLAY_RAY_ADDRESS=127.0.0.1:{DOC_PORT}" in app_line
+    assert app_line.startswith(f"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 NNPLAY_RAY_ADDRESS=127.0.0.1:{DOC_PORT} ")
     try:
-        shell(start, port)
         child = subprocess.run(
             [sys.executable, "-c", CHILD, start.replace(DOC_PORT, str(port)), stop,
              str(ROOT / "tests" / "no-such-data-dir"), str(RAY_DEADLINE_S)],
@@ -87,7 +98,10 @@ def test_a_cluster_stopped_under_the_app_ends_its_run_saying_so_and_a_restarted_
         assert child.returncode == 0 and lines, f"the app's process ended ({child.returncode})\n" \
                                                 f"{child.stdout[-2000:]}\n{child.stderr[-4000:]}"
         out = lines[-1]
-        assert "1 node," in out["before"], out
+        said = out["unreachable"]
+        assert said is not None and said[0] <= 10, out
+        assert f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS=127.0.0.1:{port}" in said[1], out
+        assert "1 node," in out["before"] and "registered as" not in out["before"], out
         assert out["lost_after"] is not None and out["lost_after"] < 15, out
         assert out["slowest_describe"] < DESCRIBE_S, out
         assert f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS=127.0.0.1:{port}" in out["said"], out
