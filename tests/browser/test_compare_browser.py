@@ -24,9 +24,10 @@ ROWS = ("() => { const t = document.querySelector('.st-key-compare_table_box tab
         "return t ? Number(t.getAttribute('aria-rowcount')) - 1 : -1; }")
 
 
-@pytest.fixture
-def compare_url(tmp_path):
-    home = tmp_path / "nnplay-home"
+@pytest.fixture(scope="module")
+def compare_url(tmp_path_factory):
+    """One server for the module: its tests only read the runs (a brush and a theme live in the browser and the URL)."""
+    home = tmp_path_factory.mktemp("compare-browser-home")
     store = Store(home)
     for i in range(12):  # test accuracies 0.60 … 0.93, lr 1e-4 … 1e-1
         crafted_run(store, f"run {i}", 10.0 ** (-4 + i % 4), i // 4, [0.5, 0.6 + 0.03 * i], group="study")
