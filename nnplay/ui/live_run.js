@@ -422,6 +422,43 @@ function poll(state, data, setTriggerValue) {
   tick();
 }
 
+const USER_SCROLLS = ["wheel", "touchstart", "keydown", "mousedown"];
+
+// A just-started run's view is scrolled up where the learner looks and kept there while the page settles (the
+// rerun may still move what is above it), until it holds still 3 s (10 s at most) or the learner scrolls, clicks
+// or types; data-settling is set meanwhile.
+function bringIntoView(root) {
+  root.style.scrollMarginTop = "7.5rem";
+  root.dataset.settling = "1";
+  const wanted = () => parseFloat(getComputedStyle(root).scrollMarginTop) || 120;
+  let userMoved = false;
+  const moved = () => { userMoved = true; };
+  USER_SCROLLS.forEach((e) => window.addEventListener(e, moved, { capture: true, passive: true }));
+  const started = Date.now();
+  let stillSince = null;
+  const check = () => {
+    const off = root.isConnected && Math.abs(root.getBoundingClientRect().top - wanted()) > 8;
+    if (off) {
+      stillSince = null;
+      root.scrollIntoView({ block: "start", behavior: "instant" });
+    } else if (stillSince === null) {
+      stillSince = Date.now();
+    }
+    const done = userMoved || !root.isConnected || Date.now() - started > 10000
+      || (stillSince !== null && Date.now() - stillSince > 3000);
+    if (done) {
+      USER_SCROLLS.forEach((e) => window.removeEventListener(e, moved, { capture: true }));
+      delete root.dataset.settling;
+    } else {
+      setTimeout(check, 250);
+    }
+  };
+  setTimeout(() => {
+    root.scrollIntoView({ block: "start", behavior: "smooth" });
+    setTimeout(check, 1000); // after the smooth scroll's own time
+  }, 50);
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (data && data.preload) {
@@ -446,8 +483,7 @@ export default function (component) {
     // a run just started: bring its view up where the learner looks, with its Stop/Pause row and
     // Streamlit's header above it (scroll-margin-top), once per run
     state.scrolledFor = data.run;
-    state.root.style.scrollMarginTop = "7.5rem";
-    setTimeout(() => state.root.scrollIntoView({ block: "start", behavior: "smooth" }), 50);
+    bringIntoView(state.root);
   }
   if (data && data.url) {
     if (state.url !== data.url && state.ended !== data.url) {

@@ -217,6 +217,9 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
     page = context.new_page()
     try:
         _start_long_run(page, app_url)
+        # the view keeps itself in place until the page holds still (data-settling), even if what is above it moves
+        _wait(lambda: page.evaluate("() => document.querySelectorAll('.nnplay-live[data-settling]').length === 0"),
+              30, "the live view to hold still")
         box = _settled(page, """() => { const r = document.querySelector('.nnplay-live').getBoundingClientRect();
             const s = document.querySelector('.st-key-train_stop button')?.getBoundingClientRect();
             return {top: r.top, bottom: r.bottom, stop: s ? s.top : null}; }""")

@@ -27,6 +27,7 @@ PROBE_META = f"""() => {{ const d = ({PLOT_TITLED})('Probe digits')[0];
 LOSS_POINTS = f"""() => {{ const d = ({PLOT_TITLED})('Loss per step')[0];
     const x = d && d._fullData[0] ? d._fullData[0].x : null;
     return x && x.length ? Math.round(+x[x.length - 1]) : -1; }}"""
+SETTLED = "() => document.querySelectorAll('.nnplay-live[data-settling]').length === 0"
 CHARTS = "() => document.querySelectorAll('.nnplay-live .nnplay-live-chart').length"
 # the new run's view is up: it fetches its snapshots (the previous run's view, on the page until Start's rerun
 # replaces it, was drawn once and fetches nothing; its charts must not be taken for the new run's)
@@ -104,6 +105,7 @@ def test_a_chart_out_of_sight_waits_and_is_drawn_when_scrolled_to(app_url, page)
     _after_fetches(page, 8)  # some seconds of fetches: the loss has news at each, the network view about once a second
     assert page.evaluate(f"({DRAWS})('Loss per step')") > loss  # in sight: redrawn as it trains
     assert page.evaluate(f"({DRAWS})('The network')") == net  # out of sight: not redrawn
+    _wait(lambda: page.evaluate(SETTLED), 30, "the start's scroll to let go of the view")  # else it scrolls back
     page.evaluate(f"() => ({PLOT_TITLED})('The network')[0].scrollIntoView()")
     _wait(lambda: page.evaluate(f"({DRAWS})('The network')") > net, 30, "the network view drawn in sight")
     page.locator(".st-key-train_stop button").first.click()
