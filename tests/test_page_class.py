@@ -247,6 +247,28 @@ def test_an_assignment_ranks_the_board_by_its_metric_among_the_runs_that_meet_it
     assert "Small is beautiful" in everything(at) and "at most 20,000 parameters" in everything(at)
 
 
+def test_an_assignment_handed_out_on_the_page_ranks_the_board_in_the_same_rerun(class_on):
+    at = class_page(TOKEN)
+    assert list(at.dataframe[0].value["learner"]) == ["learner 2", "Ann"]
+    at.text_input(key="assign_title").set_value("Small is beautiful")
+    at.number_input(key="assign_max_params").set_value(20_000)
+    at.button(key="assign_create").click().run()
+    assert not at.exception and not at.error
+    said = everything(at)
+    assert "is handed out" in said and "**The assignment:** Small is beautiful" in said
+    assert list(at.dataframe[0].value["learner"]) == ["Ann"]  # at once, not after a reload: Bob's net is too big
+
+
+def test_an_empty_board_under_an_assignment_says_whether_runs_ended_and_why_none_is_ranked(class_on):
+    from nnplay.classroom.assignments import make_assignment
+
+    make_assignment(open_store(), "Tiny", "", "", {"max_parameters": 1_000})  # both learners' nets are bigger
+    at = class_page(TOKEN)
+    said = everything(at)
+    assert "none of the 2 runs that ended meets the assignment (at most 1,000 parameters)" in said
+    assert "No run has been tested yet" not in said  # they were: they are off the board for the task
+
+
 def test_every_pages_file_is_named_as_its_url_path_so_a_fresh_servers_first_link_finds_it():
     """A fresh server resolves its first URL against the files of pages/ (Streamlit's legacy multipage mode, before
     any st.navigation); a file named otherwise showed "Page not found" over the teacher's first /class?token=…."""

@@ -60,14 +60,35 @@ def learner_assignment_banner() -> None:
     st.caption("This class's limits per learner: " + ", ".join(limits.lines()) + ".")
 
 
-def _constraints_inputs() -> dict:
+def _constraints_inputs() -> None:
     c1, c2, c3, c4 = st.columns(4)
-    params = c1.number_input("Max parameters (0: none)", 0, 100_000_000, 0, step=10_000, key="assign_max_params")
-    epochs = c2.number_input("Max epochs (0: none)", 0, 1000, 0, key="assign_max_epochs")
-    family = c3.selectbox("Family", [ANY, "mlp", "cnn"], key="assign_family")
-    dataset = c4.selectbox("Data set", [ANY, *DATASETS], key="assign_dataset")
-    return {"max_parameters": int(params) or None, "max_epochs": int(epochs) or None,
+    c1.number_input("Max parameters (0: none)", 0, 100_000_000, 0, step=10_000, key="assign_max_params")
+    c2.number_input("Max epochs (0: none)", 0, 1000, 0, key="assign_max_epochs")
+    c3.selectbox("Family", [ANY, "mlp", "cnn"], key="assign_family")
+    c4.selectbox("Data set", [ANY, *DATASETS], key="assign_dataset")
+
+
+def _constraints() -> dict:
+    """The constraints the editor's boxes hold now."""
+    state = st.session_state
+    family, dataset = state.get("assign_family", ANY), state.get("assign_dataset", ANY)
+    return {"max_parameters": int(state.get("assign_max_params", 0)) or None,
+            "max_epochs": int(state.get("assign_max_epochs", 0)) or None,
             "family": None if family == ANY else family, "dataset": None if dataset == ANY else dataset}
+
+
+HANDED_OUT = "_assign_said"  # (kind, sentence) of the last "Hand it out", shown by the rerun it causes
+
+
+def _hand_out() -> None:
+    """Before the rerun, so the page's top and its leaderboard already rank by the new assignment."""
+    state = st.session_state
+    try:
+        record = make_assignment(store(), state["assign_title"], state["assign_text"], state["assign_settings"],
+                                 _constraints(), state["assign_metric"])
+        state[HANDED_OUT] = ("success", f"\"{escape_markdown(record.title)}\" is handed out: learners see it on Train.")
+    except (ValueError, StoreError) as err:
+        state[HANDED_OUT] = ("error", escape_markdown(str(err)[:1].upper() + str(err)[1:]))
 
 
 def _limits_editor() -> None:
@@ -100,15 +121,12 @@ def teacher_assignment_editor() -> None:
     st.text_area("Task", key="assign_text", placeholder="What the learners should try, and why.")
     st.text_input("Starting settings (a Train link, optional)", key="assign_settings",
                   placeholder="http://…/train?hidden=64&epochs=5", help="open Train, set it up, copy the address")
-    constraints = _constraints_inputs()
-    metric = st.radio("Rank by", list(METRICS), format_func=METRICS.get, key="assign_metric", horizontal=True)
-    if st.button("Hand it out", key="assign_create", type="primary"):
-        try:
-            record = make_assignment(store(), st.session_state["assign_title"], st.session_state["assign_text"],
-                                     st.session_state["assign_settings"], constraints, metric)
-            st.success(f"\"{escape_markdown(record.title)}\" is handed out: learners see it on Train.")
-        except (ValueError, StoreError) as err:
-            st.error(escape_markdown(str(err)[:1].upper() + str(err)[1:]))
+    _constraints_inputs()
+    st.radio("Rank by", list(METRICS), format_func=METRICS.get, key="assign_metric", horizontal=True)
+    st.button("Hand it out", key="assign_create", type="primary", on_click=_hand_out)
+    said = st.session_state.pop(HANDED_OUT, None)
+    if said is not None:
+        (st.success if said[0] == "success" else st.error)(said[1])
     for record in store().list_assignments():
         c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
         rules = Constraints.from_dict(record.constraints).text()

@@ -17,7 +17,7 @@ import time
 import streamlit as st
 
 from ..classroom import teacher as classroom
-from ..classroom.assignments import METRICS, Constraints, assignment_score
+from ..classroom.assignments import METRICS, SCORED, Constraints, assignment_score
 from ..classroom.teacher import Score, accuracy_score
 from ..names import escape_markdown
 from ..store import StoreError
@@ -176,7 +176,23 @@ def _run_label(run) -> str:
     return f"{run.learner} · {run.name} ({run.status}{epoch})"
 
 
-def _live_part(score: Score, metric: str) -> None:
+def empty_board(runs, rule: str | None) -> str:
+    """What the leaderboard says while no run is on it. With an assignment (``rule``: its constraints in words, ""
+    for none), whether no run has ended yet, or which runs ended and why none is ranked."""
+    if rule is None:
+        return "No run has been tested yet: the board fills as the learners' runs finish their first epoch."
+    ended = sum(r.status in SCORED for r in runs)
+    if not ended:
+        return "No run has ended yet: the board ranks the runs that end with a model and meet the assignment."
+    runs_ended = "the run that ended" if ended == 1 else f"the {ended} runs that ended"
+    if rule:
+        return (f"No run is on the board yet: {'none of ' if ended > 1 else ''}{runs_ended} "
+                f"{'meets' if ended > 1 else 'does not meet'} the assignment ({rule}).")
+    have = "has" if ended == 1 else "have"
+    return f"No run is on the board yet: {runs_ended} {have} no score for the assignment's metric yet."
+
+
+def _live_part(score: Score, metric: str, rule: str | None = None) -> None:
     """What the page refreshes on its own: the counts, the leaderboard, every run, Stop and the CSV."""
     from .run_link import run_url
 
@@ -198,7 +214,7 @@ def _live_part(score: Score, metric: str) -> None:
                      column_config={"open": st.column_config.LinkColumn("link", display_text="open (read-only)"),
                                     metric: st.column_config.NumberColumn(format="%.4f")})
     else:
-        st.caption("No run has been tested yet: the board fills as the learners' runs finish their first epoch.")
+        st.caption(empty_board(runs, rule))
 
     st.subheader("Every run")
     pick = [r.id for r in active]
@@ -240,12 +256,12 @@ def class_page(score: Score = accuracy_score, metric: str = "test accuracy") -> 
     _keep_cookie()
     st.caption("Learners appear as they open the app and pick a name. Each run's link opens it read-only; "
                "Stop ends a run (its model so far is kept).")
-    assignment = store().current_assignment()
+    assignment, rule = store().current_assignment(), None
     if assignment is not None:  # the board ranks by the task's metric, among the runs that meet its constraints
         score, metric = assignment_score(assignment, store()), METRICS[assignment.metric]
         rule = Constraints.from_dict(assignment.constraints).text()
         st.markdown(f"**The assignment:** {escape_markdown(assignment.title)} — ranked by {metric}"
                     + (f" ({escape_markdown(rule)})" if rule else ""))
-    st.fragment(_live_part, run_every=REFRESH_S)(score, metric)
+    st.fragment(_live_part, run_every=REFRESH_S)(score, metric, rule)
     with st.expander("Assignments and limits per learner", expanded=assignment is None):
         teacher_assignment_editor()
