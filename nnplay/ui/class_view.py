@@ -171,9 +171,11 @@ def _stop(run_id: str) -> None:
     st.session_state[STOP_NOTE_KEY] = f"Stop was sent to {escape_markdown(run.name)}."
 
 
-def _run_label(run) -> str:
-    epoch = f", epoch {run.epoch or 0}/{run.epochs}" if run.epochs else ""
-    return f"{run.learner} · {run.name} ({run.status}{epoch})"
+def _run_label(run, epoch: bool = False) -> str:
+    """The Stop box's name for a run; ``epoch``: with its progress, for the line under the box (the box's own
+    labels stay still, or each refresh would close its open list)."""
+    progress = f", epoch {run.epoch or 0}/{run.epochs}" if epoch and run.epochs else ""
+    return f"{run.learner} · {run.name} ({run.status}{progress})"
 
 
 def empty_board(runs, rule: str | None) -> str:
@@ -217,16 +219,6 @@ def _live_part(score: Score, metric: str, rule: str | None = None) -> None:
         st.caption(empty_board(runs, rule))
 
     st.subheader("Every run")
-    pick = [r.id for r in active]
-    labels = {r.id: _run_label(r) for r in active}
-    row = st.container(horizontal=True, vertical_alignment="bottom")
-    chosen = row.selectbox("A run that trains", pick, key=STOP_KEY, format_func=lambda i: labels.get(i, i),
-                           placeholder="no run is training" if not pick else "pick a run to stop",
-                           disabled=not pick)
-    row.button("Stop it", key="class_stop", disabled=chosen is None, on_click=_stop, args=(chosen,),
-               icon=":material/stop:")
-    if STOP_NOTE_KEY in st.session_state:
-        st.info(st.session_state.pop(STOP_NOTE_KEY))
     table = classroom.runs_table(runs)
     table["open"] = [run_url(i) for i in table["run id"]]
     st.dataframe(table.drop(columns=["run id"]), hide_index=True, key="class_runs",
@@ -235,6 +227,21 @@ def _live_part(score: Score, metric: str, rule: str | None = None) -> None:
     idle = [learner.name for learner in learners if learner.number not in {r.number for r in runs}]
     if idle:
         st.caption("No run yet: " + ", ".join(escape_markdown(n) for n in idle))
+    # below the table: its toolbar, shown above it on hover, would cover the Stop button
+    pick = [r.id for r in active]
+    labels = {r.id: _run_label(r) for r in active}
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    chosen = row.selectbox("A run that trains", pick, key=STOP_KEY, format_func=lambda i: labels.get(i, i),
+                           placeholder="no run is training" if not pick else "pick a run to stop",
+                           disabled=not pick)
+    row.button("Stop it", key="class_stop", disabled=chosen is None, on_click=_stop, args=(chosen,),
+               icon=":material/stop:")
+    picked = next((r for r in active if r.id == chosen), None)
+    if picked is not None:
+        with st.container(key="class_stop_progress"):
+            st.caption(escape_markdown(_run_label(picked, epoch=True)))
+    if STOP_NOTE_KEY in st.session_state:
+        st.info(st.session_state.pop(STOP_NOTE_KEY))
     # made when clicked, from the runs shown: a refresh every REFRESH_S seconds does not write 600 rows each time
     st.download_button("Download the class's results (CSV)", lambda: classroom.results_csv(runs, standings),
                        file_name="class-results.csv", mime="text/csv", key="class_csv", on_click="ignore",

@@ -22,6 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TOKEN = "browser-teacher-token-0123"
 SHOTS = "/tmp/nnplay-class-{}.png"
+TABLES_AND_STOP = """() => [
+    Array.from(document.querySelectorAll('[data-testid="stDataFrame"]')).map(d => d.getBoundingClientRect().bottom),
+    document.querySelector('.st-key-class_stop').getBoundingClientRect().top]"""
 RUN = "/train?train_limit=3000&test_limit=500&batch_size=16&epochs=300"  # the teacher stops it
 
 
@@ -30,10 +33,10 @@ def _body(page) -> str:
 
 
 def _epoch_shown(page) -> int:
-    """The epoch the Stop box's label gives the learner's run ("Ann · run 1 · 14:02:31 · MLP … (running, epoch
-    2/300)"), else -1."""
-    box = page.locator(".st-key-class_stop_pick")
-    shown = box.inner_text() + " " + " ".join(i.input_value() for i in box.locator("input").all())
+    """The epoch the line under the Stop box gives the learner's run ("Ann · run 1 · 14:02:31 · MLP … (running,
+    epoch 2/300)"), else -1."""
+    box = page.locator(".st-key-class_stop_progress")
+    shown = box.inner_text() if box.count() else ""
     found = re.findall(r"Ann · run 1 · [^(\n]*\((?:running|queued), epoch (\d+)/300\)", shown)
     return int(found[-1]) if found else -1
 
@@ -59,13 +62,20 @@ def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
 
             learner.locator(".st-key-train_start button").click()
             _wait(lambda: "1 training or queued" in _body(teacher), 60, "the teacher's page to show the run")
-            teacher.locator(".st-key-class_stop_pick").click()  # the Stop box: its label then follows the run
+            teacher.locator(".st-key-class_stop_pick").click()  # the Stop box: the line under it then follows the run
             teacher.get_by_role("option", name=re.compile("Ann · run 1")).click()
             teacher.screenshot(path=SHOTS.format("started"), full_page=True)
             _wait(lambda: _epoch_shown(teacher) >= 1, 180, "an epoch to be counted on the teacher's page")
             first = _epoch_shown(teacher)
+            teacher.locator(".st-key-class_stop_pick").click()  # the list stays open across the page's refreshes
+            teacher.wait_for_timeout(3000)
+            assert teacher.get_by_role("option", name=re.compile("Ann · run 1")).count() == 1
+            teacher.keyboard.press("Escape")
             teacher.screenshot(path=SHOTS.format("training"), full_page=True)
             _wait(lambda: _epoch_shown(teacher) > first, 180, "the epoch on the teacher's page to go up without a reload")
+            # every table lies above Stop: a table's toolbar, shown above it on hover, never covers the button
+            tables, stop = teacher.evaluate(TABLES_AND_STOP)
+            assert tables and max(tables) <= stop, (tables, stop)
             teacher.locator(".st-key-class_stop button").click()  # the one training run is the one picked
             _wait(lambda: "0 training or queued" in _body(teacher), 120, "the stopped run's end on the teacher's page")
             teacher.screenshot(path=SHOTS.format("stopped"), full_page=True)
