@@ -69,11 +69,11 @@ def _constraints_inputs() -> None:
 
 
 def _constraints() -> dict:
-    """The constraints the editor's boxes hold now."""
+    """The constraints the editor's boxes hold now (in a callback of the editor, so each box has its value)."""
     state = st.session_state
-    family, dataset = state.get("assign_family", ANY), state.get("assign_dataset", ANY)
-    return {"max_parameters": int(state.get("assign_max_params", 0)) or None,
-            "max_epochs": int(state.get("assign_max_epochs", 0)) or None,
+    family, dataset = state["assign_family"], state["assign_dataset"]
+    return {"max_parameters": int(state["assign_max_params"]) or None,
+            "max_epochs": int(state["assign_max_epochs"]) or None,
             "family": None if family == ANY else family, "dataset": None if dataset == ANY else dataset}
 
 

@@ -186,12 +186,13 @@ def empty_board(runs, rule: str | None) -> str:
     ended = sum(r.status in SCORED for r in runs)
     if not ended:
         return "No run has ended yet: the board ranks the runs that end with a model and meet the assignment."
-    runs_ended = "the run that ended" if ended == 1 else f"the {ended} runs that ended"
+    if rule and ended == 1:
+        return f"No run is on the board yet: the run that ended does not meet the assignment ({rule})."
     if rule:
-        return (f"No run is on the board yet: {'none of ' if ended > 1 else ''}{runs_ended} "
-                f"{'meets' if ended > 1 else 'does not meet'} the assignment ({rule}).")
-    have = "has" if ended == 1 else "have"
-    return f"No run is on the board yet: {runs_ended} {have} no score for the assignment's metric yet."
+        return f"No run is on the board yet: none of the {ended} runs that ended meets the assignment ({rule})."
+    if ended == 1:
+        return "No run is on the board yet: the run that ended has no score for the assignment's metric yet."
+    return f"No run is on the board yet: the {ended} runs that ended have no score for the assignment's metric yet."
 
 
 def _live_part(score: Score, metric: str, rule: str | None = None) -> None:

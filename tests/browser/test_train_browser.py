@@ -28,6 +28,8 @@ from nnplay.devtools import wait_until as _wait
 from nnplay.jobs.local import machine_cores
 from nnplay.store import Store
 
+from .test_watch_browser import SETTLED
+
 pytestmark = pytest.mark.browser
 
 SHOTS = "/tmp/nnplay-train-{}.png"
@@ -218,8 +220,7 @@ def test_a_started_runs_live_view_is_in_the_window_on_a_small_screen(app_url, br
     try:
         _start_long_run(page, app_url)
         # the view keeps itself in place until the page holds still (data-settling), even if what is above it moves
-        _wait(lambda: page.evaluate("() => document.querySelectorAll('.nnplay-live[data-settling]').length === 0"),
-              30, "the live view to hold still")
+        _wait(lambda: page.evaluate(SETTLED), 30, "the live view to hold still")
         box = _settled(page, """() => { const r = document.querySelector('.nnplay-live').getBoundingClientRect();
             const s = document.querySelector('.st-key-train_stop button')?.getBoundingClientRect();
             return {top: r.top, bottom: r.bottom, stop: s ? s.top : null}; }""")
