@@ -6,8 +6,9 @@ draws. Speed comes from keeping the whole split on the device as uint8, indexing
 permutation per batch and normalising there, and reading losses back to the host only once
 every ``log_every`` steps (and before each wait while paused, stepped or slowed, so that every
 step's loss shows in step mode). The loss is cross-entropy or mse (``batch_loss``); training batches
-may be distorted (``augment``) and the weights held to a max-norm after each step. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at step N"; a
-``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built in ``models``.
+may be distorted (``augment``) and the weights held to a max-norm after each step; a CNN trains on the CPU in
+the channels-last layout. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at
+step N"; a ``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built in ``models``.
 """
 
 from __future__ import annotations
@@ -380,6 +381,13 @@ def layer_statistics(model: nn.Module, epoch: int) -> list[LayerStats]:
 # the loop
 
 
+def _memory_format(model: nn.Module, device: torch.device) -> torch.memory_format:
+    """channels_last for a CNN on the CPU: oneDNN's convolutions, batch norm and max-pooling then work on the maps
+    as they lie instead of reordering them each call (scripts/bench_knobs.py); the usual layout after the run."""
+    convolutional = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return torch.channels_last if device.type == "cpu" and convolutional else torch.contiguous_format
+
+
 def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
           on_event: Callable[[object], None] | None = None,
           control: RunControl | None = None) -> RunResult:
@@ -403,6 +411,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
     distortions = augment_generator(cfg.seed, device) if cfg.augment != "none" else None
 
     model.to(device)
+    model.to(memory_format=_memory_format(model, device))
     model.train()
     x_train = data.train_images.to(device)  # uint8 stays uint8: 47 MB for all of MNIST
     y_train = data.train_labels.to(device)
@@ -518,5 +527,6 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
             status, message = "stopped", f"stopped at step {step} (epoch {epoch}, {seen} of {n} images)"
             break
 
+    model.to(memory_format=torch.contiguous_format)
     emit(RunEnd(status, message, step))
     return RunResult(status, message, history, dev_name, model)

@@ -6,8 +6,10 @@ variant's best epoch time (``EpochMetrics.seconds``: training only, no evaluatio
 process over the run (the whole ``train`` call, evaluation of 100 test images included: on a machine other
 processes share, the wall time swings with their load and the CPU time much less). Prints one line per variant
 with its ratios to the plain epoch and the issue's target (augmentation ≤ 1.3×, batch norm ≤ 1.2×), then a JSON line.
+Torch's threads default to what a worker of the app's pool trains a run with on this machine
+(``jobs.local.pool_size``: one on up to 3 cores); ``--threads`` sets another count (a CLI run takes every core).
 
-    python scripts/bench_knobs.py [--mlp-images 10000] [--cnn-images 2000] [--repeat 3] [--device cpu]
+    python scripts/bench_knobs.py [--mlp-images 10000] [--cnn-images 2000] [--repeat 3] [--device cpu] [--threads N]
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nnplay.config import PRESETS, DataConfig  # noqa: E402
 from nnplay.data import load_mnist  # noqa: E402
 from nnplay.engine import seeded_model, train  # noqa: E402
+from nnplay.jobs.local import pool_size  # noqa: E402
 
 TARGETS = {"augment": 1.3, "batch_norm": 1.2}
 VARIANTS = {  # name → (model changes, training changes, which target)
@@ -56,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cnn-images", type=int, default=2000, help="training images for seed-cnn")
     parser.add_argument("--repeat", type=int, default=3, help="epochs per variant; the best one counts")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    parser.add_argument("--threads", type=int, default=pool_size(None)[1],
+                        help="torch threads (default: a pool worker's on this machine)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     full = load_mnist(DataConfig())
     report: dict[str, dict] = {}
     for key, images in (("seed-mlp", args.mlp_images), ("seed-cnn", args.cnn_images)):
@@ -69,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, (model_changes, train_changes, _) in VARIANTS.items():
                 wall, cpu = epoch_seconds(key, data, args.device, model_changes, train_changes)
                 best[name], best_cpu[name] = min(best[name], wall), min(best_cpu[name], cpu)
-        report[key] = {"images": images, "seconds": {n: round(s, 4) for n, s in best.items()},
+        report[key] = {"images": images, "threads": args.threads, "seconds": {n: round(s, 4) for n, s in best.items()},
                        "cpu_seconds": {n: round(s, 4) for n, s in best_cpu.items()}, "ratio": {}, "cpu_ratio": {}}
-        print(f"{key}, one epoch of {images:,} images on {args.device}: plain {best['plain']:.3f} s "
+        print(f"{key}, one epoch of {images:,} images on {args.device} ({args.threads} threads): plain {best['plain']:.3f} s "
               f"(CPU {best_cpu['plain']:.3f} s)")
         for name, (_, _, target) in VARIANTS.items():
             if target is None:

@@ -331,6 +331,24 @@ def test_training_with_augmentation_reproduces_and_never_distorts_the_test_image
     assert (e.test_loss, e.test_accuracy) == pytest.approx((clean.loss, clean.accuracy))
 
 
+def test_a_cnn_trains_on_the_cpu_in_channels_last_and_ends_in_the_usual_layout(tiny_data, monkeypatch):
+    """A CNN's maps lie channels-last while it trains on the CPU (oneDNN's fast path); the trained model's
+    weights are back in the usual layout, and its losses are those of a run in that layout."""
+    from nnplay import engine
+
+    layouts = []
+    model = seeded_model(BN_CNN, 2)
+    model.conv_1.register_forward_hook(
+        lambda m, i, o: layouts.append(o.is_contiguous(memory_format=torch.channels_last)))
+    fast = train(model, tiny_data.limited(400, 100), QUICK)
+    assert fast.status == "finished" and layouts[0] and all(p.is_contiguous() for p in model.parameters())
+    assert engine._memory_format(seeded_model(ModelConfig(hidden=(32,)), 0), torch.device("cpu")) \
+        == torch.contiguous_format
+    monkeypatch.setattr(engine, "_memory_format", lambda *a: torch.contiguous_format)
+    usual = train(seeded_model(BN_CNN, 2), tiny_data.limited(400, 100), QUICK)
+    assert [s.loss for s in fast.history.steps] == pytest.approx([s.loss for s in usual.history.steps], rel=1e-4)
+
+
 def test_inspect_shows_training_images_as_the_network_saw_them(tiny_data):
     images = tiny_data.train_images[:5]
     stack = augment.examples(images, AFFINE, copies=3)
