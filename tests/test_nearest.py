@@ -192,6 +192,56 @@ def test_unlike_sentence_only_when_beyond_the_threshold():
 # --- the issue's cases, on real MNIST with the shipped default model --------------------------------
 
 
+@pytest.mark.slow
+def test_shipped_distances_answer_only_for_the_data_they_were_measured_on(sample_data, monkeypatch, tmp_path):
+    """``known`` answers for the very training set and test digits (or a prefix of them) it was written for, and
+    for nothing else: another training set, a changed or reordered test digit."""
+    from nnplay.handwriting import known
+
+    train, tests = sample_data.train_images, sample_data.test_images
+    monkeypatch.setattr(known, "KNOWN_FILE", tmp_path / "known.npz")
+    known._known.cache_clear()
+    assert known.known_pixel_distances(train, tests) is None  # no file: measured
+    directions, lengths = nr._split(nr.points(None, train, "pixels"))
+    cosine, euclid = nr._nearest(directions, lengths, nr.points(None, tests, "pixels"))
+    known.write_known(tmp_path / "known.npz", train, tests, cosine, euclid)
+    got = known.known_pixel_distances(train, tests[:300])
+    assert got is not None and np.array_equal(got[0], cosine[:300]) and np.array_equal(got[1], euclid[:300])
+    changed = tests.clone()
+    changed[7, 14, 14] ^= 1
+    assert known.known_pixel_distances(train, changed) is None
+    assert known.known_pixel_distances(train, tests.flip(0)) is None
+    other = train.clone()
+    other[0, 0, 0] ^= 1
+    assert known.known_pixel_distances(other, tests) is None
+    assert known.known_pixel_distances(train[:-1], tests) is None
+    # the pixel check built from them is the one measured
+    nr._pixel_checks.clear()
+    shipped = nr.pixel_check(train, tests, nr.QUANTILE)
+    monkeypatch.setattr(nr, "known_pixel_distances", lambda *a: None)
+    nr._pixel_checks.clear()
+    measured = nr.pixel_check(train, tests, nr.QUANTILE)
+    nr._pixel_checks.clear()
+    known._known.cache_clear()
+    assert (shipped.threshold, shipped.cosine_scale, shipped.euclid_scale) == \
+        (measured.threshold, measured.cosine_scale, measured.euclid_scale)
+
+
+@pytest.mark.slow
+def test_the_shipped_mnist_distances_are_a_fresh_measure(full_data):
+    """``assets/mnist_pixel_nearest.npz`` (``scripts/make_pixel_distances.py``) against 300 test digits measured
+    now, drawn at random: MNIST's own data gets its answers from the file."""
+    from nnplay.handwriting import known
+
+    shipped = known.known_pixel_distances(full_data.train_images, full_data.test_images)
+    assert shipped is not None, "the shipped file does not match this MNIST"
+    picked = np.random.default_rng().choice(len(full_data.test_images), 300, replace=False)
+    directions, lengths = nr._split(nr.points(None, full_data.train_images, "pixels"))
+    cosine, euclid = nr._nearest(directions, lengths, nr.points(None, full_data.test_images[picked], "pixels"))
+    np.testing.assert_allclose(shipped[0][picked], cosine, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(shipped[1][picked], euclid, rtol=1e-5, atol=1e-4)
+
+
 @pytest.fixture(scope="module")
 def mnist_index(full_data, default_model):
     return nr.index_for(default_model, full_data)
