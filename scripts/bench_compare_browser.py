@@ -8,9 +8,11 @@ seeds, ``--epochs`` epochs of ``--steps`` logged steps each), then
   parallel coordinates (``data-draw-ms``: from Plotly.react's call to the frame after it), the time from the
   navigation to that moment, and the time from a brush (Plotly.restyle, as a drag ends) to the table's new
   row count.
-Prints one line per measure and a JSON line.
+Prints one line per measure (and the browser's WebGL renderer) and a JSON line. ``--gl`` picks the software
+renderer the drawing runs on where there is no GPU: ``swiftshader``, Chromium's own (the tests' ``--disable-gpu``),
+or ``llvmpipe``, Mesa's multi-threaded OpenGL through ANGLE (Debian's ``libgl1-mesa-dri``).
 
-    python scripts/bench_compare_browser.py [--runs 1000] [--epochs 5] [--steps 8] [--repeat 5]
+    python scripts/bench_compare_browser.py [--runs 1000] [--epochs 5] [--steps 8] [--repeat 5] [--gl llvmpipe]
 """
 
 from __future__ import annotations
@@ -80,12 +82,23 @@ def server_times(home: Path, repeat: int) -> list[float]:
     return times
 
 
-def browser_times(home: Path, brush: tuple[float, float]) -> dict:
+GL_ARGS = {  # Chromium's flags for each software renderer
+    "swiftshader": devtools.CHROMIUM_ARGS,
+    "llvmpipe": [a for a in devtools.CHROMIUM_ARGS if a != "--disable-gpu"]
+    + ["--use-gl=angle", "--use-angle=gl-egl", "--ignore-gpu-blocklist", "--enable-gpu"],
+}
+RENDERER = """() => { const gl = document.createElement('canvas').getContext('webgl');
+    const info = gl && gl.getExtension('WEBGL_debug_renderer_info');
+    return gl ? gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) : 'no WebGL'; }"""
+
+
+def browser_times(home: Path, brush: tuple[float, float], gl: str = "swiftshader") -> dict:
     """The parallel coordinates' drawing, as a first visit sees it, and the round trip of a brush of ``brush`` on the
     metric's axis (the last)."""
     with devtools.served_app(home) as url, devtools.sync_playwright() as p:
-        browser = devtools.launch_chromium(p)
+        browser = devtools.launch_chromium(p, args=GL_ARGS[gl])
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        renderer = page.evaluate(RENDERER)
         page.goto(f"{url}/compare")  # a first visit warms the server (imports, plotly.js in the cache)
         page.wait_for_selector(f"{PLOT}[data-draws]", timeout=300_000)
         t0 = time.perf_counter()
@@ -103,7 +116,7 @@ def browser_times(home: Path, brush: tuple[float, float]) -> dict:
                                        timeout=120_000).json_value()
         brush_s = time.perf_counter() - t0
         browser.close()
-    return {"draw_ms": draw_ms, "reload_to_drawn_s": shown_s, "brush_to_table_s": brush_s, "rows_before": before,
+    return {"renderer": renderer, "draw_ms": draw_ms, "reload_to_drawn_s": shown_s, "brush_to_table_s": brush_s, "rows_before": before,
             "rows_after": after}
 
 
@@ -113,6 +126,7 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--gl", choices=sorted(GL_ARGS), default="swiftshader", help="the software WebGL renderer")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nnplay-bench-compare-") as tmp:
         home = Path(tmp)
@@ -122,8 +136,8 @@ def main(argv=None) -> None:
         times = server_times(home, args.repeat)
         print(f"server: the page's script {min(times):.3f} s best, {statistics.median(times):.3f} s median "
               f"of {len(times)} reruns")
-        seen = browser_times(home, (last[len(last) // 2], last[-1]))  # the better half
-        print(f"browser: parallel coordinates drawn in {seen['draw_ms']:.0f} ms (Plotly.react to painted), "
+        seen = browser_times(home, (last[len(last) // 2], last[-1]), args.gl)  # the better half
+        print(f"browser ({seen['renderer']}): parallel coordinates drawn in {seen['draw_ms']:.0f} ms (Plotly.react to painted), "
               f"{seen['reload_to_drawn_s']:.2f} s from a reload; a brush to the table's new rows "
               f"({seen['rows_before']} → {seen['rows_after']}) {seen['brush_to_table_s']:.2f} s")
         print(json.dumps({"runs": args.runs, "server_best_s": round(min(times), 3),
