@@ -42,6 +42,8 @@ def _epoch_shown(page) -> int:
 
 
 def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     with served_app(tmp_path / "home", env={"NNPLAY_TEACHER_TOKEN": TOKEN, "NNPLAY_CLASS_MAX_EPOCHS": "1000"}) as url:
         learner_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         teacher_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -67,9 +69,17 @@ def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
             teacher.screenshot(path=SHOTS.format("started"), full_page=True)
             _wait(lambda: _epoch_shown(teacher) >= 1, 180, "an epoch to be counted on the teacher's page")
             first = _epoch_shown(teacher)
-            teacher.locator(".st-key-class_stop_pick").click()  # the list stays open across the page's refreshes
+            option = teacher.get_by_role("option", name=re.compile("Ann · run 1"))
+            # the list stays open across the page's refreshes (a click that lands during a refresh is tried again)
+            for _ in range(5):
+                teacher.locator(".st-key-class_stop_pick").click()
+                try:
+                    option.wait_for(timeout=4_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
             teacher.wait_for_timeout(3000)
-            assert teacher.get_by_role("option", name=re.compile("Ann · run 1")).count() == 1
+            assert option.count() == 1
             teacher.keyboard.press("Escape")
             teacher.screenshot(path=SHOTS.format("training"), full_page=True)
             _wait(lambda: _epoch_shown(teacher) > first, 180, "the epoch on the teacher's page to go up without a reload")
