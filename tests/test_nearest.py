@@ -201,24 +201,27 @@ def test_shipped_distances_answer_only_for_the_data_they_were_measured_on(sample
     train, tests = sample_data.train_images, sample_data.test_images
     monkeypatch.setattr(known, "KNOWN_FILE", tmp_path / "known.npz")
     known._known.cache_clear()
-    assert known.known_pixel_distances(train, tests) is None  # no file: measured
+    assert known.known_distances(train, tests, known.PIXELS) is None  # no file: measured
     directions, lengths = nr._split(nr.points(None, train, "pixels"))
     cosine, euclid = nr._nearest(directions, lengths, nr.points(None, tests, "pixels"))
-    known.write_known(tmp_path / "known.npz", train, tests, cosine, euclid)
-    got = known.known_pixel_distances(train, tests[:300])
+    known.write_known(tmp_path / "known.npz", train, tests, {known.PIXELS: (cosine, euclid),
+                                                             known.features_key("abc"): (euclid, cosine)})
+    got = known.known_distances(train, tests[:300], known.PIXELS)
     assert got is not None and np.array_equal(got[0], cosine[:300]) and np.array_equal(got[1], euclid[:300])
+    assert np.array_equal(known.known_distances(train, tests, known.features_key("abc"))[0], euclid)
+    assert known.known_distances(train, tests, known.features_key("another model")) is None
     changed = tests.clone()
     changed[7, 14, 14] ^= 1
-    assert known.known_pixel_distances(train, changed) is None
-    assert known.known_pixel_distances(train, tests.flip(0)) is None
+    assert known.known_distances(train, changed, known.PIXELS) is None
+    assert known.known_distances(train, tests.flip(0), known.PIXELS) is None
     other = train.clone()
     other[0, 0, 0] ^= 1
-    assert known.known_pixel_distances(other, tests) is None
-    assert known.known_pixel_distances(train[:-1], tests) is None
+    assert known.known_distances(other, tests, known.PIXELS) is None
+    assert known.known_distances(train[:-1], tests, known.PIXELS) is None
     # the pixel check built from them is the one measured
     nr._pixel_checks.clear()
     shipped = nr.pixel_check(train, tests, nr.QUANTILE)
-    monkeypatch.setattr(nr, "known_pixel_distances", lambda *a: None)
+    monkeypatch.setattr(nr, "known_distances", lambda *a: None)
     nr._pixel_checks.clear()
     measured = nr.pixel_check(train, tests, nr.QUANTILE)
     nr._pixel_checks.clear()
@@ -228,18 +231,21 @@ def test_shipped_distances_answer_only_for_the_data_they_were_measured_on(sample
 
 
 @pytest.mark.slow
-def test_the_shipped_mnist_distances_are_a_fresh_measure(full_data):
-    """``assets/mnist_pixel_nearest.npz`` (``scripts/make_pixel_distances.py``) against 300 test digits measured
-    now, drawn at random: MNIST's own data gets its answers from the file."""
+def test_the_shipped_mnist_distances_are_a_fresh_measure(full_data, default_model):
+    """``assets/mnist_nearest.npz`` (``scripts/make_nearest_distances.py``) against 300 test digits measured now,
+    drawn at random, in pixels and in the default model's last hidden layer: MNIST's own data and the shipped model
+    get their answers from the file."""
     from nnplay.handwriting import known
 
-    shipped = known.known_pixel_distances(full_data.train_images, full_data.test_images)
-    assert shipped is not None, "the shipped file does not match this MNIST"
     picked = np.random.default_rng().choice(len(full_data.test_images), 300, replace=False)
-    directions, lengths = nr._split(nr.points(None, full_data.train_images, "pixels"))
-    cosine, euclid = nr._nearest(directions, lengths, nr.points(None, full_data.test_images[picked], "pixels"))
-    np.testing.assert_allclose(shipped[0][picked], cosine, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(shipped[1][picked], euclid, rtol=1e-5, atol=1e-4)
+    for key, space, model in ((known.PIXELS, "pixels", None),
+                              (known.features_key(nr.model_key(default_model)), "features", default_model)):
+        shipped = known.known_distances(full_data.train_images, full_data.test_images, key)
+        assert shipped is not None, f"the shipped file does not match this MNIST or the default model ({space})"
+        directions, lengths = nr._split(nr.points(model, full_data.train_images, space))
+        cosine, euclid = nr._nearest(directions, lengths, nr.points(model, full_data.test_images[picked], space))
+        np.testing.assert_allclose(shipped[0][picked], cosine, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(shipped[1][picked], euclid, rtol=1e-5, atol=1e-4)
 
 
 @pytest.fixture(scope="module")

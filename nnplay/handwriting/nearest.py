@@ -20,7 +20,8 @@ and test set and shared by every model's index): a zig-zag across the canvas can
 the 4s in the last hidden layer while no training image looks like it pixel by pixel. Its score is then the
 larger of the two spaces' scores, each divided by its own threshold, and the threshold the ``quantile`` of
 the test digits' scores so combined: still a fraction
-1 − ``quantile`` of the test digits is flagged. MNIST's own test digits' pixel distances are shipped (``known``).
+1 − ``quantile`` of the test digits is flagged. MNIST's own test digits' distances in pixels and in the default
+model's last hidden layer are shipped (``known``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from torch import nn
 
 from ..data import normalise
 from ..models import evaluating
-from .known import known_pixel_distances
+from .known import PIXELS, features_key, known_distances
 
 Space = Literal["features", "pixels"]
 SPACES: tuple[Space, ...] = ("features", "pixels")
@@ -254,8 +255,10 @@ def build_index(model: nn.Module | None, train_images, train_labels, test_images
         cos_scale, euc_scale, own, check = check.cosine_scale, check.euclid_scale, check.threshold, None
     else:
         directions, lengths = _split(points(model, train_images, space))
-        cos_scale, euc_scale, scores = _scales(*_nearest(directions, lengths, points(model, tests, space)),
-                                               quantile)
+        distances = known_distances(train_images, tests, features_key(model_key(model)))  # the default model's
+        if distances is None:
+            distances = _nearest(directions, lengths, points(model, tests, space))
+        cos_scale, euc_scale, scores = _scales(*distances, quantile)
         own = float(np.quantile(scores, quantile))
         scores = np.maximum(scores / own, check.test_scores / check.threshold)
     labels = np.asarray(train_labels.numpy() if isinstance(train_labels, torch.Tensor) else train_labels,
@@ -275,7 +278,7 @@ def pixel_check(train_images, tests, quantile: float) -> PixelCheck:
     with _pixel_lock:  # one build at a time: a second index waits for the first's
         if key not in _pixel_checks:
             directions, lengths = _split(points(None, train_images, "pixels"))
-            distances = known_pixel_distances(train_images, tests)  # MNIST's own, measured once and shipped
+            distances = known_distances(train_images, tests, PIXELS)  # MNIST's own, measured once and shipped
             if distances is None:
                 distances = _nearest(directions, lengths, points(None, tests, "pixels"))
             cos_scale, euc_scale, scores = _scales(*distances, quantile)
