@@ -89,6 +89,28 @@ def test_the_legacy_pages_flag_is_where_ensure_navigation_turns_it_off(monkeypat
     assert reruns == ["rerun"]
 
 
+def test_a_run_that_began_in_the_legacy_mode_after_another_switched_it_off_reruns(monkeypatch):
+    """Sessions a fresh server starts side by side: one switched the flag off while another's run was already
+    running its page by itself. That run did not go through the main script, so it reruns; a run that did, not."""
+    import types
+
+    import streamlit as st
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner_utils import script_run_context
+
+    from nnplay.ui import ensure_navigation
+
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)  # switched off by another session
+    reruns = []
+    monkeypatch.setattr(st, "rerun", lambda: reruns.append("rerun"))
+    for main, expected in ((str(ROOT / "app.py"), ["rerun"]), (__file__, [])):  # this test's file is on the stack
+        reruns.clear()
+        ctx = types.SimpleNamespace(main_script_path=main)
+        monkeypatch.setattr(script_run_context, "get_script_run_ctx", lambda *a, **k: ctx)
+        ensure_navigation()
+        assert reruns == expected, main
+
+
 @pytest.mark.slow
 def test_a_first_request_for_a_page_on_a_fresh_server_runs_it_inside_app_navigation(tmp_path):
     with served_app(tmp_path / "home") as url:

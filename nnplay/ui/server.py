@@ -11,6 +11,8 @@ training), ``send_replies_at_once`` (Nagle's algorithm off, see ``sockets``) and
 from __future__ import annotations
 
 import gc
+import os
+import sys
 
 import streamlit as st
 
@@ -107,8 +109,11 @@ def ensure_navigation() -> None:
     page file by itself (its legacy multipage mode) until some run calls ``st.navigation``; a direct
     link to /draw would then show no sidebar and no shared frame. If that happened, switch the
     legacy mode off and rerun: the rerun goes through app.py, which opens this same URL path.
+    Sessions that a fresh server starts side by side may each have begun in the legacy mode before one of
+    them switched it off: a run that did not go through the main script (``_through_main_script``) reruns too.
     The flag is private to Streamlit: tests/browser/test_navigation_browser.py opens a deep link on
-    a fresh server, so an upgrade that moves it fails that test instead of bringing the bug back.
+    a fresh server, and tests/browser/test_train_browser.py nine at once, so an upgrade that moves it fails
+    those tests instead of bringing the bug back.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -117,3 +122,24 @@ def ensure_navigation() -> None:
     if getattr(PagesManager, "uses_pages_directory", None):
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if not _through_main_script():
+        st.rerun()
+
+
+def _through_main_script() -> bool:
+    """Whether this script run executes the app's main script (app.py, whose navigation runs the page; under
+    AppTest the page itself), from the frames of the call stack; True outside a script run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    main = getattr(ctx, "main_script_path", None)
+    if not main:
+        return True
+    names = {main, os.path.realpath(main)}
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name in names or (os.path.basename(name) == os.path.basename(main) and os.path.realpath(name) in names):
+            return True
+        frame = frame.f_back
+    return False
