@@ -11,6 +11,7 @@ What does not live here: the page's logic in detail (tests/test_page_class.py, A
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -41,9 +42,30 @@ def _epoch_shown(page) -> int:
     return int(found[-1]) if found else -1
 
 
-def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
+def _open_across_two_refreshes(teacher) -> bool:
+    """Open the Stop box's list and watch it until the live part has refreshed twice ("read at" moved on twice):
+    whether it was open all along."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    option = teacher.get_by_role("option", name=re.compile("Ann · run 1"))
+    teacher.keyboard.press("Escape")
+    teacher.locator(".st-key-class_stop_pick").click()
+    try:
+        option.wait_for(timeout=4_000)
+    except PlaywrightTimeout:
+        return False
+    reads, deadline = set(), time.monotonic() + 20
+    while time.monotonic() < deadline:
+        reads.update(re.findall(r"read at (\d\d:\d\d:\d\d)", _body(teacher)))
+        if not option.count():
+            return False
+        if len(reads) >= 3:
+            return True
+        teacher.wait_for_timeout(250)
+    return False
+
+
+def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
     with served_app(tmp_path / "home", env={"NNPLAY_TEACHER_TOKEN": TOKEN, "NNPLAY_CLASS_MAX_EPOCHS": "1000"}) as url:
         learner_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         teacher_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -69,17 +91,9 @@ def test_the_class_page_follows_a_learners_run_live(browser, tmp_path):
             teacher.screenshot(path=SHOTS.format("started"), full_page=True)
             _wait(lambda: _epoch_shown(teacher) >= 1, 180, "an epoch to be counted on the teacher's page")
             first = _epoch_shown(teacher)
-            option = teacher.get_by_role("option", name=re.compile("Ann · run 1"))
-            # the list stays open across the page's refreshes (a click that lands during a refresh is tried again)
-            for _ in range(5):
-                teacher.locator(".st-key-class_stop_pick").click()
-                try:
-                    option.wait_for(timeout=4_000)
-                    break
-                except PlaywrightTimeout:
-                    continue
-            teacher.wait_for_timeout(3000)
-            assert option.count() == 1
+            # the list stays open across the page's refreshes (its labels stay still); a list closed once by a
+            # late click or a slow refresh of a busy server gets two more tries, a list closed by every refresh none
+            assert any(_open_across_two_refreshes(teacher) for _ in range(3)), "the Stop box's list kept closing"
             teacher.keyboard.press("Escape")
             teacher.screenshot(path=SHOTS.format("training"), full_page=True)
             _wait(lambda: _epoch_shown(teacher) > first, 180, "the epoch on the teacher's page to go up without a reload")

@@ -52,11 +52,21 @@ def _open(page, url: str) -> None:
     assert "/train" in page.url
 
 
-def _newest_run_named_twice(page, after: int) -> bool:
-    """A run newer than run ``after`` ("run N ·", numbered per workspace by the store) is the newest the page
-    names, and it is named in the runs list and the view (the live view can say "Finished" before the rerun)."""
+def _newest_run_named_twice(page, number: int) -> bool:
+    """Run ``number`` ("run N ·", numbered per workspace by the store) is the newest the page names, and it is named
+    in the runs list and the view (the live view can say "Finished" before the page's rerun lists the run)."""
     numbers = [int(n) for n in re.findall(r"\brun (\d+) ·", page.inner_text("body"))]
-    return bool(numbers) and max(numbers) > after and numbers.count(max(numbers)) >= 2
+    return bool(numbers) and max(numbers) == number and numbers.count(number) >= 2
+
+
+def _started_runs(home, since: float, count: int) -> list | None:
+    """The runs of the store at ``home`` created since ``since``, once there are ``count`` of them, oldest first."""
+    runs = sorted((r for r in Store(home).list_runs() if r.created >= since), key=lambda r: r.created)
+    return runs if len(runs) >= count else None
+
+
+def _number(run) -> int:
+    return int(re.match(r"run (\d+) ·", run.name).group(1))
 
 
 def _progress(page) -> str:
@@ -94,7 +104,8 @@ def test_train_page_trains_live_in_chromium(app_url, app_home, page):
     page.locator(".st-key-train_start button").click()
     first = _wait(lambda: page.evaluate(LOSS_POINTS) > 0 and (page.evaluate(LOSS_POINTS), _progress(page)),
                   120, "the first points of the loss chart")
-    first_run = max(int(n) for n in re.findall(r"\brun (\d+) ·", page.inner_text("body")))  # the store numbers runs
+    first_run = _number(_wait(lambda: _started_runs(app_home, began, 1), 60, "the run in the store")[0])
+    _wait(lambda: f"run {first_run} ·" in page.inner_text("body"), 30, "the page to name the run as the store does")
     later = _wait(lambda: (page.evaluate(LOSS_POINTS), _progress(page)) if page.evaluate(LOSS_POINTS) > first[0]
                   and _progress(page) != first[1] else None, 120, "the live chart to change")
     assert later != first
@@ -165,13 +176,13 @@ def test_train_page_trains_live_in_chromium(app_url, app_home, page):
     page.locator(".st-key-train_start button").click()
     _wait(lambda: page.get_by_text("Finished 1 epoch in").count(), 240, "the second run to finish")
     # the live view then reruns the whole page once: the runs list is up to date
-    _wait(lambda: _newest_run_named_twice(page, first_run), 60, "the page to redraw")
-    shown = max(int(n) for n in re.findall(r"\brun (\d+) ·", page.inner_text("body")))
     # the store holds the two runs this test started and no third; each says how it went, should one be too many
-    started = [r for r in Store(app_home).list_runs() if r.created >= began]
-    assert len(started) == 2, "runs started: " + "; ".join(
-        f"{r.name} ({r.status}, {r.created - began:.1f} s, {r.train_cfg.epochs} epochs)" for r in started)
-    assert started[0].name.startswith(f"run {first_run} ·") and started[1].name.startswith(f"run {shown} ·")
+    started = _started_runs(app_home, began, 2)
+    assert started and len(started) == 2, "runs started: " + "; ".join(
+        f"{r.name} ({r.status}, {r.created - began:.1f} s, {r.train_cfg.epochs} epochs)" for r in started or [])
+    # the store numbers the runs of a workspace; the page shows its numbers, the second run's once it has rerun
+    assert _number(started[0]) == first_run and _number(started[1]) == first_run + 1
+    _wait(lambda: _newest_run_named_twice(page, first_run + 1), 60, "the page to list the second run")
     page.screenshot(path=SHOTS.format("finished"), full_page=True)
 
     page.locator(".st-key-train_hidden input").fill("256,0")
