@@ -388,7 +388,8 @@ def test_freezing_collects_the_garbage_first_and_later_garbage_is_still_collecte
     before, after = [], []
     cycle(before)
     try:
-        assert freeze_long_lived() == gc.get_freeze_count() > 0
+        frozen = freeze_long_lived()
+        assert frozen >= gc.get_freeze_count() > 0  # a frozen object another thread lets go of leaves the count
         assert before == [True]  # freed, not frozen forever
         cycle(after)
         gc.collect()
