@@ -74,6 +74,11 @@ st.divider()
 # the rows
 
 
+def _here(note: str) -> str:
+    """A row's note after its heading, which the note begins with ("Here: …") or not ("Trained here with …")."""
+    return f"**Here:** {note.removeprefix('Here: ')}" if note.startswith("Here: ") else f"**Here.** {note}"
+
+
 st.subheader("Reproduce a row")
 runs = pv.paper_runs()
 for row in rows:
@@ -82,7 +87,7 @@ for row in rows:
     with st.expander(f"{row.cite} · {row.title}: paper {row.paper_error:g} %, here {result.spread_text()}"):
         about, controls = st.columns([3, 2], gap="large")
         about.markdown(f"**{escape_markdown(row.paper)}**, {row.where}.\n\n**The paper's setup.** {row.setup}\n\n"
-                       f"**Here.** {row.note}")
+                       + _here(row.note))
         seeds = controls.number_input("Seeds", 1, MAX_SEEDS, DEFAULT_SEEDS, key=f"papers_seeds_{row.key}")
         training = any(r.active for r in mine)
         refusal = None if training else pv.row_refusal(row, int(seeds))
@@ -97,6 +102,8 @@ for row in rows:
             st.rerun()
         if refusal:
             controls.error(escape_markdown(f"Cannot reproduce this row now: {refusal}"), icon=":material/block:")
+        if row.key in MEASURED_HERE:
+            controls.caption(f"On a 2-core CPU: {MEASURED_HERE[row.key]}.")
         for run in mine:
             if run.status in ("error", "diverged"):
                 controls.warning(f"{run.name}: {run.message}")
@@ -138,7 +145,7 @@ for key, figure in FIGURE_ROWS.items():
     with st.expander(f"{figure.cite} · {figure.title} ({figure.where})", expanded=False):
         about, controls = st.columns([3, 2], gap="large")
         about.markdown(f"**The paper's setup.** {figure.setup}\n\n**The paper's figure.** {figure.paper_saw}\n\n"
-                       f"**Here.** {figure.note}")
+                       + _here(figure.note))
         if key in MEASURED_HERE:
             controls.caption(f"On a 2-core CPU: {MEASURED_HERE[key]}.")
         refusal = pv.figure_refusal(key)

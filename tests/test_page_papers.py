@@ -39,8 +39,12 @@ def test_the_page_lists_every_row_with_the_papers_number_and_a_reproduce_button(
     shown = list(at.dataframe[0].proto.column_order)  # the numbers first: no sideways scroll to see a match
     assert shown[:4] == ["result", "paper error %", "nnplay error %", "matches"] and set(shown) == set(table.columns)
     measured = dict(zip(table["result"], table["on a 2-core CPU"]))
+    captions = [c.value for c in at.caption]
     for key, row in ROWS.items():  # what the bench measured on a 2-core CPU, recorded in the page
         assert measured[row.title] == MEASURED_HERE.get(key, "not measured")
+        assert (f"On a 2-core CPU: {MEASURED_HERE[key]}." in captions) == (key in MEASURED_HERE)  # and in its row
+    notes = [m.value for m in at.markdown if "The paper's setup." in m.value]
+    assert notes and not any("**Here.** Here:" in n for n in notes)  # the row's note says "Here" once
     for key in ROWS:
         assert at.button(key=f"papers_run_{key}").label == "Reproduce"
         assert at.number_input(key=f"papers_seeds_{key}").value == 3
