@@ -8,7 +8,8 @@ every ``log_every`` steps (and before each wait while paused, stepped or slowed,
 step's loss shows in step mode). The loss is cross-entropy or mse (``batch_loss``); training batches
 may be distorted (``augment``) and the weights held to a max-norm after each step; a CNN trains on the CPU in
 the channels-last layout. A NaN, infinite or exploding loss (above ``max_loss``) ends the run as "diverged at
-step N"; a ``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built in ``models``.
+step N"; a ``RunControl`` stops, pauses, steps (one batch per call) or slows it between steps. Models are built
+in ``models``.
 """
 
 from __future__ import annotations
@@ -410,8 +411,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
     shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, on the CPU for every device
     distortions = augment_generator(cfg.seed, device) if cfg.augment != "none" else None
 
-    model.to(device)
-    model.to(memory_format=_memory_format(model, device))
+    model.to(device, memory_format=_memory_format(model, device))
     model.train()
     x_train = data.train_images.to(device)  # uint8 stays uint8: 47 MB for all of MNIST
     y_train = data.train_labels.to(device)

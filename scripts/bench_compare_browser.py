@@ -116,8 +116,8 @@ def browser_times(home: Path, brush: tuple[float, float], gl: str = "swiftshader
                                        timeout=120_000).json_value()
         brush_s = time.perf_counter() - t0
         browser.close()
-    return {"renderer": renderer, "draw_ms": draw_ms, "reload_to_drawn_s": shown_s, "brush_to_table_s": brush_s, "rows_before": before,
-            "rows_after": after}
+    return {"renderer": renderer, "draw_ms": draw_ms, "reload_to_drawn_s": shown_s, "brush_to_table_s": brush_s,
+            "rows_before": before, "rows_after": after}
 
 
 def main(argv=None) -> None:
@@ -137,8 +137,9 @@ def main(argv=None) -> None:
         print(f"server: the page's script {min(times):.3f} s best, {statistics.median(times):.3f} s median "
               f"of {len(times)} reruns")
         seen = browser_times(home, (last[len(last) // 2], last[-1]), args.gl)  # the better half
-        print(f"browser ({seen['renderer']}): parallel coordinates drawn in {seen['draw_ms']:.0f} ms (Plotly.react to painted), "
-              f"{seen['reload_to_drawn_s']:.2f} s from a reload; a brush to the table's new rows "
+        print(f"browser ({seen['renderer']}): parallel coordinates drawn in {seen['draw_ms']:.0f} ms "
+              f"(Plotly.react to painted), {seen['reload_to_drawn_s']:.2f} s from a reload; "
+              f"a brush to the table's new rows "
               f"({seen['rows_before']} → {seen['rows_after']}) {seen['brush_to_table_s']:.2f} s")
         print(json.dumps({"runs": args.runs, "server_best_s": round(min(times), 3),
                           "server_median_s": round(statistics.median(times), 3), **seen}))

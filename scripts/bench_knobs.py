@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                 best[name], best_cpu[name] = min(best[name], wall), min(best_cpu[name], cpu)
         report[key] = {"images": images, "threads": args.threads, "seconds": {n: round(s, 4) for n, s in best.items()},
                        "cpu_seconds": {n: round(s, 4) for n, s in best_cpu.items()}, "ratio": {}, "cpu_ratio": {}}
-        print(f"{key}, one epoch of {images:,} images on {args.device} ({args.threads} threads): plain {best['plain']:.3f} s "
-              f"(CPU {best_cpu['plain']:.3f} s)")
+        print(f"{key}, one epoch of {images:,} images on {args.device} ({args.threads} threads): "
+              f"plain {best['plain']:.3f} s (CPU {best_cpu['plain']:.3f} s)")
         for name, (_, _, target) in VARIANTS.items():
             if target is None:
                 continue

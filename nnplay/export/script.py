@@ -398,8 +398,9 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     start_step = ("    # a fine-tuned run starts from its parent's weights (the checkpoint's state_dict has Net's names)\n"
                   "    model.load_state_dict(torch.load(args.init_from, map_location=device, weights_only=True)"
                   "['state_dict'])\n" if start_file is not None else "")
-    layout_step = ("    if device.type == \"cpu\":  # the layout nnplay trains a CNN in on the CPU: faster, the same numbers\n"
-                   "        model = model.to(memory_format=torch.channels_last)\n" if model_cfg.family == "cnn" else "")
+    layout_step = ("    if device.type == \"cpu\":  # nnplay's layout for a CNN on the CPU: faster, same numbers\n"
+                   "        model = model.to(memory_format=torch.channels_last)\n"
+                   if model_cfg.family == "cnn" else "")
     digits_step = ("    train_images, train_labels = with_your_digits(args, train_images, train_labels)\n"
                    "    print(f'training on {len(train_images):,} images: MNIST\\'s and your digits from {args.extra_data}')\n"
                    if digits else "")

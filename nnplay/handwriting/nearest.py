@@ -227,6 +227,15 @@ def _nearest(directions: torch.Tensor, lengths: torch.Tensor, queries: torch.Ten
     return torch.cat(nearest_cos).numpy(), torch.cat(nearest_euc).numpy()
 
 
+def _test_nearest(directions: torch.Tensor, lengths: torch.Tensor, model: nn.Module | None, train_images, tests,
+                  space: Space) -> tuple[np.ndarray, np.ndarray]:
+    """Each test digit's nearest (cosine, Euclidean) distances in ``space``: shipped for MNIST's own digits in
+    pixels and in the default model (``known``), else measured."""
+    key = PIXELS if space == "pixels" else features_key(model_key(model))
+    distances = known_distances(train_images, tests, key)
+    return distances if distances is not None else _nearest(directions, lengths, points(model, tests, space))
+
+
 def _scaled(cos_d: np.ndarray, euc_d: np.ndarray, cos_scale: float, euc_scale: float) -> np.ndarray:
     """float64: each point's score, the larger of its two nearest distances on their scales."""
     return np.maximum(cos_d / cos_scale, euc_d / euc_scale).astype(np.float64)
@@ -255,10 +264,8 @@ def build_index(model: nn.Module | None, train_images, train_labels, test_images
         cos_scale, euc_scale, own, check = check.cosine_scale, check.euclid_scale, check.threshold, None
     else:
         directions, lengths = _split(points(model, train_images, space))
-        distances = known_distances(train_images, tests, features_key(model_key(model)))  # the default model's
-        if distances is None:
-            distances = _nearest(directions, lengths, points(model, tests, space))
-        cos_scale, euc_scale, scores = _scales(*distances, quantile)
+        cos_scale, euc_scale, scores = _scales(*_test_nearest(directions, lengths, model, train_images, tests, space),
+                                               quantile)
         own = float(np.quantile(scores, quantile))
         scores = np.maximum(scores / own, check.test_scores / check.threshold)
     labels = np.asarray(train_labels.numpy() if isinstance(train_labels, torch.Tensor) else train_labels,
@@ -278,10 +285,8 @@ def pixel_check(train_images, tests, quantile: float) -> PixelCheck:
     with _pixel_lock:  # one build at a time: a second index waits for the first's
         if key not in _pixel_checks:
             directions, lengths = _split(points(None, train_images, "pixels"))
-            distances = known_distances(train_images, tests, PIXELS)  # MNIST's own, measured once and shipped
-            if distances is None:
-                distances = _nearest(directions, lengths, points(None, tests, "pixels"))
-            cos_scale, euc_scale, scores = _scales(*distances, quantile)
+            cos_scale, euc_scale, scores = _scales(*_test_nearest(directions, lengths, None, train_images, tests,
+                                                                  "pixels"), quantile)
             _pixel_checks[key] = PixelCheck(directions, lengths, cos_scale, euc_scale, scores,
                                             float(np.quantile(scores, quantile)))
             while len(_pixel_checks) > 3:

@@ -175,9 +175,10 @@ MEASURED_HERE: dict[str, str] = {
     "lecun-500-150": "2.32 ± 0.15 % (3 seeds, MSE): matches (better); 39 s per seed on 2 cores",
     "lecun-1000": ("5.34 ± 5.06 % (3 seeds, MSE): matches only through its spread: one seed of three ended far "
                    "above the other two (MSE on 1,000 tanh units with Adam at 0.001); 53 s per seed on 2 cores"),
-    "lecun-lenet-5-distortions": ("1.17 ± 0.05 % (3 seeds): does not match (+0.37 points) after 10 epochs of Adam with "
-                                  "affine distortions of every batch, where LeCun trained 20 passes over the 60,000 "
-                                  "images and 540,000 distorted copies; 117 s per seed on 2 cores shared with other work"),
+    "lecun-lenet-5-distortions": ("1.17 ± 0.05 % (3 seeds): does not match (+0.37 points) after 10 epochs of Adam "
+                                  "with affine distortions of every batch, where LeCun trained 20 passes over the "
+                                  "60,000 images and 540,000 distorted copies; 117 s per seed on 2 cores shared "
+                                  "with other work"),
     "srivastava-2x800-logistic": ("2.12 ± 0.01 % (3 seeds): does not match (+0.52 points) after 10 epochs, where the "
                                   "paper trained to convergence over hundreds; 112 s per seed on 2 cores shared with "
                                   "other work"),

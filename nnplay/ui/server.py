@@ -111,9 +111,8 @@ def ensure_navigation() -> None:
     legacy mode off and rerun: the rerun goes through app.py, which opens this same URL path.
     Sessions that a fresh server starts side by side may each have begun in the legacy mode before one of
     them switched it off: a run that did not go through the main script (``_through_main_script``) reruns too.
-    The flag is private to Streamlit: tests/browser/test_navigation_browser.py opens a deep link on
-    a fresh server, and tests/browser/test_train_browser.py nine at once, so an upgrade that moves it fails
-    those tests instead of bringing the bug back.
+    The flag is private to Streamlit: tests/browser/test_navigation_browser.py opens three deep links at once on
+    a fresh server, so an upgrade that moves it fails that test instead of bringing the bug back.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
