@@ -5,7 +5,8 @@ The app's side runs in a child process (the app's backend, ``jobs.backend()``, a
 so a process that Ray ends shows here as a failure with its output. The child starts before the cluster: it
 must say within 10 s that it cannot reach it, then join once ``ray start`` has run. Ray ends a driver whose
 cluster stays gone for ``gcs_rpc_server_reconnect_timeout_s`` (60 s by default); the child sets it to
-``RAY_DEADLINE_S`` so the test need not wait a minute, and lives on past it.
+``RAY_DEADLINE_S`` so the test need not wait a minute, and lives on past it. The children let go of a silent
+cluster after ``LOST_S`` and knock again every ``RETRY_S`` (the app's 10 s and 5 s would only hold the test longer).
 Skipped when ray or the project's ``.venv/bin/ray`` is missing.
 """
 
@@ -22,7 +23,10 @@ from .test_ray_recipes import DOC_PORT, clean_env, free_port, recipe, shell  # n
 
 pytestmark = pytest.mark.ray
 
-RAY_DEADLINE_S = 20  # Ray's own deadline for a lost GCS in the child (the default 60 s would hold the test longer); the app lets go at 10 s
+RAY_DEADLINE_S = 12  # Ray's own deadline for a lost GCS in the child (the default 60 s would hold the test longer)
+LOST_S, RETRY_S = 2.0, 2.0  # the children's ray_backend.LOST_SECONDS and RETRY_SECONDS: well inside that deadline
+TIMES = ("from nnplay.jobs import ray_backend\n"
+         f"ray_backend.LOST_SECONDS, ray_backend.RETRY_SECONDS = {LOST_S}, {RETRY_S}\n")
 DESCRIBE_S = 1.0  # the slowest the sidebar's line may take while the cluster is gone (it blocked for 60 s before)
 
 CHILD = """
@@ -91,7 +95,7 @@ def test_the_one_node_recipe_waits_for_its_cluster_and_a_cluster_stopped_under_i
     assert app_line.startswith(f"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 NNPLAY_RAY_ADDRESS=127.0.0.1:{DOC_PORT} ")
     try:
         child = subprocess.run(
-            [sys.executable, "-c", CHILD, start.replace(DOC_PORT, str(port)), stop,
+            [sys.executable, "-c", TIMES + CHILD, start.replace(DOC_PORT, str(port)), stop,
              str(ROOT / "tests" / "no-such-data-dir"), str(RAY_DEADLINE_S)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         lines = [json.loads(x) for x in child.stdout.splitlines() if x.startswith("{")]
@@ -147,16 +151,17 @@ while backend.connected and time.monotonic() - killed < 60:
     time.sleep(0.2)
 print(json.dumps({"ended_after": ended_after, "long": [ended, long.status, long.message],
                   "lost_after": round(time.monotonic() - killed, 1), "said": backend.describe()}), flush=True)
-jobs.shutdown(20)
 for node in cluster.worker_nodes:
     node.kill_all_processes(check_alive=False, allow_graceful=False)
+# no jobs.shutdown: its run has ended, and it would wait for Ray's own shutdown of the dead head (about 15 s)
+os._exit(0)
 """
 
 
 def test_a_run_whose_actor_outlives_the_head_ends_saying_the_cluster_stopped_answering():
     env = {**clean_env(), "RAY_gcs_rpc_server_reconnect_timeout_s": str(RAY_DEADLINE_S)}
-    child = subprocess.run([sys.executable, "-c", HEAD_LOST, str(ROOT / "tests" / "no-such-data-dir")], cwd=ROOT,
-                           env=env, capture_output=True, text=True, timeout=300)
+    child = subprocess.run([sys.executable, "-c", TIMES + HEAD_LOST, str(ROOT / "tests" / "no-such-data-dir")],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     lines = [json.loads(x) for x in child.stdout.splitlines() if x.startswith("{")]
     assert child.returncode == 0 and lines, f"the app's process ended ({child.returncode})\n" \
                                             f"{child.stdout[-2000:]}\n{child.stderr[-4000:]}"
