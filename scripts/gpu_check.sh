@@ -11,7 +11,7 @@
 #   3. the local worker pool with one worker on the GPU: Start -> first loss, and a 10-epoch
 #      seed-mlp run's epoch times there;
 #   4. four seed-mlp runs sharing the GPU through a local Ray cluster, 0.25 GPU each: the wall
-#      time, each run's device, and how many trained at the same time.
+#      time, each run's device, and how many trained at the same time (skipped, saying so, without ray).
 # The data: MNIST in MNIST_DATA_DIR (or $NNPLAY_DATA_DIR) in torchvision's layout
 # (<dir>/MNIST/raw/*.gz); without it, the built-in sample in nnplay/assets (10,000 train images:
 # the times are then for that size, and the script says so). The last line is one JSON object.
@@ -118,39 +118,50 @@ print(f"3. {out['pool']}: ready in {out['pool_ready_s']} s; Start -> first loss 
       f"seed-mlp 10 epochs {out['pool_mlp_10_epochs_train_s']} s training on {out['pool_device']} ({job.status})", flush=True)
 
 # 4. four runs sharing the GPU through a local Ray cluster, 0.25 GPU each
-import ray
-from ray.cluster_utils import Cluster
-from nnplay.jobs.ray_backend import RayBackend
+def ray_step():
+    import ray
+    from ray.cluster_utils import Cluster
+    from nnplay.jobs.ray_backend import RayBackend
 
-t = time.perf_counter()
-cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 4, "num_gpus": 0 if cpu else 1,
-                                                        "node_ip_address": "127.0.0.1", "include_dashboard": False})
-try:
-    backend = RayBackend("127.0.0.1:" + cluster.address.rsplit(":", 1)[1], gpus_per_run=0.25, cpus_per_run=1,
-                         max_run_minutes=0)
-    out["ray_cluster"] = backend.describe()
-    out["ray_start_s"] = round(time.perf_counter() - t, 2)
-    model_cfg, train_cfg = cfg("seed-mlp", epochs=5)
-    sinks = [Sink() for _ in range(4)]
     t = time.perf_counter()
-    jobs = [backend.submit(JobSpec(f"gpu-ray-{i}", f"ws{i}", data_cfg, model_cfg,
-                                   TrainConfig(**{**train_cfg.__dict__, "seed": i})), s) for i, s in enumerate(sinks)]
-    for j in jobs:
-        j.wait(180)
-    out["ray_wall_s"] = round(time.perf_counter() - t, 2)
-    out["ray_statuses"] = [j.status for j in jobs]
-    out["ray_devices"] = sorted({e.device for s in sinks for e in s.events if type(e).__name__ == "RunStart"})
-    # how many trained at once: each run spans from its RunStart's arrival to its end's
-    spans = [(s.start, s.end) for s in sinks if s.start and s.end]
-    out["ray_max_concurrent"] = max(sum(a <= t0 < b for a, b in spans) for t0, _ in spans) if spans else 0
-    out["ray_epoch_s"] = [round(sum(e.seconds for e in s.events if type(e).__name__ == "EpochMetrics") / 5, 3)
-                          for s in sinks]
-    backend.close()
-    print(f"4. {out['ray_cluster']} (up in {out['ray_start_s']} s): 4 runs of 5 epochs, 0.25 GPU each, in "
-          f"{out['ray_wall_s']} s; {out['ray_max_concurrent']} at once; devices {out['ray_devices']}; "
-          f"mean epoch {out['ray_epoch_s']} s; {out['ray_statuses']}", flush=True)
-finally:
-    ray.shutdown()
-    cluster.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 4, "num_gpus": 0 if cpu else 1,
+                                                            "node_ip_address": "127.0.0.1", "include_dashboard": False})
+    try:
+        backend = RayBackend("127.0.0.1:" + cluster.address.rsplit(":", 1)[1], gpus_per_run=0.25, cpus_per_run=1,
+                             max_run_minutes=0)
+        out["ray_cluster"] = backend.describe()
+        out["ray_start_s"] = round(time.perf_counter() - t, 2)
+        model_cfg, train_cfg = cfg("seed-mlp", epochs=5)
+        sinks = [Sink() for _ in range(4)]
+        t = time.perf_counter()
+        jobs = [backend.submit(JobSpec(f"gpu-ray-{i}", f"ws{i}", data_cfg, model_cfg,
+                                       TrainConfig(**{**train_cfg.__dict__, "seed": i})), s)
+                for i, s in enumerate(sinks)]
+        for j in jobs:
+            j.wait(180)
+        out["ray_wall_s"] = round(time.perf_counter() - t, 2)
+        out["ray_statuses"] = [j.status for j in jobs]
+        out["ray_devices"] = sorted({e.device for s in sinks for e in s.events if type(e).__name__ == "RunStart"})
+        # how many trained at once: each run spans from its RunStart's arrival to its end's
+        spans = [(s.start, s.end) for s in sinks if s.start and s.end]
+        out["ray_max_concurrent"] = max(sum(a <= t0 < b for a, b in spans) for t0, _ in spans) if spans else 0
+        out["ray_epoch_s"] = [round(sum(e.seconds for e in s.events if type(e).__name__ == "EpochMetrics") / 5, 3)
+                              for s in sinks]
+        backend.close()
+        print(f"4. {out['ray_cluster']} (up in {out['ray_start_s']} s): 4 runs of 5 epochs, 0.25 GPU each, in "
+              f"{out['ray_wall_s']} s; {out['ray_max_concurrent']} at once; devices {out['ray_devices']}; "
+              f"mean epoch {out['ray_epoch_s']} s; {out['ray_statuses']}", flush=True)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+try:
+    import ray  # noqa: F401 - optional (requirements-ray.txt)
+except ImportError:
+    out["ray"] = "skipped: ray is not installed (pip install -r requirements-ray.txt)"
+    print(f"4. {out['ray']}", flush=True)
+else:
+    ray_step()
 print(json.dumps(out))
 EOF

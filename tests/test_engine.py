@@ -23,7 +23,9 @@ def test_one_epoch_reports_every_kind_of_event(tiny_data):
     assert [s.step for s in steps] == list(range(1, 21))  # 2000 images / 100
     assert sum(isinstance(e, LayerStats) for e in events) == 2  # lin_1 and lin_2
     (epoch,) = [e for e in events if isinstance(e, EpochMetrics)]
-    assert epoch.device.startswith("CPU") and epoch.seconds > 0 and epoch.samples_per_s > 0
+    assert epoch.device == result.device  # the device "auto" picked: a GPU's where there is one
+    assert epoch.device.startswith("CUDA: " if torch.cuda.is_available() else ("CPU", "MPS"))
+    assert epoch.seconds > 0 and epoch.samples_per_s > 0
     assert 0.3 < epoch.test_accuracy <= 1 and result.status == "finished"
     stats = result.history.layer_stats[0]
     assert sum(stats.weight_hist[0]) == 32 * 784 and len(stats.weight_hist[1]) == 31
@@ -50,7 +52,7 @@ def test_stop_keeps_the_model_trained_so_far(tiny_data):
     before = model.lin_1.weight.detach().clone()
     result = train(model, tiny_data, quick(log_every=5, epochs=3), on_event=listener, control=control)
     assert result.status == "stopped" and "stopped at step 5" in result.message
-    assert not torch.equal(before, model.lin_1.weight.detach())
+    assert not torch.equal(before, model.lin_1.weight.detach().cpu())  # trained on a GPU where there is one
     assert len(result.history.epochs) == 1  # the partial epoch is still reported
 
 
