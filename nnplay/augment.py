@@ -8,6 +8,8 @@ What lives here: ``distort(images, cfg, generator)`` bends a batch of float imag
   smoothed by a Gaussian of ``elastic_sigma`` px and scaled by ``elastic_alpha``, drawn directly with that
   covariance from a few numbers per image (the smoothing's leading eigenvectors, ``_field_basis``) rather
   than by smoothing 784 numbers per image; with both, the elastic field is added to the affine grid.
+The grid is built axis by axis (x positions, then y) and written once; a training run draws an epoch's affine
+maps at once (``affine_maps``) and hands each batch its share.
 Every random number comes from ``generator`` (on the images' device), so a run seeded alike is
 distorted alike. ``augment_generator`` makes that generator from a run's seed; ``examples``
 distorts a few images the same way for Inspect. Pixels from outside the image are black (0).
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 from .config import IMAGE_SIZE, TrainConfig
 from .data import normalise
 
+_CACHE: dict = {}  # the few constant matrices of a run's distortions, made once per run rather than per batch
 SEED_OFFSET = 0x5EED  # the augmentation's generator differs from the batch order's, seeded from the same seed
 
 
@@ -33,31 +36,29 @@ def augment_generator(seed: int, device: torch.device | str = "cpu") -> torch.Ge
     return torch.Generator(device=device).manual_seed(seed + SEED_OFFSET)
 
 
-def _uniform(n: int, bound: float, generator: torch.Generator, device) -> torch.Tensor:
-    """n draws from U(−bound, bound)."""
-    return (torch.rand(n, generator=generator, device=device) * 2 - 1) * bound
-
-
 def affine_theta(n: int, cfg: TrainConfig, generator: torch.Generator, device) -> torch.Tensor:
     """(n, 2, 3) matrices, each mapping an output pixel to where it is read in the input (the inverse of the
-    random shift · rotation · shear · scale the image undergoes), in [−1, 1] coordinates as ``F.affine_grid``'s."""
-    angle = _uniform(n, math.radians(cfg.rotate), generator, device)
-    shear = _uniform(n, math.radians(cfg.shear), generator, device)
-    size = 1 + _uniform(n, cfg.scale, generator, device)
-    shift = _uniform(2 * n, cfg.shift, generator, device).view(n, 2, 1) * (2 / IMAGE_SIZE)  # px → [−1, 1] units
+    random shift · rotation · shear · scale the image undergoes), in [−1, 1] coordinates as ``F.affine_grid``'s.
+    Draws 5n uniforms, in order: n angles, n shears, n sizes, then (x, y) shifts image by image."""
+    u = torch.rand(5 * n, generator=generator, device=device).mul_(2).sub_(1)  # U(−1, 1)
+    bounds = torch.tensor([math.radians(cfg.rotate), math.radians(cfg.shear), cfg.scale], device=device)
+    angle, shear, size = (u[:3 * n].view(3, n) * bounds[:, None]).unbind()
+    shift = u[3 * n:].view(n, 2) * (cfg.shift * 2 / IMAGE_SIZE)  # px → [−1, 1] units
     cos, sin, tan = torch.cos(angle), torch.sin(angle), torch.tan(shear)
     # the image undergoes A = size · rotation · shear (x += tan·y); its inverse, written out:
     # A⁻¹ = shear⁻¹ · rotationᵀ / size = [[cos + tan·sin, sin − tan·cos], [−sin, cos]] / size
-    inverse = torch.stack([torch.stack([cos + tan * sin, sin - tan * cos], -1),
-                           torch.stack([-sin, cos], -1)], -2) / size[:, None, None]
-    return torch.cat([inverse, -(inverse @ shift)], dim=2)
+    inverse = torch.stack([cos + tan * sin, sin - tan * cos, -sin, cos], 1).div_(size.add_(1)[:, None]).view(n, 2, 2)
+    return torch.cat([inverse, -(inverse @ shift[:, :, None])], dim=2)
 
 
 def _base_grid(device) -> torch.Tensor:
     """(784, 3) rows (x, y, 1) of every pixel centre in [−1, 1] units, as ``F.affine_grid`` (align_corners=False)."""
-    c = (torch.arange(IMAGE_SIZE, dtype=torch.float32, device=device) * 2 + 1) / IMAGE_SIZE - 1
-    y, x = torch.meshgrid(c, c, indexing="ij")
-    return torch.stack([x.flatten(), y.flatten(), torch.ones_like(x.flatten())], 1)
+    key = ("base", str(device))
+    if key not in _CACHE:
+        c = (torch.arange(IMAGE_SIZE, dtype=torch.float32, device=device) * 2 + 1) / IMAGE_SIZE - 1
+        y, x = torch.meshgrid(c, c, indexing="ij")
+        _CACHE[key] = torch.stack([x.flatten(), y.flatten(), torch.ones_like(x.flatten())], 1)
+    return _CACHE[key]
 
 
 def _smoothing_matrix(sigma: float, device) -> torch.Tensor:
@@ -71,7 +72,6 @@ def _smoothing_matrix(sigma: float, device) -> torch.Tensor:
     return band / k.sum()
 
 
-_CACHE: dict = {}  # the few constant matrices of a run's distortions, made once per run rather than per batch
 KEPT_VARIANCE = 0.999  # the share of the smoothed field's variance its drawn basis keeps
 
 
@@ -95,62 +95,67 @@ def _field_basis(cfg, device) -> torch.Tensor:
     return _CACHE[key]
 
 
-def _columns(cfg, device) -> torch.Tensor:
-    """(4 + 2r, 56) matrix M turning an image row's coefficients into where that row's 28 pixels read, (x, y)
-    interleaved as ``F.grid_sample``'s grid: rows 0–1 put x·(its coefficient) into x and y, rows 2–3 a constant
-    into x and y, and with elastic 2r rows kron(Aᵀ, I₂), each basis vector of ``_field_basis`` into x or y."""
-    elastic = "elastic" in cfg.augment
-    key = ("columns", float(cfg.elastic_sigma), float(cfg.elastic_alpha), elastic, str(device))
+def _read_rows(cfg, device) -> torch.Tensor:
+    """(r + 2, 28) matrix R: an image row's r field coefficients and its affine pair (x coefficient, constant),
+    times R, give where that row's 28 pixels read along one axis: the rows of Aᵀ (``_field_basis``), then the
+    pixel centres' x, then ones."""
+    key = ("rows", float(cfg.elastic_sigma), float(cfg.elastic_alpha), str(device))
     if key not in _CACHE:
-        x = _base_grid("cpu")[:IMAGE_SIZE, 0]  # the pixel centres' x
-        eye = torch.eye(2)
-        parts = [torch.kron(x[None], eye), torch.kron(torch.ones(1, IMAGE_SIZE), eye)]
-        if elastic:
-            parts.append(torch.kron(_field_basis(cfg, "cpu").T, eye))
-        _CACHE[key] = torch.cat(parts).to(device)
+        x = _base_grid("cpu")[:IMAGE_SIZE, 0]
+        _CACHE[key] = torch.cat([_field_basis(cfg, "cpu").T, x[None], torch.ones(1, IMAGE_SIZE)]).to(device)
     return _CACHE[key]
 
 
-def _affine_rows(theta: torch.Tensor) -> torch.Tensor:
-    """(n, 28, 4) coefficients of each image row y under theta (n, 2, 3): output (x, y) reads at
-    theta·(x, y, 1) = x·theta[:, :, 0] + (y·theta[:, :, 1] + theta[:, :, 2])."""
-    y = _base_grid(theta.device)[::IMAGE_SIZE, 1]  # the pixel centres' y
-    per_x = theta[:, None, :, 0].expand(-1, IMAGE_SIZE, -1)
-    per_row = (theta[:, :, 1:2] * y + theta[:, :, 2:3]).transpose(1, 2)
-    return torch.cat([per_x, per_row], 2)
+def _planar_grid(theta: torch.Tensor, cfg, generator: torch.Generator | None) -> torch.Tensor:
+    """(n, 2, 28, 28) where each output pixel reads, x then y (``F.grid_sample``'s grid, axis first): the affine
+    maps ``theta`` (n, 2, 3), plus, with a ``generator``, an elastic field drawn from it.
 
-
-def _elastic_rows(n: int, cfg, generator: torch.Generator, device) -> torch.Tensor:
-    """(n, 28, 2r) coefficients of each image row y: A·Zᵀ of ``_field_basis``, Z (r, r) per image and direction,
-    of N(0, 1), laid out (basis vector, direction) as ``_columns`` reads them."""
+    The field of one image and axis is A·Zᵀ·Aᵀ, Z (r, r) of N(0, 1) (``_field_basis``): the first product per row
+    k of Z, then per image row one matmul whose 2 extra columns carry the affine map, so the grid is written
+    once (what an augmented step costs beyond its one resampling: ``scripts/bench_knobs.py``)."""
+    n, device = len(theta), theta.device
+    t = theta.reshape(2 * n, 3)  # per image and axis: (x coefficient, y coefficient, constant)
+    if generator is None:
+        return (t @ _base_grid(device).T).view(n, 2, IMAGE_SIZE, IMAGE_SIZE)
     a = _field_basis(cfg, device)
     r = a.shape[1]
-    z = torch.randn(n * r * 2, r, generator=generator, device=device)  # Z[image, k, direction, l]
-    return (z @ a.T).view(n, 2 * r, IMAGE_SIZE).transpose(1, 2)
+    w = (torch.randn(2 * n * r, r, generator=generator, device=device) @ a.T).view(2 * n, r, IMAGE_SIZE)
+    y = _base_grid(device)[::IMAGE_SIZE, 1]  # the pixel centres' y
+    rows = torch.empty(2 * n, IMAGE_SIZE, r + 2, device=device)  # per image, axis, row: (Z·Aᵀ)ᵀ, x coef, const
+    rows[..., :r] = w.transpose(1, 2)
+    rows[..., r] = t[:, :1]
+    rows[..., r + 1] = t[:, 1:2] * y + t[:, 2:]
+    return (rows.view(-1, r + 2) @ _read_rows(cfg, device)).view(n, 2, IMAGE_SIZE, IMAGE_SIZE)
 
 
 def elastic_field(n: int, cfg: TrainConfig, generator: torch.Generator, device) -> torch.Tensor:
     """(n, 28, 28, 2) displacements in [−1, 1] units: uniform noise in [−1, 1] per pixel smoothed by a Gaussian
     of ``elastic_sigma`` px and scaled by ``elastic_alpha`` px (Simard et al. 2003), drawn in the smoothing's
     own basis: r×r numbers per image and direction rather than 28×28 (``_field_basis``)."""
-    rows = _elastic_rows(n, cfg, generator, device)
-    return (rows.reshape(-1, rows.shape[2]) @ _columns(cfg, device)[4:]).view(n, IMAGE_SIZE, IMAGE_SIZE, 2)
+    return _planar_grid(torch.zeros(n, 2, 3, device=device), cfg, generator).permute(0, 2, 3, 1)
 
 
-def distort(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
-    """``images`` (B, 1, 28, 28) floats in [0, 1], each distorted as ``cfg.augment`` says (unchanged for "none")."""
+def affine_maps(n: int, cfg: TrainConfig, generator: torch.Generator, device) -> torch.Tensor | None:
+    """The affine maps of the next ``n`` images to distort (``affine_theta``), or None without affine distortion:
+    drawn for a whole epoch at once (``engine.train``), since the few small tensor calls of a draw cost as much
+    for 256 images as for 60,000 (``scripts/bench_knobs.py``)."""
+    return affine_theta(n, cfg, generator, device) if "affine" in cfg.augment else None
+
+
+def distort(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator,
+            theta: torch.Tensor | None = None) -> torch.Tensor:
+    """``images`` (B, 1, 28, 28) floats in [0, 1], each distorted as ``cfg.augment`` says (unchanged for "none").
+    ``theta``: the batch's affine maps when drawn beforehand (``affine_maps``); otherwise drawn here, first."""
     if cfg.augment == "none":
         return images
     n, device = len(images), images.device
-    if "affine" in cfg.augment:
-        theta = affine_theta(n, cfg, generator, device)
-    else:
-        theta = torch.eye(2, 3, device=device).expand(n, -1, -1)
-    rows = _affine_rows(theta)
-    if "elastic" in cfg.augment:  # the field joins the affine map in the same matmul: one grid, one resampling
-        rows = torch.cat([rows, _elastic_rows(n, cfg, generator, device)], 2)
-    grid = (rows.reshape(n * IMAGE_SIZE, -1) @ _columns(cfg, device)).view(n, IMAGE_SIZE, IMAGE_SIZE, 2)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if theta is None:
+        theta = affine_maps(n, cfg, generator, device)
+    if theta is None:
+        theta = torch.eye(2, 3, device=device).expand(n, 2, 3)
+    grid = _planar_grid(theta, cfg, generator if "elastic" in cfg.augment else None)
+    return F.grid_sample(images, grid.permute(0, 2, 3, 1), mode="bilinear", padding_mode="zeros",
+                         align_corners=False)
 
 
 def examples(images_u8: torch.Tensor, cfg: TrainConfig, copies: int = 3) -> torch.Tensor:

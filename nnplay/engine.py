@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import augment_generator, distort
+from .augment import affine_maps, augment_generator, distort
 from .config import ConfigError, ModelConfig, TrainConfig
 from .names import plural
 from .data import MnistData, normalise
@@ -454,6 +454,7 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
         t0 = time.perf_counter()
         paused = 0.0
         perm = torch.randperm(n, generator=shuffle).to(device)
+        maps = affine_maps(n, cfg, distortions, device) if distortions is not None else None  # image by image
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
@@ -469,10 +470,11 @@ def train(model: nn.Module, data: MnistData, cfg: TrainConfig,
                 paused += control.wait_if_paused()
             if control.stopped:
                 break
-            idx = perm[b * bs:(b + 1) * bs if b < steps_per_epoch - 1 else n]
+            batch = slice(b * bs, (b + 1) * bs if b < steps_per_epoch - 1 else n)
+            idx = perm[batch]
             xb = normalise(x_train[idx])  # (B, 1, 28, 28) float on the device
-            if distortions is not None:
-                xb = distort(xb, cfg, distortions)  # training batches only: test images are never distorted
+            if distortions is not None:  # training batches only: test images are never distorted
+                xb = distort(xb, cfg, distortions, None if maps is None else maps[batch])
             yb = y_train[idx]
             logits = model(xb)  # (B, 10)
             loss = batch_loss(logits, yb, cfg.loss)

@@ -310,6 +310,34 @@ def test_an_elastic_distortion_draws_a_few_numbers_per_image_and_resamples_once(
     assert calls == [1] and torch.equal(g.get_state(), fresh.get_state())  # nothing else drawn
 
 
+def test_the_grid_is_the_affine_grid_plus_the_field_and_a_batch_can_take_maps_drawn_for_its_epoch(tiny_data):
+    """Affine alone resamples as ``F.affine_grid`` does; with elastic, the grid is that plus ``elastic_field`` drawn
+    next; with an epoch's maps drawn at once (as a run draws them), each batch reads its share and draws its field."""
+    x = normalise(tiny_data.train_images[:32])
+    both = dataclasses.replace(AFFINE, augment="affine+elastic")
+    g = augment.augment_generator(5)
+    theta = augment.affine_theta(32, AFFINE, g, "cpu")
+    reference = augment.F.grid_sample(x, augment.F.affine_grid(theta, list(x.shape), align_corners=False),
+                                      align_corners=False)
+    torch.testing.assert_close(augment.distort(x, AFFINE, augment.augment_generator(5)), reference, atol=1e-5, rtol=0)
+    g = augment.augment_generator(6)
+    theta = augment.affine_maps(32, both, g, "cpu")
+    field = augment.elastic_field(32, both, g, "cpu")
+    grid = augment.F.affine_grid(theta, list(x.shape), align_corners=False) + field
+    reference = augment.F.grid_sample(x, grid, align_corners=False)
+    torch.testing.assert_close(augment.distort(x, both, augment.augment_generator(6)), reference, atol=1e-5, rtol=0)
+    g, fresh = augment.augment_generator(7), augment.augment_generator(7)
+    maps = augment.affine_maps(32, both, g, "cpu")  # an epoch of 32 images in two batches of 16
+    assert augment.affine_maps(32, dataclasses.replace(both, augment="elastic"), g, "cpu") is None
+    batches = [augment.distort(x[i:i + 16], both, g, maps[i:i + 16]) for i in (0, 16)]
+    torch.testing.assert_close(maps, augment.affine_theta(32, both, fresh, "cpu"))
+    for i, batch in zip((0, 16), batches):  # with its maps given, a batch draws its field only
+        grid = augment.F.affine_grid(maps[i:i + 16], [16, 1, 28, 28], align_corners=False)
+        grid = grid + augment.elastic_field(16, both, fresh, "cpu")
+        torch.testing.assert_close(batch, augment.F.grid_sample(x[i:i + 16], grid, align_corners=False),
+                                   atol=1e-5, rtol=0)
+
+
 def test_distortions_follow_the_seed(tiny_data):
     x = normalise(tiny_data.train_images[:16])
     both = dataclasses.replace(AFFINE, augment="affine+elastic")

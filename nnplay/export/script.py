@@ -202,9 +202,8 @@ def _criterion_source(cfg: TrainConfig) -> str:
 def _augment_source() -> str:
     """nnplay.augment's distortions, as they are (the script's args carry the same names as TrainConfig)."""
     parts = [f"IMAGE_SIZE = {IMAGE_SIZE}", "_CACHE = {}", f"KEPT_VARIANCE = {augment.KEPT_VARIANCE}"]
-    for fn in (augment._uniform, augment.affine_theta, augment._base_grid, augment._smoothing_matrix,
-               augment._field_basis, augment._columns, augment._affine_rows, augment._elastic_rows,
-               augment.distort):
+    for fn in (augment.affine_theta, augment._base_grid, augment._smoothing_matrix, augment._field_basis,
+               augment._read_rows, augment._planar_grid, augment.affine_maps, augment.distort):
         parts.append(inspect.getsource(fn).replace("cfg: TrainConfig", "cfg"))
     return "\n\n".join(parts)
 
@@ -376,11 +375,14 @@ def training_script(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: Tra
     sched_step_epoch = ("        scheduler.step()  # the schedule moves once per epoch\n"
                         if train_cfg.schedule == "step" else "")
     knobs = [_criterion_source(train_cfg), _batch_starts_source(model_cfg.batch_norm)]
-    augment_step = augment_init = augment_arg = max_norm_step = ""
+    augment_step = augment_epoch = augment_init = augment_arg = max_norm_step = ""
     if train_cfg.augment != "none":
         knobs.append(_augment_source())
+        augment_epoch = ("    # this epoch's affine maps, image by image, drawn at once as nnplay draws them\n"
+                         "    maps = affine_maps(n, args, distortions, device) if distortions is not None else None\n")
         augment_step = ("        if distortions is not None:  # training batches only: test images stay as they are\n"
-                        "            data = distort(data, args, distortions)\n")
+                        "            data = distort(data, args, distortions,\n"
+                        "                           None if maps is None else maps[start:end])\n")
         augment_init = (f"    # the distortions' own generator, on the training device, as nnplay's augment_generator\n"
                         f"    distortions = torch.Generator(device=device).manual_seed(args.seed + {augment.SEED_OFFSET})\n"
                         f"    if args.augment == 'none':\n        distortions = None\n")
@@ -453,7 +455,7 @@ def train(args, model, device, images, labels, optimizer, scheduler, shuffle, di
     n = len(images)
     batch_size = min(args.batch_size, n)
     order = torch.randperm(n, generator=shuffle)  # this epoch's batch order
-    loss_sum, correct = 0.0, 0
+{augment_epoch}    loss_sum, correct = 0.0, 0
     for start, end in batch_bounds(n, batch_size):
         index = order[start:end]
         data = normalise(images[index]).to(device)
