@@ -216,14 +216,19 @@ def _distances(directions: torch.Tensor, lengths: torch.Tensor, q_dir: torch.Ten
 
 def _nearest(directions: torch.Tensor, lengths: torch.Tensor, queries: torch.Tensor
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Each query point's nearest (cosine, Euclidean) distances to the indexed points, in chunks."""
+    """Each query point's nearest (cosine, Euclidean) distances to the indexed points, in chunks: one matrix
+    product per chunk, d = q·b̂ (b̂ an indexed direction), whose row maximum gives the cosine (cos = d / |q|) and
+    whose row minimum of |b|² − 2|b|·d, plus |q|², the squared Euclidean distance."""
+    squares = lengths ** 2
     nearest_cos, nearest_euc = [], []
     for start in range(0, len(queries), QUERY_CHUNK):
         _not_ending()
-        q_dir, q_len = _split(queries[start:start + QUERY_CHUNK])
-        cos, euc = _distances(directions, lengths, q_dir, q_len)
-        nearest_cos.append(cos.min(dim=1).values)
-        nearest_euc.append(euc.min(dim=1).values)
+        q = queries[start:start + QUERY_CHUNK]
+        q_len = q.norm(dim=1)
+        dots = q @ directions.T  # (Q, N)
+        nearest_cos.append((1 - dots.amax(dim=1) / q_len.clamp(min=1e-12)).clamp_(min=0))
+        torch.addcmul(squares, dots, lengths, value=-2, out=dots)  # in place: one pass over the (Q, N) products
+        nearest_euc.append((dots.amin(dim=1) + q_len ** 2).clamp_(min=0).sqrt_())
     return torch.cat(nearest_cos).numpy(), torch.cat(nearest_euc).numpy()
 
 
