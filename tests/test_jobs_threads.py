@@ -178,3 +178,24 @@ def test_commands_refuse_bad_values_and_strangers():
     assert control.watch_until > 0
     with pytest.raises(TypeError, match="not a job command"):
         apply(control, ("pause",))  # the untyped tuples of before
+
+
+def test_a_thread_job_trims_the_heap_without_a_full_collection_and_a_workers_run_collects(tiny_data, monkeypatch):
+    """A run in a thread shares the app's process: no ``gc.collect`` there (it would hold the interpreter lock over
+    every session's objects); a worker's run, alone in its process, collects its garbage. Both trim the heap."""
+    from types import SimpleNamespace
+
+    from nnplay.jobs import run_loop
+
+    calls = []
+    monkeypatch.setattr(run_loop, "gc", SimpleNamespace(collect=lambda *a: calls.append("collect") or 0))
+    monkeypatch.setattr(run_loop, "trim_heap", lambda: calls.append("trim") or True)
+    backend, sink = ThreadBackend(), Sink()
+    try:
+        job = backend.submit(spec(epochs=1), sink, data=tiny_data.limited(200, 50))
+        assert job.wait(60) and job.status == "finished", job.message
+    finally:
+        backend.close()
+    assert calls == ["trim"]
+    run_loop.run_job(spec(epochs=1), lambda batch: None, RunControl(), data=tiny_data.limited(200, 50))
+    assert calls == ["trim", "collect", "trim"]

@@ -106,20 +106,21 @@ def out_of_memory(err: BaseException) -> bool:
 
 
 def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data=None,
-            at_rest=None) -> JobEnd:
+            at_rest=None, own_process: bool = True) -> JobEnd:
     """Train ``spec`` in this thread, sending batches of events through ``send``; return its ``JobEnd``.
 
     ``control`` is the engine's ``RunControl`` that another thread stops, pauses or resumes;
     ``max_seconds`` (wall time, pauses included) stops the run with "time limit" in its message;
     ``data``: an ``MnistData`` already loaded for ``spec.data`` (else it is loaded here); ``at_rest()``: called
-    each time a paused run has sent what it held, just before it waits (``threads`` knows then it is at rest).
+    each time a paused run has sent what it held, just before it waits (``threads`` knows then it is at rest);
+    ``own_process``: False in a thread of the app, whose process is not the run's alone (``_free_memory``).
     """
     from ..data import load_mnist, with_extra_digits
     from ..engine import seeded_model, train
     from ..models import count_parameters
 
     if spec.call is not None:
-        return call_job(spec, send, data)
+        return call_job(spec, send, data, own_process)
     model_ref = [None]
     batcher = _Batcher(spec, send, model_ref, control)
     wait_if_paused = control.wait_if_paused
@@ -175,7 +176,7 @@ def run_job(spec: JobSpec, send, control, max_seconds: float | None = None, data
     try:
         batcher.flush()
     finally:
-        _free_memory()
+        _free_memory(collect=own_process)
     return end
 
 
@@ -192,7 +193,7 @@ def start_from(model, spec: JobSpec) -> None:
     model.load_state_dict(checkpoint.model.state_dict())
 
 
-def call_job(spec: JobSpec, send, data=None) -> JobEnd:
+def call_job(spec: JobSpec, send, data=None, own_process: bool = True) -> JobEnd:
     """Run a ``JobSpec.call`` job: load its data (unless given; the visible test half only when
     ``visible_test_only``), call the function (with ``max_minutes``, the class's cap, when it takes it), send its
     ``Result`` and ``JobEnd``."""
@@ -221,7 +222,7 @@ def call_job(spec: JobSpec, send, data=None) -> JobEnd:
     try:
         send([result, end])
     finally:
-        _free_memory()
+        _free_memory(collect=own_process)
     return end
 
 
@@ -235,10 +236,13 @@ def _error_sentence(err: BaseException, spec: JobSpec, model, count_parameters) 
     return f"the run failed with {type(err).__name__}: {first}"
 
 
-def _free_memory() -> None:
+def _free_memory(collect: bool = True) -> None:
     """After a run: collect its garbage, hand the heap it freed back to the system (a worker would otherwise stay
-    at its largest run's peak until its next run), empty the GPU's cache."""
-    gc.collect()
+    at its largest run's peak until its next run), empty the GPU's cache. ``collect=False`` in a process the run
+    shares (a thread of the app): there a full collection walks every session's objects while holding the
+    interpreter lock that the other runs and pages need, so Python's own collections are left to it."""
+    if collect:
+        gc.collect()
     trim_heap()
     try:
         import torch

@@ -86,7 +86,7 @@ class ThreadBackend(Backend):
 
     def _train(self, job: ThreadJob, data, send) -> None:
         try:
-            run_job(job.spec, send, job.control, None, data, at_rest=job._at_rest)
+            run_job(job.spec, send, job.control, None, data, at_rest=job._at_rest, own_process=False)
         except BaseException as err:  # run_job ends every run in a JobEnd; this is for what escapes it
             send([JobEnd("error", f"the run's thread failed with {type(err).__name__}: {err}")])
             raise
