@@ -12,6 +12,7 @@ Lanes (markers registered in pyproject.toml): ``browser``, ``ray`` and ``pool`` 
 """
 
 import functools
+import gc
 import os
 import shutil
 import sys
@@ -54,6 +55,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
     if {Path(item.path) for item in items} == set((ROOT / "tests").rglob("test_*.py")):
         config.stash[SUITE] = [suite_entry(item) for item in items]
+
+
+def pytest_collection_finish(session):
+    """Hide what collection left alive (torch, streamlit, plotly, the test modules) from the garbage collector, as
+    the app's server does (``ui.server.freeze_long_lived_objects``): each full collection of this long process
+    then walks only what the tests made since; their garbage is still collected."""
+    gc.collect()
+    gc.freeze()
 
 
 def suite_entry(item) -> dict:
