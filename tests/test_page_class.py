@@ -136,7 +136,7 @@ def test_the_teacher_stops_a_learners_training_run(class_on, tiny_data, monkeypa
     at = class_page(TOKEN)
     pick = at.selectbox(key=class_view.STOP_KEY)
     (option,) = pick.options
-    assert option == "Ann · run 2 (running)"  # a label the refreshes leave alone (they would close the open list)
+    assert option == "Ann · run 2"  # a label the refreshes leave alone (a change would close the open list)
     pick.set_value(run.id).run()
     # the line under the box follows it: its epoch is wherever it has got to
     shown = [c.value.replace("\\", "") for c in at.caption]  # as read on the page, the markdown escapes gone

@@ -172,9 +172,12 @@ def _stop(run_id: str) -> None:
 
 
 def _run_label(run, epoch: bool = False) -> str:
-    """The Stop box's name for a run; ``epoch``: with its progress, for the line under the box (the box's own
-    labels stay still, or each refresh would close its open list)."""
-    progress = f", epoch {run.epoch or 0}/{run.epochs}" if epoch and run.epochs else ""
+    """The Stop box's name for a run; ``epoch``: with its status and progress, for the line under the box. The
+    box's own labels stay still, or a refresh would close its open list: not even the status (queued, running,
+    paused) is in them, which the table above and that line show."""
+    if not epoch:
+        return f"{run.learner} · {run.name}"
+    progress = f", epoch {run.epoch or 0}/{run.epochs}" if run.epochs else ""
     return f"{run.learner} · {run.name} ({run.status}{progress})"
 
 
