@@ -42,17 +42,31 @@ def _epoch_shown(page) -> int:
     return int(found[-1]) if found else -1
 
 
+def _open_the_list(teacher, timeout_ms: int):
+    """Open the Stop box's list afresh; Ann's run's option once it shows, else None."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = teacher.get_by_role("option", name=re.compile("Ann · run 1"))
+    teacher.keyboard.press("Escape")
+    teacher.locator(".st-key-class_stop_pick").click()
+    try:
+        option.wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return None
+    return option
+
+
 def _pick_the_run(teacher) -> None:
     """Pick Ann's run in the Stop box; a list closed by a click that met a refresh of a busy server gets two more
     tries (``_open_across_two_refreshes`` checks that the refreshes themselves leave it open)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(3):
-        teacher.keyboard.press("Escape")
-        teacher.locator(".st-key-class_stop_pick").click()
+        option = _open_the_list(teacher, 10_000)
         try:
-            teacher.get_by_role("option", name=re.compile("Ann · run 1")).click(timeout=10_000)
-            return
+            if option is not None:
+                option.click(timeout=5_000)
+                return
         except PlaywrightTimeout:
             continue
     raise AssertionError("the Stop box's list closed before Ann's run could be picked, three times")
@@ -61,14 +75,8 @@ def _pick_the_run(teacher) -> None:
 def _open_across_two_refreshes(teacher) -> bool:
     """Open the Stop box's list and watch it until the live part has refreshed twice ("read at" moved on twice):
     whether it was open all along."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    option = teacher.get_by_role("option", name=re.compile("Ann · run 1"))
-    teacher.keyboard.press("Escape")
-    teacher.locator(".st-key-class_stop_pick").click()
-    try:
-        option.wait_for(timeout=4_000)
-    except PlaywrightTimeout:
+    option = _open_the_list(teacher, 4_000)
+    if option is None:
         return False
     reads, deadline = set(), time.monotonic() + 20
     while time.monotonic() < deadline:
