@@ -192,3 +192,20 @@ def downloads(monkeypatch) -> dict:
     monkeypatch.setattr(MediaFileManager, "add_deferred", record)
     return seen
 
+
+
+@pytest.fixture
+def paced_runs(monkeypatch):
+    """Every run of this process trains at most 100 steps a second (as a learner's speed slider would set it):
+    a sweep's halving decision, which reaches the run after its events have passed the courier thread and the
+    store, then lands while the run still trains however late those events are (on CI a run of 4 epochs of 30
+    steps had ended before its decision came, and nothing was stopped)."""
+    from nnplay.engine import RunControl
+
+    made = RunControl.__init__
+
+    def paced(self):
+        made(self)
+        self._rate = 100.0
+
+    monkeypatch.setattr(RunControl, "__init__", paced)

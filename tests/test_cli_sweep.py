@@ -81,12 +81,14 @@ def test_one_value_flags_set_every_run_and_ranges_and_random_draws(capsys):
 
 
 @pytest.mark.slow  # trains several runs end to end (the fast lane keeps the unit tests of the same code)
-def test_halving_from_the_command_line_says_why(capsys):
-    code, lines, err = sweep(capsys, "--lr", "1e-5,2e-5,5e-5,1e-2,2e-2,3e-2", "--epochs", "4", "--batch-size", "10",
+def test_halving_from_the_command_line_says_why(capsys, paced_runs):
+    # the good rates first: listed worst first, each run may beat the ones before it at its rung and none stops
+    code, lines, err = sweep(capsys, "--lr", "1e-2,2e-2,3e-2,1e-5,2e-5,5e-5", "--epochs", "9", "--batch-size", "10",
                              "--halving", "--quiet", *TINY)
     assert code == 0, err
     stopped = [line for line in lines if line["status"] == "stopped"]
     assert stopped and all(line["message"].startswith("Stopped early by successive halving") for line in stopped)
+    assert {line["settings"]["lr"] for line in stopped} & {1e-5, 2e-5, 5e-5}, lines
 
 
 @pytest.mark.parametrize("argv, sentence", [

@@ -192,14 +192,14 @@ def test_fifty_sweeps_started_at_once_by_one_workspace(data):
 
 
 @pytest.mark.slow
-def test_successive_halving_stops_hopeless_runs_with_the_reason_and_keeps_their_curves(data):
-    """Six runs with learning rates from hopeless to good, 4 epochs, η=3: at epoch 1 (and 3) the runs below the
+def test_successive_halving_stops_hopeless_runs_with_the_reason_and_keeps_their_curves(data, paced_runs):
+    """Six runs with learning rates from hopeless to good, 9 epochs, η=3: at epoch 1 (and 3) the runs below the
     top third of those that reached it stop, say why, and keep their curve; the best ones finish."""
     store = open_store()
     # the good rates first: a hopeless run then meets them at its rung however the runs are scheduled (listed
     # worst first and run one after another, each run beat the ones before it and none was stopped)
     p = plan(Axis.of_list("lr", "1e-2, 2e-2, 3e-2, 1e-5, 2e-5, 5e-5"),
-             train=TrainConfig(epochs=4, batch_size=10, device="cpu"), halving=True)  # 30 steps an epoch: a stop lands in it
+             train=TrainConfig(epochs=9, batch_size=10, device="cpu"), halving=True)  # paced: a stop lands in it
     sweep = start_sweep(p, store, "local", data)
     assert sweep.wait(180)
     halted = [r for r in sweep.runs if r.status == "stopped"]
@@ -268,8 +268,10 @@ def test_a_sweep_with_halving_on_the_local_pool(tmp_path):
         assert pool.wait_ready(180), "the workers did not start"
         # the good rates first: the first two runs take the two workers, and the first runs at a rung always go on
         p = plan(Axis.of_list("lr", "1e-2, 2e-2, 1e-5, 2e-5"), data=sample,
-                 train=TrainConfig(epochs=4, batch_size=10, device="cpu"), halving=True)
+                 train=TrainConfig(epochs=9, batch_size=10, device="cpu"), halving=True)
         sweep = start_sweep(p, open_store(), "local", backend=pool)
+        for run in sweep.runs:
+            run.set_rate(100)  # paced (as the paced_runs fixture paces a thread's run): a stop lands in the run
         assert all(r.job is not None and r.job._backend is pool for r in sweep.runs)
         assert sweep.wait(240)
         statuses = [r.status for r in sweep.runs]
