@@ -62,11 +62,13 @@ while steps(trained) < 3 and time.monotonic() - began < 120:
     time.sleep(0.1)
 sh(stop)
 stopped = time.monotonic()
-slowest, lost_after, said = 0.0, None, ""
+slowest, lost_after, said, letting_go = 0.0, None, "", []
 while time.monotonic() - stopped < deadline + 5:  # past Ray's deadline: the process must still be here
     t = time.monotonic()
-    said = backend.describe()
+    closing, said = backend.letting_go, backend.describe()
     slowest = max(slowest, time.monotonic() - t)
+    if closing and backend.letting_go:
+        letting_go.append(said)
     if lost_after is None and not backend.connected:
         lost_after = round(time.monotonic() - stopped, 1)
     time.sleep(0.2)
@@ -77,6 +79,7 @@ position = str(waiting.position())
 sh(start)
 finished = waiting.wait(240)
 print(json.dumps({"unreachable": said_unreachable, "before": before, "lost_after": lost_after, "slowest_describe": slowest, "said": said,
+                  "letting_go": letting_go,
                   "long": [ended, long.status, long.message], "position": position,
                   "after": [finished, waiting.status, waiting.message, steps(waiting_events)],
                   "again": backend.describe()}), flush=True)
@@ -110,6 +113,9 @@ def test_the_one_node_recipe_waits_for_its_cluster_and_a_cluster_stopped_under_i
         assert out["slowest_describe"] < DESCRIBE_S, out
         assert f"could not reach the Ray cluster at NNPLAY_RAY_ADDRESS=127.0.0.1:{port}" in out["said"], out
         assert "It stopped answering at" in out["said"] and "runs that were training on it ended" in out["said"], out
+        # while Ray closes the dead connection, no try is made: the sidebar says so, not "Trying again every 2 s"
+        assert out["letting_go"] and all("Closing the lost connection first, then trying again every 2 s" in line
+                                         and "Trying again" not in line for line in out["letting_go"]), out
         ended, status, message = out["long"]
         assert ended and status == "error", out
         # its actor dies with its node as the cluster stops (a Ray worker died), or the cluster is let go of first

@@ -94,6 +94,7 @@ class RayBackend(Backend):
         self.ray = None
         self.problem = ""  # why the last try to reach the cluster failed
         self.lost = ""  # when and why a joined cluster stopped answering (said until it is joined again)
+        self.letting_go = False  # while the connection to a lost cluster is closed, before the tries again begin
         self._connected = threading.Event()
         self._since = time.monotonic()
         self._lock = threading.RLock()
@@ -163,6 +164,7 @@ class RayBackend(Backend):
             readers = [t for t in self._threads if t.name.startswith("nnplay-ray-") and t.name != "nnplay-ray-watch"]
             self.lost = (f"It stopped answering at {time.strftime('%H:%M:%S')}: the runs that were training on it "
                          f"ended (their curves are kept).")
+            self.letting_go = True
             for job in [j for j in self._jobs if j.worker is not None]:
                 job.worker = job.actor = None
                 if job.started:
@@ -175,6 +177,7 @@ class RayBackend(Backend):
         for thread in readers:  # each leaves Ray within a poll (their jobs ended, or the generation moved on)
             thread.join(max(0.0, deadline - time.monotonic()))
         disconnect(self.ray)
+        self.letting_go = False
         self._thread(self._keep_trying, name="nnplay-ray-connect")
 
     def _keep_trying(self) -> None:
@@ -200,7 +203,8 @@ class RayBackend(Backend):
             return None
         if self.problem:
             lost = f" {self.lost}" if self.lost else ""
-            return f"{self.problem}{lost} Trying again every {RETRY_SECONDS:g} s; runs started meanwhile wait for it."
+            then = "Closing the lost connection first, then trying again" if self.letting_go else "Trying again"
+            return f"{self.problem}{lost} {then} every {RETRY_SECONDS:g} s; runs started meanwhile wait for it."
         waited = time.monotonic() - self._since
         if waited >= SILENT_SECONDS:
             return str(Unreachable(self.address, f"it has not answered for {waited:.0f} s")) + \
