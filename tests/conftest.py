@@ -206,6 +206,6 @@ def paced_runs(monkeypatch):
 
     def paced(self):
         made(self)
-        self._rate = 100.0
+        self.set_rate(100.0)
 
     monkeypatch.setattr(RunControl, "__init__", paced)
