@@ -193,7 +193,6 @@ def downloads(monkeypatch) -> dict:
     return seen
 
 
-
 @pytest.fixture
 def paced_runs(monkeypatch):
     """Every run of this process trains at most 100 steps a second (as a learner's speed slider would set it):
