@@ -197,8 +197,7 @@ def downloads(monkeypatch) -> dict:
 def paced_runs(monkeypatch):
     """Every run of this process trains at most 100 steps a second (as a learner's speed slider would set it):
     a sweep's halving decision, which reaches the run after its events have passed the courier thread and the
-    store, then lands while the run still trains however late those events are (on CI a run of 4 epochs of 30
-    steps had ended before its decision came, and nothing was stopped)."""
+    store, then lands while the run still trains however late those events are."""
     from nnplay.engine import RunControl
 
     made = RunControl.__init__
